@@ -1,0 +1,66 @@
+"""Users, their credentials (bearer tokens, API keys) and failed-login records."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from app.core.types import json_column, utc_column
+
+
+class Role(StrEnum):
+    applicant = "applicant"
+    signatory = "signatory"
+    reviewer = "reviewer"
+    office = "office"
+    admin = "admin"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=32)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    organization_id: str = Field(foreign_key="organizations.id", max_length=32, index=True)
+    roles: list[str] = json_column(list)
+    password_hash: str | None = Field(default=None, max_length=255)
+    is_active: bool = True
+    version: int = 1
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", max_length=32, index=True)
+    name: str = Field(max_length=100)
+    key_hash: str = Field(max_length=64, unique=True)
+    # The first characters of the key, to recognise it in lists without revealing it.
+    key_hint: str = Field(max_length=16)
+    created_at: datetime = utc_column()
+    last_used_at: datetime | None = utc_column(nullable=True)
+    revoked_at: datetime | None = utc_column(nullable=True)
+
+
+class AccessToken(SQLModel, table=True):
+    __tablename__ = "access_tokens"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", max_length=32, index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = utc_column()
+    expires_at: datetime = utc_column(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins, kept in the database so the limit holds across workers and instances."""
+
+    __tablename__ = "login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = utc_column(index=True)

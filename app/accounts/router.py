@@ -1,0 +1,195 @@
+"""Endpoints: the token, the caller, API keys, users (admin)."""
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.accounts import service
+from app.accounts.models import ApiKey, Role, User
+from app.accounts.principal import CurrentPrincipal, require_role
+from app.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    MePublic,
+    TokenResponse,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+from app.core.deps import AppSettings, DbSession, IfMatch, Now, etag, require_version
+from app.core.errors import (
+    Duplicate,
+    Forbidden,
+    InvalidCredentials,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    TooManyRequests,
+    ValidationFailed,
+    problem_responses,
+)
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.security import hash_password
+from app.organizations.models import Organization
+
+router = APIRouter(prefix="/api/v1")
+AUTH = problem_responses(NotAuthenticated, ValidationFailed)
+
+
+@router.post(
+    "/auth/token",
+    tags=["auth"],
+    operation_id="create_token",
+    response_model=TokenResponse,
+    responses=problem_responses(InvalidCredentials, TooManyRequests, ValidationFailed),
+)
+def create_token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+) -> TokenResponse:
+    """Exchange a username and password (OAuth2 password form) for an expiring bearer token."""
+    address = request.client.host if request.client else "unknown"
+    token, expires_at = service.login(session, settings, form.username, form.password, address, now)
+    return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)
+
+
+@router.get("/me", tags=["auth"], operation_id="get_me", response_model=MePublic, responses=AUTH)
+def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
+    """The calling user, its organization and roles."""
+    org = session.get(Organization, principal.organization_id)
+    assert org is not None
+    return MePublic(
+        id=principal.user_id, username=principal.username, display_name=principal.display_name,
+        organization_id=org.id, organization_name=org.name, province_code=org.province_code,
+        recommender_kind=org.recommender_kind, roles=sorted(principal.roles),  # type: ignore[arg-type]
+        authenticated_with="api_key" if principal.api_key_id else "token",
+    )
+
+
+def _key_public(row: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/api-keys", tags=["auth"], operation_id="create_api_key", status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated, responses={**AUTH, **problem_responses(Forbidden, NotFound)},
+)
+def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: DbSession, now: Now) -> ApiKeyCreated:
+    """Create an API key for the caller (or, for an admin, any user). The key is shown once."""
+    user_id = body.user_id or principal.user_id
+    if user_id != principal.user_id:
+        require_role(principal, Role.admin)
+    row, key = service.create_api_key(session, user_id, body.name, now)
+    return ApiKeyCreated(**_key_public(row).model_dump(), key=key)
+
+
+@router.get("/api-keys", tags=["auth"], operation_id="list_api_keys", response_model=Page[ApiKeyPublic], responses=AUTH)
+def list_api_keys(
+    principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None
+) -> Page[ApiKeyPublic]:
+    """The caller's API keys (an admin sees every key)."""
+    query = sa.select(ApiKey).order_by(ApiKey.id).limit(page_size + 1)
+    if not principal.is_admin:
+        query = query.where(ApiKey.user_id == principal.user_id)
+    after = decode_token(page_token, 1)
+    if after:
+        query = query.where(ApiKey.id > after[0])
+    rows = list(session.execute(query).scalars())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(items=[_key_public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+
+
+@router.delete(
+    "/api-keys/{key_id}", tags=["auth"], operation_id="revoke_api_key", status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH, **problem_responses(NotFound)},
+)
+def revoke_api_key(key_id: str, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
+    """Revoke an API key; it stops working at once."""
+    row = session.get(ApiKey, key_id)
+    if row is None or (row.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound()
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _user_public(user: User) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.get(
+    "/users", tags=["users"], operation_id="list_users", response_model=Page[UserPublic],
+    responses={**AUTH, **problem_responses(Forbidden)},
+)
+def list_users(
+    principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None,
+    organization_id: str | None = None,
+) -> Page[UserPublic]:
+    """All users (admin)."""
+    require_role(principal, Role.admin)
+    query = sa.select(User).order_by(User.id).limit(page_size + 1)
+    if organization_id:
+        query = query.where(User.organization_id == organization_id)
+    after = decode_token(page_token, 1)
+    if after:
+        query = query.where(User.id > after[0])
+    rows = list(session.execute(query).scalars())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(items=[_user_public(u) for u in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+
+
+@router.post(
+    "/users", tags=["users"], operation_id="create_user", status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic, responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
+)
+def create_user(body: UserCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response) -> UserPublic:
+    """Create a user in an organization with one or more roles (admin)."""
+    require_role(principal, Role.admin)
+    user = service.create_user(session, username=body.username, display_name=body.display_name,
+                               organization_id=body.organization_id, roles=[r.value for r in body.roles],
+                               password=body.password, now=now)
+    response.headers["ETag"] = etag(user.version)
+    return _user_public(user)
+
+
+@router.patch(
+    "/users/{user_id}", tags=["users"], operation_id="update_user", response_model=UserPublic,
+    responses={**AUTH, **problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)},
+)
+def update_user(
+    user_id: str, body: UserUpdate, principal: CurrentPrincipal, session: DbSession, now: Now,
+    response: Response, if_match: IfMatch = None,
+) -> UserPublic:
+    """Change a user's name, roles, password or active flag (admin; If-Match)."""
+    require_role(principal, Role.admin)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    version = require_version(user.version, if_match)
+    changes = body.model_dump(exclude_unset=True)
+    values: dict = {"updated_at": now, "version": version + 1}
+    if "display_name" in changes and body.display_name is not None:
+        values["display_name"] = body.display_name
+    if body.roles is not None:
+        values["roles"] = sorted({r.value for r in body.roles})
+    if body.password is not None:
+        values["password_hash"] = hash_password(body.password)
+    if body.is_active is not None:
+        values["is_active"] = body.is_active
+    updated = session.execute(
+        sa.update(User).where(User.id == user_id, User.version == version).values(**values)
+    ).rowcount
+    if updated != 1:
+        raise PreconditionFailed()
+    session.refresh(user)
+    response.headers["ETag"] = etag(user.version)
+    return _user_public(user)

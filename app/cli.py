@@ -1,0 +1,132 @@
+"""The ``smps`` command."""
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.core.settings import Settings
+
+
+@click.group(help="smps — standardization pilot submission service.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Upgrade the database to the current schema and seed the reference data (idempotent).")
+def migrate() -> None:
+    from app.core.migrate import migrate as run
+
+    settings = Settings()
+    run(settings)
+    click.echo(f"database ready: {_safe_url(settings.database_url)}", err=True)
+
+
+@main.command(help="Serve the API (migrates first).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--no-migrate", is_flag=True, help="Skip the migration step.")
+def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+    import uvicorn
+
+    if not no_migrate:
+        from app.core.migrate import migrate as run
+
+        run(Settings())
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="warning", proxy_headers=False)
+
+
+def _resolve_org(session: "Session", ref: str) -> str:
+    from app.organizations.models import Organization
+
+    row = session.execute(
+        sa.select(Organization.id).where(
+            sa.or_(Organization.id == ref, Organization.key == ref, Organization.credit_code == ref.upper())
+        )
+    ).first()
+    if row is None:
+        raise click.ClickException(f"no organization matches {ref!r} (an id, a credit code, 'office', a province code)")
+    return row[0]
+
+
+@main.command("create-user", help="Create a user; the password is read from standard input.")
+@click.option("--username", required=True)
+@click.option("--display-name", default=None, help="Defaults to the username.")
+@click.option("--organization", "organization", required=True,
+              help="Organization id, credit code, 'office', a 6-digit province code, or 660000 for XPCC.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["applicant", "signatory", "reviewer", "office", "admin"]))
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+def create_user(username: str, display_name: str | None, organization: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    from app.accounts.service import create_user as create
+    from app.core.db import commit, make_database
+    from app.core.errors import AppError
+
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    database = make_database(Settings())
+    try:
+        with database.writer() as session:
+            org_id = _resolve_org(session, organization)
+            try:
+                user = create(session, username=username, display_name=display_name or username,
+                              organization_id=org_id, roles=list(roles), password=password, now=datetime.now(UTC))
+            except AppError as exc:
+                raise click.ClickException(exc.body("en").get("detail") or exc.code) from exc
+            commit(session)
+            click.echo(user.id)
+    finally:
+        database.dispose()
+
+
+@main.command("create-api-key", help="Create an API key for a user and print only the key.")
+@click.option("--username", required=True)
+@click.option("--name", default="cli", show_default=True)
+def create_api_key(username: str, name: str) -> None:
+    from app.accounts.models import User
+    from app.accounts.service import create_api_key as create
+    from app.core.db import commit, make_database
+
+    database = make_database(Settings())
+    try:
+        with database.writer() as session:
+            user_id = session.execute(sa.select(User.id).where(User.username == username)).scalar_one_or_none()
+            if user_id is None:
+                raise click.ClickException(f"no user {username!r}")
+            _, key = create(session, user_id, name, datetime.now(UTC))
+            commit(session)
+            click.echo(key)
+    finally:
+        database.dispose()
+
+
+@main.command(help="Create a practice call open now, demo organizations and users with API keys, and print them.")
+def demo() -> None:
+    from app.core.migrate import migrate as run
+    from app.demo import create_demo
+
+    settings = Settings()
+    run(settings)
+    click.echo(orjson.dumps(create_demo(settings), option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command(help="Write the OpenAPI document (default openapi/openapi.json).")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("openapi/openapi.json"), show_default=True)
+def openapi(output: Path) -> None:
+    from app.openapi_doc import render
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(render())
+    click.echo(f"wrote {output}", err=True)
+
+
+def _safe_url(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+

@@ -1,0 +1,139 @@
+"""Engines and the request's unit of work.
+
+SQLite is the embedded default: WAL, foreign keys on, a busy timeout, and write transactions
+opened with ``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way. Reads use a
+separate engine with deferred transactions so they never wait for a writer. PostgreSQL is the
+production store (psycopg 3); there one engine serves both.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlmodel import SQLModel
+
+from app.core.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores UTC; always returns timezone-aware UTC datetimes, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=20,
+        max_overflow=20,
+        poolclass=sa.pool.QueuePool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@dataclass
+class Database:
+    """The engines of one running service."""
+
+    write_engine: Engine
+    read_engine: Engine
+    writer: sessionmaker[Session] = field(init=False)
+    reader: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = sessionmaker(self.write_engine, expire_on_commit=False)
+        self.reader = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+
+def make_database(settings: Settings) -> Database:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return Database(_sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sa.create_engine(
+        url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True
+    )
+    return Database(engine, engine)
+
+
+# Hooks run inside the transaction just before it commits (the event outbox uses one).
+BEFORE_COMMIT_HOOKS: list[Callable[[Session], None]] = []
+
+
+def commit(session: Session) -> None:
+    """Commit the unit of work, running the before-commit hooks first."""
+    for hook in BEFORE_COMMIT_HOOKS:
+        hook(session)
+    session.commit()
+
+
+def unit_of_work(maker: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit once when the caller finishes cleanly, roll back otherwise."""
+    session = maker()
+    try:
+        yield session
+        commit(session)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

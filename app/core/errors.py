@@ -1,0 +1,270 @@
+"""Typed domain errors and their RFC 9457 problem+json rendering.
+
+Each error kind has a stable ``code``; its ``type`` URI is ``urn:smps:problem:<code>``. Titles and
+details are bilingual and chosen by ``Accept-Language``. Nothing from the request is echoed.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core.i18n import Text, negotiate
+
+log = logging.getLogger("smps")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field: where (a JSON Pointer into the request body), what, and why."""
+
+    pointer: str
+    code: str
+    message: Text
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def render(self, lang: str) -> dict[str, Any]:
+        return {
+            "pointer": self.pointer,
+            "code": self.code,
+            "message": self.message.render(lang, **dict(self.params)),
+        }
+
+
+class AppError(Exception):
+    """Base of every error the service answers with on purpose."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[Text] = Text("请求无效", "Bad request")
+    default_detail: ClassVar[Text | None] = None
+
+    def __init__(
+        self,
+        detail: Text | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        self.params = params
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(self.code)
+
+    def body(self, lang: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"urn:smps:problem:{self.code}",
+            "title": self.title.render(lang),
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.detail is not None:
+            body["detail"] = self.detail.render(lang, **self.params)
+        if self.errors:
+            body["errors"] = [e.render(lang) for e in self.errors]
+        body.update(self.extra)
+        return body
+
+
+def _kind(name: str, status: int, code: str, zh: str, en: str) -> type[AppError]:
+    return type(name, (AppError,), {"status": status, "code": code, "title": Text(zh, en)})
+
+
+BadRequest = _kind("BadRequest", 400, "bad_request", "请求无效", "Bad request")
+MalformedJson = _kind("MalformedJson", 400, "malformed_json", "JSON 格式错误", "Malformed JSON")
+NotAuthenticated = _kind(
+    "NotAuthenticated", 401, "not_authenticated", "未认证", "Authentication required"
+)
+InvalidCredentials = _kind(
+    "InvalidCredentials", 401, "invalid_credentials", "用户名或密码错误", "Invalid credentials"
+)
+Forbidden = _kind("Forbidden", 403, "forbidden", "无权执行此操作", "Not allowed")
+NotFound = _kind("NotFound", 404, "not_found", "资源不存在", "Not found")
+MethodNotAllowed = _kind(
+    "MethodNotAllowed", 405, "method_not_allowed", "不支持该请求方法", "Method not allowed"
+)
+Conflict = _kind("Conflict", 409, "conflict", "与现有数据冲突", "Conflict")
+Duplicate = _kind("Duplicate", 409, "duplicate", "记录已存在", "Already exists")
+InvalidState = _kind(
+    "InvalidState", 409, "invalid_state", "当前状态不允许此操作", "Not allowed in the current state"
+)
+InvalidTransition = _kind(
+    "InvalidTransition",
+    409,
+    "invalid_state_transition",
+    "当前状态不允许该流转",
+    "Transition not allowed in the current state",
+)
+DeadlinePassed = _kind("DeadlinePassed", 409, "deadline_passed", "已过截止时间", "Deadline passed")
+PreconditionFailed = _kind(
+    "PreconditionFailed",
+    412,
+    "precondition_failed",
+    "资源已被修改（If-Match 不匹配）",
+    "The resource has changed (If-Match does not match)",
+)
+PayloadTooLarge = _kind("PayloadTooLarge", 413, "payload_too_large", "请求体过大", "Payload too large")
+UnsupportedMediaType = _kind(
+    "UnsupportedMediaType", 415, "unsupported_media_type", "不支持的文件类型", "Unsupported media type"
+)
+ValidationFailed = _kind(
+    "ValidationFailed", 422, "validation_failed", "请求参数校验失败", "Validation failed"
+)
+PreconditionRequired = _kind(
+    "PreconditionRequired",
+    428,
+    "precondition_required",
+    "缺少 If-Match 请求头",
+    "If-Match header required",
+)
+TooManyRequests = _kind(
+    "TooManyRequests", 429, "too_many_attempts", "尝试次数过多，请稍后再试", "Too many attempts"
+)
+ServiceUnavailable = _kind(
+    "ServiceUnavailable", 503, "service_unavailable", "服务暂不可用", "Service unavailable"
+)
+
+
+def problem_response(request: Request, error: AppError) -> Response:
+    lang = negotiate(request.headers.get("accept-language"))
+    body = error.body(lang)
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    headers = {"Content-Language": lang, **error.headers}
+    return Response(
+        orjson.dumps(body), status_code=error.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+# pydantic error types → our codes and bilingual messages (no input is ever echoed).
+_PYDANTIC_MESSAGES: dict[str, tuple[str, Text]] = {
+    "missing": ("required", Text("必填字段缺失", "Field required")),
+    "extra_forbidden": ("unknown_field", Text("不允许的未知字段", "Unknown field")),
+    "string_too_long": ("too_long", Text("长度超过上限 {max_length}", "At most {max_length} characters")),
+    "string_too_short": ("too_short", Text("长度不足 {min_length}", "At least {min_length} characters")),
+    "string_type": ("wrong_type", Text("应为字符串", "Must be a string")),
+    "int_type": ("wrong_type", Text("应为整数", "Must be an integer")),
+    "int_parsing": ("wrong_type", Text("应为整数", "Must be an integer")),
+    "bool_type": ("wrong_type", Text("应为布尔值", "Must be a boolean")),
+    "bool_parsing": ("wrong_type", Text("应为布尔值", "Must be a boolean")),
+    "list_type": ("wrong_type", Text("应为数组", "Must be an array")),
+    "dict_type": ("wrong_type", Text("应为对象", "Must be an object")),
+    "model_type": ("wrong_type", Text("应为对象", "Must be an object")),
+    "model_attributes_type": ("wrong_type", Text("应为对象", "Must be an object")),
+    "enum": ("invalid_choice", Text("取值不在允许范围内：{expected}", "Must be one of {expected}")),
+    "literal_error": ("invalid_choice", Text("取值不在允许范围内：{expected}", "Must be one of {expected}")),
+    "date_from_datetime_parsing": ("invalid_date", Text("日期格式应为 YYYY-MM-DD", "Must be a date YYYY-MM-DD")),
+    "date_parsing": ("invalid_date", Text("日期格式应为 YYYY-MM-DD", "Must be a date YYYY-MM-DD")),
+    "date_type": ("invalid_date", Text("日期格式应为 YYYY-MM-DD", "Must be a date YYYY-MM-DD")),
+    "datetime_parsing": ("invalid_datetime", Text("时间格式应为 RFC 3339", "Must be an RFC 3339 timestamp")),
+    "datetime_from_date_parsing": ("invalid_datetime", Text("时间格式应为 RFC 3339", "Must be an RFC 3339 timestamp")),
+    "timezone_aware": ("invalid_datetime", Text("时间必须带时区偏移", "Must carry a UTC offset")),
+    "greater_than_equal": ("out_of_range", Text("应不小于 {ge}", "Must be at least {ge}")),
+    "less_than_equal": ("out_of_range", Text("应不大于 {le}", "Must be at most {le}")),
+    "greater_than": ("out_of_range", Text("应大于 {gt}", "Must be greater than {gt}")),
+    "too_long": ("too_many_items", Text("条目过多（上限 {max_length}）", "At most {max_length} items")),
+    "too_short": ("too_few_items", Text("条目不足（至少 {min_length}）", "At least {min_length} items")),
+    "string_pattern_mismatch": ("invalid_format", Text("格式不正确", "Invalid format")),
+    "float_parsing": ("wrong_type", Text("应为数字", "Must be a number")),
+    "float_type": ("wrong_type", Text("应为数字", "Must be a number")),
+    "decimal_parsing": ("wrong_type", Text("应为数字", "Must be a number")),
+    "uuid_parsing": ("invalid_format", Text("格式不正确", "Invalid format")),
+}
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[FieldError]:
+    """Translate pydantic errors to field errors whose pointers address the request body.
+
+    Parameters outside the body (query, path, header) get a pointer ``/<name>`` too, prefixed by
+    where they live (``query:``), so a client can tell them apart.
+    """
+    out: list[FieldError] = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        where, rest = (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else ("body", loc)
+        # Pydantic appends the tag of a function validator/union member; keep only field names.
+        rest = tuple(p for p in rest if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        pointer = _pointer(rest) if where == "body" else f"{where}:{_pointer(rest)}"
+        etype = err.get("type", "")
+        ctx = {k: v for k, v in (err.get("ctx") or {}).items() if k in ("max_length", "min_length", "ge", "le", "gt", "expected")}
+        if etype == "value_error" and isinstance((err.get("ctx") or {}).get("error"), DomainValueError):
+            dve: DomainValueError = err["ctx"]["error"]
+            out.append(FieldError(pointer, dve.code, dve.text, tuple(dve.params.items())))
+            continue
+        code, text = _PYDANTIC_MESSAGES.get(etype, ("invalid", Text("取值无效", "Invalid value")))
+        out.append(FieldError(pointer, code, text, tuple(ctx.items())))
+    return out
+
+
+class DomainValueError(ValueError):
+    """Raised by field validators so the problem carries our own code and bilingual message."""
+
+    def __init__(self, code: str, text: Text, **params: Any) -> None:
+        self.code, self.text, self.params = code, text, params
+        super().__init__(text.en.format(**params) if params else text.en)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        raw = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in raw):
+            return problem_response(
+                request, MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON"))
+            )
+        return problem_response(request, ValidationFailed(errors=field_errors_from_pydantic(raw)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        kinds: dict[int, type[AppError]] = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+        kind = kinds.get(exc.status_code)
+        if kind is None:
+            kind = type("HttpError", (AppError,), {"status": exc.status_code, "code": "http_error"})
+        error = kind(headers=dict(exc.headers or {}))
+        return problem_response(request, error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
+        error = type(
+            "InternalError",
+            (AppError,),
+            {"status": 500, "code": "internal_error", "title": Text("服务器内部错误", "Internal server error")},
+        )()
+        return problem_response(request, error)
+
+
+def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the errors an endpoint can return."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for kind in kinds:
+        entry = out.setdefault(
+            kind.status,
+            {"model": Problem, "description": "", "content": {PROBLEM_MEDIA_TYPE: {}}},
+        )
+        entry["description"] = (entry["description"] + ", " if entry["description"] else "") + kind.code
+    return out
+
+
+from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)

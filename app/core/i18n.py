@@ -1,0 +1,39 @@
+"""Bilingual messages: every problem title/detail and validation message in zh-CN and en."""
+
+from dataclasses import dataclass
+from typing import Any
+
+LANGS = ("zh-CN", "en")
+DEFAULT_LANG = "zh-CN"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message in both languages; ``{name}`` placeholders are filled from ``params``."""
+
+    zh: str
+    en: str
+
+    def render(self, lang: str, **params: Any) -> str:
+        template = self.en if lang == "en" else self.zh
+        return template.format(**params) if params else template
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick ``zh-CN`` or ``en`` from an Accept-Language header (q-values honoured)."""
+    if not accept_language:
+        return DEFAULT_LANG
+    best, best_q = DEFAULT_LANG, -1.0
+    for part in accept_language.split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        tag = tag.strip().lower()
+        lang = "en" if tag.startswith("en") else "zh-CN" if tag.startswith("zh") else None
+        if lang and q > best_q:
+            best, best_q = lang, q
+    return best

@@ -1,0 +1,91 @@
+"""Demo data for a newcomer: a practice call open now, a small cast of organizations and users."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.accounts.models import User
+from app.accounts.service import create_api_key, create_user
+from app.core.clock import BEIJING
+from app.core.db import commit, make_database
+from app.core.ids import new_id
+from app.core.settings import Settings
+from app.organizations.credit_code import check_character
+from app.organizations.models import Organization
+from app.reference import data
+from app.reference.models import Call
+from app.reference.seed import DEFAULT_ATTACHMENT_RULES
+
+DEMO_PASSWORD = "demo-password-2026"
+PRACTICE_CALL_KEY = "practice"
+
+# (key, name, credit code without its check character, kind)
+_ORGS = [
+    ("demo-undertaking", "济南市历下区行政审批服务局", "11370102MB283456", "government_agency"),
+    ("demo-participating", "济南市历下区大数据中心", "12370102MB283457", "public_institution"),
+    ("demo-guarantor", "济南市历下区人民政府", "11370102MB283458", "government_agency"),
+    ("demo-guidance", "济南市行政审批服务局", "11370100MB283459", "government_agency"),
+]
+# (username, display name, organization key, roles)
+_USERS = [
+    ("demo_applicant", "王芳", "demo-undertaking", ["applicant", "signatory"]),
+    ("demo_participating_signatory", "李强", "demo-participating", ["signatory"]),
+    ("demo_guarantor_signatory", "张伟", "demo-guarantor", ["signatory"]),
+    ("demo_guidance_signatory", "刘洋", "demo-guidance", ["signatory"]),
+    ("demo_reviewer", "陈静", "370000", ["reviewer"]),
+    ("demo_office", "赵敏", data.OFFICE_KEY, ["office"]),
+    ("demo_admin", "系统管理员", data.OFFICE_KEY, ["admin"]),
+]
+
+
+def _credit_code(first16: str) -> str:
+    first17 = first16 + "1"
+    return first17 + check_character(first17)
+
+
+def create_demo(settings: Settings) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    database = make_database(settings)
+    try:
+        with database.writer() as session:
+            call = session.execute(sa.select(Call).where(Call.key == PRACTICE_CALL_KEY)).scalar_one_or_none()
+            if call is None:
+                call = Call(
+                    id=new_id("call"), key=PRACTICE_CALL_KEY, name="练习征集批次（演示）", name_en="Practice call (demo)",
+                    notice_number="演示〔2026〕1号", issue_date=date.today(),
+                    deadline=(now + timedelta(days=60)).astimezone(BEIJING).replace(hour=23, minute=59, second=59, microsecond=0),
+                    catalogue=data.CATALOGUE_9TH, conditions=data.CONDITIONS_9TH, sections=data.SECTIONS_9TH,
+                    attachment_rules=DEFAULT_ATTACHMENT_RULES, is_practice=True, created_at=now, updated_at=now,
+                )
+                session.add(call)
+            orgs: dict[str, str] = {}
+            for key, name, code16, kind in _ORGS:
+                org = session.execute(sa.select(Organization).where(Organization.key == key)).scalar_one_or_none()
+                if org is None:
+                    org = Organization(id=new_id("org"), key=key, name=name, credit_code=_credit_code(code16),
+                                       province_code="370000", kind=kind, created_at=now, updated_at=now)
+                    session.add(org)
+                    session.flush()
+                orgs[key] = org.id
+            for code in ("370000", data.OFFICE_KEY):
+                orgs[code] = session.execute(sa.select(Organization.id).where(Organization.key == code)).scalar_one()
+            users = []
+            for username, display, org_key, roles in _USERS:
+                user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+                if user is None:
+                    user = create_user(session, username=username, display_name=display, organization_id=orgs[org_key],
+                                       roles=roles, password=DEMO_PASSWORD, now=now)
+                _, key = create_api_key(session, user.id, "demo", now)
+                users.append({"username": username, "roles": roles, "organization_id": orgs[org_key], "api_key": key})
+            commit(session)
+            return {
+                "call_id": call.id,
+                "call_deadline": call.deadline.astimezone(BEIJING).isoformat(),
+                "recommender_id": orgs["370000"],
+                "organizations": {k: v for k, v in orgs.items() if k.startswith("demo-")},
+                "password": DEMO_PASSWORD,
+                "users": users,
+            }
+    finally:
+        database.dispose()

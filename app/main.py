@@ -1,0 +1,72 @@
+"""create_app(): routers, error handlers, lifespan — wiring only."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
+
+import app.events.outbox  # noqa: F401  (installs the before-commit hook)
+from app.core.clock import Clock, system_clock
+from app.core.db import make_database
+from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
+from app.core.i18n import Text
+from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.settings import Settings
+from app.routers import ROUTERS
+
+DESCRIPTION = """\
+Submission flow of the standardization pilot programme for social management and public services
+(社会管理和公共服务综合标准化试点): applications, sign-offs, provincial review, recommended lists.
+
+Errors are RFC 9457 `application/problem+json` with a stable `code`; messages follow `Accept-Language`
+(`zh-CN` default, `en`). Authenticate with `Authorization: Bearer <token or API key>`.
+"""
+
+
+def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.database.dispose()
+
+    app = FastAPIOffline(
+        title="smps",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.database = make_database(settings)
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/healthz", tags=["health"], operation_id="get_health")
+    def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], operation_id="get_readiness", responses=problem_responses(ServiceUnavailable))
+    def readyz(request: Request) -> dict[str, str]:
+        """The database answers and the storage directory is writable."""
+        try:
+            with request.app.state.database.reader() as session:
+                session.execute(sa.text("SELECT 1"))
+            probe = settings.storage_dir / ".ready"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except Exception as exc:
+            raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable")) from exc
+        return {"status": "ready"}
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,7 @@
+"""Imports every table module so SQLModel.metadata knows the whole schema (Alembic reads it)."""
+
+from app.accounts import models as _accounts  # noqa: F401
+from app.applications import models as _applications  # noqa: F401
+from app.events import models as _events  # noqa: F401
+from app.organizations import models as _organizations  # noqa: F401
+from app.reference import models as _reference  # noqa: F401
