@@ -1,0 +1,59 @@
+"""Who may see which applications: one filter, used by the list and by every loader.
+
+Anything the caller may not see answers 404, never 403 — no existence leaks.
+"""
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Path
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Role
+from app.accounts.principal import CurrentPrincipal, Principal
+from app.applications.models import Application, ApplicationParty
+from app.applications.states import OFFICE_VISIBLE_STATES, State
+from app.core.deps import DbSession
+from app.core.errors import NotFound
+
+
+def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
+    """A WHERE clause selecting the applications ``principal`` may see (API.md, "Roles and who sees what")."""
+    if principal.is_admin:
+        return sa.true()
+    org = principal.organization_id
+    clauses: list[sa.ColumnElement[bool]] = []
+    if principal.has(Role.applicant):
+        clauses.append(Application.undertaking_org_id == org)
+    if principal.has(Role.signatory):
+        named = sa.exists().where(ApplicationParty.application_id == Application.id, ApplicationParty.organization_id == org)
+        clauses.append(sa.and_(Application.state != State.draft, named))
+    if principal.has(Role.reviewer) and principal.recommender_kind:
+        clauses.append(sa.and_(
+            Application.recommender_id == org,
+            sa.or_(Application.state != State.draft, Application.entered_by_org_id == org),
+        ))
+    if principal.has(Role.office):
+        clauses.append(Application.state.in_(OFFICE_VISIBLE_STATES))  # type: ignore[attr-defined]
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def load_visible_application(session: Session, principal: Principal, application_id: str, *, for_update: bool = False) -> Application:
+    """The application if the caller may see it, else 404."""
+    query = sa.select(Application).where(Application.id == application_id, visibility_filter(principal))
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    application = session.execute(query).scalar_one_or_none()
+    if application is None:
+        raise NotFound()
+    return application
+
+
+def _visible_application(
+    principal: CurrentPrincipal, session: DbSession,
+    application_id: Annotated[str, Path(max_length=32, description="Application id")],
+) -> Application:
+    return load_visible_application(session, principal, application_id)
+
+
+VisibleApplication = Annotated[Application, Depends(_visible_application)]

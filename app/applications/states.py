@@ -1,0 +1,22 @@
+"""Application states (API.md "Application states")."""
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    draft = "draft"
+    endorsing = "endorsing"
+    provincial_review = "provincial_review"
+    recommended = "recommended"
+    submitted = "submitted"
+    approved = "approved"
+    not_approved = "not_approved"
+    returned = "returned"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+EDITABLE_STATES = frozenset({State.draft, State.returned})
+TERMINAL_STATES = frozenset({State.rejected, State.withdrawn, State.approved, State.not_approved})
+# What the joint office sees: everything submitted to it.
+OFFICE_VISIBLE_STATES = (State.submitted, State.approved, State.not_approved)

@@ -1,0 +1,5 @@
+"""Endpoints of the batches package."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")
