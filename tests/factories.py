@@ -1,12 +1,15 @@
 """Factories that create rows through the services (no HTTP), for test setup."""
 
+import functools
 import itertools
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app.accounts.service import create_api_key, create_user
+from app.accounts.models import User
+from app.accounts.service import create_api_key
+from app.core.security import hash_password
 from app.core.db import commit
 from app.core.ids import new_id
 from app.organizations.credit_code import check_character
@@ -40,12 +43,19 @@ def make_org(app: FastAPI, *, name: str | None = None, province_code: str = "370
         return org.id
 
 
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # Argon2 is slow on purpose: hash the shared test password once
+
+
 def make_user(app: FastAPI, organization_id: str, *roles: str, username: str | None = None) -> Actor:
     now = datetime.now(UTC)
     username = username or f"user{next(_seq)}"
     with app.state.database.writer() as session:
-        user = create_user(session, username=username, display_name=username, organization_id=organization_id,
-                           roles=list(roles), password=PASSWORD, now=now)
+        user = User(id=new_id("usr"), username=username, display_name=username, organization_id=organization_id,
+                    roles=sorted(roles), password_hash=_password_hash(), created_at=now, updated_at=now)
+        session.add(user)
+        session.flush()
         _, key = create_api_key(session, user.id, "test", now)
         commit(session)
         return Actor(user.id, username, organization_id, key)

@@ -89,7 +89,10 @@ def current_principal(
         raise _unauthenticated()
     user: User = row[0]
     if api_key is not None and (api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_GRANULARITY):
-        _record_key_use(request.app.state.database, api_key.id, now)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            _record_key_use(request.app.state.database, api_key.id, now)
+        else:  # already a write transaction: record it there (a second writer would wait on this one)
+            session.execute(sa.update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
     return Principal(
         user_id=user.id,
         username=user.username,

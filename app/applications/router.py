@@ -1,5 +1,212 @@
-"""Endpoints of the applications package."""
+"""Endpoints of the application aggregate."""
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
 
-router = APIRouter(prefix="/api/v1")
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from app.accounts.principal import CurrentPrincipal
+from app.applications import actions, service
+from app.applications.access import VisibleApplication, visibility_filter
+from app.applications.models import Application, Endorsement, Review, Transition
+from app.applications.schemas import (
+    ApplicationCreate, ApplicationPublic, ApplicationSummary, ApplicationUpdate, EndorsementPublic, EndorsementRequest,
+    OutcomeRequest, ReviewPublic, ReviewRequest, TransitionPublic, TransitionRequest, ValidationIssue, ValidationReport,
+    VerificationRequest,
+)
+from app.applications.states import State
+from app.core.deps import DbSession, IfMatch, Now, etag, require_version
+from app.core.errors import (
+    DeadlinePassed, Forbidden, InvalidState, InvalidTransition, NotAuthenticated, NotFound, PreconditionFailed,
+    PreconditionRequired, ValidationFailed, problem_responses,
+)
+from app.core.i18n import negotiate
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.reference.models import Call
+
+router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
+WRITE = problem_responses(NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed)
+ACT = {**WRITE, **problem_responses(InvalidTransition, DeadlinePassed, actions.ApplicationInvalid, actions.AlreadyEndorsed)}
+
+
+def _respond(session: DbSession, principal: CurrentPrincipal, application: Application, response: Response) -> ApplicationPublic:
+    response.headers["ETag"] = etag(application.version)
+    return service.to_public(session, principal, application)
+
+
+@router.get("", operation_id="list_applications", response_model=Page[ApplicationSummary], responses=READ)
+def list_applications(
+    principal: CurrentPrincipal, session: DbSession,
+    page_size: PageSize = 50, page_token: PageToken = None,
+    call_id: Annotated[str | None, Query(max_length=32)] = None,
+    state: Annotated[list[State] | None, Query(description="One or more states")] = None,
+    province: Annotated[str | None, Query(pattern=r"^\d{6}$", description="Province code of the undertaking unit")] = None,
+    recommender_id: Annotated[str | None, Query(max_length=32)] = None,
+    domain: Annotated[str | None, Query(pattern=r"^\d{1,2}(\.\d{1,2})?$", description="A field (`3`) or an area (`3.4`)")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Project name contains")] = None,
+    updated_after: Annotated[datetime | None, Query(description="RFC 3339 timestamp")] = None,
+) -> Page[ApplicationSummary]:
+    """Applications the caller may see, newest first, with filters and keyset pagination."""
+    query = sa.select(Application).where(visibility_filter(principal))
+    if call_id:
+        query = query.where(Application.call_id == call_id)
+    if state:
+        query = query.where(Application.state.in_([s.value for s in state]))  # type: ignore[attr-defined]
+    if province:
+        query = query.where(Application.province_code == province)
+    if recommender_id:
+        query = query.where(Application.recommender_id == recommender_id)
+    if domain:
+        query = query.where(Application.domain_area == domain) if "." in domain else \
+            query.where(Application.domain_area.startswith(domain + ".", autoescape=True))  # type: ignore[union-attr]
+    if q:
+        query = query.where(Application.title.contains(q, autoescape=True))  # type: ignore[attr-defined]
+    if updated_after:
+        query = query.where(Application.updated_at > updated_after)
+    after = decode_token(page_token, 2)
+    if after:
+        created = datetime.fromisoformat(after[0])
+        query = query.where(sa.or_(Application.created_at < created,
+                                   sa.and_(Application.created_at == created, Application.id < after[1])))
+    rows = list(session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1)).scalars())  # type: ignore[attr-defined]
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    token = encode_token([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
+    return Page(items=[ApplicationSummary.model_validate(r, from_attributes=True) for r in rows], next_page_token=token)
+
+
+@router.post("", operation_id="create_application", status_code=status.HTTP_201_CREATED, response_model=ApplicationPublic,
+             responses=WRITE)
+def create_application(body: ApplicationCreate, principal: CurrentPrincipal, session: DbSession, now: Now,
+                       response: Response) -> ApplicationPublic:
+    """Draft an application. Applicants draft for their own unit; a recommender's reviewer may enter a paper application for a unit."""
+    application = service.create_application(session, principal, body, now)
+    response.headers["Location"] = f"/api/v1/applications/{application.id}"
+    return _respond(session, principal, application, response)
+
+
+@router.get("/{application_id}", operation_id="get_application", response_model=ApplicationPublic, responses=READ)
+def get_application(application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
+                    response: Response) -> ApplicationPublic:
+    """One application with its sign-off status and what the caller may do next."""
+    return _respond(session, principal, application, response)
+
+
+@router.patch("/{application_id}", operation_id="update_application", response_model=ApplicationPublic,
+              responses={**WRITE, **problem_responses(InvalidState)})
+def update_application(body: ApplicationUpdate, application: VisibleApplication, principal: CurrentPrincipal,
+                       session: DbSession, now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
+    """Change fields of a draft or returned application (JSON merge; If-Match)."""
+    version = require_version(application.version, if_match)
+    service.update_application(session, principal, application, body, version, now)
+    return _respond(session, principal, application, response)
+
+
+@router.delete("/{application_id}", operation_id="delete_application", status_code=status.HTTP_204_NO_CONTENT,
+               responses={**WRITE, **problem_responses(InvalidState)})
+def delete_application(application: VisibleApplication, principal: CurrentPrincipal, session: DbSession, now: Now,
+                       if_match: IfMatch = None) -> Response:
+    """Delete a draft (If-Match)."""
+    version = require_version(application.version, if_match)
+    service.delete_application(session, principal, application, version, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{application_id}/validation", operation_id="validate_application", response_model=ValidationReport,
+            responses=READ)
+def validate_application(application: VisibleApplication, session: DbSession, request: Request) -> ValidationReport:
+    """Errors (block submit) and warnings (don't), each with a stable code and a JSON Pointer."""
+    call = session.get(Call, application.call_id)
+    assert call is not None
+    report = service.run_validation(session, application, call)
+    lang = negotiate(request.headers.get("accept-language"))
+    return ValidationReport(
+        valid=not report.errors,
+        errors=[ValidationIssue(**e.render(lang)) for e in report.errors],
+        warnings=[ValidationIssue(**w.render(lang)) for w in report.warnings],
+    )
+
+
+@router.get("/{application_id}/transitions", operation_id="list_application_transitions",
+            response_model=list[TransitionPublic], responses=READ)
+def list_transitions(application: VisibleApplication, session: DbSession) -> list[TransitionPublic]:
+    """The history: who moved the application, when, from which state to which, and why."""
+    rows = session.execute(sa.select(Transition).where(Transition.application_id == application.id)
+                           .order_by(Transition.at, Transition.id)).scalars()
+    return [TransitionPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/{application_id}/transitions", operation_id="transition_application", response_model=ApplicationPublic,
+             responses=ACT)
+def transition_application(body: TransitionRequest, application: VisibleApplication, principal: CurrentPrincipal,
+                           session: DbSession, now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
+    """`submit` for sign-off (runs validation), `recall` to draft, `withdraw`, or `reopen` a recommendation (If-Match)."""
+    version = require_version(application.version, if_match)
+    actions.transition(session, principal, application, body.action.value, body.comment, version, now)
+    return _respond(session, principal, application, response)
+
+
+def _endorsement_public(e: Endorsement) -> EndorsementPublic:
+    return EndorsementPublic.model_validate({**e.model_dump(), "voided": e.voided_at is not None})
+
+
+@router.get("/{application_id}/endorsements", operation_id="list_endorsements", response_model=list[EndorsementPublic],
+            responses=READ)
+def list_endorsements(application: VisibleApplication, session: DbSession) -> list[EndorsementPublic]:
+    """Every sign-off, including those voided when the content changed."""
+    rows = session.execute(sa.select(Endorsement).where(Endorsement.application_id == application.id)
+                           .order_by(Endorsement.recorded_at, Endorsement.id)).scalars()
+    return [_endorsement_public(e) for e in rows]
+
+
+@router.post("/{application_id}/endorsements", operation_id="create_endorsement", status_code=status.HTTP_201_CREATED,
+             response_model=EndorsementPublic, responses=ACT)
+def create_endorsement(body: EndorsementRequest, application: VisibleApplication, principal: CurrentPrincipal,
+                       session: DbSession, now: Now, response: Response, if_match: IfMatch = None) -> EndorsementPublic:
+    """A party's sign-off (`agree | disagree`): online by a signatory of that party, or recorded on paper by the applicant (If-Match)."""
+    version = require_version(application.version, if_match)
+    endorsement = actions.endorse(session, principal, application, body, version, now)
+    response.headers["ETag"] = etag(application.version)
+    return _endorsement_public(endorsement)
+
+
+@router.post("/{application_id}/endorsements/{endorsement_id}/verification", operation_id="verify_paper_endorsement",
+             response_model=EndorsementPublic, responses=ACT)
+def verify_paper_endorsement(
+    body: VerificationRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
+    now: Now, response: Response, endorsement_id: Annotated[str, Path(max_length=32)], if_match: IfMatch = None,
+) -> EndorsementPublic:
+    """The recommender's reviewer confirms or rejects a paper sign-off (If-Match of the application)."""
+    version = require_version(application.version, if_match)
+    endorsement = actions.verify_paper_endorsement(session, principal, application, endorsement_id, body, version, now)
+    response.headers["ETag"] = etag(application.version)
+    return _endorsement_public(endorsement)
+
+
+@router.get("/{application_id}/reviews", operation_id="list_reviews", response_model=list[ReviewPublic], responses=READ)
+def list_reviews(application: VisibleApplication, session: DbSession) -> list[ReviewPublic]:
+    rows = session.execute(sa.select(Review).where(Review.application_id == application.id)
+                           .order_by(Review.recorded_at, Review.id)).scalars()
+    return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/{application_id}/reviews", operation_id="create_review", status_code=status.HTTP_201_CREATED,
+             response_model=ReviewPublic, responses={**ACT, **problem_responses(actions.PaperEndorsementRejected)})
+def create_review(body: ReviewRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
+                  now: Now, response: Response, if_match: IfMatch = None) -> ReviewPublic:
+    """The recommender's decision: `recommend`, `return` (退回修改) or `reject` (不予推荐); opinion required for the last two (If-Match)."""
+    version = require_version(application.version, if_match)
+    row = actions.review(session, principal, application, body, version, now)
+    response.headers["ETag"] = etag(application.version)
+    return ReviewPublic.model_validate(row, from_attributes=True)
+
+
+@router.post("/{application_id}/outcome", operation_id="record_outcome", response_model=ApplicationPublic, responses=ACT)
+def record_outcome(body: OutcomeRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
+                   now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
+    """The office records the outcome: `approved` (with the 下达 document number) or `not_approved` (If-Match)."""
+    version = require_version(application.version, if_match)
+    actions.record_outcome(session, principal, application, body, version, now)
+    return _respond(session, principal, application, response)

@@ -1,0 +1,278 @@
+"""API shapes of the application (申请书): what clients send and what they get back."""
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.core.errors import DomainValueError
+from app.core.i18n import Text
+
+_NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # newlines and tabs allowed in long text
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+LongText = Annotated[str, StringConstraints(max_length=20000, pattern=_NO_CONTROL)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_CONTROL)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+_MOBILE = re.compile(r"^(\+?86[- ]?)?1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_HOTLINE = re.compile(r"^[48]00-?\d{3}-?\d{4}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def _phone(value: str) -> str:
+    if not (_MOBILE.match(value) or _LANDLINE.match(value) or _HOTLINE.match(value)):
+        raise DomainValueError("invalid_phone", Text(
+            "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
+            "Invalid phone number (mobile 1[3-9]xxxxxxxxx, landline 0xx-xxxxxxxx, or a 400/800 hotline)"))
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise DomainValueError("invalid_email", Text("电子邮箱格式不正确", "Invalid email address"))
+    return value
+
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Domain(Strict):
+    area: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}$")] = Field(description="Level-2 code, e.g. `1.1`")
+    item: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}\.\d{1,2}$")] | None = Field(
+        default=None, description="Level-3 code where the area has sub-items, e.g. `1.1.3`")
+    other: Line | None = Field(default=None, description="A sub-item not in the list (only where the list is open-ended, 等)")
+
+    @model_validator(mode="after")
+    def _item_or_other(self) -> "Domain":
+        if self.item and self.other:
+            raise DomainValueError("item_and_other", Text("item 与 other 只能二选一", "Give either item or other, not both"))
+        return self
+
+
+class Parties(Strict):
+    undertaking: Id | None = Field(default=None, description="试点承担单位; defaults to the caller's organization")
+    participating: list[Id] = Field(default_factory=list, max_length=20, description="参加单位")
+    guarantor: Id | None = Field(default=None, description="保证单位")
+    guidance: Id | None = Field(default=None, description="业务指导单位")
+
+
+class Contact(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    phone: Phone
+    email: Email
+
+
+class Period(Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.end <= self.start:
+            raise DomainValueError("period_not_ordered", Text("试点期结束日期须晚于开始日期", "The pilot period must end after it starts"))
+        return self
+
+
+class StandardLevel(StrEnum):
+    national = "national"
+    sector = "sector"
+    local = "local"
+    group = "group"
+    enterprise = "enterprise"
+
+
+class StandardStatus(StrEnum):
+    existing = "existing"
+    to_be_drafted = "to_be_drafted"
+
+
+class StandardRow(Strict):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    title: Line
+    level: StandardLevel
+    status: StandardStatus
+
+
+class Funding(Strict):
+    amount_cny: int = Field(ge=0, le=100_000_000_000)
+    sources: Note | None = None
+
+
+class Attestation(Strict):
+    condition: int = Field(ge=1, le=20)
+    attested: bool
+    note: Note | None = None
+
+
+class ApplicationFields(Strict):
+    """The form's fields; all optional while drafting — the validation endpoint says what is missing."""
+
+    domain: Domain | None = None
+    recommender_id: Id | None = Field(default=None, description="A province bureau or a member unit (推荐单位)")
+    parties: Parties | None = None
+    contact: Contact | None = None
+    period: Period | None = None
+    sections: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")], LongText] | None = Field(
+        default=None, max_length=30, description="Narrative sections by key (see the call's `sections`)")
+    standards: list[StandardRow] | None = Field(default=None, max_length=1000)
+    funding: Funding | None = None
+    eligibility: list[Attestation] | None = Field(default=None, max_length=20)
+
+
+class ApplicationCreate(ApplicationFields):
+    call_id: Id
+    title: Line = Field(description="试点项目名称, e.g. 〈地区〉〈领域〉标准化试点")
+
+
+class ApplicationUpdate(ApplicationFields):
+    """Partial update (JSON merge): only the fields sent change; `null` clears a field."""
+
+    title: Line | None = None
+
+
+class SignOff(BaseModel):
+    role: str = Field(description="undertaking | participating | guarantor | guidance")
+    organization_id: str
+    status: str = Field(description="pending | agreed | disagreed")
+    endorsement_id: str | None = None
+    mode: str | None = Field(default=None, description="online | paper")
+    verification: str | None = Field(default=None, description="Paper sign-offs: pending | confirmed | rejected")
+    recorded_at: datetime | None = None
+
+
+class ApplicationPublic(BaseModel):
+    id: str
+    call_id: str
+    title: str
+    state: str
+    version: int
+    content_digest: str | None = Field(description="SHA-256 of the frozen content and attachments (set while frozen)")
+    undertaking_org_id: str
+    province_code: str
+    entered_by_org_id: str | None
+    domain: dict[str, Any] | None
+    recommender_id: str | None
+    parties: dict[str, Any]
+    contact: dict[str, Any] | None
+    period: dict[str, Any] | None
+    sections: dict[str, str]
+    standards: list[dict[str, Any]]
+    funding: dict[str, Any] | None
+    eligibility: list[dict[str, Any]]
+    sign_offs: list[SignOff] = Field(description="Sign-off status of every required party")
+    allowed_actions: list[str] = Field(description="What the caller may do now")
+    outcome_document_number: str | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    call_id: str
+    title: str
+    state: str
+    version: int
+    undertaking_org_id: str
+    recommender_id: str | None
+    province_code: str
+    domain_area: str | None
+    content_digest: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TransitionAction(StrEnum):
+    submit = "submit"
+    recall = "recall"
+    withdraw = "withdraw"
+    reopen = "reopen"
+
+
+class TransitionRequest(Strict):
+    action: TransitionAction
+    comment: Note | None = None
+
+
+class TransitionPublic(BaseModel):
+    id: str
+    action: str
+    from_state: str
+    to_state: str
+    actor_id: str | None
+    comment: str | None
+    at: datetime
+
+
+class EndorsementRequest(Strict):
+    role: str = Field(pattern="^(undertaking|participating|guarantor|guidance)$")
+    organization_id: Id
+    decision: str = Field(pattern="^(agree|disagree)$")
+    opinion: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_CONTROL)]
+    signatory_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    signatory_title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    mode: str = Field(default="online", pattern="^(online|paper)$")
+    attachment_id: Id | None = Field(default=None, description="Paper sign-off: the scanned stamped page (kind paper_endorsement)")
+
+
+class EndorsementPublic(BaseModel):
+    id: str
+    party_role: str
+    organization_id: str
+    decision: str
+    opinion: str
+    signatory_name: str
+    signatory_title: str | None
+    mode: str
+    attachment_id: str | None
+    verification: str | None
+    verification_comment: str | None
+    content_digest: str
+    recorded_by: str
+    recorded_at: datetime
+    voided: bool
+
+
+class VerificationRequest(Strict):
+    verdict: str = Field(pattern="^(confirmed|rejected)$")
+    comment: Note | None = None
+
+
+class ReviewRequest(Strict):
+    decision: str = Field(pattern="^(recommend|return|reject)$")
+    opinion: Note | None = Field(default=None, description="Required to return or reject")
+
+
+class ReviewPublic(BaseModel):
+    id: str
+    decision: str
+    opinion: str | None
+    reviewer_id: str
+    recommender_id: str
+    content_digest: str | None
+    recorded_at: datetime
+
+
+class OutcomeRequest(Strict):
+    decision: str = Field(pattern="^(approved|not_approved)$")
+    document_number: Line | None = Field(default=None, description="The approving document, e.g. 国标委发〔2023〕5号")
+
+
+class ValidationIssue(BaseModel):
+    code: str
+    pointer: str
+    message: str
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    errors: list[ValidationIssue]
+    warnings: list[ValidationIssue]
