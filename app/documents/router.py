@@ -1,0 +1,5 @@
+"""Endpoints of the documents package."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")
