@@ -130,3 +130,6 @@ def _safe_url(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
+from app.attachments.cli import storage  # noqa: E402
+
+main.add_command(storage)

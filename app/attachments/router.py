@@ -1,5 +1,200 @@
-"""Endpoints of the attachments package."""
+"""Endpoints of the attachments package: upload (streamed), list, metadata, download (ranges), delete."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.accounts.principal import CurrentPrincipal, Principal, current_principal, oauth2_scheme
+from app.applications.access import load_visible_application
+from app.attachments import service
+from app.attachments.blobstore import blob_store_of
+from app.attachments.download import content_disposition, download_headers, parse_range, unsatisfiable
+from app.attachments.errors import MalformedMultipart, RangeNotSatisfiable, TooManyAttachments
+from app.attachments.models import Attachment
+from app.attachments.schemas import AttachmentPublic
+from app.attachments.upload import MAX_DESCRIPTION_CHARS, receive_upload
+from app.core.deps import DbSession, Now
+from app.core.errors import (
+    Forbidden,
+    InvalidState,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    problem_responses,
+)
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+
+router = APIRouter(prefix="/api/v1", tags=["attachments"])
+AUTH = problem_responses(NotAuthenticated, ValidationFailed)
+
+ApplicationId = Annotated[str, Path(max_length=32, description="Application id")]
+AttachmentId = Annotated[str, Path(max_length=32, description="Attachment id")]
+
+
+def _upload_principal(
+    request: Request, now: Now, credential: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    # Resolved in a short read of its own: the upload must not hold a transaction while the body streams.
+    with request.app.state.database.reader() as session:
+        return current_principal(request, session, now, credential)
+
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["kind", "file"],
+                "properties": {
+                    "kind": {"type": "string", "maxLength": 32,
+                             "description": "A kind from the call's `attachment_rules` (e.g. `application_form_scan`). "
+                                            "Send it before `file` to have it checked before the file is read."},
+                    "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
+                    "file": {"type": "string", "format": "binary",
+                             "description": "PDF, OFD, DOCX, XLSX, JPEG or PNG, judged by content"},
+                },
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/applications/{application_id}/attachments", operation_id="upload_attachment",
+    status_code=status.HTTP_201_CREATED, response_model=AttachmentPublic,
+    openapi_extra={"requestBody": UPLOAD_BODY},
+    responses={
+        200: {"model": AttachmentPublic, "description": "The same content was already attached as this kind "
+                                                        "(a retried upload): the stored attachment"},
+        **AUTH,
+        **problem_responses(MalformedMultipart, Forbidden, NotFound, InvalidState, TooManyAttachments,
+                            PayloadTooLarge, UnsupportedMediaType),
+    },
+)
+async def upload_attachment(
+    request: Request, application_id: ApplicationId, principal: Annotated[Principal, Depends(_upload_principal)],
+    now: Now, response: Response,
+) -> AttachmentPublic:
+    """Attach a file (multipart: `kind`, optional `description`, `file`), streamed to storage as it arrives.
+
+    Limits per file and per application are enforced while reading (413 before the rest is read);
+    the type is judged by content, the file name kept only as sanitized metadata. An applicant of the
+    undertaking organization, or the reviewer of the recommender that entered the application, may
+    attach while the application is a draft or returned.
+    """
+    database = request.app.state.database
+    settings = request.app.state.settings
+    store = await run_in_threadpool(blob_store_of, request.app)
+    plan = await run_in_threadpool(service.plan_upload, database, principal, application_id, settings)
+    form = await receive_upload(request, store.temp_dir, plan.limits, plan.on_field)
+    try:
+        attachment, created = await run_in_threadpool(service.store_upload, database, store, principal, plan, form, now)
+    finally:
+        if form.file is not None:
+            form.file.temp_path.unlink(missing_ok=True)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/attachments/{attachment.id}"
+    response.headers["ETag"] = f'"{attachment.sha256}"'
+    return attachment
+
+
+@router.get(
+    "/applications/{application_id}/attachments", operation_id="list_attachments",
+    response_model=Page[AttachmentPublic], responses={**AUTH, **problem_responses(NotFound)},
+)
+def list_attachments(
+    application_id: ApplicationId, principal: CurrentPrincipal, session: DbSession,
+    page_size: PageSize = 50, page_token: PageToken = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[AttachmentPublic]:
+    """The attachments of an application the caller can see, oldest id first."""
+    import sqlalchemy as sa
+
+    load_visible_application(session, principal, application_id)
+    query = sa.select(Attachment).where(Attachment.application_id == application_id)
+    if kind:
+        query = query.where(Attachment.kind == kind)
+    after = decode_token(page_token, 1)
+    if after:
+        query = query.where(Attachment.id > after[0])
+    rows = list(session.execute(query.order_by(Attachment.id).limit(page_size + 1)).scalars())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(items=[service.public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+
+
+@router.get(
+    "/attachments/{attachment_id}", operation_id="get_attachment", response_model=AttachmentPublic,
+    responses={**AUTH, **problem_responses(NotFound)},
+)
+def get_attachment(
+    attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, response: Response
+) -> AttachmentPublic:
+    row = service.load_visible_attachment(session, principal, attachment_id)
+    response.headers["ETag"] = f'"{row.sha256}"'
+    return service.public(row)
+
+
+@router.get(
+    "/attachments/{attachment_id}/content", operation_id="download_attachment_content", response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+              "description": "The file; `Content-Type` is the detected type, `ETag` its SHA-256"},
+        206: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+              "description": "The requested byte range (`Range: bytes=…`)"},
+        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+        **AUTH,
+        **problem_responses(NotFound, RangeNotSatisfiable),
+    },
+)
+def download_attachment_content(
+    attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, request: Request
+) -> Response:
+    """Download the file. Supports a single `Range` (206; 416 when unsatisfiable), `If-Range` and
+    `If-None-Match`. `Content-Disposition` carries the original name (RFC 6266, UTF-8 and an ASCII fallback)."""
+    row = service.load_visible_attachment(session, principal, attachment_id)
+    etag = f'"{row.sha256}"'
+    headers = download_headers(etag, content_disposition(row.filename, row.file_type))
+    if _none_match(request.headers.get("if-none-match"), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    wanted = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    byte_range = parse_range(wanted, row.size) if wanted and (if_range is None or if_range.strip() == etag) else None
+    if byte_range is unsatisfiable:
+        raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{row.size}"})
+    store = blob_store_of(request.app)
+    if isinstance(byte_range, tuple):
+        start, end = byte_range
+        headers["Content-Range"] = f"bytes {start}-{end}/{row.size}"
+        headers["Content-Length"] = str(end - start + 1)
+        return StreamingResponse(store.read(row.storage_key, start, end), status_code=status.HTTP_206_PARTIAL_CONTENT,
+                                 media_type=row.media_type, headers=headers)
+    headers["Content-Length"] = str(row.size)
+    return StreamingResponse(store.read(row.storage_key), media_type=row.media_type, headers=headers)
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.delete(
+    "/attachments/{attachment_id}", operation_id="delete_attachment", status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response, responses={**AUTH, **problem_responses(Forbidden, NotFound, InvalidState)},
+)
+def delete_attachment(
+    attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, now: Now, request: Request,
+    background: BackgroundTasks,
+) -> Response:
+    """Remove an attachment while its application is a draft or returned (409 otherwise)."""
+    key = service.delete_attachment(session, principal, attachment_id, now)
+    # Runs after the response, so after the transaction committed; the file goes only if no row names it.
+    background.add_task(service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

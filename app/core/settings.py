@@ -2,9 +2,19 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AttachmentType = Literal["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
+
+
+def _comma_list(value: Any) -> Any:
+    """``pdf,ofd,png`` from the environment → ``["pdf", "ofd", "png"]``."""
+    if isinstance(value, str):
+        return [part.strip().lower() for part in value.split(",") if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -22,6 +32,24 @@ class Settings(BaseSettings):
     # Key for signing batch receipts (HMAC-SHA256); set it in production.
     receipt_signing_key: str = "smps-development-receipt-key"
     log_level: str = "INFO"
+    # Attachments: limits enforced while the upload is read; types judged by the file's content.
+    max_attachment_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_application_attachments_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    # Comma-separated in the environment: SMPS_ALLOWED_ATTACHMENT_TYPES=pdf,ofd,jpeg
+    allowed_attachment_types: Annotated[list[AttachmentType], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=lambda: ["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
+    )
+    # Where attachment files live: "filesystem" (under storage_dir) or "s3" (an S3-compatible bucket).
+    blob_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_prefix: str = "attachments/"
+    # Unset: boto3's usual sources (AWS_ACCESS_KEY_ID…, ~/.aws, instance roles).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # The storage sweep leaves files younger than this alone (uploads in flight, rows not yet committed).
+    storage_sweep_grace_seconds: int = Field(default=3600, ge=0)
 
     @cached_property
     def is_sqlite(self) -> bool:

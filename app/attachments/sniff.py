@@ -1,0 +1,163 @@
+"""What a file is, judged by its bytes: PDF, OFD, DOCX, XLSX, JPEG, PNG — and nothing else.
+
+The first bytes tell PDF, JPEG, PNG and ZIP apart as soon as they arrive, so anything else is
+refused before the rest is read. The ZIP-based formats (OFD, DOCX, XLSX) are told apart by their
+central directory once the file is complete; a PDF must open, not be encrypted, and have pages.
+"""
+
+import struct
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# The extensions a client may use for each type.
+EXTENSIONS: dict[str, frozenset[str]] = {
+    "pdf": frozenset({"pdf"}),
+    "ofd": frozenset({"ofd"}),
+    "docx": frozenset({"docx"}),
+    "xlsx": frozenset({"xlsx"}),
+    "jpeg": frozenset({"jpg", "jpeg"}),
+    "png": frozenset({"png"}),
+}
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "ofd": "application/ofd",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+}
+ZIP_TYPES = frozenset({"ofd", "docx", "xlsx"})
+
+# Enough of the head of a file to recognise it.
+HEAD_BYTES = 8
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"%PDF-", "pdf"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"PK\x03\x04", "zip"),
+]
+# Office files and OFD packages have tens to a few thousand entries; refuse zips built to exhaust memory.
+_MAX_ZIP_ENTRIES = 20_000
+# A PDF with a broken cross-reference table makes pypdf read the whole file to rebuild it; allow
+# that leniency only for files of a size that is harmless to hold in memory.
+_LENIENT_PDF_MAX_BYTES = 64 * 1024 * 1024
+MAX_FILENAME_CHARS = 200
+
+
+class Refused(Exception):
+    """The content is not acceptable; ``code`` and ``reason`` say why (``media`` → 415, else 422)."""
+
+    def __init__(self, code: str, *, media: bool) -> None:
+        self.code = code
+        self.media = media
+        super().__init__(code)
+
+
+def sniff_head(head: bytes) -> str | None:
+    """``pdf``, ``jpeg``, ``png``, ``zip`` (to be resolved later) or None, from the first bytes."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def extension_of(filename: str) -> str | None:
+    stem, dot, ext = filename.rpartition(".")
+    return ext.lower() if dot and stem and ext else None
+
+
+def types_for_extension(ext: str | None) -> frozenset[str]:
+    """Types a file with this extension may be; every type when there is no extension."""
+    if ext is None:
+        return frozenset(EXTENSIONS)
+    return frozenset(t for t, exts in EXTENSIONS.items() if ext in exts)
+
+
+def _zip_entry_count(fh: BinaryIO) -> int:
+    """Number of entries announced by the end-of-central-directory record, without reading the directory."""
+    fh.seek(0, 2)
+    size = fh.tell()
+    tail_len = min(size, 22 + 65535)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise Refused("not_a_document_archive", media=True)
+    (entries,) = struct.unpack("<H", tail[at + 10 : at + 12])
+    return int(entries)
+
+
+def resolve_zip(path: Path) -> str:
+    """``ofd``, ``docx`` or ``xlsx`` for a ZIP that is one of them; any other archive is refused."""
+    try:
+        with path.open("rb") as fh:
+            if _zip_entry_count(fh) >= min(_MAX_ZIP_ENTRIES, 0xFFFF):
+                raise Refused("not_a_document_archive", media=True)
+            with zipfile.ZipFile(fh) as archive:
+                names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise Refused("not_a_document_archive", media=True) from exc
+    if "OFD.xml" in names:
+        return "ofd"
+    if "[Content_Types].xml" in names:
+        if any(n.startswith("word/") for n in names):
+            return "docx"
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+    raise Refused("not_a_document_archive", media=True)
+
+
+def check_pdf(path: Path, size: int) -> None:
+    """Refuse a PDF that does not open, is encrypted, or has no pages."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        with path.open("rb") as fh:
+            reader = PdfReader(fh, strict=size > _LENIENT_PDF_MAX_BYTES)
+            if reader.is_encrypted:
+                raise Refused("encrypted_pdf", media=False)
+            pages = len(reader.pages)
+    except Refused:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as exc:
+        raise Refused("unreadable_pdf", media=False) from exc
+    if pages == 0:
+        raise Refused("pdf_without_pages", media=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Detected:
+    file_type: str
+    media_type: str
+
+
+def finish(path: Path, head_kind: str, size: int, allowed: frozenset[str]) -> Detected:
+    """The type of a complete file whose head was ``head_kind``, if it is among ``allowed``."""
+    file_type = resolve_zip(path) if head_kind == "zip" else head_kind
+    if file_type not in allowed:
+        raise Refused("type_mismatch", media=True)
+    if file_type == "pdf":
+        check_pdf(path, size)
+    return Detected(file_type, MEDIA_TYPES[file_type])
+
+
+def sanitize_filename(raw: str, *, fallback_ext: str | None = None) -> str:
+    """The client's file name as harmless metadata: no directories, no control or bidi characters,
+    no leading dots, at most 200 characters (the extension kept); Unicode such as Chinese is kept."""
+    name = unicodedata.normalize("NFC", raw)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+    name = " ".join(name.split()).strip(" .")
+    if len(name) > MAX_FILENAME_CHARS:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and 0 < len(ext) <= 10:
+            name = stem[: MAX_FILENAME_CHARS - len(ext) - 1].rstrip(" .") + "." + ext
+        else:
+            name = name[:MAX_FILENAME_CHARS].rstrip(" .")
+    if not name or name.startswith("."):
+        name = "attachment" + (f".{fallback_ext}" if fallback_ext else "")
+    return name

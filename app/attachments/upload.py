@@ -1,0 +1,299 @@
+"""Reading a multipart upload as it arrives: never the whole body in memory, limits enforced while reading.
+
+The body is fed chunk by chunk to python-multipart's push parser. The ``file`` part goes to a
+temporary file in the storage directory, hashed (SHA-256) on the way; its first bytes decide at once
+whether it can be an allowed type. A ``Content-Length`` that announces too much, or a running count
+that passes the limit, ends the request with 413 without reading the rest.
+"""
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from app.attachments import sniff
+from app.attachments.blobstore import new_key
+from app.attachments.errors import MalformedMultipart, upload_too_large
+from app.core.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from app.core.i18n import Text
+
+# Room for the boundaries, the part headers and the small fields around the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+# Bytes gathered before one write to the temporary file (one trip to a worker thread).
+WRITE_BATCH_BYTES = 1024 * 1024
+MAX_DESCRIPTION_CHARS = 500
+_FIELD_MAX_BYTES = {"kind": 64, "description": MAX_DESCRIPTION_CHARS * 4}
+_MAX_PARTS = 8
+
+
+@dataclass
+class UploadLimits:
+    file_bytes: int  # the largest file this request may carry
+    per_file_bytes: int  # the per-file setting (to tell the client which limit bit)
+    allowed_types: frozenset[str]
+
+
+@dataclass
+class ReceivedFile:
+    temp_path: Path
+    filename: str
+    extension: str | None
+    head_kind: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class ReceivedForm:
+    file: ReceivedFile | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _unsupported(detail: Text) -> UnsupportedMediaType:
+    return UnsupportedMediaType(detail)
+
+
+_NOT_ALLOWED = Text("文件内容不是允许的类型（{allowed}），或与扩展名不符",
+                    "The file's content is not an allowed type ({allowed}) or does not match its extension")
+
+
+class _FileSink:
+    """The temporary file of the ``file`` part: batched writes in a worker thread, hash, size limit."""
+
+    def __init__(self, temp_dir: Path, filename: str, limits: UploadLimits) -> None:
+        self.path = temp_dir / f"{new_key()}.part"
+        self.filename = filename
+        self.extension = sniff.extension_of(filename)
+        self.limits = limits
+        self.candidates = limits.allowed_types & sniff.types_for_extension(self.extension)
+        if not self.candidates:
+            raise _unsupported(_NOT_ALLOWED)
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+        self.head_kind: str | None = None
+        self.buffer = bytearray()
+        self.fd: int | None = None
+
+    def open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def _judge_head(self) -> None:
+        kind = sniff.sniff_head(self.head)
+        fits = kind is not None and (kind in self.candidates or (kind == "zip" and self.candidates & sniff.ZIP_TYPES))
+        if not fits:
+            raise _unsupported(_NOT_ALLOWED)
+        self.head_kind = kind
+
+    def _write(self, data: bytes) -> None:
+        assert self.fd is not None
+        self.hash.update(data)
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    async def add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limits.file_bytes:
+            raise upload_too_large(self.limits)
+        if self.head_kind is None:
+            self.head += data[: sniff.HEAD_BYTES - len(self.head)]
+            if len(self.head) >= sniff.HEAD_BYTES:
+                self._judge_head()
+        self.buffer += data
+        if len(self.buffer) >= WRITE_BATCH_BYTES:
+            batch, self.buffer = bytes(self.buffer), bytearray()
+            await run_in_threadpool(self._write, batch)
+
+    def _close(self) -> None:
+        assert self.fd is not None
+        if self.buffer:
+            self._write(bytes(self.buffer))
+            self.buffer = bytearray()
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = None
+
+    async def finish(self) -> ReceivedFile:
+        if self.size == 0:
+            raise ValidationFailed(errors=[FieldError("/file", "empty_file", Text("文件为空", "The file is empty"))])
+        if self.head_kind is None:
+            self._judge_head()
+        await run_in_threadpool(self._close)
+        assert self.head_kind is not None
+        return ReceivedFile(self.path, self.filename, self.extension, self.head_kind, self.size, self.hash.hexdigest())
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.path.unlink(missing_ok=True)
+
+
+def _boundary(request: Request) -> bytes:
+    content_type, params = parse_options_header(request.headers.get("content-type"))
+    if content_type != b"multipart/form-data":
+        raise _unsupported(Text("请求体应为 multipart/form-data", "The request body must be multipart/form-data"))
+    boundary = params.get(b"boundary")
+    if not boundary or len(boundary) > 70:
+        raise MalformedMultipart(Text("multipart 分隔符缺失或无效", "Missing or invalid multipart boundary"))
+    return boundary
+
+
+def _content_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise MalformedMultipart(Text("Content-Length 无效", "Invalid Content-Length"))
+    return int(raw)
+
+
+async def receive_upload(
+    request: Request, temp_dir: Path, limits: UploadLimits, on_field: Callable[[str, str], None]
+) -> ReceivedForm:
+    """Parse the multipart body of ``request``: the ``file`` part into a temporary file, small fields
+    into memory. ``on_field(name, value)`` sees each small field as soon as it is complete (so a
+    ``kind`` sent before the file is checked before the file is read). The caller owns the
+    temporary file of the result; on any error it is removed here.
+    """
+    boundary = _boundary(request)
+    body_limit = limits.file_bytes + FORM_OVERHEAD_BYTES
+    announced = _content_length(request)
+    if announced is not None and announced > body_limit:
+        raise upload_too_large(limits)
+
+    events: list[tuple[str, Any]] = []
+    headers: dict[bytes, bytes] = {}
+    header_name = bytearray()
+    header_value = bytearray()
+
+    def on_part_begin() -> None:
+        headers.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_name.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers[bytes(header_name).lower()] = bytes(header_value)
+        header_name.clear()
+        header_value.clear()
+
+    def on_headers_finished() -> None:
+        events.append(("start", dict(headers)))
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        events.append(("data", data[start:end]))
+
+    def on_part_end() -> None:
+        events.append(("end", None))
+
+    def on_end() -> None:
+        events.append(("done", None))
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        "on_part_end": on_part_end, "on_end": on_end,
+    }, max_header_count=8, max_header_size=8 * 1024)
+
+    form = ReceivedForm()
+    sink: _FileSink | None = None
+    current: str | None = None  # name of the part being read; "" for a part that is ignored
+    value = bytearray()
+    parts = 0
+    received = 0
+    complete = False
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > body_limit:
+                raise upload_too_large(limits)
+            try:
+                parser.write(chunk)
+            except MultipartParseError as exc:
+                raise MalformedMultipart(Text("multipart 请求体格式错误", "Malformed multipart body")) from exc
+            for event, data in events:
+                if event == "data":
+                    if current == "file":
+                        assert sink is not None
+                        await sink.add(data)
+                    elif current:
+                        value.extend(data)
+                        if len(value) > _FIELD_MAX_BYTES[current]:
+                            raise _field_too_long(current)
+                elif event == "start":
+                    parts += 1
+                    if parts > _MAX_PARTS:
+                        raise MalformedMultipart(Text("multipart 部分过多", "Too many multipart parts"))
+                    current = _part_name(data)
+                    value.clear()
+                    if current == "file":
+                        if sink is not None or form.file is not None:
+                            raise _only_one_file()
+                        sink = _FileSink(temp_dir, _filename(data), limits)
+                        await run_in_threadpool(sink.open)
+                elif event == "end":
+                    if current == "file":
+                        assert sink is not None
+                        form.file = await sink.finish()
+                        sink = None
+                    elif current:
+                        text = _decode_field(current, bytes(value))
+                        form.fields[current] = text
+                        on_field(current, text)
+                    current = None
+                elif event == "done":
+                    complete = True
+            events.clear()
+        if not complete:
+            raise MalformedMultipart(Text("multipart 请求体不完整", "Incomplete multipart body"))
+    except BaseException:
+        if sink is not None:
+            await run_in_threadpool(sink.discard)
+        if form.file is not None:
+            form.file.temp_path.unlink(missing_ok=True)
+        raise
+    return form
+
+
+def _part_name(part_headers: dict[bytes, bytes]) -> str:
+    disposition, params = parse_options_header(part_headers.get(b"content-disposition", b""))
+    if disposition != b"form-data":
+        raise MalformedMultipart(Text("multipart 部分缺少 Content-Disposition", "A part lacks Content-Disposition"))
+    name = params.get(b"name", b"").decode("latin-1")
+    return name if name == "file" or name in _FIELD_MAX_BYTES else ""
+
+
+def _filename(part_headers: dict[bytes, bytes]) -> str:
+    _, params = parse_options_header(part_headers.get(b"content-disposition", b""))
+    raw = params.get(b"filename", b"").decode("utf-8", errors="replace")
+    return sniff.sanitize_filename(raw)
+
+
+def _decode_field(name: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(errors=[FieldError(f"/{name}", "invalid_encoding", Text(
+            "应为 UTF-8 文本", "Must be UTF-8 text"))]) from exc
+
+
+def _field_too_long(name: str) -> ValidationFailed:
+    return ValidationFailed(errors=[FieldError(f"/{name}", "too_long", Text("长度超过上限", "Too long"))])
+
+
+def _only_one_file() -> ValidationFailed:
+    return ValidationFailed(errors=[FieldError("/file", "too_many_files", Text(
+        "每个请求只能上传一个文件", "One file per request"))])
