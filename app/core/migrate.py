@@ -11,9 +11,17 @@ from app.core.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _migrations_dir() -> Path:
+    # A checkout keeps migrations/ beside app/; an installed copy (the container image) beside the working directory.
+    for candidate in (ROOT / "migrations", Path.cwd() / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise RuntimeError("migrations/ not found beside the app or in the working directory")
+
+
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(_migrations_dir()))
     config.attributes["database_url"] = database_url
     return config
 

@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t smps .
+# Run:   docker run -p 8000:8000 -e SMPS_DATABASE_URL=postgresql://user:pass@db/smps \
+#          -e SMPS_RECEIPT_SIGNING_KEY=… -v smps-files:/data/files smps
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY migrations ./migrations
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --upgrade pip \
+ && /opt/venv/bin/pip install .
+
+FROM python:3.11-slim-bookworm AS runtime
+# A CJK font for the printable application form (form.pdf).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin smps \
+ && mkdir -p /data/files && chown -R smps /data
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=smps alembic.ini ./
+COPY --chown=smps migrations ./migrations
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    SMPS_DATABASE_URL=sqlite:////data/smps.db \
+    SMPS_STORAGE_DIR=/data/files
+USER smps
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz').status == 200 else 1)"
+# `smps serve` migrates (upgrade + seed, idempotent) and then serves.
+CMD ["smps", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
