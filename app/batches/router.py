@@ -1,5 +1,165 @@
-"""Endpoints of the batches package."""
+"""Endpoints of the batches package: recommended lists, their transitions and receipts, the office summary."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Depends, Path, Response, status
+
+from app.accounts.models import Role
+from app.accounts.principal import CurrentPrincipal, Principal, require_role
+from app.batches import receipts, service
+from app.batches.models import Batch, BatchItem, BatchTransition
+from app.batches.schemas import (
+    BatchCreate,
+    BatchPublic,
+    BatchSummary,
+    BatchTransitionPublic,
+    BatchTransitionRequest,
+    CallSummary,
+    ItemsPut,
+    ReceiptPublic,
+    VerifyResult,
+)
+from app.batches.summary import call_summary
+from app.core.deps import AppSettings, DbSession, IfMatch, Now, etag, require_version
+from app.core.errors import (
+    DeadlinePassed,
+    Duplicate,
+    Forbidden,
+    InvalidTransition,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+    problem_responses,
+)
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1")
+TAGS: list[str | Any] = ["batches"]
+READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
+WRITE = problem_responses(NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired,
+                          ValidationFailed, InvalidTransition)
+ACT = {**WRITE, **problem_responses(DeadlinePassed, service.BatchEmpty, service.BatchItemsNotReady,
+                                     service.UnverifiedPaperEndorsement)}
+
+
+def _visible_batch(principal: CurrentPrincipal, session: DbSession,
+                   batch_id: Annotated[str, Path(max_length=32, description="Batch id")]) -> Batch:
+    return service.load_visible_batch(session, principal, batch_id)
+
+
+VisibleBatch = Annotated[Batch, Depends(_visible_batch)]
+
+
+def _respond(session: DbSession, principal: Principal, batch: Batch, response: Response) -> BatchPublic:
+    response.headers["ETag"] = etag(batch.version)
+    return service.to_public(session, principal, batch)
+
+
+@router.post("/batches", operation_id="create_batch", status_code=status.HTTP_201_CREATED, response_model=BatchPublic,
+             tags=TAGS, responses={**WRITE, **problem_responses(Duplicate)})
+def create_batch(body: BatchCreate, principal: CurrentPrincipal, session: DbSession, now: Now,
+                 response: Response) -> BatchPublic:
+    """Open the caller's recommended list (推荐清单) for a call; one per recommender and call."""
+    batch = service.create_batch(session, principal, body.call_id, now)
+    response.headers["Location"] = f"/api/v1/batches/{batch.id}"
+    return _respond(session, principal, batch, response)
+
+
+@router.get("/batches", operation_id="list_batches", response_model=Page[BatchSummary], tags=TAGS, responses=READ)
+def list_batches(principal: CurrentPrincipal, session: DbSession, call_id: str | None = None,
+                 page_size: PageSize = 50, page_token: PageToken = None) -> Page[BatchSummary]:
+    """Reviewers see their own lists, the office every list once submitted, admins all."""
+    count = sa.select(sa.func.count()).where(BatchItem.batch_id == Batch.id).scalar_subquery()
+    query = sa.select(Batch, count).where(service.batch_visibility(principal))
+    if call_id:
+        query = query.where(Batch.call_id == call_id)
+    after = decode_token(page_token, 2)
+    if after:
+        query = query.where(sa.tuple_(Batch.created_at, Batch.id) > sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+    rows = session.execute(query.order_by(Batch.created_at, Batch.id).limit(page_size + 1)).all()
+    items = [BatchSummary(id=b.id, call_id=b.call_id, recommender_id=b.recommender_id, state=b.state, version=b.version,
+                          item_count=n, created_at=b.created_at, updated_at=b.updated_at, submitted_at=b.submitted_at)
+             for b, n in rows[:page_size]]
+    token = None
+    if len(rows) > page_size:
+        last = rows[page_size - 1][0]
+        token = encode_token([last.created_at.isoformat(), last.id])
+    return Page(items=items, next_page_token=token)
+
+
+@router.get("/batches/{batch_id}", operation_id="get_batch", response_model=BatchPublic, tags=TAGS, responses=READ)
+def get_batch(batch: VisibleBatch, principal: CurrentPrincipal, session: DbSession, response: Response) -> BatchPublic:
+    """One list with its ranked items, state, version (ETag) and what the caller may do next."""
+    return _respond(session, principal, batch, response)
+
+
+@router.put("/batches/{batch_id}/items", operation_id="set_batch_items", response_model=BatchPublic, tags=TAGS,
+            responses={**WRITE, **problem_responses(service.QuotaExceeded)})
+def set_batch_items(body: ItemsPut, batch: VisibleBatch, principal: CurrentPrincipal, session: DbSession, now: Now,
+                    response: Response, if_match: IfMatch = None) -> BatchPublic:
+    """Replace the ranked list (ranks 1..n) of recommended applications, while open or returned (If-Match)."""
+    version = require_version(batch.version, if_match)
+    service.set_items(session, principal, batch, body, version, now)
+    return _respond(session, principal, batch, response)
+
+
+@router.get("/batches/{batch_id}/transitions", operation_id="list_batch_transitions",
+            response_model=list[BatchTransitionPublic], tags=TAGS, responses=READ)
+def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> list[BatchTransitionPublic]:
+    """The history: submissions, acknowledgements and returns, with who, when and why."""
+    rows = session.execute(sa.select(BatchTransition).where(BatchTransition.batch_id == batch.id)
+                           .order_by(BatchTransition.at, BatchTransition.id)).scalars()
+    return [BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/batches/{batch_id}/transitions", operation_id="transition_batch", response_model=BatchPublic, tags=TAGS,
+             responses=ACT)
+def transition_batch(body: BatchTransitionRequest, batch: VisibleBatch, principal: CurrentPrincipal, session: DbSession,
+                     now: Now, settings: AppSettings, response: Response, if_match: IfMatch = None) -> BatchPublic:
+    """`submit` (recommender, before the call's deadline: issues a receipt), `acknowledge` (受理) or `return` (退回, with a comment) by the office (If-Match)."""
+    version = require_version(batch.version, if_match)
+    service.transition(session, principal, batch, body.action.value, body.comment, version, now,
+                       settings.receipt_signing_key)
+    return _respond(session, principal, batch, response)
+
+
+@router.get("/batches/{batch_id}/receipt", operation_id="get_batch_receipt", response_model=ReceiptPublic, tags=TAGS,
+            responses=READ)
+def get_batch_receipt(batch: VisibleBatch, session: DbSession) -> dict[str, Any]:
+    """The latest receipt: what was submitted, when, with a digest and signature to prove it later."""
+    receipt = service.latest_receipt(session, batch.id)
+    if receipt is None:
+        raise NotFound()
+    return receipt.document
+
+
+@router.get("/batches/{batch_id}/receipts", operation_id="list_batch_receipts", response_model=list[ReceiptPublic],
+            tags=TAGS, responses=READ)
+def list_batch_receipts(batch: VisibleBatch, session: DbSession) -> list[dict[str, Any]]:
+    """Every receipt of the list, oldest first (a resubmission references the one before)."""
+    return [r.document for r in service.all_receipts(session, batch.id)]
+
+
+@router.post("/receipts/verify", operation_id="verify_receipt", response_model=VerifyResult, tags=TAGS,
+             responses=problem_responses(NotAuthenticated, ValidationFailed))
+def verify_receipt(principal: CurrentPrincipal, settings: AppSettings,
+                   body: Annotated[dict[str, Any], Body(description="A receipt as issued")]) -> VerifyResult:
+    """Whether a receipt is genuine (signed by this service) and unchanged."""
+    valid, reason = receipts.verify(body, settings.receipt_signing_key)
+    return VerifyResult(valid=valid, reason=reason)
+
+
+@router.get("/calls/{call_id}/summary", operation_id="get_call_summary", response_model=CallSummary,
+            tags=["reference"], responses=problem_responses(NotAuthenticated, Forbidden, NotFound))
+def get_call_summary(principal: CurrentPrincipal, session: DbSession,
+                     call_id: Annotated[str, Path(max_length=32)]) -> CallSummary:
+    """Office: every recommender (32 provincial bureaus and the member units), its list's state and contents."""
+    if not principal.is_admin:
+        require_role(principal, Role.office)
+    if session.get(Call, call_id) is None:
+        raise NotFound()
+    return call_summary(session, call_id)

@@ -1,0 +1,135 @@
+"""API shapes of recommended lists, their receipts and the office's summary."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BatchCreate(Strict):
+    call_id: Id
+
+
+class ItemIn(Strict):
+    application_id: Id
+    rank: int = Field(ge=1, le=100_000, description="1..n, no gaps, no duplicates")
+
+
+class ItemsPut(Strict):
+    items: list[ItemIn] = Field(max_length=5000, description="The whole ranked list; replaces the previous one")
+
+
+class BatchAction(StrEnum):
+    submit = "submit"
+    acknowledge = "acknowledge"
+    return_ = "return"
+
+
+class BatchTransitionRequest(Strict):
+    action: BatchAction = Field(description="submit (recommender) | acknowledge, return (office)")
+    comment: Note | None = Field(default=None, description="Required to return (退回)")
+
+
+class BatchItemPublic(BaseModel):
+    rank: int
+    application_id: str
+    title: str
+    state: str
+    domain_area: str | None
+    content_digest: str | None
+
+
+class BatchPublic(BaseModel):
+    id: str
+    call_id: str
+    recommender_id: str
+    state: str = Field(description="open | submitted | acknowledged | returned")
+    version: int
+    items: list[BatchItemPublic]
+    return_comment: str | None
+    tracking_number: str | None = Field(description="Of the latest receipt, once submitted")
+    allowed_actions: list[str]
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+class BatchSummary(BaseModel):
+    id: str
+    call_id: str
+    recommender_id: str
+    state: str
+    version: int
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class BatchTransitionPublic(BaseModel):
+    id: str
+    action: str
+    from_state: str
+    to_state: str
+    actor_id: str | None
+    comment: str | None
+    at: datetime
+
+
+class ReceiptAttachment(BaseModel):
+    id: str
+    sha256: str
+
+
+class ReceiptItem(BaseModel):
+    rank: int
+    application_id: str
+    title: str
+    content_digest: str | None
+    attachments: list[ReceiptAttachment]
+
+
+class ReceiptPublic(BaseModel):
+    tracking_number: str
+    submitted_at: str
+    call_id: str
+    recommender_id: str
+    batch_id: str
+    items: list[ReceiptItem]
+    previous_tracking_number: str | None
+    key_id: str
+    digest: str
+    signature: str
+
+
+class VerifyResult(BaseModel):
+    valid: bool
+    reason: str = Field(description="valid | malformed | unknown_key | digest_mismatch | signature_mismatch")
+
+
+class RecommenderRow(BaseModel):
+    recommender_id: str
+    name: str
+    key: str | None
+    recommender_kind: str
+    batch_id: str | None
+    state: str = Field(description="The batch's state, or not_submitted")
+    item_count: int
+    acknowledged: bool
+    by_field: dict[str, int] = Field(description="Items per domain field (level-1 code)")
+    outcomes: dict[str, int] = Field(description="Items per outcome: approved, not_approved, pending")
+
+
+class CallSummary(BaseModel):
+    call_id: str
+    recommenders: list[RecommenderRow]
+    totals: dict[str, Any]
