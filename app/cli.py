@@ -133,3 +133,7 @@ def _safe_url(url: str) -> str:
 from app.attachments.cli import storage  # noqa: E402
 
 main.add_command(storage)
+
+from app.bulk.client import client  # noqa: E402
+
+main.add_command(client)

@@ -1,5 +1,201 @@
-"""Endpoints of the bulk package."""
+"""Endpoints of the bulk package: upload many applications at once, then follow the upload."""
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/api/v1")
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, BackgroundTasks, Path, Request, Response, status
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from app.accounts.principal import CurrentPrincipal
+from app.bulk import service
+from app.bulk.columns import EmptyUpload, UnknownColumns, build_template, parse_file
+from app.bulk.models import BulkUpload
+from app.bulk.schemas import BulkMode, BulkUploadPublic, render_upload
+from app.core.deps import AppSettings, DbSession, Now
+from app.core.errors import (
+    AppError,
+    BadRequest,
+    FieldError,
+    Forbidden,
+    MalformedJson,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_errors_from_pydantic,
+    problem_responses,
+)
+from app.core.i18n import Text, negotiate
+
+router = APIRouter(prefix="/api/v1", tags=["bulk"])
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class TooManyRows(AppError):
+    status = 413
+    code = "too_many_rows"
+    title = Text("上传的行数超过上限", "The upload has more rows than allowed")
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: BulkMode = BulkMode.all_or_nothing
+    rows: list[Any]
+
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {
+            "type": "object", "additionalProperties": False, "required": ["rows"],
+            "properties": {
+                "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
+                "rows": {"type": "array", "items": {"$ref": "#/components/schemas/ApplicationCreate"}},
+            },
+        }},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary",
+                         "description": "CSV (UTF-8 or GB18030) or XLSX in the layout of `GET /bulk-uploads/template.xlsx`"},
+                "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
+            },
+        }},
+    },
+}
+
+
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The body, refused with 413 as soon as it passes ``limit`` (before the rest is read)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit)
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise PayloadTooLarge(Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit)
+        yield chunk
+
+
+def _mode(value: Any) -> str:
+    try:
+        return BulkMode(value or BulkMode.all_or_nothing).value
+    except ValueError:
+        raise ValidationFailed(errors=[FieldError("/mode", "invalid_choice", Text(
+            "取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"))]) from None
+
+
+async def _read_json(request: Request, limit: int) -> tuple[str, list[Any]]:
+    body = b"".join([chunk async for chunk in _limited(request, limit)])
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON")) from None
+    if isinstance(document, list):  # a bare array of applications
+        document = {"rows": document, "mode": request.query_params.get("mode")}
+        if document["mode"] is None:
+            del document["mode"]
+    try:
+        envelope = _Envelope.model_validate(document)
+    except ValidationError as exc:
+        raise ValidationFailed(errors=field_errors_from_pydantic(list(exc.errors()))) from None
+    return envelope.mode.value, envelope.rows
+
+
+async def _read_file(request: Request, limit: int) -> tuple[str, str, Any]:
+    parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1, max_fields=5)
+    try:
+        form = await parser.parse()
+    except MultiPartException:
+        raise BadRequest(Text("multipart 请求体格式错误", "Malformed multipart body")) from None
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed(errors=[FieldError("/file", "required", Text("缺少上传文件 file", "The file field is required"))])
+    mode = _mode(form.get("mode"))
+    data = await upload.read()
+    await upload.close()
+    source, parsed = await run_in_threadpool(parse_file, upload.filename or "", data)
+    return mode, source, parsed
+
+
+@router.post(
+    "/bulk-uploads", operation_id="create_bulk_upload", status_code=status.HTTP_202_ACCEPTED,
+    response_model=BulkUploadPublic, openapi_extra={"requestBody": _REQUEST_BODY},
+    responses=problem_responses(BadRequest, MalformedJson, NotAuthenticated, Forbidden, PayloadTooLarge, TooManyRows,
+                                UnsupportedMediaType, ValidationFailed, UnknownColumns, EmptyUpload),
+)
+async def create_bulk_upload(
+    request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
+    background: BackgroundTasks,
+) -> BulkUploadPublic:
+    """Upload many applications: a JSON body `{mode, rows}` (or a bare array), or a CSV/XLSX file (multipart `file`, `mode`).
+
+    Answers 202 at once with the upload; rows are checked and created in the background by the rules
+    of `POST /applications`. Follow it with `GET /bulk-uploads/{id}`: one result per row, with the row's
+    errors pointing at `/rows/<row>/…` (JSON) or at the file's column. `all_or_nothing` creates every
+    row or, if any row is invalid, none; `valid_rows` creates the valid rows.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    limit = settings.max_bulk_upload_bytes
+    lines: list[int] | None = None
+    headers: dict[str, str] | None = None
+    if content_type == "application/json" or content_type.endswith("+json"):
+        mode, rows = await _read_json(request, limit)
+        source = "json"
+    elif content_type == "multipart/form-data":
+        mode, source, parsed = await _read_file(request, limit)
+        rows, lines, headers = parsed.rows, parsed.lines, parsed.headers
+    else:
+        raise UnsupportedMediaType(Text("请以 JSON 或 multipart/form-data（CSV、XLSX 文件）上传",
+                                        "Send JSON, or a CSV or XLSX file as multipart/form-data"))
+    if not rows:
+        raise EmptyUpload()
+    if len(rows) > settings.max_bulk_upload_rows:
+        raise TooManyRows(Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows)
+
+    def _store() -> BulkUploadPublic:
+        upload = service.create_upload(session, principal, mode=mode, source=source, rows=rows, lines=lines,
+                                       headers=headers, now=now)
+        return render_upload(upload, negotiate(request.headers.get("accept-language")))
+
+    public = await run_in_threadpool(_store)
+    # Runs after the request's transaction has committed the upload.
+    background.add_task(service.start_processing, request.app.state.database, settings, public.id, request.app.state.clock)
+    return public
+
+
+@router.get(
+    "/bulk-uploads/template.xlsx", operation_id="get_bulk_upload_template", response_class=Response,
+    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The XLSX template"},
+               **problem_responses(NotAuthenticated)},
+)
+def get_bulk_upload_template(principal: CurrentPrincipal) -> Response:
+    """The XLSX template of the file layout: bilingual headers (`中文 (key)`) and a sheet documenting each column."""
+    return Response(build_template(), media_type=XLSX_MEDIA_TYPE, headers={
+        "Content-Disposition": "attachment; filename=\"bulk-upload-template.xlsx\"; "
+                               "filename*=UTF-8''%E6%89%B9%E9%87%8F%E4%B8%8A%E4%BC%A0%E6%A8%A1%E6%9D%BF.xlsx"})
+
+
+@router.get(
+    "/bulk-uploads/{upload_id}", operation_id="get_bulk_upload", response_model=BulkUploadPublic,
+    responses=problem_responses(NotAuthenticated, NotFound),
+)
+def get_bulk_upload(
+    request: Request, principal: CurrentPrincipal, session: DbSession,
+    upload_id: Annotated[str, Path(max_length=32, description="Bulk upload id")],
+) -> BulkUploadPublic:
+    """Progress of an upload and one result per processed row (the uploader, its organization's applicants, admins)."""
+    upload = session.execute(
+        sa.select(BulkUpload).where(BulkUpload.id == upload_id, service.visible_upload_filter(principal))
+    ).scalar_one_or_none()
+    if upload is None:
+        raise NotFound()
+    return render_upload(upload, negotiate(request.headers.get("accept-language")))

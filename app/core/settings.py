@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     # The storage sweep leaves files younger than this alone (uploads in flight, rows not yet committed).
     storage_sweep_grace_seconds: int = Field(default=3600, ge=0)
 
+    # Bulk uploads: the largest body (JSON, CSV or XLSX) and number of rows accepted; rows applied per
+    # transaction in valid_rows mode; how long a runner holds an upload; tries before it is marked failed.
+    max_bulk_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_bulk_upload_rows: int = Field(default=20000, ge=1)
+    bulk_chunk_rows: int = Field(default=1000, ge=1)
+    bulk_lease_seconds: int = Field(default=300, ge=1)
+    bulk_max_attempts: int = Field(default=3, ge=1)
+
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

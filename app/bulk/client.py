@@ -1,0 +1,230 @@
+"""``smps client``: the service's API from scripts — bulk uploads with a report, and the change feed.
+
+Exit codes: 0 every row created; 1 some rows invalid (or nothing created because of them);
+2 usage, authentication or other HTTP 4xx errors; 3 the server or the network failed after retries.
+"""
+
+import csv
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+EXIT_OK, EXIT_INVALID_ROWS, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_TYPES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class ClientFailure(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Api:
+    """A small HTTP client with retries (connection errors, 5xx/503) and backoff."""
+
+    def __init__(self, http: httpx.Client, retries: int = 5, backoff: float = 0.5) -> None:
+        self.http, self.retries, self.backoff = http, retries, backoff
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(self.backoff * 2 ** (attempt - 1), 10.0))
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                last = f"network error: {type(exc).__name__}"
+                continue
+            if response.status_code in _RETRY_STATUSES:
+                last = f"HTTP {response.status_code}"
+                continue
+            if response.status_code >= 400:
+                raise ClientFailure(_problem(response), EXIT_USAGE)
+            return response
+        raise ClientFailure(f"giving up after {self.retries + 1} attempts: {last}", EXIT_SERVER)
+
+
+def _problem(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    text = f"HTTP {response.status_code} {body.get('code', '')}: {body.get('detail') or body.get('title', '')}"
+    for error in body.get("errors") or []:
+        text += f"\n  {error.get('pointer')}: {error.get('message')}"
+    return text
+
+
+def _read_key(path: Path) -> str:
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ClientFailure(f"cannot read the API key file: {exc.strerror}", EXIT_USAGE) from None
+    if not key:
+        raise ClientFailure("the API key file is empty", EXIT_USAGE)
+    return key
+
+
+def _http(ctx: click.Context, url: str, key_file: Path) -> Api:
+    key = _read_key(key_file)
+    headers = {"Authorization": f"Bearer {key}", "User-Agent": "smps-client"}
+    injected = (ctx.obj or {}).get("http")  # tests hand in a client bound to the app
+    if injected is not None:
+        injected.headers.update(headers)
+        return Api(injected, retries=(ctx.obj or {}).get("retries", 5), backoff=(ctx.obj or {}).get("backoff", 0.5))
+    return Api(httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60.0))
+
+
+def _run(func: Any, *args: Any) -> None:
+    try:
+        func(*args)
+    except ClientFailure as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+@click.group(help="Use the service's API from scripts (bulk uploads, the change feed).")
+def client() -> None:
+    pass
+
+
+_URL = click.option("--url", required=True, envvar="SMPS_URL", help="Base URL of the service, e.g. http://127.0.0.1:8000")
+_KEY = click.option("--api-key-file", "key_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+                    help="A file holding the API key (smps_…)")
+
+
+@client.command(help="Upload a CSV, XLSX or JSON file of applications, wait for it, and print the per-row report.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_URL
+@_KEY
+@click.option("--mode", type=click.Choice(["all_or_nothing", "valid_rows"]), default=None,
+              help="Default all_or_nothing (or the mode inside a JSON file)")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as CSV")
+@click.option("--idempotency-key", default=None, help="Retries reuse it (one is generated when not given)")
+@click.option("--poll-interval", default=0.5, show_default=True, type=float)
+@click.pass_context
+def upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str | None, report: Path | None,
+           idempotency_key: str | None, poll_interval: float) -> None:
+    _run(_upload, ctx, file, url, key_file, mode, report, idempotency_key, poll_interval)
+
+
+def _upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str | None, report: Path | None,
+            idempotency_key: str | None, poll_interval: float) -> None:
+    api = _http(ctx, url, key_file)
+    # A key makes the POST safe to retry: a replay answers with the upload already made.
+    headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+    suffix = file.suffix.lower()
+    if suffix == ".json":
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ClientFailure(f"{file} is not valid JSON: {exc}", EXIT_USAGE) from None
+        if isinstance(document, list):
+            document = {"rows": document}
+        if mode:
+            document["mode"] = mode
+        response = api.request("POST", "/api/v1/bulk-uploads", json=document, headers=headers)
+    elif suffix in _TYPES:
+        response = api.request("POST", "/api/v1/bulk-uploads", headers=headers,
+                               files={"file": (file.name, file.read_bytes(), _TYPES[suffix])},
+                               data={"mode": mode or "all_or_nothing"})
+    else:
+        raise ClientFailure("the file must be .csv, .xlsx or .json", EXIT_USAGE)
+    body = response.json()
+    upload_id = body["id"]
+    click.echo(f"upload {upload_id}: {body['total_rows']} rows, mode {body['mode']}", err=True)
+    body = _wait(api, upload_id, body, poll_interval)
+    _print_report(body)
+    if report:
+        _write_report(report, body)
+    if body["state"] == "failed":
+        raise ClientFailure(f"the upload failed: {body.get('failure') or ''}", EXIT_SERVER)
+    sys.exit(EXIT_OK if body["error_count"] == 0 else EXIT_INVALID_ROWS)
+
+
+def _wait(api: Api, upload_id: str, body: dict[str, Any], poll_interval: float) -> dict[str, Any]:
+    with click.progressbar(length=max(body["total_rows"], 1), label="processing", file=sys.stderr) as bar:
+        shown = 0
+        while body["state"] in ("queued", "running"):
+            time.sleep(poll_interval)
+            body = api.request("GET", f"/api/v1/bulk-uploads/{upload_id}").json()
+            bar.update(body["processed_rows"] - shown)
+            shown = body["processed_rows"]
+        bar.update(body["total_rows"] - shown)
+    return body
+
+
+def _report_lines(body: dict[str, Any]) -> list[dict[str, Any]]:
+    lines = []
+    for result in body["results"]:
+        base = {"row": result["row"], "line": result.get("line") or "", "status": result["status"],
+                "application_id": result.get("application_id") or ""}
+        errors = result.get("errors") or []
+        if not errors:
+            lines.append(base | {"column": "", "code": "", "pointer": "", "message": ""})
+        for error in errors:
+            lines.append(base | {"column": error.get("header") or error.get("column") or "", "code": error["code"],
+                                 "pointer": error["pointer"], "message": error["message"]})
+    return lines
+
+
+def _print_report(body: dict[str, Any]) -> None:
+    for line in _report_lines(body):
+        where = f"row {line['row']}" + (f" (line {line['line']})" if line["line"] else "")
+        detail = line["application_id"] or f"{line['column']}: {line['code']} {line['message']}".strip(": ")
+        click.echo(f"{where}\t{line['status']}\t{detail}")
+    click.echo(f"{body['state']}: {body['created_count']} created, {body['error_count']} invalid, "
+               f"{body['total_rows']} rows", err=True)
+
+
+def _write_report(path: Path, body: dict[str, Any]) -> None:
+    fields = ["row", "line", "status", "application_id", "column", "code", "pointer", "message"]
+    with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: spreadsheets open it as UTF-8
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(_report_lines(body))
+
+
+@client.command(help="Print events of the change feed as JSON lines; --follow keeps polling.")
+@_URL
+@_KEY
+@click.option("--follow", is_flag=True, help="Keep polling for new events")
+@click.option("--types", default=None, help="Comma-separated event types, e.g. application.created,batch.submitted")
+@click.option("--after", default=None, help="Start after this cursor (default: the beginning)")
+@click.option("--page-size", default=500, show_default=True, type=click.IntRange(1, 500))
+@click.option("--poll-interval", default=2.0, show_default=True, type=float)
+@click.option("--max-pages", default=None, type=int, hidden=True)
+@click.pass_context
+def events(ctx: click.Context, url: str, key_file: Path, follow: bool, types: str | None, after: str | None,
+           page_size: int, poll_interval: float, max_pages: int | None) -> None:
+    _run(_events, ctx, url, key_file, follow, types, after, page_size, poll_interval, max_pages)
+
+
+def _events(ctx: click.Context, url: str, key_file: Path, follow: bool, types: str | None, after: str | None,
+            page_size: int, poll_interval: float, max_pages: int | None) -> None:
+    api = _http(ctx, url, key_file)
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"page_size": page_size}
+        if after:
+            params["after"] = after
+        if types:
+            params["types"] = types
+        page = api.request("GET", "/api/v1/events", params=params).json()
+        for item in page.get("items") or []:
+            click.echo(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+        after = page.get("next_cursor") or after
+        pages += 1
+        if max_pages is not None and pages >= max_pages:
+            return
+        if not page.get("has_more"):
+            if not follow:
+                return
+            time.sleep(poll_interval)

@@ -1,0 +1,292 @@
+"""The flat column layout of CSV and XLSX uploads, and its translation to and from the application form.
+
+A header may be the English key (``contact_phone``), the Chinese label (``电话``), or both as the
+template writes them (``电话 (contact_phone)``). One row is one application.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from app.core.errors import AppError, FieldError, UnsupportedMediaType
+from app.core.i18n import Text
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    zh: str
+    en: str
+    example: str
+
+
+SECTIONS = (
+    ("basic_situation", "基本情况"), ("groundwork", "工作基础"), ("objectives", "试点目标"), ("main_tasks", "主要任务"),
+    ("schedule", "进度安排"), ("expected_results", "预期效果"), ("safeguards", "保障措施"),
+)
+SECTION_KEYS = frozenset(k for k, _ in SECTIONS)
+
+COLUMNS: tuple[Column, ...] = (
+    Column("title", "项目名称", "Project name", "济南市历下区政务服务标准化试点"),
+    Column("call_id", "征集批次", "Call id (or its key, e.g. 9th-batch)", "9th-batch"),
+    Column("domain_area", "领域", "Domain area code", "1.1"),
+    Column("domain_item", "子领域", "Domain sub-item code", "1.1.3"),
+    Column("domain_other", "其他子领域", "A sub-item not in the list (open-ended areas only)", ""),
+    Column("recommender_id", "推荐单位", "Recommender organization id", "org_…"),
+    Column("undertaking", "承担单位", "Undertaking organization id (default: your organization)", ""),
+    Column("participating", "参加单位", "Participating organization ids, separated by ;", "org_…;org_…"),
+    Column("guarantor", "保证单位", "Guarantor organization id", "org_…"),
+    Column("guidance", "业务指导单位", "Guidance organization id", "org_…"),
+    Column("contact_name", "联系人", "Contact name", "王芳"),
+    Column("contact_phone", "电话", "Contact phone", "13800138000"),
+    Column("contact_email", "邮箱", "Contact email", "wangfang@example.cn"),
+    Column("period_start", "开始日期", "Pilot period start (YYYY-MM-DD)", "2023-01-01"),
+    Column("period_end", "结束日期", "Pilot period end (YYYY-MM-DD)", "2024-12-31"),
+    *(Column(key, zh, f"Section: {key}", "…") for key, zh in SECTIONS),
+    Column("standards", "标准明细", "Standards, one per line: code|title|level|status (code may be empty)",
+           "GB/T 32169.1-2015|政务服务中心运行规范 第1部分：基本要求|national|existing"),
+    Column("funding_amount_cny", "经费", "Funding in CNY (yuan, integer)", "1200000"),
+    Column("funding_sources", "经费来源", "Funding sources", "区财政"),
+    Column("eligibility", "基本条件", "Numbers of the eligibility conditions attested, separated by ;", "1;2;3;4"),
+)
+_BY_KEY = {c.key: c for c in COLUMNS}
+_BY_ZH = {c.zh: c for c in COLUMNS}
+_BILINGUAL = re.compile(r"^(.*?)\s*[(（]\s*([A-Za-z_]+)\s*[)）]\s*$")
+_LIST_SEPARATORS = re.compile(r"[;；,，\n]")
+
+# Where a form pointer lands in the flat layout: longest prefix first.
+_POINTER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("/domain/area", "domain_area"), ("/domain/item", "domain_item"), ("/domain/other", "domain_other"),
+    ("/domain", "domain_area"),
+    ("/parties/undertaking", "undertaking"), ("/parties/participating", "participating"),
+    ("/parties/guarantor", "guarantor"), ("/parties/guidance", "guidance"), ("/parties", "undertaking"),
+    ("/contact/name", "contact_name"), ("/contact/phone", "contact_phone"), ("/contact/email", "contact_email"),
+    ("/contact", "contact_name"),
+    ("/period/start", "period_start"), ("/period/end", "period_end"), ("/period", "period_start"),
+    ("/funding/amount_cny", "funding_amount_cny"), ("/funding/sources", "funding_sources"), ("/funding", "funding_amount_cny"),
+    ("/standards", "standards"), ("/eligibility", "eligibility"),
+    ("/title", "title"), ("/call_id", "call_id"), ("/recommender_id", "recommender_id"),
+)
+
+
+def column_of(pointer: str) -> str | None:
+    """The flat column a form pointer (``/contact/phone``) belongs to (``contact_phone``)."""
+    if pointer.startswith("/sections/"):
+        key = pointer.split("/")[2]
+        return key if key in SECTION_KEYS else "sections"
+    for prefix, column in _POINTER_COLUMNS:
+        if pointer == prefix or pointer.startswith(prefix + "/"):
+            return column
+    return None
+
+
+class UnknownColumns(AppError):
+    status = 422
+    code = "unknown_columns"
+    title = Text("文件包含无法识别的列", "The file has columns that are not in the layout")
+
+
+class EmptyUpload(AppError):
+    status = 422
+    code = "empty_upload"
+    title = Text("上传内容中没有数据行", "The upload has no rows")
+
+
+def _header_key(header: str) -> str | None:
+    text = header.strip().lstrip("\ufeff")
+    match = _BILINGUAL.match(text)
+    if match and match.group(2) in _BY_KEY:
+        return match.group(2)
+    if text in _BY_KEY:
+        return text
+    if text.lower() in _BY_KEY:
+        return text.lower()
+    column = _BY_ZH.get(text)
+    return column.key if column else None
+
+
+def _cell(value: Any) -> str | None:
+    """A cell as text; None when empty. Dates and whole numbers come back the way people typed them."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _amount(text: str) -> Any:
+    cleaned = text.replace(",", "").replace("，", "")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return text  # the form's validation reports the wrong type
+    return int(number) if number.is_integer() else text
+
+
+def _standards(text: str) -> Any:
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 4:
+            return text  # not the documented shape: the form's validation reports it
+        code, title, level, status = parts
+        rows.append({"code": code or None, "title": title, "level": level, "status": status})
+    return rows
+
+
+def _eligibility(text: str) -> Any:
+    numbers = [p.strip() for p in _LIST_SEPARATORS.split(text) if p.strip()]
+    if not all(n.isdigit() for n in numbers):
+        return text
+    return [{"condition": int(n), "attested": True} for n in numbers]
+
+
+def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
+    """One flat row (column key → text) as an ``ApplicationCreate``-shaped dict."""
+    get = cells.get
+    form: dict[str, Any] = {}
+    for key in ("title", "call_id", "recommender_id"):
+        if get(key) is not None:
+            form[key] = get(key)
+    domain = {k: get(f"domain_{k}") for k in ("area", "item", "other") if get(f"domain_{k}") is not None}
+    if domain:
+        form["domain"] = domain
+    parties: dict[str, Any] = {}
+    if get("undertaking"):
+        parties["undertaking"] = get("undertaking")
+    if get("participating"):
+        parties["participating"] = [p.strip() for p in _LIST_SEPARATORS.split(get("participating") or "") if p.strip()]
+    for role in ("guarantor", "guidance"):
+        if get(role):
+            parties[role] = get(role)
+    if parties:
+        form["parties"] = parties
+    contact = {k: get(f"contact_{k}") for k in ("name", "phone", "email") if get(f"contact_{k}") is not None}
+    if contact:
+        form["contact"] = contact
+    period = {k: get(f"period_{k}") for k in ("start", "end") if get(f"period_{k}") is not None}
+    if period:
+        form["period"] = period
+    sections = {key: get(key) for key, _ in SECTIONS if get(key) is not None}
+    if sections:
+        form["sections"] = sections
+    if get("standards"):
+        form["standards"] = _standards(get("standards") or "")
+    funding: dict[str, Any] = {}
+    if get("funding_amount_cny") is not None:
+        funding["amount_cny"] = _amount(get("funding_amount_cny") or "")
+    if get("funding_sources") is not None:
+        funding["sources"] = get("funding_sources")
+    if funding:
+        form["funding"] = funding
+    if get("eligibility"):
+        form["eligibility"] = _eligibility(get("eligibility") or "")
+    return form
+
+
+@dataclass
+class ParsedFile:
+    rows: list[dict[str, Any]]
+    lines: list[int]  # the sheet row number of each row (the header is row 1)
+    headers: dict[str, str]  # column key → the header as the file spells it
+
+
+def _table_to_rows(table: list[list[Any]]) -> ParsedFile:
+    if not table:
+        raise EmptyUpload()
+    header = [_cell(h) or "" for h in table[0]]
+    keys: list[str | None] = []
+    unknown: list[FieldError] = []
+    for i, text in enumerate(header):
+        key = _header_key(text) if text else None
+        if text and key is None:
+            unknown.append(FieldError(f"/columns/{i + 1}", "unknown_column", Text("无法识别的列标题", "Unknown column header")))
+        keys.append(key)
+    if unknown:
+        raise UnknownColumns(errors=unknown)
+    headers = {k: h for k, h in zip(keys, header, strict=True) if k}
+    rows, lines = [], []
+    for number, raw in enumerate(table[1:], start=2):
+        cells = {k: _cell(v) for k, v in zip(keys, raw, strict=False) if k}
+        if not any(v is not None for v in cells.values()):
+            continue  # blank lines between data are not rows
+        rows.append(row_to_form(cells))
+        lines.append(number)
+    if not rows:
+        raise EmptyUpload()
+    return ParsedFile(rows, lines, headers)
+
+
+def parse_csv(data: bytes) -> ParsedFile:
+    for encoding in ("utf-8-sig", "gb18030"):  # spreadsheets in China often save CSV as GBK
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UnsupportedMediaType(Text("CSV 文件须为 UTF-8 或 GB18030 编码", "A CSV file must be UTF-8 or GB18030 encoded"))
+    if "\x00" in text:
+        raise UnsupportedMediaType(Text("不是 CSV 文本文件", "Not a CSV text file"))
+    return _table_to_rows([list(r) for r in csv.reader(io.StringIO(text))])
+
+
+def parse_xlsx(data: bytes) -> ParsedFile:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnsupportedMediaType(Text("不是有效的 XLSX 文件", "Not a valid XLSX file")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    return _table_to_rows(table)
+
+
+def parse_file(filename: str, data: bytes) -> tuple[str, ParsedFile]:
+    """Judge the file by its content (XLSX is a ZIP), not by its name alone."""
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx", parse_xlsx(data)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise UnsupportedMediaType(Text("不是有效的 XLSX 文件", "Not a valid XLSX file"))
+    return "csv", parse_csv(data)
+
+
+def build_template() -> bytes:
+    """The XLSX template: a data sheet with bilingual headers, and a sheet documenting each column."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "申请 applications"
+    sheet.append([f"{c.zh} ({c.key})" for c in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    guide = workbook.create_sheet("说明 columns")
+    guide.append(["列标题 (中文)", "column key (English)", "说明 / description", "示例 / example"])
+    for c in COLUMNS:
+        guide.append([c.zh, c.key, c.en, c.example])
+    guide.append([])
+    guide.append(["表头可用中文、英文或“中文 (key)”形式；每行一份申请书；第一个工作表为数据。",
+                  "Headers may be Chinese, English, or 'Chinese (key)'; one application per row; data on the first sheet."])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+

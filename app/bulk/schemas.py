@@ -1,0 +1,76 @@
+"""API shapes of bulk uploads."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.applications.schemas import ApplicationCreate
+
+
+class BulkMode(StrEnum):
+    all_or_nothing = "all_or_nothing"
+    valid_rows = "valid_rows"
+
+
+class BulkUploadRequest(BaseModel):
+    """The JSON form of an upload (a CSV or XLSX file is sent as multipart `file` + `mode` instead)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: BulkMode = Field(default=BulkMode.all_or_nothing,
+                           description="all_or_nothing: create every row or none; valid_rows: create the valid rows")
+    rows: list[ApplicationCreate] = Field(description="Applications, each as the body of `POST /applications`; "
+                                          "each row is checked on its own and reported in `results`")
+
+
+class RowError(BaseModel):
+    pointer: str = Field(description="`/rows/<row>/…` — a JSON Pointer into the body, or `/rows/<row>/<column>` for files")
+    column: str | None = Field(description="The column of the file layout (e.g. `contact_phone`)")
+    header: str | None = Field(default=None, description="The header of that column as the file spells it (files only)")
+    code: str
+    message: str
+
+
+class RowResult(BaseModel):
+    row: int = Field(description="0-based index of the row in `rows` (or among the file's data rows)")
+    line: int | None = Field(default=None, description="Files: the row number in the sheet (the header is row 1)")
+    status: str = Field(description="created | invalid | skipped (valid, but not created in all_or_nothing mode)")
+    application_id: str | None = None
+    errors: list[RowError] | None = None
+
+
+class BulkUploadPublic(BaseModel):
+    id: str
+    state: str = Field(description="queued | running | finished | failed")
+    mode: BulkMode
+    source: str = Field(description="json | csv | xlsx")
+    total_rows: int
+    processed_rows: int
+    created_count: int
+    error_count: int
+    failure: str | None = Field(default=None, description="Why a failed upload failed")
+    results: list[RowResult] = Field(description="One result per processed row, in row order")
+    uploaded_by: str
+    organization_id: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+def render_upload(upload: Any, lang: str) -> BulkUploadPublic:
+    key = "message_en" if lang == "en" else "message_zh"
+    results = [
+        RowResult(row=r["row"], line=r.get("line"), status=r["status"], application_id=r.get("application_id"),
+                  errors=[RowError(pointer=e["pointer"], column=e.get("column"), header=e.get("header"), code=e["code"],
+                                   message=e[key]) for e in r["errors"]] if r.get("errors") is not None else None)
+        for r in upload.results
+    ]
+    failure = (upload.failure or {}).get("en" if lang == "en" else "zh")
+    return BulkUploadPublic(
+        id=upload.id, state=upload.state, mode=upload.mode, source=upload.source, total_rows=upload.total_rows,
+        processed_rows=upload.processed_rows, created_count=upload.created_count, error_count=upload.error_count,
+        failure=failure, results=results, uploaded_by=upload.uploaded_by, organization_id=upload.organization_id,
+        created_at=upload.created_at, updated_at=upload.updated_at, finished_at=upload.finished_at,
+    )
