@@ -31,13 +31,18 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--no-migrate", is_flag=True, help="Skip the migration step.")
-def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+@click.option("--no-worker", is_flag=True, help="Do not run the webhook worker in this process (run `smps worker`).")
+def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool) -> None:
     import uvicorn
 
     if not no_migrate:
         from app.core.migrate import migrate as run
 
         run(Settings())
+    if not no_worker:
+        from app.events.cli import start_worker_thread
+
+        start_worker_thread(Settings())
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="warning", proxy_headers=False)
 
 
@@ -137,3 +142,7 @@ main.add_command(storage)
 from app.bulk.client import client  # noqa: E402
 
 main.add_command(client)
+
+from app.events.cli import worker  # noqa: E402
+
+main.add_command(worker)

@@ -268,3 +268,13 @@ def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]
 
 
 from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)
+
+
+IdempotencyKeyReused = _kind(
+    "IdempotencyKeyReused", 422, "idempotency_key_reused",
+    "该 Idempotency-Key 已用于另一个请求", "The Idempotency-Key was used with a different request",
+)
+IdempotencyInFlight = _kind(
+    "IdempotencyInFlight", 409, "idempotency_in_flight",
+    "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress",
+)

@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     # The storage sweep leaves files younger than this alone (uploads in flight, rows not yet committed).
     storage_sweep_grace_seconds: int = Field(default=3600, ge=0)
+    # Change feed: events older than this many days are pruned by the worker (None keeps them all).
+    event_retention_days: int | None = Field(default=None, ge=1)
+    # Webhooks: hosts or addresses (comma-separated; CIDR ranges allowed) that may receive deliveries
+    # although they resolve to loopback, private or link-local addresses, e.g. "127.0.0.1".
+    webhook_allowed_hosts: str = ""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Finished webhook deliveries (and their attempts) are kept this many days.
+    webhook_delivery_retention_days: int = Field(default=30, ge=1)
+    # How long a stored response to an Idempotency-Key is replayed.
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # The worker's pause when it found nothing to do.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
 
     # Bulk uploads: the largest body (JSON, CSV or XLSX) and number of rows accepted; rows applied per
     # transaction in valid_rows mode; how long a runner holds an upload; tries before it is marked failed.

@@ -7,6 +7,7 @@ the counter row's lock, so sequence order is commit order and a reader never ski
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core.types import json_column, utc_column
@@ -14,6 +15,8 @@ from app.core.types import json_column, utc_column
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
+    # Retention prunes by age.
+    __table_args__ = (sa.Index("ix_events_occurred_at", "occurred_at"),)
 
     seq: int = Field(primary_key=True)
     id: str = Field(max_length=32, unique=True)
@@ -36,3 +39,92 @@ class EventCounter(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     value: int = 0
+
+
+class Webhook(SQLModel, table=True):
+    """A subscription: events its owner may see, of the chosen types, POSTed signed to ``url``."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(primary_key=True, max_length=32)
+    owner_id: str = Field(foreign_key="users.id", max_length=32, index=True)
+    organization_id: str = Field(foreign_key="organizations.id", max_length=32, index=True)
+    url: str = Field(max_length=2000)
+    event_types: list[str] = json_column(list)
+    description: str | None = Field(default=None, max_length=500)
+    # The signing secret (``whsec_`` + base64): needed in clear to compute the HMAC.
+    secret: str = Field(max_length=100)
+    # Events up to this sequence number happened before the subscription; it receives later ones.
+    start_seq: int = 0
+    created_at: datetime = utc_column()
+    deleted_at: datetime | None = utc_column(nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one subscription, retried until it succeeds or its retry window closes."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("webhook_id", "event_id"),
+        sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    webhook_id: str = Field(foreign_key="webhooks.id", max_length=32)
+    event_id: str = Field(max_length=32)
+    event_type: str = Field(max_length=64)
+    # The exact body sent on every attempt (the event may be pruned before the last retry).
+    payload: str = Field(sa_type=sa.Text)
+    state: str = Field(max_length=16)  # pending | succeeded | failed | cancelled
+    attempts: int = 0
+    # When pending: when the next attempt is due; while an attempt runs, when its lease expires.
+    next_attempt_at: datetime | None = utc_column(nullable=True)
+    # Set by the worker that claimed the running attempt; only it may record the outcome.
+    lease_token: str | None = Field(default=None, max_length=32)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = utc_column()
+    last_attempt_at: datetime | None = utc_column(nullable=True)
+    completed_at: datetime | None = utc_column(nullable=True, index=True)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    __tablename__ = "webhook_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="webhook_deliveries.id", max_length=32, index=True, ondelete="CASCADE")
+    number: int
+    started_at: datetime = utc_column()
+    finished_at: datetime | None = utc_column(nullable=True)
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=200)
+
+
+class WebhookFanout(SQLModel, table=True):
+    """One row: the last event the worker turned into deliveries. Its lock serialises fan-out."""
+
+    __tablename__ = "webhook_fanout"
+
+    id: int = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A POST seen with an ``Idempotency-Key``: in flight, then its stored response (API.md "Idempotency")."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    key: str = Field(max_length=255)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=1000)
+    request_sha256: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=16)  # in_flight | completed
+    response_status: int | None = None
+    response_headers: list[list[str]] = json_column(list)
+    response_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    created_at: datetime = utc_column()
+    expires_at: datetime = utc_column(index=True)

@@ -1,5 +1,190 @@
-"""Endpoints of the events package."""
+"""Endpoints of the events package: the change feed and webhook subscriptions."""
 
-from fastapi import APIRouter
+import re
+from datetime import datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.accounts.principal import CurrentPrincipal, Principal
+from app.core.deps import AppSettings, DbSession, Now
+from app.core.errors import FieldError, Forbidden, NotAuthenticated, NotFound, ValidationFailed, problem_responses
+from app.core.i18n import Text
+from app.core.ids import new_id
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.events.feed import decode_cursor, read_feed
+from app.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from app.events.schemas import (
+    EVENT_TYPE_PATTERN,
+    EventPage,
+    WebhookAttemptPublic,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDeliveryPublic,
+    WebhookPublic,
+)
+from app.events.webhooks import check_url, new_secret
 
 router = APIRouter(prefix="/api/v1")
+AUTH = problem_responses(NotAuthenticated, ValidationFailed)
+WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
+
+
+def _types(types: str | None) -> list[str]:
+    names = [t.strip() for t in (types or "").split(",") if t.strip()]
+    if len(names) > 50 or any(not re.fullmatch(EVENT_TYPE_PATTERN, t) or len(t) > 64 for t in names):
+        raise ValidationFailed(errors=[FieldError("query:/types", "invalid_event_types", Text(
+            "事件类型应为逗号分隔的类型名（如 application.state_changed 或 application.*），至多 50 个",
+            "Event types must be comma-separated type names (e.g. application.state_changed or application.*), at most 50"))])
+    return names
+
+
+@router.get("/events", tags=["events"], operation_id="list_events", response_model=EventPage, responses=AUTH)
+def list_events(
+    principal: CurrentPrincipal, session: DbSession,
+    after: Annotated[str | None, Query(max_length=64, description=(
+        "`next_cursor` of the previous page (or an event's `cursor`, or the id of the last event processed); "
+        "omit to start at the oldest event kept"))] = None,
+    types: Annotated[str | None, Query(max_length=2000, description=(
+        "Comma-separated event types; `application.*` selects a family"))] = None,
+    page_size: Annotated[int, Query(ge=1, le=1000, description="Events per page (default 100, max 1000)")] = 100,
+) -> EventPage:
+    """The change feed: the events the caller may see, in commit order, after a cursor.
+
+    Store `next_cursor` once the page is processed and pass it back as `after`: no event is ever
+    skipped, even when the transactions that wrote them committed in another order than they began.
+    """
+    return read_feed(session, principal, decode_cursor(session, after), _types(types), page_size)
+
+
+def _webhook_public(row: Webhook) -> WebhookPublic:
+    return WebhookPublic.model_validate(row, from_attributes=True)
+
+
+def _load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str) -> Webhook:
+    """The subscription if the caller may see it (its organization's, or any for an admin), else 404."""
+    query = sa.select(Webhook).where(Webhook.id == webhook_id, Webhook.deleted_at.is_(None))  # type: ignore[union-attr]
+    if not principal.is_admin:
+        query = query.where(Webhook.organization_id == principal.organization_id)
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@router.post(
+    "/webhooks", tags=["webhooks"], operation_id="create_webhook", status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated, responses=AUTH,
+)
+def create_webhook(
+    body: WebhookCreate, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
+    response: Response,
+) -> WebhookCreated:
+    """Subscribe an address to events (any signed-in user). It receives only events its owner may see.
+
+    Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+    with the `secret` returned here, once. Failed deliveries are retried with growing delays for up to
+    three days.
+    """
+    check_url(body.url, settings.webhook_allowed_hosts)
+    row = Webhook(
+        id=new_id("whk"), owner_id=principal.user_id, organization_id=principal.organization_id, url=body.url,
+        event_types=sorted(set(body.event_types)), description=body.description, secret=new_secret(),
+        start_seq=session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0, created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    response.headers["Location"] = f"/api/v1/webhooks/{row.id}"
+    return WebhookCreated(**_webhook_public(row).model_dump(), secret=row.secret)
+
+
+@router.get("/webhooks", tags=["webhooks"], operation_id="list_webhooks", response_model=Page[WebhookPublic],
+            responses=AUTH)
+def list_webhooks(
+    principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None,
+) -> Page[WebhookPublic]:
+    """The subscriptions of the caller's organization (an admin sees all)."""
+    query = sa.select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.id).limit(page_size + 1)  # type: ignore[union-attr]
+    if not principal.is_admin:
+        query = query.where(Webhook.organization_id == principal.organization_id)
+    after = decode_token(page_token, 1)
+    if after:
+        query = query.where(Webhook.id > after[0])
+    rows = list(session.execute(query).scalars())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(items=[_webhook_public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+
+
+@router.get("/webhooks/{webhook_id}", tags=["webhooks"], operation_id="get_webhook", response_model=WebhookPublic,
+            responses={**AUTH, **problem_responses(NotFound)})
+def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession) -> WebhookPublic:
+    return _webhook_public(_load_webhook(session, principal, webhook_id))
+
+
+@router.delete(
+    "/webhooks/{webhook_id}", tags=["webhooks"], operation_id="delete_webhook", status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH, **problem_responses(Forbidden, NotFound)},
+)
+def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
+    """Unsubscribe (its owner or an admin); deliveries not yet made are cancelled."""
+    row = _load_webhook(session, principal, webhook_id)
+    if row.owner_id != principal.user_id and not principal.is_admin:
+        raise Forbidden(Text("只有订阅的创建者或管理员可以删除它", "Only the subscription's owner or an admin may delete it"))
+    row.deleted_at = now
+    session.execute(
+        sa.update(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == row.id, WebhookDelivery.state == "pending")
+        .values(state="cancelled", next_attempt_at=None, lease_token=None, completed_at=now)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/webhooks/{webhook_id}/deliveries", tags=["webhooks"], operation_id="list_webhook_deliveries",
+    response_model=Page[WebhookDeliveryPublic], responses={**AUTH, **problem_responses(NotFound)},
+)
+def list_webhook_deliveries(
+    webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession,
+    page_size: PageSize = 50, page_token: PageToken = None,
+    state: Annotated[str | None, Query(pattern="^(pending|succeeded|failed|cancelled)$")] = None,
+) -> Page[WebhookDeliveryPublic]:
+    """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
+    hook = _load_webhook(session, principal, webhook_id)
+    query = (
+        sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())  # type: ignore[attr-defined]
+        .limit(page_size + 1)
+    )
+    if state:
+        query = query.where(WebhookDelivery.state == state)
+    after = decode_token(page_token, 2)
+    if after:
+        try:
+            created = datetime.fromisoformat(after[0])
+        except (TypeError, ValueError):
+            raise ValidationFailed(errors=[FieldError(
+                "query:/page_token", "invalid_page_token", Text("分页令牌无效", "Invalid page token"))]) from None
+        query = query.where(sa.tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < sa.tuple_(created, after[1]))
+    rows = list(session.execute(query).scalars())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    attempts: dict[str, list[WebhookAttemptPublic]] = {r.id: [] for r in rows}
+    if rows:
+        for attempt in session.execute(
+            sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(list(attempts)))  # type: ignore[attr-defined]
+            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
+        ).scalars():
+            attempts[attempt.delivery_id].append(WebhookAttemptPublic.model_validate(attempt, from_attributes=True))
+    items = [
+        WebhookDeliveryPublic(
+            id=r.id, event_id=r.event_id, event_type=r.event_type, state=r.state, attempt_count=r.attempts,
+            next_attempt_at=r.next_attempt_at if r.state == "pending" else None, last_status_code=r.last_status_code,
+            last_error=r.last_error, created_at=r.created_at, last_attempt_at=r.last_attempt_at,
+            completed_at=r.completed_at, attempts=attempts[r.id],
+        )
+        for r in rows
+    ]
+    token = encode_token([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
+    return Page(items=items, next_page_token=token)

@@ -1,0 +1,83 @@
+"""API shapes of the change feed and webhooks."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+EVENT_TYPE_PATTERN = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
+EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=EVENT_TYPE_PATTERN)]
+
+
+class EventPublic(BaseModel):
+    id: str
+    type: str = Field(description="e.g. `application.state_changed`, `endorsement.recorded`, `batch.submitted`")
+    subject_type: str
+    subject_id: str
+    occurred_at: datetime
+    actor_id: str | None
+    data: dict[str, Any]
+    cursor: str = Field(description="Opaque position of this event; pass it as `after` to read what follows")
+
+
+class EventPage(BaseModel):
+    items: list[EventPublic]
+    next_cursor: str = Field(
+        description="Where to continue: pass it as `after`. When `has_more` is false the caller has caught up; "
+        "poll again later with the same cursor"
+    )
+    has_more: bool
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="An `https://` (or `http://`) address that accepts POSTs; private and loopback addresses are refused"
+    )
+    event_types: list[EventTypeName] = Field(
+        min_length=1, max_length=50,
+        description='Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all',
+    )
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ] | None = None
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    owner_id: str
+    organization_id: str
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(
+        description="The signing secret (`whsec_` + base64, Standard Webhooks); shown only in this response"
+    )
+
+
+class WebhookAttemptPublic(BaseModel):
+    number: int
+    started_at: datetime
+    finished_at: datetime | None
+    status_code: int | None = Field(description="The receiver's HTTP status; null when no response arrived")
+    error: str | None
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: str = Field(description="Sent as the `webhook-id` header; the same on every retry")
+    event_id: str
+    event_type: str
+    state: str = Field(description="pending | succeeded | failed | cancelled")
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    completed_at: datetime | None
+    attempts: list[WebhookAttemptPublic]
