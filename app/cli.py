@@ -146,3 +146,7 @@ main.add_command(client)
 from app.events.cli import worker  # noqa: E402
 
 main.add_command(worker)
+
+from app.batches.cli import receipt  # noqa: E402
+
+main.add_command(receipt)
