@@ -1,0 +1,163 @@
+"""Bulk import: rows/s of `POST /bulk-uploads` end to end (10,000 valid applications, through the app,
+until the upload is finished) ÷ rows/s of a raw executemany INSERT of the same rows into the same kind
+of database. Target ≥ 0.2 (QUALITY.md).
+
+    .venv/bin/python -m bench.bulk_import [n] [--postgres postgresql://user@host:port/postgres]
+"""
+
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app.accounts.models import User
+from app.accounts.service import create_api_key
+from app.applications.models import Application
+from app.core.db import commit, make_database
+from app.core.ids import new_id
+from app.core.migrate import migrate
+from app.core.settings import Settings
+from app.main import create_app
+from app.organizations.credit_code import check_character
+from app.organizations.models import Organization
+from app.reference.models import Call
+
+SECTIONS = ("basic_situation", "groundwork", "objectives", "main_tasks", "schedule", "expected_results", "safeguards")
+
+
+def _setup(url: str) -> dict[str, Any]:
+    migrate(Settings(database_url=url))
+    database = make_database(Settings(database_url=url))
+    now = datetime.now(UTC)
+    try:
+        with database.writer() as session:
+            call = session.execute(sa.select(Call).where(Call.key == "9th-batch")).scalar_one()
+            recommender = session.execute(sa.select(Organization.id).where(Organization.key == "370000")).scalar_one()
+            orgs = []
+            for i in range(4):
+                body = f"11370102MB{i:07d}"[:17]
+                org = Organization(id=new_id("org"), name=f"历下区单位{i}", credit_code=body + check_character(body),
+                                   province_code="370000", kind="government_agency", created_at=now, updated_at=now)
+                session.add(org)
+                orgs.append(org.id)
+            session.flush()
+            user = User(id=new_id("usr"), username="bench_applicant", display_name="申报人", organization_id=orgs[0],
+                        roles=["applicant"], password_hash="x", created_at=now, updated_at=now)
+            session.add(user)
+            session.flush()
+            _, key = create_api_key(session, user.id, "bench", now)
+            commit(session)
+            return {"call_id": call.id, "recommender": recommender, "orgs": orgs, "user_id": user.id, "key": key}
+    finally:
+        database.dispose()
+
+
+def _form(i: int, info: dict[str, Any]) -> dict[str, Any]:
+    orgs = info["orgs"]
+    filler = "围绕政务服务标准化，建立健全标准体系，推动服务规范化、便利化。" * 4
+    return {
+        "call_id": info["call_id"], "title": f"第{i}号政务服务标准化试点", "domain": {"area": "1.1", "item": "1.1.3"},
+        "recommender_id": info["recommender"],
+        "parties": {"participating": [orgs[1]], "guarantor": orgs[2], "guidance": orgs[3]},
+        "contact": {"name": "王芳", "phone": "13800138000", "email": "wangfang@example.cn"},
+        "period": {"start": "2023-01-01", "end": "2024-12-31"},
+        "sections": {k: filler for k in SECTIONS},
+        "standards": [{"code": "GB/T 32169.1-2015", "title": "政务服务中心运行规范", "level": "national", "status": "existing"}],
+        "funding": {"amount_cny": 1200000, "sources": "区财政"},
+        "eligibility": [{"condition": n, "attested": True} for n in (1, 2, 3, 4)],
+    }
+
+
+def _bulk(url: str, info: dict[str, Any], rows: list[dict[str, Any]], tmp: Path) -> float:
+    settings = Settings(database_url=url, storage_dir=tmp / "files", log_level="WARNING", max_bulk_upload_bytes=512 * 1024 * 1024)
+    app = create_app(settings)
+    try:
+        http = TestClient(app, base_url="http://bench")
+        headers = {"Authorization": f"Bearer {info['key']}"}
+        start = time.perf_counter()
+        r = http.post("/api/v1/bulk-uploads", json={"mode": "all_or_nothing", "rows": rows}, headers=headers)
+        assert r.status_code == 202, r.text
+        upload_id = r.json()["id"]
+        while True:
+            body = http.get(f"/api/v1/bulk-uploads/{upload_id}", headers=headers).json()
+            if body["state"] in ("finished", "failed"):
+                break
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - start
+        assert body["state"] == "finished" and body["created_count"] == len(rows), {k: body[k] for k in ("state", "error_count")}
+        return elapsed
+    finally:
+        app.state.database.dispose()
+
+
+def _raw(url: str, info: dict[str, Any], rows: list[dict[str, Any]]) -> float:
+    """The reference: one executemany INSERT of the same applications, committed."""
+    engine = make_database(Settings(database_url=url))
+    now = datetime.now(UTC)
+    values = []
+    for form in rows:
+        content = {k: v for k, v in form.items() if k != "call_id"}
+        content["parties"] = {"undertaking": info["orgs"][0], **content["parties"]}
+        values.append({
+            "id": new_id("app"), "call_id": form["call_id"], "title": form["title"], "state": "draft", "version": 1,
+            "undertaking_org_id": info["orgs"][0], "recommender_id": form["recommender_id"], "province_code": "370000",
+            "domain_area": "1.1", "content": content, "content_digest": None, "entered_by_org_id": None,
+            "created_by": info["user_id"], "outcome_document_number": None, "created_at": now, "updated_at": now,
+            "submitted_at": None,
+        })
+    try:
+        with engine.writer() as session:
+            start = time.perf_counter()
+            session.execute(sa.insert(Application.__table__), values)  # type: ignore[attr-defined]
+            session.commit()
+            return time.perf_counter() - start
+    finally:
+        engine.dispose()
+
+
+def _measure(url: str, n: int, tmp: Path) -> dict[str, Any]:
+    info = _setup(url)
+    rows = [_form(i, info) for i in range(n)]
+    bulk_s = _bulk(url, info, rows, tmp)
+    raw_s = _raw(url, info, rows)
+    return {"rows": n, "bulk_seconds": round(bulk_s, 3), "bulk_rows_per_s": round(n / bulk_s),
+            "raw_seconds": round(raw_s, 3), "raw_rows_per_s": round(n / raw_s), "ratio": round(raw_s / bulk_s, 3)}
+
+
+def run(n: int = 10000, postgres_admin_url: str | None = None) -> dict[str, Any]:
+    """Measure on SQLite, and on PostgreSQL when an admin URL is given (a scratch database is created)."""
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out["sqlite"] = _measure(f"sqlite:///{tmp}/bench.db", n, Path(tmp))
+        if postgres_admin_url:
+            admin = sa.create_engine(postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                                     isolation_level="AUTOCOMMIT")
+            name = f"smps_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            try:
+                url = sa.engine.make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+                out["postgresql"] = _measure(url, n, Path(tmp))
+            finally:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.dispose()
+    return out
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    pg = None
+    if "--postgres" in args:
+        pg = args[args.index("--postgres") + 1]
+        args = [a for a in args if a not in ("--postgres", pg)]
+    results = run(int(args[0]) if args else 10000, pg)
+    for backend, figures in results.items():
+        print(f"{backend}: bulk {figures['bulk_rows_per_s']} rows/s ({figures['bulk_seconds']} s), raw executemany "
+              f"{figures['raw_rows_per_s']} rows/s ({figures['raw_seconds']} s), ratio {figures['ratio']} (target ≥ 0.2)")
