@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     # Key for signing batch receipts (HMAC-SHA256); set it in production.
     receipt_signing_key: str = "smps-development-receipt-key"
+    # A TrueType (or .ttc) font with Chinese glyphs for printable forms; unset: common system paths are searched.
+    cjk_font: Path | None = None
     log_level: str = "INFO"
     # Attachments: limits enforced while the upload is read; types judged by the file's content.
     max_attachment_bytes: int = Field(default=50 * 1024 * 1024, ge=1)

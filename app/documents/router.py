@@ -1,5 +1,91 @@
-"""Endpoints of the documents package."""
+"""Endpoints of the documents package: the printable application form and the recommended list."""
 
-from fastapi import APIRouter
+from collections import Counter
+from typing import Annotated, Any
+from urllib.parse import quote
 
-router = APIRouter(prefix="/api/v1")
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Response
+from sqlalchemy.orm import Session
+
+from app.accounts.principal import CurrentPrincipal
+from app.applications.access import VisibleApplication
+from app.applications.models import Endorsement
+from app.batches.models import Batch
+from app.batches.service import items_of, latest_receipt, load_visible_batch
+from app.core.deps import AppSettings, DbSession
+from app.core.errors import NotAuthenticated, NotFound, problem_responses
+from app.documents import pdf, sheets
+from app.documents.facts import domain_label, gather
+from app.documents.fonts import FontUnavailable, cjk_font
+from app.organizations.models import Organization
+from app.reference.models import Call
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+BatchId = Annotated[str, Path(max_length=32, description="Batch id")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(content: bytes, media_type: str, filename: str, fallback: str) -> Response:
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get("/applications/{application_id}/form.pdf", operation_id="get_application_form_pdf",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}, "description": "The form"},
+                                                **problem_responses(NotAuthenticated, NotFound, FontUnavailable)})
+def get_application_form_pdf(application: VisibleApplication, session: DbSession, settings: AppSettings) -> Response:
+    """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions."""
+    font = cjk_font(settings.cjk_font)
+    content = pdf.render_form(gather(session, application), font)
+    return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf")
+
+
+def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
+    call = session.get(Call, batch.call_id)
+    recommender = session.get(Organization, batch.recommender_id)
+    assert call is not None and recommender is not None
+    items = items_of(session, batch.id)
+    ids = [a.id for _, a in items]
+    units = dict(session.execute(sa.select(Organization.id, Organization.name).where(
+        Organization.id.in_({a.undertaking_org_id for _, a in items}))).all()) if items else {}  # type: ignore[attr-defined]
+    signs: dict[str, Counter[str]] = {i: Counter() for i in ids}
+    if ids:
+        for app_id, decision, mode in session.execute(
+            sa.select(Endorsement.application_id, Endorsement.decision, Endorsement.mode).where(
+                Endorsement.application_id.in_(ids), Endorsement.voided_at.is_(None))  # type: ignore[attr-defined, union-attr]
+        ).all():
+            signs[app_id][decision] += 1
+            signs[app_id]["paper"] += mode == "paper"
+    rows = []
+    for item, a in items:
+        c = a.content
+        period, contact, s = c.get("period") or {}, c.get("contact") or {}, signs[a.id]
+        summary = f"{s['agree']} 方同意" + (f"，{s['disagree']} 方不同意" if s["disagree"] else "") + \
+            (f"（纸质 {s['paper']}）" if s["paper"] else "")
+        rows.append([item.rank, a.title, units.get(a.undertaking_org_id, ""), domain_label(call, c.get("domain")),
+                     f"{period.get('start', '')} 至 {period.get('end', '')}" if period else "",
+                     " ".join(x for x in (contact.get("name"), contact.get("phone")) if x), summary, a.content_digest or ""])
+    receipt = latest_receipt(session, batch.id)
+    title = f"{recommender.name} {call.name} 推荐清单" + (f"（回执 {receipt.tracking_number}）" if receipt else "")
+    return title, rows
+
+
+@router.get("/batches/{batch_id}/recommended-list.xlsx", operation_id="get_recommended_list_xlsx",
+            response_class=Response, responses={200: {"content": {XLSX: {}}, "description": "The list"},
+                                                **problem_responses(NotAuthenticated, NotFound)})
+def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
+    """The recommended list as a sheet to print (A4 landscape) and stamp, in rank order."""
+    batch = load_visible_batch(session, principal, batch_id)
+    title, rows = _rows(session, batch)
+    return _download(sheets.to_xlsx(title, rows), XLSX, "推荐清单.xlsx", f"{batch.id}.xlsx")
+
+
+@router.get("/batches/{batch_id}/recommended-list.csv", operation_id="get_recommended_list_csv",
+            response_class=Response, responses={200: {"content": {"text/csv": {}}, "description": "The list"},
+                                                **problem_responses(NotAuthenticated, NotFound)})
+def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
+    """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
+    batch = load_visible_batch(session, principal, batch_id)
+    _, rows = _rows(session, batch)
+    return _download(sheets.to_csv(rows), "text/csv; charset=utf-8", "推荐清单.csv", f"{batch.id}.csv")
