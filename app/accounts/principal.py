@@ -7,9 +7,11 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
 
 from app.accounts.models import AccessToken, ApiKey, Role, User
-from app.core.db import Database
+from app.core.clock import as_utc
+from app.core.db import Database, UTCDateTime
 from app.core.deps import DbSession, Now
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.i18n import Text
@@ -64,44 +66,51 @@ def current_principal(
     now: Now,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
+    return authenticate(session, request.app.state.database, credential, now,
+                        read_only=request.method in ("GET", "HEAD", "OPTIONS"))
+
+
+_USER_COLUMNS = (User.id, User.username, User.display_name, User.organization_id, User.roles, User.is_active,
+                 Organization.province_code, Organization.recommender_kind)
+
+
+# Built once: the statements of the hottest path are compiled and cached by SQLAlchemy, not rebuilt per request.
+_BY_API_KEY = (
+    sa.select(*_USER_COLUMNS, ApiKey.id, ApiKey.last_used_at)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .join(Organization, Organization.id == User.organization_id)
+    .where(ApiKey.key_hash == sa.bindparam("digest"), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+)
+_BY_TOKEN = (
+    sa.select(*_USER_COLUMNS)
+    .join(AccessToken, AccessToken.user_id == User.id)
+    .join(Organization, Organization.id == User.organization_id)
+    .where(AccessToken.token_hash == sa.bindparam("digest"), AccessToken.expires_at > sa.bindparam("now", type_=UTCDateTime))
+)
+
+
+def authenticate(session: Session, database: Database, credential: str | None, now: datetime, *, read_only: bool) -> Principal:
+    """Resolve a bearer token or an API key to its principal, or raise 401."""
     if not credential:
         raise _unauthenticated()
     digest = secret_hash(credential)
-    columns = (User, Organization.province_code, Organization.recommender_kind)
-    api_key: ApiKey | None = None
+    key_id = last_used = None
     if credential.startswith(API_KEY_PREFIX):
-        row = session.execute(
-            sa.select(*columns, ApiKey)
-            .join(ApiKey, ApiKey.user_id == User.id)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
-        ).first()
+        row = session.execute(_BY_API_KEY, {"digest": digest}).first()
         if row is not None:
-            api_key = row[3]
+            key_id, last_used = row[8], row[9]
     else:
-        row = session.execute(
-            sa.select(*columns)
-            .join(AccessToken, AccessToken.user_id == User.id)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(AccessToken.token_hash == digest, AccessToken.expires_at > now)
-        ).first()
-    if row is None or not row[0].is_active:
+        row = session.execute(_BY_TOKEN, {"digest": digest, "now": now}).first()
+    if row is None or not row[5]:
         raise _unauthenticated()
-    user: User = row[0]
-    if api_key is not None and (api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_GRANULARITY):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            _record_key_use(request.app.state.database, api_key.id, now)
+    if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
+        if read_only:
+            _record_key_use(database, key_id, now)
         else:  # already a write transaction: record it there (a second writer would wait on this one)
-            session.execute(sa.update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
+            session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        organization_id=user.organization_id,
-        province_code=row[1],
-        recommender_kind=row[2],
-        roles=frozenset(user.roles),
-        api_key_id=api_key.id if api_key else None,
+        user_id=row[0], username=row[1], display_name=row[2], organization_id=row[3], province_code=row[6],
+        recommender_kind=row[7], roles=frozenset(row[4]), api_key_id=key_id,
     )
 
 

@@ -3,6 +3,7 @@
 Anything the caller may not see answers 404, never 403 — no existence leaks.
 """
 
+import functools
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -38,12 +39,20 @@ def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
     return sa.or_(*clauses) if clauses else sa.false()
 
 
+@functools.lru_cache(maxsize=64)
+def loader(roles: frozenset[str], recommender_kind: str | None) -> sa.Select[tuple[Application]]:
+    """The loading statement for callers of one kind, with the organization as a bound parameter."""
+    shape = Principal(user_id="", username="", display_name="", organization_id=sa.bindparam("org"),  # type: ignore[arg-type]
+                      province_code="", recommender_kind=recommender_kind, roles=roles)
+    return sa.select(Application).where(Application.id == sa.bindparam("application_id"), visibility_filter(shape))
+
+
 def load_visible_application(session: Session, principal: Principal, application_id: str, *, for_update: bool = False) -> Application:
-    """The application if the caller may see it, else 404."""
-    query = sa.select(Application).where(Application.id == application_id, visibility_filter(principal))
+    """The application if the caller may see it, else 404 (``for_update`` locks the row on PostgreSQL)."""
+    query = loader(principal.roles, principal.recommender_kind)
     if for_update and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    application = session.execute(query).scalar_one_or_none()
+    application = session.execute(query, {"org": principal.organization_id, "application_id": application_id}).scalar_one_or_none()
     if application is None:
         raise NotFound()
     return application

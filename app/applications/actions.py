@@ -11,14 +11,25 @@ from app.accounts.principal import Principal
 from app.applications.models import Application, Endorsement, Review, Transition
 from app.applications.schemas import EndorsementRequest, OutcomeRequest, ReviewRequest, VerificationRequest
 from app.applications.service import (
-    actors_of, cas, canonical_digest, current_endorsements, require_actor, run_validation, sign_offs,
+    actors_of,
+    canonical_digest,
+    cas,
+    current_endorsements,
+    require_actor,
+    run_validation,
+    sign_offs,
 )
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import party_list
 from app.applications.workflow import Actor, Step, TransitionNotAllowed, step_for
 from app.core.clock import BEIJING
 from app.core.errors import (
-    AppError, DeadlinePassed, FieldError, Forbidden, InvalidTransition, ValidationFailed,
+    AppError,
+    DeadlinePassed,
+    FieldError,
+    Forbidden,
+    InvalidTransition,
+    ValidationFailed,
 )
 from app.core.i18n import Text
 from app.core.ids import new_id

@@ -214,11 +214,15 @@ def canonical_digest(application: Application, attachments: list[dict[str, Any]]
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+CURRENT_ENDORSEMENTS = (
+    sa.select(Endorsement)
+    .where(Endorsement.application_id == sa.bindparam("application_id"), Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
+    .order_by(Endorsement.recorded_at)
+)
+
+
 def current_endorsements(session: Session, application_id: str) -> list[Endorsement]:
-    return list(session.execute(
-        sa.select(Endorsement).where(Endorsement.application_id == application_id, Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Endorsement.recorded_at)
-    ).scalars())
+    return list(session.execute(CURRENT_ENDORSEMENTS, {"application_id": application_id}).scalars())
 
 
 def sign_offs(application: Application, endorsements: list[Endorsement]) -> list[SignOff]:
@@ -252,8 +256,13 @@ def allowed_actions(principal: Principal, application: Application, signs: list[
 
 
 def to_public(session: Session, principal: Principal, application: Application) -> ApplicationPublic:
+    return represent(principal, application, current_endorsements(session, application.id))
+
+
+def represent(principal: Principal, application: Application, endorsements: list[Endorsement]) -> ApplicationPublic:
+    """The public shape; reads attributes only, so a loaded row serves as well as an ORM object."""
     c = application.content
-    signs = sign_offs(application, current_endorsements(session, application.id))
+    signs = sign_offs(application, endorsements)
     return ApplicationPublic(
         id=application.id, call_id=application.call_id, title=application.title, state=application.state,
         version=application.version, content_digest=application.content_digest,

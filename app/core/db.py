@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -49,9 +50,15 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     engine = sa.create_engine(
         url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=20,
         max_overflow=20,
@@ -110,7 +117,8 @@ def make_database(settings: Settings) -> Database:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = sa.create_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True
+        url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True,
+        json_serializer=_json_dumps, json_deserializer=orjson.loads,
     )
     return Database(engine, engine)
 
