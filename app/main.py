@@ -12,6 +12,8 @@ from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
 from app.core.i18n import Text
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import Settings
 from app.routers import ROUTERS
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
 
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
@@ -69,4 +72,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     for router in ROUTERS:
         app.include_router(router)
+    add_idempotency_to_openapi(app)
     return app

@@ -1,0 +1,300 @@
+"""``Idempotency-Key`` on every POST under /api/v1 that creates or transitions (API.md "Idempotency").
+
+A pure ASGI middleware, so the request body streams through untouched (uploads may be large): its
+SHA-256 is computed on the way to the application, and only the (small JSON) response is kept.
+
+- The first request with a key inserts an ``in_flight`` row in its own short committed transaction;
+  the unique constraint on (user, key) decides who is first, on SQLite and PostgreSQL alike.
+- When the application answers 2xx or 4xx, the response (status, headers, body) is stored before
+  its last byte goes out; a 5xx, an exception or a body the application did not read to the end
+  releases the key, so the request may be retried.
+- A later request with the key: in flight → 409 ``idempotency_in_flight``; same method, path and
+  body → the stored response with ``Idempotent-Replayed: true``; otherwise → 422
+  ``idempotency_key_reused``.
+
+Keys belong to the authenticated user (a request without valid credentials is not tracked) and are
+kept ``idempotency_ttl_hours``; the worker purges expired ones.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.db import Database, commit
+from app.core.errors import (
+    PROBLEM_MEDIA_TYPE,
+    AppError,
+    FieldError,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
+    ValidationFailed,
+    problem_response,
+)
+from app.core.i18n import Text
+
+log = logging.getLogger("smps")
+
+HEADER = "Idempotency-Key"
+PREFIX = "/api/v1/"
+EXCLUDED_PATHS = frozenset({"/api/v1/auth/token"})
+MAX_KEY_LENGTH = 255
+# An in-flight key whose request never finished (the process died) is free again after this.
+IN_FLIGHT_LEASE = timedelta(hours=1)
+MAX_STORED_BODY = 1024 * 1024
+# Response headers that describe one transmission rather than the resource: not replayed.
+_NOT_REPLAYED = frozenset({b"content-length", b"date", b"server", b"x-request-id", b"set-cookie",
+                           b"transfer-encoding", b"connection"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    state: str
+    method: str
+    path: str
+    request_sha256: str | None
+    status: int | None
+    headers: list[list[str]]
+    body: bytes | None
+
+
+def applies(method: str, path: str) -> bool:
+    return method == "POST" and path.startswith(PREFIX) and path not in EXCLUDED_PATHS
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not applies(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        raw_key = headers.get(b"idempotency-key")
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1")
+        if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
+            await _problem(scope, receive, send, ValidationFailed(errors=[FieldError(
+                f"header:/{HEADER}", "invalid_idempotency_key",
+                Text("Idempotency-Key 应为 1–255 个可打印 ASCII 字符", "Idempotency-Key must be 1–255 printable ASCII characters"),
+            )]))
+            return
+        state = scope["app"].state
+        database: Database = state.database
+        now: datetime = state.clock()
+        credential = _bearer(headers.get(b"authorization"))
+        user_id = await run_in_threadpool(_user_for, database, credential, now) if credential else None
+        if user_id is None:  # the application answers 401; nothing to remember
+            await self.app(scope, receive, send)
+            return
+        ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
+        where = (user_id, key)
+        existing = await run_in_threadpool(_claim, database, where, scope["method"], scope["path"], now, ttl)
+        if existing is None:
+            await self._first(scope, receive, send, database, where, ttl, headers)
+            return
+        if existing.state != "completed":
+            await _problem(scope, receive, send, IdempotencyInFlight(Text(
+                "请稍后用同一 Idempotency-Key 重试以获取结果", "Retry later with the same Idempotency-Key to get its result")))
+            return
+        digest = await _drain(receive)
+        if (existing.method, existing.path, existing.request_sha256) != (scope["method"], scope["path"], digest):
+            await _problem(scope, receive, send, IdempotencyKeyReused(Text(
+                "同一 Idempotency-Key 只能用于完全相同的请求；新的请求请使用新的键",
+                "An Idempotency-Key may only be reused for the identical request; use a new key for a new request")))
+            return
+        await _replay(existing, send)
+
+    async def _first(self, scope: Scope, receive: Receive, send: Send, database: Database,
+                     where: tuple[str, str], ttl: timedelta, request_headers: dict[bytes, bytes]) -> None:
+        hasher = hashlib.sha256()
+        # A request without a body (no Content-Length, not chunked) is complete before it is read.
+        body_read = request_headers.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in request_headers
+        response: dict[str, Any] = {"status": 0, "headers": [], "body": bytearray(), "storable": True}
+        stored = False
+
+        async def hashing_receive() -> Message:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] == "http.request":
+                hasher.update(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body_read = True
+            return message
+
+        async def capturing_send(message: Message) -> None:
+            nonlocal stored
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                response["headers"] = [
+                    [k.decode("latin-1"), v.decode("latin-1")] for k, v in message.get("headers", [])
+                    if k.lower() not in _NOT_REPLAYED
+                ]
+                response["storable"] = 200 <= message["status"] < 300 or 400 <= message["status"] < 500
+            elif message["type"] == "http.response.body" and response["storable"]:
+                response["body"] += message.get("body", b"")
+                if len(response["body"]) > MAX_STORED_BODY:
+                    response["storable"] = False
+                elif not message.get("more_body", False) and body_read:
+                    # Stored before the last byte goes out: a client that has the answer can replay it.
+                    try:
+                        await run_in_threadpool(_store, database, where, hasher.hexdigest(), response, ttl)
+                        stored = True
+                    except Exception:
+                        log.exception("could not store an idempotent response")
+            await send(message)
+
+        try:
+            await self.app(scope, hashing_receive, capturing_send)
+        finally:
+            if not stored:
+                await run_in_threadpool(_release, database, where)
+
+
+def _bearer(value: bytes | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, credential = value.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credential.strip() or None
+
+
+async def _problem(scope: Scope, receive: Receive, send: Send, error: AppError) -> None:
+    await problem_response(Request(scope), error)(scope, receive, send)
+
+
+async def _drain(receive: Receive) -> str:
+    """Read the request body to its end, keeping only its SHA-256."""
+    hasher = hashlib.sha256()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        hasher.update(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return hasher.hexdigest()
+
+
+async def _replay(stored: _Stored, send: Send) -> None:
+    body = stored.body or b""
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- the store (synchronous; run in the thread pool) ------------------------------------------------
+
+
+def _user_for(database: Database, credential: str, now: datetime) -> str | None:
+    """The user a bearer token or API key belongs to, if it is valid now."""
+    from app.accounts.models import AccessToken, ApiKey, User
+    from app.core.security import API_KEY_PREFIX, secret_hash
+
+    digest = secret_hash(credential)
+    if credential.startswith(API_KEY_PREFIX):
+        query = sa.select(ApiKey.user_id).join(User, User.id == ApiKey.user_id).where(
+            ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    else:
+        query = sa.select(AccessToken.user_id).join(User, User.id == AccessToken.user_id).where(
+            AccessToken.token_hash == digest, AccessToken.expires_at > now)
+    with database.reader() as session:
+        return session.execute(query.where(User.is_active.is_(True))).scalar_one_or_none()  # type: ignore[attr-defined]
+
+
+def _match(where: tuple[str, str]) -> sa.ColumnElement[bool]:
+    from app.events.models import IdempotencyKey
+
+    return sa.and_(IdempotencyKey.user_id == where[0], IdempotencyKey.key == where[1])
+
+
+def _claim(database: Database, where: tuple[str, str], method: str, path: str, now: datetime,
+           ttl: timedelta) -> _Stored | None:
+    """Insert the in-flight row (None: this request is first) or return the row that is there."""
+    from app.events.models import IdempotencyKey
+
+    for _ in range(3):
+        with database.writer() as session:
+            session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.expires_at <= now))
+            try:
+                session.execute(sa.insert(IdempotencyKey).values(
+                    user_id=where[0], key=where[1], method=method, path=path[:1000], state="in_flight",
+                    response_headers=[], created_at=now, expires_at=now + min(ttl, IN_FLIGHT_LEASE),
+                ))
+                commit(session)
+                return None
+            except IntegrityError:
+                session.rollback()
+        with database.reader() as session:
+            row = session.execute(sa.select(IdempotencyKey).where(_match(where))).scalar_one_or_none()
+            if row is not None:
+                return _Stored(row.state, row.method, row.path, row.request_sha256, row.response_status,
+                               row.response_headers, row.response_body)
+        # Released between our insert and our read: try again.
+    return _Stored("in_flight", method, path, None, None, [], None)
+
+
+def _store(database: Database, where: tuple[str, str], digest: str, response: dict[str, Any], ttl: timedelta) -> None:
+    from app.events.models import IdempotencyKey
+
+    with database.writer() as session:
+        created = session.execute(sa.select(IdempotencyKey.created_at).where(_match(where))).scalar_one()
+        session.execute(sa.update(IdempotencyKey).where(_match(where), IdempotencyKey.state == "in_flight").values(
+            state="completed", request_sha256=digest, response_status=response["status"],
+            response_headers=response["headers"], response_body=bytes(response["body"]), expires_at=created + ttl,
+        ))
+        commit(session)
+
+
+def _release(database: Database, where: tuple[str, str]) -> None:
+    from app.events.models import IdempotencyKey
+
+    with database.writer() as session:
+        session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.state == "in_flight"))
+        commit(session)
+
+
+# -- the OpenAPI document -----------------------------------------------------------------------------
+
+
+def add_to_openapi(app: FastAPI) -> None:
+    """Declare the ``Idempotency-Key`` header (and its 409/422 problems) on every POST it applies to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for path, operations in schema.get("paths", {}).items():
+            operation = operations.get("post")
+            if operation is None or not applies("POST", path):
+                continue
+            operation.setdefault("parameters", []).append({
+                "name": HEADER, "in": "header", "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "description": "A unique key per intended operation (e.g. a UUID). A retry with the same key and "
+                "body replays the stored response (`Idempotent-Replayed: true`); another body with the key → 422 "
+                "`idempotency_key_reused`; while the first is in progress → 409 `idempotency_in_flight`. "
+                "Keys are per user and kept at least 24 hours.",
+            })
+            responses = operation.setdefault("responses", {})
+            for kind in (IdempotencyInFlight, IdempotencyKeyReused):
+                entry = responses.setdefault(str(kind.status), {"description": "", **problem})
+                entry["description"] = (entry["description"] + ", " if entry["description"] else "") + kind.code
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
