@@ -51,7 +51,7 @@ def _flush_events(session: Session) -> None:
         .values(value=EventCounter.value + len(pending)).returning(EventCounter.value)
     ).scalar_one()
     first = last - len(pending) + 1
-    session.execute(sa.insert(Event), [dict(p, seq=first + i) for i, p in enumerate(pending)])
+    session.execute(sa.insert(Event.__table__), [dict(p, seq=first + i) for i, p in enumerate(pending)])
 
 
 def discard_pending(session: Session) -> None:

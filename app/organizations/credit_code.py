@@ -1,5 +1,6 @@
 """Unified social credit code (统一社会信用代码, GB 32100-2015)."""
 
+import functools
 import re
 from enum import Enum
 
@@ -19,6 +20,7 @@ def check_character(first17: str) -> str:
     return ALPHABET[(31 - total % 31) % 31]
 
 
+@functools.lru_cache(maxsize=4096)
 def check_credit_code(code: str) -> CreditCodeCheck:
     if not _SHAPE.match(code):
         return CreditCodeCheck.malformed
