@@ -21,13 +21,14 @@ unsatisfiable: Final = _Unsatisfiable()
 
 def ascii_fallback(filename: str, file_type: str) -> str:
     """A plain-ASCII name for clients that ignore ``filename*``; ``attachment.<ext>`` when little is left."""
-    plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    ext = extension_of(filename)
+    stem = filename[: -len(ext) - 1] if ext else filename
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     plain = _NOT_TOKEN_SAFE.sub("_", plain).strip(" ._")
-    ext = extension_of(filename) or sorted(EXTENSIONS[file_type])[0]
-    stem = plain.rpartition(".")[0] if extension_of(plain) else plain
-    if not any(ch.isalnum() for ch in stem):
-        return f"attachment.{ext}"
-    return plain if extension_of(plain) else f"{plain}.{ext}"
+    ext = ext if ext and ext.isascii() and ext.isalnum() else sorted(EXTENSIONS[file_type])[0]
+    if not any(ch.isalnum() for ch in plain):
+        plain = "attachment"
+    return f"{plain}.{ext}"
 
 
 def content_disposition(filename: str, file_type: str) -> str:
@@ -67,9 +68,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | _Unsatisfiable | No
             return unsatisfiable
         return max(size - suffix, 0), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None
     if start >= size:
         return unsatisfiable
-    return start, min(end, size - 1)
+    return start, min(int(last), size - 1) if last else size - 1

@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -113,8 +114,6 @@ def list_attachments(
     kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[AttachmentPublic]:
     """The attachments of an application the caller can see, oldest id first."""
-    import sqlalchemy as sa
-
     load_visible_application(session, principal, application_id)
     query = sa.select(Attachment).where(Attachment.application_id == application_id)
     if kind:

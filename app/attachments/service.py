@@ -20,7 +20,7 @@ from app.applications.models import Application
 from app.applications.states import EDITABLE_STATES
 from app.attachments import sniff
 from app.attachments.blobstore import BlobStore, new_key
-from app.attachments.errors import TooManyAttachments
+from app.attachments.errors import TooManyAttachments, upload_too_large
 from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, ReceivedFile, ReceivedForm, UploadLimits
@@ -155,8 +155,6 @@ def plan_upload(database: Database, principal: Principal, application_id: str, s
         counts, total = _usage(session, application_id)
     plan = UploadPlan(application_id, rules, counts, total, settings)
     if plan.limits.file_bytes <= 0:
-        from app.attachments.errors import upload_too_large
-
         raise upload_too_large(plan.limits)
     return plan
 

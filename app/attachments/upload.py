@@ -16,7 +16,7 @@ from typing import Any
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from app.attachments import sniff
 from app.attachments.blobstore import new_key
@@ -215,8 +215,16 @@ async def receive_upload(
     parts = 0
     received = 0
     complete = False
+    chunks = request.stream()
     try:
-        async for chunk in request.stream():
+        while True:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except ClientDisconnect:
+                # A flaky link, not a fault of ours: no stack trace, the partial file goes.
+                raise MalformedMultipart(Text("上传中断，请重新上传", "The upload was interrupted; send it again")) from None
             received += len(chunk)
             if received > body_limit:
                 raise upload_too_large(limits)
