@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, R
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.principal import CurrentPrincipal, Principal, current_principal, oauth2_scheme
+from app.accounts.principal import CurrentPrincipal, Principal, authenticate, oauth2_scheme
 from app.applications.access import load_visible_application
 from app.attachments import service
 from app.attachments.blobstore import blob_store_of
@@ -39,9 +39,11 @@ AttachmentId = Annotated[str, Path(max_length=32, description="Attachment id")]
 def _upload_principal(
     request: Request, now: Now, credential: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
-    # Resolved in a short read of its own: the upload must not hold a transaction while the body streams.
-    with request.app.state.database.reader() as session:
-        return current_principal(request, session, now, credential)
+    # Resolved in a short read of its own: the upload must not hold a transaction while the body streams
+    # (read_only: an API key's last use is recorded in a separate short write).
+    database = request.app.state.database
+    with database.reader() as session:
+        return authenticate(session, database, credential, now, read_only=True)
 
 
 UPLOAD_BODY = {

@@ -199,6 +199,12 @@ def store_upload(
     kind, description = _form_fields(form, plan.rules)
     received = form.file
     assert received is not None
+    with database.reader() as session:
+        copy = _existing_copy(session, plan.application_id, kind, received.sha256)
+    if copy is not None:
+        return public(copy), False
+    check_kind(plan.rules, kind, plan.counts.get(kind, 0))  # a kind sent after the file is checked here
+
     allowed = allowed_types(plan.settings, plan.rules, kind) & sniff.types_for_extension(received.extension)
     try:
         detected = sniff.finish(received.temp_path, received.head_kind, received.size, allowed)
@@ -209,12 +215,7 @@ def store_upload(
         raise ValidationFailed(errors=[FieldError("/file", refused.code, detail)]) from refused
     filename = received.filename
     if received.extension is None:
-        filename = f"{filename}.{sorted(sniff.EXTENSIONS[detected.file_type])[0]}"[: sniff.MAX_FILENAME_CHARS + 5]
-
-    with database.reader() as session:
-        copy = _existing_copy(session, plan.application_id, kind, received.sha256)
-    if copy is not None and copy.size == received.size:
-        return public(copy), False
+        filename = f"{filename}.{sorted(sniff.EXTENSIONS[detected.file_type])[0]}"
 
     key = new_key()
     store.put(received.temp_path, key)

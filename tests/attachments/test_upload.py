@@ -353,3 +353,35 @@ async def test_a_call_may_narrow_the_types_of_a_kind(client: httpx.AsyncClient, 
     assert (await upload(client, world, PDF, kind="evidence")).status_code == 415
     assert (await upload(client, world, files.PNG, filename="photo.png", kind="evidence")).status_code == 201
     assert (await upload(client, world, PDF)).status_code == 201
+
+
+async def test_kind_sent_after_the_file(client: httpx.AsyncClient, app: FastAPI, world: World,
+                                        settings: Settings) -> None:
+    for pages in (1, 2, 3):
+        body = files.multipart("b0undary", [], "scan.pdf", files.pdf(pages=pages),
+                               fields_after=[("kind", "application_form_scan"), ("description", "后置字段")])
+        response = await client.post(url(world.application_id), content=b"".join(body), headers={
+            **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+        assert response.status_code == 201, response.text
+        assert response.json()["description"] == "后置字段"
+    body = files.multipart("b0undary", [], "scan.pdf", files.pdf(pages=4), fields_after=[("kind", "application_form_scan")])
+    over = await client.post(url(world.application_id), content=b"".join(body), headers={
+        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    assert over.status_code == 409 and over.json()["code"] == "attachment_limit_reached"
+    assert len(rows(app)) == 3 and len(files_on_disk(settings)) == 3
+
+
+async def test_concurrent_uploads_respect_max_count(
+    client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings
+) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(*(upload(client, world, files.pdf(pages=n)) for n in range(1, 9)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 3 + [409] * 5, [r.text for r in responses]
+    assert len(rows(app)) == 3 and len(files_on_disk(settings)) == 3
+    with app.state.database.reader() as session:
+        version = session.get(Application, world.application_id).version  # type: ignore[union-attr]
+        added = session.execute(sa.select(sa.func.count()).select_from(Event)
+                                .where(Event.type == "attachment.added")).scalar_one()
+    assert version == 4 and added == 3
