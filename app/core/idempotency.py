@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
@@ -100,10 +101,11 @@ class IdempotencyMiddleware:
             return
         ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
         where = (user_id, key)
-        existing = await run_in_threadpool(_claim, database, where, scope["method"], scope["path"], now, ttl)
-        if existing is None:
-            await self._first(scope, receive, send, database, where, ttl, headers)
+        row_id, existing = await run_in_threadpool(_claim, database, where, scope["method"], scope["path"], now, ttl)
+        if row_id is not None:
+            await self._first(scope, receive, send, database, row_id, ttl, headers)
             return
+        assert existing is not None
         if existing.state != "completed":
             await _problem(scope, receive, send, IdempotencyInFlight(Text(
                 "请稍后用同一 Idempotency-Key 重试以获取结果", "Retry later with the same Idempotency-Key to get its result")))
@@ -117,7 +119,7 @@ class IdempotencyMiddleware:
         await _replay(existing, send)
 
     async def _first(self, scope: Scope, receive: Receive, send: Send, database: Database,
-                     where: tuple[str, str], ttl: timedelta, request_headers: dict[bytes, bytes]) -> None:
+                     row_id: int, ttl: timedelta, request_headers: dict[bytes, bytes]) -> None:
         hasher = hashlib.sha256()
         # A request without a body (no Content-Length, not chunked) is complete before it is read.
         body_read = request_headers.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in request_headers
@@ -149,7 +151,7 @@ class IdempotencyMiddleware:
                 elif not message.get("more_body", False) and body_read:
                     # Stored before the last byte goes out: a client that has the answer can replay it.
                     try:
-                        await run_in_threadpool(_store, database, where, hasher.hexdigest(), response, ttl)
+                        await run_in_threadpool(_store, database, row_id, hasher.hexdigest(), response, ttl)
                         stored = True
                     except Exception:
                         log.exception("could not store an idempotent response")
@@ -159,7 +161,9 @@ class IdempotencyMiddleware:
             await self.app(scope, hashing_receive, capturing_send)
         finally:
             if not stored:
-                await run_in_threadpool(_release, database, where)
+                # Also when the request was cancelled (the client went away): the key must not stay taken.
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(_release, database, row_id)
 
 
 def _bearer(value: bytes | None) -> str | None:
@@ -222,48 +226,48 @@ def _match(where: tuple[str, str]) -> sa.ColumnElement[bool]:
 
 
 def _claim(database: Database, where: tuple[str, str], method: str, path: str, now: datetime,
-           ttl: timedelta) -> _Stored | None:
-    """Insert the in-flight row (None: this request is first) or return the row that is there."""
+           ttl: timedelta) -> tuple[int | None, _Stored | None]:
+    """Insert the in-flight row (its id: this request is first) or return the row that is there."""
     from app.events.models import IdempotencyKey
 
     for _ in range(3):
         with database.writer() as session:
             session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.expires_at <= now))
             try:
-                session.execute(sa.insert(IdempotencyKey).values(
+                row_id = session.execute(sa.insert(IdempotencyKey).values(
                     user_id=where[0], key=where[1], method=method, path=path[:1000], state="in_flight",
                     response_headers=[], created_at=now, expires_at=now + min(ttl, IN_FLIGHT_LEASE),
-                ))
+                ).returning(IdempotencyKey.id)).scalar_one()
                 commit(session)
-                return None
+                return row_id, None
             except IntegrityError:
                 session.rollback()
         with database.reader() as session:
             row = session.execute(sa.select(IdempotencyKey).where(_match(where))).scalar_one_or_none()
             if row is not None:
-                return _Stored(row.state, row.method, row.path, row.request_sha256, row.response_status,
-                               row.response_headers, row.response_body)
+                return None, _Stored(row.state, row.method, row.path, row.request_sha256, row.response_status,
+                                     row.response_headers, row.response_body)
         # Released between our insert and our read: try again.
-    return _Stored("in_flight", method, path, None, None, [], None)
+    return None, _Stored("in_flight", method, path, None, None, [], None)
 
 
-def _store(database: Database, where: tuple[str, str], digest: str, response: dict[str, Any], ttl: timedelta) -> None:
+def _store(database: Database, row_id: int, digest: str, response: dict[str, Any], ttl: timedelta) -> None:
     from app.events.models import IdempotencyKey
 
     with database.writer() as session:
-        created = session.execute(sa.select(IdempotencyKey.created_at).where(_match(where))).scalar_one()
-        session.execute(sa.update(IdempotencyKey).where(_match(where), IdempotencyKey.state == "in_flight").values(
+        created = session.execute(sa.select(IdempotencyKey.created_at).where(IdempotencyKey.id == row_id)).scalar_one()
+        session.execute(sa.update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
             state="completed", request_sha256=digest, response_status=response["status"],
             response_headers=response["headers"], response_body=bytes(response["body"]), expires_at=created + ttl,
         ))
         commit(session)
 
 
-def _release(database: Database, where: tuple[str, str]) -> None:
+def _release(database: Database, row_id: int) -> None:
     from app.events.models import IdempotencyKey
 
     with database.writer() as session:
-        session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.state == "in_flight"))
+        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.state == "in_flight"))
         commit(session)
 
 

@@ -171,6 +171,12 @@ class Worker:
         """Turn the events after the cursor into deliveries; returns how many deliveries were made."""
         made = 0
         while True:
+            # Look before taking the write lock: most passes find nothing new.
+            with self.database.reader() as session:
+                last = session.execute(sa.select(WebhookFanout.last_seq).where(WebhookFanout.id == 1)).scalar()
+                head = session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0
+            if last is None or head <= last:
+                return made
             with self.database.writer() as session:
                 cursor = session.execute(
                     sa.select(WebhookFanout).where(WebhookFanout.id == 1).with_for_update(skip_locked=True)
@@ -226,10 +232,13 @@ class Worker:
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Take up to ``limit`` due deliveries for one attempt each, under a lease."""
+        due = (WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)  # type: ignore[operator]
+        with self.database.reader() as session:
+            if session.execute(sa.select(WebhookDelivery.id).where(*due).limit(1)).first() is None:
+                return []
         with self.database.writer() as session:
             ids = list(session.execute(
-                sa.select(WebhookDelivery.id)
-                .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)  # type: ignore[operator]
+                sa.select(WebhookDelivery.id).where(*due)
                 .order_by(WebhookDelivery.next_attempt_at).limit(limit)
                 .with_for_update(skip_locked=True)
             ).scalars())
