@@ -6,6 +6,7 @@ whether it can be an allowed type. A ``Content-Length`` that announces too much,
 that passes the limit, ends the request with 413 without reading the rest.
 """
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Callable
@@ -81,6 +82,8 @@ class _FileSink:
         self.head_kind: str | None = None
         self.buffer = bytearray()
         self.fd: int | None = None
+        # One batch is hashed and written in a worker thread while the next one is received.
+        self.in_flight: asyncio.Future[None] | None = None
 
     def open(self) -> None:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -111,7 +114,14 @@ class _FileSink:
         self.buffer += data
         if len(self.buffer) >= WRITE_BATCH_BYTES:
             batch, self.buffer = bytes(self.buffer), bytearray()
-            await run_in_threadpool(self._write, batch)
+            await self._settle()
+            self.in_flight = asyncio.ensure_future(run_in_threadpool(self._write, batch))
+
+    async def _settle(self) -> None:
+        """Wait for the batch in flight (at most one: memory stays at two batches)."""
+        if self.in_flight is not None:
+            in_flight, self.in_flight = self.in_flight, None
+            await in_flight
 
     def _close(self) -> None:
         assert self.fd is not None
@@ -127,11 +137,18 @@ class _FileSink:
             raise ValidationFailed(errors=[FieldError("/file", "empty_file", Text("文件为空", "The file is empty"))])
         if self.head_kind is None:
             self._judge_head()
+        await self._settle()
         await run_in_threadpool(self._close)
         assert self.head_kind is not None
         return ReceivedFile(self.path, self.filename, self.extension, self.head_kind, self.size, self.hash.hexdigest())
 
-    def discard(self) -> None:
+    async def discard(self) -> None:
+        if self.in_flight is not None:
+            await asyncio.wait([self.in_flight])  # let the thread finish with the descriptor first
+            self.in_flight = None
+        await run_in_threadpool(self._discard)
+
+    def _discard(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -269,7 +286,7 @@ async def receive_upload(
             raise MalformedMultipart(Text("multipart 请求体不完整", "Incomplete multipart body"))
     except BaseException:
         if sink is not None:
-            await run_in_threadpool(sink.discard)
+            await sink.discard()
         if form.file is not None:
             form.file.temp_path.unlink(missing_ok=True)
         raise
