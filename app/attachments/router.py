@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +23,7 @@ from app.core.errors import (
     NotAuthenticated,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     UnsupportedMediaType,
     ValidationFailed,
     problem_responses,
@@ -188,14 +189,17 @@ def _none_match(header: str | None, etag: str) -> bool:
 
 @router.delete(
     "/attachments/{attachment_id}", operation_id="delete_attachment", status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response, responses={**AUTH, **problem_responses(Forbidden, NotFound, InvalidState)},
+    response_class=Response,
+    responses={**AUTH, **problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed)},
 )
 def delete_attachment(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, now: Now, request: Request,
     background: BackgroundTasks,
+    if_match: Annotated[str | None, Header(description="Optional: the attachment's ETag (412 if it names another)")]
+    = None,
 ) -> Response:
     """Remove an attachment while its application is a draft or returned (409 otherwise)."""
-    key = service.delete_attachment(session, principal, attachment_id, now)
+    key = service.delete_attachment(session, principal, attachment_id, now, if_match)
     # Runs after the response, so after the transaction committed; the file goes only if no row names it.
     background.add_task(service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,7 +17,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.applications.access import load_visible_application, visibility_filter
 from app.applications.models import Application
-from app.applications.states import EDITABLE_STATES
+from app.applications.states import EDITABLE_STATES, State
 from app.attachments import sniff
 from app.attachments.blobstore import BlobStore, new_key
 from app.attachments.errors import TooManyAttachments, upload_too_large
@@ -31,6 +31,7 @@ from app.core.errors import (
     InvalidState,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -74,6 +75,20 @@ def require_may_change(principal: Principal, application: Application) -> None:
                  "entered the application, may add or remove attachments"),
             extra={"required_roles": [Role.applicant.value, Role.reviewer.value]},
         )
+
+
+# A party's stamped sign-off page arrives while the other parties are signing.
+PAPER_ENDORSEMENT_KIND = "paper_endorsement"
+
+
+def require_accepts_upload(application: Application, kind: str | None) -> None:
+    """Files are added while the content is editable, and paper sign-off pages during sign-off.
+
+    ``kind`` None means "not known yet" (a streamed form whose kind comes after its file).
+    """
+    if application.state == State.endorsing and kind in (None, PAPER_ENDORSEMENT_KIND):
+        return
+    require_editable(application)
 
 
 def require_editable(application: Application) -> None:
@@ -149,7 +164,7 @@ def plan_upload(database: Database, principal: Principal, application_id: str, s
     with database.reader() as session:
         application = load_visible_application(session, principal, application_id)
         require_may_change(principal, application)
-        require_editable(application)
+        require_accepts_upload(application, None)
         call = session.get(Call, application.call_id)
         rules = dict(call.attachment_rules) if call else {}
         counts, total = _usage(session, application_id)
@@ -237,7 +252,7 @@ def _commit_row(
         # Under the application's lock (BEGIN IMMEDIATE on SQLite): the rules hold against every commit.
         application = load_visible_application(session, principal, plan.application_id, for_update=True)
         require_may_change(principal, application)
-        require_editable(application)
+        require_accepts_upload(application, kind)
         copy = _existing_copy(session, application.id, kind, received.sha256)
         if copy is not None:
             return public(copy), False
@@ -282,11 +297,20 @@ def load_visible_attachment(session: Session, principal: Principal, attachment_i
     return row
 
 
-def delete_attachment(session: Session, principal: Principal, attachment_id: str, now: datetime) -> str:
-    """Remove the row (the caller's transaction commits it); returns the storage key to remove after."""
+def delete_attachment(
+    session: Session, principal: Principal, attachment_id: str, now: datetime, if_match: str | None = None,
+) -> str:
+    """Remove the row (the caller's transaction commits it); returns the storage key to remove after.
+
+    ``If-Match`` is optional (an attachment never changes); when sent it must name this attachment's ETag.
+    """
     row = load_visible_attachment(session, principal, attachment_id)
     application = load_visible_application(session, principal, row.application_id, for_update=True)
     require_may_change(principal, application)
+    if if_match is not None and if_match.strip() != "*" and f'"{row.sha256}"' not in (
+        tag.strip().removeprefix("W/") for tag in if_match.split(",")
+    ):
+        raise PreconditionFailed(extra={"current_etag": f'"{row.sha256}"'})
     require_editable(application)
     key = row.storage_key
     record_event(session, "attachment.deleted", row, now=now, actor_id=principal.user_id,

@@ -112,3 +112,20 @@ async def test_sweep_removes_orphans_and_reports_missing_files(
     assert result.exit_code == 1  # a row misses its file
     assert new_temp.name in result.output and new_orphan in result.output and lost["id"] in result.output
     assert not new_temp.exists() and not store.path(new_orphan).exists()
+
+
+def test_periodic_sweep_runs_until_stopped(app: FastAPI, settings: Settings) -> None:
+    from app.attachments.sweep import start_periodic_sweep
+
+    store = FileSystemBlobStore(settings.storage_dir)
+    orphan = store.temp_dir / f"{new_key()}.part"
+    orphan.write_bytes(b"abandoned")
+    _age(orphan, 7200)
+    stop = start_periodic_sweep(app.state.database, store, grace=timedelta(hours=1), interval=timedelta(seconds=0.05))
+    try:
+        deadline = time.monotonic() + 10
+        while orphan.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not orphan.exists()
+    finally:
+        stop()

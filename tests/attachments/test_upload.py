@@ -248,7 +248,11 @@ async def test_delete_while_editable(
     assert len(files_on_disk(settings)) == 1
     signatory = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.signatory.headers)
     assert signatory.status_code == 404  # a signatory does not see drafts
-    deleted = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
+    stale = await client.delete(f"/api/v1/attachments/{created['id']}",
+                                headers={**world.applicant.headers, "If-Match": '"0123"'})
+    assert stale.status_code == 412 and stale.json()["current_etag"] == f'"{created["sha256"]}"'
+    deleted = await client.delete(f"/api/v1/attachments/{created['id']}",
+                                  headers={**world.applicant.headers, "If-Match": f'"{created["sha256"]}"'})
     assert deleted.status_code == 204
     assert rows(app) == [] and files_on_disk(settings) == []
     assert (await client.get(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)).status_code == 404
