@@ -57,12 +57,13 @@ class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-def _unsupported(detail: Text) -> UnsupportedMediaType:
-    return UnsupportedMediaType(detail)
-
-
 _NOT_ALLOWED = Text("文件内容不是允许的类型（{allowed}），或与扩展名不符",
                     "The file's content is not an allowed type ({allowed}) or does not match its extension")
+
+
+def _not_allowed(limits: UploadLimits) -> UnsupportedMediaType:
+    allowed = ", ".join(sorted(limits.allowed_types))
+    return UnsupportedMediaType(_NOT_ALLOWED, allowed=allowed, extra={"allowed_types": sorted(limits.allowed_types)})
 
 
 class _FileSink:
@@ -75,7 +76,7 @@ class _FileSink:
         self.limits = limits
         self.candidates = limits.allowed_types & sniff.types_for_extension(self.extension)
         if not self.candidates:
-            raise _unsupported(_NOT_ALLOWED)
+            raise _not_allowed(limits)
         self.hash = hashlib.sha256()
         self.size = 0
         self.head = b""
@@ -92,7 +93,7 @@ class _FileSink:
         kind = sniff.sniff_head(self.head)
         fits = kind is not None and (kind in self.candidates or (kind == "zip" and self.candidates & sniff.ZIP_TYPES))
         if not fits:
-            raise _unsupported(_NOT_ALLOWED)
+            raise _not_allowed(self.limits)
         self.head_kind = kind
 
     def _write(self, data: bytes) -> None:
@@ -158,7 +159,7 @@ class _FileSink:
 def _boundary(request: Request) -> bytes:
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data":
-        raise _unsupported(Text("请求体应为 multipart/form-data", "The request body must be multipart/form-data"))
+        raise UnsupportedMediaType(Text("请求体应为 multipart/form-data", "The request body must be multipart/form-data"))
     boundary = params.get(b"boundary")
     if not boundary or len(boundary) > 70:
         raise MalformedMultipart(Text("multipart 分隔符缺失或无效", "Missing or invalid multipart boundary"))

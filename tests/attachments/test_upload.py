@@ -122,6 +122,7 @@ async def test_content_must_be_an_allowed_type_matching_its_name(
     response = await upload(client, world, content, filename=filename, kind="evidence")
     assert response.status_code == 415, response.text
     assert response.json()["code"] == "unsupported_media_type"
+    assert "{" not in response.json()["detail"]
     assert response.headers["content-type"] == "application/problem+json"
     assert rows(app) == []
 
