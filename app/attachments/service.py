@@ -86,16 +86,24 @@ def require_accepts_upload(application: Application, kind: str | None) -> None:
 
     ``kind`` None means "not known yet" (a streamed form whose kind comes after its file).
     """
-    if application.state == State.endorsing and kind in (None, PAPER_ENDORSEMENT_KIND):
+    require_state_accepts(application.state, kind)
+
+
+def require_state_accepts(state: str, kind: str | None) -> None:
+    if state == State.endorsing and kind in (None, PAPER_ENDORSEMENT_KIND):
         return
-    require_editable(application)
+    _require_editable_state(state)
 
 
 def require_editable(application: Application) -> None:
-    if application.state not in EDITABLE_STATES:
+    _require_editable_state(application.state)
+
+
+def _require_editable_state(state: str) -> None:
+    if state not in EDITABLE_STATES:
         raise InvalidState(Text("申报书仅在草稿或退回修改状态下可增删附件",
                                 "Attachments can be added or removed only while the application is a draft or returned"),
-                           extra={"state": application.state})
+                           extra={"state": state})
 
 
 def _unknown_kind(rules: dict[str, Any]) -> ValidationFailed:
@@ -131,6 +139,7 @@ class UploadPlan:
     """What is known before the body is read: the rules, the counts, the room left."""
 
     application_id: str
+    state: str
     rules: dict[str, Any]
     counts: dict[str, int]
     total_bytes: int
@@ -147,6 +156,7 @@ class UploadPlan:
         """A kind sent before the file is checked before the file is read."""
         if name == "kind":
             self.kind = value
+            require_state_accepts(self.state, value)
             check_kind(self.rules, value, self.counts.get(value, 0))
             self.limits.allowed_types = allowed_types(self.settings, self.rules, value)
 
@@ -168,7 +178,7 @@ def plan_upload(database: Database, principal: Principal, application_id: str, s
         call = session.get(Call, application.call_id)
         rules = dict(call.attachment_rules) if call else {}
         counts, total = _usage(session, application_id)
-    plan = UploadPlan(application_id, rules, counts, total, settings)
+    plan = UploadPlan(application_id, application.state, rules, counts, total, settings)
     if plan.limits.file_bytes <= 0:
         raise upload_too_large(plan.limits)
     return plan
@@ -218,16 +228,15 @@ def store_upload(
         copy = _existing_copy(session, plan.application_id, kind, received.sha256)
     if copy is not None:
         return public(copy), False
-    check_kind(plan.rules, kind, plan.counts.get(kind, 0))  # a kind sent after the file is checked here
+    # A kind sent after the file is checked here, before the file is stored.
+    require_state_accepts(plan.state, kind)
+    check_kind(plan.rules, kind, plan.counts.get(kind, 0))
 
     allowed = allowed_types(plan.settings, plan.rules, kind) & sniff.types_for_extension(received.extension)
     try:
         detected = sniff.finish(received.temp_path, received.head_kind, received.size, allowed)
     except sniff.Refused as refused:
-        detail = _REFUSALS[refused.code]
-        if refused.media:
-            raise UnsupportedMediaType(detail, extra={"reason": refused.code}) from refused
-        raise ValidationFailed(errors=[FieldError("/file", refused.code, detail)]) from refused
+        raise UnsupportedMediaType(_REFUSALS[refused.code], extra={"reason": refused.code}) from refused
     filename = received.filename
     if received.extension is None:
         filename = f"{filename}.{sorted(sniff.EXTENSIONS[detected.file_type])[0]}"

@@ -48,11 +48,10 @@ MAX_FILENAME_CHARS = 200
 
 
 class Refused(Exception):
-    """The content is not acceptable; ``code`` and ``reason`` say why (``media`` → 415, else 422)."""
+    """The content is not acceptable; ``code`` says why."""
 
-    def __init__(self, code: str, *, media: bool) -> None:
+    def __init__(self, code: str) -> None:
         self.code = code
-        self.media = media
         super().__init__(code)
 
 
@@ -85,7 +84,7 @@ def _zip_entry_count(fh: BinaryIO) -> int:
     tail = fh.read(tail_len)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
-        raise Refused("not_a_document_archive", media=True)
+        raise Refused("not_a_document_archive")
     (entries,) = struct.unpack("<H", tail[at + 10 : at + 12])
     return int(entries)
 
@@ -95,11 +94,11 @@ def resolve_zip(path: Path) -> str:
     try:
         with path.open("rb") as fh:
             if _zip_entry_count(fh) >= min(_MAX_ZIP_ENTRIES, 0xFFFF):
-                raise Refused("not_a_document_archive", media=True)
+                raise Refused("not_a_document_archive")
             with zipfile.ZipFile(fh) as archive:
                 names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise Refused("not_a_document_archive", media=True) from exc
+        raise Refused("not_a_document_archive") from exc
     if "OFD.xml" in names:
         return "ofd"
     if "[Content_Types].xml" in names:
@@ -107,7 +106,7 @@ def resolve_zip(path: Path) -> str:
             return "docx"
         if any(n.startswith("xl/") for n in names):
             return "xlsx"
-    raise Refused("not_a_document_archive", media=True)
+    raise Refused("not_a_document_archive")
 
 
 def check_pdf(path: Path, size: int) -> None:
@@ -119,14 +118,14 @@ def check_pdf(path: Path, size: int) -> None:
         with path.open("rb") as fh:
             reader = PdfReader(fh, strict=size > _LENIENT_PDF_MAX_BYTES)
             if reader.is_encrypted:
-                raise Refused("encrypted_pdf", media=False)
+                raise Refused("encrypted_pdf")
             pages = len(reader.pages)
     except Refused:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as exc:
-        raise Refused("unreadable_pdf", media=False) from exc
+        raise Refused("unreadable_pdf") from exc
     if pages == 0:
-        raise Refused("pdf_without_pages", media=False)
+        raise Refused("pdf_without_pages")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +138,7 @@ def finish(path: Path, head_kind: str, size: int, allowed: frozenset[str]) -> De
     """The type of a complete file whose head was ``head_kind``, if it is among ``allowed``."""
     file_type = resolve_zip(path) if head_kind == "zip" else head_kind
     if file_type not in allowed:
-        raise Refused("type_mismatch", media=True)
+        raise Refused("type_mismatch")
     if file_type == "pdf":
         check_pdf(path, size)
     return Detected(file_type, MEDIA_TYPES[file_type])

@@ -63,7 +63,7 @@ _NOT_ALLOWED = Text("文件内容不是允许的类型（{allowed}），或与�
 
 def _not_allowed(limits: UploadLimits) -> UnsupportedMediaType:
     allowed = ", ".join(sorted(limits.allowed_types))
-    return UnsupportedMediaType(_NOT_ALLOWED, allowed=allowed, extra={"allowed_types": sorted(limits.allowed_types)})
+    return UnsupportedMediaType(_NOT_ALLOWED, allowed=allowed, extra={"reason": "type_mismatch", "allowed_types": sorted(limits.allowed_types)})
 
 
 class _FileSink:
@@ -135,7 +135,7 @@ class _FileSink:
 
     async def finish(self) -> ReceivedFile:
         if self.size == 0:
-            raise ValidationFailed(errors=[FieldError("/file", "empty_file", Text("文件为空", "The file is empty"))])
+            raise UnsupportedMediaType(Text("文件为空", "The file is empty"), extra={"reason": "empty_file"})
         if self.head_kind is None:
             self._judge_head()
         await self._settle()

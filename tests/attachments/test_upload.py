@@ -122,7 +122,7 @@ async def test_content_must_be_an_allowed_type_matching_its_name(
     response = await upload(client, world, content, filename=filename, kind="evidence")
     assert response.status_code == 415, response.text
     assert response.json()["code"] == "unsupported_media_type"
-    assert "{" not in response.json()["detail"]
+    assert "{" not in response.json()["detail"] and response.json()["reason"] == reason
     assert response.headers["content-type"] == "application/problem+json"
     assert rows(app) == []
 
@@ -156,9 +156,8 @@ async def test_empty_encrypted_and_broken_files_are_refused(
     client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings, content: bytes, code: str
 ) -> None:
     response = await upload(client, world, content)
-    assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["pointer"] == "/file"
-    assert response.json()["errors"][0]["code"] == code
+    assert response.status_code == 415, response.text
+    assert response.json()["code"] == "unsupported_media_type" and response.json()["reason"] == code
     assert rows(app) == [] and files_on_disk(settings) == []
 
 
@@ -199,7 +198,7 @@ async def test_frozen_application_refuses_uploads_and_deletes(
     client: httpx.AsyncClient, app: FastAPI, world: World
 ) -> None:
     created = (await upload(client, world, PDF)).json()
-    for state in ("endorsing", "provincial_review", "recommended", "submitted", "withdrawn"):
+    for state in ("provincial_review", "recommended", "submitted", "withdrawn"):
         set_state(app, world.application_id, state)
         refused = await upload(client, world, files.pdf(pages=2))
         assert refused.status_code == 409 and refused.json()["code"] == "invalid_state"
@@ -390,3 +389,30 @@ async def test_concurrent_uploads_respect_max_count(
         added = session.execute(sa.select(sa.func.count()).select_from(Event)
                                 .where(Event.type == "attachment.added")).scalar_one()
     assert version == 4 and added == 3
+
+
+async def test_paper_sign_off_pages_arrive_during_sign_off(
+    client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings
+) -> None:
+    created = (await upload(client, world, PDF)).json()
+    set_state(app, world.application_id, "endorsing")
+    page = await upload(client, world, files.pdf(pages=2), filename="保证单位盖章页.pdf", kind="paper_endorsement")
+    assert page.status_code == 201, page.text
+    other = await upload(client, world, files.pdf(pages=3), kind="evidence")
+    assert other.status_code == 409 and other.json()["code"] == "invalid_state"
+    # The kind sent first: refused before the file is read.
+    big = files.BigPdf(4 * 1024 * 1024, chunk=64 * 1024)
+    body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "big.pdf", big.chunks()))
+    early = await client.post(url(world.application_id), content=body.stream(), headers={
+        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    assert early.status_code == 409 and body.consumed < 1024
+    # The kind sent last: refused before the file is stored.
+    late = files.multipart("b0undary", [], "late.pdf", files.pdf(pages=4), fields_after=[("kind", "evidence")])
+    refused = await client.post(url(world.application_id), content=b"".join(late), headers={
+        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    assert refused.status_code == 409
+    # Content stays frozen: nothing but a sign-off page is added, nothing is removed.
+    deleted = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
+    assert deleted.status_code == 409
+    assert sorted(a.kind for a in rows(app)) == ["application_form_scan", "paper_endorsement"]
+    assert len(files_on_disk(settings)) == 2
