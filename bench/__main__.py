@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import bulk_import, read_path
+from bench import attachment_upload, bulk_import, read_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -23,6 +23,7 @@ def main() -> None:
         read_path.read_one(seconds),
         read_path.list_scaling(seconds, *((2_000, 20_000) if args.quick else (10_000, 100_000))),
         bulk_import.run(2_000 if args.quick else 10_000, args.postgres),
+        attachment_upload.run(repeat=1 if args.quick else 3),
     ]
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
