@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
@@ -198,13 +199,16 @@ def delete_application(session: Session, principal: Principal, application: Appl
 def cas(session: Session, application: Application, version: int, **values: Any) -> None:
     """Compare-and-set on ``version``: of two concurrent writers exactly one wins; the other gets 412."""
     values["version"] = version + 1
+    # No session synchronisation: it would test the WHERE clause against every object the session holds
+    # (quadratic over a batch of hundreds); the one object concerned is updated just below.
     updated = session.execute(
         sa.update(Application).where(Application.id == application.id, Application.version == version).values(**values)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if updated != 1:
         raise PreconditionFailed()
     for key, value in values.items():
-        setattr(application, key, value)
+        set_committed_value(application, key, value)  # as stored: not dirty, no second UPDATE at the next flush
 
 
 def canonical_digest(application: Application, attachments: list[dict[str, Any]]) -> str:
