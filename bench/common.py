@@ -139,6 +139,19 @@ def server(module: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (and its reaped children) has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(base: str) -> int:
+    """The pid of the process listening on the URL's port (the uvicorn server)."""
+    port = int(base.rsplit(":", 1)[1])
+    out = subprocess.run(["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    return int(re.search(r"pid=(\d+)", out).group(1))  # type: ignore[union-attr]
+
+
 def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 8, connections: int = 16) -> float:
     """Requests per second measured by wrk (Debian package) on loopback."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]

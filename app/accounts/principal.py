@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from app.accounts.models import AccessToken, ApiKey, Role, User
 from app.core.clock import as_utc
 from app.core.db import Database, UTCDateTime
 from app.core.deps import DbSession, Now
+from app.core.direct import DirectSelect
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
@@ -75,13 +76,13 @@ _USER_COLUMNS = (User.id, User.username, User.display_name, User.organization_id
 
 
 # Built once: the statements of the hottest path are compiled and cached by SQLAlchemy, not rebuilt per request.
-_BY_API_KEY = (
+_BY_API_KEY = DirectSelect(
     sa.select(*_USER_COLUMNS, ApiKey.id, ApiKey.last_used_at)
     .join(ApiKey, ApiKey.user_id == User.id)
     .join(Organization, Organization.id == User.organization_id)
     .where(ApiKey.key_hash == sa.bindparam("digest"), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
 )
-_BY_TOKEN = (
+_BY_TOKEN = DirectSelect(
     sa.select(*_USER_COLUMNS)
     .join(AccessToken, AccessToken.user_id == User.id)
     .join(Organization, Organization.id == User.organization_id)
@@ -89,18 +90,25 @@ _BY_TOKEN = (
 )
 
 
-def authenticate(session: Session, database: Database, credential: str | None, now: datetime, *, read_only: bool) -> Principal:
+def _first(db: Session | sa.Connection, query: DirectSelect, params: dict) -> Any:
+    # A bare connection is the hot read path: run on the driver directly; a session takes the usual way.
+    if isinstance(db, sa.Connection):
+        return query.first(db, params)
+    return db.execute(query.statement, params).first()
+
+
+def authenticate(session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool) -> Principal:
     """Resolve a bearer token or an API key to its principal, or raise 401."""
     if not credential:
         raise _unauthenticated()
     digest = secret_hash(credential)
     key_id = last_used = None
     if credential.startswith(API_KEY_PREFIX):
-        row = session.execute(_BY_API_KEY, {"digest": digest}).first()
+        row = _first(session, _BY_API_KEY, {"digest": digest})
         if row is not None:
             key_id, last_used = row[8], row[9]
     else:
-        row = session.execute(_BY_TOKEN, {"digest": digest, "now": now}).first()
+        row = _first(session, _BY_TOKEN, {"digest": digest, "now": now})
     if row is None or not row[5]:
         raise _unauthenticated()
     if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):

@@ -35,7 +35,8 @@ def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
             sa.or_(Application.state != State.draft, Application.entered_by_org_id == org),
         ))
     if principal.has(Role.office):
-        clauses.append(Application.state.in_(OFFICE_VISIBLE_STATES))  # type: ignore[attr-defined]
+        # Equalities, not IN: the statement is compiled once and reused as is (no expanding parameters).
+        clauses.append(sa.or_(*(Application.state == s for s in OFFICE_VISIBLE_STATES)))
     return sa.or_(*clauses) if clauses else sa.false()
 
 

@@ -124,7 +124,9 @@ def transition(session: Session, principal: Principal, application: Application,
         check_deadline(session, application, now)
         from app.attachments.service import attachment_digests
 
-        values.update(content_digest=canonical_digest(application, attachment_digests(session, application.id)), submitted_at=now)
+        # Sign-off pages are records of approval, not content the parties approve: they stay out of the digest.
+        content_files = [a for a in attachment_digests(session, application.id) if a["kind"] != "paper_endorsement"]
+        values.update(content_digest=canonical_digest(application, content_files), submitted_at=now)
     apply_step(session, application, step, actor_id=principal.user_id, version=version, now=now, comment=comment, **values)
 
 

@@ -234,7 +234,7 @@ def sign_offs(application: Application, endorsements: list[Endorsement]) -> list
     out = []
     for role, org, _ in party_list(application.content.get("parties") or {}):
         e = by_party.get((role, org))
-        out.append(SignOff(
+        out.append(SignOff.model_construct(
             role=role, organization_id=org,
             status="pending" if e is None else ("agreed" if e.decision == "agree" else "disagreed"),
             endorsement_id=e.id if e else None, mode=e.mode if e else None,
@@ -264,10 +264,13 @@ def to_public(session: Session, principal: Principal, application: Application) 
 
 
 def represent(principal: Principal, application: Application, endorsements: list[Endorsement]) -> ApplicationPublic:
-    """The public shape; reads attributes only, so a loaded row serves as well as an ORM object."""
+    """The public shape; reads attributes only, so a loaded row serves as well as an ORM object.
+
+    Built without re-validation: every value comes from the store, which only holds validated content.
+    """
     c = application.content
     signs = sign_offs(application, endorsements)
-    return ApplicationPublic(
+    return ApplicationPublic.model_construct(
         id=application.id, call_id=application.call_id, title=application.title, state=application.state,
         version=application.version, content_digest=application.content_digest,
         undertaking_org_id=application.undertaking_org_id, province_code=application.province_code,

@@ -73,19 +73,24 @@ def validate_application(
     return report
 
 
+_REQUIRED = (
+    ("title", "必填：项目名称", "Required: project name"), ("domain", "必填：申报领域", "Required: domain"),
+    ("recommender_id", "必填：推荐单位", "Required: recommender"), ("contact", "必填：联系人", "Required: contact"),
+    ("period", "必填：试点期", "Required: pilot period"),
+    ("eligibility", "必填：基本条件声明", "Required: eligibility attestations"),
+)
+_REQUIRED_PARTIES = (("guarantor", "必填：保证单位", "Required: the guarantor unit"),
+                     ("guidance", "必填：业务指导单位", "Required: the guidance unit"))
+
+
 def _required_fields(content: dict[str, Any], report: Report) -> None:
-    labels = {
-        "title": ("项目名称", "project name"), "domain": ("申报领域", "domain"),
-        "recommender_id": ("推荐单位", "recommender"), "contact": ("联系人", "contact"),
-        "period": ("试点期", "pilot period"), "eligibility": ("基本条件声明", "eligibility attestations"),
-    }
-    for key, (zh, en) in labels.items():
+    for key, zh, en in _REQUIRED:
         if not content.get(key):
-            report.error(f"/{key}", "required", f"必填：{zh}", f"Required: {en}")
+            report.error(f"/{key}", "required", zh, en)
     parties = content.get("parties") or {}
-    for role, zh in (("guarantor", "保证单位"), ("guidance", "业务指导单位")):
+    for role, zh, en in _REQUIRED_PARTIES:
         if not parties.get(role):
-            report.error(f"/parties/{role}", "required", f"必填：{zh}", f"Required: the {role} unit")
+            report.error(f"/parties/{role}", "required", zh, en)
     if not content.get("funding"):
         report.warn("/funding", "funding_missing", "未填写经费安排", "No funding given")
 
@@ -108,20 +113,41 @@ def _domain(domain: dict[str, Any] | None, catalogue: list[dict[str, Any]], repo
 
 
 def _sections(sections: dict[str, str], rules: list[dict[str, Any]], report: Report) -> None:
-    known = {r["key"]: r for r in rules}
-    for key in sections:
-        if key not in known:
-            report.error(f"/sections/{key}", "unknown_section", "本批次没有该章节", "The call has no such section")
+    if sections:
+        known = {r["key"] for r in rules}
+        for key in sections:
+            if key not in known:
+                report.error(f"/sections/{key}", "unknown_section", "本批次没有该章节", "The call has no such section")
     for rule in rules:
-        text = (sections.get(rule["key"]) or "").strip()
-        pointer = f"/sections/{rule['key']}"
-        if rule.get("required") and not text:
-            report.error(pointer, "required", "必填章节：{title}", "Required section: {title_en}", title=rule["title"], title_en=rule["title_en"])
-        elif len(text) > rule["max_length"]:
-            report.error(pointer, "too_long", "章节超过 {max} 字", "The section is longer than {max} characters", max=rule["max_length"])
+        text = sections.get(rule["key"])
+        length = len(text.strip()) if text else 0
+        if not length:
+            if rule.get("required"):
+                report.error(f"/sections/{rule['key']}", "required", "必填章节：{title}", "Required section: {title_en}",
+                             title=rule["title"], title_en=rule["title_en"])
+        elif length > rule["max_length"]:
+            report.error(f"/sections/{rule['key']}", "too_long", "章节超过 {max} 字", "The section is longer than {max} characters",
+                         max=rule["max_length"])
+
+
+def _party_ids(parties: dict[str, Any]) -> list[str]:
+    """The organization ids of ``party_list``, in the same order (without building pointers)."""
+    ids = [parties["undertaking"]] if parties.get("undertaking") else []
+    ids.extend(parties.get("participating") or ())
+    for role in ("guarantor", "guidance"):
+        if parties.get(role):
+            ids.append(parties[role])
+    return ids
 
 
 def _parties(parties: dict[str, Any], orgs: dict[str, OrgFacts], report: Report) -> None:
+    ids = _party_ids(parties)
+    if len(set(ids)) == len(ids) and all(
+        (facts := orgs.get(org_id)) is not None and facts.credit_code and not facts.credit_code_check_failed
+        and check_credit_code(facts.credit_code) is not CreditCodeCheck.malformed
+        for org_id in ids
+    ):
+        return  # nothing to report: the common case, checked without building pointers
     seen: dict[str, str] = {}
     for _role, org_id, pointer in party_list(parties):
         if org_id in seen:
@@ -170,23 +196,23 @@ def _standards(rows: list[dict[str, Any]], report: Report) -> None:
         report.warn("/standards", "standards_missing", "未列出标准明细", "No standards listed")
     seen: set[str] = set()
     for i, row in enumerate(rows):
-        if row.get("status") == "existing" and not row.get("code"):
-            report.error(f"/standards/{i}/code", "standard_code_required", "已有标准须填写标准编号", "An existing standard needs its number")
         code = row.get("code")
-        if code and code in seen:
-            report.warn(f"/standards/{i}/code", "duplicate_standard", "标准编号重复", "The standard is listed twice")
+        if not code and row.get("status") == "existing":
+            report.error(f"/standards/{i}/code", "standard_code_required", "已有标准须填写标准编号", "An existing standard needs its number")
         if code:
+            if code in seen:
+                report.warn(f"/standards/{i}/code", "duplicate_standard", "标准编号重复", "The standard is listed twice")
             seen.add(code)
 
 
 def _eligibility(rows: list[dict[str, Any]], conditions: list[dict[str, Any]], report: Report) -> None:
-    by_number = {r["condition"]: (i, r) for i, r in enumerate(rows)}
     numbers = {c["number"] for c in conditions}
     for i, row in enumerate(rows):
         if row["condition"] not in numbers:
             report.error(f"/eligibility/{i}/condition", "unknown_condition", "本批次没有该条件", "The call has no such condition")
     if not rows:
         return
+    by_number = {r["condition"]: (i, r) for i, r in enumerate(rows)}
     for condition in conditions:
         found = by_number.get(condition["number"])
         if found is None or not found[1].get("attested"):

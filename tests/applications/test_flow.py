@@ -159,3 +159,21 @@ async def test_office_records_outcome_only_for_submitted(app: FastAPI, client: h
     # Not yet submitted to the office: the office cannot see it.
     hidden = await flow.post("/outcome", cast.office, {"decision": "approved", "document_number": "国标委发〔2023〕5号"})
     assert hidden.status_code == 404
+
+
+async def test_paper_sign_off_pages_stay_out_of_the_content_digest(app: FastAPI, client: httpx.AsyncClient) -> None:
+    cast = await make_cast(app, client)
+    flow = Flow(client, cast)
+    await flow.create()
+    await flow.attach_scan()
+    first = (await flow.act("submit")).json()["content_digest"]
+    page = await client.post(f"/api/v1/applications/{flow.id}/attachments", headers=cast.applicant.headers,
+                             files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")}, data={"kind": "paper_endorsement"})
+    assert page.status_code == 201, page.text
+    other = await client.post(f"/api/v1/applications/{flow.id}/attachments", headers=cast.applicant.headers,
+                              files={"file": ("补充.pdf", MINIMAL_PDF + b"%x", "application/pdf")}, data={"kind": "evidence"})
+    assert other.status_code == 409 and other.json()["code"] == "invalid_state"
+    await flow.get(cast.applicant)
+    assert (await flow.act("recall")).status_code == 200
+    again = (await flow.act("submit")).json()["content_digest"]
+    assert again == first  # same content and content files: the same digest

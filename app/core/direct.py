@@ -1,0 +1,51 @@
+"""SELECTs for the hottest read paths, run straight on the driver's cursor.
+
+The statement is an ordinary SQLAlchemy ``select``; it is compiled once per dialect and its
+result types are processed the way SQLAlchemy would (UTC datetimes, JSON), but each execution
+skips the engine's per-statement machinery, which costs more than the query itself here.
+"""
+
+from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+_Plan = tuple[str, tuple[str, ...] | None, dict[str, Any], dict[str, Callable[[Any], Any]], list[Callable[[Any], Any] | None], type]
+
+
+class DirectSelect:
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.statement = statement
+        self._plans: dict[str, _Plan] = {}
+
+    def _plan(self, dialect: sa.Dialect) -> _Plan:
+        compiled = self.statement.compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("DirectSelect cannot run statements with expanding parameters (IN lists)")
+        columns = compiled._result_columns  # (key, name, objects, type)
+        processors = [col[3]._cached_result_processor(dialect, None) for col in columns]
+        row_type = namedtuple("Row", [col[0] for col in columns], rename=True)  # type: ignore[misc]
+        positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        defaults = compiled.construct_params(_check=False)  # values the statement carries itself
+        plan = (compiled.string, positions, defaults, dict(compiled._bind_processors), processors, row_type)
+        self._plans[dialect.name] = plan
+        return plan
+
+    def all(self, conn: sa.Connection, params: dict[str, Any]) -> list[Any]:
+        """Rows (attribute access by column key) of the statement on ``conn``'s current transaction."""
+        sql, positions, defaults, binds, processors, row_type = self._plans.get(conn.dialect.name) or self._plan(conn.dialect)
+        values = {**defaults, **params}
+        for name, process in binds.items():
+            values[name] = process(values[name])
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, [values[name] for name in positions] if positions is not None else values)
+            raw = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [row_type(*[p(v) if p else v for p, v in zip(processors, row, strict=True)]) for row in raw]
+
+    def first(self, conn: sa.Connection, params: dict[str, Any]) -> Any | None:
+        rows = self.all(conn, params)
+        return rows[0] if rows else None
