@@ -237,7 +237,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        kinds: dict[int, type[AppError]] = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+        # 400: FastAPI could not read the body (e.g. JSON that is not UTF-8, a broken form).
+        kinds: dict[int, type[AppError]] = {400: BadRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
         kind = kinds.get(exc.status_code)
         if kind is None:
             kind = type("HttpError", (AppError,), {"status": exc.status_code, "code": "http_error"})
@@ -267,8 +268,25 @@ def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]
     return out
 
 
-from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)
+def add_to_openapi(app: FastAPI) -> None:
+    """Declare 400 (``malformed_json``, ``bad_request``) on every operation that reads a request body."""
+    generate = app.openapi
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    operation["responses"].setdefault("400", {"description": "malformed_json, bad_request", **problem})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)
 
 IdempotencyKeyReused = _kind(
     "IdempotencyKeyReused", 422, "idempotency_key_reused",
