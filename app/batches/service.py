@@ -246,6 +246,10 @@ def submit(session: Session, principal: Principal, batch: Batch, version: int, n
     call = session.get(Call, batch.call_id)
     assert call is not None
     _check_call_deadline(call, now)
+    source = batch.state
+    # The batch first, before its items are read: a concurrent submission loses here (412) rather than
+    # finding the applications the winner has just submitted; a refusal below rolls this back.
+    _cas(session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None)
     rows = items_of(session, batch.id)
     if not rows:
         raise BatchEmpty(Text("请先列入至少一个已推荐的申请", "Put at least one recommended application on the list first"))
@@ -268,9 +272,6 @@ def submit(session: Session, principal: Principal, batch: Batch, version: int, n
             errors=[FieldError(f"/items/{position[a]}/application_id", "unverified_paper_endorsement",
                                Text("该申请有未确认的纸质签署", "The application has an unconfirmed paper sign-off"))
                     for a in sorted(unverified, key=position.__getitem__)])
-    source = batch.state
-    # The batch first: a concurrent submission loses here, before any application changes.
-    _cas(session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None)
     for _, application in rows:
         apply_step(session, application, step_for("batch_submitted", application.state), actor_id=principal.user_id,
                    version=application.version, now=now)
