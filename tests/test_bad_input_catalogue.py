@@ -1,0 +1,192 @@
+"""The bad-input catalogue of QUALITY.md: each answered with its documented problem, and nothing in the store changed.
+
+Every case first sets the scene, then marks the store, then sends one bad request.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.core.clock import BEIJING
+from tests.applications.cast import Cast, Flow, make_cast
+from tests.attachments import files
+from tests.factories import make_user, seeded_org
+from tests.store import fingerprint
+
+
+@dataclass
+class Scene:
+    app: FastAPI
+    client: httpx.AsyncClient
+    cast: Cast
+    flow: Flow
+    clock: Any
+    before: str = ""
+
+    def mark(self) -> None:
+        self.before = fingerprint(self.app)
+
+    @property
+    def app_url(self) -> str:
+        return f"/api/v1/applications/{self.flow.id}"
+
+    async def post_app(self, body: Any, **headers: str) -> httpx.Response:
+        return await self.client.post("/api/v1/applications", json=body, headers={**self.cast.applicant.headers, **headers})
+
+    async def upload(self, content: bytes, filename: str, kind: str = "evidence") -> httpx.Response:
+        return await self.client.post(f"{self.app_url}/attachments", headers=self.cast.applicant.headers,
+                                      data={"kind": kind}, files={"file": (filename, content, "application/pdf")})
+
+
+Case = Callable[[Scene], Awaitable[httpx.Response]]
+
+
+async def malformed_json(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.client.post("/api/v1/applications", content=b'{"title": ', headers={**s.cast.applicant.headers, "Content-Type": "application/json"})
+
+
+async def wrong_type(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(title=["not", "a", "string"]))
+
+
+async def over_long_string(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(contact={"name": "名" * 51, "phone": "13800138000", "email": "a@example.cn"}))
+
+
+async def empty_string(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(title="   "))
+
+
+async def control_characters(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(title="试点\u0000项目"))
+
+
+async def invalid_credit_code(s: Scene) -> httpx.Response:
+    office = make_user(s.app, seeded_org(s.app, "office"), "office")
+    s.mark()
+    return await s.client.post("/api/v1/organizations", headers=office.headers, json={
+        "name": "某单位", "credit_code": "11370102MB2834567X", "province_code": "370000", "kind": "government_agency"})
+
+
+async def invalid_phone(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(contact={"name": "王芳", "phone": "1380013800", "email": "a@example.cn"}))
+
+
+async def invalid_date(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(period={"start": "2023-13-01", "end": "2024-12-31"}))
+
+
+async def invalid_domain_code(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(domain={"area": "8.1"}))
+
+
+async def unknown_field(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(approved=True))
+
+
+async def executable_posing_as_pdf(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.upload(files.ELF, "申报书.pdf")
+
+
+async def empty_pdf(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.upload(b"", "申报书.pdf")
+
+
+async def encrypted_pdf(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.upload(files.pdf(password="secret"), "申报书.pdf")
+
+
+async def oversize_upload(s: Scene) -> httpx.Response:
+    s.app.state.settings.max_attachment_bytes = 64 * 1024
+    s.mark()
+    return await s.upload(files.pdf() + b"0" * (128 * 1024), "大文件.pdf")
+
+
+async def stale_if_match(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.client.patch(s.app_url, json={"title": "新名称"}, headers={**s.cast.applicant.headers, "If-Match": '"999"'})
+
+
+async def missing_if_match(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.client.patch(s.app_url, json={"title": "新名称"}, headers=s.cast.applicant.headers)
+
+
+async def idempotency_key_with_another_body(s: Scene) -> httpx.Response:
+    first = await s.post_app(s.cast.form(), **{"Idempotency-Key": "upload-42"})
+    assert first.status_code == 201
+    s.mark()
+    return await s.post_app(s.cast.form(title="另一个项目"), **{"Idempotency-Key": "upload-42"})
+
+
+async def action_after_deadline(s: Scene) -> httpx.Response:
+    s.clock.set(datetime(2022, 11, 15, 23, 59, 59, tzinfo=BEIJING))
+    s.clock.advance(seconds=1)
+    s.mark()
+    return await s.flow.act("submit")
+
+
+async def action_in_wrong_state(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.flow.act("recall")  # a draft has nothing to recall
+
+
+CATALOGUE: list[tuple[Case, int, str, str | None]] = [
+    # (case, status, code, pointer of a field error when there is one)
+    (malformed_json, 400, "malformed_json", None),
+    (wrong_type, 422, "validation_failed", "/title"),
+    (over_long_string, 422, "validation_failed", "/contact/name"),
+    (empty_string, 422, "validation_failed", "/title"),
+    (control_characters, 422, "validation_failed", "/title"),
+    (invalid_credit_code, 422, "validation_failed", "/credit_code"),
+    (invalid_phone, 422, "validation_failed", "/contact/phone"),
+    (invalid_date, 422, "validation_failed", "/period/start"),
+    (invalid_domain_code, 422, "validation_failed", "/domain/area"),
+    (unknown_field, 422, "validation_failed", "/approved"),
+    (executable_posing_as_pdf, 415, "unsupported_media_type", None),
+    (empty_pdf, 415, "unsupported_media_type", None),
+    (encrypted_pdf, 415, "unsupported_media_type", None),
+    (oversize_upload, 413, "payload_too_large", None),
+    (stale_if_match, 412, "precondition_failed", None),
+    (missing_if_match, 428, "precondition_required", None),
+    (idempotency_key_with_another_body, 422, "idempotency_key_reused", None),
+    (action_after_deadline, 409, "deadline_passed", None),
+    (action_in_wrong_state, 409, "invalid_state_transition", None),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "code", "pointer"), CATALOGUE, ids=[c[0].__name__ for c in CATALOGUE])
+async def test_bad_input_is_answered_and_changes_nothing(
+    app: FastAPI, client: httpx.AsyncClient, clock: Any, case: Case, status: int, code: str, pointer: str | None
+) -> None:
+    cast = await make_cast(app, client)
+    flow = Flow(client, cast)
+    await flow.create()
+    await flow.attach_scan()
+    scene = Scene(app, client, cast, flow, clock)
+    response = await case(scene)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == code and problem["type"] == f"urn:smps:problem:{code}"
+    assert problem["title"] and "Traceback" not in response.text
+    if pointer:
+        assert pointer in [e["pointer"] for e in problem["errors"]], problem
+    assert scene.before and fingerprint(app) == scene.before
