@@ -58,6 +58,9 @@ def _respond(session: DbSession, principal: CurrentPrincipal, application: Appli
     return service.to_public(session, principal, application)
 
 
+_SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
+
+
 @router.get("", operation_id="list_applications", response_model=Page[ApplicationSummary], responses=READ)
 def list_applications(
     principal: CurrentPrincipal, session: DbSession,
@@ -71,7 +74,8 @@ def list_applications(
     updated_after: Annotated[datetime | None, Query(description="RFC 3339 timestamp")] = None,
 ) -> Page[ApplicationSummary]:
     """Applications the caller may see, newest first, with filters and keyset pagination."""
-    query = sa.select(Application).where(visibility_filter(principal))
+    # Only the summary's columns: the form itself (about 10 KB each) stays in the database.
+    query = sa.select(*_SUMMARY_COLUMNS).where(visibility_filter(principal))
     if call_id:
         query = query.where(Application.call_id == call_id)
     if state:
@@ -92,11 +96,11 @@ def list_applications(
         created = datetime.fromisoformat(after[0])
         query = query.where(sa.or_(Application.created_at < created,
                                    sa.and_(Application.created_at == created, Application.id < after[1])))
-    rows = list(session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1)).scalars())  # type: ignore[attr-defined]
+    rows = list(session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1)))  # type: ignore[attr-defined]
     more = len(rows) > page_size
     rows = rows[:page_size]
     token = encode_token([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
-    return Page(items=[ApplicationSummary.model_validate(r, from_attributes=True) for r in rows], next_page_token=token)
+    return Page(items=[ApplicationSummary.model_construct(**r._mapping) for r in rows], next_page_token=token)
 
 
 @router.post("", operation_id="create_application", status_code=status.HTTP_201_CREATED, response_model=ApplicationPublic,
