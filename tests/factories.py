@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 from app.accounts.models import User
 from app.accounts.service import create_api_key
-from app.core.security import hash_password
 from app.core.db import commit
 from app.core.ids import new_id
+from app.core.security import hash_password
 from app.organizations.credit_code import check_character
 from app.organizations.models import Organization
 from tests.conftest import Actor
