@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
 from app.organizations.models import Organization, OrganizationKind, RecommenderKind
