@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.applications.access import load_visible_application, visibility_filter
-from app.applications.models import Application
+from app.applications.models import Application, Endorsement
 from app.applications.states import EDITABLE_STATES, State
 from app.attachments import sniff
 from app.attachments.blobstore import BlobStore, new_key
@@ -320,7 +320,7 @@ def delete_attachment(
         tag.strip().removeprefix("W/") for tag in if_match.split(",")
     ):
         raise PreconditionFailed(extra={"current_etag": f'"{row.sha256}"'})
-    require_editable(application)
+    _require_removable(session, application, row)
     key = row.storage_key
     record_event(session, "attachment.deleted", row, now=now, actor_id=principal.user_id,
                  application_id=application.id, recommender_id=application.recommender_id,
@@ -329,6 +329,29 @@ def delete_attachment(
     _touch(session, application, now)
     session.flush()
     return key
+
+
+def _require_removable(session: Session, application: Application, row: Attachment) -> None:
+    """Any attachment while the content is editable; during sign-off, a sign-off page no current
+    sign-off rests on (one uploaded by mistake, or left over from a sign-off voided earlier).
+
+    Called under the application's lock: a paper sign-off naming the page either committed before
+    (and is seen here) or fails its compare-and-set on the version this removal moves on.
+    """
+    if application.state == State.endorsing and row.kind == PAPER_ENDORSEMENT_KIND:
+        endorsement_id = session.execute(
+            sa.select(Endorsement.id).where(
+                Endorsement.application_id == application.id, Endorsement.attachment_id == row.id,
+                Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
+            ).limit(1)
+        ).scalar_one_or_none()
+        if endorsement_id is not None:
+            raise InvalidState(Text("该盖章页是一项现行会签意见的依据，不能删除",
+                                    "A current sign-off rests on this page; it cannot be removed"),
+                               extra={"state": application.state, "reason": "page_of_current_sign_off",
+                                      "endorsement_id": endorsement_id})
+        return
+    require_editable(application)
 
 
 def remove_blob_if_unreferenced(database: Database, store: BlobStore, key: str) -> None:
