@@ -11,6 +11,7 @@ import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
+from app.core.errors import add_to_openapi as add_body_problems_to_openapi
 from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     for router in ROUTERS:
         app.include_router(router)
     add_idempotency_to_openapi(app)
+    add_body_problems_to_openapi(app)
     return app

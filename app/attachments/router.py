@@ -15,6 +15,7 @@ from app.attachments.download import content_disposition, download_headers, pars
 from app.attachments.errors import MalformedMultipart, RangeNotSatisfiable, TooManyAttachments
 from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
+from app.attachments.sniff import MEDIA_TYPES
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, receive_upload
 from app.core.deps import DbSession, Now
 from app.core.errors import (
@@ -34,6 +35,8 @@ router = APIRouter(prefix="/api/v1", tags=["attachments"])
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 
 ApplicationId = Annotated[str, Path(max_length=32, description="Application id")]
+# A download is sent as the type detected when it was stored.
+FILE_CONTENT = {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in sorted(set(MEDIA_TYPES.values()))}
 AttachmentId = Annotated[str, Path(max_length=32, description="Attachment id")]
 
 
@@ -54,6 +57,7 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["kind", "file"],
+                "additionalProperties": False,
                 "properties": {
                     "kind": {"type": "string", "maxLength": 32,
                              "description": "A kind from the call's `attachment_rules` (e.g. `application_form_scan`). "
@@ -145,10 +149,8 @@ def get_attachment(
 @router.get(
     "/attachments/{attachment_id}/content", operation_id="download_attachment_content", response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-              "description": "The file; `Content-Type` is the detected type, `ETag` its SHA-256"},
-        206: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-              "description": "The requested byte range (`Range: bytes=…`)"},
+        200: {"content": FILE_CONTENT, "description": "The file; `Content-Type` is the detected type, `ETag` its SHA-256"},
+        206: {"content": FILE_CONTENT, "description": "The requested byte range (`Range: bytes=…`)"},
         304: {"description": "Not modified (`If-None-Match` names the ETag)"},
         **AUTH,
         **problem_responses(NotFound, RangeNotSatisfiable),

@@ -154,7 +154,7 @@ def verify_receipt(principal: CurrentPrincipal, settings: AppSettings,
 
 
 @router.get("/calls/{call_id}/summary", operation_id="get_call_summary", response_model=CallSummary,
-            tags=["reference"], responses=problem_responses(NotAuthenticated, Forbidden, NotFound))
+            tags=["reference"], responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed))
 def get_call_summary(principal: CurrentPrincipal, session: DbSession,
                      call_id: Annotated[str, Path(max_length=32)]) -> CallSummary:
     """Office: every recommender (32 provincial bureaus and the member units), its list's state and contents."""

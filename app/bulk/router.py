@@ -61,7 +61,7 @@ _REQUEST_BODY = {
             },
         }},
         "multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
+            "type": "object", "required": ["file"], "additionalProperties": False,
             "properties": {
                 "file": {"type": "string", "format": "binary",
                          "description": "CSV (UTF-8 or GB18030) or XLSX in the layout of `GET /bulk-uploads/template.xlsx`"},
@@ -116,6 +116,10 @@ async def _read_file(request: Request, limit: int) -> tuple[str, str, Any]:
         form = await parser.parse()
     except MultiPartException:
         raise BadRequest(Text("multipart 请求体格式错误", "Malformed multipart body")) from None
+    unknown = sorted(set(form.keys()) - {"file", "mode"})
+    if unknown:  # as in a JSON body: a field the form does not have is an error, not ignored
+        raise ValidationFailed(errors=[FieldError("/" + name.replace("~", "~0").replace("/", "~1"), "unknown_field",
+                                                  Text("不允许的未知字段", "Unknown field")) for name in unknown])
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise ValidationFailed(errors=[FieldError("/file", "required", Text("缺少上传文件 file", "The file field is required"))])
@@ -186,7 +190,7 @@ def get_bulk_upload_template(principal: CurrentPrincipal) -> Response:
 
 @router.get(
     "/bulk-uploads/{upload_id}", operation_id="get_bulk_upload", response_model=BulkUploadPublic,
-    responses=problem_responses(NotAuthenticated, NotFound),
+    responses=problem_responses(NotAuthenticated, NotFound, ValidationFailed),
 )
 def get_bulk_upload(
     request: Request, principal: CurrentPrincipal, session: DbSession,

@@ -269,18 +269,26 @@ def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]
 
 
 def add_to_openapi(app: FastAPI) -> None:
-    """Declare 400 (``malformed_json``, ``bad_request``) on every operation that reads a request body."""
+    """Problems in the document as they are sent: ``application/problem+json`` with the Problem schema
+    (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
+    that is never sent), and 400 (``malformed_json``, ``bad_request``) on every operation that reads a body."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 if "requestBody" in operation:
-                    operation["responses"].setdefault("400", {"description": "malformed_json, bad_request", **problem})
+                    operation["responses"].setdefault(
+                        "400", {"description": "malformed_json, bad_request", "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}})
+                for response in operation["responses"].values():
+                    content = response.get("content", {})
+                    if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:
+                        del content["application/json"]
+                        content[PROBLEM_MEDIA_TYPE] = {"schema": ref}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

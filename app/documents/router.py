@@ -14,7 +14,7 @@ from app.applications.models import Endorsement
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import AppSettings, DbSession
-from app.core.errors import NotAuthenticated, NotFound, problem_responses
+from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
 from app.documents import pdf, sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, cjk_font
@@ -33,7 +33,7 @@ def _download(content: bytes, media_type: str, filename: str, fallback: str) -> 
 
 @router.get("/applications/{application_id}/form.pdf", operation_id="get_application_form_pdf",
             response_class=Response, responses={200: {"content": {"application/pdf": {}}, "description": "The form"},
-                                                **problem_responses(NotAuthenticated, NotFound, FontUnavailable)})
+                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable)})
 def get_application_form_pdf(application: VisibleApplication, session: DbSession, settings: AppSettings) -> Response:
     """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions."""
     font = cjk_font(settings.cjk_font)
@@ -73,7 +73,7 @@ def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
 
 @router.get("/batches/{batch_id}/recommended-list.xlsx", operation_id="get_recommended_list_xlsx",
             response_class=Response, responses={200: {"content": {XLSX: {}}, "description": "The list"},
-                                                **problem_responses(NotAuthenticated, NotFound)})
+                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
 def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as a sheet to print (A4 landscape) and stamp, in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
@@ -83,7 +83,7 @@ def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, se
 
 @router.get("/batches/{batch_id}/recommended-list.csv", operation_id="get_recommended_list_csv",
             response_class=Response, responses={200: {"content": {"text/csv": {}}, "description": "The list"},
-                                                **problem_responses(NotAuthenticated, NotFound)})
+                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
 def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
     batch = load_visible_batch(session, principal, batch_id)

@@ -59,7 +59,8 @@ def list_calls(session: DbSession) -> list[CallSummary]:
     return [CallSummary.model_validate(_call_public(c).model_dump()) for c in calls]
 
 
-@router.get("/calls/{call_id}", operation_id="get_call", response_model=CallPublic, responses=problem_responses(NotFound))
+@router.get("/calls/{call_id}", operation_id="get_call", response_model=CallPublic,
+            responses=problem_responses(NotFound, ValidationFailed))
 def get_call(call_id: str, session: DbSession, response: Response) -> CallPublic:
     """A call with its domain catalogue, eligibility conditions, form sections and deadline."""
     call = session.get(Call, call_id)
