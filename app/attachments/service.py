@@ -220,7 +220,21 @@ def store_upload(
 
     The same content uploaded again as the same kind (a retried upload whose answer was lost)
     returns the attachment already stored, with ``created`` false.
+
+    The temporary file is gone when this returns or raises. It is removed here, in a worker thread,
+    not on the event loop: removing a large file can take a while (a file system mounted with
+    ``discard`` trims its blocks on the spot, some 0.3 s for 200 MB).
     """
+    try:
+        return _store_upload(database, store, principal, plan, form, now)
+    finally:
+        if form.file is not None:
+            form.file.temp_path.unlink(missing_ok=True)
+
+
+def _store_upload(
+    database: Database, store: BlobStore, principal: Principal, plan: UploadPlan, form: ReceivedForm, now: datetime,
+) -> tuple[AttachmentPublic, bool]:
     kind, description = _form_fields(form, plan.rules)
     received = form.file
     assert received is not None

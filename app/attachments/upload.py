@@ -364,8 +364,8 @@ async def receive_upload(
     except BaseException:
         if sink is not None:
             await sink.discard()
-        if form.file is not None:
-            form.file.temp_path.unlink(missing_ok=True)
+        if form.file is not None:  # complete, then something after it was wrong
+            await run_in_threadpool(form.file.temp_path.unlink, True)  # off the loop: a large file takes a while
         raise
     return form
 
