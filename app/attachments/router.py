@@ -200,7 +200,7 @@ def delete_attachment(
     if_match: Annotated[str | None, Header(description="Optional: the attachment's ETag (412 if it names another)")]
     = None,
 ) -> Response:
-    """Remove an attachment while its application is a draft or returned (409 otherwise)."""
+    """Remove an attachment while its application is a draft or returned; during sign-off, a `paper_endorsement` page that no current sign-off rests on (409 otherwise)."""
     key = service.delete_attachment(session, principal, attachment_id, now, if_match)
     # Runs after the response, so after the transaction committed; the file goes only if no row names it.
     background.add_task(service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key)
