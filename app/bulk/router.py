@@ -1,5 +1,6 @@
 """Endpoints of the bulk package: upload many applications at once, then follow the upload."""
 
+import gc
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -93,13 +94,28 @@ def _mode(value: Any) -> str:
             "取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"))]) from None
 
 
-async def _read_json(request: Request, limit: int) -> tuple[str, list[Any]]:
+def _parse_json(body: bytes) -> Any:
+    """``orjson.loads`` without the cyclic collector running again and again while a large document is
+    built: the parser makes only acyclic containers and holds the GIL until it returns, so the pause
+    is confined to this call (unless the collector was off already)."""
+    if not gc.isenabled():
+        return orjson.loads(body)
+    gc.disable()
+    try:
+        return orjson.loads(body)
+    finally:
+        gc.enable()
+
+
+async def _read_json(request: Request, limit: int) -> tuple[str, list[Any], str]:
+    """(mode, rows, the body as the upload's stored payload: JSON text with ``rows``)."""
     body = b"".join([chunk async for chunk in _limited(request, limit)])
     try:
-        document = orjson.loads(body)
+        document = _parse_json(body)
     except orjson.JSONDecodeError:
         raise MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON")) from None
-    if isinstance(document, list):  # a bare array of applications
+    bare = isinstance(document, list)
+    if bare:  # a bare array of applications
         document = {"rows": document, "mode": request.query_params.get("mode")}
         if document["mode"] is None:
             del document["mode"]
@@ -107,7 +123,10 @@ async def _read_json(request: Request, limit: int) -> tuple[str, list[Any]]:
         envelope = _Envelope.model_validate(document)
     except ValidationError as exc:
         raise ValidationFailed(errors=field_errors_from_pydantic(list(exc.errors()))) from None
-    return envelope.mode.value, envelope.rows
+    # The body is valid JSON whose rows are what was parsed: it is stored as it came (an envelope has
+    # only `mode` and `rows`), not serialized again.
+    text = body.decode()
+    return envelope.mode.value, envelope.rows, '{"rows":' + text + "}" if bare else text
 
 
 async def _read_file(request: Request, limit: int) -> tuple[str, str, Any]:
@@ -151,8 +170,9 @@ async def create_bulk_upload(
     limit = settings.max_bulk_upload_bytes
     lines: list[int] | None = None
     headers: dict[str, str] | None = None
+    stored: str | None = None
     if content_type == "application/json" or content_type.endswith("+json"):
-        mode, rows = await _read_json(request, limit)
+        mode, rows, stored = await _read_json(request, limit)
         source = "json"
     elif content_type == "multipart/form-data":
         mode, source, parsed = await _read_file(request, limit)
@@ -167,12 +187,13 @@ async def create_bulk_upload(
 
     def _store() -> BulkUploadPublic:
         upload = service.create_upload(session, principal, mode=mode, source=source, rows=rows, lines=lines,
-                                       headers=headers, now=now)
+                                       headers=headers, now=now, stored=stored)
         return render_upload(upload, negotiate(request.headers.get("accept-language")))
 
     public = await run_in_threadpool(_store)
     # Runs after the request's transaction has committed the upload.
-    background.add_task(service.start_processing, request.app.state.database, settings, public.id, request.app.state.clock)
+    background.add_task(service.start_processing, request.app.state.database, settings, public.id, request.app.state.clock,
+                        service.payload_of(rows, lines, headers))
     return public
 
 

@@ -15,10 +15,10 @@ failed those that have been tried too often.
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,14 +33,16 @@ from app.applications.service import WRITE_TIME_CODES, org_facts
 from app.applications.states import State
 from app.applications.validation import OrgFacts, party_list, validate_application
 from app.bulk.columns import column_of
+from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.core.clock import Clock, system_clock
 from app.core.db import Database, commit
-from app.core.errors import FieldError
+from app.core.errors import FieldError, field_errors_from_pydantic
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.settings import Settings
-from app.events.outbox import discard_pending, record_event
+from app.events.models import Event, EventCounter
+from app.events.outbox import discard_pending
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -51,13 +53,20 @@ UNFINISHED = ("queued", "running")
 _APPLICATIONS = Application.__table__  # type: ignore[attr-defined]
 _PARTIES = ApplicationParty.__table__  # type: ignore[attr-defined]
 _UPLOADS = BulkUpload.__table__  # type: ignore[attr-defined]
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
 
 
 def create_upload(
     session: Session, principal: Principal, *, mode: str, source: str, rows: list[Any],
-    lines: list[int] | None, headers: dict[str, str] | None, now: datetime,
+    lines: list[int] | None, headers: dict[str, str] | None, now: datetime, stored: str | None = None,
 ) -> BulkUpload:
-    """Persist the upload and its parsed rows (queued); processing happens after the commit."""
+    """Persist the upload and its parsed rows (queued); processing happens after the commit.
+
+    The rows are JSON values (as parsed from the body or the file), so what ``run_upload`` reads
+    back equals the ``payload_of`` the request hands it in memory. ``stored``: the payload already
+    as JSON text (a JSON body as received: an object with ``rows`` whose value parses to ``rows``),
+    stored as is instead of serializing the rows again.
+    """
     require_role(principal, Role.applicant, Role.reviewer)
     if not principal.has(Role.applicant) and not principal.is_recommender_reviewer:
         require_role(principal, Role.applicant)  # as POST /applications: only a recommender's reviewer enters for units
@@ -67,9 +76,19 @@ def create_upload(
     )
     session.add(upload)
     session.flush()
-    session.execute(sa.insert(BulkUploadPayload.__table__),  # type: ignore[attr-defined]
-                    [{"upload_id": upload.id, "data": {"rows": rows, "lines": lines, "headers": headers}}])
+    if stored is None:
+        session.execute(sa.insert(BulkUploadPayload.__table__),  # type: ignore[attr-defined]
+                        [{"upload_id": upload.id, "data": payload_of(rows, lines, headers)}])
+    else:
+        # Untyped parameters: the text reaches the JSON column unchanged (PostgreSQL parses it as json).
+        session.execute(sa.text("INSERT INTO bulk_upload_payloads (upload_id, data) VALUES (:upload_id, :data)"),
+                        {"upload_id": upload.id, "data": stored})
     return upload
+
+
+def payload_of(rows: list[Any], lines: list[int] | None, headers: dict[str, str] | None) -> dict[str, Any]:
+    """The stored form of an upload's parsed rows (``bulk_upload_payloads.data``)."""
+    return {"rows": rows, "lines": lines, "headers": headers}
 
 
 def visible_upload_filter(principal: Principal) -> sa.ColumnElement[bool]:
@@ -125,10 +144,25 @@ def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
         yield items[i:i + size]
 
 
-def _load_calls(session: Session, refs: set[str]) -> dict[str, Call]:
-    calls: dict[str, Call] = {}
+@dataclass(frozen=True, slots=True)
+class CallRules:
+    """What the validation engine reads of a call, loaded once per batch of rows."""
+
+    id: str
+    key: str
+    catalogue: list[dict[str, Any]]
+    sections: list[dict[str, Any]]
+    conditions: list[dict[str, Any]]
+
+
+def _load_calls(session: Session, refs: set[str]) -> dict[str, CallRules]:
+    calls: dict[str, CallRules] = {}
     for part in _chunks(sorted(refs)):
-        for call in session.execute(sa.select(Call).where(sa.or_(Call.id.in_(part), Call.key.in_(part)))).scalars():  # type: ignore[attr-defined]
+        for row in session.execute(
+            sa.select(Call.id, Call.key, Call.catalogue, Call.sections, Call.conditions)
+            .where(sa.or_(Call.id.in_(part), Call.key.in_(part)))  # type: ignore[attr-defined]
+        ):
+            call = CallRules(*row)
             calls[call.id] = calls[call.key] = call
     return calls
 
@@ -170,46 +204,44 @@ def prepare_rows(
     session: Session, principal: Principal, rows: list[tuple[int, Any]], context: RowContext, now: datetime,
 ) -> Prepared:
     """Check rows by the rules of ``POST /applications``, loading calls and organizations once."""
-    checked: list[tuple[int, dict[str, Any] | None, str | None, list[FieldError]]] = []
+    Checked = tuple[int, str | None, dict[str, Any] | None, str | None, list[FieldError], list[tuple[str, str, str]]]
+    checked: list[Checked] = []
+    call_refs: set[str] = set()
+    org_ids: set[str] = set()
     for index, raw in rows:
         try:
             body = ApplicationCreate.model_validate(raw)
         except ValidationError as exc:
-            from app.core.errors import field_errors_from_pydantic
-
-            checked.append((index, None, None, field_errors_from_pydantic(list(exc.errors()))))
+            checked.append((index, None, None, None, field_errors_from_pydantic(list(exc.errors())), []))
             continue
         content = body.model_dump(mode="json", exclude={"call_id"}, exclude_none=True)
-        content["_call"] = body.call_id
         entered_by, errors = _caller_rules(principal, content)
-        checked.append((index, content, entered_by, errors))
-
-    valid = [c for c in checked if c[1] is not None and not c[3]]
-    calls = _load_calls(session, {c[1]["_call"] for c in valid if c[1] is not None})
-    org_ids: set[str] = set()
-    for _, content, _, _ in valid:
-        assert content is not None
-        org_ids.update(org for _, org, _ in party_list(content.get("parties") or {}))
-        if content.get("recommender_id"):
-            org_ids.add(content["recommender_id"])
+        named = party_list(content["parties"]) if not errors else []
+        checked.append((index, body.call_id, content, entered_by, errors, named))
+        if not errors:
+            call_refs.add(body.call_id)
+            org_ids.update(org for _, org, _ in named)
+            if content.get("recommender_id"):
+                org_ids.add(content["recommender_id"])
+    calls = _load_calls(session, call_refs)
     orgs = _load_orgs(session, org_ids)
 
     prepared = Prepared()
-    for index, content, entered_by, errors in checked:
+    results, applications, parties = prepared.results, prepared.applications, prepared.parties
+    for index, call_ref, content, entered_by, errors, named in checked:
         call = None
         if content is not None and not errors:
-            call = calls.get(content.pop("_call"))
+            call = calls.get(call_ref)  # type: ignore[arg-type]
             if call is None:
                 errors = [FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
             else:
-                report = validate_application(content, call, orgs, [])
-                errors = [e for e in report.errors if e.code in WRITE_TIME_CODES]
+                errors = [e for e in validate_application(content, call, orgs, []).errors if e.code in WRITE_TIME_CODES]
         if errors or content is None or call is None:
-            prepared.results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
+            results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
             continue
         undertaking = orgs[content["parties"]["undertaking"]]
         app_id = new_id("app")
-        prepared.applications.append({
+        applications.append({
             "id": app_id, "call_id": call.id, "title": content["title"], "state": State.draft.value, "version": 1,
             "undertaking_org_id": undertaking.id, "recommender_id": content.get("recommender_id"),
             "province_code": undertaking.province_code, "domain_area": (content.get("domain") or {}).get("area"),
@@ -217,25 +249,41 @@ def prepare_rows(
             "created_by": principal.user_id, "outcome_document_number": None,
             "created_at": now, "updated_at": now, "submitted_at": None,
         })
-        prepared.parties.extend(
+        parties.extend(
             {"application_id": app_id, "role": role, "organization_id": org, "position": i}
-            for i, (role, org, _) in enumerate(party_list(content["parties"]))
+            for i, (role, org, _) in enumerate(named)
         )
-        prepared.results.append(context.result(index, "created", application_id=app_id))
+        results.append(context.result(index, "created", application_id=app_id))
     return prepared
 
 
 def apply_rows(session: Session, principal: Principal, prepared: Prepared, upload_id: str, now: datetime) -> None:
-    """Insert the prepared applications, parties and events (one executemany each)."""
+    """Insert the prepared applications, their parties and their ``application.created`` events."""
     if not prepared.applications:
         return
-    session.execute(sa.insert(_APPLICATIONS), prepared.applications)
-    session.execute(sa.insert(_PARTIES), prepared.parties)
-    for row in prepared.applications:
-        record_event(session, "application.created", SimpleNamespace(id=row["id"]), now=now, actor_id=principal.user_id,
-                     application_id=row["id"], recommender_id=row["recommender_id"],
-                     organization_id=row["undertaking_org_id"],
-                     data={"state": row["state"], "title": row["title"], "bulk_upload_id": upload_id})
+    insert_many(session, _APPLICATIONS, prepared.applications)
+    insert_many(session, _PARTIES, prepared.parties)
+    _insert_events(session, [
+        {"id": new_id("evt"), "type": "application.created", "subject_type": "application", "subject_id": row["id"],
+         "actor_id": principal.user_id, "occurred_at": now, "application_id": row["id"],
+         "recommender_id": row["recommender_id"], "organization_id": row["undertaking_org_id"],
+         "data": {"state": row["state"], "title": row["title"], "bulk_upload_id": upload_id}}
+        for row in prepared.applications
+    ])
+
+
+def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Events of the rows, sequenced as ``app.events.outbox`` sequences them at commit: the counter row
+    moves by their number and stays locked until the transaction ends, so sequence order is commit
+    order. Call it last before the commit (only the upload's own progress is written after it)."""
+    last = session.execute(
+        sa.update(EventCounter).where(EventCounter.id == 1)  # type: ignore[arg-type]
+        .values(value=EventCounter.value + len(events)).returning(EventCounter.value)
+    ).scalar_one()
+    first = last - len(events) + 1
+    for i, event in enumerate(events):
+        event["seq"] = first + i
+    insert_many(session, _EVENTS, events)
 
 
 # --- running an upload -------------------------------------------------------------------------
@@ -292,8 +340,13 @@ def _save_progress(session: Session, upload_id: str, owner: str, expected_proces
         raise LeaseLost(upload_id)
 
 
-def run_upload(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock) -> None:
-    """Process one upload if no other runner holds it; never raises (failures are recorded)."""
+def run_upload(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock,
+               payload: dict[str, Any] | None = None) -> None:
+    """Process one upload if no other runner holds it; never raises (failures are recorded).
+
+    ``payload``: the parsed rows as just committed with the upload (the request hands them over so
+    they are not read back and parsed again); without it they are read from the store.
+    """
     owner = new_id("run")
     now = clock()
     mode = "all_or_nothing"
@@ -306,7 +359,7 @@ def run_upload(database: Database, settings: Settings, upload_id: str, clock: Cl
             mode = upload.mode
             if upload.attempts > settings.bulk_max_attempts:
                 raise _GiveUp(Text("多次处理未能完成，请重新上传", "Processing did not complete after several attempts; upload again"))
-            data = session.execute(
+            data = payload if payload is not None else session.execute(
                 sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == upload_id)
             ).scalar_one()
         if upload.mode == "all_or_nothing":
@@ -330,6 +383,28 @@ class _GiveUp(Exception):
         super().__init__(reason.en)
 
 
+# SQLite: the page cache of a connection while it applies rows (KiB, as PRAGMA cache_size takes a
+# negative size). A bulk transaction writes tens of megabytes; with the default 2 MB the cache spills
+# to the WAL again and again before the commit.
+SQLITE_BULK_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def _large_cache(session: Session) -> Iterator[None]:
+    """SQLite: a larger page cache for the connection of this transaction, put back before it ends."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    default = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with suppress(sa.exc.DBAPIError):  # a connection that failed is discarded anyway
+            connection.exec_driver_sql(f"PRAGMA cache_size={default}")
+
+
 def _run_all_or_nothing(database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any],
                         owner: str, clock: Clock) -> None:
     context = RowContext(upload.source, data.get("lines"), data.get("headers"))
@@ -340,20 +415,21 @@ def _run_all_or_nothing(database: Database, settings: Settings, upload: BulkUplo
             if principal is None:
                 raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
             now = clock()
-            prepared = prepare_rows(session, principal, rows, context, now)
-            if prepared.invalid:
-                # Nothing is created: the valid rows are reported as skipped.
-                results = [r if r["status"] == "invalid" else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
-                           for r in prepared.results]
-                created = 0
-            else:
-                apply_rows(session, principal, prepared, upload.id, now)
-                results, created = prepared.results, len(prepared.applications)
-            _save_progress(session, upload.id, owner, upload.processed_rows, {
-                "state": "finished", "processed_rows": len(rows), "created_count": created,
-                "error_count": prepared.invalid, "results": results, "lease_owner": None, "lease_until": None,
-                "updated_at": now, "finished_at": now,
-            })
+            with _large_cache(session):
+                prepared = prepare_rows(session, principal, rows, context, now)
+                if prepared.invalid:
+                    # Nothing is created: the valid rows are reported as skipped.
+                    results = [r if r["status"] == "invalid" else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
+                               for r in prepared.results]
+                    created = 0
+                else:
+                    apply_rows(session, principal, prepared, upload.id, now)
+                    results, created = prepared.results, len(prepared.applications)
+                _save_progress(session, upload.id, owner, upload.processed_rows, {
+                    "state": "finished", "processed_rows": len(rows), "created_count": created,
+                    "error_count": prepared.invalid, "results": results, "lease_owner": None, "lease_until": None,
+                    "updated_at": now, "finished_at": now,
+                })
             commit(session)
         except BaseException:
             discard_pending(session)
@@ -376,8 +452,9 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
                     raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
                 now = clock()
                 chunk = list(enumerate(rows[processed:processed + size], start=processed))
-                prepared = prepare_rows(session, principal, chunk, context, now)
-                apply_rows(session, principal, prepared, upload.id, now)
+                with _large_cache(session):
+                    prepared = prepare_rows(session, principal, chunk, context, now)
+                    apply_rows(session, principal, prepared, upload.id, now)
                 done = processed + len(chunk) >= len(rows)
                 values: dict[str, Any] = {
                     "processed_rows": processed + len(chunk), "created_count": created + len(prepared.applications),
@@ -398,9 +475,10 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
             return
 
 
-def start_processing(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock) -> threading.Thread:
-    """Process the upload in a background thread (the request has already committed it)."""
-    thread = threading.Thread(target=run_upload, args=(database, settings, upload_id, clock),
+def start_processing(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock,
+                     payload: dict[str, Any] | None = None) -> threading.Thread:
+    """Process the upload in a background thread (the request has already committed it and its ``payload``)."""
+    thread = threading.Thread(target=run_upload, args=(database, settings, upload_id, clock, payload),
                               name=f"bulk-{upload_id}", daemon=True)
     thread.start()
     return thread
