@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 
 import app.events.outbox  # noqa: F401  (installs the before-commit hook)
+from app.attachments.blobstore import blob_store_of
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             probe = settings.storage_dir / ".ready"
             probe.write_bytes(b"ok")
             probe.unlink()
+            # Where attachment files live: writable directory, or a reachable S3 bucket.
+            blob_store_of(request.app).check()
         except Exception as exc:
             raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable")) from exc
         return {"status": "ready"}

@@ -484,20 +484,34 @@ def start_processing(database: Database, settings: Settings, upload_id: str, clo
     return thread
 
 
+# A queued upload no runner has claimed: the request that stored it starts its runner at once, so it
+# is taken over only when it has waited this long (its process may have died in between).
+QUEUED_GRACE = timedelta(seconds=30)
+
+
+def unfinished_uploads(database: Database, now: datetime) -> list[str]:
+    """Queued or running uploads whose runner is gone (its lease ran out), oldest first."""
+    c = _UPLOADS.c
+    with database.reader() as session:
+        return list(session.execute(
+            sa.select(c.id).where(
+                c.state.in_(UNFINISHED),
+                sa.or_(
+                    c.lease_until < now,
+                    sa.and_(c.lease_until.is_(None), sa.or_(c.state != "queued", c.updated_at < now - QUEUED_GRACE)),
+                ),
+            ).order_by(c.created_at)
+        ).scalars())
+
+
 def resume_unfinished(database: Database, settings: Settings, clock: Clock = system_clock) -> list[str]:
     """Resume every queued or running upload whose runner is gone (its lease ran out); returns their ids.
 
     Uploads tried more than ``bulk_max_attempts`` times are marked failed instead. An interrupted
-    ``all_or_nothing`` upload had changed nothing, so it simply runs again.
+    ``all_or_nothing`` upload had changed nothing, so it simply runs again. Safe from any number of
+    processes at once: a runner first claims the upload's lease, and only one claim succeeds.
     """
-    now = clock()
-    with database.reader() as session:
-        ids = list(session.execute(
-            sa.select(_UPLOADS.c.id).where(
-                _UPLOADS.c.state.in_(UNFINISHED),
-                sa.or_(_UPLOADS.c.lease_until.is_(None), _UPLOADS.c.lease_until < now),
-            ).order_by(_UPLOADS.c.created_at)
-        ).scalars())
+    ids = unfinished_uploads(database, clock())
     for upload_id in ids:
         run_upload(database, settings, upload_id, clock)
     return ids

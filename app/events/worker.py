@@ -12,6 +12,13 @@ Each pass (``run_once``):
    workers on one attempt.
 3. **Housekeeping** (every few minutes): prune old events and finished deliveries, purge expired
    idempotency keys.
+4. **Bulk uploads** (every minute, and on the first pass — at service start): uploads whose runner
+   is gone (its lease ran out: the process died) run again (``app.bulk.service``). Any number of
+   workers may look: a runner claims the upload's lease first, and only one claim succeeds. While
+   the loop runs they run in a thread of their own, so deliveries go on meanwhile.
+
+``run_forever`` also keeps the attachments' storage sweep running (``app.attachments.sweep``; safe
+from any number of processes), once an hour.
 
 ``run_once(now)`` takes the time from the caller, so tests drive retries without sleeping.
 """
@@ -20,6 +27,7 @@ import logging
 import secrets
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +59,8 @@ FANOUT_BATCH = 500
 CLAIM_BATCH = 8
 HOUSEKEEPING_EVERY = timedelta(minutes=5)
 PRUNE_BATCH = 5000
+BULK_RESUME_EVERY = timedelta(minutes=1)
+SWEEP_EVERY = timedelta(hours=1)
 
 
 def backoff(failed_attempts: int) -> timedelta:
@@ -74,6 +84,7 @@ class PassResult:
     attempted: int = 0
     succeeded: int = 0
     pruned: dict[str, int] = field(default_factory=dict)
+    resumed: list[str] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
@@ -129,6 +140,10 @@ class Worker:
             headers={"User-Agent": "smps-webhooks/1"},
         )
         self._last_housekeeping: datetime | None = None
+        self._last_resume: datetime | None = None
+        # run_forever resumes bulk uploads in a thread of its own; a single pass (run_once) waits for them.
+        self.background = False
+        self._resumer: threading.Thread | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -152,18 +167,63 @@ class Worker:
         if self._last_housekeeping is None or started - self._last_housekeeping >= HOUSEKEEPING_EVERY:
             result.pruned = prune(self.database, self.settings, started)
             self._last_housekeeping = started
+        if self._last_resume is None or started - self._last_resume >= BULK_RESUME_EVERY:
+            self._last_resume = started
+            result.resumed = self.resume_bulk_uploads(clock)
         return result
 
     def run_forever(self, stop: threading.Event) -> None:
         """Passes until ``stop`` is set; pauses when there was nothing to do, and after an error."""
-        while not stop.is_set():
-            try:
-                busy = self.run_once().busy
-            except Exception:
-                log.exception("worker pass failed")
-                busy = False
-            if not busy:
-                stop.wait(self.settings.worker_poll_seconds)
+        self.background = True
+        stop_sweep = self._start_sweep()
+        try:
+            while not stop.is_set():
+                try:
+                    busy = self.run_once().busy
+                except Exception:
+                    log.exception("worker pass failed")
+                    busy = False
+                if not busy:
+                    stop.wait(self.settings.worker_poll_seconds)
+        finally:
+            stop_sweep()
+
+    # -- bulk uploads and the storage sweep ------------------------------------------------------
+
+    def resume_bulk_uploads(self, clock: Clock) -> list[str]:
+        """Run again the bulk uploads whose runner is gone; returns their ids (none while the previous
+        ones still run)."""
+        from app.bulk.service import run_upload, unfinished_uploads
+
+        if self._resumer is not None and self._resumer.is_alive():
+            return []
+        ids = unfinished_uploads(self.database, clock())
+        if not ids:
+            return []
+        log.info("resuming bulk uploads", extra={"count": len(ids)})
+
+        def resume() -> None:
+            for upload_id in ids:
+                run_upload(self.database, self.settings, upload_id, clock)  # records its own failures
+
+        if self.background:
+            self._resumer = threading.Thread(target=resume, name="smps-bulk-resume", daemon=True)
+            self._resumer.start()
+        else:
+            resume()
+        return ids
+
+    def _start_sweep(self) -> Callable[[], None]:
+        from app.attachments.blobstore import make_blob_store
+        from app.attachments.sweep import start_periodic_sweep
+
+        try:
+            store = make_blob_store(self.settings)
+        except Exception:  # deliveries go on without it; the sweep command still works
+            log.exception("storage sweep not started: the blob store is unavailable")
+            return lambda: None
+        return start_periodic_sweep(self.database, store, interval=SWEEP_EVERY,
+                                    grace=timedelta(seconds=self.settings.storage_sweep_grace_seconds))
 
     # -- fan-out -------------------------------------------------------------------------------
 
