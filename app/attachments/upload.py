@@ -33,9 +33,9 @@ Buffer = bytes | memoryview
 # Room for the boundaries, the part headers and the small fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 # Bytes of the file handed at once to the threads that hash and write it.
-BATCH_BYTES = 4 * 1024 * 1024
+BATCH_BYTES = 2 * 1024 * 1024
 # At most this much of the file waits in memory for those threads (then reading pauses).
-MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
+MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
 # The writing thread syncs the data to disk after this much, so the final fsync has little to do.
 SYNC_EVERY_BYTES = 32 * 1024 * 1024
 try:
