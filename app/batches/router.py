@@ -15,7 +15,7 @@ from app.batches.schemas import (
     BatchSummary,
     BatchTransitionPublic,
     BatchTransitionRequest,
-    CallSummary,
+    CallSubmissionSummary,
     ItemsPut,
     ReceiptPublic,
     VerifyResult,
@@ -153,10 +153,10 @@ def verify_receipt(principal: CurrentPrincipal, settings: AppSettings,
     return VerifyResult(valid=valid, reason=reason)
 
 
-@router.get("/calls/{call_id}/summary", operation_id="get_call_summary", response_model=CallSummary,
+@router.get("/calls/{call_id}/summary", operation_id="get_call_summary", response_model=CallSubmissionSummary,
             tags=["reference"], responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed))
 def get_call_summary(principal: CurrentPrincipal, session: DbSession,
-                     call_id: Annotated[str, Path(max_length=32)]) -> CallSummary:
+                     call_id: Annotated[str, Path(max_length=32)]) -> CallSubmissionSummary:
     """Office: every recommender (32 provincial bureaus and the member units), its list's state and contents."""
     if not principal.is_admin:
         require_role(principal, Role.office)

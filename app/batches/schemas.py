@@ -129,7 +129,7 @@ class RecommenderRow(BaseModel):
     outcomes: dict[str, int] = Field(description="Items per outcome: approved, not_approved, pending")
 
 
-class CallSummary(BaseModel):
+class CallSubmissionSummary(BaseModel):
     call_id: str
     recommenders: list[RecommenderRow]
     totals: dict[str, Any]

@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 from app.applications.models import Application
 from app.applications.states import State
 from app.batches.models import OFFICE_VISIBLE_BATCH_STATES, Batch, BatchItem, BatchState
-from app.batches.schemas import CallSummary, RecommenderRow
+from app.batches.schemas import CallSubmissionSummary, RecommenderRow
 from app.organizations.models import Organization
 
 
-def call_summary(session: Session, call_id: str) -> CallSummary:
+def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
     recommenders = session.execute(
         sa.select(Organization).where(Organization.recommender_kind.is_not(None))  # type: ignore[union-attr]
         .order_by(Organization.recommender_kind.desc(), Organization.key, Organization.name)  # type: ignore[union-attr]
@@ -47,7 +47,7 @@ def call_summary(session: Session, call_id: str) -> CallSummary:
     fields: Counter[str] = Counter()
     for r in out:
         fields.update(r.by_field)
-    return CallSummary(call_id=call_id, recommenders=out, totals={
+    return CallSubmissionSummary(call_id=call_id, recommenders=out, totals={
         "recommenders": len(out), "by_state": dict(sorted(states.items())), "items": sum(counts.values()),
         "by_field": dict(sorted(fields.items())),
     })
