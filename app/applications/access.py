@@ -23,16 +23,19 @@ def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
     if principal.is_admin:
         return sa.true()
     org = principal.organization_id
+    # "Once past draft": a draft withdrawn before it was ever submitted never went before the parties.
+    past_draft = sa.and_(Application.state != State.draft,
+                         sa.or_(Application.state != State.withdrawn, Application.submitted_at.is_not(None)))  # type: ignore[union-attr]
     clauses: list[sa.ColumnElement[bool]] = []
     if principal.has(Role.applicant):
         clauses.append(Application.undertaking_org_id == org)
     if principal.has(Role.signatory):
         named = sa.exists().where(ApplicationParty.application_id == Application.id, ApplicationParty.organization_id == org)
-        clauses.append(sa.and_(Application.state != State.draft, named))
+        clauses.append(sa.and_(past_draft, named))
     if principal.has(Role.reviewer) and principal.recommender_kind:
         clauses.append(sa.and_(
             Application.recommender_id == org,
-            sa.or_(Application.state != State.draft, Application.entered_by_org_id == org),
+            sa.or_(past_draft, Application.entered_by_org_id == org),
         ))
     if principal.has(Role.office):
         # Equalities, not IN: the statement is compiled once and reused as is (no expanding parameters).

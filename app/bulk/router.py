@@ -51,16 +51,20 @@ class _Envelope(BaseModel):
     rows: list[Any]
 
 
+_ROW = {"description": "An application as the body of `POST /applications` (`ApplicationCreate`)"}
 _REQUEST_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": {
-            "type": "object", "additionalProperties": False, "required": ["rows"],
-            "properties": {
-                "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
-                "rows": {"type": "array", "items": {"$ref": "#/components/schemas/ApplicationCreate"}},
-            },
-        }},
+        # Rows are checked one by one after the upload is accepted, each getting its own result: a row
+        # that is not a valid application is reported, not a reason to refuse the upload.
+        "application/json": {"schema": {"anyOf": [
+            {"type": "object", "additionalProperties": False, "required": ["rows"],
+             "properties": {
+                 "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
+                 "rows": {"type": "array", "items": _ROW},
+             }},
+            {"type": "array", "items": _ROW, "description": "A bare array of rows"},
+        ]}},
         "multipart/form-data": {"schema": {
             "type": "object", "required": ["file"], "additionalProperties": False,
             "properties": {

@@ -1,11 +1,14 @@
 """Fixtures of the contract tests: settings that accept the test webhook host, and no DNS lookups."""
 
 import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 import app.events.webhooks
 from app.core.settings import Settings
@@ -28,3 +31,12 @@ def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.10", port or 443))]
 
     monkeypatch.setattr(app.events.webhooks, "socket", SimpleNamespace(getaddrinfo=getaddrinfo, SOCK_STREAM=socket.SOCK_STREAM))
+
+
+@pytest.fixture(autouse=True)
+def settle_background_work(app: FastAPI) -> Iterator[None]:
+    """Bulk uploads are processed by threads of their own: let them finish before the database goes."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("bulk-"):
+            thread.join(timeout=120)

@@ -24,7 +24,7 @@ from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.batches.helpers import act as batch_act
 from tests.batches.helpers import open_batch, put_items, recommended
 from tests.conftest import Actor
-from tests.contract.world import WEBHOOK_HOST, spare_api_key
+from tests.contract.world import WEBHOOK_HOST, build_world, spare_api_key
 from tests.factories import PASSWORD, credit_code, make_org, make_user
 from tests.store import fingerprint
 
@@ -388,3 +388,42 @@ async def test_authorization_matrix(app: FastAPI, client: httpx.AsyncClient, gro
     assert not mismatches, "\n".join(mismatches)
 
 
+
+
+# Who sees the applicant's application (GET one, and in the list), by the state it is in. An application
+# entered by the Shandong bureau's reviewer for a unit is the reviewer's until it is submitted.
+#  state                      appl appl' sign sign' rev  rev' office admin
+VISIBILITY = {
+    "draft":                  (1,   0,    0,   0,    0,   0,   0,     1),
+    "recalled":               (1,   0,    0,   0,    0,   0,   0,     1),  # submitted, then back to draft
+    "entered":                (0,   0,    0,   0,    1,   0,   0,     1),
+    "withdrawn":              (1,   0,    0,   0,    0,   0,   0,     1),  # from draft: never before the parties
+    "endorsing":              (1,   0,    1,   0,    1,   0,   0,     1),
+    "provincial_review":      (1,   0,    1,   0,    1,   0,   0,     1),
+    "returned":               (1,   0,    1,   0,    1,   0,   0,     1),
+    "rejected":               (1,   0,    1,   0,    1,   0,   0,     1),
+    "withdrawn_after_submit": (1,   0,    1,   0,    1,   0,   0,     1),
+    "recommended":            (1,   0,    1,   0,    1,   0,   0,     1),
+    "submitted":              (1,   0,    1,   0,    1,   0,   1,     1),
+    "approved":               (1,   0,    1,   0,    1,   0,   1,     1),
+}
+
+
+async def test_who_sees_an_application_in_each_state(app: FastAPI, client: httpx.AsyncClient) -> None:
+    world = await build_world(app, client)
+    c = world.cast
+    callers = {"applicant": c.applicant, "other_applicant": c.stranger, "signatory": c.undertaking_signatory,
+               "other_signatory": c.stranger_signatory, "reviewer": c.reviewer, "other_reviewer": c.other_reviewer,
+               "office": c.office, "admin": c.admin}
+    assert set(VISIBILITY) == set(world.applications)
+    wrong = []
+    for name, actor in callers.items():
+        r = await client.get("/api/v1/applications", params={"page_size": 500}, headers=actor.headers)
+        listed = {a["id"] for a in r.json()["items"]}
+        for state, row in VISIBILITY.items():
+            sees = bool(dict(zip(callers, row, strict=True))[name])
+            application_id = world.applications[state]
+            got = (await client.get(f"/api/v1/applications/{application_id}", headers=actor.headers)).status_code
+            if got != (200 if sees else 404) or (application_id in listed) != sees:
+                wrong.append(f"{state} as {name}: GET {got}, listed {application_id in listed}, expected to see: {sees}")
+    assert not wrong, "\n".join(wrong)

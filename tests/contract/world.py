@@ -24,6 +24,8 @@ class World:
     actors: dict[str, Actor]
     # Existing ids by the name they go by in paths, queries and bodies.
     ids: dict[str, list[str]] = field(default_factory=dict)
+    # The applicant's applications by the state they are in (and how they got there).
+    applications: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, *values: str) -> None:
         bucket = self.ids.setdefault(name, [])
@@ -92,6 +94,16 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
     withdrawn = await flow()
     await withdrawn.create(title="撤回的试点项目")
     assert (await withdrawn.act("withdraw")).status_code == 200
+    withdrawn_later = await flow()
+    await withdrawn_later.create(title="会签中撤回的试点项目")
+    await withdrawn_later.attach_scan()
+    assert (await withdrawn_later.act("submit")).status_code == 200
+    assert (await withdrawn_later.act("withdraw")).status_code == 200
+    recalled = await flow()
+    await recalled.create(title="收回修改的试点项目")
+    await recalled.attach_scan()
+    assert (await recalled.act("submit")).status_code == 200
+    assert (await recalled.act("recall")).status_code == 200
     # Recommended, then on a submitted list; one approved by the office, one left recommended.
     on_list = [await recommended(client, cast, f"推荐的试点项目{n}") for n in range(2)]
     spare = await recommended(client, cast, "已推荐未列入清单的试点项目")
@@ -111,8 +123,13 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
                                 json=cast.form(title="代录的试点项目", parties={"undertaking": cast.guarantor, "participating": []}))
     assert entered.status_code == 201, entered.text
 
-    flows = [draft, endorsing, review, paper, returned, rejected, withdrawn, *on_list, spare]
-    world.add("application_id", *(f.id for f in flows), entered.json()["id"])
+    world.applications = {
+        "draft": draft.id, "recalled": recalled.id, "entered": entered.json()["id"], "endorsing": endorsing.id,
+        "provincial_review": review.id, "returned": returned.id, "rejected": rejected.id, "withdrawn": withdrawn.id,
+        "withdrawn_after_submit": withdrawn_later.id, "recommended": spare.id, "submitted": on_list[0].id,
+        "approved": on_list[1].id,
+    }
+    world.add("application_id", *world.applications.values(), paper.id)
     world.add("batch_id", batch["id"], other_batch["id"])
     world.add("call_id", cast.call_id)
 
