@@ -6,6 +6,12 @@ The client is curl (a C client, so the figure is the server's), the file is read
 by both curl and cp. The server's RSS is read from /proc/<pid>/status: VmHWM reset to the current RSS
 before the upload (clear_refs 5) and read after, with VmRSS also sampled during the upload.
 
+Every byte must be digested (SHA-256, one stream: it cannot be split across cores), so
+``sha256_mb_per_s`` (hashlib alone, measured in the same run) bounds the upload's throughput, and
+``sha256_mb_per_s / cp_mb_per_s`` bounds the ratio whatever the rest of the path costs.
+``server_cpu_seconds`` is the server's CPU per upload (all its threads), steadier than wall time on
+a busy machine; ``load_average`` says how busy it was.
+
     .venv/bin/python -m bench.attachment_upload [size_mib] [--repeat N]
 """
 
