@@ -1,12 +1,14 @@
 """Endpoints of the application aggregate."""
 
 import functools
+import re
 from datetime import datetime
 from typing import Annotated
 
 import anyio
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import AwareDatetime, BeforeValidator
 
 from app.accounts.principal import CurrentPrincipal, authenticate, oauth2_scheme
 from app.applications import actions, service
@@ -33,6 +35,7 @@ from app.core.deps import DbSession, IfMatch, Now, etag, require_version
 from app.core.direct import DirectSelect
 from app.core.errors import (
     DeadlinePassed,
+    DomainValueError,
     Forbidden,
     InvalidState,
     InvalidTransition,
@@ -43,7 +46,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.i18n import negotiate
+from app.core.i18n import Text, negotiate
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
 from app.reference.models import Call
 
@@ -61,6 +64,16 @@ def _respond(session: DbSession, principal: CurrentPrincipal, application: Appli
 _SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    # Pydantic would take a number as seconds since 1970: the contract says RFC 3339.
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise DomainValueError("invalid_datetime", Text("时间格式应为带时区偏移的 RFC 3339", "Must be an RFC 3339 timestamp with offset"))
+    return value
+
+
 @router.get("", operation_id="list_applications", response_model=Page[ApplicationSummary], responses=READ)
 def list_applications(
     principal: CurrentPrincipal, session: DbSession,
@@ -71,7 +84,8 @@ def list_applications(
     recommender_id: Annotated[str | None, Query(max_length=32)] = None,
     domain: Annotated[str | None, Query(pattern=r"^\d{1,2}(\.\d{1,2})?$", description="A field (`3`) or an area (`3.4`)")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Project name contains")] = None,
-    updated_after: Annotated[datetime | None, Query(description="RFC 3339 timestamp")] = None,
+    updated_after: Annotated[AwareDatetime | None, BeforeValidator(_rfc3339),
+                             Query(description="RFC 3339 timestamp with offset")] = None,
 ) -> Page[ApplicationSummary]:
     """Applications the caller may see, newest first, with filters and keyset pagination."""
     # Only the summary's columns: the form itself (about 10 KB each) stays in the database.

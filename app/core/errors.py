@@ -5,6 +5,7 @@ details are bilingual and chosen by ``Accept-Language``. Nothing from the reques
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -242,7 +243,10 @@ def install_error_handlers(app: FastAPI) -> None:
         kind = kinds.get(exc.status_code)
         if kind is None:
             kind = type("HttpError", (AppError,), {"status": exc.status_code, "code": "http_error"})
-        error = kind(headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        error = kind(headers=headers)
         return problem_response(request, error)
 
     @app.exception_handler(Exception)
@@ -254,6 +258,25 @@ def install_error_handlers(app: FastAPI) -> None:
             {"status": 500, "code": "internal_error", "title": Text("服务器内部错误", "Internal server error")},
         )()
         return problem_response(request, error)
+
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the document declares for the requested path (routing names only the first route's)."""
+    patterns = getattr(request.app.state, "allowed_methods", None)
+    if patterns is None:
+        patterns = [
+            (re.compile("".join(r"[^/]+" if part.startswith("{") else re.escape(part)
+                                for part in re.split(r"(\{[^}]+\})", template))), {m.upper() for m in operations})
+            for template, operations in request.app.openapi().get("paths", {}).items()
+        ]
+        patterns = [(pattern, methods & _HTTP_METHODS) for pattern, methods in patterns]
+        request.app.state.allowed_methods = patterns
+    path = request.scope.get("path", "")
+    methods = set().union(*(m for pattern, m in patterns if pattern.fullmatch(path)))
+    return ", ".join(sorted(methods)) if methods else None
 
 
 def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.organizations.models import OrganizationKind, RecommenderKind
 
@@ -33,7 +33,7 @@ class OrganizationUpdate(BaseModel):
     name: OrgName | None = None
     name_en: OrgName | None = None
     kind: OrganizationKind | None = None
-    internal_deadline: datetime | None = Field(
+    internal_deadline: AwareDatetime | None = Field(
         default=None, description="A recommender's own cut-off for its applicants (RFC 3339 with offset)"
     )
 

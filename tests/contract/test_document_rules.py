@@ -40,3 +40,10 @@ async def test_a_json_body_that_is_not_utf8_is_a_declared_400(app, client: httpx
                           headers={**admin.headers, "Content-Type": "application/json"})
     assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
     assert r.json()["code"] == "bad_request"
+
+
+async def test_a_405_names_every_method_of_the_resource(client: httpx.AsyncClient) -> None:
+    r = await client.put("/api/v1/calls/call_x")
+    assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
+    assert r.headers["allow"] == "GET, PATCH"
+    assert (await client.delete("/api/v1/applications")).headers["allow"] == "GET, POST"

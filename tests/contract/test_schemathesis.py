@@ -1,13 +1,14 @@
 """Schemathesis against the committed OpenAPI document, in process, as every role, on a realistic store.
 
-Every operation of ``openapi/openapi.json`` gets generated requests that fit its schema (positive) and
-requests that don't (negative), sent through the ASGI app of this test's migrated database with the
-credentials of one of the roles (or none). Path parameters, ``*_id`` query parameters and ``*_id`` body
-fields are often swapped for ids of objects that exist (applications in many states, lists, attachments,
-sign-offs, hooks…) so the requests reach past the 404. All of Schemathesis' checks run on every
-response: no 5xx, every status declared, content types and bodies as declared, auth enforced, invalid
-data refused and valid data not refused. The run is derandomized and bounded
-(``SMPS_FUZZ_EXAMPLES`` examples per operation and mode).
+Every operation of ``openapi/openapi.json`` gets Schemathesis' coverage cases (boundary values, missing
+and unexpected parts, methods the path does not have) and generated requests that fit its schema
+(positive) and that don't (negative), sent through the ASGI app of this test's migrated database with
+the credentials of one of the roles (or none). Path parameters, ``*_id`` query parameters and ``*_id``
+body fields are often swapped for ids of objects that exist (applications in many states, lists,
+attachments, sign-offs, hooks…), and If-Match for ``*``, so the requests reach past the 404 and the 428.
+All of Schemathesis' checks run on every response: no 5xx, every status declared, content types, headers
+and bodies as declared, auth enforced, invalid data refused and valid data not refused. The run is
+derandomized and bounded (``SMPS_FUZZ_EXAMPLES`` generated requests per operation, half as many invalid).
 """
 
 import asyncio
@@ -29,7 +30,7 @@ from tests.contract.world import WEBHOOK_HOST, World, asgi_client, build_world
 from tests.factories import PASSWORD
 
 OPENAPI = ROOT_DIR / "openapi" / "openapi.json"
-EXAMPLES = int(os.environ.get("SMPS_FUZZ_EXAMPLES", "25"))  # per operation; half as many invalid ones
+EXAMPLES = int(os.environ.get("SMPS_FUZZ_EXAMPLES", "20"))  # per operation; half as many invalid ones
 # Reads first and deletions last, so the reads meet the world before the fuzzing changed it.
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 ROLES = ("applicant", "signatory", "reviewer", "office", "admin", None)
@@ -88,39 +89,52 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
     failures: dict[str, str] = {}
     calls = 0
 
+    def send(operation: schemathesis.APIOperation, case: schemathesis.Case, role: str | None, phase: str) -> None:
+        nonlocal calls
+        calls += 1
+        try:
+            case.call_and_validate(headers=dict(world.actors[role].headers) if role else {})
+        except (Exception, BaseExceptionGroup) as exc:  # every failure is collected; the run goes on
+            kinds = sorted(str(getattr(e, "title", type(e).__name__)) for e in getattr(exc, "exceptions", [exc]))
+            key = f"{operation.label}: {', '.join(kinds)}"
+            if key not in failures:
+                failures[key] = f"[{phase}, {role or 'anonymous'}] {exc}"
+
+    def existing_ids(case: schemathesis.Case, choose: Callable[[list[str]], str | None]) -> None:
+        for name in list(case.path_parameters or {}):
+            pool = world.ids.get(ID_POOLS.get(name, ""), [])
+            chosen = choose(pool) if pool else None
+            if chosen is not None:
+                case.path_parameters[name] = chosen
+
+    def cover(operation: schemathesis.APIOperation) -> None:
+        """Schemathesis' coverage phase: boundary values, missing and unexpected parts, other methods."""
+        config = schema.config.generation_for(operation=operation)
+        modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        for n, case in enumerate(schema.iter_coverage_cases(operation, generation_modes=modes, generation_config=config)):
+            role = ROLES[n % len(ROLES)]
+            if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
+                existing_ids(case, lambda pool, n=n: pool[n % len(pool)])
+            send(operation, case, role, "coverage")
+
     def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode) -> None:
         takes_if_match = any(p.name.lower() == "if-match" for p in operation.iter_parameters())
-
         examples = EXAMPLES if mode is GenerationMode.POSITIVE else EXAMPLES // 2
 
         @hypothesis_settings(max_examples=examples, derandomize=True, database=None, deadline=None,
                              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
         def run(case: schemathesis.Case, data: st.DataObject) -> None:
-            nonlocal calls
             role = data.draw(st.sampled_from(ROLES))
-            headers: dict[str, str] = {}
-            if role is not None:
-                headers.update(world.actors[role].headers)
             if mode is GenerationMode.POSITIVE:
-                for name in list(case.path_parameters or {}):
-                    pool = world.ids.get(ID_POOLS.get(name, ""), [])
-                    if pool and data.draw(st.integers(0, 3)):
-                        case.path_parameters[name] = data.draw(st.sampled_from(pool))
+                existing_ids(case, lambda pool: data.draw(st.sampled_from(pool)) if data.draw(st.integers(0, 3)) else None)
                 if case.query:
                     case.query = _swap_ids(case.query, data.draw, world)
                 if isinstance(case.body, dict | list) and case.media_type in FORMS:
                     case.body = _swap_ids(case.body, data.draw, world)
                 if takes_if_match and data.draw(st.booleans()):
                     case.headers["If-Match"] = "*"  # the precondition holds, the request goes on to the rules
-            calls += 1
-            try:
-                case.call_and_validate(headers=headers)
-            except (Exception, BaseExceptionGroup) as exc:  # every failure is collected; the run goes on
-                kinds = sorted(str(getattr(e, "title", type(e).__name__)) for e in getattr(exc, "exceptions", [exc]))
-                key = f"{operation.label}: {', '.join(kinds)}"
-                if key not in failures:
-                    failures[key] = f"[{mode.value}, {role or 'anonymous'}] {exc}"
+            send(operation, case, role, mode.value)
 
         try:
             run()
@@ -132,6 +146,7 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
     try:
         operations = [result.ok() for result in schema.get_all_operations()]
         for operation in sorted(operations, key=lambda op: (METHOD_ORDER[op.method.upper()], op.path)):
+            cover(operation)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 fuzz(operation, mode)
     finally:
