@@ -27,7 +27,7 @@ from tests.conftest import BACKEND, ROOT_DIR
 # PostgreSQL serves with several worker processes, as in production; SQLite with one (its writers queue
 # on BEGIN IMMEDIATE anyway). SMPS_TEST_SQLITE_WORKERS runs more SQLite workers side by side.
 WORKERS = 4 if BACKEND == "postgresql" else int(os.environ.get("SMPS_TEST_SQLITE_WORKERS", "1"))
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0
 
 
 def free_port() -> int:
