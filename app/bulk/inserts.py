@@ -6,7 +6,9 @@ rows)`` would store; what is skipped is SQLAlchemy's per-row parameter machinery
 
 * PostgreSQL: ``COPY … FROM STDIN`` on the session's connection (constraints and foreign keys are
   checked as for ``INSERT``; it is part of the transaction, so a rollback undoes it);
-* SQLite: the driver's ``executemany`` with positional tuples.
+* SQLite: the driver's ``executemany`` with positional tuples; JSON goes to the driver as the
+  serializer's UTF-8 bytes cast to TEXT in the statement, the same stored text without decoding
+  it to a Python string for the driver to encode again.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -14,8 +16,11 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+from app.core.db import _json_dumps
 
 
 def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -23,7 +28,7 @@ def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     seen: dict[Any, Any] = {}
 
     def run(value: Any) -> Any:
-        if isinstance(value, date):
+        if value is None or isinstance(value, date):
             try:
                 return seen[value]
             except KeyError:
@@ -34,21 +39,33 @@ def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run
 
 
+def _plan(dialect: sa.Dialect, table: sa.Table, keys: list[str]) -> tuple[str | None, list[str], set[str]]:
+    """(the SQLite statement, the keys in its parameter order, the JSON keys sent as UTF-8 bytes)."""
+    if dialect.name == "postgresql":
+        return None, keys, set()
+    as_bytes: set[str] = set()
+    if dialect._json_serializer is _json_dumps:  # type: ignore[attr-defined]  # orjson: UTF-8 bytes before decoding
+        as_bytes = {k for k in keys if isinstance(table.c[k].type, sa.JSON) and not table.c[k].type.none_as_null}
+    compiled = sa.insert(table).values(
+        {k: sa.cast(sa.bindparam(k), sa.Text) if k in as_bytes else sa.bindparam(k) for k in keys}
+    ).compile(dialect=dialect)
+    return compiled.string, list(compiled.positiontup or keys), as_bytes
+
+
 def insert_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (mappings with the same keys) into ``table`` in the session's transaction."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
-    if dialect.name != "postgresql":
-        compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
-        keys = list(compiled.positiontup or keys)
+    sql, keys, as_bytes = _plan(dialect, table, list(rows[0]))
     columns = [table.c[key] for key in keys]
-    processed = [
-        (i, _memoized(process)) for i, column in enumerate(columns)
-        if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
+    processed: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, (key, column) in enumerate(zip(keys, columns, strict=True)):
+        if key in as_bytes:
+            processed.append((i, orjson.dumps))  # what the engine's serializer returns, still encoded
+        elif (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None:
+            processed.append((i, _memoized(process)))
     pick = itemgetter(*keys)
 
     def values(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -62,17 +79,16 @@ def insert_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, A
             out[i] = process(out[i])
         return tuple(out)
 
-    if dialect.name == "postgresql":
-        preparer = dialect.identifier_preparer
-        names = ", ".join(preparer.quote(column.name) for column in columns)
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
-        try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-                for row in rows:
-                    copy.write_row(values(row))
-        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy reports it for a statement it ran
-            raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+    if sql is not None:
+        connection.exec_driver_sql(sql, [values(row) for row in rows])
         return
-    connection.exec_driver_sql(compiled.string, [values(row) for row in rows])
+    preparer = dialect.identifier_preparer
+    copy_sql = f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(values(row))
+    except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy reports it for a statement it ran
+        raise sa.exc.DBAPIError.instance(copy_sql, None, exc, dialect.loaded_dbapi.Error) from exc

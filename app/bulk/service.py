@@ -13,6 +13,7 @@ holds a lease on the upload; ``resume_unfinished`` picks up uploads whose lease 
 failed those that have been tried too often.
 """
 
+import gc
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -200,6 +201,11 @@ class RowContext:
         return out
 
 
+# ApplicationCreate.model_validate / model_dump without their per-call Python wrappers.
+_validate_form = ApplicationCreate.__pydantic_validator__.validate_python
+_dump_form = ApplicationCreate.__pydantic_serializer__.to_python
+
+
 def prepare_rows(
     session: Session, principal: Principal, rows: list[tuple[int, Any]], context: RowContext, now: datetime,
 ) -> Prepared:
@@ -210,11 +216,11 @@ def prepare_rows(
     org_ids: set[str] = set()
     for index, raw in rows:
         try:
-            body = ApplicationCreate.model_validate(raw)
+            body = _validate_form(raw)
         except ValidationError as exc:
             checked.append((index, None, None, None, field_errors_from_pydantic(list(exc.errors())), []))
             continue
-        content = body.model_dump(mode="json", exclude={"call_id"}, exclude_none=True)
+        content = _dump_form(body, mode="json", exclude={"call_id"}, exclude_none=True)
         entered_by, errors = _caller_rules(principal, content)
         named = party_list(content["parties"]) if not errors else []
         checked.append((index, body.call_id, content, entered_by, errors, named))
@@ -340,6 +346,33 @@ def _save_progress(session: Session, upload_id: str, owner: str, expected_proces
         raise LeaseLost(upload_id)
 
 
+_spared_runs = 0
+_spared_lock = threading.Lock()
+
+
+@contextmanager
+def _collector_spared() -> Iterator[None]:
+    """While uploads run, full collections of the cyclic GC skip the objects that existed before (the
+    service's own and the parsed rows): otherwise each one the rows' new objects trigger walks them
+    all again. ``gc.freeze`` sets them aside until the last concurrent run ends (``gc.unfreeze``); a
+    freeze made by someone else (e.g. a pre-forking server) is left alone."""
+    global _spared_runs
+    with _spared_lock:
+        ours = _spared_runs > 0 or gc.get_freeze_count() == 0
+        if ours:
+            if _spared_runs == 0:
+                gc.freeze()
+            _spared_runs += 1
+    try:
+        yield
+    finally:
+        if ours:
+            with _spared_lock:
+                _spared_runs -= 1
+                if _spared_runs == 0:
+                    gc.unfreeze()
+
+
 def run_upload(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock,
                payload: dict[str, Any] | None = None) -> None:
     """Process one upload if no other runner holds it; never raises (failures are recorded).
@@ -347,6 +380,12 @@ def run_upload(database: Database, settings: Settings, upload_id: str, clock: Cl
     ``payload``: the parsed rows as just committed with the upload (the request hands them over so
     they are not read back and parsed again); without it they are read from the store.
     """
+    with _collector_spared():
+        _run_upload(database, settings, upload_id, clock, payload)
+
+
+def _run_upload(database: Database, settings: Settings, upload_id: str, clock: Clock,
+                payload: dict[str, Any] | None) -> None:
     owner = new_id("run")
     now = clock()
     mode = "all_or_nothing"
