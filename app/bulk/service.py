@@ -3,14 +3,15 @@
 Rows are checked by the same rules as ``POST /applications`` (the form's schema, the caller's rules
 of ``create_application`` and the write-time findings of the validation engine), but in bulk: the
 calls and organizations named by the rows are loaded once, and applications, their parties and
-their ``application.created`` events are inserted with one executemany each.
+their ``application.created`` events are inserted in one go each (``app.bulk.inserts``: COPY on
+PostgreSQL, the driver's executemany on SQLite).
 
 Crash safety: ``all_or_nothing`` applies every row in one transaction together with the upload's
 final state, so an upload is either finished or has changed nothing. ``valid_rows`` applies chunks,
 each in one transaction with the upload's progress (compare-and-set on ``processed_rows``), so a
 resumed upload continues after the last committed chunk and never applies a row twice. A runner
-holds a lease on the upload; ``resume_unfinished`` picks up uploads whose lease ran out and marks
-failed those that have been tried too often.
+holds a lease on the upload; ``resume_unfinished`` and the worker (``app.events.worker``, every minute)
+pick up uploads whose lease ran out and mark failed those that have been tried too often.
 """
 
 import gc
