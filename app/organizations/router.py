@@ -120,6 +120,9 @@ def update_organization(
     if org is None:
         raise NotFound()
     fields = body.model_dump(exclude_unset=True)
+    cleared = [name for name in ("name", "kind") if name in fields and fields[name] is None]
+    if cleared:  # these may change but never be emptied (null clears only name_en and internal_deadline)
+        raise ValidationFailed(errors=[FieldError(f"/{name}", "required", Text("不能为空", "Cannot be null")) for name in cleared])
     own_deadline_only = set(fields) <= {"internal_deadline"} and org.id == principal.organization_id
     if not (own_deadline_only and principal.has(Role.reviewer) and org.recommender_kind):
         require_role(principal, Role.admin, Role.office)

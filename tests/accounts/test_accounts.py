@@ -160,3 +160,16 @@ async def test_office_extends_a_deadline_with_an_audit_event(app: FastAPI, clien
     assert events[-1]["data"]["previous_deadline"].startswith("2022-11-15T15:59:59")
     reviewer = make_user(app, seeded_org(app, "370000"), "reviewer")
     assert (await client.patch(url, json={"reason": "x"}, headers={**reviewer.headers, "If-Match": ok.headers["etag"]})).status_code == 403
+
+
+async def test_an_organization_name_cannot_be_nulled(app: FastAPI, client: httpx.AsyncClient) -> None:
+    office = make_user(app, seeded_org(app, "office"), "office")
+    org = make_org(app)
+    url = f"/api/v1/organizations/{org}"
+    etag = (await client.get(url, headers=office.headers)).headers["etag"]
+    before = fingerprint(app)
+    r = await client.patch(url, json={"name": None, "kind": None}, headers={**office.headers, "If-Match": etag})
+    assert r.status_code == 422 and [e["pointer"] for e in r.json()["errors"]] == ["/name", "/kind"]
+    assert fingerprint(app) == before
+    cleared = await client.patch(url, json={"name_en": None}, headers={**office.headers, "If-Match": etag})
+    assert cleared.status_code == 200 and cleared.json()["name_en"] is None
