@@ -11,7 +11,7 @@ import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.attachments.blobstore import blob_store_of
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
-from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
+from app.core.errors import RejectNulInUrl, ServiceUnavailable, install_error_handlers, problem_responses
 from app.core.errors import add_to_openapi as add_body_problems_to_openapi
 from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
 
     install_error_handlers(app)
+    app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(RequestIdMiddleware)
 

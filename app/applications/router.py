@@ -2,7 +2,6 @@
 
 import functools
 import re
-from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -47,7 +46,7 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.i18n import Text, negotiate
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
@@ -107,7 +106,7 @@ def list_applications(
         query = query.where(Application.updated_at > updated_after)
     after = decode_token(page_token, 2)
     if after:
-        created = datetime.fromisoformat(after[0])
+        created = token_time(after[0])
         query = query.where(sa.or_(Application.created_at < created,
                                    sa.and_(Application.created_at == created, Application.id < after[1])))
     rows = list(session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1)))  # type: ignore[attr-defined]

@@ -34,7 +34,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1")
@@ -79,7 +79,8 @@ def list_batches(principal: CurrentPrincipal, session: DbSession, call_id: str |
         query = query.where(Batch.call_id == call_id)
     after = decode_token(page_token, 2)
     if after:
-        query = query.where(sa.tuple_(Batch.created_at, Batch.id) > sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+        created = sa.literal(token_time(after[0]), Batch.created_at.type)  # type: ignore[attr-defined]
+        query = query.where(sa.tuple_(Batch.created_at, Batch.id) > sa.tuple_(created, sa.literal(after[1])))
     rows = session.execute(query.order_by(Batch.created_at, Batch.id).limit(page_size + 1)).all()
     items = [BatchSummary(id=b.id, call_id=b.call_id, recommender_id=b.recommender_id, state=b.state, version=b.version,
                           item_count=n, created_at=b.created_at, updated_at=b.updated_at, submitted_at=b.submitted_at)

@@ -291,10 +291,28 @@ def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]
     return out
 
 
+class RejectNulInUrl:
+    """A NUL character has no use in a URL, and PostgreSQL text cannot hold one: 400 before any routing.
+
+    Pure ASGI (no per-request cost beyond two substring tests)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]
+                                        or b"\x00" in scope["query_string"]):
+            error = BadRequest(Text("请求地址中含有 NUL 字符", "The URL contains a NUL character"))
+            await problem_response(Request(scope), error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def add_to_openapi(app: FastAPI) -> None:
     """Problems in the document as they are sent: ``application/problem+json`` with the Problem schema
     (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
-    that is never sent), and 400 (``malformed_json``, ``bad_request``) on every operation that reads a body."""
+    that is never sent), and 400 on every operation (``bad_request``: a URL with a NUL character; and
+    ``malformed_json`` where there is a body)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -304,9 +322,8 @@ def add_to_openapi(app: FastAPI) -> None:
         ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                if "requestBody" in operation:
-                    operation["responses"].setdefault(
-                        "400", {"description": "malformed_json, bad_request", "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}})
+                codes = "malformed_json, bad_request" if "requestBody" in operation else "bad_request"
+                operation["responses"].setdefault("400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}})
                 for response in operation["responses"].values():
                     content = response.get("content", {})
                     if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:

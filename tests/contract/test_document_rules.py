@@ -23,8 +23,9 @@ def test_every_error_response_is_a_problem() -> None:
     assert not wrong
 
 
-def test_every_operation_with_a_body_declares_400() -> None:
-    missing = [(m, p) for m, p, op in _operations() if "requestBody" in op and "400" not in op["responses"]]
+def test_every_operation_declares_400() -> None:
+    # A URL with a NUL character, and a body that cannot be read, are refused before any route.
+    missing = [(m, p) for m, p, op in _operations() if "400" not in op["responses"]]
     assert not missing
 
 
@@ -47,3 +48,12 @@ async def test_a_405_names_every_method_of_the_resource(client: httpx.AsyncClien
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
     assert r.headers["allow"] == "GET, PATCH"
     assert (await client.delete("/api/v1/applications")).headers["allow"] == "GET, POST"
+
+
+async def test_a_nul_character_in_the_url_is_a_400(app, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+    admin = make_user(app, make_org(app), "admin")
+    for url in ("/api/v1/applications/app%00x", "/api/v1/applications?q=a%00b", "/api/v1/events?after=evt_%00",
+                "/api/v1/organizations?credit_code=%00"):
+        r = await client.get(url, headers=admin.headers)
+        assert r.status_code == 400 and r.headers["content-type"] == PROBLEM, url
+        assert r.json()["code"] == "bad_request"

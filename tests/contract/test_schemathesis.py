@@ -8,7 +8,8 @@ body fields are often swapped for ids of objects that exist (applications in man
 attachments, sign-offs, hooks…), and If-Match for ``*``, so the requests reach past the 404 and the 428.
 All of Schemathesis' checks run on every response: no 5xx, every status declared, content types, headers
 and bodies as declared, auth enforced, invalid data refused and valid data not refused. The run is
-derandomized and bounded (``SMPS_FUZZ_EXAMPLES`` generated requests per operation, half as many invalid).
+derandomized and bounded (``SMPS_FUZZ_EXAMPLES`` generated requests per operation, half as many invalid);
+``SMPS_FUZZ_SEED`` explores other requests.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from typing import Any
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given
+from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -31,6 +33,8 @@ from tests.factories import PASSWORD
 
 OPENAPI = ROOT_DIR / "openapi" / "openapi.json"
 EXAMPLES = int(os.environ.get("SMPS_FUZZ_EXAMPLES", "20"))  # per operation; half as many invalid ones
+# Derandomized unless a seed is given to explore further (SMPS_FUZZ_SEED=<n>; a failure names its seed).
+SEED = int(os.environ["SMPS_FUZZ_SEED"]) if os.environ.get("SMPS_FUZZ_SEED") else None
 # Reads first and deletions last, so the reads meet the world before the fuzzing changed it.
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 ROLES = ("applicant", "signatory", "reviewer", "office", "admin", None)
@@ -101,6 +105,14 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
                 failures[key] = f"[{phase}, {role or 'anonymous'}] {exc}"
 
     def existing_ids(case: schemathesis.Case, choose: Callable[[list[str]], str | None]) -> None:
+        # A URL with a NUL character is refused before any route (a 400 every operation declares): a rule
+        # of the whole API the parameters' schemas do not repeat, so valid requests carry none.
+        for part in (case.path_parameters, case.query):
+            for name, value in (part or {}).items():
+                if isinstance(value, str):
+                    part[name] = value.replace("\x00", "0")
+                elif isinstance(value, list):
+                    part[name] = [v.replace("\x00", "0") if isinstance(v, str) else v for v in value]
         for name in list(case.path_parameters or {}):
             pool = world.ids.get(ID_POOLS.get(name, ""), [])
             chosen = choose(pool) if pool else None
@@ -121,8 +133,9 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
         takes_if_match = any(p.name.lower() == "if-match" for p in operation.iter_parameters())
         examples = EXAMPLES if mode is GenerationMode.POSITIVE else EXAMPLES // 2
 
-        @hypothesis_settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+        @hypothesis_settings(max_examples=examples, derandomize=SEED is None, database=None, deadline=None,
                              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @hypothesis_seed(SEED)
         @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
         def run(case: schemathesis.Case, data: st.DataObject) -> None:
             role = data.draw(st.sampled_from(ROLES))
