@@ -1,12 +1,10 @@
 """API shapes of organizations."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.errors import DomainValueError
-from app.core.i18n import Text
 from app.organizations.models import OrganizationKind, RecommenderKind
 
 OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -36,16 +34,8 @@ class OrganizationUpdate(BaseModel):
     name_en: OrgName | None = None
     kind: OrganizationKind | None = None
     internal_deadline: AwareDatetime | None = Field(
-        default=None, description="A recommender's own cut-off for its applicants (RFC 3339 with offset; null removes it)"
+        default=None, description="A recommender's own cut-off for its applicants (RFC 3339 with offset)"
     )
-
-    @field_validator("name", "kind")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        # Left out means unchanged; null would remove what an organization must have.
-        if value is None:
-            raise DomainValueError("not_nullable", Text("不能为 null", "Must not be null"))
-        return value
 
 
 class OrganizationPublic(BaseModel):
