@@ -1,13 +1,19 @@
 """Request-scoped dependencies: the unit of work, settings, the clock."""
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Header, Request
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app.core.db import Database, unit_of_work
+from app.core.db import Database, commit
 from app.core.errors import PreconditionFailed, PreconditionRequired
 from app.core.i18n import Text
 from app.core.settings import Settings
@@ -15,11 +21,49 @@ from app.core.settings import Settings
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+# Write transactions of requests admitted at once, per database and event loop: one on SQLite (it has
+# one writer anyway), half the thread pool on PostgreSQL. A request's dependencies, endpoint and response
+# run in the shared thread pool one step after another, and a transaction waiting for a lock (SQLite's,
+# or a row's) waits inside a pool thread. Were every thread so waiting, the request holding the lock
+# would get none for its next step, and all of them would wait for ever (PostgreSQL) or until the busy
+# timeout failed them (SQLite: 500 "database is locked"). Requests beyond the limit wait here, on the
+# event loop, holding no thread. Per loop: the thread pool is per loop too.
+_WRITE_GATES: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Engine, anyio.CapacityLimiter]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_gate(database: Database) -> anyio.CapacityLimiter:
+    gates = _WRITE_GATES.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
+    gate = gates.get(database.write_engine)
+    if gate is None:
+        gate = gates[database.write_engine] = anyio.CapacityLimiter(1)
+    if database.dialect != "sqlite":
+        gate.total_tokens = max(1, anyio.to_thread.current_default_thread_limiter().total_tokens // 2)
+    return gate
+
+
+async def _finish(fn: Callable[..., object], *args: object) -> None:
+    """Commit, roll back or close in a thread of its own (not the shared pool, whose threads may be
+    waiting on this transaction's locks: FastAPI runs the exit of sync dependencies the same way)."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(fn, *args, limiter=anyio.CapacityLimiter(1))
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's one transaction; reads use the non-locking reader on SQLite."""
     database: Database = request.app.state.database
-    maker = database.reader if request.method in _READ_METHODS else database.writer
-    yield from unit_of_work(maker)
+    reading = request.method in _READ_METHODS
+    async with contextlib.nullcontext() if reading else _write_gate(database):
+        session = (database.reader if reading else database.writer)()
+        try:
+            yield session
+            await _finish(commit, session)
+        except BaseException:
+            await _finish(session.rollback)
+            raise
+        finally:
+            await _finish(session.close)
 
 
 def get_settings(request: Request) -> Settings:
