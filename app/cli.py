@@ -43,7 +43,9 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
         from app.events.cli import start_worker_thread
 
         start_worker_thread(Settings())
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="warning", proxy_headers=False)
+    # Uvicorn's own lines (startup, "started server process") stay visible; one access line per request does not.
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False,
+                proxy_headers=False)
 
 
 def _resolve_org(session: "Session", ref: str) -> str:
@@ -150,3 +152,7 @@ main.add_command(worker)
 from app.batches.cli import receipt  # noqa: E402
 
 main.add_command(receipt)
+
+
+if __name__ == "__main__":
+    main()

@@ -44,6 +44,8 @@ class LiveServer:
     log_path: Path
     workers: int = 1
     env: dict[str, str] = field(default_factory=dict)
+    # "uvicorn": the ASGI app under uvicorn; "smps": the `smps serve` command, with the settings it applies.
+    command: str = "uvicorn"
     process: subprocess.Popen[bytes] | None = None
     url: str = ""
     log_offset: int = 0
@@ -64,12 +66,17 @@ class LiveServer:
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-                 "--workers", str(self.workers), "--log-level", "info", "--no-access-log"],
-                cwd=ROOT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                self._argv(port), cwd=ROOT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         self.url = f"http://127.0.0.1:{port}"
         return self
+
+    def _argv(self, port: int) -> list[str]:
+        if self.command == "smps":
+            return [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--host", "127.0.0.1",
+                    "--port", str(port), "--workers", str(self.workers)]
+        return [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(self.workers), "--log-level", "info", "--no-access-log"]
 
     def wait_ready(self) -> "LiveServer":
         assert self.process is not None
@@ -132,14 +139,14 @@ class Servers:
         self.settings, self.tmp_path = settings, tmp_path
         self.started: list[LiveServer] = []
 
-    def launch(self, workers: int = WORKERS, **env: str) -> LiveServer:
+    def launch(self, workers: int = WORKERS, command: str = "uvicorn", **env: str) -> LiveServer:
         """A server starting (call its ``wait_ready``)."""
-        server = LiveServer(self.settings, self.tmp_path / f"server-{len(self.started)}.log", workers, env)
+        server = LiveServer(self.settings, self.tmp_path / f"server-{len(self.started)}.log", workers, env, command)
         self.started.append(server)
         return server.launch()
 
-    def start(self, workers: int = WORKERS, **env: str) -> LiveServer:
-        return self.launch(workers, **env).wait_ready()
+    def start(self, workers: int = WORKERS, command: str = "uvicorn", **env: str) -> LiveServer:
+        return self.launch(workers, command, **env).wait_ready()
 
     def stop_all(self) -> None:
         for server in self.started:
