@@ -25,7 +25,9 @@ async def enter(client: httpx.AsyncClient, actor: Actor, form: dict[str, Any]) -
     return await client.post("/api/v1/applications", json=form, headers={**actor.headers, "Accept-Language": "en"})
 
 
-async def test_a_provincial_bureau_enters_applications_only_for_units_of_its_province(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_provincial_bureau_enters_applications_only_for_units_of_its_province(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     cast = await make_cast(app, client)
     beijing_unit = make_org(app, name="北京市东城区政务服务管理局", province_code="110000", area="110101")
     beijing_applicant = make_user(app, beijing_unit, "applicant")
@@ -34,7 +36,9 @@ async def test_a_provincial_bureau_enters_applications_only_for_units_of_its_pro
     r = await enter(client, cast.reviewer, entered_form(cast, beijing_unit))
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [("/parties/undertaking", "undertaking_outside_province")]
+    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [
+        ("/parties/undertaking", "undertaking_outside_province")
+    ]
     assert "units of its province" in r.json()["errors"][0]["message"]
     assert fingerprint(app) == before
     # Nothing of Beijing reaches the Shandong reviewer, whatever the unit adds.
@@ -44,10 +48,14 @@ async def test_a_provincial_bureau_enters_applications_only_for_units_of_its_pro
     r = await enter(client, cast.reviewer, entered_form(cast, cast.undertaking))
     assert r.status_code == 201, r.text
     assert r.json()["entered_by_org_id"] == cast.recommender and r.json()["recommender_id"] == cast.recommender
-    assert (await client.get(f"/api/v1/applications/{r.json()['id']}", headers=cast.reviewer.headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/applications/{r.json()['id']}", headers=cast.reviewer.headers)
+    ).status_code == 200
 
 
-async def test_a_member_unit_enters_for_any_province_and_xpcc_for_xinjiang(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_member_unit_enters_for_any_province_and_xpcc_for_xinjiang(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     cast = await make_cast(app, client)
     ministry = make_org(app, name="民政部", province_code="110000", area="110102", recommender_kind="member_unit")
     ministry_reviewer = make_user(app, ministry, "reviewer")
@@ -73,7 +81,11 @@ async def test_bulk_uploads_follow_the_same_entry_rule(app: FastAPI, client: htt
     done = await wait_done(client, r.json()["id"], headers)
     assert [row["status"] for row in done["results"]] == ["invalid", "created"]
     error = done["results"][0]["errors"][0]
-    assert (error["pointer"], error["code"], error["column"]) == ("/rows/0/parties/undertaking", "undertaking_outside_province", "undertaking")
+    assert (error["pointer"], error["code"], error["column"]) == (
+        "/rows/0/parties/undertaking",
+        "undertaking_outside_province",
+        "undertaking",
+    )
     with app.state.database.reader() as session:
         units = session.execute(sa.select(Application.undertaking_org_id)).scalars().all()
     assert units == [cast.undertaking]
@@ -81,8 +93,11 @@ async def test_bulk_uploads_follow_the_same_entry_rule(app: FastAPI, client: htt
 
 async def _patch(client: httpx.AsyncClient, flow: Flow, body: dict[str, Any]) -> httpx.Response:
     await flow.get(flow.cast.applicant)
-    return await client.patch(f"/api/v1/applications/{flow.id}", json=body,
-                              headers={**flow.cast.applicant.headers, "If-Match": flow.etag, "Accept-Language": "en"})
+    return await client.patch(
+        f"/api/v1/applications/{flow.id}",
+        json=body,
+        headers={**flow.cast.applicant.headers, "If-Match": flow.etag, "Accept-Language": "en"},
+    )
 
 
 async def test_the_recommender_cannot_change_once_it_has_reviewed(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -97,12 +112,18 @@ async def test_the_recommender_cannot_change_once_it_has_reviewed(app: FastAPI, 
     before = fingerprint(app)
     r = await _patch(client, flow, {"recommender_id": ministry})
     assert r.status_code == 422, r.text
-    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [("/recommender_id", "recommender_fixed_after_review")]
+    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [
+        ("/recommender_id", "recommender_fixed_after_review")
+    ]
     assert fingerprint(app) == before
     # So the other recommender never reads the first one's internal opinion.
-    assert (await client.get(f"/api/v1/applications/{flow.id}/reviews", headers=ministry_reviewer.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/applications/{flow.id}/reviews", headers=ministry_reviewer.headers)
+    ).status_code == 404
     # The rest stays editable, the same recommender may be restated.
-    r = await _patch(client, flow, {"title": "济南市历下区政务服务标准化试点（修改稿）", "recommender_id": cast.recommender})
+    r = await _patch(
+        client, flow, {"title": "济南市历下区政务服务标准化试点（修改稿）", "recommender_id": cast.recommender}
+    )
     assert r.status_code == 200, r.text
 
 
