@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 from app.applications.models import Application
 from tests.applications.cast import Cast, Flow, make_cast
-from tests.bulk.test_bulk import URL as BULK, wait_done
+from tests.bulk.test_bulk import URL as BULK
+from tests.bulk.test_bulk import wait_done
 from tests.conftest import Actor
 from tests.factories import make_org, make_user, seeded_org
 from tests.store import fingerprint
