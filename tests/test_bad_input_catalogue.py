@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from app.core.clock import BEIJING
 from tests.applications.cast import Cast, Flow, make_cast
 from tests.attachments import files
-from tests.factories import make_user, seeded_org
+from tests.factories import make_org, make_user, seeded_org
 from tests.store import fingerprint
 
 
@@ -148,6 +148,24 @@ async def action_in_wrong_state(s: Scene) -> httpx.Response:
     return await s.flow.act("recall")  # a draft has nothing to recall
 
 
+async def entry_for_another_province(s: Scene) -> httpx.Response:
+    beijing = make_org(s.app, province_code="110000", area="110101")
+    body = s.cast.form(parties={"undertaking": beijing, "participating": []})
+    s.mark()
+    return await s.client.post("/api/v1/applications", json=body, headers=s.cast.reviewer.headers)
+
+
+async def recommender_change_after_review(s: Scene) -> httpx.Response:
+    ministry = make_org(s.app, province_code="110000", area="110102", recommender_kind="member_unit")
+    assert (await s.flow.act("submit")).status_code == 200
+    await s.flow.endorse_all()
+    assert (await s.flow.review("return", "请补充")).status_code == 201
+    await s.flow.get(s.cast.applicant)
+    s.mark()
+    return await s.client.patch(s.app_url, json={"recommender_id": ministry},
+                                headers={**s.cast.applicant.headers, "If-Match": s.flow.etag})
+
+
 CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     # (case, status, code, pointer of a field error when there is one)
     (malformed_json, 400, "malformed_json", None),
@@ -169,6 +187,8 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     (idempotency_key_with_another_body, 422, "idempotency_key_reused", None),
     (action_after_deadline, 409, "deadline_passed", None),
     (action_in_wrong_state, 409, "invalid_state_transition", None),
+    (entry_for_another_province, 422, "validation_failed", "/parties/undertaking"),
+    (recommender_change_after_review, 422, "validation_failed", "/recommender_id"),
 ]
 
 

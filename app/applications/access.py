@@ -15,7 +15,9 @@ from app.accounts.principal import CurrentPrincipal, Principal
 from app.applications.models import Application, ApplicationParty
 from app.applications.states import OFFICE_VISIBLE_STATES, State
 from app.core.deps import DbSession
-from app.core.errors import NotFound
+from app.core.errors import FieldError, NotFound
+from app.core.i18n import Text
+from app.reference.data import XPCC_CODE, XPCC_SERVED_PROVINCES
 
 
 def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
@@ -41,6 +43,23 @@ def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
         # Equalities, not IN: the statement is compiled once and reused as is (no expanding parameters).
         clauses.append(sa.or_(*(Application.state == s for s in OFFICE_VISIBLE_STATES)))
     return sa.or_(*clauses) if clauses else sa.false()
+
+
+def entry_errors(principal: Principal, undertaking_province_code: str) -> list[FieldError]:
+    """Whether a recommender's reviewer may enter an application for a unit of this province.
+
+    A provincial bureau enters paper applications only for units of the region it serves (XPCC's
+    bureau serves Xinjiang too); a member unit recommends nationally, so for any unit. The one rule
+    of ``POST /applications`` and of bulk uploads: what a reviewer enters, it sees as a draft.
+    """
+    if principal.recommender_kind != "province":
+        return []
+    code = principal.province_code
+    serves = XPCC_SERVED_PROVINCES if code == XPCC_CODE else {code}
+    if undertaking_province_code in serves:
+        return []
+    return [FieldError("/parties/undertaking", "undertaking_outside_province",
+                       Text("省级市场监管部门只能为本省单位代录申请", "A provincial bureau enters applications only for units of its province"))]
 
 
 @functools.lru_cache(maxsize=64)

@@ -11,7 +11,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
-from app.applications.models import Application, ApplicationParty, Endorsement
+from app.applications.access import entry_errors
+from app.applications.models import Application, ApplicationParty, Endorsement, Review
 from app.applications.schemas import ApplicationCreate, ApplicationPublic, ApplicationUpdate, SignOff
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
@@ -136,6 +137,8 @@ def create_application(session: Session, principal: Principal, body: Application
     _refuse_wrong_content(session, content, call)
     undertaking = session.get(Organization, parties["undertaking"])
     assert undertaking is not None  # checked by _refuse_wrong_content
+    if entered_by and (outside := entry_errors(principal, undertaking.province_code)):
+        raise ValidationFailed(errors=outside)
     application = Application(
         id=new_id("app"), call_id=call.id, state=State.draft, undertaking_org_id=undertaking.id,
         province_code=undertaking.province_code, content=content, entered_by_org_id=entered_by,
@@ -172,6 +175,13 @@ def update_application(session: Session, principal: Principal, application: Appl
     if application.entered_by_org_id and content.get("recommender_id") != application.entered_by_org_id:
         raise ValidationFailed(errors=[FieldError("/recommender_id", "must_be_own_organization",
                                                   Text("代录申请的推荐单位须为本单位", "You can only enter applications you recommend"))])
+    if content.get("recommender_id") != application.recommender_id and session.execute(
+        sa.select(Review.id).where(Review.application_id == application.id).limit(1)
+    ).first():
+        # Its reviews are the recommender's internal record: another recommender would inherit them.
+        raise ValidationFailed(errors=[FieldError("/recommender_id", "recommender_fixed_after_review", Text(
+            "推荐单位审核后不可更换；如需改由其他单位推荐，请撤回本申请并重新申报",
+            "The recommender cannot change once it has reviewed the application; withdraw it and apply anew"))])
     call = session.get(Call, application.call_id)
     assert call is not None
     _refuse_wrong_content(session, content, call)
@@ -192,7 +202,9 @@ def delete_application(session: Session, principal: Principal, application: Appl
     ).rowcount
     if deleted != 1:
         raise PreconditionFailed()
+    # Seen by whoever could see the draft (app.events.access): its unit and the recommender that entered it.
     record_event(session, "application.deleted", application, now=now, actor_id=principal.user_id,
+                 application_id=application.id, recommender_id=application.entered_by_org_id,
                  organization_id=application.undertaking_org_id, data={"title": application.title})
 
 

@@ -7,6 +7,8 @@ from fastapi import APIRouter, Body, Depends, Path, Response, status
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, require_role
+from app.applications.access import visibility_filter
+from app.applications.models import Application
 from app.batches import receipts, service
 from app.batches.models import Batch, BatchItem, BatchTransition
 from app.batches.schemas import (
@@ -73,7 +75,9 @@ def create_batch(body: BatchCreate, principal: CurrentPrincipal, session: DbSess
 def list_batches(principal: CurrentPrincipal, session: DbSession, call_id: str | None = None,
                  page_size: PageSize = 50, page_token: PageToken = None) -> Page[BatchSummary]:
     """Reviewers see their own lists, the office every list once submitted, admins all."""
-    count = sa.select(sa.func.count()).where(BatchItem.batch_id == Batch.id).scalar_subquery()
+    # Only the items the caller may see are counted (as GET /batches/{id} lists them).
+    count = (sa.select(sa.func.count()).select_from(BatchItem).join(Application, Application.id == BatchItem.application_id)
+             .where(BatchItem.batch_id == Batch.id, visibility_filter(principal)).scalar_subquery())
     query = sa.select(Batch, count).where(service.batch_visibility(principal))
     if call_id:
         query = query.where(Batch.call_id == call_id)

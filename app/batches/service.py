@@ -132,11 +132,14 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
     return batch
 
 
-def items_of(session: Session, batch_id: str) -> list[tuple[BatchItem, Application]]:
-    rows = session.execute(
-        sa.select(BatchItem, Application).join(Application, Application.id == BatchItem.application_id)
-        .where(BatchItem.batch_id == batch_id).order_by(BatchItem.rank)
-    ).all()
+def items_of(session: Session, batch_id: str, principal: Principal | None = None) -> list[tuple[BatchItem, Application]]:
+    """The ranked items; with ``principal``, only those it may see (the office does not see, on a
+    list it returned, the applications the recommender put on it since)."""
+    query = (sa.select(BatchItem, Application).join(Application, Application.id == BatchItem.application_id)
+             .where(BatchItem.batch_id == batch_id).order_by(BatchItem.rank))
+    if principal is not None:
+        query = query.where(visibility_filter(principal))
+    rows = session.execute(query).all()
     return [(r[0], r[1]) for r in rows]
 
 
@@ -365,7 +368,7 @@ def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPubl
         version=batch.version, return_comment=batch.return_comment,
         items=[BatchItemPublic(rank=item.rank, application_id=a.id, title=a.title, state=a.state,
                                domain_area=a.domain_area, content_digest=a.content_digest)
-               for item, a in items_of(session, batch.id)],
+               for item, a in items_of(session, batch.id, principal)],
         tracking_number=latest.tracking_number if latest else None,
         allowed_actions=allowed_actions(principal, batch),
         created_at=batch.created_at, updated_at=batch.updated_at, submitted_at=batch.submitted_at,

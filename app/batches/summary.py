@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.applications.models import Application
-from app.applications.states import State
+from app.applications.states import OFFICE_VISIBLE_STATES, State
 from app.batches.models import OFFICE_VISIBLE_BATCH_STATES, Batch, BatchItem, BatchState
 from app.batches.schemas import CallSubmissionSummary, RecommenderRow
 from app.organizations.models import Organization
@@ -27,7 +27,8 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
         rows = session.execute(
             sa.select(Batch.recommender_id, Application.domain_area, Application.state)
             .join(BatchItem, BatchItem.batch_id == Batch.id).join(Application, Application.id == BatchItem.application_id)
-            .where(Batch.id.in_([b.id for b in batches.values()]))  # type: ignore[attr-defined]
+            .where(Batch.id.in_([b.id for b in batches.values()]),  # type: ignore[attr-defined]
+                   Application.state.in_(OFFICE_VISIBLE_STATES))  # what was submitted, not what a returned list holds since  # type: ignore[attr-defined]
         ).all()
         for recommender_id, area, state in rows:
             counts[recommender_id] += 1

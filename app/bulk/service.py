@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal, require_role
+from app.applications.access import entry_errors
 from app.applications.models import Application, ApplicationParty
 from app.applications.schemas import ApplicationCreate
 from app.applications.service import WRITE_TIME_CODES, org_facts
@@ -243,6 +244,8 @@ def prepare_rows(
                 errors = [FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
             else:
                 errors = [e for e in validate_application(content, call, orgs, []).errors if e.code in WRITE_TIME_CODES]
+                if entered_by and not errors:  # the entry rule of POST /applications
+                    errors = entry_errors(principal, orgs[content["parties"]["undertaking"]].province_code)
         if errors or content is None or call is None:
             results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
             continue

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Response
 from sqlalchemy.orm import Session
 
-from app.accounts.principal import CurrentPrincipal
+from app.accounts.principal import CurrentPrincipal, Principal
 from app.applications.access import VisibleApplication
 from app.applications.models import Endorsement
 from app.batches.models import Batch
@@ -41,11 +41,11 @@ def get_application_form_pdf(application: VisibleApplication, session: DbSession
     return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf")
 
 
-def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
+def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, list[list[Any]]]:
     call = session.get(Call, batch.call_id)
     recommender = session.get(Organization, batch.recommender_id)
     assert call is not None and recommender is not None
-    items = items_of(session, batch.id)
+    items = items_of(session, batch.id, principal)
     ids = [a.id for _, a in items]
     units = dict(session.execute(sa.select(Organization.id, Organization.name).where(
         Organization.id.in_({a.undertaking_org_id for _, a in items}))).all()) if items else {}  # type: ignore[attr-defined]
@@ -77,7 +77,7 @@ def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
 def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as a sheet to print (A4 landscape) and stamp, in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
-    title, rows = _rows(session, batch)
+    title, rows = _rows(session, batch, principal)
     return _download(sheets.to_xlsx(title, rows), XLSX, "推荐清单.xlsx", f"{batch.id}.xlsx")
 
 
@@ -87,5 +87,5 @@ def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, se
 def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
-    _, rows = _rows(session, batch)
+    _, rows = _rows(session, batch, principal)
     return _download(sheets.to_csv(rows), "text/csv; charset=utf-8", "推荐清单.csv", f"{batch.id}.csv")

@@ -1,8 +1,11 @@
 """Which events a caller may see: the change feed and webhook fan-out share this one filter.
 
-An event about an application is visible while its application is (so a deleted draft's events
-vanish); a batch event (recommender, no application) to that recommender's reviewers and the office;
-any other event (organizations, calls) to the office, and an organization's events to its members.
+An event is visible to a caller exactly when the caller can see its resource now (API.md, "Roles and
+who sees what"): an application's events (its endorsements, reviews, attachments) while the caller
+sees the application, a batch's events while it sees the batch, calls' and organizations' events to
+every caller (everyone reads them). A deleted draft's events vanish with it, except
+``application.deleted`` itself, shown to whoever could see the draft when it was deleted: its unit's
+applicants and the reviewers of the recommender that entered it.
 """
 
 import sqlalchemy as sa
@@ -12,36 +15,38 @@ from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.applications.access import visibility_filter
 from app.applications.models import Application
+from app.batches.models import Batch
+from app.batches.service import batch_visibility
 from app.events.models import Event
 from app.organizations.models import Organization
+
+DELETED = "application.deleted"
+# Reference data: every signed-in caller reads calls and organizations.
+PUBLIC_SUBJECTS = ("call", "organization")
 
 
 def event_visibility(principal: Principal) -> sa.ColumnElement[bool]:
     """A WHERE clause on ``Event`` selecting the events ``principal`` may see."""
-    if principal.is_admin:
-        return sa.true()
+    # No shortcut for admins: they too see no events of a draft that is gone.
     org = principal.organization_id
-    office = principal.has(Role.office)
     about_application = sa.and_(
         Event.application_id.is_not(None),  # type: ignore[union-attr]
+        Event.type != DELETED,
         sa.exists().where(Application.id == Event.application_id, visibility_filter(principal)),
     )
-    batch_readers: list[sa.ColumnElement[bool]] = []
-    if office:
-        batch_readers.append(sa.true())
+    # Recorded with the undertaking unit and, for a draft a recommender entered, that recommender.
+    could_see_draft: list[sa.ColumnElement[bool]] = [sa.true()] if principal.is_admin else []
+    if principal.has(Role.applicant):
+        could_see_draft.append(Event.organization_id == org)
     if principal.is_recommender_reviewer:
-        batch_readers.append(Event.recommender_id == org)
+        could_see_draft.append(Event.recommender_id == org)
+    deleted = sa.and_(Event.type == DELETED, sa.or_(*could_see_draft)) if could_see_draft else sa.false()
     about_batch = sa.and_(
-        Event.application_id.is_(None),  # type: ignore[union-attr]
-        Event.recommender_id.is_not(None),  # type: ignore[union-attr]
-        sa.or_(*batch_readers) if batch_readers else sa.false(),
+        Event.subject_type == "batch",
+        sa.exists().where(Batch.id == Event.subject_id, batch_visibility(principal)),
     )
-    about_rest = sa.and_(
-        Event.application_id.is_(None),  # type: ignore[union-attr]
-        Event.recommender_id.is_(None),  # type: ignore[union-attr]
-        sa.true() if office else Event.organization_id == org,
-    )
-    return sa.or_(about_application, about_batch, about_rest)
+    public = sa.and_(Event.application_id.is_(None), Event.subject_type.in_(PUBLIC_SUBJECTS))  # type: ignore[union-attr, attr-defined]
+    return sa.or_(about_application, deleted, about_batch, public)
 
 
 def type_filter(types: list[str]) -> sa.ColumnElement[bool]:

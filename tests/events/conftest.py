@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.applications.models import Application
+from app.batches.models import Batch
 from app.core.db import commit
 from app.core.ids import new_id
 from app.core.settings import Settings
@@ -102,6 +103,17 @@ def make_application(app: FastAPI, *, undertaking: str, created_by: str, recomme
         row = Application(id=new_id("app"), call_id=call_id, title="试点申报", state=state, undertaking_org_id=undertaking,
                           recommender_id=recommender, province_code="370000", created_by=created_by,
                           created_at=now, updated_at=now)
+        session.add(row)
+        commit(session)
+        return row.id
+
+
+def make_batch(app: FastAPI, *, recommender: str, created_by: str, state: str = "open") -> str:
+    now = datetime.now(UTC)
+    with app.state.database.writer() as session:
+        call_id = session.execute(sa.select(Call.id).limit(1)).scalar_one()
+        row = Batch(id=new_id("bat"), call_id=call_id, recommender_id=recommender, state=state, created_by=created_by,
+                    created_at=now, updated_at=now)
         session.add(row)
         commit(session)
         return row.id

@@ -17,7 +17,7 @@ from app.core.db import commit
 from app.events.feed import encode_cursor, feed_query
 from app.events.models import Event, EventCounter
 from app.events.outbox import record_event
-from tests.events.conftest import emit, make_application
+from tests.events.conftest import emit, make_application, make_batch
 from tests.factories import make_org, make_user, seeded_org
 
 
@@ -90,20 +90,25 @@ async def test_each_caller_sees_only_what_it_may(app: FastAPI, client: httpx.Asy
     e_draft = emit(app, "application.created", draft, application_id=draft, recommender_id=bureau)
     e_review = emit(app, "application.state_changed", reviewing, application_id=reviewing, recommender_id=bureau)
     e_submitted = emit(app, "application.state_changed", submitted, application_id=submitted)
-    e_batch = emit(app, "batch.submitted", recommender_id=bureau)
+    open_batch = make_batch(app, recommender=bureau, created_by=reviewer.user_id, state="open")
+    sent_batch = make_batch(app, recommender=other_bureau, created_by=other_reviewer.user_id, state="submitted")
+    e_open = emit(app, "batch.created", open_batch, recommender_id=bureau)
+    e_batch = emit(app, "batch.submitted", sent_batch, recommender_id=other_bureau)
     e_org = emit(app, "organization.updated", unit, organization_id=unit)
     e_call = emit(app, "call.updated")
 
     async def seen(actor) -> set[str]:  # type: ignore[no-untyped-def]
         return {e["id"] for e in await _read_all(client, actor.headers)}
 
-    everything = {e_draft, e_review, e_submitted, e_batch, e_org, e_call}
+    everything = {e_draft, e_review, e_submitted, e_open, e_batch, e_org, e_call}
+    reference = {e_org, e_call}  # everyone reads calls and organizations
     assert await seen(admin) >= everything
-    assert (await seen(applicant)) & everything == {e_draft, e_review, e_submitted, e_org}
-    assert (await seen(stranger)) & everything == set()
-    assert (await seen(reviewer)) & everything == {e_review, e_submitted, e_batch}
-    assert (await seen(other_reviewer)) & everything == set()
-    assert (await seen(office)) & everything == {e_submitted, e_batch, e_org, e_call}
+    assert (await seen(applicant)) & everything == {e_draft, e_review, e_submitted} | reference
+    assert (await seen(stranger)) & everything == reference
+    assert (await seen(reviewer)) & everything == {e_review, e_submitted, e_open} | reference
+    assert (await seen(other_reviewer)) & everything == {e_batch} | reference
+    # The office: what was submitted to it, and a list once submitted (not one still open).
+    assert (await seen(office)) & everything == {e_submitted, e_batch} | reference
 
     # A deleted draft's events vanish with it.
     with app.state.database.writer() as session:
@@ -118,11 +123,13 @@ async def test_a_caught_up_reader_skips_invisible_events_but_never_a_visible_one
     unit = make_org(app)
     member = make_user(app, unit, "applicant")
     start = (await client.get("/api/v1/events", headers=member.headers)).json()["next_cursor"]
+    hidden = make_application(app, undertaking=make_org(app), created_by=member.user_id)
     for _ in range(5):
-        emit(app, "call.updated")  # not for this member
+        emit(app, "application.updated", hidden, application_id=hidden)  # another unit's draft: not for this member
     page = (await client.get("/api/v1/events", params={"after": start}, headers=member.headers)).json()
     assert page["items"] == [] and page["has_more"] is False and page["next_cursor"] != start
-    mine = emit(app, "organization.updated", unit, organization_id=unit)
+    own = make_application(app, undertaking=unit, created_by=member.user_id)
+    mine = emit(app, "application.updated", own, application_id=own)
     page = (await client.get("/api/v1/events", params={"after": page["next_cursor"]}, headers=member.headers)).json()
     assert [e["id"] for e in page["items"]] == [mine]
 

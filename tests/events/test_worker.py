@@ -15,7 +15,7 @@ from app.core.settings import Settings
 from app.events.models import Event, IdempotencyKey, WebhookDelivery
 from app.events.worker import LEASE, RETRY_WINDOW, Worker
 from tests.conftest import Actor
-from tests.events.conftest import Receiver, emit, make_application
+from tests.events.conftest import Receiver, emit, make_application, make_batch
 from tests.factories import make_org, make_user, seeded_org
 
 
@@ -199,11 +199,14 @@ async def test_a_subscription_receives_only_what_its_owner_may_see(
                                  state="provincial_review")
     e_own = emit(app, "application.created", own_app, application_id=own_app, recommender_id=bureau)
     e_other = emit(app, "application.state_changed", other_app, application_id=other_app, recommender_id=bureau)
-    e_batch = emit(app, "batch.submitted", recommender_id=bureau)
-    emit(app, "call.updated")
+    batch = make_batch(app, recommender=bureau, created_by=reviewer.user_id)
+    e_batch = emit(app, "batch.created", batch, recommender_id=bureau)
+    emit(app, "batch.created", make_batch(app, recommender=seeded_org(app, "110000"), created_by=reviewer.user_id),
+         recommender_id=seeded_org(app, "110000"))  # another bureau's list
+    e_call = emit(app, "call.updated")
     worker.run_once(datetime.now(UTC))
-    assert _event_ids(mine) == [e_own]
-    assert sorted(_event_ids(theirs)) == sorted([e_other, e_batch])  # the draft is not the reviewer's yet
+    assert sorted(_event_ids(mine)) == sorted([e_own, e_call])
+    assert sorted(_event_ids(theirs)) == sorted([e_other, e_batch, e_call])  # the draft is not the reviewer's yet
 
 
 async def test_an_unsubscribed_webhook_gets_nothing_more(
