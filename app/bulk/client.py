@@ -4,7 +4,6 @@ Exit codes: 0 every row created; 1 some rows invalid (or nothing created because
 2 usage, authentication or other HTTP 4xx errors; 3 the server or the network failed after retries.
 """
 
-import csv
 import json
 import sys
 import time
@@ -14,6 +13,8 @@ from typing import Any
 
 import click
 import httpx
+
+from app.documents.cells import write_csv
 
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -186,10 +187,8 @@ def _print_report(body: dict[str, Any]) -> None:
 
 def _write_report(path: Path, body: dict[str, Any]) -> None:
     fields = ["row", "line", "status", "application_id", "column", "code", "pointer", "message"]
-    with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: spreadsheets open it as UTF-8
-        writer = csv.DictWriter(out, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(_report_lines(body))
+    rows = ([line[f] for f in fields] for line in _report_lines(body))
+    path.write_bytes(write_csv(fields, rows))  # formula-safe: messages and headers come from the uploaded file
 
 
 @client.command(help="Print events of the change feed as JSON lines; --follow keeps polling.")

@@ -198,6 +198,8 @@ def build_template() -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from app.documents.cells import finish_workbook
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "申请 applications"
@@ -212,6 +214,7 @@ def build_template() -> bytes:
     guide.append([])
     guide.append(["表头可用中文、英文或“中文 (key)”形式；每行一份申请书；第一个工作表为数据。",
                   "Headers may be Chinese, English, or 'Chinese (key)'; one application per row; data on the first sheet."])
+    finish_workbook(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
