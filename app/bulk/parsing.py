@@ -210,13 +210,15 @@ def rows_of(records: Iterable[tuple[int, Sequence[Any]]], limits: Limits) -> Par
 # --- CSV ------------------------------------------------------------------------------------------
 
 
-def _csv_records(text: str, limits: Limits) -> Iterator[tuple[int, list[str]]]:
-    # newline="": \r\n, \n and a bare \r (old Excel for Mac) all end a line, and the csv module sees
-    # the line ends inside quoted cells as they are.
+def _csv_records(data: bytes, encoding: str, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    # Decoded as read (a str of the whole file would cost up to four bytes a character). newline="":
+    # \r\n, \n and a bare \r (old Excel for Mac) all end a line, and the csv module sees the line ends
+    # inside quoted cells as they are.
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     line_cap = limits.columns * (limits.cell_chars + 3)
 
     def lines() -> Iterator[str]:
-        for line in io.StringIO(text, newline=""):
+        while line := text.readline(line_cap + 1):
             if len(line) > line_cap:  # refused before the csv module splits it into cells
                 if line.count(",") >= limits.columns:
                     raise TooManyColumns(Text("最多 {max} 列", "At most {max} columns"), max=limits.columns)
@@ -234,20 +236,22 @@ def _csv_records(text: str, limits: Limits) -> Iterator[tuple[int, list[str]]]:
         ) from None
 
 
-def parse_csv(data: bytes, limits: Limits) -> ParsedFile:
+def _encoding(data: bytes) -> str:
     for encoding in ("utf-8-sig", "gb18030"):  # spreadsheets in China often save CSV as GBK
         try:
-            text = data.decode(encoding)
-            break
+            data.decode(encoding)
+            return encoding
         except UnicodeDecodeError:
             continue
-    else:
-        raise UnsupportedMediaType(
-            Text("CSV 文件须为 UTF-8 或 GB18030 编码", "A CSV file must be UTF-8 or GB18030 encoded")
-        )
-    if "\x00" in text:
+    raise UnsupportedMediaType(
+        Text("CSV 文件须为 UTF-8 或 GB18030 编码", "A CSV file must be UTF-8 or GB18030 encoded")
+    )
+
+
+def parse_csv(data: bytes, limits: Limits) -> ParsedFile:
+    if b"\x00" in data:  # neither UTF-8 nor GB18030 has a zero byte in a character other than NUL
         raise UnsupportedMediaType(Text("不是 CSV 文本文件", "Not a CSV text file"))
-    return rows_of(_csv_records(text, limits), limits)
+    return rows_of(_csv_records(data, _encoding(data), limits), limits)
 
 
 # --- XLSX -----------------------------------------------------------------------------------------
