@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from app.core.clock import BEIJING
 from tests.applications.cast import Cast, Flow, make_cast
 from tests.attachments import files
+from tests.bulk import hostile_files
 from tests.factories import make_user, seeded_org
 from tests.store import fingerprint
 
@@ -148,6 +149,28 @@ async def action_in_wrong_state(s: Scene) -> httpx.Response:
     return await s.flow.act("recall")  # a draft has nothing to recall
 
 
+async def _bulk_file(s: Scene, name: str, data: bytes) -> httpx.Response:
+    s.mark()
+    media = "text/csv" if name.endswith(".csv") else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return await s.client.post("/api/v1/bulk-uploads", headers=s.cast.applicant.headers, files={"file": (name, data, media)})
+
+
+async def bulk_billion_laughs(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.xlsx", hostile_files.billion_laughs_xlsx())
+
+
+async def bulk_zip_bomb(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.xlsx", hostile_files.zip_bomb_xlsx(8))
+
+
+async def bulk_blank_lines(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.csv", hostile_files.blank_lines_csv(2))
+
+
+async def bulk_cell_too_long(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.csv", hostile_files.huge_cell_header_csv(1))
+
+
 CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     # (case, status, code, pointer of a field error when there is one)
     (malformed_json, 400, "malformed_json", None),
@@ -169,6 +192,10 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     (idempotency_key_with_another_body, 422, "idempotency_key_reused", None),
     (action_after_deadline, 409, "deadline_passed", None),
     (action_in_wrong_state, 409, "invalid_state_transition", None),
+    (bulk_billion_laughs, 422, "unreadable_spreadsheet", None),
+    (bulk_zip_bomb, 413, "compression_ratio_too_high", None),
+    (bulk_blank_lines, 413, "too_many_rows", None),
+    (bulk_cell_too_long, 422, "cell_too_long", None),
 ]
 
 
