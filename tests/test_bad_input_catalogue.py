@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from app.core.clock import BEIJING
 from tests.applications.cast import Cast, Flow, make_cast
 from tests.attachments import files
+from tests.bulk import hostile_files
 from tests.factories import make_org, make_user, seeded_org
 from tests.store import fingerprint
 
@@ -164,6 +165,26 @@ async def recommender_change_after_review(s: Scene) -> httpx.Response:
     s.mark()
     return await s.client.patch(s.app_url, json={"recommender_id": ministry},
                                 headers={**s.cast.applicant.headers, "If-Match": s.flow.etag})
+async def _bulk_file(s: Scene, name: str, data: bytes) -> httpx.Response:
+    s.mark()
+    media = "text/csv" if name.endswith(".csv") else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return await s.client.post("/api/v1/bulk-uploads", headers=s.cast.applicant.headers, files={"file": (name, data, media)})
+
+
+async def bulk_billion_laughs(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.xlsx", hostile_files.billion_laughs_xlsx())
+
+
+async def bulk_zip_bomb(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.xlsx", hostile_files.zip_bomb_xlsx(8))
+
+
+async def bulk_blank_lines(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.csv", hostile_files.blank_lines_csv(2))
+
+
+async def bulk_cell_too_long(s: Scene) -> httpx.Response:
+    return await _bulk_file(s, "申请.csv", hostile_files.huge_cell_header_csv(1))
 
 
 CATALOGUE: list[tuple[Case, int, str, str | None]] = [
@@ -189,6 +210,10 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     (action_in_wrong_state, 409, "invalid_state_transition", None),
     (entry_for_another_province, 422, "validation_failed", "/parties/undertaking"),
     (recommender_change_after_review, 422, "validation_failed", "/recommender_id"),
+    (bulk_billion_laughs, 422, "unreadable_spreadsheet", None),
+    (bulk_zip_bomb, 413, "compression_ratio_too_high", None),
+    (bulk_blank_lines, 413, "too_many_rows", None),
+    (bulk_cell_too_long, 422, "cell_too_long", None),
 ]
 
 

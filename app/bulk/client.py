@@ -4,7 +4,6 @@ Exit codes: 0 every row created; 1 some rows invalid (or nothing created because
 2 usage, authentication or other HTTP 4xx errors; 3 the server or the network failed after retries.
 """
 
-import csv
 import json
 import sys
 import time
@@ -14,6 +13,8 @@ from typing import Any
 
 import click
 import httpx
+
+from app.documents.cells import write_csv
 
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -107,16 +108,20 @@ _KEY = click.option("--api-key-file", "key_file", required=True, type=click.Path
 @click.option("--mode", type=click.Choice(["all_or_nothing", "valid_rows"]), default=None,
               help="Default all_or_nothing (or the mode inside a JSON file)")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as CSV")
+@click.option("--all", "all_rows", is_flag=True,
+              help="Report every row (default: only rows with errors). `row` is the row's index as in the errors' "
+                   "pointers (/rows/<row>/…, the first data row is 0); `line` is its row number in the sheet or "
+                   "CSV file (the header is line 1, so the first data row is usually line 2)")
 @click.option("--idempotency-key", default=None, help="Retries reuse it (one is generated when not given)")
 @click.option("--poll-interval", default=0.5, show_default=True, type=float)
 @click.pass_context
 def upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str | None, report: Path | None,
-           idempotency_key: str | None, poll_interval: float) -> None:
-    _run(_upload, ctx, file, url, key_file, mode, report, idempotency_key, poll_interval)
+           all_rows: bool, idempotency_key: str | None, poll_interval: float) -> None:
+    _run(_upload, ctx, file, url, key_file, mode, report, idempotency_key, poll_interval, all_rows)
 
 
 def _upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str | None, report: Path | None,
-            idempotency_key: str | None, poll_interval: float) -> None:
+            idempotency_key: str | None, poll_interval: float, all_rows: bool = False) -> None:
     api = _http(ctx, url, key_file)
     # A key makes the POST safe to retry: a replay answers with the upload already made.
     headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
@@ -141,9 +146,9 @@ def _upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str 
     upload_id = body["id"]
     click.echo(f"upload {upload_id}: {body['total_rows']} rows, mode {body['mode']}", err=True)
     body = _wait(api, upload_id, body, poll_interval)
-    _print_report(body)
+    _print_report(body, all_rows)
     if report:
-        _write_report(report, body)
+        _write_report(report, body, all_rows)
     if body["state"] == "failed":
         raise ClientFailure(f"the upload failed: {body.get('failure') or ''}", EXIT_SERVER)
     sys.exit(EXIT_OK if body["error_count"] == 0 else EXIT_INVALID_ROWS)
@@ -161,9 +166,11 @@ def _wait(api: Api, upload_id: str, body: dict[str, Any], poll_interval: float) 
     return body
 
 
-def _report_lines(body: dict[str, Any]) -> list[dict[str, Any]]:
+def _report_lines(body: dict[str, Any], all_rows: bool = False) -> list[dict[str, Any]]:
     lines = []
     for result in body["results"]:
+        if not all_rows and result["status"] != "invalid":
+            continue
         base = {"row": result["row"], "line": result.get("line") or "", "status": result["status"],
                 "application_id": result.get("application_id") or ""}
         errors = result.get("errors") or []
@@ -175,21 +182,20 @@ def _report_lines(body: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def _print_report(body: dict[str, Any]) -> None:
-    for line in _report_lines(body):
+def _print_report(body: dict[str, Any], all_rows: bool) -> None:
+    for line in _report_lines(body, all_rows):
         where = f"row {line['row']}" + (f" (line {line['line']})" if line["line"] else "")
         detail = line["application_id"] or f"{line['column']}: {line['code']} {line['message']}".strip(": ")
         click.echo(f"{where}\t{line['status']}\t{detail}")
+    omitted = body.get("omitted_error_count") or 0
     click.echo(f"{body['state']}: {body['created_count']} created, {body['error_count']} invalid, "
-               f"{body['total_rows']} rows", err=True)
+               f"{body['total_rows']} rows" + (f" ({omitted} more errors not listed)" if omitted else ""), err=True)
 
 
-def _write_report(path: Path, body: dict[str, Any]) -> None:
+def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
     fields = ["row", "line", "status", "application_id", "column", "code", "pointer", "message"]
-    with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: spreadsheets open it as UTF-8
-        writer = csv.DictWriter(out, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(_report_lines(body))
+    rows = ([line[f] for f in fields] for line in _report_lines(body, all_rows))
+    path.write_bytes(write_csv(fields, rows))  # formula-safe: messages and headers come from the uploaded file
 
 
 @client.command(help="Print events of the change feed as JSON lines; --follow keeps polling.")

@@ -4,14 +4,13 @@ A header may be the English key (``contact_phone``), the Chinese label (``电话
 template writes them (``电话 (contact_phone)``). One row is one application.
 """
 
-import csv
 import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from app.core.errors import AppError, FieldError, UnsupportedMediaType
+from app.core.errors import AppError
 from app.core.i18n import Text
 
 
@@ -95,7 +94,7 @@ class EmptyUpload(AppError):
     title = Text("上传内容中没有数据行", "The upload has no rows")
 
 
-def _header_key(header: str) -> str | None:
+def header_key(header: str) -> str | None:
     text = header.strip().lstrip("\ufeff")
     match = _BILINGUAL.match(text)
     if match and match.group(2) in _BY_KEY:
@@ -108,7 +107,7 @@ def _header_key(header: str) -> str | None:
     return column.key if column else None
 
 
-def _cell(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
     """A cell as text; None when empty. Dates and whole numbers come back the way people typed them."""
     if value is None:
         return None
@@ -194,83 +193,12 @@ def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
     return form
 
 
-@dataclass
-class ParsedFile:
-    rows: list[dict[str, Any]]
-    lines: list[int]  # the sheet row number of each row (the header is row 1)
-    headers: dict[str, str]  # column key → the header as the file spells it
-
-
-def _table_to_rows(table: list[list[Any]]) -> ParsedFile:
-    if not table:
-        raise EmptyUpload()
-    header = [_cell(h) or "" for h in table[0]]
-    keys: list[str | None] = []
-    unknown: list[FieldError] = []
-    for i, text in enumerate(header):
-        key = _header_key(text) if text else None
-        if text and key is None:
-            unknown.append(FieldError(f"/columns/{i + 1}", "unknown_column", Text("无法识别的列标题", "Unknown column header")))
-        keys.append(key)
-    if unknown:
-        raise UnknownColumns(errors=unknown)
-    headers = {k: h for k, h in zip(keys, header, strict=True) if k}
-    rows, lines = [], []
-    for number, raw in enumerate(table[1:], start=2):
-        cells = {k: _cell(v) for k, v in zip(keys, raw, strict=False) if k}
-        if not any(v is not None for v in cells.values()):
-            continue  # blank lines between data are not rows
-        rows.append(row_to_form(cells))
-        lines.append(number)
-    if not rows:
-        raise EmptyUpload()
-    return ParsedFile(rows, lines, headers)
-
-
-def parse_csv(data: bytes) -> ParsedFile:
-    for encoding in ("utf-8-sig", "gb18030"):  # spreadsheets in China often save CSV as GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnsupportedMediaType(Text("CSV 文件须为 UTF-8 或 GB18030 编码", "A CSV file must be UTF-8 or GB18030 encoded"))
-    if "\x00" in text:
-        raise UnsupportedMediaType(Text("不是 CSV 文本文件", "Not a CSV text file"))
-    return _table_to_rows([list(r) for r in csv.reader(io.StringIO(text))])
-
-
-def parse_xlsx(data: bytes) -> ParsedFile:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UnsupportedMediaType(Text("不是有效的 XLSX 文件", "Not a valid XLSX file")) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-    return _table_to_rows(table)
-
-
-def parse_file(filename: str, data: bytes) -> tuple[str, ParsedFile]:
-    """Judge the file by its content (XLSX is a ZIP), not by its name alone."""
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx", parse_xlsx(data)
-    if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise UnsupportedMediaType(Text("不是有效的 XLSX 文件", "Not a valid XLSX file"))
-    return "csv", parse_csv(data)
-
-
 def build_template() -> bytes:
     """The XLSX template: a data sheet with bilingual headers, and a sheet documenting each column."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from app.documents.cells import finish_workbook
 
     workbook = Workbook()
     sheet = workbook.active
@@ -286,6 +214,7 @@ def build_template() -> bytes:
     guide.append([])
     guide.append(["表头可用中文、英文或“中文 (key)”形式；每行一份申请书；第一个工作表为数据。",
                   "Headers may be Chinese, English, or 'Chinese (key)'; one application per row; data on the first sheet."])
+    finish_workbook(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

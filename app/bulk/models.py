@@ -26,6 +26,8 @@ class BulkUpload(SQLModel, table=True):
     error_count: int = 0
     # [{row, status, application_id?, errors?: [{pointer, column, code, message_zh, message_en}]}] in row order
     results: list[dict[str, Any]] = json_column(list)
+    # Row errors beyond the first max_bulk_listed_errors are counted here instead of listed in results.
+    omitted_error_count: int = 0
     # Why a failed upload failed (bilingual), for the uploader.
     failure: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
     # A runner owns the upload while lease_until is in the future; every claim counts an attempt.

@@ -13,13 +13,12 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.accounts.principal import CurrentPrincipal
-from app.bulk import service
-from app.bulk.columns import EmptyUpload, UnknownColumns, build_template, parse_file
+from app.bulk import parsing, service
+from app.bulk.columns import EmptyUpload, UnknownColumns, build_template
 from app.bulk.models import BulkUpload
 from app.bulk.schemas import BulkMode, BulkUploadPublic, render_upload
 from app.core.deps import AppSettings, DbSession, Now
 from app.core.errors import (
-    AppError,
     BadRequest,
     FieldError,
     Forbidden,
@@ -37,12 +36,6 @@ from app.core.i18n import Text, negotiate
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class TooManyRows(AppError):
-    status = 413
-    code = "too_many_rows"
-    title = Text("上传的行数超过上限", "The upload has more rows than allowed")
 
 
 class _Envelope(BaseModel):
@@ -133,7 +126,7 @@ async def _read_json(request: Request, limit: int) -> tuple[str, list[Any], str]
     return envelope.mode.value, envelope.rows, '{"rows":' + text + "}" if bare else text
 
 
-async def _read_file(request: Request, limit: int) -> tuple[str, str, Any]:
+async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tuple[str, str, Any]:
     parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1, max_fields=5)
     try:
         form = await parser.parse()
@@ -149,15 +142,15 @@ async def _read_file(request: Request, limit: int) -> tuple[str, str, Any]:
     mode = _mode(form.get("mode"))
     data = await upload.read()
     await upload.close()
-    source, parsed = await run_in_threadpool(parse_file, upload.filename or "", data)
+    source, parsed = await run_in_threadpool(parsing.parse_file, upload.filename or "", data, limits)
     return mode, source, parsed
 
 
 @router.post(
     "/bulk-uploads", operation_id="create_bulk_upload", status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkUploadPublic, openapi_extra={"requestBody": _REQUEST_BODY},
-    responses=problem_responses(BadRequest, MalformedJson, NotAuthenticated, Forbidden, PayloadTooLarge, TooManyRows,
-                                UnsupportedMediaType, ValidationFailed, UnknownColumns, EmptyUpload),
+    responses=problem_responses(BadRequest, MalformedJson, NotAuthenticated, Forbidden, PayloadTooLarge,
+                                UnsupportedMediaType, ValidationFailed, UnknownColumns, EmptyUpload, *parsing.ERRORS),
 )
 async def create_bulk_upload(
     request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
@@ -179,7 +172,7 @@ async def create_bulk_upload(
         mode, rows, stored = await _read_json(request, limit)
         source = "json"
     elif content_type == "multipart/form-data":
-        mode, source, parsed = await _read_file(request, limit)
+        mode, source, parsed = await _read_file(request, limit, parsing.Limits.of(settings))
         rows, lines, headers = parsed.rows, parsed.lines, parsed.headers
     else:
         raise UnsupportedMediaType(Text("请以 JSON 或 multipart/form-data（CSV、XLSX 文件）上传",
@@ -187,7 +180,7 @@ async def create_bulk_upload(
     if not rows:
         raise EmptyUpload()
     if len(rows) > settings.max_bulk_upload_rows:
-        raise TooManyRows(Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows)
+        raise parsing.TooManyRows(Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows)
 
     def _store() -> BulkUploadPublic:
         upload = service.create_upload(session, principal, mode=mode, source=source, rows=rows, lines=lines,

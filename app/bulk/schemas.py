@@ -49,7 +49,9 @@ class BulkUploadPublic(BaseModel):
     total_rows: int
     processed_rows: int
     created_count: int
-    error_count: int
+    error_count: int = Field(description="Rows found invalid")
+    omitted_error_count: int = Field(default=0, description="Row errors not listed in `results`: at most the first "
+                                     "1,000 errors of an upload are listed (`SMPS_MAX_BULK_LISTED_ERRORS`), the rest counted here")
     failure: str | None = Field(default=None, description="Why a failed upload failed")
     results: list[RowResult] = Field(description="One result per processed row, in row order")
     uploaded_by: str
@@ -71,6 +73,7 @@ def render_upload(upload: Any, lang: str) -> BulkUploadPublic:
     return BulkUploadPublic(
         id=upload.id, state=upload.state, mode=upload.mode, source=upload.source, total_rows=upload.total_rows,
         processed_rows=upload.processed_rows, created_count=upload.created_count, error_count=upload.error_count,
+        omitted_error_count=upload.omitted_error_count or 0,
         failure=failure, results=results, uploaded_by=upload.uploaded_by, organization_id=upload.organization_id,
         created_at=upload.created_at, updated_at=upload.updated_at, finished_at=upload.finished_at,
     )

@@ -267,6 +267,26 @@ def prepare_rows(
     return prepared
 
 
+def cap_errors(results: list[dict[str, Any]], listed: int, limit: int) -> tuple[int, int]:
+    """Keep at most ``limit`` row errors listed across an upload's results (``listed`` so far): later
+    errors are dropped from their rows (which stay ``invalid``) and counted. Returns (listed, omitted)."""
+    omitted = 0
+    for result in results:
+        errors = result.get("errors")
+        if not errors:
+            continue
+        room = max(limit - listed, 0)
+        if len(errors) > room:
+            omitted += len(errors) - room
+            result["errors"] = errors[:room]
+        listed += len(result["errors"])
+    return listed, omitted
+
+
+def _listed(results: list[dict[str, Any]]) -> int:
+    return sum(len(r.get("errors") or ()) for r in results)
+
+
 def apply_rows(session: Session, principal: Principal, prepared: Prepared, upload_id: str, now: datetime) -> None:
     """Insert the prepared applications, their parties and their ``application.created`` events."""
     if not prepared.applications:
@@ -468,9 +488,11 @@ def _run_all_or_nothing(database: Database, settings: Settings, upload: BulkUplo
                 else:
                     apply_rows(session, principal, prepared, upload.id, now)
                     results, created = prepared.results, len(prepared.applications)
+                _, omitted = cap_errors(results, 0, settings.max_bulk_listed_errors)
                 _save_progress(session, upload.id, owner, upload.processed_rows, {
                     "state": "finished", "processed_rows": len(rows), "created_count": created,
-                    "error_count": prepared.invalid, "results": results, "lease_owner": None, "lease_until": None,
+                    "error_count": prepared.invalid, "results": results, "omitted_error_count": omitted,
+                    "lease_owner": None, "lease_until": None,
                     "updated_at": now, "finished_at": now,
                 })
             commit(session)
@@ -486,6 +508,7 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
     rows: list[Any] = data["rows"]
     results = list(upload.results)
     processed, created, errors = upload.processed_rows, upload.created_count, upload.error_count
+    listed, omitted = _listed(results), upload.omitted_error_count
     size = settings.bulk_chunk_rows
     while True:
         with database.writer() as session:
@@ -499,7 +522,9 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
                     prepared = prepare_rows(session, principal, chunk, context, now)
                     apply_rows(session, principal, prepared, upload.id, now)
                 done = processed + len(chunk) >= len(rows)
+                chunk_listed, chunk_omitted = cap_errors(prepared.results, listed, settings.max_bulk_listed_errors)
                 values: dict[str, Any] = {
+                    "omitted_error_count": omitted + chunk_omitted,
                     "processed_rows": processed + len(chunk), "created_count": created + len(prepared.applications),
                     "error_count": errors + prepared.invalid, "results": results + prepared.results, "updated_at": now,
                     "lease_until": now + timedelta(seconds=settings.bulk_lease_seconds),
@@ -513,7 +538,7 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
                 session.rollback()
                 raise
         processed, created, errors = values["processed_rows"], values["created_count"], values["error_count"]
-        results = values["results"]
+        results, listed, omitted = values["results"], chunk_listed, values["omitted_error_count"]
         if done:
             return
 

@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     bulk_chunk_rows: int = Field(default=1000, ge=1)
     bulk_lease_seconds: int = Field(default=300, ge=1)
     bulk_max_attempts: int = Field(default=3, ge=1)
+    # Bulk files are parsed as a stream and refused at the first limit passed: columns, characters in
+    # one cell, non-empty cells in all, and for XLSX the inflated size of the archive and the ratio of
+    # any large entry (zip bombs). At most max_bulk_listed_errors row errors are listed per upload.
+    max_bulk_upload_columns: int = Field(default=64, ge=1)
+    max_bulk_cell_chars: int = Field(default=32 * 1024, ge=256)
+    max_bulk_upload_cells: int = Field(default=600_000, ge=1)
+    max_bulk_xlsx_inflated_bytes: int = Field(default=128 * 1024 * 1024, ge=1024 * 1024)
+    max_bulk_xlsx_compression_ratio: int = Field(default=100, ge=2)
+    max_bulk_listed_errors: int = Field(default=1000, ge=1)
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -1,6 +1,5 @@
-"""The recommended list (推荐清单) as a printable XLSX sheet and as CSV."""
+"""The recommended list (推荐清单) as a printable XLSX sheet and as CSV (formula-safe: ``app.documents.cells``)."""
 
-import csv
 import io
 from typing import Any
 
@@ -8,16 +7,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from app.documents.cells import finish_sheet, write_csv
+
 HEADERS = ("序号", "项目名称", "承担单位", "申报领域", "试点期", "联系人", "会签情况", "内容摘要（SHA-256）")
 WIDTHS = (6, 36, 28, 24, 22, 22, 22, 30)
 
 
 def to_csv(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADERS)
-    writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM lets Excel read the file as UTF-8
+    return write_csv(HEADERS, rows)
 
 
 def to_xlsx(title: str, rows: list[list[Any]]) -> bytes:
@@ -51,6 +48,7 @@ def to_xlsx(title: str, rows: list[list[Any]]) -> bytes:
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.oddFooter.right.text = "推荐单位（盖章）"
+    finish_sheet(ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -303,9 +303,17 @@ async def test_cli_upload_prints_the_report_and_exits_1_on_invalid_rows(app, cli
                            obj={"http": http})
     assert result.exit_code == 1, result.output
     assert "row 17 (line 19)\tinvalid\tcontact_phone: invalid_phone" in result.stdout
+    assert "\tcreated\t" not in result.stdout  # errors only by default
+    lines = list(csv.DictReader(report.open(encoding="utf-8-sig")))
+    assert [(x["row"], x["line"], x["status"]) for x in lines] == [("17", "19", "invalid")]
+    assert count_applications(app) == 19
+    result = runner.invoke(client_group, ["upload", str(source), "--url", "http://testserver", "--api-key-file", str(key_file),
+                                          "--mode", "valid_rows", "--report", str(report), "--all", "--poll-interval", "0.02"],
+                           obj={"http": http})
+    assert result.exit_code == 1 and result.stdout.count("\tcreated\t") == 19
     lines = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert len(lines) == 20 and [x["row"] for x in lines if x["status"] == "invalid"] == ["17"]
-    assert count_applications(app) == 19
+    assert count_applications(app) == 38
 
     # All valid → 0; a wrong key → 2.
     source.write_bytes(xlsx_bytes(rows_with_bad(cast, 2, {})))
