@@ -165,6 +165,8 @@ async def recommender_change_after_review(s: Scene) -> httpx.Response:
     s.mark()
     return await s.client.patch(s.app_url, json={"recommender_id": ministry},
                                 headers={**s.cast.applicant.headers, "If-Match": s.flow.etag})
+
+
 async def _bulk_file(s: Scene, name: str, data: bytes) -> httpx.Response:
     s.mark()
     media = "text/csv" if name.endswith(".csv") else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -218,6 +220,8 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
 
 
 @pytest.mark.parametrize(("case", "status", "code", "pointer"), CATALOGUE, ids=[c[0].__name__ for c in CATALOGUE])
+
+
 async def test_bad_input_is_answered_and_changes_nothing(
     app: FastAPI, client: httpx.AsyncClient, clock: Any, case: Case, status: int, code: str, pointer: str | None
 ) -> None:
