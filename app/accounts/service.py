@@ -43,7 +43,9 @@ def check_login_limits(session: Session, settings: Settings, account: str, addre
             sa.func.count().filter(LoginFailure.address == address),
             sa.func.count().filter(LoginFailure.username == account),
             sa.func.max(LoginFailure.at).filter(LoginFailure.username == account),
-        ).where(LoginFailure.at > now - window, sa.or_(LoginFailure.username == account, LoginFailure.address == address))
+        ).where(
+            LoginFailure.at > now - window, sa.or_(LoginFailure.username == account, LoginFailure.address == address)
+        )
     ).one()
     if by_pair >= settings.login_max_failures or by_address >= settings.login_max_failures_per_address:
         raise _too_many(settings, settings.login_window_seconds)
@@ -57,13 +59,19 @@ def check_login_limits(session: Session, settings: Settings, account: str, addre
 
 def find_user(session: Session, username: str) -> User | None:
     """The account a login names: its exact username first, else the one it folds to."""
-    rows = session.execute(
-        sa.select(User).where(sa.or_(User.username == username, User.username_folded == fold_username(username)))
-    ).scalars().all()
+    rows = (
+        session.execute(
+            sa.select(User).where(sa.or_(User.username == username, User.username_folded == fold_username(username)))
+        )
+        .scalars()
+        .all()
+    )
     return next((u for u in rows if u.username == username), rows[0] if rows else None)
 
 
-def login(session: Session, settings: Settings, username: str, password: str, address: str, now: datetime) -> tuple[str, datetime]:
+def login(
+    session: Session, settings: Settings, username: str, password: str, address: str, now: datetime
+) -> tuple[str, datetime]:
     """Check a password and issue a bearer token; too many recent failures → 429.
 
     Usernames match case-insensitively (``Alice`` signs in as ``alice``). Failures count per folded
@@ -81,7 +89,11 @@ def login(session: Session, settings: Settings, username: str, password: str, ad
         raise InvalidCredentials()
     token = new_secret(TOKEN_PREFIX)
     expires_at = now + timedelta(minutes=settings.token_lifetime_minutes)
-    session.add(AccessToken(id=new_id("tok"), user_id=user.id, token_hash=secret_hash(token), created_at=now, expires_at=expires_at))
+    session.add(
+        AccessToken(
+            id=new_id("tok"), user_id=user.id, token_hash=secret_hash(token), created_at=now, expires_at=expires_at
+        )
+    )
     # This address has proved itself; failures elsewhere keep counting toward the account's backoff.
     session.execute(sa.delete(LoginFailure).where(LoginFailure.username == account, LoginFailure.address == address))
     return token, expires_at
@@ -92,8 +104,9 @@ def revoke_tokens(session: Session, user_id: str) -> None:
     session.execute(sa.delete(AccessToken).where(AccessToken.user_id == user_id))
 
 
-def guard_admin_change(session: Session, principal_user_id: str, user: User, roles: list[str] | None,
-                       is_active: bool | None) -> None:
+def guard_admin_change(
+    session: Session, principal_user_id: str, user: User, roles: list[str] | None, is_active: bool | None
+) -> None:
     """Refuse to deactivate oneself, and to demote or deactivate the last active admin."""
     if is_active is False and user.id == principal_user_id:
         raise SelfDeactivation()
@@ -105,7 +118,8 @@ def guard_admin_change(session: Session, principal_user_id: str, user: User, rol
     admins = session.execute(
         sa.select(User.id, User.roles)
         .where(User.is_active, sa.cast(User.roles, sa.String).like('%"admin"%'))
-        .order_by(User.id).with_for_update()
+        .order_by(User.id)
+        .with_for_update()
     ).all()
     if not any(Role.admin.value in roles_ and user_id != user.id for user_id, roles_ in admins):
         raise LastAdmin()
@@ -114,11 +128,22 @@ def guard_admin_change(session: Session, principal_user_id: str, user: User, rol
 def organization_or_error(session: Session, org_id: str, pointer: str) -> Organization:
     org = session.get(Organization, org_id)
     if org is None:
-        raise ValidationFailed(errors=[FieldError(pointer, "unknown_organization", Text("组织不存在", "No such organization"))])
+        raise ValidationFailed(
+            errors=[FieldError(pointer, "unknown_organization", Text("组织不存在", "No such organization"))]
+        )
     return org
 
 
-def create_user(session: Session, *, username: str, display_name: str, organization_id: str, roles: list[str], password: str, now: datetime) -> User:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    organization_id: str,
+    roles: list[str],
+    password: str,
+    now: datetime,
+) -> User:
     organization_or_error(session, organization_id, "/organization_id")
     if session.execute(sa.select(User.id).where(User.username_folded == fold_username(username))).first():
         raise Duplicate(
@@ -126,8 +151,14 @@ def create_user(session: Session, *, username: str, display_name: str, organizat
             errors=[FieldError("/username", "duplicate", Text("用户名已被使用", "The username is taken"))],
         )
     user = User(
-        id=new_id("usr"), username=username, display_name=display_name, organization_id=organization_id,
-        roles=sorted(set(roles)), password_hash=hash_password(password), created_at=now, updated_at=now,
+        id=new_id("usr"),
+        username=username,
+        display_name=display_name,
+        organization_id=organization_id,
+        roles=sorted(set(roles)),
+        password_hash=hash_password(password),
+        created_at=now,
+        updated_at=now,
     )
     session.add(user)
     session.flush()
@@ -138,7 +169,9 @@ def create_api_key(session: Session, user_id: str, name: str, now: datetime) -> 
     if session.get(User, user_id) is None:
         raise NotFound()
     key = new_secret(API_KEY_PREFIX)
-    row = ApiKey(id=new_id("key"), user_id=user_id, name=name, key_hash=secret_hash(key), key_hint=key[:10], created_at=now)
+    row = ApiKey(
+        id=new_id("key"), user_id=user_id, name=name, key_hash=secret_hash(key), key_hint=key[:10], created_at=now
+    )
     session.add(row)
     session.flush()
     return row, key

@@ -15,17 +15,18 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '1001'
-down_revision: str | Sequence[str] | None = '0900'
+revision: str = "1001"
+down_revision: str | Sequence[str] | None = "0900"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('username_folded', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True))
-    users = sa.table('users', sa.column('id'), sa.column('username'), sa.column('created_at'),
-                     sa.column('username_folded'))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("username_folded", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True))
+    users = sa.table(
+        "users", sa.column("id"), sa.column("username"), sa.column("created_at"), sa.column("username_folded")
+    )
     connection = op.get_bind()
     taken: set[str] = set()
     for user_id, username, _ in connection.execute(
@@ -35,13 +36,14 @@ def upgrade() -> None:
         key = folded if folded not in taken else f"{folded}#{user_id}"
         taken.add(folded)
         connection.execute(sa.update(users).where(users.c.id == user_id).values(username_folded=key))
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('username_folded', existing_type=sqlmodel.sql.sqltypes.AutoString(length=100),
-                              nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_users_username_folded'), ['username_folded'])
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.alter_column(
+            "username_folded", existing_type=sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False
+        )
+        batch_op.create_unique_constraint(batch_op.f("uq_users_username_folded"), ["username_folded"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_users_username_folded'), type_='unique')
-        batch_op.drop_column('username_folded')
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_users_username_folded"), type_="unique")
+        batch_op.drop_column("username_folded")

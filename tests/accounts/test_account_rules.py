@@ -20,7 +20,9 @@ NEW_PASSWORD = "another-horse-battery"
 async def _patch(app: FastAPI, client: httpx.AsyncClient, admin, user_id: str, **body: object) -> httpx.Response:  # type: ignore[no-untyped-def]
     with app.state.database.reader() as session:
         version = session.get(User, user_id).version  # type: ignore[union-attr]
-    return await client.patch(f"/api/v1/users/{user_id}", json=body, headers={**admin.headers, "If-Match": f'"{version}"'})
+    return await client.patch(
+        f"/api/v1/users/{user_id}", json=body, headers={**admin.headers, "If-Match": f'"{version}"'}
+    )
 
 
 def _only_admin(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -69,7 +71,11 @@ async def test_usernames_are_unique_whatever_their_case(app: FastAPI, client: ht
     for look_alike in ("zhang.san", "ZHANG.SAN", "Zhang.San"):
         refused = await client.post("/api/v1/users", json={**body, "username": look_alike}, headers=admin.headers)
         assert refused.status_code == 409, refused.text
-        assert refused.json()["errors"][0] == {**refused.json()["errors"][0], "pointer": "/username", "code": "duplicate"}
+        assert refused.json()["errors"][0] == {
+            **refused.json()["errors"][0],
+            "pointer": "/username",
+            "code": "duplicate",
+        }
     assert fingerprint(app) == before
     # Signing in matches whatever the case; the account keeps the name it was given.
     for spelling in ("zhang.san", "ZHANG.SAN"):
@@ -111,15 +117,24 @@ def test_the_migration_keeps_accounts_that_differ_only_in_case(database_url: str
     try:
         with engine.begin() as conn:
             org = conn.execute(sa.text("SELECT id FROM organizations LIMIT 1")).scalar_one()
-            for i, (user_id, name) in enumerate([("usr_b", "wang"), ("usr_a", "Wang"), ("usr_c", "WANG"), ("usr_d", "li")]):
+            for i, (user_id, name) in enumerate(
+                [("usr_b", "wang"), ("usr_a", "Wang"), ("usr_c", "WANG"), ("usr_d", "li")]
+            ):
                 at = datetime(2026, 1, 1 + i, tzinfo=UTC)
-                conn.execute(sa.text(
-                    "INSERT INTO users (id, username, display_name, organization_id, roles, is_active, version, "
-                    "created_at, updated_at) VALUES (:id, :name, :name, :org, '[]', true, 1, :at, :at)"
-                ), {"id": user_id, "name": name, "org": org, "at": at})
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (id, username, display_name, organization_id, roles, is_active, version, "
+                        "created_at, updated_at) VALUES (:id, :name, :name, :org, '[]', true, 1, :at, :at)"
+                    ),
+                    {"id": user_id, "name": name, "org": org, "at": at},
+                )
         command.upgrade(config, "heads")
         with engine.connect() as conn:
-            folded = dict(conn.execute(sa.text("SELECT username, username_folded FROM users WHERE id LIKE 'usr\\__' ESCAPE '\\'")).all())
+            folded = dict(
+                conn.execute(
+                    sa.text("SELECT username, username_folded FROM users WHERE id LIKE 'usr\\__' ESCAPE '\\'")
+                ).all()
+            )
         assert folded == {"wang": "wang", "Wang": "wang#usr_a", "WANG": "wang#usr_c", "li": "li"}
         with engine.connect() as conn, conn.begin():
             try:
