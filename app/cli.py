@@ -43,9 +43,13 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
         from app.events.cli import start_worker_thread
 
         start_worker_thread(Settings())
+    settings = Settings()
+    # X-Forwarded-For is believed only from SMPS_TRUSTED_PROXIES (the app applies the same rule in-process).
+    proxies = ",".join(str(n) for n in settings.trusted_proxies)
+    forwarding: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
     # Uvicorn's own lines (startup, "started server process") stay visible; one access line per request does not.
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False,
-                proxy_headers=False)
+                **forwarding)
 
 
 def _resolve_org(session: "Session", ref: str) -> str:

@@ -54,6 +54,12 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        # Outermost: the client address everything sees (login limits, logs) follows the same rule as
+        # `smps serve` (uvicorn's own middleware, so the two cannot differ; applying it twice changes nothing).
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in settings.trusted_proxies])
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
     def healthz() -> dict[str, str]:

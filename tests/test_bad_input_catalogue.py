@@ -189,6 +189,46 @@ async def bulk_cell_too_long(s: Scene) -> httpx.Response:
     return await _bulk_file(s, "申请.csv", hostile_files.huge_cell_header_csv(1))
 
 
+async def webhook_to_an_embedded_loopback(s: Scene) -> httpx.Response:
+    s.mark()
+    body = {"url": "http://[64:ff9b::7f00:1]/hook", "event_types": ["*"]}
+    return await s.client.post("/api/v1/webhooks", json=body, headers=s.cast.applicant.headers)
+
+
+async def _patch_user(s: Scene, user_id: str, body: dict) -> httpx.Response:
+    from app.accounts.models import User
+
+    with s.app.state.database.reader() as session:
+        version = session.get(User, user_id).version  # type: ignore[union-attr]
+    return await s.client.patch(f"/api/v1/users/{user_id}", json=body,
+                                headers={**s.cast.admin.headers, "If-Match": f'"{version}"'})
+
+
+async def last_admin_demoted(s: Scene) -> httpx.Response:
+    import sqlalchemy as sa
+
+    from app.accounts.models import User
+
+    with s.app.state.database.writer() as session:  # the cast's admin becomes the only active one
+        session.execute(sa.update(User).where(User.id != s.cast.admin.user_id, sa.cast(User.roles, sa.String).like('%"admin"%'))
+                        .values(is_active=False))
+        session.commit()
+    s.mark()
+    return await _patch_user(s, s.cast.admin.user_id, {"roles": ["office"]})
+
+
+async def self_deactivation(s: Scene) -> httpx.Response:
+    s.mark()
+    return await _patch_user(s, s.cast.admin.user_id, {"is_active": False})
+
+
+async def username_differing_only_in_case(s: Scene) -> httpx.Response:
+    s.mark()
+    body = {"username": s.cast.applicant.username.upper(), "display_name": "重名", "roles": ["applicant"],
+            "organization_id": s.cast.applicant.organization_id, "password": "correct-horse-battery"}
+    return await s.client.post("/api/v1/users", json=body, headers=s.cast.admin.headers)
+
+
 CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     # (case, status, code, pointer of a field error when there is one)
     (malformed_json, 400, "malformed_json", None),
@@ -216,6 +256,10 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     (bulk_zip_bomb, 413, "compression_ratio_too_high", None),
     (bulk_blank_lines, 413, "too_many_rows", None),
     (bulk_cell_too_long, 422, "cell_too_long", None),
+    (webhook_to_an_embedded_loopback, 422, "validation_failed", "/url"),
+    (last_admin_demoted, 409, "last_admin", None),
+    (self_deactivation, 409, "self_deactivation", None),
+    (username_differing_only_in_case, 409, "duplicate", "/username"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
@@ -16,11 +17,23 @@ class Role(StrEnum):
     admin = "admin"
 
 
+def fold_username(username: str) -> str:
+    """The form usernames are unique in and looked up by: ``Alice`` and ``alice`` are one account."""
+    return username.casefold()
+
+
+def _folded_default(context: Any) -> str:
+    return fold_username(context.get_current_parameters()["username"])
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
     id: str = Field(primary_key=True, max_length=32)
     username: str = Field(max_length=64, unique=True)
+    # Filled from ``username`` on insert. Accounts that already differed only in case when the rule came
+    # keep their names: the oldest holds the folded name, the others ``folded#id`` (migration 1001).
+    username_folded: str = Field(max_length=100, unique=True, sa_column_kwargs={"default": _folded_default})
     display_name: str = Field(max_length=100)
     organization_id: str = Field(foreign_key="organizations.id", max_length=32, index=True)
     roles: list[str] = json_column(list)

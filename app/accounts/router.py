@@ -24,10 +24,12 @@ from app.core.errors import (
     Duplicate,
     Forbidden,
     InvalidCredentials,
+    LastAdmin,
     NotAuthenticated,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    SelfDeactivation,
     TooManyRequests,
     ValidationFailed,
     problem_responses,
@@ -54,7 +56,13 @@ def create_token(
     settings: AppSettings,
     now: Now,
 ) -> TokenResponse:
-    """Exchange a username and password (OAuth2 password form) for an expiring bearer token."""
+    """Exchange a username and password (OAuth2 password form) for an expiring bearer token.
+
+    The username matches whatever its case. Five failures from one address lock that account from that
+    address for 15 minutes, twenty lock the address; many failures from anywhere make each further try of
+    the account wait up to a minute after the latest one. API keys are never locked out.
+    """
+    # The peer, or the client named by a trusted proxy's X-Forwarded-For (SMPS_TRUSTED_PROXIES).
     address = request.client.host if request.client else "unknown"
     token, expires_at = service.login(session, settings, form.username, form.password, address, now)
     return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)
@@ -163,24 +171,34 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: DbSessio
 
 @router.patch(
     "/users/{user_id}", tags=["users"], operation_id="update_user", response_model=UserPublic,
-    responses={**AUTH, **problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)},
+    responses={**AUTH, **problem_responses(
+        Forbidden, NotFound, PreconditionFailed, PreconditionRequired, LastAdmin, SelfDeactivation,
+    )},
 )
 def update_user(
     user_id: str, body: UserUpdate, principal: CurrentPrincipal, session: DbSession, now: Now,
     response: Response, if_match: IfMatch = None,
 ) -> UserPublic:
-    """Change a user's name, roles, password or active flag (admin; If-Match)."""
+    """Change a user's name, roles, password or active flag (admin; If-Match).
+
+    A new password or deactivation ends the user's bearer tokens (reactivation does not bring them
+    back). API keys survive a password change; they are refused while the user is inactive and work
+    again once reactivated (revoke them with `DELETE /api-keys/{id}`). No one may deactivate
+    themselves, and the last active admin cannot be demoted or deactivated.
+    """
     require_role(principal, Role.admin)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
     version = require_version(user.version, if_match)
+    roles = sorted({r.value for r in body.roles}) if body.roles is not None else None
+    service.guard_admin_change(session, principal.user_id, user, roles, body.is_active)
     changes = body.model_dump(exclude_unset=True)
     values: dict = {"updated_at": now, "version": version + 1}
     if "display_name" in changes and body.display_name is not None:
         values["display_name"] = body.display_name
-    if body.roles is not None:
-        values["roles"] = sorted({r.value for r in body.roles})
+    if roles is not None:
+        values["roles"] = roles
     if body.password is not None:
         values["password_hash"] = hash_password(body.password)
     if body.is_active is not None:
@@ -190,6 +208,8 @@ def update_user(
     ).rowcount
     if updated != 1:
         raise PreconditionFailed()
+    if body.password is not None or body.is_active is False:
+        service.revoke_tokens(session, user_id)  # deleted: reactivation does not bring them back
     session.refresh(user)
     response.headers["ETag"] = etag(user.version)
     return _user_public(user)

@@ -1,12 +1,23 @@
 """Accounts: logins with a database-backed failure limit, users, API keys."""
 
+import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.accounts.models import AccessToken, ApiKey, LoginFailure, User
-from app.core.errors import Duplicate, FieldError, InvalidCredentials, NotFound, TooManyRequests, ValidationFailed
+from app.accounts.models import AccessToken, ApiKey, LoginFailure, Role, User, fold_username
+from app.core.clock import as_utc
+from app.core.errors import (
+    Duplicate,
+    FieldError,
+    InvalidCredentials,
+    LastAdmin,
+    NotFound,
+    SelfDeactivation,
+    TooManyRequests,
+    ValidationFailed,
+)
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.security import API_KEY_PREFIX, TOKEN_PREFIX, hash_password, new_secret, secret_hash, verify_password
@@ -14,52 +25,140 @@ from app.core.settings import Settings
 from app.organizations.models import Organization
 
 
-def login(session: Session, settings: Settings, username: str, password: str, address: str, now: datetime) -> tuple[str, datetime]:
-    """Check a password and issue a bearer token; too many recent failures → 429."""
-    since = now - timedelta(seconds=settings.login_window_seconds)
-    by_user, by_address = session.execute(
+def _too_many(settings: Settings, retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        Text("登录失败次数过多，请 {seconds} 秒后再试", "Too many failed logins; try again in {seconds} seconds"),
+        seconds=retry_after,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def check_login_limits(session: Session, settings: Settings, account: str, address: str, now: datetime) -> None:
+    """429 while this (account, address) pair or this address has failed too often, or while the
+    account's backoff after many failures from anywhere has not yet passed."""
+    window = timedelta(seconds=settings.login_window_seconds)
+    by_pair, by_address, by_account, latest = session.execute(
         sa.select(
-            sa.func.count().filter(LoginFailure.username == username),
+            sa.func.count().filter(LoginFailure.username == account, LoginFailure.address == address),
             sa.func.count().filter(LoginFailure.address == address),
-        ).where(LoginFailure.at > since, sa.or_(LoginFailure.username == username, LoginFailure.address == address))
-    ).one()
-    if by_user >= settings.login_max_failures or by_address >= settings.login_max_failures_per_address:
-        raise TooManyRequests(
-            Text("登录失败次数过多，请 {minutes} 分钟后再试", "Too many failed logins; try again in {minutes} minutes"),
-            minutes=max(1, settings.login_window_seconds // 60),
-            headers={"Retry-After": str(settings.login_window_seconds)},
+            sa.func.count().filter(LoginFailure.username == account),
+            sa.func.max(LoginFailure.at).filter(LoginFailure.username == account),
+        ).where(
+            LoginFailure.at > now - window, sa.or_(LoginFailure.username == account, LoginFailure.address == address)
         )
-    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    ).one()
+    if by_pair >= settings.login_max_failures or by_address >= settings.login_max_failures_per_address:
+        raise _too_many(settings, settings.login_window_seconds)
+    if by_account >= settings.login_account_backoff_after and latest is not None:
+        excess = by_account - settings.login_account_backoff_after
+        delay = min(2 ** min(excess, 30), settings.login_account_backoff_max_seconds)
+        wait = as_utc(latest) + timedelta(seconds=delay) - now
+        if wait > timedelta(0):
+            raise _too_many(settings, max(1, math.ceil(wait.total_seconds())))
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The account a login names: its exact username first, else the one it folds to."""
+    rows = (
+        session.execute(
+            sa.select(User).where(sa.or_(User.username == username, User.username_folded == fold_username(username)))
+        )
+        .scalars()
+        .all()
+    )
+    return next((u for u in rows if u.username == username), rows[0] if rows else None)
+
+
+def login(
+    session: Session, settings: Settings, username: str, password: str, address: str, now: datetime
+) -> tuple[str, datetime]:
+    """Check a password and issue a bearer token; too many recent failures → 429.
+
+    Usernames match case-insensitively (``Alice`` signs in as ``alice``). Failures count per folded
+    account name and client address (``SMPS_TRUSTED_PROXIES`` decides what the address is).
+    """
+    account = fold_username(username)[:64]
+    address = address[:64]
+    check_login_limits(session, settings, account, address, now)
+    user = find_user(session, username)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
         # Recorded in its own committed write below (the caller's unit of work), even though we raise.
-        session.add(LoginFailure(username=username[:64], address=address[:64], at=now))
+        session.add(LoginFailure(username=account, address=address, at=now))
         session.commit()
         raise InvalidCredentials()
     token = new_secret(TOKEN_PREFIX)
     expires_at = now + timedelta(minutes=settings.token_lifetime_minutes)
-    session.add(AccessToken(id=new_id("tok"), user_id=user.id, token_hash=secret_hash(token), created_at=now, expires_at=expires_at))
-    session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
+    session.add(
+        AccessToken(
+            id=new_id("tok"), user_id=user.id, token_hash=secret_hash(token), created_at=now, expires_at=expires_at
+        )
+    )
+    # This address has proved itself; failures elsewhere keep counting toward the account's backoff.
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.username == account, LoginFailure.address == address))
     return token, expires_at
+
+
+def revoke_tokens(session: Session, user_id: str) -> None:
+    """End every bearer token of a user (password changed, account deactivated); API keys stay."""
+    session.execute(sa.delete(AccessToken).where(AccessToken.user_id == user_id))
+
+
+def guard_admin_change(
+    session: Session, principal_user_id: str, user: User, roles: list[str] | None, is_active: bool | None
+) -> None:
+    """Refuse to deactivate oneself, and to demote or deactivate the last active admin."""
+    if is_active is False and user.id == principal_user_id:
+        raise SelfDeactivation()
+    losing_admin = (roles is not None and Role.admin.value not in roles) or is_active is False
+    if not (user.is_active and Role.admin.value in user.roles and losing_admin):
+        return
+    # Every active admin row locked in one order (PostgreSQL), so two admins demoting each other at
+    # once cannot both succeed: the second sees the first's change, and is refused.
+    admins = session.execute(
+        sa.select(User.id, User.roles)
+        .where(User.is_active, sa.cast(User.roles, sa.String).like('%"admin"%'))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    if not any(Role.admin.value in roles_ and user_id != user.id for user_id, roles_ in admins):
+        raise LastAdmin()
 
 
 def organization_or_error(session: Session, org_id: str, pointer: str) -> Organization:
     org = session.get(Organization, org_id)
     if org is None:
-        raise ValidationFailed(errors=[FieldError(pointer, "unknown_organization", Text("组织不存在", "No such organization"))])
+        raise ValidationFailed(
+            errors=[FieldError(pointer, "unknown_organization", Text("组织不存在", "No such organization"))]
+        )
     return org
 
 
-def create_user(session: Session, *, username: str, display_name: str, organization_id: str, roles: list[str], password: str, now: datetime) -> User:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    organization_id: str,
+    roles: list[str],
+    password: str,
+    now: datetime,
+) -> User:
     organization_or_error(session, organization_id, "/organization_id")
-    if session.execute(sa.select(User.id).where(User.username == username)).first():
+    if session.execute(sa.select(User.id).where(User.username_folded == fold_username(username))).first():
         raise Duplicate(
             Text("用户名已被使用", "The username is taken"),
             errors=[FieldError("/username", "duplicate", Text("用户名已被使用", "The username is taken"))],
         )
     user = User(
-        id=new_id("usr"), username=username, display_name=display_name, organization_id=organization_id,
-        roles=sorted(set(roles)), password_hash=hash_password(password), created_at=now, updated_at=now,
+        id=new_id("usr"),
+        username=username,
+        display_name=display_name,
+        organization_id=organization_id,
+        roles=sorted(set(roles)),
+        password_hash=hash_password(password),
+        created_at=now,
+        updated_at=now,
     )
     session.add(user)
     session.flush()
@@ -70,7 +169,9 @@ def create_api_key(session: Session, user_id: str, name: str, now: datetime) -> 
     if session.get(User, user_id) is None:
         raise NotFound()
     key = new_secret(API_KEY_PREFIX)
-    row = ApiKey(id=new_id("key"), user_id=user_id, name=name, key_hash=secret_hash(key), key_hint=key[:10], created_at=now)
+    row = ApiKey(
+        id=new_id("key"), user_id=user_id, name=name, key_hash=secret_hash(key), key_hint=key[:10], created_at=now
+    )
     session.add(row)
     session.flush()
     return row, key

@@ -108,6 +108,10 @@ InvalidTransition = _kind(
     "Transition not allowed in the current state",
 )
 DeadlinePassed = _kind("DeadlinePassed", 409, "deadline_passed", "已过截止时间", "Deadline passed")
+LastAdmin = _kind("LastAdmin", 409, "last_admin", "不能停用或降级最后一位管理员", "The last active admin cannot be demoted or deactivated")
+SelfDeactivation = _kind(
+    "SelfDeactivation", 409, "self_deactivation", "不能停用自己的账户", "You cannot deactivate your own account"
+)
 PreconditionFailed = _kind(
     "PreconditionFailed",
     412,

@@ -4,7 +4,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AttachmentType = Literal["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
@@ -23,10 +23,20 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/smps.db"
     storage_dir: Path = Path("./var/files")
     token_lifetime_minutes: int = Field(default=480, ge=1, le=60 * 24 * 30)
-    # Failed logins allowed per user, and per client address, within the window.
+    # Failed logins allowed per (account, client address), and per client address, within the window.
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # After this many failures of one account in the window (from any address), each further try waits
+    # 1, 2, 4… seconds (at most the maximum) after the latest failure: a guess spread over many addresses
+    # is slowed, yet no one can lock the account for everyone.
+    login_account_backoff_after: int = Field(default=10, ge=1)
+    login_account_backoff_max_seconds: int = Field(default=60, ge=1)
+    # Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client; unset:
+    # the connecting peer is the client and X-Forwarded-For is ignored.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=list
+    )
     max_json_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     # Key for signing batch receipts (HMAC-SHA256); set it in production.

@@ -24,7 +24,7 @@ from app.events.schemas import (
     WebhookDeliveryPublic,
     WebhookPublic,
 )
-from app.events.webhooks import check_url, new_secret
+from app.events.webhooks import check_url, new_secret, public_error
 
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
@@ -176,12 +176,17 @@ def list_webhook_deliveries(
             sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(list(attempts)))  # type: ignore[attr-defined]
             .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
         ).scalars():
-            attempts[attempt.delivery_id].append(WebhookAttemptPublic.model_validate(attempt, from_attributes=True))
+            outcome = None if attempt.finished_at is None else (
+                "succeeded" if attempt.status_code is not None and 200 <= attempt.status_code < 300 else "failed")
+            attempts[attempt.delivery_id].append(WebhookAttemptPublic(
+                number=attempt.number, started_at=attempt.started_at, finished_at=attempt.finished_at,
+                outcome=outcome, error=public_error(attempt.status_code, attempt.error),
+            ))
     items = [
         WebhookDeliveryPublic(
             id=r.id, event_id=r.event_id, event_type=r.event_type, state=r.state, attempt_count=r.attempts,
-            next_attempt_at=r.next_attempt_at if r.state == "pending" else None, last_status_code=r.last_status_code,
-            last_error=r.last_error, created_at=r.created_at, last_attempt_at=r.last_attempt_at,
+            next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
+            last_error=public_error(r.last_status_code, r.last_error), created_at=r.created_at, last_attempt_at=r.last_attempt_at,
             completed_at=r.completed_at, attempts=attempts[r.id],
         )
         for r in rows

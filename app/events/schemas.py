@@ -1,7 +1,7 @@
 """API shapes of the change feed and webhooks."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -36,12 +36,13 @@ class WebhookCreate(BaseModel):
         description="An `https://` (or `http://`) address that accepts POSTs; private and loopback addresses are refused"
     )
     event_types: list[EventTypeName] = Field(
-        min_length=1, max_length=50,
+        min_length=1,
+        max_length=50,
         description='Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all',
     )
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")
-    ] | None = None
+    description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
+    ) = None
 
 
 class WebhookPublic(BaseModel):
@@ -60,12 +61,21 @@ class WebhookCreated(WebhookPublic):
     )
 
 
+DELIVERY_ERROR_DESCRIPTION = (
+    "Why it did not arrive: `address_not_allowed` (the address is or became non-public), `unresolvable_host`, "
+    "`abandoned` (the worker stopped before recording an outcome) or `not_delivered` (no answer, or an answer other than 2xx: the receiver's status is not reported, so "
+    "deliveries cannot probe the ports of other hosts); null when it arrived or is in flight"
+)
+
+
 class WebhookAttemptPublic(BaseModel):
     number: int
     started_at: datetime
     finished_at: datetime | None
-    status_code: int | None = Field(description="The receiver's HTTP status; null when no response arrived")
-    error: str | None
+    outcome: Literal["succeeded", "failed"] | None = Field(
+        description="`succeeded` when the receiver answered 2xx; null while the attempt is in flight"
+    )
+    error: str | None = Field(description=DELIVERY_ERROR_DESCRIPTION)
 
 
 class WebhookDeliveryPublic(BaseModel):
@@ -75,8 +85,7 @@ class WebhookDeliveryPublic(BaseModel):
     state: str = Field(description="pending | succeeded | failed | cancelled")
     attempt_count: int
     next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
+    last_error: str | None = Field(description=DELIVERY_ERROR_DESCRIPTION)
     created_at: datetime
     last_attempt_at: datetime | None
     completed_at: datetime | None

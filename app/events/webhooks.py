@@ -3,17 +3,14 @@
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
-import socket
 from urllib.parse import urlsplit
 
 from app.core.errors import FieldError, ValidationFailed
 from app.core.i18n import Text
+from app.events.addresses import AddressRefused, checked_addresses, is_allowed_name
 
 SECRET_PREFIX = "whsec_"
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def new_secret() -> str:
@@ -27,31 +24,12 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def _allowed_entries(setting: str) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    names: set[str] = set()
-    networks = []
-    for entry in (e.strip().lower() for e in setting.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-        except ValueError:
-            names.add(entry)
-    return names, networks
-
-
-def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
 def address_problem(url: str, allowed_hosts: str) -> str | None:
     """Why ``url`` may not receive deliveries (a short code), or None when it may.
 
-    Refuses what resolves to loopback, private, link-local or other non-public addresses unless the
-    host or the address is listed in ``allowed_hosts``. Checked when subscribing and before each send,
-    so a name that later resolves elsewhere is caught too.
+    Refuses what resolves to loopback, private, link-local or other non-public addresses (IPv6 forms
+    that lead to an IPv4 host included) unless the host or the address is listed in ``allowed_hosts``.
+    Checked when subscribing; each delivery checks again as it connects (``addresses.PinnedBackend``).
     """
     try:
         parts = urlsplit(url)
@@ -60,18 +38,12 @@ def address_problem(url: str, allowed_hosts: str) -> str | None:
         return "invalid_url"
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         return "invalid_url"
-    host = parts.hostname.lower()
-    names, networks = _allowed_entries(allowed_hosts)
-    if host in names:
-        return None
+    if is_allowed_name(parts.hostname, allowed_hosts):
+        return None  # listed by the operator: it need not resolve yet
     try:
-        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return "unresolvable_host"
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not _is_public(address) and not any(address in n for n in networks):
-            return "address_not_allowed"
+        checked_addresses(parts.hostname, port or (443 if parts.scheme == "https" else 80), allowed_hosts)
+    except AddressRefused as refused:
+        return refused.code
     return None
 
 
@@ -85,6 +57,22 @@ _URL_MESSAGES = {
 }
 
 
+# Failures the subscriber is told as they are; any other one (a status, a timeout, a refused connection) is
+# reported only as not delivered, and kept in full for the operator (database and logs).
+_PUBLIC_ERRORS = frozenset({"address_not_allowed", "unresolvable_host", "invalid_url"})
+
+
+def public_error(status: int | None, error: str | None) -> str | None:
+    """What the subscriber is told of an attempt that failed; None when it succeeded or is in flight."""
+    if error in _PUBLIC_ERRORS:
+        return error
+    if error is not None and error.startswith("abandoned"):
+        return "abandoned"  # the worker's own failure, not the receiver's
+    if error is None and (status is None or 200 <= status < 300):
+        return None
+    return "not_delivered"
+
+
 def check_url(url: str, allowed_hosts: str) -> None:
     problem = address_problem(url, allowed_hosts)
     if problem is not None:
@@ -93,6 +81,4 @@ def check_url(url: str, allowed_hosts: str) -> None:
 
 def matches(event_types: list[str], event_type: str) -> bool:
     """The same rule as the feed's ``types`` filter: exact names, ``prefix.*``, or ``*``."""
-    return any(
-        t == "*" or t == event_type or (t.endswith(".*") and event_type.startswith(t[:-1])) for t in event_types
-    )
+    return any(t == "*" or t == event_type or (t.endswith(".*") and event_type.startswith(t[:-1])) for t in event_types)

@@ -41,9 +41,10 @@ from app.core.db import Database, commit
 from app.core.ids import new_id
 from app.core.settings import Settings
 from app.events.access import event_visibility, principal_of_user
+from app.events.addresses import AddressRefused, PinnedBackend, PinnedTransport
 from app.events.feed import event_public
 from app.events.models import Event, IdempotencyKey, Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
-from app.events.webhooks import address_problem, matches, sign
+from app.events.webhooks import matches, sign
 
 log = logging.getLogger("smps.worker")
 
@@ -135,9 +136,11 @@ class Worker:
         self.database = database
         self.settings = settings
         self.clock = clock
+        # Every connection resolves its host once and goes to a checked address (no DNS rebinding).
         self.client = client or httpx.Client(
             timeout=settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False,
             headers={"User-Agent": "smps-webhooks/1"},
+            transport=PinnedTransport(PinnedBackend(lambda: settings.webhook_allowed_hosts)),
         )
         self._last_housekeeping: datetime | None = None
         self._last_resume: datetime | None = None
@@ -335,9 +338,10 @@ class Worker:
         return status is not None and 200 <= status < 300
 
     def send(self, claimed: Claimed, now: datetime) -> tuple[int | None, str | None]:
-        problem = address_problem(claimed.url, self.settings.webhook_allowed_hosts)
-        if problem is not None:
-            return None, problem
+        """POST one delivery; (the receiver's status, None) or (None, why it did not arrive).
+
+        Both are kept for the operator; the subscriber sees only whether it arrived (``deliveries``).
+        """
         body = claimed.payload.encode()
         timestamp = int(now.timestamp())
         headers = {
@@ -349,11 +353,18 @@ class Worker:
         try:
             # The body of the answer is not needed: only its status is read.
             with self.client.stream("POST", claimed.url, content=body, headers=headers) as response:
-                return response.status_code, None
+                status, error = response.status_code, None
         except httpx.TimeoutException:
-            return None, "timeout"
+            status, error = None, "timeout"
         except httpx.HTTPError as exc:
-            return None, f"connection failed ({type(exc).__name__})"
+            # The pinned backend refuses before connecting; httpx wraps its error (the cause).
+            refused = exc.__cause__ if isinstance(exc.__cause__, AddressRefused) else None
+            status, error = None, refused.code if refused else f"connection failed ({type(exc).__name__})"
+        if not (status is not None and 200 <= status < 300):
+            log.info("webhook delivery failed", extra={
+                "delivery_id": claimed.delivery_id, "attempt": claimed.number, "status_code": status, "error": error,
+            })
+        return status, error
 
     def record(self, claimed: Claimed, now: datetime, status: int | None, error: str | None) -> None:
         ok = status is not None and 200 <= status < 300

@@ -1,7 +1,7 @@
 """bulk uploads count the row errors they do not list
 
 Revision ID: 1101
-Revises: 0900
+Revises: 1001
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1101"
-down_revision: str | Sequence[str] | None = "0900"
+down_revision: str | Sequence[str] | None = "1001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,17 +1,16 @@
 """Fixtures of the contract tests: settings that accept the test webhook host, and no DNS lookups."""
 
-import socket
+import ipaddress
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
-import app.events.webhooks
+import app.events.addresses
 from app.core.settings import Settings
+from app.events.addresses import IPAddress
 from tests.contract.world import WEBHOOK_HOST
 
 
@@ -25,12 +24,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Webhook addresses resolve to a documentation address here: no lookup leaves the machine."""
 
-    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    def resolve(host: str, port: int) -> list[IPAddress]:
         if not host or len(host) > 253:
             raise OSError("unresolvable")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.10", port or 443))]
+        return [ipaddress.ip_address("192.0.2.10")]
 
-    monkeypatch.setattr(app.events.webhooks, "socket", SimpleNamespace(getaddrinfo=getaddrinfo, SOCK_STREAM=socket.SOCK_STREAM))
+    monkeypatch.setattr(app.events.addresses, "resolve", resolve)
 
 
 @pytest.fixture(autouse=True)
