@@ -1,9 +1,9 @@
 """Where the receipt signing keys live: PEM files under ``SMPS_RECEIPT_KEYS_DIR``, never in the database.
 
 Each key is two files: ``<kid>.pem`` (the PKCS#8 private key, mode 0600) and ``<kid>.json`` (its public
-facts: algorithm, created, retired, whether it is a development key). Every change replaces files in the
-directory, which changes its mtime; the store re-reads the directory when that happens, so a key rotated
-by ``smps keys rotate`` is picked up by running servers and workers without a restart.
+facts: algorithm, created, retired, whether it is a development key). Every change replaces a ``.json``
+file (after its ``.pem``); the store re-reads them when their names or mtimes change, so a key rotated by
+``smps keys rotate`` is picked up by running servers and workers without a restart.
 
 ``KeyStore`` is the small interface the rest of the service uses; another backend (a KMS, a bucket) can
 implement it.
@@ -60,27 +60,27 @@ class KeyStore(Protocol):
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class FileKeyStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()
-        self._stamp: int | None = None
+        self._stamp: tuple[tuple[str, int], ...] | None = None
         self._keys: list[KeyInfo] = []
 
     def _load(self) -> list[KeyInfo]:
+        # The names and mtimes of the key files: a few stat calls per signing, and a change made by another
+        # process (`smps keys rotate`) is seen at once, even within one tick of the directory's mtime.
         try:
-            stamp = self.directory.stat().st_mtime_ns
+            with os.scandir(self.directory) as entries:
+                stamp = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".json")))
         except FileNotFoundError:
             return []
         with self._lock:
             if stamp != self._stamp:
-                found = []
-                for meta in sorted(self.directory.glob("*.json")):
-                    facts = orjson.loads(meta.read_bytes())
-                    found.append(KeyInfo(**facts))
+                found = [KeyInfo(**orjson.loads((self.directory / name).read_bytes())) for name, _ in stamp]
                 self._keys = sorted(found, key=lambda k: (k.created_at, k.kid))
                 self._stamp = stamp
             return list(self._keys)
@@ -89,7 +89,9 @@ class FileKeyStore:
         return self._load()
 
     def signers(self) -> list[Signer]:
-        active = [k for k in self._load() if k.retired_at is None]
+        # The newest active key per algorithm (during a rotation the old one is active a moment longer).
+        newest = {k.alg: k for k in self._load() if k.retired_at is None}
+        active = [newest[alg] for alg in ALGORITHMS if alg in newest]
         return [Signer(k, signing.load_private(k.alg, (self.directory / f"{k.kid}.pem").read_bytes())) for k in active]
 
     # Changes, made by `smps keys` (and in development on first start).

@@ -55,8 +55,19 @@ def test_openssl_signs_and_smps_verifies(alg: signing.Alg, tmp_path: Path) -> No
     assert made.returncode == 0, made.stderr
     assert openssl("pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem", cwd=tmp_path).returncode == 0
     (tmp_path / "payload").write_bytes(PAYLOAD)
-    signed = openssl("pkeyutl", "-sign", "-inkey", "key.pem", "-rawin", "-in", "payload", "-out", "sig",
-                     *_digest_args(alg), cwd=tmp_path)
+    signed = openssl(
+        "pkeyutl",
+        "-sign",
+        "-inkey",
+        "key.pem",
+        "-rawin",
+        "-in",
+        "payload",
+        "-out",
+        "sig",
+        *_digest_args(alg),
+        cwd=tmp_path,
+    )
     assert signed.returncode == 0, signed.stderr
     public = (tmp_path / "pub.pem").read_bytes()
     sig = (tmp_path / "sig").read_bytes()
@@ -73,8 +84,20 @@ def test_sm2_uses_the_default_id_der_signatures_and_the_sm2_curve(tmp_path: Path
     (tmp_path / "pub.pem").write_bytes(key.public_pem)
     (tmp_path / "payload").write_bytes(PAYLOAD)
     (tmp_path / "sig").write_bytes(signing.sign(key, PAYLOAD))
-    verify = ["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "payload", "-sigfile", "sig",
-              "-digest", "sm3"]
+    verify = [
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "pub.pem",
+        "-rawin",
+        "-in",
+        "payload",
+        "-sigfile",
+        "sig",
+        "-digest",
+        "sm3",
+    ]
     assert openssl(*verify, "-pkeyopt", DISTID, cwd=tmp_path).returncode == 0
     # Z is computed over the ID: another ID (or OpenSSL 3.0's empty default) does not verify.
     assert openssl(*verify, "-pkeyopt", "distid:8765432187654321", cwd=tmp_path).returncode != 0
@@ -105,8 +128,9 @@ def _doc_commands() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", step_by_step, flags=re.S)
 
 
-async def test_the_documented_commands_verify_a_real_receipt(app: FastAPI, client: httpx.AsyncClient,
-                                                             tmp_path: Path) -> None:
+async def test_the_documented_commands_verify_a_real_receipt(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     cast = await cast_for(app, client)
     flow = await recommended(client, cast, "济南市历下区“一网通办”政务服务标准化试点")
     batch = await open_batch(client, cast)
