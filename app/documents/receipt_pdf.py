@@ -68,7 +68,7 @@ def receipt_pdf(session: Session, receipt: Receipt, font: str, verify_url: str) 
             [p("报送时间（北京时间）"), p(_beijing(doc["submitted_at"])), ""],
             [p("上一回执"), p(doc.get("previous_tracking_number") or "无"), ""],
         ],
-        colWidths=[36 * mm, 92 * mm, 42 * mm],
+        colWidths=[40 * mm, 88 * mm, 42 * mm],
     )
     facts.setStyle(TableStyle([*grid, ("SPAN", (2, 0), (2, -1)), ("ALIGN", (2, 0), (2, -1), "CENTER")]))
     rows = [[p("序号"), p("项目名称"), p("内容摘要（SHA-256）")]]
