@@ -12,15 +12,17 @@ HEADERS = ("序号", "项目名称", "承担单位", "申报领域", "试点期"
 WIDTHS = (6, 36, 28, 24, 22, 22, 22, 30)
 
 
-def to_csv(rows: list[list[Any]]) -> bytes:
+def to_csv(rows: list[list[Any]], footer: str = "") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADERS)
     writer.writerows(rows)
+    if footer:  # the receipt's tracking number and signing key ids
+        writer.writerow([footer])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM lets Excel read the file as UTF-8
 
 
-def to_xlsx(title: str, rows: list[list[Any]]) -> bytes:
+def to_xlsx(title: str, rows: list[list[Any]], footer: str = "") -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "推荐清单"
@@ -51,6 +53,7 @@ def to_xlsx(title: str, rows: list[list[Any]]) -> bytes:
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.oddFooter.right.text = "推荐单位（盖章）"
+    ws.oddFooter.left.text = footer.replace("&", "&&")
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

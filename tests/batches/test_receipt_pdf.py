@@ -81,3 +81,27 @@ async def test_no_receipt_pdf_before_submission_nor_for_others(app: FastAPI, cli
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     r = await client.get(f"/api/v1/batches/{batch.json()['id']}/receipt.pdf", headers=cast.applicant.headers)
     assert r.status_code == 404
+
+
+async def test_the_recommended_list_files_name_the_receipt_and_its_kids(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    import io
+    from csv import reader as csv_reader
+
+    import openpyxl
+
+    cast = await cast_for(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    batch = await open_batch(client, cast)
+    r = await put_items(client, batch, cast.reviewer, [flow.id], batch.headers["etag"])
+    assert (await act(client, batch.json()["id"], cast.reviewer, r.headers["etag"], "submit")).status_code == 200
+    base = f"/api/v1/batches/{batch.json()['id']}"
+    receipt = (await client.get(f"{base}/receipt", headers=cast.reviewer.headers)).json()
+    kids = [s["kid"] for s in receipt["signatures"]]
+    sheet = await client.get(f"{base}/recommended-list.xlsx", headers=cast.reviewer.headers)
+    footer = openpyxl.load_workbook(io.BytesIO(sheet.content)).active.oddFooter.left.text
+    assert receipt["tracking_number"] in footer and all(k in footer for k in kids)
+    csv = await client.get(f"{base}/recommended-list.csv", headers=cast.reviewer.headers)
+    last = list(csv_reader(io.StringIO(csv.content.decode("utf-8-sig"))))[-1]
+    assert len(last) == 1 and last[0].startswith("回执 " + receipt["tracking_number"]) and all(k in last[0] for k in kids)
