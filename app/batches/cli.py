@@ -87,8 +87,9 @@ def _store() -> Any:
 
 
 @keys.command(help="Make a key of each algorithm that has no active key (prints their kids).")
-def generate() -> None:
-    made = _store().generate(development=False)
+@click.option("--development", is_flag=True, help="Mark them development keys, which production refuses.")
+def generate(development: bool) -> None:
+    made = _store().generate(development=development)
     for k in made:
         click.echo(f"{k.kid}\t{k.alg}\tgenerated")
     if not made:
