@@ -104,4 +104,6 @@ async def test_the_recommended_list_files_name_the_receipt_and_its_kids(
     assert receipt["tracking_number"] in footer and all(k in footer for k in kids)
     csv = await client.get(f"{base}/recommended-list.csv", headers=cast.reviewer.headers)
     last = list(csv_reader(io.StringIO(csv.content.decode("utf-8-sig"))))[-1]
-    assert len(last) == 1 and last[0].startswith("回执 " + receipt["tracking_number"]) and all(k in last[0] for k in kids)
+    assert (
+        len(last) == 1 and last[0].startswith("回执 " + receipt["tracking_number"]) and all(k in last[0] for k in kids)
+    )
