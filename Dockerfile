@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t smps .
+# Keys:  docker run --rm -v smps-keys:/keys smps smps keys generate     (once; `smps keys rotate` later)
 # Run:   docker run -p 8000:8000 -e SMPS_DATABASE_URL=postgresql://user:pass@db/smps \
-#          -e SMPS_RECEIPT_SIGNING_KEY=… -v smps-files:/data/files smps
+#          -v smps-keys:/keys -v smps-files:/data/files smps
+# Production mode: `smps serve` refuses to start (exit 2, one line per reason) without receipt signing keys
+# in /keys, with development keys, SQLite on a relative path or webhooks allowed to private addresses.
+# The /keys volume holds the private receipt keys (PEM, 0600): back it up, mount it only here.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -19,7 +23,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin smps \
- && mkdir -p /data/files && chown -R smps /data
+ && mkdir -p /data/files /keys && chown -R smps /data /keys && chmod 700 /keys
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=smps alembic.ini ./
@@ -27,8 +31,11 @@ COPY --chown=smps migrations ./migrations
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     SMPS_DATABASE_URL=sqlite:////data/smps.db \
-    SMPS_STORAGE_DIR=/data/files
+    SMPS_STORAGE_DIR=/data/files \
+    SMPS_ENVIRONMENT=production \
+    SMPS_RECEIPT_KEYS_DIR=/keys
 USER smps
+VOLUME ["/keys"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz').status == 200 else 1)"
 # `smps serve` migrates (upgrade + seed, idempotent) and then serves.

@@ -35,6 +35,9 @@ def migrate() -> None:
 def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool) -> None:
     import uvicorn
 
+    from app.core.production import preflight
+
+    preflight(Settings(), "serve")
     if not no_migrate:
         from app.core.migrate import migrate as run
 
@@ -153,9 +156,10 @@ from app.events.cli import worker  # noqa: E402
 
 main.add_command(worker)
 
-from app.batches.cli import receipt  # noqa: E402
+from app.batches.cli import keys, receipt  # noqa: E402
 
 main.add_command(receipt)
+main.add_command(keys)
 
 
 if __name__ == "__main__":

@@ -11,5 +11,6 @@ mkdir -p var
 .venv/bin/smps demo > var/demo.json
 echo "Demo data (also in var/demo.json):"
 cat var/demo.json
+echo "Receipt signing keys (development, var/receipt-keys):"; .venv/bin/smps keys generate --development >/dev/null; .venv/bin/smps keys list
 echo "Serving on http://127.0.0.1:8000 — API docs at http://127.0.0.1:8000/docs"
 exec .venv/bin/smps serve --host "${SMPS_HOST:-127.0.0.1}" --port "${SMPS_PORT:-8000}"

@@ -1,54 +1,85 @@
-"""Receipts of submitted batches: canonical digest, HMAC signature, verification.
+"""Receipts of submitted batches, signed so that anyone can verify them offline with the public keys.
 
-A receipt is a JSON document. ``digest`` is the SHA-256 of the canonical JSON (sorted keys, orjson)
-of every field except ``digest`` and ``signature``; ``signature`` is HMAC-SHA256 over the digest
-with the service's receipt key. ``key_id`` names the key (a digest of it, never the key itself).
+What is signed is the receipt's canonical JSON (RFC 8785, JCS) without its ``signatures`` member, as
+UTF-8 bytes. ``signatures`` holds one ``{"kid", "alg", "value"}`` per active key, ``value`` standard
+base64 of the raw signature. The receipt's digest (printed on the PDF) is the SHA-256 of those bytes.
+docs/receipts.md shows how to check one with nothing but ``openssl`` and Python's standard library.
+Receipts issued before (HMAC, ``signature`` and ``key_id`` members) are checked by ``receipts_hmac``.
 """
 
+import base64
+import binascii
 import hashlib
-import hmac
+from collections.abc import Iterable
 from typing import Any
 
-import orjson
+import rfc8785
 
-_UNSIGNED = ("digest", "signature")
-
-
-def key_id(key: str) -> str:
-    return "rk_" + hashlib.sha256(b"smps-receipt-key:" + key.encode()).hexdigest()[:12]
+from app.batches import signing
+from app.batches.keystore import KeyInfo, Signer
 
 
-def canonical_digest(document: dict[str, Any]) -> str:
-    body = {k: v for k, v in document.items() if k not in _UNSIGNED}
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def payload(document: dict[str, Any]) -> bytes:
+    """The bytes the signatures are over."""
+    return rfc8785.dumps({k: v for k, v in document.items() if k != "signatures"})
 
 
-def sign(key: str, digest: str) -> str:
-    return hmac.new(key.encode(), digest.encode(), hashlib.sha256).hexdigest()
+def digest(document: dict[str, Any]) -> str:
+    return hashlib.sha256(payload(document)).hexdigest()
 
 
-def seal(document: dict[str, Any], key: str) -> dict[str, Any]:
-    """The document with its ``key_id``, ``digest`` and ``signature``."""
-    sealed = {**document, "key_id": key_id(key)}
-    digest = canonical_digest(sealed)
-    return {**sealed, "digest": digest, "signature": sign(key, digest)}
+def seal(document: dict[str, Any], signers: list[Signer]) -> dict[str, Any]:
+    """The document with one signature per active key."""
+    if not signers:
+        raise RuntimeError("no receipt signing keys: run `smps keys generate`")
+    data = payload(document)
+    return {
+        **document,
+        "signatures": [
+            {"kid": s.info.kid, "alg": s.info.alg, "value": base64.b64encode(signing.sign(s.key, data)).decode()}
+            for s in signers
+        ],
+    }
 
 
-def verify(document: Any, key: str) -> tuple[bool, str]:
-    """Whether ``document`` is a receipt this service signed and nobody changed; with a reason code."""
-    if not isinstance(document, dict):
-        return False, "malformed"
-    digest, signature = document.get("digest"), document.get("signature")
-    if not isinstance(digest, str) or not isinstance(signature, str) or "tracking_number" not in document:
-        return False, "malformed"
-    if document.get("key_id") != key_id(key):
-        return False, "unknown_key"
+def verify(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool, str]:
+    """Whether every signature of ``document`` is good, by a published key; with a reason code.
+
+    Reasons: ``valid``, ``malformed``, ``unsigned`` (no signature), ``unknown_key`` (a kid not among
+    ``keys``), ``signature_mismatch`` (the receipt was changed, or the signature is not by that key).
+    """
+    valid, reason, _ = check(document, keys)
+    return valid, reason
+
+
+def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool, str, str | None]:
+    """``verify`` with the kid of the signature that failed, if one did."""
+    if not isinstance(document, dict) or "tracking_number" not in document:
+        return False, "malformed", None
+    signatures = document.get("signatures")
+    if not isinstance(signatures, list):
+        return False, "malformed", None
+    if not signatures:
+        return False, "unsigned", None
+    published = {}
+    for key in keys:
+        k = key if isinstance(key, dict) else key.public()
+        published[k.get("kid")] = k
     try:
-        recomputed = canonical_digest(document)
-    except TypeError:
-        return False, "malformed"
-    if not hmac.compare_digest(recomputed, digest):
-        return False, "digest_mismatch"
-    if not hmac.compare_digest(sign(key, digest), signature):
-        return False, "signature_mismatch"
-    return True, "valid"
+        data = payload(document)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        return False, "malformed", None, None
+    for sig in signatures:
+        if not isinstance(sig, dict) or not all(isinstance(sig.get(f), str) for f in ("kid", "alg", "value")):
+            return False, "malformed", None
+        key = published.get(sig["kid"])
+        if key is None or key.get("alg") != sig["alg"] or sig["alg"] not in signing.ALGORITHMS:
+            return False, "unknown_key", sig["kid"]
+        try:
+            raw = base64.b64decode(sig["value"], validate=True)
+            good = signing.verify(sig["alg"], str(key.get("public_key_pem", "")).encode(), data, raw)
+        except (binascii.Error, ValueError):
+            return False, "malformed", sig["kid"]
+        if not good:
+            return False, "signature_mismatch", sig["kid"]
+    return True, "valid", None

@@ -3,13 +3,14 @@
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Depends, Path, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, require_role
 from app.applications.access import visibility_filter
 from app.applications.models import Application
-from app.batches import receipts, service
+from app.batches import receipts, receipts_hmac, service
+from app.batches.keystore import key_store, signers_for
 from app.batches.models import Batch, BatchItem, BatchTransition
 from app.batches.schemas import (
     BatchCreate,
@@ -19,6 +20,7 @@ from app.batches.schemas import (
     BatchTransitionRequest,
     CallSubmissionSummary,
     ItemsPut,
+    ReceiptKeys,
     ReceiptPublic,
     VerifyResult,
 )
@@ -37,19 +39,33 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
+from app.core.production import legacy_key
+from app.documents.fonts import FontUnavailable, cjk_font
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1")
 TAGS: list[str | Any] = ["batches"]
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
-WRITE = problem_responses(NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired,
-                          ValidationFailed, InvalidTransition)
-ACT = {**WRITE, **problem_responses(DeadlinePassed, service.BatchEmpty, service.BatchItemsNotReady,
-                                     service.UnverifiedPaperEndorsement)}
+WRITE = problem_responses(
+    NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed, InvalidTransition
+)
+ACT = {
+    **WRITE,
+    **problem_responses(
+        DeadlinePassed,
+        service.BatchEmpty,
+        service.BatchItemsNotReady,
+        service.UnverifiedPaperEndorsement,
+        service.ReceiptKeysUnavailable,
+    ),
+}
 
 
-def _visible_batch(principal: CurrentPrincipal, session: DbSession,
-                   batch_id: Annotated[str, Path(max_length=32, description="Batch id")]) -> Batch:
+def _visible_batch(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    batch_id: Annotated[str, Path(max_length=32, description="Batch id")],
+) -> Batch:
     return service.load_visible_batch(session, principal, batch_id)
 
 
@@ -61,10 +77,17 @@ def _respond(session: DbSession, principal: Principal, batch: Batch, response: R
     return service.to_public(session, principal, batch)
 
 
-@router.post("/batches", operation_id="create_batch", status_code=status.HTTP_201_CREATED, response_model=BatchPublic,
-             tags=TAGS, responses={**WRITE, **problem_responses(Duplicate)})
-def create_batch(body: BatchCreate, principal: CurrentPrincipal, session: DbSession, now: Now,
-                 response: Response) -> BatchPublic:
+@router.post(
+    "/batches",
+    operation_id="create_batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchPublic,
+    tags=TAGS,
+    responses={**WRITE, **problem_responses(Duplicate)},
+)
+def create_batch(
+    body: BatchCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
+) -> BatchPublic:
     """Open the caller's recommended list (推荐清单) for a call; one per recommender and call."""
     batch = service.create_batch(session, principal, body.call_id, now)
     response.headers["Location"] = f"/api/v1/batches/{batch.id}"
@@ -72,8 +95,13 @@ def create_batch(body: BatchCreate, principal: CurrentPrincipal, session: DbSess
 
 
 @router.get("/batches", operation_id="list_batches", response_model=Page[BatchSummary], tags=TAGS, responses=READ)
-def list_batches(principal: CurrentPrincipal, session: DbSession, call_id: str | None = None,
-                 page_size: PageSize = 50, page_token: PageToken = None) -> Page[BatchSummary]:
+def list_batches(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    call_id: str | None = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> Page[BatchSummary]:
     """Reviewers see their own lists, the office every list once submitted, admins all."""
     # Only the items the caller may see are counted (as GET /batches/{id} lists them).
     count = (sa.select(sa.func.count()).select_from(BatchItem).join(Application, Application.id == BatchItem.application_id)
@@ -86,9 +114,20 @@ def list_batches(principal: CurrentPrincipal, session: DbSession, call_id: str |
         created = sa.literal(token_time(after[0]), Batch.created_at.type)  # type: ignore[attr-defined]
         query = query.where(sa.tuple_(Batch.created_at, Batch.id) > sa.tuple_(created, sa.literal(after[1])))
     rows = session.execute(query.order_by(Batch.created_at, Batch.id).limit(page_size + 1)).all()
-    items = [BatchSummary(id=b.id, call_id=b.call_id, recommender_id=b.recommender_id, state=b.state, version=b.version,
-                          item_count=n, created_at=b.created_at, updated_at=b.updated_at, submitted_at=b.submitted_at)
-             for b, n in rows[:page_size]]
+    items = [
+        BatchSummary(
+            id=b.id,
+            call_id=b.call_id,
+            recommender_id=b.recommender_id,
+            state=b.state,
+            version=b.version,
+            item_count=n,
+            created_at=b.created_at,
+            updated_at=b.updated_at,
+            submitted_at=b.submitted_at,
+        )
+        for b, n in rows[:page_size]
+    ]
     token = None
     if len(rows) > page_size:
         last = rows[page_size - 1][0]
@@ -102,38 +141,80 @@ def get_batch(batch: VisibleBatch, principal: CurrentPrincipal, session: DbSessi
     return _respond(session, principal, batch, response)
 
 
-@router.put("/batches/{batch_id}/items", operation_id="set_batch_items", response_model=BatchPublic, tags=TAGS,
-            responses={**WRITE, **problem_responses(service.QuotaExceeded)})
-def set_batch_items(body: ItemsPut, batch: VisibleBatch, principal: CurrentPrincipal, session: DbSession, now: Now,
-                    response: Response, if_match: IfMatch = None) -> BatchPublic:
+@router.put(
+    "/batches/{batch_id}/items",
+    operation_id="set_batch_items",
+    response_model=BatchPublic,
+    tags=TAGS,
+    responses={**WRITE, **problem_responses(service.QuotaExceeded)},
+)
+def set_batch_items(
+    body: ItemsPut,
+    batch: VisibleBatch,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> BatchPublic:
     """Replace the ranked list (ranks 1..n) of recommended applications, while open or returned (If-Match)."""
     version = require_version(batch.version, if_match)
     service.set_items(session, principal, batch, body, version, now)
     return _respond(session, principal, batch, response)
 
 
-@router.get("/batches/{batch_id}/transitions", operation_id="list_batch_transitions",
-            response_model=list[BatchTransitionPublic], tags=TAGS, responses=READ)
+@router.get(
+    "/batches/{batch_id}/transitions",
+    operation_id="list_batch_transitions",
+    response_model=list[BatchTransitionPublic],
+    tags=TAGS,
+    responses=READ,
+)
 def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> list[BatchTransitionPublic]:
     """The history: submissions, acknowledgements and returns, with who, when and why."""
-    rows = session.execute(sa.select(BatchTransition).where(BatchTransition.batch_id == batch.id)
-                           .order_by(BatchTransition.at, BatchTransition.id)).scalars()
+    rows = session.execute(
+        sa.select(BatchTransition)
+        .where(BatchTransition.batch_id == batch.id)
+        .order_by(BatchTransition.at, BatchTransition.id)
+    ).scalars()
     return [BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("/batches/{batch_id}/transitions", operation_id="transition_batch", response_model=BatchPublic, tags=TAGS,
-             responses=ACT)
-def transition_batch(body: BatchTransitionRequest, batch: VisibleBatch, principal: CurrentPrincipal, session: DbSession,
-                     now: Now, settings: AppSettings, response: Response, if_match: IfMatch = None) -> BatchPublic:
+@router.post(
+    "/batches/{batch_id}/transitions",
+    operation_id="transition_batch",
+    response_model=BatchPublic,
+    tags=TAGS,
+    responses=ACT,
+)
+def transition_batch(
+    body: BatchTransitionRequest,
+    batch: VisibleBatch,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    settings: AppSettings,
+    response: Response,
+    if_match: IfMatch = None,
+) -> BatchPublic:
     """`submit` (recommender, before the call's deadline: issues a receipt), `acknowledge` (受理) or `return` (退回, with a comment) by the office (If-Match)."""
     version = require_version(batch.version, if_match)
-    service.transition(session, principal, batch, body.action.value, body.comment, version, now,
-                       settings.receipt_signing_key)
+    submitting = body.action.value == "submit"
+    signers = signers_for(settings.keys_dir, settings.environment == "development") if submitting else []
+    if submitting and not signers:
+        raise service.ReceiptKeysUnavailable()
+    service.transition(session, principal, batch, body.action.value, body.comment, version, now, signers)
     return _respond(session, principal, batch, response)
 
 
-@router.get("/batches/{batch_id}/receipt", operation_id="get_batch_receipt", response_model=ReceiptPublic, tags=TAGS,
-            responses=READ)
+@router.get(
+    "/batches/{batch_id}/receipt",
+    operation_id="get_batch_receipt",
+    response_model=ReceiptPublic,
+    tags=TAGS,
+    responses=READ,
+    response_model_exclude_unset=True,
+)
 def get_batch_receipt(batch: VisibleBatch, session: DbSession) -> dict[str, Any]:
     """The latest receipt: what was submitted, when, with a digest and signature to prove it later."""
     receipt = service.latest_receipt(session, batch.id)
@@ -142,26 +223,93 @@ def get_batch_receipt(batch: VisibleBatch, session: DbSession) -> dict[str, Any]
     return receipt.document
 
 
-@router.get("/batches/{batch_id}/receipts", operation_id="list_batch_receipts", response_model=list[ReceiptPublic],
-            tags=TAGS, responses=READ)
+@router.get(
+    "/batches/{batch_id}/receipts",
+    operation_id="list_batch_receipts",
+    response_model=list[ReceiptPublic],
+    tags=TAGS,
+    responses=READ,
+    response_model_exclude_unset=True,
+)
 def list_batch_receipts(batch: VisibleBatch, session: DbSession) -> list[dict[str, Any]]:
     """Every receipt of the list, oldest first (a resubmission references the one before)."""
     return [r.document for r in service.all_receipts(session, batch.id)]
 
 
-@router.post("/receipts/verify", operation_id="verify_receipt", response_model=VerifyResult, tags=TAGS,
-             responses=problem_responses(NotAuthenticated, ValidationFailed))
-def verify_receipt(principal: CurrentPrincipal, settings: AppSettings,
-                   body: Annotated[dict[str, Any], Body(description="A receipt as issued")]) -> VerifyResult:
-    """Whether a receipt is genuine (signed by this service) and unchanged."""
-    valid, reason = receipts.verify(body, settings.receipt_signing_key)
+@router.post(
+    "/receipts/verify",
+    operation_id="verify_receipt",
+    response_model=VerifyResult,
+    tags=TAGS,
+    responses=problem_responses(NotAuthenticated, ValidationFailed),
+)
+def verify_receipt(
+    principal: CurrentPrincipal,
+    settings: AppSettings,
+    body: Annotated[dict[str, Any], Body(description="A receipt as issued")],
+) -> VerifyResult:
+    """Whether a receipt is genuine (signed by this service) and unchanged; receipts issued before public-key
+    signatures (HMAC) too. Anyone can check a receipt without the server: see GET /receipt-keys."""
+    if receipts_hmac.is_legacy(body):
+        key = legacy_key(settings)
+        valid, reason = receipts_hmac.verify(body, key) if key else (False, "unknown_key")
+    else:
+        valid, reason = receipts.verify(body, key_store(settings.keys_dir).published())
     return VerifyResult(valid=valid, reason=reason)
 
 
-@router.get("/calls/{call_id}/summary", operation_id="get_call_summary", response_model=CallSubmissionSummary,
-            tags=["reference"], responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed))
-def get_call_summary(principal: CurrentPrincipal, session: DbSession,
-                     call_id: Annotated[str, Path(max_length=32)]) -> CallSubmissionSummary:
+RECEIPT_KEYS_MAX_AGE = 300
+
+
+@router.get(
+    "/receipt-keys",
+    operation_id="list_receipt_keys",
+    response_model=ReceiptKeys,
+    tags=TAGS,
+    openapi_extra={"security": []},
+)
+def list_receipt_keys(settings: AppSettings, response: Response) -> ReceiptKeys:
+    """The public keys receipts are signed with, retired ones included, so that anyone can verify a receipt
+    offline (`smps receipt verify --keys`, or plain openssl: docs/receipts.md). No authentication."""
+    response.headers["Cache-Control"] = f"public, max-age={RECEIPT_KEYS_MAX_AGE}"
+    return ReceiptKeys.model_validate({"keys": [k.public() for k in key_store(settings.keys_dir).published()]})
+
+
+@router.get(
+    "/batches/{batch_id}/receipt.pdf",
+    operation_id="get_batch_receipt_pdf",
+    response_class=Response,
+    tags=TAGS,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The printable receipt"},
+        **READ,
+        **problem_responses(FontUnavailable),
+    },
+)
+def get_batch_receipt_pdf(batch: VisibleBatch, session: DbSession, settings: AppSettings, request: Request) -> Response:
+    """The latest receipt as a printable 报送回执 (A4): the ranked list with digests, the signatures' key ids and a
+    QR code with the tracking number, the receipt's digest and where to verify it."""
+    from app.documents.receipt_pdf import receipt_pdf
+
+    receipt = service.latest_receipt(session, batch.id)
+    if receipt is None:
+        raise NotFound()
+    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    content = receipt_pdf(session, receipt, cjk_font(settings.cjk_font), f"{base}/api/v1/receipt-keys")
+    disposition = f'attachment; filename="{receipt.tracking_number}.pdf"'
+    return Response(content, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/calls/{call_id}/summary",
+    operation_id="get_call_summary",
+    response_model=CallSubmissionSummary,
+    tags=["reference"],
+    responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed),
+)
+def get_call_summary(
+    principal: CurrentPrincipal, session: DbSession, call_id: Annotated[str, Path(max_length=32)]
+) -> CallSubmissionSummary:
     """Office: every recommender (32 provincial bureaus and the member units), its list's state and contents."""
     if not principal.is_admin:
         require_role(principal, Role.office)

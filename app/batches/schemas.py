@@ -2,12 +2,14 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
 
 
 class Strict(BaseModel):
@@ -98,7 +100,16 @@ class ReceiptItem(BaseModel):
     attachments: list[ReceiptAttachment]
 
 
+class ReceiptSignature(BaseModel):
+    kid: str = Field(description="The key's id, as listed by GET /api/v1/receipt-keys")
+    alg: Literal["Ed25519", "SM2-SM3"]
+    value: str = Field(description="Standard base64: Ed25519's 64 bytes; SM2's DER SEQUENCE {r, s}")
+
+
 class ReceiptPublic(BaseModel):
+    """Signed over its RFC 8785 canonical JSON without `signatures` (docs/receipts.md). Receipts issued
+    before public-key signatures have `key_id`, `digest` and `signature` (HMAC) instead of `signatures`."""
+
     tracking_number: str
     submitted_at: str
     call_id: str
@@ -106,14 +117,29 @@ class ReceiptPublic(BaseModel):
     batch_id: str
     items: list[ReceiptItem]
     previous_tracking_number: str | None
-    key_id: str
-    digest: str
-    signature: str
+    signatures: list[ReceiptSignature] | None = None
+    key_id: str | None = Field(default=None, description="Legacy (HMAC) receipts only")
+    digest: str | None = Field(default=None, description="Legacy (HMAC) receipts only")
+    signature: str | None = Field(default=None, description="Legacy (HMAC) receipts only")
+
+
+class ReceiptKey(BaseModel):
+    kid: str
+    alg: Literal["Ed25519", "SM2-SM3"]
+    public_key_pem: str = Field(description="SubjectPublicKeyInfo, PEM, as `openssl pkey -pubin` reads it")
+    created_at: str
+    retired_at: str | None = Field(
+        description="Since when receipts are no longer signed with it; still valid for those signed before"
+    )
+
+
+class ReceiptKeys(BaseModel):
+    keys: list[ReceiptKey]
 
 
 class VerifyResult(BaseModel):
     valid: bool
-    reason: str = Field(description="valid | malformed | unknown_key | digest_mismatch | signature_mismatch")
+    reason: str = Field(description="valid | malformed | unsigned | unknown_key | digest_mismatch | signature_mismatch")
 
 
 class RecommenderRow(BaseModel):

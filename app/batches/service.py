@@ -14,6 +14,7 @@ from app.applications.models import Application, Endorsement
 from app.applications.states import State
 from app.applications.workflow import step_for
 from app.batches import receipts
+from app.batches.keystore import Signer
 from app.batches.models import (
     EDITABLE_BATCH_STATES,
     OFFICE_VISIBLE_BATCH_STATES,
@@ -67,6 +68,14 @@ class UnverifiedPaperEndorsement(AppError):
     title = Text("存在未核验的纸质签署", "A paper sign-off has not been verified")
 
 
+class ReceiptKeysUnavailable(AppError):
+    status = 503
+    code = "receipt_keys_unavailable"
+    title = Text(
+        "没有可用的回执签名密钥，暂不能报送", "No receipt signing key is available; submission is not possible now"
+    )
+
+
 def batch_visibility(principal: Principal) -> sa.ColumnElement[bool]:
     """A WHERE clause selecting the batches ``principal`` may see."""
     if principal.is_admin:
@@ -90,8 +99,10 @@ def load_visible_batch(session: Session, principal: Principal, batch_id: str) ->
 
 def _require_owner(principal: Principal, batch: Batch) -> None:
     if not (principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id):
-        raise Forbidden(Text("只有推荐单位的审核人可管理本单位的推荐清单", "Only a reviewer of the recommender manages its list"),
-                        extra={"required_roles": [Role.reviewer.value]})
+        raise Forbidden(
+            Text("只有推荐单位的审核人可管理本单位的推荐清单", "Only a reviewer of the recommender manages its list"),
+            extra={"required_roles": [Role.reviewer.value]},
+        )
 
 
 def _cas(session: Session, batch: Batch, version: int, **values: Any) -> None:
@@ -107,25 +118,43 @@ def _cas(session: Session, batch: Batch, version: int, **values: Any) -> None:
 
 
 def _event(session: Session, type: str, batch: Batch, now: datetime, actor_id: str, **data: Any) -> None:
-    record_event(session, type, batch, now=now, actor_id=actor_id, recommender_id=batch.recommender_id,
-                 data={"call_id": batch.call_id, "state": batch.state, **data})
+    record_event(
+        session,
+        type,
+        batch,
+        now=now,
+        actor_id=actor_id,
+        recommender_id=batch.recommender_id,
+        data={"call_id": batch.call_id, "state": batch.state, **data},
+    )
 
 
 def create_batch(session: Session, principal: Principal, call_id: str, now: datetime) -> Batch:
     if not principal.is_recommender_reviewer:
         require_role(principal, Role.reviewer)
-        raise Forbidden(Text("只有推荐单位的审核人可创建推荐清单", "Only a reviewer of a recommender creates a list"),
-                        extra={"required_roles": [Role.reviewer.value]})
+        raise Forbidden(
+            Text("只有推荐单位的审核人可创建推荐清单", "Only a reviewer of a recommender creates a list"),
+            extra={"required_roles": [Role.reviewer.value]},
+        )
     if session.get(Call, call_id) is None:
         raise ValidationFailed(errors=[FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
     exists = session.execute(
         sa.select(Batch.id).where(Batch.call_id == call_id, Batch.recommender_id == principal.organization_id)
     ).first()
     if exists is not None:
-        raise Duplicate(Text("本单位在该征集批次已有推荐清单", "Your organization already has a list for this call"),
-                        extra={"batch_id": exists[0]})
-    batch = Batch(id=new_id("bat"), call_id=call_id, recommender_id=principal.organization_id, state=BatchState.open,
-                  created_by=principal.user_id, created_at=now, updated_at=now)
+        raise Duplicate(
+            Text("本单位在该征集批次已有推荐清单", "Your organization already has a list for this call"),
+            extra={"batch_id": exists[0]},
+        )
+    batch = Batch(
+        id=new_id("bat"),
+        call_id=call_id,
+        recommender_id=principal.organization_id,
+        state=BatchState.open,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(batch)
     session.flush()
     _event(session, "batch.created", batch, now, principal.user_id)
@@ -150,7 +179,9 @@ def _not_editable(batch: Batch) -> InvalidTransition:
     )
 
 
-def set_items(session: Session, principal: Principal, batch: Batch, body: ItemsPut, version: int, now: datetime) -> None:
+def set_items(
+    session: Session, principal: Principal, batch: Batch, body: ItemsPut, version: int, now: datetime
+) -> None:
     """Replace the ranked list: ranks 1..n, each a recommended application of this recommender and call."""
     _require_owner(principal, batch)
     if batch.state not in EDITABLE_BATCH_STATES:
@@ -163,23 +194,47 @@ def set_items(session: Session, principal: Principal, batch: Batch, body: ItemsP
         if item.rank in seen_ranks:
             errors.append(FieldError(f"/items/{i}/rank", "duplicate_rank", Text("排名重复", "Duplicate rank")))
         elif item.rank > n:
-            errors.append(FieldError(f"/items/{i}/rank", "rank_gap", Text("排名须为 1 至 {n} 连续编号", "Ranks must run 1 to {n} without gaps"), (("n", n),)))
+            errors.append(
+                FieldError(
+                    f"/items/{i}/rank",
+                    "rank_gap",
+                    Text("排名须为 1 至 {n} 连续编号", "Ranks must run 1 to {n} without gaps"),
+                    (("n", n),),
+                )
+            )
         seen_ranks.add(item.rank)
         if item.application_id in seen_apps:
-            errors.append(FieldError(f"/items/{i}/application_id", "duplicate_application", Text("同一申请重复列入", "The application is listed twice")))
+            errors.append(
+                FieldError(
+                    f"/items/{i}/application_id",
+                    "duplicate_application",
+                    Text("同一申请重复列入", "The application is listed twice"),
+                )
+            )
         seen_apps.add(item.application_id)
     if errors:
         raise ValidationFailed(errors=errors)
     call = session.get(Call, batch.call_id)
     assert call is not None
     if call.quota_per_recommender is not None and n > call.quota_per_recommender:
-        raise QuotaExceeded(Text("推荐数量 {n} 超出名额 {quota}", "{n} applications exceed the quota of {quota}"),
-                            n=n, quota=call.quota_per_recommender, extra={"quota": call.quota_per_recommender},
-                            errors=[FieldError("/items", "quota_exceeded", Text("超出推荐名额", "Over the quota"))])
+        raise QuotaExceeded(
+            Text("推荐数量 {n} 超出名额 {quota}", "{n} applications exceed the quota of {quota}"),
+            n=n,
+            quota=call.quota_per_recommender,
+            extra={"quota": call.quota_per_recommender},
+            errors=[FieldError("/items", "quota_exceeded", Text("超出推荐名额", "Over the quota"))],
+        )
     ids = [item.application_id for item in body.items]
-    visible = {a.id: a for a in session.execute(
-        sa.select(Application).where(Application.id.in_(ids), visibility_filter(principal))  # type: ignore[attr-defined]
-    ).scalars()} if ids else {}
+    visible = (
+        {
+            a.id: a
+            for a in session.execute(
+                sa.select(Application).where(Application.id.in_(ids), visibility_filter(principal))  # type: ignore[attr-defined]
+            ).scalars()
+        }
+        if ids
+        else {}
+    )
     for item in body.items:
         application = visible.get(item.application_id)
         if application is None or application.recommender_id != batch.recommender_id:
@@ -187,48 +242,84 @@ def set_items(session: Session, principal: Principal, batch: Batch, body: ItemsP
     for i, item in enumerate(body.items):
         application = visible[item.application_id]
         if application.call_id != batch.call_id:
-            errors.append(FieldError(f"/items/{i}/application_id", "other_call", Text("该申请属于另一征集批次", "The application belongs to another call")))
+            errors.append(
+                FieldError(
+                    f"/items/{i}/application_id",
+                    "other_call",
+                    Text("该申请属于另一征集批次", "The application belongs to another call"),
+                )
+            )
         elif application.state != State.recommended:
-            errors.append(FieldError(f"/items/{i}/application_id", "not_recommended",
-                                     Text("仅可列入“已推荐”状态的申请", "Only recommended applications can be listed")))
+            errors.append(
+                FieldError(
+                    f"/items/{i}/application_id",
+                    "not_recommended",
+                    Text("仅可列入“已推荐”状态的申请", "Only recommended applications can be listed"),
+                )
+            )
     if errors:
         raise ValidationFailed(errors=errors)
     _cas(session, batch, version, updated_at=now)
     session.execute(sa.delete(BatchItem).where(BatchItem.batch_id == batch.id))
     if body.items:
-        session.execute(sa.insert(BatchItem), [
-            {"batch_id": batch.id, "application_id": item.application_id, "rank": item.rank} for item in body.items
-        ])
+        session.execute(
+            sa.insert(BatchItem),
+            [{"batch_id": batch.id, "application_id": item.application_id, "rank": item.rank} for item in body.items],
+        )
     _event(session, "batch.items_set", batch, now, principal.user_id, item_count=n)
 
 
-def _history(session: Session, batch: Batch, action: str, source: str, actor_id: str, now: datetime,
-             comment: str | None = None) -> None:
-    session.add(BatchTransition(id=new_id("btr"), batch_id=batch.id, action=action, from_state=source,
-                                to_state=batch.state, actor_id=actor_id, comment=comment, at=now))
+def _history(
+    session: Session, batch: Batch, action: str, source: str, actor_id: str, now: datetime, comment: str | None = None
+) -> None:
+    session.add(
+        BatchTransition(
+            id=new_id("btr"),
+            batch_id=batch.id,
+            action=action,
+            from_state=source,
+            to_state=batch.state,
+            actor_id=actor_id,
+            comment=comment,
+            at=now,
+        )
+    )
 
 
 def _check_call_deadline(call: Call, now: datetime) -> None:
     if now > call.deadline:
         shown = call.deadline.astimezone(BEIJING)
         raise DeadlinePassed(
-            Text("已超过截止时间（北京时间 {deadline}），逾期不予受理",
-                 "The deadline passed ({deadline} Beijing time); late submissions are not accepted"),
-            deadline=shown.strftime("%Y-%m-%d %H:%M:%S"), extra={"deadline": shown.isoformat()},
+            Text(
+                "已超过截止时间（北京时间 {deadline}），逾期不予受理",
+                "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
+            ),
+            deadline=shown.strftime("%Y-%m-%d %H:%M:%S"),
+            extra={"deadline": shown.isoformat()},
         )
 
 
 def _wrong_state(action: str, batch: Batch) -> InvalidTransition:
     return InvalidTransition(
         Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
-        action=action, state=batch.state, extra={"state": batch.state},
+        action=action,
+        state=batch.state,
+        extra={"state": batch.state},
     )
 
 
-def transition(session: Session, principal: Principal, batch: Batch, action: str, comment: str | None,
-               version: int, now: datetime, signing_key: str) -> None:
+def transition(
+    session: Session,
+    principal: Principal,
+    batch: Batch,
+    action: str,
+    comment: str | None,
+    version: int,
+    now: datetime,
+    signers: list[Signer],
+) -> None:
     if action == "submit":
-        submit(session, principal, batch, version, now, signing_key)
+        submit(session, principal, batch, version, now, signers)
     elif action == "acknowledge":
         require_role(principal, Role.office)
         if batch.state != BatchState.submitted:
@@ -241,7 +332,9 @@ def transition(session: Session, principal: Principal, batch: Batch, action: str
         return_batch(session, principal, batch, comment, version, now)
 
 
-def submit(session: Session, principal: Principal, batch: Batch, version: int, now: datetime, signing_key: str) -> Receipt:
+def submit(
+    session: Session, principal: Principal, batch: Batch, version: int, now: datetime, signers: list[Signer]
+) -> Receipt:
     """Submit the list: lock it and its applications, and issue a signed receipt — all or nothing."""
     _require_owner(principal, batch)
     if batch.state not in EDITABLE_BATCH_STATES:
@@ -255,44 +348,84 @@ def submit(session: Session, principal: Principal, batch: Batch, version: int, n
     _cas(session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None)
     rows = items_of(session, batch.id)
     if not rows:
-        raise BatchEmpty(Text("请先列入至少一个已推荐的申请", "Put at least one recommended application on the list first"))
-    not_ready = [FieldError(f"/items/{i}/application_id", "not_recommended",
-                            Text("该申请不是“已推荐”状态", "The application is not in state recommended"))
-                 for i, (_, a) in enumerate(rows) if a.state != State.recommended]
+        raise BatchEmpty(
+            Text("请先列入至少一个已推荐的申请", "Put at least one recommended application on the list first")
+        )
+    not_ready = [
+        FieldError(
+            f"/items/{i}/application_id",
+            "not_recommended",
+            Text("该申请不是“已推荐”状态", "The application is not in state recommended"),
+        )
+        for i, (_, a) in enumerate(rows)
+        if a.state != State.recommended
+    ]
     if not_ready:
         raise BatchItemsNotReady(errors=not_ready)
     position = {a.id: i for i, (_, a) in enumerate(rows)}
-    unverified = session.execute(
-        sa.select(Endorsement.application_id).where(
-            Endorsement.application_id.in_(position),  # type: ignore[attr-defined]
-            Endorsement.mode == "paper", Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
-            sa.or_(Endorsement.verification.is_(None), Endorsement.verification != "confirmed"),  # type: ignore[union-attr]
-        ).distinct()
-    ).scalars().all()
+    unverified = (
+        session.execute(
+            sa.select(Endorsement.application_id)
+            .where(
+                Endorsement.application_id.in_(position),  # type: ignore[attr-defined]
+                Endorsement.mode == "paper",
+                Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
+                sa.or_(Endorsement.verification.is_(None), Endorsement.verification != "confirmed"),  # type: ignore[union-attr]
+            )
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
     if unverified:
         raise UnverifiedPaperEndorsement(
-            Text("纸质签署须经推荐单位核验确认后方可报送", "Paper sign-offs must be confirmed by the recommender before submission"),
-            errors=[FieldError(f"/items/{position[a]}/application_id", "unverified_paper_endorsement",
-                               Text("该申请有未确认的纸质签署", "The application has an unconfirmed paper sign-off"))
-                    for a in sorted(unverified, key=position.__getitem__)])
+            Text(
+                "纸质签署须经推荐单位核验确认后方可报送",
+                "Paper sign-offs must be confirmed by the recommender before submission",
+            ),
+            errors=[
+                FieldError(
+                    f"/items/{position[a]}/application_id",
+                    "unverified_paper_endorsement",
+                    Text("该申请有未确认的纸质签署", "The application has an unconfirmed paper sign-off"),
+                )
+                for a in sorted(unverified, key=position.__getitem__)
+            ],
+        )
     for _, application in rows:
-        apply_step(session, application, step_for("batch_submitted", application.state), actor_id=principal.user_id,
-                   version=application.version, now=now)
-    receipt = _issue_receipt(session, batch, call, rows, now, signing_key)
+        apply_step(
+            session,
+            application,
+            step_for("batch_submitted", application.state),
+            actor_id=principal.user_id,
+            version=application.version,
+            now=now,
+        )
+    receipt = _issue_receipt(session, batch, call, rows, now, signers)
     _history(session, batch, "submit", source, principal.user_id, now)
-    _event(session, "batch.submitted", batch, now, principal.user_id, tracking_number=receipt.tracking_number,
-           item_count=len(rows))
+    _event(
+        session,
+        "batch.submitted",
+        batch,
+        now,
+        principal.user_id,
+        tracking_number=receipt.tracking_number,
+        item_count=len(rows),
+    )
     return receipt
 
 
-def return_batch(session: Session, principal: Principal, batch: Batch, comment: str | None, version: int,
-                 now: datetime) -> None:
+def return_batch(
+    session: Session, principal: Principal, batch: Batch, comment: str | None, version: int, now: datetime
+) -> None:
     """The office returns a submitted list (退回) before the deadline; its applications go back to recommended."""
     require_role(principal, Role.office)
     if batch.state != BatchState.submitted:
         raise _wrong_state("return", batch)
     if not comment:
-        raise ValidationFailed(errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))])
+        raise ValidationFailed(
+            errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))]
+        )
     call = session.get(Call, batch.call_id)
     assert call is not None
     _check_call_deadline(call, now)
@@ -300,8 +433,15 @@ def return_batch(session: Session, principal: Principal, batch: Batch, comment: 
     _cas(session, batch, version, state=BatchState.returned, return_comment=comment, updated_at=now)
     for _, application in items_of(session, batch.id):
         if application.state == State.submitted:
-            apply_step(session, application, step_for("batch_returned", application.state), actor_id=principal.user_id,
-                       version=application.version, now=now, comment=comment)
+            apply_step(
+                session,
+                application,
+                step_for("batch_returned", application.state),
+                actor_id=principal.user_id,
+                version=application.version,
+                now=now,
+                comment=comment,
+            )
     _history(session, batch, "return", source, principal.user_id, now, comment)
     _event(session, "batch.returned", batch, now, principal.user_id)
 
@@ -310,8 +450,14 @@ def _tracking_key(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
-def _issue_receipt(session: Session, batch: Batch, call: Call, rows: list[tuple[BatchItem, Application]],
-                   now: datetime, signing_key: str) -> Receipt:
+def _issue_receipt(
+    session: Session,
+    batch: Batch,
+    call: Call,
+    rows: list[tuple[BatchItem, Application]],
+    now: datetime,
+    signers: list[Signer],
+) -> Receipt:
     from app.attachments.service import attachment_digests
 
     previous = latest_receipt(session, batch.id)
@@ -321,21 +467,36 @@ def _issue_receipt(session: Session, batch: Batch, call: Call, rows: list[tuple[
     who = _tracking_key(org.key) if org.key else _tracking_key(org.id.split("_")[-1])[-6:]
     tracking = f"SMPS-{_tracking_key(call.key)}-{who}-{seq:03d}"
     items = [
-        {"rank": item.rank, "application_id": a.id, "title": a.title, "content_digest": a.content_digest,
-         "attachments": [{"id": d["id"], "sha256": d["sha256"]} for d in attachment_digests(session, a.id)]}
+        {
+            "rank": item.rank,
+            "application_id": a.id,
+            "title": a.title,
+            "content_digest": a.content_digest,
+            "attachments": [{"id": d["id"], "sha256": d["sha256"]} for d in attachment_digests(session, a.id)],
+        }
         for item, a in rows
     ]
-    document = receipts.seal({
-        "tracking_number": tracking,
-        "submitted_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "call_id": call.id,
-        "recommender_id": batch.recommender_id,
-        "batch_id": batch.id,
-        "items": items,
-        "previous_tracking_number": previous.tracking_number if previous else None,
-    }, signing_key)
-    receipt = Receipt(id=new_id("rcp"), batch_id=batch.id, seq=seq, tracking_number=tracking,
-                      digest=document["digest"], document=document, issued_at=now)
+    document = receipts.seal(
+        {
+            "tracking_number": tracking,
+            "submitted_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "call_id": call.id,
+            "recommender_id": batch.recommender_id,
+            "batch_id": batch.id,
+            "items": items,
+            "previous_tracking_number": previous.tracking_number if previous else None,
+        },
+        signers,
+    )
+    receipt = Receipt(
+        id=new_id("rcp"),
+        batch_id=batch.id,
+        seq=seq,
+        tracking_number=tracking,
+        digest=receipts.digest(document),
+        document=document,
+        issued_at=now,
+    )
     session.add(receipt)
     session.flush()
     return receipt
@@ -371,6 +532,8 @@ def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPubl
                for item, a in items_of(session, batch.id, principal)],
         tracking_number=latest.tracking_number if latest else None,
         allowed_actions=allowed_actions(principal, batch),
-        created_at=batch.created_at, updated_at=batch.updated_at, submitted_at=batch.submitted_at,
+        created_at=batch.created_at,
+        updated_at=batch.updated_at,
+        submitted_at=batch.submitted_at,
         acknowledged_at=batch.acknowledged_at,
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+DEVELOPMENT_RECEIPT_KEY = "smps-development-receipt-key"
 AttachmentType = Literal["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
 
 
@@ -39,8 +40,15 @@ class Settings(BaseSettings):
     )
     max_json_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
-    # Key for signing batch receipts (HMAC-SHA256); set it in production.
-    receipt_signing_key: str = "smps-development-receipt-key"
+    # "production" refuses to start with development keys or defaults that weaken security (app/core/production.py).
+    environment: Literal["development", "production"] = "development"
+    # Receipt signing keys (PEM files, see app/batches/keystore.py); unset: "receipt-keys" beside storage_dir.
+    receipt_keys_dir: Path | None = None
+    # Where the service is reached from outside, for the verification URL on printed receipts; unset: the request's.
+    public_base_url: str | None = None
+    # Only to verify receipts issued before public-key signatures (HMAC-SHA256); unset: the development key,
+    # which production refuses.
+    receipt_signing_key: str = DEVELOPMENT_RECEIPT_KEY
     # A TrueType (or .ttc) font with Chinese glyphs for printable forms; unset: common system paths are searched.
     cjk_font: Path | None = None
     log_level: str = "INFO"
@@ -91,6 +99,10 @@ class Settings(BaseSettings):
     max_bulk_xlsx_inflated_bytes: int = Field(default=128 * 1024 * 1024, ge=1024 * 1024)
     max_bulk_xlsx_compression_ratio: int = Field(default=100, ge=2)
     max_bulk_listed_errors: int = Field(default=1000, ge=1)
+
+    @cached_property
+    def keys_dir(self) -> Path:
+        return self.receipt_keys_dir or self.storage_dir.parent / "receipt-keys"
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -71,6 +71,15 @@ def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, li
     return title, rows
 
 
+def _footer(session: Session, batch: Batch) -> str:
+    """The latest receipt's tracking number and the kids of its signatures, printed under the list."""
+    receipt = latest_receipt(session, batch.id)
+    if receipt is None:
+        return ""
+    kids = [s["kid"] for s in receipt.document.get("signatures", [])] or [receipt.document.get("key_id", "")]
+    return f"回执 {receipt.tracking_number}  签名密钥 {', '.join(kids)}"
+
+
 @router.get("/batches/{batch_id}/recommended-list.xlsx", operation_id="get_recommended_list_xlsx",
             response_class=Response, responses={200: {"content": {XLSX: {}}, "description": "The list"},
                                                 **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
@@ -78,7 +87,7 @@ def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, se
     """The recommended list as a sheet to print (A4 landscape) and stamp, in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
     title, rows = _rows(session, batch, principal)
-    return _download(sheets.to_xlsx(title, rows), XLSX, "推荐清单.xlsx", f"{batch.id}.xlsx")
+    return _download(sheets.to_xlsx(title, rows, _footer(session, batch)), XLSX, "推荐清单.xlsx", f"{batch.id}.xlsx")
 
 
 @router.get("/batches/{batch_id}/recommended-list.csv", operation_id="get_recommended_list_csv",
@@ -88,4 +97,4 @@ def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, ses
     """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
     _, rows = _rows(session, batch, principal)
-    return _download(sheets.to_csv(rows), "text/csv; charset=utf-8", "推荐清单.csv", f"{batch.id}.csv")
+    return _download(sheets.to_csv(rows, _footer(session, batch)), "text/csv; charset=utf-8", "推荐清单.csv", f"{batch.id}.csv")

@@ -13,11 +13,12 @@ HEADERS = ("序号", "项目名称", "承担单位", "申报领域", "试点期"
 WIDTHS = (6, 36, 28, 24, 22, 22, 22, 30)
 
 
-def to_csv(rows: list[list[Any]]) -> bytes:
-    return write_csv(HEADERS, rows)
+def to_csv(rows: list[list[Any]], footer: str = "") -> bytes:
+    # The footer row: the receipt's tracking number and signing key ids.
+    return write_csv(HEADERS, [*rows, [footer]] if footer else rows)
 
 
-def to_xlsx(title: str, rows: list[list[Any]]) -> bytes:
+def to_xlsx(title: str, rows: list[list[Any]], footer: str = "") -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "推荐清单"
@@ -48,6 +49,7 @@ def to_xlsx(title: str, rows: list[list[Any]]) -> bytes:
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.oddFooter.right.text = "推荐单位（盖章）"
+    ws.oddFooter.left.text = footer.replace("&", "&&")
     finish_sheet(ws)
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -5,6 +5,7 @@ from datetime import datetime
 import httpx
 from fastapi import FastAPI
 
+from app.batches import receipts as receipt_signatures
 from app.core.clock import BEIJING
 from tests.batches.helpers import act, cast_for, open_batch, put_items, recommended
 from tests.factories import make_org
@@ -17,8 +18,10 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     direct = await cast_for(app, client, province="110000", area="110105", recommender=ministry, base=shandong)
     office = shandong.office
 
-    sd = [await recommended(client, shandong, "济南市历下区政务服务标准化试点"),
-          await recommended(client, shandong, "青岛市医疗卫生服务标准化试点", area="3.1", item=None)]
+    sd = [
+        await recommended(client, shandong, "济南市历下区政务服务标准化试点"),
+        await recommended(client, shandong, "青岛市医疗卫生服务标准化试点", area="3.1", item=None),
+    ]
     bj = [await recommended(client, beijing, "北京市东城区政务公开标准化试点", area="1.2", item=None)]
     mu = [await recommended(client, direct, "全国养老机构服务标准化试点", area="3.4", item="3.4.1")]
 
@@ -41,12 +44,18 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     again = await client.post("/api/v1/batches", json={"call_id": shandong.call_id}, headers=shandong.reviewer.headers)
     assert again.status_code == 409 and again.json()["code"] == "duplicate"
 
-    receipt = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/receipt", headers=shandong.reviewer.headers)).json()
+    receipt = (
+        await client.get(f"/api/v1/batches/{batches['sd']['id']}/receipt", headers=shandong.reviewer.headers)
+    ).json()
     assert receipt["tracking_number"] == batches["sd"]["tracking_number"]
     assert receipt["tracking_number"].startswith("SMPS-9THBATCH-370000-")
     assert [(i["rank"], i["application_id"]) for i in receipt["items"]] == [(1, sd[1].id), (2, sd[0].id)]
     assert all(len(i["content_digest"]) == 64 and len(i["attachments"]) == 1 for i in receipt["items"])
-    assert receipt["previous_tracking_number"] is None and len(receipt["signature"]) == 64
+    assert receipt["previous_tracking_number"] is None and "signature" not in receipt
+    published = (await client.get("/api/v1/receipt-keys")).json()["keys"]
+    assert sorted(s["alg"] for s in receipt["signatures"]) == ["Ed25519", "SM2-SM3"]
+    assert {s["kid"] for s in receipt["signatures"]} <= {k["kid"] for k in published}
+    assert receipt_signatures.verify(receipt, published) == (True, "valid")
 
     # The office sees the three lists; a province sees only its own; an applicant sees none.
     seen = (await client.get("/api/v1/batches", headers=office.headers)).json()["items"]
@@ -63,7 +72,9 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
         assert r.status_code == 200 and r.json()["state"] == "acknowledged", r.text
     no_comment = await act(client, batches["sd"]["id"], office, f'"{batches["sd"]["version"]}"', "return")
     assert no_comment.status_code == 422 and no_comment.json()["errors"][0]["pointer"] == "/comment"
-    not_yours = await act(client, batches["sd"]["id"], shandong.reviewer, f'"{batches["sd"]["version"]}"', "acknowledge")
+    not_yours = await act(
+        client, batches["sd"]["id"], shandong.reviewer, f'"{batches["sd"]["version"]}"', "acknowledge"
+    )
     assert not_yours.status_code == 403
     clock.advance(days=1)
     r = await act(client, batches["sd"]["id"], office, f'"{batches["sd"]["version"]}"', "return", "请调整排序")
@@ -102,7 +113,9 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     assert rows[ministry]["recommender_kind"] == "member_unit" and rows[ministry]["state"] == "acknowledged"
     assert rows[ministry]["outcomes"] == {"not_approved": 1}
     assert sum(r["state"] == "not_submitted" for r in rows.values()) == len(rows) - 3
-    assert (await client.get(f"/api/v1/calls/{shandong.call_id}/summary", headers=shandong.reviewer.headers)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/calls/{shandong.call_id}/summary", headers=shandong.reviewer.headers)
+    ).status_code == 403
 
 
 async def test_return_is_refused_after_the_deadline(app: FastAPI, client: httpx.AsyncClient, clock) -> None:  # type: ignore[no-untyped-def]

@@ -48,9 +48,16 @@ async def test_what_a_list_may_hold(app: FastAPI, client: httpx.AsyncClient) -> 
     r = await put_items(client, batch, shandong.reviewer, [mine.id, unready.id], etag)
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/items/1/application_id"
     assert r.json()["errors"][0]["code"] == "not_recommended"
-    bad_ranks = {"items": [{"application_id": mine.id, "rank": 1}, {"application_id": unready.id, "rank": 4},
-                           {"application_id": theirs.id, "rank": 1}]}
-    r = await client.put(f"/api/v1/batches/{bid}/items", json=bad_ranks, headers={**shandong.reviewer.headers, "If-Match": etag})
+    bad_ranks = {
+        "items": [
+            {"application_id": mine.id, "rank": 1},
+            {"application_id": unready.id, "rank": 4},
+            {"application_id": theirs.id, "rank": 1},
+        ]
+    }
+    r = await client.put(
+        f"/api/v1/batches/{bid}/items", json=bad_ranks, headers={**shandong.reviewer.headers, "If-Match": etag}
+    )
     assert r.status_code == 422
     assert [e["pointer"] for e in r.json()["errors"]] == ["/items/1/rank", "/items/2/rank"]
     r = await put_items(client, batch, beijing.reviewer, [mine.id], etag)
@@ -83,14 +90,20 @@ async def test_unverified_paper_sign_off_blocks_submission(app: FastAPI, client:
     await flow.create()
     await flow.attach_scan()
     c = cast
-    page = await client.post(f"/api/v1/applications/{flow.id}/attachments", headers=c.applicant.headers,
-                             files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")}, data={"kind": "paper_endorsement"})
+    page = await client.post(
+        f"/api/v1/applications/{flow.id}/attachments",
+        headers=c.applicant.headers,
+        files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
+        data={"kind": "paper_endorsement"},
+    )
     assert page.status_code == 201, page.text
     await flow.get(c.applicant)
     assert (await flow.act("submit")).status_code == 200
-    for signatory, role, org in ((c.undertaking_signatory, "undertaking", c.undertaking),
-                                 (c.participating_signatory, "participating", c.participating),
-                                 (c.guidance_signatory, "guidance", c.guidance)):
+    for signatory, role, org in (
+        (c.undertaking_signatory, "undertaking", c.undertaking),
+        (c.participating_signatory, "participating", c.participating),
+        (c.guidance_signatory, "guidance", c.guidance),
+    ):
         assert (await flow.endorse(signatory, role, org)).status_code == 201
     paper = await flow.endorse(c.applicant, "guarantor", c.guarantor, mode="paper", attachment_id=page.json()["id"])
     assert paper.status_code == 201, paper.text
@@ -113,16 +126,20 @@ async def test_two_concurrent_submissions_issue_one_receipt(app: FastAPI, client
     flows = [await recommended(client, cast, f"济南市第{n}个政务服务标准化试点") for n in (1, 2)]
     batch = await open_batch(client, cast)
     r = await put_items(client, batch, cast.reviewer, [f.id for f in flows], batch.headers["etag"])
-    results = await asyncio.gather(*(act(client, batch.json()["id"], cast.reviewer, r.headers["etag"], "submit")
-                                     for _ in range(2)))
+    results = await asyncio.gather(
+        *(act(client, batch.json()["id"], cast.reviewer, r.headers["etag"], "submit") for _ in range(2))
+    )
     assert sorted(x.status_code for x in results)[0] == 200
     assert sorted(x.status_code for x in results)[1] in (409, 412)
     with app.state.database.reader() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Receipt)).scalar_one() == 1
 
 
-async def test_a_tampered_receipt_fails_verification(app: FastAPI, client: httpx.AsyncClient, tmp_path: Path,
-                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_tampered_receipt_fails_verification(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+) -> None:
     cast = await cast_for(app, client)
     flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
     batch = await open_batch(client, cast)
@@ -137,19 +154,51 @@ async def test_a_tampered_receipt_fails_verification(app: FastAPI, client: httpx
 
     assert await check(receipt) == {"valid": True, "reason": "valid"}
     changed = {**receipt, "items": [{**receipt["items"][0], "title": "另一个项目"}]}
-    assert await check(changed) == {"valid": False, "reason": "digest_mismatch"}
-    forged = {**receipt, "signature": "0" * 64}
-    assert await check(forged) == {"valid": False, "reason": "signature_mismatch"}
+    assert await check(changed) == {"valid": False, "reason": "signature_mismatch"}
+    other = {**receipt, "signatures": [{**receipt["signatures"][0], "kid": "ed25519-0000000000000000"}]}
+    assert await check(other) == {"valid": False, "reason": "unknown_key"}
+    assert await check({**receipt, "signatures": []}) == {"valid": False, "reason": "unsigned"}
     assert (await check({"hello": 1}))["valid"] is False
 
-    monkeypatch.setenv("SMPS_RECEIPT_SIGNING_KEY", app.state.settings.receipt_signing_key)
+    # Offline: the published keys only, no database, no secret.
+    keys = tmp_path / "keys.json"
+    keys.write_bytes((await client.get("/api/v1/receipt-keys")).content)
     runner = CliRunner()
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     import orjson
 
     good.write_bytes(orjson.dumps(receipt))
     bad.write_bytes(orjson.dumps(changed))
-    ok = runner.invoke(main, ["receipt", "verify", str(good)])
+    ok = runner.invoke(main, ["receipt", "verify", str(good), "--keys", str(keys)])
     assert ok.exit_code == 0 and '"valid":true' in ok.output
-    ko = runner.invoke(main, ["receipt", "verify", str(bad)])
-    assert ko.exit_code == 1 and "digest_mismatch" in ko.output
+    ko = runner.invoke(main, ["receipt", "verify", str(bad), "--keys", str(keys)])
+    assert ko.exit_code == 1 and "signature_mismatch" in ko.output
+
+
+async def test_a_receipt_issued_before_public_key_signatures_still_verifies(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Receipts stored with an HMAC signature keep verifying through POST /receipts/verify."""
+    from app.batches import receipts_hmac
+
+    cast = await cast_for(app, client)
+    old = receipts_hmac.seal(
+        {
+            "tracking_number": "SMPS-9THBATCH-370000-001",
+            "submitted_at": "2022-11-02T02:00:00Z",
+            "call_id": cast.call_id,
+            "recommender_id": cast.recommender,
+            "batch_id": "bat_x",
+            "items": [],
+            "previous_tracking_number": None,
+        },
+        app.state.settings.receipt_signing_key,
+    )
+    r = await client.post("/api/v1/receipts/verify", json=old, headers=cast.reviewer.headers)
+    assert r.json() == {"valid": True, "reason": "valid"}
+    r = await client.post(
+        "/api/v1/receipts/verify", json={**old, "items": [{"rank": 1}]}, headers=cast.reviewer.headers
+    )
+    assert r.json() == {"valid": False, "reason": "digest_mismatch"}
+    r = await client.post("/api/v1/receipts/verify", json={**old, "signature": "0" * 64}, headers=cast.reviewer.headers)
+    assert r.json() == {"valid": False, "reason": "signature_mismatch"}

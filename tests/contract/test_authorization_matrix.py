@@ -93,6 +93,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST",   "/api/v1/batches/{batch_id}/transitions"):                ("submitted_batch", 401, 404, 404, 404, 404, 403, 404, 200, 403),  # acknowledge
     ("GET",    "/api/v1/batches/{batch_id}/receipt"):                    ("submitted_batch", 401, 404, 404, 404, 404, 200, 404, 200, 200),
     ("GET",    "/api/v1/batches/{batch_id}/receipts"):                   ("submitted_batch", 401, 404, 404, 404, 404, 200, 404, 200, 200),
+    ("GET",    "/api/v1/batches/{batch_id}/receipt.pdf"):                ("submitted_batch", 401, 404, 404, 404, 404, 200, 404, 200, 200),
+    ("GET",    "/api/v1/receipt-keys"):                                  ("-",              200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET",    "/api/v1/batches/{batch_id}/recommended-list.xlsx"):      ("open_batch",     401, 404, 404, 404, 404, 200, 404, 404, 200),
     ("GET",    "/api/v1/batches/{batch_id}/recommended-list.csv"):       ("open_batch",     401, 404, 404, 404, 404, 200, 404, 404, 200),
     ("POST",   "/api/v1/receipts/verify"):                               ("-",              401, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -123,7 +125,7 @@ def group_of(path: str) -> str:
     segment = path.removeprefix("/api/v1/").split("/")[0]
     return {"auth": "accounts", "me": "accounts", "api-keys": "accounts", "users": "accounts", "provinces": "reference",
             "calls": "reference", "organizations": "organizations", "applications": "applications",
-            "attachments": "attachments", "batches": "batches", "receipts": "batches", "events": "events",
+            "attachments": "attachments", "batches": "batches", "receipts": "batches", "receipt-keys": "batches", "events": "events",
             "webhooks": "events", "bulk-uploads": "bulk"}.get(segment, segment)
 
 
