@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import CurrentPrincipal
@@ -15,9 +15,12 @@ from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import AppSettings, DbSession
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
-from app.documents import pdf, sheets
+from app.documents import sheets
 from app.documents.facts import domain_label, gather
-from app.documents.fonts import FontUnavailable, cjk_font
+from app.documents.fonts import FontUnavailable, form_fonts
+from app.documents.form import printed_form
+from app.documents.form_cache import cached, form_digest, form_store_of, keep
+from app.documents.pdf import render_form
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -26,19 +29,46 @@ BatchId = Annotated[str, Path(max_length=32, description="Batch id")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _download(content: bytes, media_type: str, filename: str, fallback: str) -> Response:
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+def _download(content: bytes, media_type: str, filename: str, fallback: str, etag: str | None = None) -> Response:
+    headers = {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"}
+    if etag:
+        headers.update({"ETag": etag, "Cache-Control": "private, no-cache"})
+    return Response(content, media_type=media_type, headers=headers)
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in (header or "").split(",")}
+    return "*" in tags or etag in tags
 
 
 @router.get("/applications/{application_id}/form.pdf", operation_id="get_application_form_pdf",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}, "description": "The form"},
-                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable)})
-def get_application_form_pdf(application: VisibleApplication, session: DbSession, settings: AppSettings) -> Response:
-    """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions."""
-    font = cjk_font(settings.cjk_font)
-    content = pdf.render_form(gather(session, application), font)
-    return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf")
+            response_class=Response, responses={
+                200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
+                304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+                **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable)})
+def get_application_form_pdf(
+    application: VisibleApplication, session: DbSession, settings: AppSettings, request: Request,
+    if_none_match: Annotated[str | None, Header(max_length=1024, description="An ETag from an earlier download: 304 if the form is unchanged")] = None,
+) -> Response:
+    """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions.
+
+    The `ETag` is a digest of everything the form prints, so it changes with a sign-off or a review.
+    A frozen application's form is rendered once per ETag and then served from storage; a draft's each time."""
+    fonts = form_fonts(settings.cjk_font, settings.cjk_title_font)
+    form = printed_form(gather(session, application))
+    digest = form_digest(form, fonts)
+    etag = f'"{digest}"'
+    if _none_match(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+    if application.content_digest is None:  # a draft changes with every edit: nothing worth keeping
+        content = render_form(form, fonts)
+    else:
+        store = form_store_of(request.app)
+        content = cached(store, digest)
+        if content is None:
+            content = render_form(form, fonts)
+            keep(store, digest, content)
+    return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf", etag)
 
 
 def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
