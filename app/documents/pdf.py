@@ -1,23 +1,22 @@
 """The application form (申请书) typeset as an A4 PDF, from the text of :class:`PrintedForm`.
 
-Every field the schema allows prints: long text is filled into lines here (``app.documents.wrap``) and
-cut into table rows of at most ``ROW_LINES`` lines, so no cell is ever taller than a page and tables
-break across pages between rows.
+Every field the schema allows prints: text is filled into lines once (``app.documents.wrap``) and cut
+into table rows of at most ``ROW_LINES`` lines, so no cell is ever taller than a page and tables break
+across pages between rows.
 """
 
 import io
+from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.documents.fonts import FormFonts
-from app.documents.form import PrintedForm, numeral
+from app.documents.form import OpinionBox, PrintedForm, numeral
+from app.documents.lines import Lines
 from app.documents.wrap import wrap_lines
 
 MARGIN = 25 * mm
@@ -28,39 +27,51 @@ SEAL_ROOM = 42 * mm  # blank space for a ~4 cm seal (公章) above the signature
 LABEL_WIDTH = 40 * mm
 
 
-class _Styles:
+@dataclass(frozen=True)
+class Face:
+    font: str
+    size: float
+    leading: float
+    space_before: float = 0
+    space_after: float = 0
+
+    def lines(self, text: str, width: float, pad: float = PAD, align: str = "left") -> list[Lines]:
+        """``text`` in blocks of at most ``ROW_LINES`` lines, each line fitting ``width`` less the padding."""
+        lines = wrap_lines(text, self.font, self.size, width - 2 * pad - 1)
+        return [Lines(lines[i:i + ROW_LINES], self.font, self.size, self.leading, align)
+                for i in range(0, len(lines), ROW_LINES)]
+
+    def block(self, text: str, width: float = FRAME_WIDTH, pad: float = PAD, align: str = "left") -> Lines:
+        return Lines(wrap_lines(text, self.font, self.size, width - 2 * pad - 1), self.font, self.size, self.leading,
+                     align)
+
+    def heading(self, text: str) -> list[Any]:
+        return [Spacer(1, self.space_before), CondPageBreak(3 * self.leading), self.block(text, pad=0),
+                Spacer(1, self.space_after)]
+
+
+class _Faces:
     def __init__(self, fonts: FormFonts) -> None:
-        body = ParagraphStyle("body", fontName=fonts.body, fontSize=11, leading=17, wordWrap="CJK")
-        self.body = body
-        self.cell = ParagraphStyle("cell", parent=body, fontSize=10.5, leading=15)
-        self.small = ParagraphStyle("small", parent=body, fontSize=10, leading=14)
-        self.right = ParagraphStyle("right", parent=self.cell, alignment=TA_RIGHT)
-        self.title = ParagraphStyle("title", parent=body, fontName=fonts.title, fontSize=26, leading=40,
-                                    alignment=TA_CENTER, spaceAfter=10)
-        self.subtitle = ParagraphStyle("subtitle", parent=body, fontName=fonts.title, fontSize=15, leading=24,
-                                       alignment=TA_CENTER, spaceAfter=8)
-        self.h = ParagraphStyle("h", parent=body, fontName=fonts.title, fontSize=13.5, leading=21, spaceBefore=12,
-                                spaceAfter=6)
-        self.box_head = ParagraphStyle("box_head", parent=self.cell, fontName=fonts.title)
+        self.body = Face(fonts.body, 11, 18)
+        self.cell = Face(fonts.body, 10.5, 15.5)
+        self.small = Face(fonts.body, 10, 14)
+        self.title = Face(fonts.title, 26, 40)
+        self.subtitle = Face(fonts.title, 15, 24)
+        self.h = Face(fonts.title, 13.5, 21, space_before=10, space_after=4)
+        self.label = Face(fonts.title, 10.5, 15.5)
 
 
-def _para(lines: list[str], style: ParagraphStyle) -> Paragraph:
-    return Paragraph("<br/>".join(escape(line) for line in lines) or "&nbsp;", style)
-
-
-def _chunks(text: str, style: ParagraphStyle, width: float, pad: float = PAD) -> list[Paragraph]:
-    """``text`` as paragraphs of at most ``ROW_LINES`` lines, each line fitting ``width`` less the padding."""
-    lines = wrap_lines(text, style.fontName, style.fontSize, width - 2 * pad - 1)
-    return [_para(lines[i:i + ROW_LINES], style) for i in range(0, len(lines), ROW_LINES)] or [_para([], style)]
-
-
-def _grid(rows: list[list[Any]], widths: list[float], starts: list[int], header: bool = False) -> Table:
-    """A ruled table whose fields may span several rows (``starts``: the row where each field begins)."""
+def _grid(rows: list[list[Any]], widths: list[float], starts: list[int] | None, header: bool = False) -> Table:
+    """A ruled table whose fields may span several rows (``starts``: the row where each field begins;
+    None: one row each, ruled with one command, as per-row commands make a long table's splits slow)."""
     style: list[Any] = [("BOX", (0, 0), (-1, -1), 0.8, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                         ("LEFTPADDING", (0, 0), (-1, -1), PAD), ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
                         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
     style += [("LINEAFTER", (col, 0), (col, -1), 0.5, colors.black) for col in range(len(widths) - 1)]
-    style += [("LINEABOVE", (0, r), (-1, r), 0.5, colors.black) for r in starts if r]
+    if starts is None:
+        style.append(("INNERGRID", (0, 0), (-1, -1), 0.5, colors.black))
+    else:
+        style += [("LINEABOVE", (0, r), (-1, r), 0.5, colors.black) for r in starts if r]
     if header:
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")))
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, splitByRow=1)
@@ -68,65 +79,60 @@ def _grid(rows: list[list[Any]], widths: list[float], starts: list[int], header:
     return table
 
 
-def _field_table(fields: list[tuple[str, str]], s: _Styles) -> Table:
+def _field_table(fields: list[tuple[str, str]], f: _Faces) -> Table:
     widths = [LABEL_WIDTH, FRAME_WIDTH - LABEL_WIDTH]
     rows: list[list[Any]] = []
     starts = []
     for label, value in fields:
         starts.append(len(rows))
-        for i, chunk in enumerate(_chunks(value, s.cell, widths[1])):
-            rows.append([_chunks(label, s.cell, widths[0])[0] if i == 0 else "", chunk])
+        for i, block in enumerate(f.cell.lines(value, widths[1]) or [f.cell.block("")]):
+            rows.append([f.label.block(label, widths[0]) if i == 0 else "", block])
     return _grid(rows, widths, starts)
 
 
-def _cover(form: PrintedForm, s: _Styles) -> list[Any]:
+def _cover(form: PrintedForm, f: _Faces) -> list[Any]:
     widths = [48 * mm, FRAME_WIDTH - 48 * mm]
-    rows = []
-    for label, value in form.cover:
-        rows.append([_para([f"{label}："], s.box_head), _chunks(value, s.cell, widths[1])[0]])
+    rows = [[f.label.block(f"{label}：", widths[0]), f.cell.block(value, widths[1])] for label, value in form.cover]
     table = Table(rows, colWidths=widths)
     table.setStyle(TableStyle([("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                               ("TOPPADDING", (0, 0), (-1, -1), 9), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
-    return [Spacer(1, 25 * mm), _para(wrap_lines(form.call_name, s.subtitle.fontName, s.subtitle.fontSize, FRAME_WIDTH),
-                                      s.subtitle),
-            Spacer(1, 8 * mm), Paragraph("申　请　书", s.title), Spacer(1, 35 * mm), table, PageBreak()]
+                               ("TOPPADDING", (0, 0), (-1, -1), 10), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+    return [Spacer(1, 25 * mm), f.subtitle.block(form.call_name, pad=0, align="center"), Spacer(1, 8 * mm),
+            f.title.block("申　请　书", pad=0, align="center"), Spacer(1, 35 * mm), table, PageBreak()]
 
 
-def _opinion_box(box: Any, s: _Styles) -> Table:
-    rows: list[list[Any]] = [[_chunks(box.heading, s.box_head, FRAME_WIDTH)[0]]]
-    starts = [0, 1]
-    rows.append([_para(["　　".join(("■ " if marked else "□ ") + label for label, marked in box.choices)], s.cell)])
-    rows += [[chunk] for chunk in _chunks(box.opinion, s.cell, FRAME_WIDTH)] if box.opinion else []
-    sign = [f"签字：{box.signatory or '　' * 8}　　日期：{box.date}"]
+def _opinion_box(box: OpinionBox, f: _Faces) -> Table:
+    rows: list[list[Any]] = [[f.label.block(box.heading)]]
+    rows.append([f.cell.block("　　".join(("■ " if marked else "□ ") + label for label, marked in box.choices))])
+    rows += [[block] for block in f.cell.lines(box.opinion, FRAME_WIDTH)]
     rows.append([Spacer(1, SEAL_ROOM)])
-    rows.append([_para(["（盖章）", *sign], s.right)])
-    table = _grid(rows, [FRAME_WIDTH], starts)
-    # The seal room and the signature line are kept together with the box's last lines.
-    table.setStyle(TableStyle([("NOSPLIT", (0, len(rows) - 3), (0, -1))]))
+    rows.append([f.cell.block("（盖章）", align="right")])
+    rows.append([f.cell.block(f"签字：{box.signatory or '　' * 8}　　日期：{box.date}", align="right")])
+    table = _grid(rows, [FRAME_WIDTH], [0, 1])
+    # The seal room and the signature line stay together (and with the box's last lines).
+    table.setStyle(TableStyle([("NOSPLIT", (0, len(rows) - 4), (0, -1))]))
     return table
 
 
 def render_form(form: PrintedForm, fonts: FormFonts) -> bytes:
-    s = _Styles(fonts)
-    story: list[Any] = _cover(form, s)
-    story += [Paragraph("一、承担单位基本情况", s.h), _field_table(form.profile, s)]
+    f = _Faces(fonts)
+    story: list[Any] = _cover(form, f)
+    story += [*f.h.heading("一、承担单位基本情况"), _field_table(form.profile, f)]
     for heading, text in form.sections:
-        story.append(Paragraph(escape(heading), s.h))
-        story += _chunks(text, s.body, FRAME_WIDTH, pad=0)
+        story += [*f.h.heading(heading), *f.body.lines(text, FRAME_WIDTH, pad=0)]
 
     n = len(form.sections) + 2
-    story.append(Paragraph(f"{numeral(n)}、标准明细", s.h))
+    story += f.h.heading(f"{numeral(n)}、标准明细")
     widths = [12 * mm, 40 * mm, 66 * mm, 18 * mm, 24 * mm]
-    rows: list[list[Any]] = [[_para([h], s.small) for h in ("序号", "标准编号", "标准名称", "层级", "状态")]]
-    rows += [[_chunks(value, s.small, w)[0] for value, w in zip(row, widths, strict=True)] for row in form.standards]
-    story.append(_grid(rows, widths, list(range(len(rows))), header=True))
+    rows: list[list[Any]] = [[f.small.block(h, w) for h, w in zip(("序号", "标准编号", "标准名称", "层级", "状态"), widths, strict=True)]]
+    rows += [[f.small.block(value, w) for value, w in zip(row, widths, strict=True)] for row in form.standards]
+    story.append(_grid(rows, widths, None, header=True))
 
-    story.append(Paragraph(f"{numeral(n + 1)}、基本条件承诺", s.h))
-    story += [chunk for line in form.conditions for chunk in _chunks(line, s.body, FRAME_WIDTH, pad=0)]
+    story += f.h.heading(f"{numeral(n + 1)}、基本条件承诺")
+    story += [block for line in form.conditions for block in f.body.lines(line, FRAME_WIDTH, pad=0)]
 
-    story.append(Paragraph(f"{numeral(n + 2)}、各方意见", s.h))
+    story += f.h.heading(f"{numeral(n + 2)}、各方意见")
     for box in form.opinions:
-        story += [CondPageBreak(SEAL_ROOM + 30 * mm), _opinion_box(box, s), Spacer(1, 5 * mm)]
+        story += [CondPageBreak(SEAL_ROOM + 40 * mm), _opinion_box(box, f), Spacer(1, 5 * mm)]
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()

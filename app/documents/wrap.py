@@ -3,105 +3,55 @@
 reportlab's CJK wrapping may break after any character, so a standard code (``GB/T 32169.1-2015``), a
 document number (``国标委发〔2023〕5号``), an amount (``1,200,000 元``) or a bracketed phrase could be torn
 across two lines. Text is therefore cut into units that must stay whole, and lines are filled here with
-the font's own metrics; the paragraph then only ever receives lines that fit.
+the font's own metrics (``app.documents.lines`` draws them as they are).
 """
 
 import re
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont
 
-_OPEN = "（(〔《【[「『〈“‘"
-_CLOSE = "）)〕》】]」』〉”’"
+_OPEN = re.escape("（(〔《【[「『〈“‘")
+_CLOSE = re.escape("）)〕》】]」』〉”’")
 # Characters that may not start a line (标点禁则): they stay with what precedes them.
-_NO_START = _CLOSE + "，。、；：？！,.;:?!…—%％·～~"
+_NO_START = _CLOSE + re.escape("，。、；：？！…—%％·～")
 # A bracketed phrase short enough to keep on one line; longer ones may break inside.
-_GROUP = re.compile(rf"[{re.escape(_OPEN)}][^{re.escape(_OPEN + _CLOSE)}\n]{{0,30}}[{re.escape(_CLOSE)}]")
-_ASCII = re.compile(r"[!-~]+")
-_SPACE = re.compile(r"[ \t\u3000]+")
-
-
-def _atoms(text: str) -> list[str]:
-    atoms: list[str] = []
-    i = 0
-    while i < len(text):
-        for pattern in (_GROUP, _ASCII, _SPACE):
-            m = pattern.match(text, i)
-            if m:
-                atoms.append(m.group())
-                i = m.end()
-                break
-        else:
-            atoms.append(text[i])
-            i += 1
-    return atoms
-
-
-def _is_ascii(atom: str) -> bool:
-    return bool(_ASCII.fullmatch(atom))
+_GROUP = rf"[{_OPEN}][^{_OPEN}{_CLOSE}\n]{{0,30}}[{_CLOSE}]"
+# A code: printable ASCII, with a space kept where digits follow a letter or slash ("GB/T 32169", "ISO 9001").
+_CODE = r"[!-~]+(?:(?<=[A-Za-z/]) (?=\d)[!-~]+)*"
+# Codes and brackets glued to each other (〔2023〕5), and an amount to its unit ("1,200,000 元").
+_WORD = rf"(?:{_GROUP}|{_CODE})+(?:(?<=\d) [^\x00-\x7f\s])?"
+_UNIT = re.compile(rf"[ \t\u3000]+|[{_OPEN}]*?(?:{_WORD}|.)[{_NO_START}]*")
 
 
 def units(text: str) -> list[str]:
     """The text as a list of pieces no line break may fall inside (spaces are pieces of their own)."""
-    out: list[str] = []
-    atoms = _atoms(text)
-    i = 0
-    while i < len(atoms):
-        atom = atoms[i]
-        prev = out[-1] if out else ""
-        joined = False
-        if out and not prev.isspace():
-            if atom[0] in _NO_START and not _GROUP.fullmatch(atom):
-                joined = True  # closing punctuation hangs on the previous unit
-            elif prev[-1] in _OPEN and not _GROUP.fullmatch(prev):
-                joined = True  # an opening bracket never ends a line
-            elif (_is_ascii(atom) and (prev[-1] in _CLOSE or _is_ascii(prev[-1:]))) or (
-                    atom[0] in _OPEN and _is_ascii(prev[-1:])):
-                joined = True  # 〔2023〕5号, GB/T32169: brackets and codes glued to their digits
-        # "GB/T 32169.1-2015", "ISO 9001", "1,200,000 元": a space inside a code or before a unit is no break.
-        if (atom.isspace() and atom.startswith(" ") and out and _is_ascii(prev.split(" ")[-1] or "-")
-                and i + 1 < len(atoms)):
-            nxt = atoms[i + 1]
-            code = prev[-1].isalpha() or prev[-1] == "/"
-            if (code and nxt[0].isdigit() and _is_ascii(nxt)) or (prev[-1].isdigit() and not _is_ascii(nxt[0])):
-                out[-1] = prev + " " + nxt
-                i += 2
-                continue
-        if joined:
-            out[-1] = prev + atom
-        else:
-            out.append(atom)
-        i += 1
-    return out
-
-
-def _split_long(unit: str, font: str, size: float, width: float) -> list[str]:
-    """A unit wider than a line (a 200-character code) broken where it must be."""
-    pieces, line = [], ""
-    for ch in unit:
-        if line and stringWidth(line + ch, font, size) > width:
-            pieces.append(line)
-            line = ""
-        line += ch
-    return [*pieces, line] if line else pieces
+    return _UNIT.findall(text)
 
 
 def wrap_lines(text: str, font: str, size: float, width: float) -> list[str]:
     """``text`` filled into lines no wider than ``width`` points; its own line breaks are kept."""
+    measure = getFont(font).stringWidth
     lines: list[str] = []
     for paragraph in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line, line_width = "", 0.0
+        line: list[str] = []
+        line_width = 0.0
         for unit in units(paragraph):
-            w = stringWidth(unit, font, size)
+            w = measure(unit, size)
             if line and line_width + w > width:
-                lines.append(line.rstrip())
-                line, line_width = "", 0.0
+                lines.append("".join(line).rstrip())
+                line, line_width = [], 0.0
             if not line and unit.isspace():
                 continue
-            if w > width:
-                *full, unit = _split_long(unit, font, size, width)
-                lines.extend(full)
-                w = stringWidth(unit, font, size)
-            line += unit
+            if w > width:  # a unit wider than a line (a 100-character code) breaks where it must
+                for ch in unit:
+                    cw = measure(ch, size)
+                    if line and line_width + cw > width:
+                        lines.append("".join(line))
+                        line, line_width = [], 0.0
+                    line.append(ch)
+                    line_width += cw
+                continue
+            line.append(unit)
             line_width += w
-        lines.append(line.rstrip())
+        lines.append("".join(line).rstrip())
     return lines
