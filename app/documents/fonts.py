@@ -72,7 +72,9 @@ def _register(path: Path) -> str | None:
         return None
     name = f"SmpsCJK{len(_registered)}"
     try:
-        pdfmetrics.registerFont(TTFont(name, key, subfontIndex=0) if key.lower().endswith(".ttc") else TTFont(name, key))
+        pdfmetrics.registerFont(
+            TTFont(name, key, subfontIndex=0) if key.lower().endswith(".ttc") else TTFont(name, key)
+        )
     except Exception:  # noqa: BLE001 — unreadable or PostScript-outline font: try the next one
         return None
     _registered[key] = name
@@ -96,8 +98,12 @@ def form_fonts(configured: Path | None, configured_title: Path | None = None) ->
     with _lock:
         body = _first([configured] if configured else [Path(p) for p in BODY_CANDIDATES])
         if body is None:
-            raise FontUnavailable(Text("服务器未安装可嵌入的中文字体（可设置 SMPS_CJK_FONT）",
-                                       "The server has no embeddable Chinese font (set SMPS_CJK_FONT)"))
+            raise FontUnavailable(
+                Text(
+                    "服务器未安装可嵌入的中文字体（可设置 SMPS_CJK_FONT）",
+                    "The server has no embeddable Chinese font (set SMPS_CJK_FONT)",
+                )
+            )
         title = _first([configured_title] if configured_title else [Path(p) for p in TITLE_CANDIDATES]) or body
     return FormFonts(body[0], title[0], (body[1], title[1]))
 

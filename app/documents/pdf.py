@@ -12,7 +12,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import BaseDocTemplate, CondPageBreak, Frame, PageBreak, PageTemplate, Spacer, Table, TableStyle
 
 from app.documents.fonts import FormFonts
 from app.documents.form import OpinionBox, PrintedForm, numeral
@@ -38,16 +38,23 @@ class Face:
     def lines(self, text: str, width: float, pad: float = PAD, align: str = "left") -> list[Lines]:
         """``text`` in blocks of at most ``ROW_LINES`` lines, each line fitting ``width`` less the padding."""
         lines = wrap_lines(text, self.font, self.size, width - 2 * pad - 1)
-        return [Lines(lines[i:i + ROW_LINES], self.font, self.size, self.leading, align)
-                for i in range(0, len(lines), ROW_LINES)]
+        return [
+            Lines(lines[i : i + ROW_LINES], self.font, self.size, self.leading, align)
+            for i in range(0, len(lines), ROW_LINES)
+        ]
 
     def block(self, text: str, width: float = FRAME_WIDTH, pad: float = PAD, align: str = "left") -> Lines:
-        return Lines(wrap_lines(text, self.font, self.size, width - 2 * pad - 1), self.font, self.size, self.leading,
-                     align)
+        return Lines(
+            wrap_lines(text, self.font, self.size, width - 2 * pad - 1), self.font, self.size, self.leading, align
+        )
 
     def heading(self, text: str) -> list[Any]:
-        return [Spacer(1, self.space_before), CondPageBreak(3 * self.leading), self.block(text, pad=0),
-                Spacer(1, self.space_after)]
+        return [
+            Spacer(1, self.space_before),
+            CondPageBreak(3 * self.leading),
+            self.block(text, pad=0),
+            Spacer(1, self.space_after),
+        ]
 
 
 class _Faces:
@@ -64,9 +71,14 @@ class _Faces:
 def _grid(rows: list[list[Any]], widths: list[float], starts: list[int] | None, header: bool = False) -> Table:
     """A ruled table whose fields may span several rows (``starts``: the row where each field begins;
     None: one row each, ruled with one command, as per-row commands make a long table's splits slow)."""
-    style: list[Any] = [("BOX", (0, 0), (-1, -1), 0.8, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                        ("LEFTPADDING", (0, 0), (-1, -1), PAD), ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
-                        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+    style: list[Any] = [
+        ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
     style += [("LINEAFTER", (col, 0), (col, -1), 0.5, colors.black) for col in range(len(widths) - 1)]
     if starts is None:
         style.append(("INNERGRID", (0, 0), (-1, -1), 0.5, colors.black))
@@ -94,10 +106,25 @@ def _cover(form: PrintedForm, f: _Faces) -> list[Any]:
     widths = [48 * mm, FRAME_WIDTH - 48 * mm]
     rows = [[f.label.block(f"{label}：", widths[0]), f.cell.block(value, widths[1])] for label, value in form.cover]
     table = Table(rows, colWidths=widths)
-    table.setStyle(TableStyle([("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                               ("TOPPADDING", (0, 0), (-1, -1), 10), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
-    return [Spacer(1, 25 * mm), f.subtitle.block(form.call_name, pad=0, align="center"), Spacer(1, 8 * mm),
-            f.title.block("申　请　书", pad=0, align="center"), Spacer(1, 35 * mm), table, PageBreak()]
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("TOPPADDING", (0, 0), (-1, -1), 10),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return [
+        Spacer(1, 25 * mm),
+        f.subtitle.block(form.call_name, pad=0, align="center"),
+        Spacer(1, 8 * mm),
+        f.title.block("申　请　书", pad=0, align="center"),
+        Spacer(1, 35 * mm),
+        table,
+        PageBreak(),
+    ]
 
 
 def _opinion_box(box: OpinionBox, f: _Faces) -> Table:
@@ -123,7 +150,9 @@ def render_form(form: PrintedForm, fonts: FormFonts) -> bytes:
     n = len(form.sections) + 2
     story += f.h.heading(f"{numeral(n)}、标准明细")
     widths = [12 * mm, 40 * mm, 66 * mm, 18 * mm, 24 * mm]
-    rows: list[list[Any]] = [[f.small.block(h, w) for h, w in zip(("序号", "标准编号", "标准名称", "层级", "状态"), widths, strict=True)]]
+    rows: list[list[Any]] = [
+        [f.small.block(h, w) for h, w in zip(("序号", "标准编号", "标准名称", "层级", "状态"), widths, strict=True)]
+    ]
     rows += [[f.small.block(value, w) for value, w in zip(row, widths, strict=True)] for row in form.standards]
     story.append(_grid(rows, widths, None, header=True))
 
@@ -143,7 +172,11 @@ def render_form(form: PrintedForm, fonts: FormFonts) -> bytes:
 
     buffer = io.BytesIO()
     # invariant: no creation time or random id in the file, so one printed form gives one file.
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                            bottomMargin=MARGIN, title=form.title, author="SMPS", subject=form.call_name, invariant=1)
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    doc = BaseDocTemplate(buffer, pagesize=A4, title=form.title, author="SMPS", subject=form.call_name, invariant=1)
+    # A frame without padding: the text block is exactly the page less the margins, as measured above.
+    frame = Frame(
+        MARGIN, MARGIN, FRAME_WIDTH, A4[1] - 2 * MARGIN, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0
+    )
+    doc.addPageTemplates([PageTemplate("form", frames=[frame], onPage=on_page)])
+    doc.build(story)
     return buffer.getvalue()

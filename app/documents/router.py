@@ -41,14 +41,25 @@ def _none_match(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-@router.get("/applications/{application_id}/form.pdf", operation_id="get_application_form_pdf",
-            response_class=Response, responses={
-                200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
-                304: {"description": "Not modified (`If-None-Match` names the ETag)"},
-                **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable)})
+@router.get(
+    "/applications/{application_id}/form.pdf",
+    operation_id="get_application_form_pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
+        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable),
+    },
+)
 def get_application_form_pdf(
-    application: VisibleApplication, session: DbSession, settings: AppSettings, request: Request,
-    if_none_match: Annotated[str | None, Header(max_length=1024, description="An ETag from an earlier download: 304 if the form is unchanged")] = None,
+    application: VisibleApplication,
+    session: DbSession,
+    settings: AppSettings,
+    request: Request,
+    if_none_match: Annotated[
+        str | None,
+        Header(max_length=1024, description="An ETag from an earlier download: 304 if the form is unchanged"),
+    ] = None,
 ) -> Response:
     """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions.
 
@@ -77,13 +88,23 @@ def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
     assert call is not None and recommender is not None
     items = items_of(session, batch.id)
     ids = [a.id for _, a in items]
-    units = dict(session.execute(sa.select(Organization.id, Organization.name).where(
-        Organization.id.in_({a.undertaking_org_id for _, a in items}))).all()) if items else {}  # type: ignore[attr-defined]
+    units = (
+        dict(
+            session.execute(
+                sa.select(Organization.id, Organization.name).where(
+                    Organization.id.in_({a.undertaking_org_id for _, a in items})
+                )
+            ).all()
+        )
+        if items
+        else {}
+    )  # type: ignore[attr-defined]
     signs: dict[str, Counter[str]] = {i: Counter() for i in ids}
     if ids:
         for app_id, decision, mode in session.execute(
             sa.select(Endorsement.application_id, Endorsement.decision, Endorsement.mode).where(
-                Endorsement.application_id.in_(ids), Endorsement.voided_at.is_(None))  # type: ignore[attr-defined, union-attr]
+                Endorsement.application_id.in_(ids), Endorsement.voided_at.is_(None)
+            )  # type: ignore[attr-defined, union-attr]
         ).all():
             signs[app_id][decision] += 1
             signs[app_id]["paper"] += mode == "paper"
@@ -91,19 +112,37 @@ def _rows(session: Session, batch: Batch) -> tuple[str, list[list[Any]]]:
     for item, a in items:
         c = a.content
         period, contact, s = c.get("period") or {}, c.get("contact") or {}, signs[a.id]
-        summary = f"{s['agree']} 方同意" + (f"，{s['disagree']} 方不同意" if s["disagree"] else "") + \
-            (f"（纸质 {s['paper']}）" if s["paper"] else "")
-        rows.append([item.rank, a.title, units.get(a.undertaking_org_id, ""), domain_label(call, c.get("domain")),
-                     f"{period.get('start', '')} 至 {period.get('end', '')}" if period else "",
-                     " ".join(x for x in (contact.get("name"), contact.get("phone")) if x), summary, a.content_digest or ""])
+        summary = (
+            f"{s['agree']} 方同意"
+            + (f"，{s['disagree']} 方不同意" if s["disagree"] else "")
+            + (f"（纸质 {s['paper']}）" if s["paper"] else "")
+        )
+        rows.append(
+            [
+                item.rank,
+                a.title,
+                units.get(a.undertaking_org_id, ""),
+                domain_label(call, c.get("domain")),
+                f"{period.get('start', '')} 至 {period.get('end', '')}" if period else "",
+                " ".join(x for x in (contact.get("name"), contact.get("phone")) if x),
+                summary,
+                a.content_digest or "",
+            ]
+        )
     receipt = latest_receipt(session, batch.id)
     title = f"{recommender.name} {call.name} 推荐清单" + (f"（回执 {receipt.tracking_number}）" if receipt else "")
     return title, rows
 
 
-@router.get("/batches/{batch_id}/recommended-list.xlsx", operation_id="get_recommended_list_xlsx",
-            response_class=Response, responses={200: {"content": {XLSX: {}}, "description": "The list"},
-                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
+@router.get(
+    "/batches/{batch_id}/recommended-list.xlsx",
+    operation_id="get_recommended_list_xlsx",
+    response_class=Response,
+    responses={
+        200: {"content": {XLSX: {}}, "description": "The list"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed),
+    },
+)
 def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as a sheet to print (A4 landscape) and stamp, in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
@@ -111,9 +150,15 @@ def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, se
     return _download(sheets.to_xlsx(title, rows), XLSX, "推荐清单.xlsx", f"{batch.id}.xlsx")
 
 
-@router.get("/batches/{batch_id}/recommended-list.csv", operation_id="get_recommended_list_csv",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}, "description": "The list"},
-                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
+@router.get(
+    "/batches/{batch_id}/recommended-list.csv",
+    operation_id="get_recommended_list_csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The list"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed),
+    },
+)
 def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
     batch = load_visible_batch(session, principal, batch_id)

@@ -18,8 +18,8 @@ _NO_START = _CLOSE + re.escape("，。、；：？！…—%％·～")
 _GROUP = rf"[{_OPEN}][^{_OPEN}{_CLOSE}\n]{{0,30}}[{_CLOSE}]"
 # A code: printable ASCII, with a space kept where digits follow a letter or slash ("GB/T 32169", "ISO 9001").
 _CODE = r"[!-~]+(?:(?<=[A-Za-z/]) (?=\d)[!-~]+)*"
-# Codes and brackets glued to each other (〔2023〕5), and an amount to its unit ("1,200,000 元").
-_WORD = rf"(?:{_GROUP}|{_CODE})+(?:(?<=\d) [^\x00-\x7f\s])?"
+# Codes and brackets glued to each other (〔2023〕5), and a number to its unit ("1,200,000 元", "5号", "第1条").
+_WORD = rf"(?:{_GROUP}|{_CODE})+(?:(?<=\d) ?[^\x00-\x7f\s{_OPEN}])?"
 _UNIT = re.compile(rf"[ \t\u3000]+|[{_OPEN}]*?(?:{_WORD}|.)[{_NO_START}]*")
 
 
