@@ -10,7 +10,6 @@ behind, small and bounded by the number of sign-offs, until the directory or pre
 any time: forms are rendered again on demand).
 """
 
-import dataclasses
 import hashlib
 import os
 import secrets
@@ -31,7 +30,7 @@ FORMS = "forms"
 def form_digest(form: PrintedForm, fonts: FormFonts) -> str:
     """The hex SHA-256 naming one rendered form."""
     font_files = [(path, os.stat(path).st_size) for path in fonts.files]
-    payload = orjson.dumps({"v": RENDER_VERSION, "fonts": font_files, "form": dataclasses.asdict(form)})
+    payload = orjson.dumps({"v": RENDER_VERSION, "fonts": font_files, "form": form})  # orjson writes dataclasses
     return hashlib.sha256(payload).hexdigest()
 
 
