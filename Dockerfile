@@ -18,9 +18,9 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 
 FROM python:3.11-slim-bookworm AS runtime
-# A CJK font for the printable application form (form.pdf).
+# CJK fonts for the printable application form (form.pdf): AR PL UMing (serif body), WenQuanYi Micro Hei (titles).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+ && apt-get install -y --no-install-recommends fonts-arphic-uming fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin smps \
  && mkdir -p /data/files /keys && chown -R smps /data /keys && chmod 700 /keys

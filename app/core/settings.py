@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     receipt_signing_key: str = DEVELOPMENT_RECEIPT_KEY
     # A TrueType (or .ttc) font with Chinese glyphs for printable forms; unset: common system paths are searched.
     cjk_font: Path | None = None
+    # The heavier face for the form's title and headings (黑体 style); unset: searched, else the body font.
+    cjk_title_font: Path | None = None
     log_level: str = "INFO"
     # Attachments: limits enforced while the upload is read; types judged by the file's content.
     max_attachment_bytes: int = Field(default=50 * 1024 * 1024, ge=1)

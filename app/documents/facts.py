@@ -13,8 +13,13 @@ from app.batches.models import Batch, BatchItem, BatchState, Receipt
 from app.organizations.models import Organization
 from app.reference.models import Call
 
-ROLE_NAMES = {"undertaking": "试点承担单位", "participating": "参加单位", "guarantor": "保证单位",
-              "guidance": "业务指导单位", "management": "管理单位（推荐单位）"}
+ROLE_NAMES = {
+    "undertaking": "试点承担单位",
+    "participating": "参加单位",
+    "guarantor": "保证单位",
+    "guidance": "业务指导单位",
+    "management": "管理单位（推荐单位）",
+}
 
 
 @dataclass
@@ -53,32 +58,49 @@ def gather(session: Session, application: Application) -> Facts:
     if application.recommender_id:
         parties.append(("management", application.recommender_id))
     ids = {org for _, org in parties}
-    orgs = {o.id: o for o in session.execute(sa.select(Organization).where(Organization.id.in_(ids))).scalars()} if ids else {}  # type: ignore[attr-defined]
-    endorsements = {(e.party_role, e.organization_id): e for e in session.execute(
-        sa.select(Endorsement).where(Endorsement.application_id == application.id, Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
-    ).scalars()}
+    orgs = (
+        {o.id: o for o in session.execute(sa.select(Organization).where(Organization.id.in_(ids))).scalars()}
+        if ids
+        else {}
+    )  # type: ignore[attr-defined]
+    endorsements = {
+        (e.party_role, e.organization_id): e
+        for e in session.execute(
+            sa.select(Endorsement).where(Endorsement.application_id == application.id, Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
+        ).scalars()
+    }
     facts = Facts(application, call, orgs, parties)
     for role, org in parties:
         op = Opinion(role, facts.name(org))
         if role == "management":
             row = session.execute(
-                sa.select(Review, User.display_name).join(User, User.id == Review.reviewer_id)
+                sa.select(Review, User.display_name)
+                .join(User, User.id == Review.reviewer_id)
                 .where(Review.application_id == application.id, Review.recommender_id == org)
-                .order_by(Review.recorded_at.desc()).limit(1)  # type: ignore[attr-defined]
+                .order_by(Review.recorded_at.desc())
+                .limit(1)  # type: ignore[attr-defined]
             ).first()
             if row is not None:
                 review, reviewer = row
-                op.decision, op.opinion, op.signatory, op.date = review.decision, review.opinion, reviewer, _date(review.recorded_at)
+                op.decision, op.opinion, op.signatory, op.date = (
+                    review.decision,
+                    review.opinion,
+                    reviewer,
+                    _date(review.recorded_at),
+                )
         elif (e := endorsements.get((role, org))) is not None:
             op.decision, op.opinion, op.date, op.paper = e.decision, e.opinion, _date(e.recorded_at), e.mode == "paper"
             op.signatory = " ".join(x for x in (e.signatory_name, e.signatory_title) if x)
         facts.opinions.append(op)
     facts.tracking_number = session.execute(
-        sa.select(Receipt.tracking_number).join(Batch, Batch.id == Receipt.batch_id)
+        sa.select(Receipt.tracking_number)
+        .join(Batch, Batch.id == Receipt.batch_id)
         .join(BatchItem, BatchItem.batch_id == Batch.id)
-        .where(BatchItem.application_id == application.id,
-               Batch.state.in_((BatchState.submitted, BatchState.acknowledged)))  # type: ignore[attr-defined]
-        .order_by(Receipt.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        .where(
+            BatchItem.application_id == application.id, Batch.state.in_((BatchState.submitted, BatchState.acknowledged))
+        )  # type: ignore[attr-defined]
+        .order_by(Receipt.seq.desc())
+        .limit(1)  # type: ignore[attr-defined]
     ).scalar_one_or_none()
     return facts
 

@@ -1,128 +1,182 @@
-"""The application form (申请书) as an A4 PDF with Chinese text."""
+"""The application form (申请书) typeset as an A4 PDF, from the text of :class:`PrintedForm`.
+
+Every field the schema allows prints: text is filled into lines once (``app.documents.wrap``) and cut
+into table rows of at most ``ROW_LINES`` lines, so no cell is ever taller than a page and tables break
+across pages between rows.
+"""
 
 import io
+from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import BaseDocTemplate, CondPageBreak, Frame, PageBreak, PageTemplate, Spacer, Table, TableStyle
 
-from app.documents.facts import ROLE_NAMES, Facts, domain_label
+from app.documents.fonts import FormFonts
+from app.documents.form import OpinionBox, PrintedForm, numeral
+from app.documents.lines import Lines
+from app.documents.wrap import wrap_lines
 
-LEVELS = {"national": "国家标准", "sector": "行业标准", "local": "地方标准", "group": "团体标准", "enterprise": "企业标准"}
-STATUSES = {"existing": "已有标准（实施）", "to_be_drafted": "拟制定"}
-KINDS = {"government_agency": "机关", "public_institution": "事业单位", "social_organization": "社会组织",
-         "enterprise": "企业", "market_supervision_bureau": "市场监管部门", "other": "其他"}
-DECISIONS = {"agree": "同意", "disagree": "不同意", "recommend": "同意推荐", "return": "退回修改", "reject": "不予推荐"}
-
-
-def _styles(font: str) -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
-    return {
-        "body": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=9, leading=12),
-        "title": ParagraphStyle("title", parent=base, fontSize=20, leading=30, alignment=TA_CENTER, spaceAfter=12),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=14, leading=22, alignment=TA_CENTER, spaceAfter=20),
-        "h": ParagraphStyle("h", parent=base, fontSize=13, leading=20, spaceBefore=10, spaceAfter=6),
-    }
+MARGIN = 25 * mm
+FRAME_WIDTH = A4[0] - 2 * MARGIN
+PAD = 5  # cell padding, points
+ROW_LINES = 20
+SEAL_ROOM = 42 * mm  # blank space for a ~4 cm seal (公章) above the signature and date line
+LABEL_WIDTH = 40 * mm
 
 
-def _table(rows: list[list[Any]], widths: list[float], font: str, header: bool = False) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-    style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 10),
-             ("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+@dataclass(frozen=True)
+class Face:
+    font: str
+    size: float
+    leading: float
+    space_before: float = 0
+    space_after: float = 0
+
+    def lines(self, text: str, width: float, pad: float = PAD, align: str = "left") -> list[Lines]:
+        """``text`` in blocks of at most ``ROW_LINES`` lines, each line fitting ``width`` less the padding."""
+        lines = wrap_lines(text, self.font, self.size, width - 2 * pad - 1)
+        return [
+            Lines(lines[i : i + ROW_LINES], self.font, self.size, self.leading, align)
+            for i in range(0, len(lines), ROW_LINES)
+        ]
+
+    def block(self, text: str, width: float = FRAME_WIDTH, pad: float = PAD, align: str = "left") -> Lines:
+        return Lines(
+            wrap_lines(text, self.font, self.size, width - 2 * pad - 1), self.font, self.size, self.leading, align
+        )
+
+    def heading(self, text: str) -> list[Any]:
+        return [
+            Spacer(1, self.space_before),
+            CondPageBreak(3 * self.leading),
+            self.block(text, pad=0),
+            Spacer(1, self.space_after),
+        ]
+
+
+class _Faces:
+    def __init__(self, fonts: FormFonts) -> None:
+        self.body = Face(fonts.body, 11, 18)
+        self.cell = Face(fonts.body, 10.5, 15.5)
+        self.small = Face(fonts.body, 10, 14)
+        self.title = Face(fonts.title, 26, 40)
+        self.subtitle = Face(fonts.title, 15, 24)
+        self.h = Face(fonts.title, 13.5, 21, space_before=10, space_after=4)
+        self.label = Face(fonts.title, 10.5, 15.5)
+
+
+def _grid(rows: list[list[Any]], widths: list[float], starts: list[int] | None, header: bool = False) -> Table:
+    """A ruled table whose fields may span several rows (``starts``: the row where each field begins;
+    None: one row each, ruled with one command, as per-row commands make a long table's splits slow)."""
+    style: list[Any] = [
+        ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    style += [("LINEAFTER", (col, 0), (col, -1), 0.5, colors.black) for col in range(len(widths) - 1)]
+    if starts is None:
+        style.append(("INNERGRID", (0, 0), (-1, -1), 0.5, colors.black))
+    else:
+        style += [("LINEABOVE", (0, r), (-1, r), 0.5, colors.black) for r in starts if r]
     if header:
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")))
+    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, splitByRow=1)
     table.setStyle(TableStyle(style))
     return table
 
 
-def render_form(facts: Facts, font: str) -> bytes:
-    a, call, c = facts.application, facts.call, facts.application.content
-    s = _styles(font)
+def _field_table(fields: list[tuple[str, str]], f: _Faces) -> Table:
+    widths = [LABEL_WIDTH, FRAME_WIDTH - LABEL_WIDTH]
+    rows: list[list[Any]] = []
+    starts = []
+    for label, value in fields:
+        starts.append(len(rows))
+        for i, block in enumerate(f.cell.lines(value, widths[1]) or [f.cell.block("")]):
+            rows.append([f.label.block(label, widths[0]) if i == 0 else "", block])
+    return _grid(rows, widths, starts)
 
-    def p(text: Any, style: str = "body") -> Paragraph:
-        return Paragraph(escape(str(text or "")).replace("\n", "<br/>"), s[style])
 
-    story: list[Any] = [Spacer(1, 30 * mm), p(call.name, "subtitle"), p("申 请 书", "title"), p(a.title, "subtitle"),
-                        Spacer(1, 15 * mm)]
-    cover = [[p("试点项目名称"), p(a.title)]]
-    for role, org in facts.parties:
-        cover.append([p(ROLE_NAMES[role]), p(facts.name(org))])
-    cover.append([p("申请日期"), p(a.submitted_at.astimezone().strftime("%Y-%m-%d") if a.submitted_at else "")])
-    story += [_table(cover, [45 * mm, 115 * mm], font), PageBreak()]
+def _cover(form: PrintedForm, f: _Faces) -> list[Any]:
+    widths = [48 * mm, FRAME_WIDTH - 48 * mm]
+    rows = [[f.label.block(f"{label}：", widths[0]), f.cell.block(value, widths[1])] for label, value in form.cover]
+    table = Table(rows, colWidths=widths)
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("TOPPADDING", (0, 0), (-1, -1), 10),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return [
+        Spacer(1, 25 * mm),
+        f.subtitle.block(form.call_name, pad=0, align="center"),
+        Spacer(1, 8 * mm),
+        f.title.block("申　请　书", pad=0, align="center"),
+        Spacer(1, 35 * mm),
+        table,
+        PageBreak(),
+    ]
 
-    unit = facts.orgs.get(a.undertaking_org_id)
-    contact = c.get("contact") or {}
-    period = c.get("period") or {}
-    story.append(p("一、承担单位基本情况", "h"))
-    story.append(_table([
-        [p("单位名称"), p(unit.name if unit else "")],
-        [p("统一社会信用代码"), p(unit.credit_code if unit else "")],
-        [p("单位性质"), p(KINDS.get(unit.kind, unit.kind) if unit else "")],
-        [p("联系人"), p(contact.get("name"))], [p("联系电话"), p(contact.get("phone"))], [p("电子邮箱"), p(contact.get("email"))],
-        [p("申报领域"), p(domain_label(call, c.get("domain")))],
-        [p("试点期"), p(f"{period.get('start', '')} 至 {period.get('end', '')}" if period else "")],
-        [p("经费"), p(f"{(c.get('funding') or {}).get('amount_cny', '')} 元 {(c.get('funding') or {}).get('sources') or ''}")],
-    ], [45 * mm, 115 * mm], font))
 
-    sections = c.get("sections") or {}
-    for n, section in enumerate(call.sections or [], start=2):
-        story.append(p(f"{_numeral(n)}、{section.get('title', section.get('key'))}", "h"))
-        story.append(p(sections.get(section.get("key"), "") or "（未填写）"))
+def _opinion_box(box: OpinionBox, f: _Faces) -> Table:
+    rows: list[list[Any]] = [[f.label.block(box.heading)]]
+    rows.append([f.cell.block("　　".join(("■ " if marked else "□ ") + label for label, marked in box.choices))])
+    rows += [[block] for block in f.cell.lines(box.opinion, FRAME_WIDTH)]
+    rows.append([Spacer(1, SEAL_ROOM)])
+    rows.append([f.cell.block("（盖章）", align="right")])
+    rows.append([f.cell.block(f"签字：{box.signatory or '　' * 8}　　日期：{box.date}", align="right")])
+    table = _grid(rows, [FRAME_WIDTH], [0, 1])
+    # The seal room and the signature line stay together (and with the box's last lines).
+    table.setStyle(TableStyle([("NOSPLIT", (0, len(rows) - 4), (0, -1))]))
+    return table
 
-    n = len(call.sections or []) + 2
-    story.append(p(f"{_numeral(n)}、标准明细", "h"))
-    rows = [[p("序号"), p("标准编号"), p("标准名称"), p("层级"), p("状态")]]
-    for i, row in enumerate(c.get("standards") or [], start=1):
-        rows.append([p(i), p(row.get("code") or "待制定"), p(row.get("title")), p(LEVELS.get(row.get("level"), row.get("level"))),
-                     p(STATUSES.get(row.get("status"), row.get("status")))])
-    story.append(_table(rows, [12 * mm, 38 * mm, 70 * mm, 20 * mm, 25 * mm], font, header=True))
 
-    story.append(p(f"{_numeral(n + 1)}、基本条件承诺", "h"))
-    attested = {e.get("condition"): e for e in c.get("eligibility") or []}
-    for cond in call.conditions or []:
-        e = attested.get(cond.get("number"), {})
-        mark = "☑ 符合" if e.get("attested") else "☐ 未承诺"
-        story.append(p(f"{cond.get('number')}. {cond.get('text')}　{mark}" + (f"（{e['note']}）" if e.get("note") else "")))
+def render_form(form: PrintedForm, fonts: FormFonts) -> bytes:
+    f = _Faces(fonts)
+    story: list[Any] = _cover(form, f)
+    story += [*f.h.heading("一、承担单位基本情况"), _field_table(form.profile, f)]
+    for heading, text in form.sections:
+        story += [*f.h.heading(heading), *f.body.lines(text, FRAME_WIDTH, pad=0)]
 
-    story.append(p(f"{_numeral(n + 2)}、各方意见", "h"))
-    for op in facts.opinions:
-        if op.paper:
-            body = "已在纸质文件上签署，见附件（盖章页扫描件）。"
-        elif op.decision:
-            body = f"{DECISIONS.get(op.decision, op.decision)}。{op.opinion or ''}"
-        else:
-            body = "（尚未签署）"
-        sign = f"签署人：{op.signatory or ''}　　日期：{op.date or ''}　　（盖章）"
-        story.append(_table([[p(f"{ROLE_NAMES[op.role]}意见：{op.organization}")], [p(body)], [p(sign)]],
-                            [160 * mm], font))
-        story.append(Spacer(1, 4 * mm))
+    n = len(form.sections) + 2
+    story += f.h.heading(f"{numeral(n)}、标准明细")
+    widths = [12 * mm, 40 * mm, 66 * mm, 18 * mm, 24 * mm]
+    rows: list[list[Any]] = [
+        [f.small.block(h, w) for h, w in zip(("序号", "标准编号", "标准名称", "层级", "状态"), widths, strict=True)]
+    ]
+    rows += [[f.small.block(value, w) for value, w in zip(row, widths, strict=True)] for row in form.standards]
+    story.append(_grid(rows, widths, None, header=True))
 
-    footer = f"内容摘要 SHA-256：{a.content_digest or '（未冻结）'}"
-    if facts.tracking_number:
-        footer += f"　报送回执编号：{facts.tracking_number}"
+    story += f.h.heading(f"{numeral(n + 1)}、基本条件承诺")
+    story += [block for line in form.conditions for block in f.body.lines(line, FRAME_WIDTH, pad=0)]
+
+    story += f.h.heading(f"{numeral(n + 2)}、各方意见")
+    for box in form.opinions:
+        story += [CondPageBreak(SEAL_ROOM + 40 * mm), _opinion_box(box, f), Spacer(1, 5 * mm)]
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont(font, 7)
-        canvas.drawString(15 * mm, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"第 {doc.page} 页")
+        canvas.setFont(fonts.body, 7.5)
+        canvas.drawString(MARGIN, 12 * mm, form.footer)
+        canvas.drawRightString(A4[0] - MARGIN, 12 * mm, f"第 {doc.page} 页")
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
-                            bottomMargin=20 * mm, title=a.title, author="SMPS", subject=call.name)
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    # invariant: no creation time or random id in the file, so one printed form gives one file.
+    doc = BaseDocTemplate(buffer, pagesize=A4, title=form.title, author="SMPS", subject=form.call_name, invariant=1)
+    # A frame without padding: the text block is exactly the page less the margins, as measured above.
+    frame = Frame(
+        MARGIN, MARGIN, FRAME_WIDTH, A4[1] - 2 * MARGIN, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0
+    )
+    doc.addPageTemplates([PageTemplate("form", frames=[frame], onPage=on_page)])
+    doc.build(story)
     return buffer.getvalue()
-
-
-def _numeral(n: int) -> str:
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    return ("十" if n < 20 else digits[n // 10] + "十") + (digits[n % 10] if n % 10 else "")

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import CurrentPrincipal, Principal
@@ -15,9 +15,12 @@ from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import AppSettings, DbSession
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
-from app.documents import pdf, sheets
+from app.documents import sheets
 from app.documents.facts import domain_label, gather
-from app.documents.fonts import FontUnavailable, cjk_font
+from app.documents.fonts import FontUnavailable, form_fonts
+from app.documents.form import printed_form
+from app.documents.form_cache import cached, form_digest, form_store_of, keep
+from app.documents.pdf import render_form
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -26,19 +29,57 @@ BatchId = Annotated[str, Path(max_length=32, description="Batch id")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _download(content: bytes, media_type: str, filename: str, fallback: str) -> Response:
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+def _download(content: bytes, media_type: str, filename: str, fallback: str, etag: str | None = None) -> Response:
+    headers = {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"}
+    if etag:
+        headers.update({"ETag": etag, "Cache-Control": "private, no-cache"})
+    return Response(content, media_type=media_type, headers=headers)
 
 
-@router.get("/applications/{application_id}/form.pdf", operation_id="get_application_form_pdf",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}, "description": "The form"},
-                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable)})
-def get_application_form_pdf(application: VisibleApplication, session: DbSession, settings: AppSettings) -> Response:
-    """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions."""
-    font = cjk_font(settings.cjk_font)
-    content = pdf.render_form(gather(session, application), font)
-    return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf")
+def _none_match(header: str | None, etag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in (header or "").split(",")}
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/applications/{application_id}/form.pdf",
+    operation_id="get_application_form_pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
+        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable),
+    },
+)
+def get_application_form_pdf(
+    application: VisibleApplication,
+    session: DbSession,
+    settings: AppSettings,
+    request: Request,
+    if_none_match: Annotated[
+        str | None,
+        Header(max_length=1024, description="An ETag from an earlier download: 304 if the form is unchanged"),
+    ] = None,
+) -> Response:
+    """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions.
+
+    The `ETag` is a digest of everything the form prints, so it changes with a sign-off or a review.
+    A frozen application's form is rendered once per ETag and then served from storage; a draft's each time."""
+    fonts = form_fonts(settings.cjk_font, settings.cjk_title_font)
+    form = printed_form(gather(session, application))
+    digest = form_digest(form, fonts)
+    etag = f'"{digest}"'
+    if _none_match(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+    if application.content_digest is None:  # a draft changes with every edit: nothing worth keeping
+        content = render_form(form, fonts)
+    else:
+        store = form_store_of(request.app)
+        content = cached(store, digest)
+        if content is None:
+            content = render_form(form, fonts)
+            keep(store, digest, content)
+    return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf", etag)
 
 
 def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, list[list[Any]]]:
@@ -47,13 +88,23 @@ def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, li
     assert call is not None and recommender is not None
     items = items_of(session, batch.id, principal)
     ids = [a.id for _, a in items]
-    units = dict(session.execute(sa.select(Organization.id, Organization.name).where(
-        Organization.id.in_({a.undertaking_org_id for _, a in items}))).all()) if items else {}  # type: ignore[attr-defined]
+    units = (
+        dict(
+            session.execute(
+                sa.select(Organization.id, Organization.name).where(
+                    Organization.id.in_({a.undertaking_org_id for _, a in items})
+                )
+            ).all()
+        )
+        if items
+        else {}
+    )  # type: ignore[attr-defined]
     signs: dict[str, Counter[str]] = {i: Counter() for i in ids}
     if ids:
         for app_id, decision, mode in session.execute(
             sa.select(Endorsement.application_id, Endorsement.decision, Endorsement.mode).where(
-                Endorsement.application_id.in_(ids), Endorsement.voided_at.is_(None))  # type: ignore[attr-defined, union-attr]
+                Endorsement.application_id.in_(ids), Endorsement.voided_at.is_(None)
+            )  # type: ignore[attr-defined, union-attr]
         ).all():
             signs[app_id][decision] += 1
             signs[app_id]["paper"] += mode == "paper"
@@ -61,11 +112,23 @@ def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, li
     for item, a in items:
         c = a.content
         period, contact, s = c.get("period") or {}, c.get("contact") or {}, signs[a.id]
-        summary = f"{s['agree']} 方同意" + (f"，{s['disagree']} 方不同意" if s["disagree"] else "") + \
-            (f"（纸质 {s['paper']}）" if s["paper"] else "")
-        rows.append([item.rank, a.title, units.get(a.undertaking_org_id, ""), domain_label(call, c.get("domain")),
-                     f"{period.get('start', '')} 至 {period.get('end', '')}" if period else "",
-                     " ".join(x for x in (contact.get("name"), contact.get("phone")) if x), summary, a.content_digest or ""])
+        summary = (
+            f"{s['agree']} 方同意"
+            + (f"，{s['disagree']} 方不同意" if s["disagree"] else "")
+            + (f"（纸质 {s['paper']}）" if s["paper"] else "")
+        )
+        rows.append(
+            [
+                item.rank,
+                a.title,
+                units.get(a.undertaking_org_id, ""),
+                domain_label(call, c.get("domain")),
+                f"{period.get('start', '')} 至 {period.get('end', '')}" if period else "",
+                " ".join(x for x in (contact.get("name"), contact.get("phone")) if x),
+                summary,
+                a.content_digest or "",
+            ]
+        )
     receipt = latest_receipt(session, batch.id)
     title = f"{recommender.name} {call.name} 推荐清单" + (f"（回执 {receipt.tracking_number}）" if receipt else "")
     return title, rows
@@ -80,9 +143,15 @@ def _footer(session: Session, batch: Batch) -> str:
     return f"回执 {receipt.tracking_number}  签名密钥 {', '.join(kids)}"
 
 
-@router.get("/batches/{batch_id}/recommended-list.xlsx", operation_id="get_recommended_list_xlsx",
-            response_class=Response, responses={200: {"content": {XLSX: {}}, "description": "The list"},
-                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
+@router.get(
+    "/batches/{batch_id}/recommended-list.xlsx",
+    operation_id="get_recommended_list_xlsx",
+    response_class=Response,
+    responses={
+        200: {"content": {XLSX: {}}, "description": "The list"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed),
+    },
+)
 def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as a sheet to print (A4 landscape) and stamp, in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
@@ -90,9 +159,15 @@ def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, se
     return _download(sheets.to_xlsx(title, rows, _footer(session, batch)), XLSX, "推荐清单.xlsx", f"{batch.id}.xlsx")
 
 
-@router.get("/batches/{batch_id}/recommended-list.csv", operation_id="get_recommended_list_csv",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}, "description": "The list"},
-                                                **problem_responses(NotAuthenticated, NotFound, ValidationFailed)})
+@router.get(
+    "/batches/{batch_id}/recommended-list.csv",
+    operation_id="get_recommended_list_csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The list"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed),
+    },
+)
 def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, session: DbSession) -> Response:
     """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
     batch = load_visible_batch(session, principal, batch_id)

@@ -42,7 +42,10 @@ async def test_form_pdf_and_recommended_list(app: FastAPI, client: httpx.AsyncCl
     ws = openpyxl.load_workbook(io.BytesIO(sheet.content)).active
     rows = list(ws.iter_rows(values_only=True))
     assert "推荐清单" in rows[0][0] and rows[1][0] == "序号"
-    assert [(r[0], r[1]) for r in rows[2:]] == [(1, "济南市槐荫区医疗卫生服务标准化试点"), (2, "济南市历下区政务服务标准化试点")]
+    assert [(r[0], r[1]) for r in rows[2:]] == [
+        (1, "济南市槐荫区医疗卫生服务标准化试点"),
+        (2, "济南市历下区政务服务标准化试点"),
+    ]
     assert rows[3][3].startswith("1.1.3") and ws.page_setup.orientation == "landscape"
 
     csv = await client.get(f"/api/v1/batches/{batch.json()['id']}/recommended-list.csv", headers=cast.reviewer.headers)

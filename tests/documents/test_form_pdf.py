@@ -1,0 +1,163 @@
+"""The printed 申请书: every field the schema allows prints, set like an official form, checked on the rendered pages."""
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pdfplumber
+import pytest
+from fastapi import FastAPI
+from PIL import Image
+from pypdf import PdfReader
+
+from app.core.db import commit
+from app.core.settings import Settings
+from app.organizations.models import Organization
+from tests.applications.cast import Flow, make_cast
+from tests.batches.helpers import recommended
+from tests.documents.forms import CODE, maximal_flow
+
+A4_WIDTH, A4_HEIGHT = 595.27, 841.89
+MM = 72 / 25.4
+
+
+def _lines(pdf: bytes) -> list[str]:
+    """The text lines of every page, without the page footers (digest and page number)."""
+    return [
+        line
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for line in page.extract_text().splitlines()
+        if not line.startswith("内容摘要") and not re.fullmatch(r"第 \d+ 页", line)
+    ]
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+async def test_a_maximum_size_application_prints_whole_with_room_for_seals(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    flow, opinions = await maximal_flow(app, client)
+    r = await client.get(f"/api/v1/applications/{flow.id}/form.pdf", headers=flow.cast.reviewer.headers)
+    assert r.status_code == 200, r.text[:500]
+    reader = PdfReader(io.BytesIO(r.content))
+    assert len(reader.pages) > 100
+    lines = _lines(r.content)
+    text = "\n".join(lines)
+    flat = _flat(text)
+
+    # Each opinion printed once, whole; the paper sign-off keeps its opinion beside the note on the scan.
+    for opinion in opinions.values():
+        assert flat.count(_flat(opinion)) == 1
+    assert flat.count("纸质签署，见盖章页扫描件") == 1
+    assert "同意。" not in flat
+    # No line break inside a code, a bracketed number or an amount: each is whole on one line.
+    assert text.count(CODE) == flat.count(_flat(CODE)) > 1000
+    assert text.count("〔2023〕5号") == flat.count("〔2023〕5号") > 100
+    assert "100,000,000,000 元" in text
+
+    with pdfplumber.open(io.BytesIO(r.content)) as pdf:
+        cover = " ".join(w["text"] for w in pdf.pages[0].extract_words())
+        assert "申报单位（盖章）：" in cover and "日期：" in cover and "申 请 书" in cover
+        opinions_from = next(i for i, page in enumerate(reader.pages) if "各方意见" in page.extract_text())
+        pages = [*range(0, 6), *range(opinions_from, len(pdf.pages))]
+        seals = 0
+        for number in pages:
+            page = pdf.pages[number]
+            assert (page.width, page.height) == pytest.approx((A4_WIDTH, A4_HEIGHT), abs=0.5)
+            # Nothing runs outside the page box, nor (the footer aside) outside the margins.
+            for ch in page.chars:
+                assert ch["x0"] >= 25 * MM - 1 and ch["x1"] <= A4_WIDTH - 25 * MM + 1, (number, ch["text"])
+                assert ch["top"] >= 0 and ch["bottom"] <= A4_HEIGHT
+            words = page.extract_words()
+            for seal in (w for w in words if w["text"] == "（盖章）"):
+                above = max(w["bottom"] for w in words if w["bottom"] < seal["top"])
+                assert seal["top"] - above >= 40 * MM, (number, seal["top"] - above)
+                seals += 1
+        assert seals == len(opinions)
+        last = len(pdf.pages)
+
+    # Rendered as images: the seal room of an opinion box is blank paper.
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-f", str(last), "-l", str(last), "-", str(tmp_path / "p")],
+        input=r.content,
+        check=True,
+        timeout=120,
+    )
+    (png,) = tmp_path.glob("p*.png")
+    with pdfplumber.open(io.BytesIO(r.content)) as pdf:
+        words = pdf.pages[last - 1].extract_words()
+    seal = next(w for w in words if w["text"] == "（盖章）")
+    above = max(w["bottom"] for w in words if w["bottom"] < seal["top"])
+    image = Image.open(png).convert("L")
+    assert image.size == pytest.approx((A4_WIDTH * 50 / 72, A4_HEIGHT * 50 / 72), abs=1)
+    scale = 50 / 72
+    room = image.crop(
+        (
+            int((25 * MM + 3) * scale),
+            int((above + 4) * scale),
+            int((A4_WIDTH - 25 * MM - 3) * scale),
+            int((seal["top"] - 4) * scale),
+        )
+    )
+    assert room.size[1] >= 40 * MM * scale - 6 and min(room.getdata()) > 200
+
+
+async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    cast = await make_cast(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    forms = settings.storage_dir / "forms" / "blobs"
+
+    first = await client.get(url, headers=cast.reviewer.headers)
+    assert first.status_code == 200 and first.headers["etag"]
+    stored = [p for p in forms.rglob("*") if p.is_file()]
+    assert len(stored) == 1 and stored[0].read_bytes() == first.content
+    text = "\n".join(_lines(first.content))
+    assert "1,200,000 元" in text and "■ 同意推荐" in text and "同意。同意申报" not in text
+
+    # Served from the store: what is stored is what comes back.
+    stored[0].write_bytes(first.content + b"%stored\n")
+    again = await client.get(url, headers=cast.applicant.headers)
+    assert again.status_code == 200 and again.content.endswith(b"%stored\n")
+    assert again.headers["etag"] == first.headers["etag"]
+    unchanged = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+
+    # Something printed changes after freezing (a party's name): a new file, never the stale one.
+    with app.state.database.writer() as session:
+        session.get(Organization, cast.guarantor).name = "济南市历下区人民政府办公室"
+        commit(session)
+    renamed = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+    assert renamed.status_code == 200 and renamed.headers["etag"] != first.headers["etag"]
+    assert "济南市历下区人民政府办公室" in "".join(_lines(renamed.content))
+    assert len([p for p in forms.rglob("*") if p.is_file()]) == 2
+
+
+async def test_a_draft_form_is_rendered_each_time_and_not_stored(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    cast = await make_cast(app, client)
+    flow = Flow(client, cast)
+    await flow.create(funding={"amount_cny": 1234567, "sources": "区财政（2024年度预算）"})
+    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    r = await client.get(url, headers=cast.applicant.headers)
+    assert r.status_code == 200
+    assert "1,234,567 元" in "\n".join(_lines(r.content))
+    assert "（未冻结）" in PdfReader(io.BytesIO(r.content)).pages[0].extract_text()  # the footer: no digest yet
+    assert not any(p.is_file() for p in (settings.storage_dir / "forms").rglob("*"))
+    r = await client.patch(
+        f"/api/v1/applications/{flow.id}",
+        json={"title": "济南市历下区便民服务标准化试点"},
+        headers={**cast.applicant.headers, "If-Match": flow.etag},
+    )
+    assert r.status_code == 200, r.text
+    edited = await client.get(url, headers={**cast.applicant.headers, "If-None-Match": "*"})
+    assert edited.status_code == 304
+    edited = await client.get(url, headers=cast.applicant.headers)
+    assert edited.status_code == 200 and "便民服务" in "".join(_lines(edited.content))
