@@ -74,6 +74,7 @@ def create_user(username: str, display_name: str | None, organization: str, role
     from app.core.db import commit, make_database
     from app.core.errors import AppError
 
+    _require_migrated()
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
@@ -100,6 +101,7 @@ def create_api_key(username: str, name: str) -> None:
     from app.accounts.service import create_api_key as create
     from app.core.db import commit, make_database
 
+    _require_migrated()
     database = make_database(Settings())
     try:
         with database.writer() as session:
@@ -131,6 +133,13 @@ def openapi(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(render())
     click.echo(f"wrote {output}", err=True)
+
+
+def _require_migrated() -> None:
+    """Commands that read the database stop in one line (exit 2) when it is missing or behind, creating nothing."""
+    from app.core.migrate import require_migrated
+
+    require_migrated(Settings())
 
 
 def _safe_url(url: str) -> str:

@@ -34,8 +34,10 @@ def start_worker_thread(settings: Settings) -> threading.Event:
 @click.option("--once", is_flag=True, help="Do one pass and exit (for a scheduler).")
 def worker(once: bool) -> None:
     from app.core.logging import configure_logging
+    from app.core.migrate import require_migrated
 
     settings = Settings()
+    require_migrated(settings)
     configure_logging(settings.log_level)
     if once:
         from app.core.db import make_database
