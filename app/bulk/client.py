@@ -15,6 +15,8 @@ from typing import Any
 import click
 import httpx
 
+from app.events.schemas import FEED_PAGE_SIZE
+
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _TYPES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -220,7 +222,7 @@ def _write_report(path: Path, body: dict[str, Any]) -> None:
 @click.option("--follow", is_flag=True, help="Keep polling for new events")
 @click.option("--types", default=None, help="Comma-separated event types, e.g. application.created,batch.submitted")
 @click.option("--after", default=None, help="Start after this cursor (default: the beginning)")
-@click.option("--page-size", default=500, show_default=True, type=click.IntRange(1, 500))
+@click.option("--page-size", default=FEED_PAGE_SIZE, show_default=True, type=click.IntRange(1, FEED_PAGE_SIZE))
 @click.option("--poll-interval", default=2.0, show_default=True, type=float)
 @click.option("--max-pages", default=None, type=int, hidden=True)
 @click.pass_context
