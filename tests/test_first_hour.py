@@ -110,3 +110,31 @@ def test_a_migrated_database_passes_the_check(tmp_path: Path, database_url: str)
     result = smps("create-api-key", "--username", "nobody", cwd=tmp_path, database_url=database_url)
     assert result.returncode == 1
     assert "no user 'nobody'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [
+        ("first", "is not migrated (at {version}): run `smps migrate`"),
+        ("zzz_future", "is at zzz_future, which this smps does not know: it was migrated by a newer version"),
+    ],
+)
+def test_a_database_behind_or_ahead_of_the_code_is_named(database_url: str, version: str, says: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from app.core.migrate import DatabaseNotMigrated, alembic_config, require_migrated
+    from app.core.settings import Settings
+
+    if version == "first":
+        version = next(iter(ScriptDirectory.from_config(alembic_config(database_url)).get_bases()))
+    engine = sa.create_engine(
+        database_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.pool.NullPool
+    )
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM alembic_version"))
+        conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+    engine.dispose()
+    with pytest.raises(DatabaseNotMigrated) as caught:
+        require_migrated(Settings(database_url=database_url))
+    assert caught.value.exit_code == 2
+    assert caught.value.format_message().endswith(says.format(version=version))

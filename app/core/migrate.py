@@ -97,8 +97,14 @@ def require_migrated(settings: Settings) -> None:
         raise DatabaseNotMigrated(f"database at {where} cannot be read: {first_line}") from None
     if current is None:
         raise DatabaseNotMigrated(f"database at {where} is not migrated: run `smps migrate`")
-    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
-    if current != heads:
+    script = ScriptDirectory.from_config(alembic_config(url))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current - known:
+        raise DatabaseNotMigrated(
+            f"database at {where} is at {', '.join(sorted(current - known))}, which this smps does not know: "
+            "it was migrated by a newer version"
+        )
+    if current != set(script.get_heads()):
         raise DatabaseNotMigrated(
             f"database at {where} is not migrated (at {', '.join(sorted(current))}): run `smps migrate`"
         )
