@@ -81,6 +81,7 @@ def create_user(username: str, display_name: str | None, organization: str, role
     from app.core.db import commit, make_database
     from app.core.errors import AppError
 
+    _require_migrated()
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
@@ -107,6 +108,7 @@ def create_api_key(username: str, name: str) -> None:
     from app.accounts.service import create_api_key as create
     from app.core.db import commit, make_database
 
+    _require_migrated()
     database = make_database(Settings())
     try:
         with database.writer() as session:
@@ -120,14 +122,25 @@ def create_api_key(username: str, name: str) -> None:
         database.dispose()
 
 
-@main.command(help="Create a practice call open now, demo organizations and users with API keys, and print them.")
-def demo() -> None:
+@main.command(help="Create a practice call open now, demo organizations and users with API keys, and print them "
+                   "(idempotent: the keys kept in --output are reused while they still work).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("var/demo.json"),
+              show_default=True, help="Where the demo data and keys are kept (read first, then rewritten).")
+def demo(output: Path) -> None:
     from app.core.migrate import migrate as run
-    from app.demo import create_demo
+    from app.demo import create_demo, previous_keys
 
     settings = Settings()
     run(settings)
-    click.echo(orjson.dumps(create_demo(settings), option=orjson.OPT_INDENT_2).decode())
+    try:
+        known = previous_keys(orjson.loads(output.read_bytes()))
+    except (OSError, orjson.JSONDecodeError):
+        known = {}
+    text = orjson.dumps(create_demo(settings, known), option=orjson.OPT_INDENT_2)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.touch(mode=0o600)  # it holds API keys
+    output.write_bytes(text + b"\n")
+    click.echo(text.decode())
 
 
 @main.command(help="Write the OpenAPI document (default openapi/openapi.json).")
@@ -138,6 +151,13 @@ def openapi(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(render())
     click.echo(f"wrote {output}", err=True)
+
+
+def _require_migrated() -> None:
+    """Commands that read the database stop in one line (exit 2) when it is missing or behind, creating nothing."""
+    from app.core.migrate import require_migrated
+
+    require_migrated(Settings())
 
 
 def _safe_url(url: str) -> str:

@@ -1,15 +1,21 @@
-"""Demo data for a newcomer: a practice call open now, a small cast of organizations and users."""
+"""Demo data for a newcomer: a practice call open now, a small cast of organizations and users.
+
+Idempotent: run again, it finds what it made. The database keeps only key digests, so the demo keys are
+reused from the caller's previous output (``var/demo.json``) while each still verifies; a user whose key
+does not gets a new one, and that user's other demo keys are revoked so they do not pile up.
+"""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.accounts.models import User
+from app.accounts.models import ApiKey, User
 from app.accounts.service import create_api_key, create_user
 from app.core.clock import BEIJING
 from app.core.db import commit, make_database
 from app.core.ids import new_id
+from app.core.security import secret_hash
 from app.core.settings import Settings
 from app.organizations.credit_code import check_character
 from app.organizations.models import Organization
@@ -19,6 +25,7 @@ from app.reference.seed import DEFAULT_ATTACHMENT_RULES
 
 DEMO_PASSWORD = "demo-password-2026"
 PRACTICE_CALL_KEY = "practice"
+DEMO_KEY_NAME = "demo"
 
 # (key, name, credit code without its check character, kind)
 _ORGS = [
@@ -44,7 +51,37 @@ def _credit_code(first16: str) -> str:
     return first17 + check_character(first17)
 
 
-def create_demo(settings: Settings) -> dict[str, Any]:
+def previous_keys(output: dict[str, Any] | None) -> dict[str, str]:
+    """username → API key from an earlier ``create_demo`` output (anything unreadable is ignored)."""
+    users = (output or {}).get("users") if isinstance(output, dict) else None
+    return {
+        u["username"]: u["api_key"]
+        for u in users or []
+        if isinstance(u, dict) and isinstance(u.get("username"), str) and isinstance(u.get("api_key"), str)
+    }
+
+
+def _demo_key(session: sa.orm.Session, user_id: str, known: str | None, now: datetime) -> str:
+    """The user's demo key: ``known`` while it is still the user's live demo key, else a new one."""
+    live = list(
+        session.execute(
+            sa.select(ApiKey).where(
+                ApiKey.user_id == user_id, ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None)
+            )
+        ).scalars()
+    )  # type: ignore[union-attr]
+    if known is not None and any(row.key_hash == secret_hash(known) for row in live):
+        key = known
+    else:
+        _, key = create_api_key(session, user_id, DEMO_KEY_NAME, now)
+    for row in live:
+        if row.key_hash != secret_hash(key):
+            row.revoked_at = now
+    return key
+
+
+def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) -> dict[str, Any]:
+    known_keys = known_keys or {}
     now = datetime.now(UTC)
     database = make_database(settings)
     try:
@@ -52,19 +89,38 @@ def create_demo(settings: Settings) -> dict[str, Any]:
             call = session.execute(sa.select(Call).where(Call.key == PRACTICE_CALL_KEY)).scalar_one_or_none()
             if call is None:
                 call = Call(
-                    id=new_id("call"), key=PRACTICE_CALL_KEY, name="练习征集批次（演示）", name_en="Practice call (demo)",
-                    notice_number="演示〔2026〕1号", issue_date=date.today(),
-                    deadline=(now + timedelta(days=60)).astimezone(BEIJING).replace(hour=23, minute=59, second=59, microsecond=0),
-                    catalogue=data.CATALOGUE_9TH, conditions=data.CONDITIONS_9TH, sections=data.SECTIONS_9TH,
-                    attachment_rules=DEFAULT_ATTACHMENT_RULES, is_practice=True, created_at=now, updated_at=now,
+                    id=new_id("call"),
+                    key=PRACTICE_CALL_KEY,
+                    name="练习征集批次（演示）",
+                    name_en="Practice call (demo)",
+                    notice_number="演示〔2026〕1号",
+                    issue_date=date.today(),
+                    deadline=(now + timedelta(days=60))
+                    .astimezone(BEIJING)
+                    .replace(hour=23, minute=59, second=59, microsecond=0),
+                    catalogue=data.CATALOGUE_9TH,
+                    conditions=data.CONDITIONS_9TH,
+                    sections=data.SECTIONS_9TH,
+                    attachment_rules=DEFAULT_ATTACHMENT_RULES,
+                    is_practice=True,
+                    created_at=now,
+                    updated_at=now,
                 )
                 session.add(call)
             orgs: dict[str, str] = {}
             for key, name, code16, kind in _ORGS:
                 org = session.execute(sa.select(Organization).where(Organization.key == key)).scalar_one_or_none()
                 if org is None:
-                    org = Organization(id=new_id("org"), key=key, name=name, credit_code=_credit_code(code16),
-                                       province_code="370000", kind=kind, created_at=now, updated_at=now)
+                    org = Organization(
+                        id=new_id("org"),
+                        key=key,
+                        name=name,
+                        credit_code=_credit_code(code16),
+                        province_code="370000",
+                        kind=kind,
+                        created_at=now,
+                        updated_at=now,
+                    )
                     session.add(org)
                     session.flush()
                 orgs[key] = org.id
@@ -74,9 +130,16 @@ def create_demo(settings: Settings) -> dict[str, Any]:
             for username, display, org_key, roles in _USERS:
                 user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
                 if user is None:
-                    user = create_user(session, username=username, display_name=display, organization_id=orgs[org_key],
-                                       roles=roles, password=DEMO_PASSWORD, now=now)
-                _, key = create_api_key(session, user.id, "demo", now)
+                    user = create_user(
+                        session,
+                        username=username,
+                        display_name=display,
+                        organization_id=orgs[org_key],
+                        roles=roles,
+                        password=DEMO_PASSWORD,
+                        now=now,
+                    )
+                key = _demo_key(session, user.id, known_keys.get(username), now)
                 users.append({"username": username, "roles": roles, "organization_id": orgs[org_key], "api_key": key})
             commit(session)
             return {

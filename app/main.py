@@ -16,6 +16,7 @@ from app.core.errors import add_to_openapi as add_body_problems_to_openapi
 from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
+from app.core.index import router as index_router
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import Settings
 from app.routers import ROUTERS
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable")) from exc
         return {"status": "ready"}
 
+    app.include_router(index_router)
     for router in ROUTERS:
         app.include_router(router)
     add_idempotency_to_openapi(app)

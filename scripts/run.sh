@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
 # Set up and start the service on its embedded default (SQLite under ./var, files under ./var/files),
-# with the demo call, organizations and users ready (their API keys are printed and kept in var/demo.json).
+# with the demo call, organizations and users ready (their API keys are printed and kept in var/demo.json;
+# they stay the same from one start to the next). SMPS_HOST and SMPS_PORT choose where it listens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/pip install --quiet --upgrade pip >/dev/null
-.venv/bin/pip install --quiet -e .
-mkdir -p var
-.venv/bin/smps demo > var/demo.json
+HOST=${SMPS_HOST:-127.0.0.1}
+PORT=${SMPS_PORT:-8000}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+  .venv/bin/pip install --quiet --upgrade pip >/dev/null
+fi
+# Install only when the dependency spec changed: the stamp is a digest of pyproject.toml (and uv.lock if any).
+STAMP=.venv/.smps-install-stamp
+SPEC=$(cat pyproject.toml $( [ -f uv.lock ] && echo uv.lock ) | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$SPEC" ] || [ ! -x .venv/bin/smps ]; then
+  echo "Installing the dependencies (pyproject.toml changed or first start)…"
+  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --upgrade >/dev/null
+  .venv/bin/python -m pip install --quiet -e .
+  echo "$SPEC" > "$STAMP"
+fi
+.venv/bin/smps demo --output var/demo.json >/dev/null
 echo "Demo data (also in var/demo.json):"
 cat var/demo.json
 echo "Receipt signing keys (development, var/receipt-keys):"; .venv/bin/smps keys generate --development >/dev/null; .venv/bin/smps keys list
-echo "Serving on http://127.0.0.1:8000 — API docs at http://127.0.0.1:8000/docs"
-exec .venv/bin/smps serve --host "${SMPS_HOST:-127.0.0.1}" --port "${SMPS_PORT:-8000}"
+# 0.0.0.0 / :: listen everywhere; the link to open is then the loopback one.
+case "$HOST" in 0.0.0.0) SHOWN=127.0.0.1 ;; ::) SHOWN="[::1]" ;; *:*) SHOWN="[$HOST]" ;; *) SHOWN=$HOST ;; esac
+if [ "$SHOWN" = "$HOST" ]; then
+  echo "Serving on http://$SHOWN:$PORT — API docs at http://$SHOWN:$PORT/docs"
+else
+  echo "Listening on $HOST port $PORT — API docs at http://$SHOWN:$PORT/docs"
+fi
+exec .venv/bin/smps serve --host "$HOST" --port "$PORT"

@@ -23,8 +23,10 @@ def sweep(grace_seconds: int | None, dry_run: bool) -> None:
     from app.attachments.blobstore import make_blob_store
     from app.attachments.sweep import sweep_storage
     from app.core.db import make_database
+    from app.core.migrate import require_migrated
 
     settings = Settings()
+    require_migrated(settings)
     grace = timedelta(seconds=settings.storage_sweep_grace_seconds if grace_seconds is None else grace_seconds)
     database = make_database(settings)
     try:

@@ -15,6 +15,7 @@ import click
 import httpx
 
 from app.documents.cells import write_csv
+from app.events.schemas import FEED_PAGE_SIZE
 
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -73,14 +74,36 @@ def _read_key(path: Path) -> str:
     return key
 
 
+def service_root(url: str) -> str:
+    """The service's base URL, checked before any request: a typo is a usage error now, not minutes of retries."""
+    example = "e.g. http://127.0.0.1:8000"
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError):
+        raise ClientFailure(f"--url {url!r} is not a URL ({example})", EXIT_USAGE) from None
+    if "://" not in url:
+        raise ClientFailure(f"--url {url!r} has no scheme: did you mean http://{url.strip()}?", EXIT_USAGE)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ClientFailure(f"--url {url!r} needs http:// or https:// and a host ({example})", EXIT_USAGE)
+    path = parsed.path.rstrip("/")
+    if path.endswith("/api/v1") or "/api/v1/" in path:
+        root = str(parsed.copy_with(path=path[: path.index("/api/v1")] or "/", query=None, fragment=None))
+        raise ClientFailure(f"--url points at the API ({parsed.path}), give the service root instead: {root.rstrip('/')}",
+                            EXIT_USAGE)
+    if parsed.query or parsed.fragment:
+        raise ClientFailure(f"--url {url!r} should carry no query or fragment ({example})", EXIT_USAGE)
+    return str(parsed).rstrip("/")
+
+
 def _http(ctx: click.Context, url: str, key_file: Path) -> Api:
+    url = service_root(url)
     key = _read_key(key_file)
     headers = {"Authorization": f"Bearer {key}", "User-Agent": "smps-client"}
     injected = (ctx.obj or {}).get("http")  # tests hand in a client bound to the app
     if injected is not None:
         injected.headers.update(headers)
         return Api(injected, retries=(ctx.obj or {}).get("retries", 5), backoff=(ctx.obj or {}).get("backoff", 0.5))
-    return Api(httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60.0))
+    return Api(httpx.Client(base_url=url, headers=headers, timeout=60.0))
 
 
 def _run(func: Any, *args: Any) -> None:
@@ -204,7 +227,7 @@ def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep polling for new events")
 @click.option("--types", default=None, help="Comma-separated event types, e.g. application.created,batch.submitted")
 @click.option("--after", default=None, help="Start after this cursor (default: the beginning)")
-@click.option("--page-size", default=500, show_default=True, type=click.IntRange(1, 500))
+@click.option("--page-size", default=FEED_PAGE_SIZE, show_default=True, type=click.IntRange(1, FEED_PAGE_SIZE))
 @click.option("--poll-interval", default=2.0, show_default=True, type=float)
 @click.option("--max-pages", default=None, type=int, hidden=True)
 @click.pass_context

@@ -1,9 +1,14 @@
 """Bring a database to the current schema (Alembic) and seed the reference data; idempotent."""
 
+import sqlite3
 from pathlib import Path
 
+import click
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from app.core.db import commit, make_database
 from app.core.settings import Settings
@@ -37,3 +42,69 @@ def migrate(settings: Settings) -> None:
             commit(session)
     finally:
         database.dispose()
+
+
+class DatabaseNotMigrated(click.ClickException):
+    """A command that reads the database found none at the current schema (exit 2, one line)."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def _sqlite_revisions(path: str) -> set[str] | None:
+    """The Alembic revisions of a SQLite file, or None when it has none; opened read-only so nothing is created."""
+    if not Path(path).is_file():
+        return None
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone():
+            return None
+        return {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
+    finally:
+        conn.close()
+
+
+def _server_revisions(url: str) -> set[str] | None:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            heads = MigrationContext.configure(conn).get_current_heads()
+            return set(heads) or None
+    finally:
+        engine.dispose()
+
+
+def require_migrated(settings: Settings) -> None:
+    """Raise ``DatabaseNotMigrated`` unless the database is at the current schema. Reads only: a missing
+    SQLite file stays missing, an empty PostgreSQL database stays empty."""
+    url = settings.database_url
+    where = sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:
+        if url.startswith("sqlite"):
+            path = sa.engine.make_url(url).database
+            if not path or path == ":memory:":
+                return
+            where = str(Path(path).resolve())
+            current = _sqlite_revisions(path)
+        else:
+            current = _server_revisions(url)
+    except (sqlite3.Error, sa.exc.SQLAlchemyError) as exc:
+        first_line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseNotMigrated(f"database at {where} cannot be read: {first_line}") from None
+    if current is None:
+        raise DatabaseNotMigrated(f"database at {where} is not migrated: run `smps migrate`")
+    script = ScriptDirectory.from_config(alembic_config(url))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current - known:
+        raise DatabaseNotMigrated(
+            f"database at {where} is at {', '.join(sorted(current - known))}, which this smps does not know: "
+            "it was migrated by a newer version"
+        )
+    if current != set(script.get_heads()):
+        raise DatabaseNotMigrated(
+            f"database at {where} is not migrated (at {', '.join(sorted(current))}): run `smps migrate`"
+        )

@@ -34,10 +34,12 @@ def start_worker_thread(settings: Settings) -> threading.Event:
 @click.option("--once", is_flag=True, help="Do one pass and exit (for a scheduler).")
 def worker(once: bool) -> None:
     from app.core.logging import configure_logging
+    from app.core.migrate import require_migrated
     from app.core.production import preflight
 
     settings = Settings()
     preflight(settings, "worker")
+    require_migrated(settings)
     configure_logging(settings.log_level)
     if once:
         from app.core.db import make_database

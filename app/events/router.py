@@ -17,6 +17,7 @@ from app.events.feed import decode_cursor, read_feed
 from app.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import (
     EVENT_TYPE_PATTERN,
+    FEED_PAGE_SIZE,
     EventPage,
     WebhookAttemptPublic,
     WebhookCreate,
@@ -48,7 +49,8 @@ def list_events(
         "omit to start at the oldest event kept"))] = None,
     types: Annotated[str | None, Query(max_length=2000, description=(
         "Comma-separated event types; `application.*` selects a family"))] = None,
-    page_size: Annotated[int, Query(ge=1, le=1000, description="Events per page (default 100, max 1000)")] = 100,
+    page_size: Annotated[int, Query(ge=1, le=FEED_PAGE_SIZE, description=(
+        f"Events per page (default and max {FEED_PAGE_SIZE})"))] = FEED_PAGE_SIZE,
 ) -> EventPage:
     """The change feed: the events the caller may see, in commit order, after a cursor.
 
