@@ -96,14 +96,14 @@ def test_production_never_accepts_the_development_hmac_key(tmp_path: Path) -> No
 
 
 def test_development_makes_keys_on_first_start(tmp_path: Path) -> None:
+    from app.core.migrate import migrate
+
+    database_url = f"sqlite:///{tmp_path}/smps.db"
+    migrate(Settings(database_url=database_url, storage_dir=tmp_path / "files"))
     r = start(
-        "worker",
-        tmp_path,
-        "--once",
-        SMPS_RECEIPT_KEYS_DIR=str(tmp_path / "keys"),
-        SMPS_DATABASE_URL=f"sqlite:///{tmp_path}/empty.db",
+        "worker", tmp_path, "--once", SMPS_RECEIPT_KEYS_DIR=str(tmp_path / "keys"), SMPS_DATABASE_URL=database_url
     )
-    # The pass then fails on a database that was never migrated; the keys were made before it.
+    assert r.returncode == 0, r.stderr
     keys = FileKeyStore(tmp_path / "keys").published()
     assert sorted(k.alg for k in keys) == ["Ed25519", "SM2-SM3"] and all(k.development for k in keys)
     assert all(k.kid in r.stderr for k in keys)

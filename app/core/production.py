@@ -3,6 +3,7 @@ development makes what it needs (receipt signing keys under var/) on first start
 
 import ipaddress
 import sys
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
@@ -72,13 +73,18 @@ def legacy_key(settings: Settings) -> str | None:
     return settings.receipt_signing_key
 
 
-def preflight(settings: Settings, command: str) -> None:
-    """Refuse to start (exit 2) in production when something is wrong; in development, make the keys."""
+def preflight(settings: Settings, command: str, before_writing: Callable[[], None] | None = None) -> None:
+    """Refuse to start (exit 2) in production when something is wrong; in development, make the keys.
+
+    ``before_writing`` runs between the two (e.g. the check that the database is migrated), so a
+    command that stops there leaves no key files behind."""
     found = problems(settings)
     if found:
         for line in found:
             click.echo(f"smps {command}: refusing to start in production: {line}", err=True)
         sys.exit(2)
+    if before_writing is not None:
+        before_writing()
     if settings.environment == "development":
         from app.batches.keystore import key_store
 

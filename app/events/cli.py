@@ -38,8 +38,7 @@ def worker(once: bool) -> None:
     from app.core.production import preflight
 
     settings = Settings()
-    preflight(settings, "worker")
-    require_migrated(settings)
+    preflight(settings, "worker", before_writing=lambda: require_migrated(settings))
     configure_logging(settings.log_level)
     if once:
         from app.core.db import make_database
