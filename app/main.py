@@ -16,6 +16,7 @@ from app.core.errors import add_to_openapi as add_body_problems_to_openapi
 from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
+from app.core.limits import LimitRequestBodies
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import Settings
 from app.routers import ROUTERS
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     install_error_handlers(app)
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
+    app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
