@@ -43,9 +43,13 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
         from app.events.cli import start_worker_thread
 
         start_worker_thread(Settings())
+    from app.core.serving import HeaderCappedHttpToolsProtocol
+
     # Uvicorn's own lines (startup, "started server process") stay visible; one access line per request does not.
+    # The header section is capped (431 and a closed connection beyond SMPS_MAX_HEADER_BYTES).
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False,
-                proxy_headers=False)
+                proxy_headers=False, http=HeaderCappedHttpToolsProtocol,
+                h11_max_incomplete_event_size=Settings().max_header_bytes)
 
 
 def _resolve_org(session: "Session", ref: str) -> str:
