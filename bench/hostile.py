@@ -70,25 +70,29 @@ def _repeat(total: int, fill: bytes = b"a") -> Iterator[bytes]:
 def json_body_declared(size: int, path: str = "/api/v1/applications") -> Payload:
     """An anonymous JSON body of ``size`` bytes with its Content-Length declared."""
     body = [b'{"title": "', *_repeat(size - 13), b'"}']
-    head = (f"POST {path} HTTP/1.1\r\nHost: smps\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {size}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: smps\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    ).encode()
     return Payload(f"json_body_{size // MiB}mib_declared", head, body)
 
 
 def json_body_chunked(size: int, path: str = "/api/v1/applications") -> Payload:
     """The same body, chunked (no Content-Length): the server must count it as it arrives."""
+
     def chunks() -> Iterator[bytes]:
         for piece in [b'{"title": "', *_repeat(size - 13), b'"}']:
             yield b"%x\r\n%s\r\n" % (len(piece), piece)
         yield b"0\r\n\r\n"
 
-    head = (f"POST {path} HTTP/1.1\r\nHost: smps\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: smps\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     return Payload(f"json_body_{size // MiB}mib_chunked", head, chunks())
 
 
 def huge_header(size: int, path: str = "/healthz") -> Payload:
     """One request header of ``size`` bytes (sent as the rest of the head)."""
+
     def rest() -> Iterator[bytes]:
         yield from _repeat(size)
         yield b"\r\n\r\n"
@@ -129,8 +133,14 @@ def _read_answer(sock: socket.socket, deadline: float) -> bytes:
         raw += data
         head, sep, body = raw.partition(b"\r\n\r\n")
         if sep:
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), None)
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                None,
+            )
             if length is not None and len(body) >= length:
                 break
     return raw
@@ -160,9 +170,19 @@ def serve(database_url: str, storage: Path) -> tuple[subprocess.Popen[bytes], st
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "SMPS_DATABASE_URL": database_url, "SMPS_STORAGE_DIR": str(storage), "SMPS_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SMPS_DATABASE_URL": database_url,
+        "SMPS_STORAGE_DIR": str(storage),
+        "SMPS_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -182,8 +202,12 @@ def run(size_mib: int = 200) -> dict[str, Any]:
         for make in PAYLOADS:
             payload = make(size_mib * MiB)
             answer, growth = measure(url, proc.pid, payload)
-            results[payload.name] = {"status": answer.status, "seconds": round(answer.seconds, 3),
-                                     "rss_growth_mib": round(growth, 1), "sent_mib": round(answer.sent_bytes / MiB, 1)}
+            results[payload.name] = {
+                "status": answer.status,
+                "seconds": round(answer.seconds, 3),
+                "rss_growth_mib": round(growth, 1),
+                "sent_mib": round(answer.sent_bytes / MiB, 1),
+            }
     finally:
         proc.terminate()
         proc.wait(timeout=20)

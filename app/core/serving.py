@@ -66,10 +66,13 @@ class HeaderCappedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         self._refused = True
         lang = negotiate(None)
-        body = orjson.dumps(HeadersTooLarge(
-            Text("请求头部分超过 {limit} 字节", "The request's header section is larger than {limit} bytes"),
-            limit=self._header_cap, extra={"max_bytes": self._header_cap},
-        ).body(lang))
+        body = orjson.dumps(
+            HeadersTooLarge(
+                Text("请求头部分超过 {limit} 字节", "The request's header section is larger than {limit} bytes"),
+                limit=self._header_cap,
+                extra={"max_bytes": self._header_cap},
+            ).body(lang)
+        )
         self.transport.write(
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             b"content-type: application/problem+json\r\n"

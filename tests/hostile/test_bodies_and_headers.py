@@ -6,7 +6,7 @@ answers (bench/hostile.py), so the tests stay small and bounded in time whatever
 
 import httpx
 
-from bench.hostile import MiB, Answer, huge_header, json_body_chunked, json_body_declared, measure
+from bench.hostile import Answer, MiB, huge_header, json_body_chunked, json_body_declared, measure
 from tests.races.live import LiveServer
 
 SIZE = 200 * MiB
