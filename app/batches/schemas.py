@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
@@ -20,7 +20,7 @@ class BatchCreate(Strict):
 
 class ItemIn(Strict):
     application_id: Id
-    rank: int = Field(ge=1, le=100_000, description="1..n, no gaps, no duplicates")
+    rank: StrictInt = Field(ge=1, le=100_000, description="1..n, no gaps, no duplicates")
 
 
 class ItemsPut(Strict):
