@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Depends, Path, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, require_role
@@ -70,7 +70,8 @@ def create_batch(body: BatchCreate, principal: CurrentPrincipal, session: DbSess
 
 
 @router.get("/batches", operation_id="list_batches", response_model=Page[BatchSummary], tags=TAGS, responses=READ)
-def list_batches(principal: CurrentPrincipal, session: DbSession, call_id: str | None = None,
+def list_batches(principal: CurrentPrincipal, session: DbSession,
+                 call_id: Annotated[str | None, Query(max_length=32)] = None,
                  page_size: PageSize = 50, page_token: PageToken = None) -> Page[BatchSummary]:
     """Reviewers see their own lists, the office every list once submitted, admins all."""
     count = sa.select(sa.func.count()).where(BatchItem.batch_id == Batch.id).scalar_subquery()
