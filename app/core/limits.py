@@ -11,11 +11,13 @@ to the bulk parser and enforce their own limits while reading, so they pass thro
 """
 
 import re
+from typing import Any
 
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, problem_response
+from app.core.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, problem_response
 from app.core.i18n import Text
 from app.core.settings import Settings
 
@@ -113,3 +115,28 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
         extra={"max_bytes": limit},
     )
     await problem_response(Request(scope), error)(scope, receive, send)
+
+
+def add_to_openapi(app: FastAPI) -> None:
+    """Declare 413 ``payload_too_large`` on every operation with a body that this middleware limits."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                streaming = any(
+                    method.upper() == m and pattern.fullmatch(path.replace("{", "").replace("}", ""))
+                    for m, pattern in STREAMING_ROUTES
+                )
+                if "requestBody" not in operation or streaming:
+                    continue  # the streaming routes declare their own 413
+                entry = operation["responses"].setdefault("413", {"description": "", **problem})
+                if PayloadTooLarge.code not in entry["description"]:
+                    entry["description"] = ", ".join(filter(None, [entry["description"], PayloadTooLarge.code]))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
