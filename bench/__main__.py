@@ -26,6 +26,7 @@ def main() -> None:
         __import__("bench.batch_submit", fromlist=["run"]).run(args.postgres, repeats=1 if args.quick else 3),
         attachment_upload.run(repeat=1 if args.quick else 3),
         __import__("bench.change_feed", fromlist=["run"]).run(20_000 if args.quick else 100_000, args.postgres),
+        __import__("bench.hostile", fromlist=["run"]).run(),
     ]
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
