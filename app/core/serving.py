@@ -4,24 +4,26 @@ httptools (llhttp) has no limit of its own on the request line and headers, and 
 pieces by concatenation, so a 64 MiB header costs memory and quadratic time before any application code
 runs. The cap counts the bytes fed to the parser until the headers are complete (request line
 included) and answers 431 and closes the connection as soon as it is passed. (A message that starts
-in the same read as the previous one ends is counted from the next read: it may reach twice the cap.) It reads the limit from
-uvicorn's ``h11_max_incomplete_event_size``, the same cap uvicorn's h11 protocol applies, so the
-setting travels to every worker process with uvicorn's configuration.
+in the same read as the previous one ends is counted from the next read: it may reach twice the cap.)
+The limit is uvicorn's ``h11_max_incomplete_event_size``, the cap uvicorn's h11 protocol applies, so
+it travels to every worker process with uvicorn's configuration.
 """
 
+import json
 from typing import Any
 
-import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.core.errors import AppError
-from app.core.i18n import Text, negotiate
-
-
-class HeadersTooLarge(AppError):
-    status = 431
-    code = "headers_too_large"
-    title = Text("请求头过大", "Request header fields too large")
+# Kept free of the application's imports: uvicorn unpickles this class in each worker process before
+# the worker answers its supervisor's health pings, so a heavy import here gets workers killed at start.
+# The problem is written in the default language (no request was parsed to negotiate another).
+_PROBLEM = {
+    "type": "urn:smps:problem:headers_too_large",
+    "title": "请求头过大",
+    "status": 431,
+    "code": "headers_too_large",
+    "detail": "请求头部分超过 {limit} 字节（The request's header section is larger than {limit} bytes）",
+}
 
 
 class HeaderCappedHttpToolsProtocol(HttpToolsProtocol):
@@ -65,18 +67,16 @@ class HeaderCappedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self) -> None:
         self._refused = True
-        lang = negotiate(None)
-        body = orjson.dumps(
-            HeadersTooLarge(
-                Text("请求头部分超过 {limit} 字节", "The request's header section is larger than {limit} bytes"),
-                limit=self._header_cap,
-                extra={"max_bytes": self._header_cap},
-            ).body(lang)
-        )
+        problem = {
+            **_PROBLEM,
+            "detail": _PROBLEM["detail"].format(limit=self._header_cap),
+            "max_bytes": self._header_cap,
+        }
+        body = json.dumps(problem, ensure_ascii=False).encode()
         self.transport.write(
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             b"content-type: application/problem+json\r\n"
-            b"content-language: " + lang.encode() + b"\r\n"
+            b"content-language: zh-CN\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n"
             b"connection: close\r\n\r\n" + body
         )
