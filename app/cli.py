@@ -46,12 +46,16 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
         from app.events.cli import start_worker_thread
 
         start_worker_thread(Settings())
+    from app.core.serving import HeaderCappedHttpToolsProtocol
+
     settings = Settings()
     # X-Forwarded-For is believed only from SMPS_TRUSTED_PROXIES (the app applies the same rule in-process).
     proxies = ",".join(str(n) for n in settings.trusted_proxies)
     forwarding: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
     # Uvicorn's own lines (startup, "started server process") stay visible; one access line per request does not.
+    # The header section is capped (431 and a closed connection beyond SMPS_MAX_HEADER_BYTES).
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False,
+                http=HeaderCappedHttpToolsProtocol, h11_max_incomplete_event_size=settings.max_header_bytes,
                 **forwarding)
 
 

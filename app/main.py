@@ -17,6 +17,8 @@ from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
 from app.core.index import router as index_router
+from app.core.limits import LimitRequestBodies
+from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import Settings
 from app.routers import ROUTERS
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     install_error_handlers(app)
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
+    app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
     app.add_middleware(RequestIdMiddleware)
     if settings.trusted_proxies:
         # Outermost: the client address everything sees (login limits, logs) follows the same rule as
@@ -87,4 +90,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         app.include_router(router)
     add_idempotency_to_openapi(app)
     add_body_problems_to_openapi(app)
+    add_body_limits_to_openapi(app)
     return app

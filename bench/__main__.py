@@ -27,6 +27,7 @@ def main() -> None:
         attachment_upload.run(repeat=1 if args.quick else 3),
         __import__("bench.change_feed", fromlist=["run"]).run(20_000 if args.quick else 100_000, args.postgres),
         __import__("bench.form_pdf", fromlist=["run"]).run(seconds),
+        __import__("bench.hostile", fromlist=["run"]).run(),
     ]
     for result in results:
         print(json.dumps(result, ensure_ascii=False))

@@ -3,7 +3,7 @@
 Every case first sets the scene, then marks the store, then sends one bad request.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -229,6 +229,67 @@ async def username_differing_only_in_case(s: Scene) -> httpx.Response:
     return await s.client.post("/api/v1/users", json=body, headers=s.cast.admin.headers)
 
 
+async def json_body_over_the_limit(s: Scene) -> httpx.Response:
+    s.mark()
+    body = b'{"title": "' + b"a" * s.app.state.settings.max_json_body_bytes + b'"}'
+    return await s.client.post("/api/v1/applications", content=body, headers={"Content-Type": "application/json"})
+
+
+async def chunked_json_body_over_the_limit(s: Scene) -> httpx.Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(64):  # 4 MiB, no Content-Length
+            yield b" " * (64 * 1024)
+
+    s.mark()
+    return await s.client.post("/api/v1/applications", content=chunks(),
+                               headers={**s.cast.applicant.headers, "Content-Type": "application/json"})
+
+
+async def form_body_over_the_limit(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.client.post("/api/v1/auth/token", content=b"username=a&password=" + b"x" * (128 * 1024),
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+async def amount_as_boolean(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(funding={"amount_cny": True}))
+
+
+async def amount_as_string(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(funding={"amount_cny": "1200"}))
+
+
+async def attestation_as_number(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.post_app(s.cast.form(eligibility=[{"condition": 1, "attested": 1}]))
+
+
+async def over_long_query_filter(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.client.get("/api/v1/applications", params={"q": "试" * 101}, headers=s.cast.applicant.headers)
+
+
+async def webhook_over_the_quota(s: Scene) -> httpx.Response:
+    s.app.state.settings.max_webhooks_per_user = 1
+    s.app.state.settings.webhook_allowed_hosts = "127.0.0.1"
+    hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+    assert (await s.client.post("/api/v1/webhooks", json=hook, headers=s.cast.applicant.headers)).status_code == 201
+    s.mark()
+    return await s.client.post("/api/v1/webhooks", json=hook, headers=s.cast.applicant.headers)
+
+
+async def html_behind_a_png_header(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.upload(files.PNG_HEADER_HTML, "现场照片.png")
+
+
+async def image_decompression_bomb(s: Scene) -> httpx.Response:
+    s.mark()
+    return await s.upload(files.png_declaring(8000, 8000), "现场照片.png")
+
+
 CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     # (case, status, code, pointer of a field error when there is one)
     (malformed_json, 400, "malformed_json", None),
@@ -260,6 +321,16 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
     (last_admin_demoted, 409, "last_admin", None),
     (self_deactivation, 409, "self_deactivation", None),
     (username_differing_only_in_case, 409, "duplicate", "/username"),
+    (json_body_over_the_limit, 413, "payload_too_large", None),
+    (chunked_json_body_over_the_limit, 413, "payload_too_large", None),
+    (form_body_over_the_limit, 413, "payload_too_large", None),
+    (amount_as_boolean, 422, "validation_failed", "/funding/amount_cny"),
+    (amount_as_string, 422, "validation_failed", "/funding/amount_cny"),
+    (attestation_as_number, 422, "validation_failed", "/eligibility/0/attested"),
+    (over_long_query_filter, 422, "validation_failed", "query:/q"),
+    (webhook_over_the_quota, 409, "too_many_webhooks", None),
+    (html_behind_a_png_header, 415, "unsupported_media_type", None),
+    (image_decompression_bomb, 415, "unsupported_media_type", None),
 ]
 
 

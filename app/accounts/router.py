@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.accounts import service
@@ -139,7 +139,7 @@ def _user_public(user: User) -> UserPublic:
 )
 def list_users(
     principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None,
-    organization_id: str | None = None,
+    organization_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[UserPublic]:
     """All users (admin)."""
     require_role(principal, Role.admin)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.accounts.models import Role
 
@@ -35,7 +35,7 @@ class UserUpdate(Strict):
     display_name: Name | None = None
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=5)
     password: Password | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class UserPublic(BaseModel):

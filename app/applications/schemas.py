@@ -5,7 +5,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
@@ -41,6 +50,9 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254),
 
 
 class Strict(BaseModel):
+    """Unknown fields refused; numbers and booleans are Strict* fields (no `true` → 1, no "1200" → 1200), while
+    dates, ids and enums still parse from JSON strings."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -102,13 +114,13 @@ class StandardRow(Strict):
 
 
 class Funding(Strict):
-    amount_cny: int = Field(ge=0, le=100_000_000_000)
+    amount_cny: StrictInt = Field(ge=0, le=100_000_000_000)
     sources: Note | None = None
 
 
 class Attestation(Strict):
-    condition: int = Field(ge=1, le=20)
-    attested: bool
+    condition: StrictInt = Field(ge=1, le=20)
+    attested: StrictBool
     note: Note | None = None
 
 

@@ -49,6 +49,8 @@ _REFUSALS: dict[str, Text] = {
     "encrypted_pdf": Text("PDF 已加密，请去除密码后上传", "The PDF is encrypted; upload it without a password"),
     "pdf_without_pages": Text("PDF 没有页面", "The PDF has no pages"),
     "unreadable_pdf": Text("PDF 文件已损坏或无法读取", "The PDF is damaged or cannot be read"),
+    "unreadable_image": Text("图片已损坏或无法完整解码", "The image is damaged or does not decode whole"),
+    "image_too_large": Text("图片像素超过上限（5000 万像素）", "The image has more than 50 megapixels"),
 }
 
 

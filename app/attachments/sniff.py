@@ -2,7 +2,8 @@
 
 The first bytes tell PDF, JPEG, PNG and ZIP apart as soon as they arrive, so anything else is
 refused before the rest is read. The ZIP-based formats (OFD, DOCX, XLSX) are told apart by their
-central directory once the file is complete; a PDF must open, not be encrypted, and have pages.
+central directory once the file is complete; a PDF must open, not be encrypted, and have pages; a
+PNG or JPEG must decode to its last pixel (Pillow), within a pixel limit, a PNG end at its IEND chunk.
 """
 
 import struct
@@ -45,6 +46,11 @@ _MAX_ZIP_ENTRIES = 20_000
 # that leniency only for files of a size that is harmless to hold in memory.
 _LENIENT_PDF_MAX_BYTES = 64 * 1024 * 1024
 MAX_FILENAME_CHARS = 200
+# Decoding holds the whole picture in memory (3-4 bytes a pixel): 50 megapixels is an A4 page scanned
+# at 700 dpi or a phone's best photo. Below Pillow's own bomb threshold (about 89 MP), so its warning
+# never fires for an image this check lets through.
+MAX_IMAGE_PIXELS = 50_000_000
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 class Refused(Exception):
@@ -128,6 +134,35 @@ def check_pdf(path: Path, size: int) -> None:
         raise Refused("pdf_without_pages")
 
 
+def check_image(path: Path, file_type: str) -> None:
+    """Refuse a PNG or JPEG that does not decode whole, or that has more than ``MAX_IMAGE_PIXELS``."""
+    from PIL import Image
+
+    formats = ["PNG"] if file_type == "png" else ["JPEG"]
+    try:
+        with Image.open(path, formats=formats) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise Refused("image_too_large")
+            image.verify()  # the structure and, for PNG, every chunk's checksum
+        with Image.open(path, formats=formats) as image:
+            if file_type == "jpeg":
+                # Every scan is still decoded, at an eighth of the size: the check costs little memory.
+                image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+        if file_type == "png":
+            with path.open("rb") as fh:
+                fh.seek(-len(_PNG_END), 2)
+                if fh.read() != _PNG_END:
+                    raise Refused("unreadable_image")  # something hides behind the picture
+    except Refused:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise Refused("image_too_large") from exc
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error, EOFError,
+            MemoryError, Image.DecompressionBombWarning) as exc:
+        raise Refused("unreadable_image") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Detected:
     file_type: str
@@ -141,6 +176,8 @@ def finish(path: Path, head_kind: str, size: int, allowed: frozenset[str]) -> De
         raise Refused("type_mismatch")
     if file_type == "pdf":
         check_pdf(path, size)
+    elif file_type in ("png", "jpeg"):
+        check_image(path, file_type)
     return Detected(file_type, MEDIA_TYPES[file_type])
 
 

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, require_role
@@ -98,7 +98,7 @@ def create_batch(
 def list_batches(
     principal: CurrentPrincipal,
     session: DbSession,
-    call_id: str | None = None,
+    call_id: Annotated[str | None, Query(max_length=32)] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[BatchSummary]:

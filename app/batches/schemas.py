@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Note = Annotated[
@@ -22,7 +22,7 @@ class BatchCreate(Strict):
 
 class ItemIn(Strict):
     application_id: Id
-    rank: int = Field(ge=1, le=100_000, description="1..n, no gaps, no duplicates")
+    rank: StrictInt = Field(ge=1, le=100_000, description="1..n, no gaps, no duplicates")
 
 
 class ItemsPut(Strict):

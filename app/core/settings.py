@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default_factory=list
     )
     max_json_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Form-encoded bodies (the token endpoint); the header section `smps serve` accepts (431 beyond).
+    max_form_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
     db_pool_size: int = Field(default=10, ge=1)
     # "production" refuses to start with development keys or defaults that weaken security (app/core/production.py).
     environment: Literal["development", "production"] = "development"
@@ -77,6 +80,8 @@ class Settings(BaseSettings):
     # Webhooks: hosts or addresses (comma-separated; CIDR ranges allowed) that may receive deliveries
     # although they resolve to loopback, private or link-local addresses, e.g. "127.0.0.1".
     webhook_allowed_hosts: str = ""
+    # Webhooks one user may subscribe at a time.
+    max_webhooks_per_user: int = Field(default=10, ge=1)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Finished webhook deliveries (and their attempts) are kept this many days.
     webhook_delivery_retention_days: int = Field(default=30, ge=1)

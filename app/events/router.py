@@ -7,9 +7,18 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response, status
 
+from app.accounts.models import User
 from app.accounts.principal import CurrentPrincipal, Principal
 from app.core.deps import AppSettings, DbSession, Now
-from app.core.errors import FieldError, Forbidden, NotAuthenticated, NotFound, ValidationFailed, problem_responses
+from app.core.errors import (
+    AppError,
+    FieldError,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+    problem_responses,
+)
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
@@ -30,6 +39,12 @@ from app.events.webhooks import check_url, new_secret, public_error
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
+
+
+class TooManyWebhooks(AppError):
+    status = 409
+    code = "too_many_webhooks"
+    title = Text("订阅数量已达上限", "Too many webhooks")
 
 
 def _types(types: str | None) -> list[str]:
@@ -77,7 +92,7 @@ def _load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str
 
 @router.post(
     "/webhooks", tags=["webhooks"], operation_id="create_webhook", status_code=status.HTTP_201_CREATED,
-    response_model=WebhookCreated, responses=AUTH,
+    response_model=WebhookCreated, responses={**AUTH, **problem_responses(TooManyWebhooks)},
 )
 def create_webhook(
     body: WebhookCreate, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
@@ -87,9 +102,10 @@ def create_webhook(
 
     Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
     with the `secret` returned here, once. Failed deliveries are retried with growing delays for up to
-    three days.
+    three days. A user has at most `SMPS_MAX_WEBHOOKS_PER_USER` subscriptions (10 by default).
     """
     check_url(body.url, settings.webhook_allowed_hosts)
+    _check_webhook_quota(session, principal.user_id, settings.max_webhooks_per_user)
     row = Webhook(
         id=new_id("whk"), owner_id=principal.user_id, organization_id=principal.organization_id, url=body.url,
         event_types=sorted(set(body.event_types)), description=body.description, secret=new_secret(),
@@ -99,6 +115,18 @@ def create_webhook(
     session.flush()
     response.headers["Location"] = f"/api/v1/webhooks/{row.id}"
     return WebhookCreated(**_webhook_public(row).model_dump(), secret=row.secret)
+
+
+def _check_webhook_quota(session: sa.orm.Session, user_id: str, limit: int) -> None:
+    # The user's row is locked first (PostgreSQL; SQLite writers are serialized anyway), so two concurrent
+    # subscriptions cannot both take the last place.
+    session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+    count = session.execute(sa.select(sa.func.count()).select_from(Webhook).where(
+        Webhook.owner_id == user_id, Webhook.deleted_at.is_(None))).scalar_one()  # type: ignore[union-attr]
+    if count >= limit:
+        raise TooManyWebhooks(Text("每个用户至多 {limit} 个订阅，请先删除不用的订阅",
+                                   "At most {limit} webhooks per user: delete one you no longer use first"),
+                              limit=limit, extra={"max_webhooks": limit})
 
 
 @router.get("/webhooks", tags=["webhooks"], operation_id="list_webhooks", response_model=Page[WebhookPublic],

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.organizations.models import OrganizationKind, RecommenderKind
 
@@ -21,7 +21,7 @@ class OrganizationCreate(BaseModel):
     province_code: ProvinceCode = Field(description="GB/T 2260 province code, e.g. 370000; 660000 for XPCC")
     kind: OrganizationKind
     recommender_kind: RecommenderKind | None = Field(default=None, description="Set for member units of the joint meeting")
-    accept_failed_check_character: bool = Field(
+    accept_failed_check_character: StrictBool = Field(
         default=False,
         description="Admin only: register a known-good code whose 18th character fails the GB 32100 check; it is flagged",
     )

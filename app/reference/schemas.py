@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
@@ -72,7 +72,7 @@ class CallCreate(BaseModel):
     copy_from_call_id: str | None = Field(
         default=None, max_length=32, description="Copy catalogue, conditions, sections and attachment rules from this call"
     )
-    quota_per_recommender: int | None = Field(default=None, ge=1, le=10000)
+    quota_per_recommender: StrictInt | None = Field(default=None, ge=1, le=10000)
 
 
 class CallUpdate(BaseModel):
@@ -82,4 +82,4 @@ class CallUpdate(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
         description="Why the call changes (kept in the audit trail)"
     )
-    quota_per_recommender: int | None = Field(default=None, ge=1, le=10000)
+    quota_per_recommender: StrictInt | None = Field(default=None, ge=1, le=10000)

@@ -3,14 +3,41 @@
 import hashlib
 import io
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 
+from PIL import Image
 from pypdf import PdfWriter
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(248)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
+
+
+def image(file_type: str = "png", size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real picture that decodes whole (a gradient, so JPEG has something to compress)."""
+    picture = Image.linear_gradient("L").resize(size).convert("RGB")
+    out = io.BytesIO()
+    picture.save(out, format=file_type.upper())
+    return out.getvalue()
+
+
+PNG = image("png")
+JPEG = image("jpeg")
+# Impostors: the first bytes of an image, something else behind them.
+PNG_HEADER_HTML = b"\x89PNG\r\n\x1a\n" + b"<html><script>alert(document.cookie)</script></html>" * 4
+JPEG_HEADER_HTML = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"<html><body>not a picture</body></html>" * 4
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares ``width`` × ``height`` pixels (a decompression bomb's shape)."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""))
 
 
 def pdf(pages: int = 1, password: str | None = None) -> bytes:

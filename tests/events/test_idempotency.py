@@ -182,6 +182,7 @@ async def test_what_is_not_remembered(app: FastAPI, client: httpx.AsyncClient, c
 async def test_large_bodies_stream_through_and_are_compared_by_digest(
     app: FastAPI, client: httpx.AsyncClient, calls: dict[str, int]
 ) -> None:
+    app.state.settings.max_json_body_bytes = 8 * 1024 * 1024  # the test route has no body limit of its own
     user = make_user(app, make_org(app), "applicant")
     headers = {**user.headers, "Idempotency-Key": "upload-1", "Content-Type": "application/octet-stream"}
     chunk = bytes(range(256)) * 256  # 64 KiB
