@@ -18,6 +18,7 @@ from app.core.errors import Forbidden, NotAuthenticated
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization
+from app.reference.labels import ROLES, label_list
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
@@ -134,7 +135,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_role(principal: Principal, *roles: Role) -> None:
     """403 naming the missing role unless the caller has one of ``roles``."""
     if not any(principal.has(r) for r in roles):
-        names = " | ".join(r.value for r in roles)
+        names = Text(label_list({r.value: ROLES.get(r.value, r.value) for r in roles}), " | ".join(r.value for r in roles))
         raise Forbidden(
             Text("需要以下角色之一：{roles}", "Requires one of the roles: {roles}"),
             roles=names,

@@ -18,6 +18,7 @@ from pydantic import (
 
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
+from app.reference import labels as _labels  # noqa: F401  (registers the choices' Chinese labels)
 
 _NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # newlines and tabs allowed in long text
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -89,7 +90,8 @@ class Period(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> "Period":
         if self.end <= self.start:
-            raise DomainValueError("period_not_ordered", Text("试点期结束日期须晚于开始日期", "The pilot period must end after it starts"))
+            raise DomainValueError("period_not_ordered", Text("试点期结束日期须晚于开始日期", "The pilot period must end after it starts"),
+                                   at="end")
         return self
 
 

@@ -22,6 +22,7 @@ from app.core.i18n import Text
 from app.core.ids import new_id
 from app.events.outbox import record_event
 from app.organizations.models import Organization
+from app.reference.labels import ROLES, labelled
 from app.reference.models import Call
 
 # Engine findings that make the content itself wrong (not merely incomplete): refused when written.
@@ -51,7 +52,7 @@ def require_actor(principal: Principal, application: Application, actor: Actor) 
         role = {Actor.applicant: Role.applicant, Actor.reviewer: Role.reviewer, Actor.office: Role.office}[actor]
         raise Forbidden(
             Text("需要本申请的{role}角色", "Requires the {role} role for this application"),
-            role=role.value, extra={"required_roles": [role.value]},
+            role=labelled(ROLES, role.value), extra={"required_roles": [role.value]},
         )
 
 

@@ -12,6 +12,7 @@ from app.core.errors import FieldError
 from app.core.i18n import Text
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.reference.data import XPCC_CODE, XPCC_SERVED_PROVINCES
+from app.reference.labels import ATTACHMENT_KINDS, labelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,8 @@ def validate_application(
     _standards(content.get("standards") or [], report)
     _eligibility(content.get("eligibility") or [], call.conditions, report)
     for kind in missing_attachment_kinds:
-        report.error(f"/attachments/{kind}", "attachment_required", "缺少必需的附件：{kind}", "A required attachment is missing: {kind}", kind=kind)
+        report.error(f"/attachments/{kind}", "attachment_required", "缺少必需的附件：{kind}", "A required attachment is missing: {kind}",
+                     kind=labelled(ATTACHMENT_KINDS, kind))
     return report
 
 
@@ -209,7 +211,8 @@ def _eligibility(rows: list[dict[str, Any]], conditions: list[dict[str, Any]], r
     numbers = {c["number"] for c in conditions}
     for i, row in enumerate(rows):
         if row["condition"] not in numbers:
-            report.error(f"/eligibility/{i}/condition", "unknown_condition", "本批次没有该条件", "The call has no such condition")
+            report.error(f"/eligibility/{i}/condition", "unknown_condition", "本批次没有第 {n} 条基本条件",
+                         "The call has no eligibility condition {n}", n=row["condition"])
     if not rows:
         return
     by_number = {r["condition"]: (i, r) for i, r in enumerate(rows)}

@@ -4,7 +4,6 @@ A header may be the English key (``contact_phone``), the Chinese label (``电话
 template writes them (``电话 (contact_phone)``). One row is one application.
 """
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -69,6 +68,20 @@ _POINTER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("/standards", "standards"), ("/eligibility", "eligibility"),
     ("/title", "title"), ("/call_id", "call_id"), ("/recommender_id", "recommender_id"),
 )
+
+
+# Cells holding several values (separated by ; or one per line): an error inside one names its position.
+_ITEMS = {"participating": Text("第 {n} 项：", "item {n}: "), "eligibility": Text("第 {n} 项：", "item {n}: "),
+          "standards": Text("第 {n} 条标准：", "standard {n}: ")}
+_ITEM_POINTER = re.compile(r"^/(?:parties/participating|eligibility|standards)/(\d+)(?:/|$)")
+
+
+def item_prefix(pointer: str, column: str | None, lang: str) -> str:
+    """``第 3 项：`` for an error inside a multi-value cell (``/eligibility/2/condition``), else ``""``."""
+    match = _ITEM_POINTER.match(pointer)
+    if column not in _ITEMS or match is None:
+        return ""
+    return _ITEMS[column].render(lang, n=int(match.group(1)) + 1)
 
 
 def column_of(pointer: str) -> str | None:
@@ -144,10 +157,9 @@ def _standards(text: str) -> Any:
 
 
 def _eligibility(text: str) -> Any:
+    # An item that is not a number stays text: the form's validation names its position.
     numbers = [p.strip() for p in _LIST_SEPARATORS.split(text) if p.strip()]
-    if not all(n.isdigit() for n in numbers):
-        return text
-    return [{"condition": int(n), "attested": True} for n in numbers]
+    return [{"condition": int(n) if n.isdigit() else n, "attested": True} for n in numbers]
 
 
 def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
@@ -191,31 +203,4 @@ def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
     if get("eligibility"):
         form["eligibility"] = _eligibility(get("eligibility") or "")
     return form
-
-
-def build_template() -> bytes:
-    """The XLSX template: a data sheet with bilingual headers, and a sheet documenting each column."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from app.documents.cells import finish_workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "申请 applications"
-    sheet.append([f"{c.zh} ({c.key})" for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    guide = workbook.create_sheet("说明 columns")
-    guide.append(["列标题 (中文)", "column key (English)", "说明 / description", "示例 / example"])
-    for c in COLUMNS:
-        guide.append([c.zh, c.key, c.en, c.example])
-    guide.append([])
-    guide.append(["表头可用中文、英文或“中文 (key)”形式；每行一份申请书；第一个工作表为数据。",
-                  "Headers may be Chinese, English, or 'Chinese (key)'; one application per row; data on the first sheet."])
-    finish_workbook(workbook)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 

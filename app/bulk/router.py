@@ -14,9 +14,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.accounts.principal import CurrentPrincipal
 from app.bulk import parsing, service
-from app.bulk.columns import EmptyUpload, UnknownColumns, build_template
+from app.bulk.columns import EmptyUpload, UnknownColumns
 from app.bulk.models import BulkUpload
 from app.bulk.schemas import BulkMode, BulkUploadPublic, render_upload
+from app.bulk.template import TemplateCall, build_template
 from app.core.deps import AppSettings, DbSession, Now
 from app.core.errors import (
     BadRequest,
@@ -32,6 +33,7 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.i18n import Text, negotiate
+from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
@@ -199,9 +201,13 @@ async def create_bulk_upload(
     responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The XLSX template"},
                **problem_responses(NotAuthenticated)},
 )
-def get_bulk_upload_template(principal: CurrentPrincipal) -> Response:
-    """The XLSX template of the file layout: bilingual headers (`中文 (key)`) and a sheet documenting each column."""
-    return Response(build_template(), media_type=XLSX_MEDIA_TYPE, headers={
+def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, settings: AppSettings) -> Response:
+    """The XLSX template of the file layout: bilingual headers (`中文 (key)`), drop-down lists of the coded
+    columns (calls, domain codes of the calls in the store), and a sheet documenting each column and its values."""
+    calls = [TemplateCall(*row) for row in session.execute(
+        sa.select(Call.key, Call.name, Call.catalogue, Call.conditions).order_by(Call.deadline.desc(), Call.key))]  # type: ignore[attr-defined]
+    template = build_template(calls, settings.max_bulk_upload_rows)
+    return Response(template, media_type=XLSX_MEDIA_TYPE, headers={
         "Content-Disposition": "attachment; filename=\"bulk-upload-template.xlsx\"; "
                                "filename*=UTF-8''%E6%89%B9%E9%87%8F%E4%B8%8A%E4%BC%A0%E6%A8%A1%E6%9D%BF.xlsx"})
 

@@ -35,7 +35,7 @@ from app.applications.schemas import ApplicationCreate
 from app.applications.service import WRITE_TIME_CODES, org_facts
 from app.applications.states import State
 from app.applications.validation import OrgFacts, party_list, validate_application
-from app.bulk.columns import column_of
+from app.bulk.columns import column_of, item_prefix
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.core.clock import Clock, system_clock
@@ -190,8 +190,10 @@ class RowContext:
             pointer = f"/rows/{row}/{column}" if column else f"/rows/{row}{error.pointer}"
         else:
             pointer = f"/rows/{row}{error.pointer}"
-        out = {"pointer": pointer, "column": column, "code": error.code,
-               "message_zh": error.render("zh-CN")["message"], "message_en": error.render("en")["message"]}
+        zh, en = error.render("zh-CN")["message"], error.render("en")["message"]
+        if self.is_file:  # the file has no index for the item of a multi-value cell: the message names it
+            zh, en = item_prefix(error.pointer, column, "zh-CN") + zh, item_prefix(error.pointer, column, "en") + en
+        out = {"pointer": pointer, "column": column, "code": error.code, "message_zh": zh, "message_en": en}
         if self.is_file and column in self.headers:
             out["header"] = self.headers[column]
         return out

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.core.i18n import Text, negotiate
+from app.core.i18n import Text, choices_text, negotiate
 
 log = logging.getLogger("smps")
 
@@ -189,6 +189,10 @@ _PYDANTIC_MESSAGES: dict[str, tuple[str, Text]] = {
 }
 
 
+_REAL_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NO_SUCH_DATE = Text("日期不存在：{date}", "No such date: {date}")
+
+
 def _pointer(loc: tuple[Any, ...]) -> str:
     parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
     return "/" + "/".join(parts) if parts else ""
@@ -211,9 +215,16 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[FieldError]
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if k in ("max_length", "min_length", "ge", "le", "gt", "expected")}
         if etype == "value_error" and isinstance((err.get("ctx") or {}).get("error"), DomainValueError):
             dve: DomainValueError = err["ctx"]["error"]
-            out.append(FieldError(pointer, dve.code, dve.text, tuple(dve.params.items())))
+            at = pointer + _pointer((dve.at,)) if dve.at else pointer
+            out.append(FieldError(at, dve.code, dve.text, tuple(dve.params.items())))
             continue
         code, text = _PYDANTIC_MESSAGES.get(etype, ("invalid", Text("取值无效", "Invalid value")))
+        if "expected" in ctx and etype in ("enum", "literal_error"):
+            # The choices with their Chinese labels in zh ("现行（existing）、待制定（to_be_drafted）").
+            ctx["expected"] = choices_text(re.findall(r"'([^']*)'", str(ctx["expected"])), str(ctx["expected"]))
+        elif etype.startswith("date") and _REAL_DATE_SHAPE.match(str(err.get("input", ""))):
+            # Well-formed but not on the calendar (2027-02-30): the date is named, it is the user's own.
+            text, ctx = _NO_SUCH_DATE, {"date": err["input"]}
         out.append(FieldError(pointer, code, text, tuple(ctx.items())))
     return out
 
@@ -221,9 +232,10 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[FieldError]
 class DomainValueError(ValueError):
     """Raised by field validators so the problem carries our own code and bilingual message."""
 
-    def __init__(self, code: str, text: Text, **params: Any) -> None:
-        self.code, self.text, self.params = code, text, params
-        super().__init__(text.en.format(**params) if params else text.en)
+    def __init__(self, code: str, text: Text, at: str | None = None, **params: Any) -> None:
+        # ``at``: the field of a model validator's model the problem is reported on (``end`` of a period).
+        self.code, self.text, self.at, self.params = code, text, at, params
+        super().__init__(text.render("en", **params))
 
 
 def install_error_handlers(app: FastAPI) -> None:

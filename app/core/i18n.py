@@ -16,7 +16,10 @@ class Text:
 
     def render(self, lang: str, **params: Any) -> str:
         template = self.en if lang == "en" else self.zh
-        return template.format(**params) if params else template
+        if not params:
+            return template
+        # A parameter may itself be bilingual (a code's Chinese label beside the code).
+        return template.format(**{k: v.render(lang) if isinstance(v, Text) else v for k, v in params.items()})
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -37,3 +40,18 @@ def negotiate(accept_language: str | None) -> str:
         if lang and q > best_q:
             best, best_q = lang, q
     return best
+
+
+# Chinese labels of coded values, each dict the whole set of one field's choices (see app.reference.labels).
+_CHOICES: dict[frozenset[str], dict[str, str]] = {}
+
+
+def register_choices(labels: dict[str, str]) -> None:
+    _CHOICES[frozenset(labels)] = labels
+
+
+def choices_text(values: list[str], en: str) -> Text:
+    """A list of allowed values: ``现行（existing）、待制定（to_be_drafted）`` in Chinese where the set is known."""
+    labels = _CHOICES.get(frozenset(values), {})
+    zh = "、".join(f"{labels[v]}（{v}）" if v in labels else v for v in values)
+    return Text(zh, en)

@@ -17,7 +17,7 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("other in a closed list", {"domain": {"area": "3.4", "other": "社区托育"}}, 422, "domain_not_open_ended", "/domain/other"),
     ("bad phone", {"contact": {"name": "王芳", "phone": "12345", "email": "a@example.cn"}}, 422, "invalid_phone", "/contact/phone"),
     ("bad email", {"contact": {"name": "王芳", "phone": "0531-82976850", "email": "not-an-email"}}, 422, "invalid_email", "/contact/email"),
-    ("period backwards", {"period": {"start": "2024-12-31", "end": "2023-01-01"}}, 422, "period_not_ordered", "/period"),
+    ("period backwards", {"period": {"start": "2024-12-31", "end": "2023-01-01"}}, 422, "period_not_ordered", "/period/end"),
     ("impossible date", {"period": {"start": "2023-02-30", "end": "2024-12-31"}}, 422, "invalid_date", "/period/start"),
     ("unknown field", {"secret_flag": True}, 422, "unknown_field", "/secret_flag"),
     ("unknown party", {"parties": {"guarantor": "org_doesnotexist"}}, 422, "unknown_organization", "/parties/guarantor"),
