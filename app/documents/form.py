@@ -7,23 +7,10 @@ the same document; the rendered file is cached under a digest of this text (``ap
 from dataclasses import dataclass, field
 
 from app.documents.facts import ROLE_NAMES, Facts, domain_label
+from app.reference.labels import ORGANIZATION_KINDS, STANDARD_LEVELS, STANDARD_STATUSES
 
-LEVELS = {
-    "national": "国家标准",
-    "sector": "行业标准",
-    "local": "地方标准",
-    "group": "团体标准",
-    "enterprise": "企业标准",
-}
-STATUSES = {"existing": "已有标准（实施）", "to_be_drafted": "拟制定"}
-KINDS = {
-    "government_agency": "机关",
-    "public_institution": "事业单位",
-    "social_organization": "社会组织",
-    "enterprise": "企业",
-    "market_supervision_bureau": "市场监管部门",
-    "other": "其他",
-}
+# One wording of coded values everywhere (messages, the bulk template, the printed form).
+LEVELS, STATUSES, KINDS = STANDARD_LEVELS, STANDARD_STATUSES, ORGANIZATION_KINDS
 # The choices printed in each opinion box, the recorded one marked.
 PARTY_CHOICES = (("agree", "同意"), ("disagree", "不同意"))
 REVIEW_CHOICES = (("recommend", "同意推荐"), ("return", "退回修改"), ("reject", "不予推荐"))
