@@ -17,6 +17,7 @@ from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
 from app.routers import ROUTERS
 
@@ -79,4 +80,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         app.include_router(router)
     add_idempotency_to_openapi(app)
     add_body_problems_to_openapi(app)
+    add_service_to_openapi(app)
     return app

@@ -263,6 +263,7 @@ def verify_paper_endorsement(
 
 @router.get("/{application_id}/reviews", operation_id="list_reviews", response_model=list[ReviewPublic], responses=READ)
 def list_reviews(application: VisibleApplication, session: DbSession) -> list[ReviewPublic]:
+    """The recommender's review decisions on the application, oldest first (who may see it: as the application)."""
     rows = session.execute(sa.select(Review).where(Review.application_id == application.id)
                            .order_by(Review.recorded_at, Review.id)).scalars()
     return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]

@@ -141,6 +141,7 @@ def list_attachments(
 def get_attachment(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, response: Response
 ) -> AttachmentPublic:
+    """An attachment's metadata (kind, name, size, SHA-256); its `ETag` is the quoted SHA-256."""
     row = service.load_visible_attachment(session, principal, attachment_id)
     response.headers["ETag"] = f'"{row.sha256}"'
     return service.public(row)
