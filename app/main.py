@@ -9,6 +9,7 @@ from fastapi_offline import FastAPIOffline
 
 import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.attachments.blobstore import blob_store_of
+from app.core import cors
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import RejectNulInUrl, ServiceUnavailable, install_error_handlers, problem_responses
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(RequestIdMiddleware)
+    cors.install(app, settings.cors_origins)  # outermost: problems answered by the layers above carry it too
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
     def healthz() -> dict[str, str]:

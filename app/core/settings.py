@@ -4,9 +4,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+CorsOrigin = Annotated[str, StringConstraints(pattern=r"^https?://[^/?#@\s]+$")]
 AttachmentType = Literal["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
 
 
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     bulk_chunk_rows: int = Field(default=1000, ge=1)
     bulk_lease_seconds: int = Field(default=300, ge=1)
     bulk_max_attempts: int = Field(default=3, ge=1)
+
+    # Browser frontends on other origins: SMPS_CORS_ORIGINS=https://a.example.cn,http://localhost:5173
+    # (exact origins, scheme://host[:port]; empty: CORS off).
+    cors_origins: Annotated[list[CorsOrigin], NoDecode, BeforeValidator(_comma_list)] = Field(default_factory=list)
 
     @cached_property
     def is_sqlite(self) -> bool:
