@@ -283,7 +283,7 @@ def create_review(body: ReviewRequest, application: VisibleApplication, principa
 @router.post("/{application_id}/outcome", operation_id="record_outcome", response_model=ApplicationPublic, responses=ACT)
 def record_outcome(body: OutcomeRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
                    now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
-    """The office records the outcome: `approved` (with the 下达 document number) or `not_approved` (If-Match)."""
+    """The office records the outcome: `approve` (with the 下达 document number) or `not_approve` (If-Match)."""
     version = require_version(application.version, if_match)
     actions.record_outcome(session, principal, application, body, version, now)
     return _respond(session, principal, application, response)

@@ -81,6 +81,11 @@ def add_to_openapi(app: FastAPI) -> None:
                 # to them (either scheme), every other operation is public.
                 if operation.pop("security", None) is None:
                     operation["security"] = []
+                # Optional in Python so that a missing header is our 428 problem, not a validation error.
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
+                        parameter["required"] = True
+                        parameter["schema"] = {"type": "string", "minLength": 1}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -157,7 +157,7 @@ async def test_office_records_outcome_only_for_submitted(app: FastAPI, client: h
     await flow.to_review()
     await flow.review("recommend", "同意")
     # Not yet submitted to the office: the office cannot see it.
-    hidden = await flow.post("/outcome", cast.office, {"decision": "approved", "document_number": "国标委发〔2023〕5号"})
+    hidden = await flow.post("/outcome", cast.office, {"decision": "approve", "document_number": "国标委发〔2023〕5号"})
     assert hidden.status_code == 404
 
 

@@ -85,7 +85,7 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     assert r.status_code == 200
 
     # Outcomes, through the applications' own endpoint.
-    for flow, decision in ((sd[0], "approved"), (mu[0], "not_approved")):
+    for flow, decision in ((sd[0], "approve"), (mu[0], "not_approve")):
         await flow.get(office)
         r = await flow.post("/outcome", office, {"decision": decision, "document_number": "国标委发〔2023〕5号"})
         assert r.status_code == 200, r.text
