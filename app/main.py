@@ -9,7 +9,8 @@ from fastapi_offline import FastAPIOffline
 
 import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.attachments.blobstore import blob_store_of
-from app.core import cors
+from app.core import cors, docs_pages
+from app.core.caching import CacheHeaders
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import RejectNulInUrl, ServiceUnavailable, install_error_handlers, problem_responses
@@ -46,7 +47,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         description=DESCRIPTION,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        redoc_url=None,  # served by docs_pages, without the bundle's remote logo
     )
+    docs_pages.install(app)
     app.state.settings = settings
     app.state.clock = clock
     app.state.database = make_database(settings)
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
     cors.install(app, settings.cors_origins)  # outermost: problems answered by the layers above carry it too
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
@@ -75,7 +79,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             # Where attachment files live: writable directory, or a reachable S3 bucket.
             blob_store_of(request.app).check()
         except Exception as exc:
-            raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable")) from exc
+            raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable"),
+                                     headers={"Retry-After": "5"}) from exc
         return {"status": "ready"}
 
     for router in ROUTERS:

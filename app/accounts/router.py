@@ -54,7 +54,12 @@ def create_token(
     settings: AppSettings,
     now: Now,
 ) -> TokenResponse:
-    """Exchange a username and password (OAuth2 password form) for an expiring bearer token."""
+    """Exchange a username and password (OAuth2 password form) for an expiring bearer token.
+
+    A login, not a full OAuth 2.0 server: the success body is RFC 6749 §5.1's, every answer is
+    `Cache-Control: no-store`, but failures are this service's problem+json (`invalid_credentials` 401,
+    `too_many_attempts` 429 with `Retry-After`, `validation_failed` 422), not RFC 6749 §5.2 `error` bodies.
+    """
     address = request.client.host if request.client else "unknown"
     token, expires_at = service.login(session, settings, form.username, form.password, address, now)
     return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)

@@ -174,6 +174,8 @@ class ApplicationPublic(BaseModel):
     undertaking_org_id: str
     province_code: str
     entered_by_org_id: str | None
+    # Built from the store without re-validation (service.represent); the document names the request side's
+    # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.core.openapi).
     domain: dict[str, Any] | None
     recommender_id: str | None
     parties: dict[str, Any]
@@ -189,6 +191,14 @@ class ApplicationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+
+
+# ApplicationPublic member → (component of the request side, nullable, array).
+STORED_SHAPES: dict[str, tuple[str, bool, bool]] = {
+    "domain": ("Domain", True, False), "parties": ("Parties", False, False), "contact": ("Contact", True, False),
+    "period": ("Period", True, False), "standards": ("StandardRow", False, True), "funding": ("Funding", True, False),
+    "eligibility": ("Attestation", False, True),
+}
 
 
 class ApplicationSummary(BaseModel):

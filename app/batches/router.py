@@ -109,12 +109,12 @@ def set_batch_items(body: ItemsPut, batch: VisibleBatch, principal: CurrentPrinc
 
 
 @router.get("/batches/{batch_id}/transitions", operation_id="list_batch_transitions",
-            response_model=list[BatchTransitionPublic], tags=TAGS, responses=READ)
-def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> list[BatchTransitionPublic]:
-    """The history: submissions, acknowledgements and returns, with who, when and why."""
+            response_model=Page[BatchTransitionPublic], tags=TAGS, responses=READ)
+def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[BatchTransitionPublic]:
+    """The history: submissions, acknowledgements and returns, with who, when and why (oldest first, one page)."""
     rows = session.execute(sa.select(BatchTransition).where(BatchTransition.batch_id == batch.id)
                            .order_by(BatchTransition.at, BatchTransition.id)).scalars()
-    return [BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
 
 @router.post("/batches/{batch_id}/transitions", operation_id="transition_batch", response_model=BatchPublic, tags=TAGS,

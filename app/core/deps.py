@@ -106,6 +106,19 @@ def if_match_allows(if_match: str | None, current: str) -> bool:
     return False
 
 
+def if_none_match_matches(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110 §13.1.2: a list of entity tags compared weakly (W/ ignored), or `*`."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    for member in if_none_match.split(","):
+        tag = _ENTITY_TAG.fullmatch(member)
+        if tag is not None and tag.group(2) == current:
+            return True
+    return False
+
+
 def require_version(current: int, if_match: str | None) -> int:
     """Check If-Match against the current version; returns the version to compare-and-set on."""
     if not if_match_allows(if_match, etag(current)):

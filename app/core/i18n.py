@@ -37,3 +37,8 @@ def negotiate(accept_language: str | None) -> str:
         if lang and q > best_q:
             best, best_q = lang, q
     return best
+
+
+def localized(lang: str) -> dict[str, str]:
+    """Headers of a response whose text follows Accept-Language."""
+    return {"Content-Language": lang, "Vary": "Accept-Language"}

@@ -5,6 +5,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.core.openapi_examples import add_examples
+from app.core.openapi_headers import declare_headers, prune_errors
+from app.core.problem_codes import document_codes
+from app.events.event_schemas import document_events
+
 CONTACT = {"name": "smps maintainers"}
 LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
 # Relative: the document describes the server that serves it (behind any proxy or prefix).
@@ -74,6 +79,9 @@ def add_to_openapi(app: FastAPI) -> None:
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         oauth2 = next(iter(schemes), None)
         schemes[BEARER] = BEARER_SCHEME
+        document_codes(schema)
+        document_events(schema)
+        _stored_shapes(schema["components"]["schemas"])
         schema["security"] = [{BEARER: []}] + ([{oauth2: []}] if oauth2 else [])
         for operations in schema["paths"].values():
             for operation in operations.values():
@@ -86,6 +94,19 @@ def add_to_openapi(app: FastAPI) -> None:
                     if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
                         parameter["required"] = True
                         parameter["schema"] = {"type": "string", "minLength": 1}
+                prune_errors(operation)
+                declare_headers(operation)
+                add_examples(operation)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _stored_shapes(components: dict[str, Any]) -> None:
+    from app.applications.schemas import STORED_SHAPES
+
+    members = components["ApplicationPublic"]["properties"]
+    for name, (component, nullable, array) in STORED_SHAPES.items():
+        ref = {"$ref": f"#/components/schemas/{component}"}
+        shape = {"type": "array", "items": ref} if array else ref
+        members[name] = {"anyOf": [shape, {"type": "null"}]} if nullable else shape

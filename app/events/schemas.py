@@ -1,17 +1,20 @@
 """API shapes of the change feed and webhooks."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.events.types import EventType
+
 EVENT_TYPE_PATTERN = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
+DeliveryState = Literal["pending", "succeeded", "failed", "cancelled"]
 EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=EVENT_TYPE_PATTERN)]
 
 
 class EventPublic(BaseModel):
     id: str
-    type: str = Field(description="e.g. `application.state_changed`, `endorsement.recorded`, `batch.submitted`")
+    type: EventType = Field(description="What happened; `subject_type` is its first part")
     subject_type: str
     subject_id: str
     occurred_at: datetime
@@ -72,7 +75,7 @@ class WebhookDeliveryPublic(BaseModel):
     id: str = Field(description="Sent as the `webhook-id` header; the same on every retry")
     event_id: str
     event_type: str
-    state: str = Field(description="pending | succeeded | failed | cancelled")
+    state: DeliveryState = Field(description="pending (to be tried, or retried) | succeeded | failed (gave up) | cancelled")
     attempt_count: int
     next_attempt_at: datetime | None
     last_status_code: int | None

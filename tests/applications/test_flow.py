@@ -51,7 +51,7 @@ async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.As
     final = (await flow.get(c.reviewer)).json()
     assert final["state"] == "recommended" and "reopen" in final["allowed_actions"]
 
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=c.applicant.headers)).json()
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=c.applicant.headers)).json()["items"]
     assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [
         ("submit", "draft", "endorsing"),
         ("all_agreed", "endorsing", "provincial_review"),
