@@ -9,6 +9,8 @@ from fastapi_offline import FastAPIOffline
 
 import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.attachments.blobstore import blob_store_of
+from app.core import cors, docs_pages
+from app.core.caching import CacheHeaders
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import RejectNulInUrl, ServiceUnavailable, install_error_handlers, problem_responses
@@ -20,6 +22,7 @@ from app.core.index import router as index_router
 from app.core.limits import LimitRequestBodies
 from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
 from app.routers import ROUTERS
 
@@ -47,7 +50,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         description=DESCRIPTION,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        redoc_url=None,  # served by docs_pages, without the bundle's remote logo
     )
+    docs_pages.install(app)
     app.state.settings = settings
     app.state.clock = clock
     app.state.database = make_database(settings)
@@ -58,6 +63,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
+    cors.install(app, settings.cors_origins)  # outside the others: problems answered by the layers above carry it too
     if settings.trusted_proxies:
         # Outermost: the client address everything sees (login limits, logs) follows the same rule as
         # `smps serve` (uvicorn's own middleware, so the two cannot differ; applying it twice changes nothing).
@@ -82,7 +89,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             # Where attachment files live: writable directory, or a reachable S3 bucket.
             blob_store_of(request.app).check()
         except Exception as exc:
-            raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable")) from exc
+            raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable"),
+                                     headers={"Retry-After": "5"}) from exc
         return {"status": "ready"}
 
     app.include_router(index_router)
@@ -91,4 +99,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     add_idempotency_to_openapi(app)
     add_body_problems_to_openapi(app)
     add_body_limits_to_openapi(app)
+    add_service_to_openapi(app)
     return app

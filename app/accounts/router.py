@@ -61,6 +61,10 @@ def create_token(
     The username matches whatever its case. Five failures from one address lock that account from that
     address for 15 minutes, twenty lock the address; many failures from anywhere make each further try of
     the account wait up to a minute after the latest one. API keys are never locked out.
+
+    A login, not a full OAuth 2.0 server: the success body is RFC 6749 §5.1's, every answer is
+    `Cache-Control: no-store`, but failures are this service's problem+json (`invalid_credentials` 401,
+    `too_many_attempts` 429 with `Retry-After`, `validation_failed` 422), not RFC 6749 §5.2 `error` bodies.
     """
     # The peer, or the client named by a trusted proxy's X-Forwarded-For (SMPS_TRUSTED_PROXIES).
     address = request.client.host if request.client else "unknown"

@@ -229,11 +229,10 @@ def review(session: Session, principal: Principal, application: Application, bod
 def record_outcome(session: Session, principal: Principal, application: Application, body: OutcomeRequest,
                    version: int, now: datetime) -> None:
     """The office records whether the project was approved as a pilot (下达) or not."""
-    action = "approve" if body.decision == "approved" else "not_approve"
-    step = _step(action, application)
+    step = _step(body.decision, application)
     if Actor.office not in actors_of(principal, application):
         require_actor(principal, application, Actor.office)
-    if body.decision == "approved" and not body.document_number:
+    if body.decision == "approve" and not body.document_number:
         raise ValidationFailed(errors=[FieldError("/document_number", "required", Text("须填写下达文件文号", "The approving document number is required"))])
     apply_step(session, application, step, actor_id=principal.user_id, version=version, now=now,
                outcome_document_number=body.document_number)

@@ -2,6 +2,7 @@
 
 import functools
 import re
+from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -30,7 +31,8 @@ from app.applications.schemas import (
     VerificationRequest,
 )
 from app.applications.states import State
-from app.core.deps import DbSession, IfMatch, Now, etag, require_version
+from app.core.clock import BEIJING
+from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_matches, require_version
 from app.core.direct import DirectSelect
 from app.core.errors import (
     DeadlinePassed,
@@ -45,7 +47,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.i18n import Text, negotiate
+from app.core.i18n import Text, localized, negotiate
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
 from app.reference.models import Call
 
@@ -55,9 +57,10 @@ WRITE = problem_responses(NotAuthenticated, Forbidden, NotFound, PreconditionFai
 ACT = {**WRITE, **problem_responses(InvalidTransition, DeadlinePassed, actions.ApplicationInvalid, actions.AlreadyEndorsed)}
 
 
-def _respond(session: DbSession, principal: CurrentPrincipal, application: Application, response: Response) -> ApplicationPublic:
+def _respond(session: DbSession, principal: CurrentPrincipal, application: Application, response: Response,
+             now: datetime) -> ApplicationPublic:
     response.headers["ETag"] = etag(application.version)
-    return service.to_public(session, principal, application)
+    return service.to_public(session, principal, application, now)
 
 
 _SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
@@ -123,19 +126,23 @@ def create_application(body: ApplicationCreate, principal: CurrentPrincipal, ses
     """Draft an application. Applicants draft for their own unit; a recommender's reviewer may enter a paper application for a unit."""
     application = service.create_application(session, principal, body, now)
     response.headers["Location"] = f"/api/v1/applications/{application.id}"
-    return _respond(session, principal, application, response)
+    return _respond(session, principal, application, response, now)
 
 
-@router.get("/{application_id}", operation_id="get_application", response_model=ApplicationPublic, responses=READ)
+@router.get("/{application_id}", operation_id="get_application", response_model=ApplicationPublic,
+            responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}})
 async def get_application(
     request: Request, application_id: Annotated[str, Path(max_length=32)],
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Response:
-    """One application with its sign-off status and what the caller may do next."""
+    """One application with its sign-off status and what the caller may do next (304 on a matching `If-None-Match`)."""
     # The hot read path: one hop to a worker thread for authentication, loading and rendering.
     body, version = await anyio.to_thread.run_sync(_read_application, request, credential, application_id,
                                                    limiter=_read_limiter())
-    return Response(body, media_type="application/json", headers={"ETag": etag(version)})
+    tag = etag(version)
+    if if_none_match_matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
 @functools.cache
@@ -166,7 +173,8 @@ def _read_application(request: Request, credential: str | None, application_id: 
         if application is None:
             raise NotFound()
         endorsements = _DIRECT_ENDORSEMENTS.all(conn, {"application_id": application_id})
-    public = service.represent(principal, application, endorsements)
+        closed = service.past_deadline(conn, application, state.clock())
+    public = service.represent(principal, application, endorsements, closed=closed)
     return public.__pydantic_serializer__.to_json(public), public.version
 
 
@@ -177,7 +185,7 @@ def update_application(body: ApplicationUpdate, application: VisibleApplication,
     """Change fields of a draft or returned application (JSON merge; If-Match)."""
     version = require_version(application.version, if_match)
     service.update_application(session, principal, application, body, version, now)
-    return _respond(session, principal, application, response)
+    return _respond(session, principal, application, response, now)
 
 
 @router.delete("/{application_id}", operation_id="delete_application", status_code=status.HTTP_204_NO_CONTENT,
@@ -192,12 +200,19 @@ def delete_application(application: VisibleApplication, principal: CurrentPrinci
 
 @router.get("/{application_id}/validation", operation_id="validate_application", response_model=ValidationReport,
             responses=READ)
-def validate_application(application: VisibleApplication, session: DbSession, request: Request) -> ValidationReport:
-    """Errors (block submit) and warnings (don't), each with a stable code and a JSON Pointer."""
+def validate_application(application: VisibleApplication, session: DbSession, request: Request,
+                         response: Response, now: Now) -> ValidationReport:
+    """Errors (block submit) and warnings (don't), each with a stable code and a JSON Pointer; a passed
+    deadline is an error (`deadline_passed`) while the application could still be submitted."""
     call = session.get(Call, application.call_id)
     assert call is not None
     report = service.run_validation(session, application, call)
+    if application.state in (State.draft, State.returned) and service.past_deadline(session, application, now):
+        shown = actions.deadline_for(session, application).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+        report.error("/call_id", "deadline_passed", "已超过截止时间（北京时间 {deadline}），逾期不予受理",
+                     "The deadline passed ({deadline} Beijing time); late submissions are not accepted", deadline=shown)
     lang = negotiate(request.headers.get("accept-language"))
+    response.headers.update(localized(lang))
     return ValidationReport(
         valid=not report.errors,
         errors=[ValidationIssue(**e.render(lang)) for e in report.errors],
@@ -206,12 +221,12 @@ def validate_application(application: VisibleApplication, session: DbSession, re
 
 
 @router.get("/{application_id}/transitions", operation_id="list_application_transitions",
-            response_model=list[TransitionPublic], responses=READ)
-def list_transitions(application: VisibleApplication, session: DbSession) -> list[TransitionPublic]:
-    """The history: who moved the application, when, from which state to which, and why."""
+            response_model=Page[TransitionPublic], responses=READ)
+def list_transitions(application: VisibleApplication, session: DbSession) -> Page[TransitionPublic]:
+    """The history: who moved the application, when, from which state to which, and why (oldest first, one page)."""
     rows = session.execute(sa.select(Transition).where(Transition.application_id == application.id)
                            .order_by(Transition.at, Transition.id)).scalars()
-    return [TransitionPublic.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=[TransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
 
 @router.post("/{application_id}/transitions", operation_id="transition_application", response_model=ApplicationPublic,
@@ -221,7 +236,7 @@ def transition_application(body: TransitionRequest, application: VisibleApplicat
     """`submit` for sign-off (runs validation), `recall` to draft, `withdraw`, or `reopen` a recommendation (If-Match)."""
     version = require_version(application.version, if_match)
     actions.transition(session, principal, application, body.action.value, body.comment, version, now)
-    return _respond(session, principal, application, response)
+    return _respond(session, principal, application, response, now)
 
 
 def _endorsement_public(e: Endorsement) -> EndorsementPublic:
@@ -261,11 +276,12 @@ def verify_paper_endorsement(
     return _endorsement_public(endorsement)
 
 
-@router.get("/{application_id}/reviews", operation_id="list_reviews", response_model=list[ReviewPublic], responses=READ)
-def list_reviews(application: VisibleApplication, session: DbSession) -> list[ReviewPublic]:
+@router.get("/{application_id}/reviews", operation_id="list_reviews", response_model=Page[ReviewPublic], responses=READ)
+def list_reviews(application: VisibleApplication, session: DbSession) -> Page[ReviewPublic]:
+    """The recommender's review decisions on the application, oldest first, one page (who may see it: as the application)."""
     rows = session.execute(sa.select(Review).where(Review.application_id == application.id)
                            .order_by(Review.recorded_at, Review.id)).scalars()
-    return [ReviewPublic.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=[ReviewPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
 
 @router.post("/{application_id}/reviews", operation_id="create_review", status_code=status.HTTP_201_CREATED,
@@ -282,7 +298,7 @@ def create_review(body: ReviewRequest, application: VisibleApplication, principa
 @router.post("/{application_id}/outcome", operation_id="record_outcome", response_model=ApplicationPublic, responses=ACT)
 def record_outcome(body: OutcomeRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
                    now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
-    """The office records the outcome: `approved` (with the 下达 document number) or `not_approved` (If-Match)."""
+    """The office records the outcome: `approve` (with the 下达 document number) or `not_approve` (If-Match)."""
     version = require_version(application.version, if_match)
     actions.record_outcome(session, principal, application, body, version, now)
-    return _respond(session, principal, application, response)
+    return _respond(session, principal, application, response, now)

@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,22 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 LongText = Annotated[str, StringConstraints(max_length=20000, pattern=_NO_CONTROL)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_CONTROL)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+# Closed vocabularies, the same on both directions of the wire.
+StateName = Literal["draft", "endorsing", "provincial_review", "recommended", "submitted", "approved", "not_approved",
+                    "returned", "rejected", "withdrawn"]
+PartyRole = Literal["undertaking", "participating", "guarantor", "guidance"]
+EndorsementDecision = Literal["agree", "disagree"]
+EndorsementMode = Literal["online", "paper"]
+Verdict = Literal["confirmed", "rejected"]
+ReviewDecision = Literal["recommend", "return", "reject"]
+# The outcome decisions are the actions the office takes (as `allowed_actions` names them).
+OutcomeDecision = Literal["approve", "not_approve"]
+# What `allowed_actions` may offer: transitions, the review decisions, outcomes, and the other operations.
+ApplicationAction = Literal["submit", "recall", "withdraw", "reopen", "recommend", "return", "reject", "approve",
+                            "not_approve", "edit", "attach", "delete", "endorse", "verify_paper_endorsement"]
+SignOffStatus = Literal["pending", "agreed", "disagreed"]
+VerificationState = Literal["pending", "confirmed", "rejected"]
 
 _MOBILE = re.compile(r"^(\+?86[- ]?)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
@@ -153,12 +169,12 @@ class ApplicationUpdate(ApplicationFields):
 
 
 class SignOff(BaseModel):
-    role: str = Field(description="undertaking | participating | guarantor | guidance")
+    role: PartyRole
     organization_id: str
-    status: str = Field(description="pending | agreed | disagreed")
+    status: SignOffStatus
     endorsement_id: str | None = None
-    mode: str | None = Field(default=None, description="online | paper")
-    verification: str | None = Field(default=None, description="Paper sign-offs: pending | confirmed | rejected")
+    mode: EndorsementMode | None = None
+    verification: VerificationState | None = Field(default=None, description="Paper sign-offs: the reviewer's verification")
     recorded_at: datetime | None = None
 
 
@@ -166,12 +182,14 @@ class ApplicationPublic(BaseModel):
     id: str
     call_id: str
     title: str
-    state: str
+    state: StateName
     version: int
     content_digest: str | None = Field(description="SHA-256 of the frozen content and attachments (set while frozen)")
     undertaking_org_id: str
     province_code: str
     entered_by_org_id: str | None
+    # Built from the store without re-validation (service.represent); the document names the request side's
+    # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.core.openapi).
     domain: dict[str, Any] | None
     recommender_id: str | None
     parties: dict[str, Any]
@@ -182,18 +200,26 @@ class ApplicationPublic(BaseModel):
     funding: dict[str, Any] | None
     eligibility: list[dict[str, Any]]
     sign_offs: list[SignOff] = Field(description="Sign-off status of every required party")
-    allowed_actions: list[str] = Field(description="What the caller may do now")
+    allowed_actions: list[ApplicationAction] = Field(description="What the caller may do now")
     outcome_document_number: str | None
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
 
 
+# ApplicationPublic member → (component of the request side, nullable, array).
+STORED_SHAPES: dict[str, tuple[str, bool, bool]] = {
+    "domain": ("Domain", True, False), "parties": ("Parties", False, False), "contact": ("Contact", True, False),
+    "period": ("Period", True, False), "standards": ("StandardRow", False, True), "funding": ("Funding", True, False),
+    "eligibility": ("Attestation", False, True),
+}
+
+
 class ApplicationSummary(BaseModel):
     id: str
     call_id: str
     title: str
-    state: str
+    state: StateName
     version: int
     undertaking_org_id: str
     recommender_id: str | None
@@ -227,13 +253,13 @@ class TransitionPublic(BaseModel):
 
 
 class EndorsementRequest(Strict):
-    role: str = Field(pattern="^(undertaking|participating|guarantor|guidance)$")
+    role: PartyRole
     organization_id: Id
-    decision: str = Field(pattern="^(agree|disagree)$")
+    decision: EndorsementDecision
     opinion: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_CONTROL)]
     signatory_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
     signatory_title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
-    mode: str = Field(default="online", pattern="^(online|paper)$")
+    mode: EndorsementMode = "online"
     attachment_id: Id | None = Field(default=None, description="Paper sign-off: the scanned stamped page (kind paper_endorsement)")
 
 
@@ -256,12 +282,12 @@ class EndorsementPublic(BaseModel):
 
 
 class VerificationRequest(Strict):
-    verdict: str = Field(pattern="^(confirmed|rejected)$")
+    verdict: Verdict
     comment: Note | None = None
 
 
 class ReviewRequest(Strict):
-    decision: str = Field(pattern="^(recommend|return|reject)$")
+    decision: ReviewDecision
     opinion: Note | None = Field(default=None, description="Required to return or reject")
 
 
@@ -276,7 +302,7 @@ class ReviewPublic(BaseModel):
 
 
 class OutcomeRequest(Strict):
-    decision: str = Field(pattern="^(approved|not_approved)$")
+    decision: OutcomeDecision = Field(description="`approve` (with the 下达 document number) or `not_approve`")
     document_number: Line | None = Field(default=None, description="The approving document, e.g. 国标委发〔2023〕5号")
 
 

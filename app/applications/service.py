@@ -16,7 +16,7 @@ from app.applications.models import Application, ApplicationParty, Endorsement, 
 from app.applications.schemas import ApplicationCreate, ApplicationPublic, ApplicationUpdate, SignOff
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
-from app.applications.workflow import Actor, available_actions
+from app.applications.workflow import STEPS, Actor, available_actions
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
@@ -272,11 +272,35 @@ def allowed_actions(principal: Principal, application: Application, signs: list[
     return actions
 
 
-def to_public(session: Session, principal: Principal, application: Application) -> ApplicationPublic:
-    return represent(principal, application, current_endorsements(session, application.id))
+# Steps refused once the call's (or the recommender's internal) deadline has passed, and where they start.
+DEADLINE_ACTIONS = frozenset(step.action for step in STEPS if step.checks_deadline)
+_DEADLINE_STATES = frozenset(state for step in STEPS if step.checks_deadline for state in step.sources)
+_DEADLINES = (
+    sa.select(Call.deadline, Organization.internal_deadline)
+    .select_from(Call)
+    .outerjoin(Organization, Organization.id == sa.bindparam("recommender_id"))
+    .where(Call.id == sa.bindparam("call_id"))
+)
 
 
-def represent(principal: Principal, application: Application, endorsements: list[Endorsement]) -> ApplicationPublic:
+def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool:
+    """Whether a deadline step would be refused now (`executor`: a Session or a Connection). One query, only
+    in the states those steps start from."""
+    if now is None or application.state not in _DEADLINE_STATES:
+        return False
+    row = executor.execute(_DEADLINES, {"call_id": application.call_id, "recommender_id": application.recommender_id}).first()
+    if row is None:
+        return False
+    return now > min(d for d in row if d is not None)
+
+
+def to_public(session: Session, principal: Principal, application: Application, now: datetime | None = None) -> ApplicationPublic:
+    return represent(principal, application, current_endorsements(session, application.id),
+                     closed=past_deadline(session, application, now))
+
+
+def represent(principal: Principal, application: Application, endorsements: list[Endorsement], *,
+              closed: bool = False) -> ApplicationPublic:
     """The public shape; reads attributes only, so a loaded row serves as well as an ORM object.
 
     Built without re-validation: every value comes from the store, which only holds validated content.
@@ -290,7 +314,8 @@ def represent(principal: Principal, application: Application, endorsements: list
         entered_by_org_id=application.entered_by_org_id, domain=c.get("domain"), recommender_id=c.get("recommender_id"),
         parties=c.get("parties") or {}, contact=c.get("contact"), period=c.get("period"), sections=c.get("sections") or {},
         standards=c.get("standards") or [], funding=c.get("funding"), eligibility=c.get("eligibility") or [],
-        sign_offs=signs, allowed_actions=allowed_actions(principal, application, signs),
+        sign_offs=signs, allowed_actions=[a for a in allowed_actions(principal, application, signs)
+                                          if not (closed and a in DEADLINE_ACTIONS)],
         outcome_document_number=application.outcome_document_number, created_at=application.created_at,
         updated_at=application.updated_at, submitted_at=application.submitted_at,
     )

@@ -25,6 +25,7 @@ from app.core.errors import (
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
+    PreconditionRequired,
     UnsupportedMediaType,
     ValidationFailed,
     problem_responses,
@@ -141,6 +142,7 @@ def list_attachments(
 def get_attachment(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, response: Response
 ) -> AttachmentPublic:
+    """An attachment's metadata (kind, name, size, SHA-256); its `ETag` is the quoted SHA-256."""
     row = service.load_visible_attachment(session, principal, attachment_id)
     response.headers["ETag"] = f'"{row.sha256}"'
     return service.public(row)
@@ -192,12 +194,12 @@ def _none_match(header: str | None, etag: str) -> bool:
 @router.delete(
     "/attachments/{attachment_id}", operation_id="delete_attachment", status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={**AUTH, **problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed)},
+    responses={**AUTH, **problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed, PreconditionRequired)},
 )
 def delete_attachment(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, now: Now, request: Request,
     background: BackgroundTasks,
-    if_match: Annotated[str | None, Header(description="Optional: the attachment's ETag (412 if it names another)")]
+    if_match: Annotated[str | None, Header(description="The attachment's ETag (428 if missing, 412 if it names another)")]
     = None,
 ) -> Response:
     """Remove an attachment while its application is a draft or returned; during sign-off, a `paper_endorsement` page that no current sign-off rests on (409 otherwise)."""

@@ -25,6 +25,7 @@ from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, ReceivedFile, ReceivedForm, UploadLimits
 from app.core.db import Database, unit_of_work
+from app.core.deps import if_match_allows
 from app.core.errors import (
     FieldError,
     Forbidden,
@@ -327,16 +328,14 @@ def delete_attachment(
 ) -> str:
     """Remove the row (the caller's transaction commits it); returns the storage key to remove after.
 
-    ``If-Match`` is optional (an attachment never changes); when sent it must name this attachment's ETag.
+    ``If-Match`` must name this attachment's ETag (or be ``*``): the caller deletes what it has seen.
     """
     row = load_visible_attachment(session, principal, attachment_id)
     application = load_visible_application(session, principal, row.application_id, for_update=True)
     require_may_change(principal, application)
-    if if_match is not None and if_match.strip() != "*" and f'"{row.sha256}"' not in (
-        tag.strip().removeprefix("W/") for tag in if_match.split(",")
-    ):
-        raise PreconditionFailed(extra={"current_etag": f'"{row.sha256}"'})
     _require_removable(session, application, row)
+    if not if_match_allows(if_match, f'"{row.sha256}"'):
+        raise PreconditionFailed(extra={"current_etag": f'"{row.sha256}"'})
     key = row.storage_key
     record_event(session, "attachment.deleted", row, now=now, actor_id=principal.user_id,
                  application_id=application.id, recommender_id=application.recommender_id,

@@ -163,21 +163,13 @@ def set_batch_items(
     return _respond(session, principal, batch, response)
 
 
-@router.get(
-    "/batches/{batch_id}/transitions",
-    operation_id="list_batch_transitions",
-    response_model=list[BatchTransitionPublic],
-    tags=TAGS,
-    responses=READ,
-)
-def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> list[BatchTransitionPublic]:
-    """The history: submissions, acknowledgements and returns, with who, when and why."""
-    rows = session.execute(
-        sa.select(BatchTransition)
-        .where(BatchTransition.batch_id == batch.id)
-        .order_by(BatchTransition.at, BatchTransition.id)
-    ).scalars()
-    return [BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows]
+@router.get("/batches/{batch_id}/transitions", operation_id="list_batch_transitions",
+            response_model=Page[BatchTransitionPublic], tags=TAGS, responses=READ)
+def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[BatchTransitionPublic]:
+    """The history: submissions, acknowledgements and returns, with who, when and why (oldest first, one page)."""
+    rows = session.execute(sa.select(BatchTransition).where(BatchTransition.batch_id == batch.id)
+                           .order_by(BatchTransition.at, BatchTransition.id)).scalars()
+    return Page(items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
 
 @router.post(

@@ -2,9 +2,11 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from app.batches.models import BatchState
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Note = Annotated[
@@ -53,7 +55,7 @@ class BatchPublic(BaseModel):
     id: str
     call_id: str
     recommender_id: str
-    state: str = Field(description="open | submitted | acknowledged | returned")
+    state: BatchState = Field(description="open (being composed) | submitted (to the office) | acknowledged (受理) | returned")
     version: int
     items: list[BatchItemPublic]
     return_comment: str | None
@@ -69,7 +71,7 @@ class BatchSummary(BaseModel):
     id: str
     call_id: str
     recommender_id: str
-    state: str
+    state: BatchState
     version: int
     item_count: int
     created_at: datetime
@@ -79,9 +81,9 @@ class BatchSummary(BaseModel):
 
 class BatchTransitionPublic(BaseModel):
     id: str
-    action: str
-    from_state: str
-    to_state: str
+    action: BatchAction
+    from_state: BatchState
+    to_state: BatchState
     actor_id: str | None
     comment: str | None
     at: datetime
@@ -148,14 +150,21 @@ class RecommenderRow(BaseModel):
     key: str | None
     recommender_kind: str
     batch_id: str | None
-    state: str = Field(description="The batch's state, or not_submitted")
+    state: BatchState | Literal["not_submitted"] = Field(description="The batch's state, or not_submitted")
     item_count: int
     acknowledged: bool
     by_field: dict[str, int] = Field(description="Items per domain field (level-1 code)")
     outcomes: dict[str, int] = Field(description="Items per outcome: approved, not_approved, pending")
 
 
+class SubmissionTotals(BaseModel):
+    recommenders: int = Field(description="Recommenders of the call")
+    by_state: dict[str, int] = Field(description="Recommenders per batch state (or not_submitted)")
+    items: int = Field(description="Applications on the lists")
+    by_field: dict[str, int] = Field(description="Items per domain field (level-1 code)")
+
+
 class CallSubmissionSummary(BaseModel):
     call_id: str
     recommenders: list[RecommenderRow]
-    totals: dict[str, Any]
+    totals: SubmissionTotals

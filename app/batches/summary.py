@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.applications.models import Application
 from app.applications.states import OFFICE_VISIBLE_STATES, State
 from app.batches.models import OFFICE_VISIBLE_BATCH_STATES, Batch, BatchItem, BatchState
-from app.batches.schemas import CallSubmissionSummary, RecommenderRow
+from app.batches.schemas import CallSubmissionSummary, RecommenderRow, SubmissionTotals
 from app.organizations.models import Organization
 
 
@@ -48,7 +48,7 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
     fields: Counter[str] = Counter()
     for r in out:
         fields.update(r.by_field)
-    return CallSubmissionSummary(call_id=call_id, recommenders=out, totals={
-        "recommenders": len(out), "by_state": dict(sorted(states.items())), "items": sum(counts.values()),
-        "by_field": dict(sorted(fields.items())),
-    })
+    return CallSubmissionSummary(call_id=call_id, recommenders=out, totals=SubmissionTotals(
+        recommenders=len(out), by_state=dict(sorted(states.items())), items=sum(counts.values()),
+        by_field=dict(sorted(fields.items())),
+    ))

@@ -32,7 +32,7 @@ from app.core.errors import (
     field_errors_from_pydantic,
     problem_responses,
 )
-from app.core.i18n import Text, negotiate
+from app.core.i18n import Text, localized, negotiate
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
@@ -156,7 +156,7 @@ async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tu
 )
 async def create_bulk_upload(
     request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
-    background: BackgroundTasks,
+    background: BackgroundTasks, response: Response,
 ) -> BulkUploadPublic:
     """Upload many applications: a JSON body `{mode, rows}` (or a bare array), or a CSV/XLSX file (multipart `file`, `mode`).
 
@@ -184,15 +184,19 @@ async def create_bulk_upload(
     if len(rows) > settings.max_bulk_upload_rows:
         raise parsing.TooManyRows(Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows)
 
+    lang = negotiate(request.headers.get("accept-language"))
+
     def _store() -> BulkUploadPublic:
         upload = service.create_upload(session, principal, mode=mode, source=source, rows=rows, lines=lines,
                                        headers=headers, now=now, stored=stored)
-        return render_upload(upload, negotiate(request.headers.get("accept-language")))
+        return render_upload(upload, lang)
 
     public = await run_in_threadpool(_store)
     # Runs after the request's transaction has committed the upload.
     background.add_task(service.start_processing, request.app.state.database, settings, public.id, request.app.state.clock,
                         service.payload_of(rows, lines, headers))
+    response.headers["Location"] = f"/api/v1/bulk-uploads/{public.id}"  # where to follow the processing
+    response.headers.update(localized(lang))
     return public
 
 
@@ -217,7 +221,7 @@ def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, se
     responses=problem_responses(NotAuthenticated, NotFound, ValidationFailed),
 )
 def get_bulk_upload(
-    request: Request, principal: CurrentPrincipal, session: DbSession,
+    request: Request, response: Response, principal: CurrentPrincipal, session: DbSession,
     upload_id: Annotated[str, Path(max_length=32, description="Bulk upload id")],
 ) -> BulkUploadPublic:
     """Progress of an upload and one result per processed row (the uploader, its organization's applicants, admins)."""
@@ -226,4 +230,6 @@ def get_bulk_upload(
     ).scalar_one_or_none()
     if upload is None:
         raise NotFound()
-    return render_upload(upload, negotiate(request.headers.get("accept-language")))
+    lang = negotiate(request.headers.get("accept-language"))
+    response.headers.update(localized(lang))
+    return render_upload(upload, lang)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,7 +43,8 @@ class RowResult(BaseModel):
 
 class BulkUploadPublic(BaseModel):
     id: str
-    state: str = Field(description="queued | running | finished | failed")
+    state: Literal["queued", "running", "finished", "failed"] = Field(
+        description="queued | running | finished (every row has its result) | failed")
     mode: BulkMode
     source: str = Field(description="json | csv | xlsx")
     total_rows: int

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import re
 import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -83,28 +84,49 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_if_match(if_match: str | None) -> int | None:
-    """The version named by an If-Match header; None for ``*``. Missing → 428."""
+# RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma-separated list (§5.6.1).
+_ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*')
+
+
+def if_match_allows(if_match: str | None, current: str) -> bool:
+    """RFC 9110 §13.1.1: ``*``, or a list of entity tags one of which equals ``current`` by the strong
+    comparison (a weak tag never matches). Missing → 428; a header that does not parse matches nothing."""
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(Text("此操作需要 If-Match 请求头（资源的 ETag）", "This operation needs an If-Match header with the resource's ETag"))
-    value = if_match.strip()
-    if value == "*":
-        return None
-    value = value.removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise PreconditionFailed()
-    return int(value)
+    if if_match.strip() == "*":
+        return True
+    for member in if_match.split(","):
+        if not member.strip():
+            continue  # empty list elements are allowed (§5.6.1)
+        tag = _ENTITY_TAG.fullmatch(member)
+        if tag is None:
+            return False
+        if tag.group(1) is None and tag.group(2) == current:
+            return True
+    return False
+
+
+def if_none_match_matches(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110 §13.1.2: a list of entity tags compared weakly (W/ ignored), or `*`."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    for member in if_none_match.split(","):
+        tag = _ENTITY_TAG.fullmatch(member)
+        if tag is not None and tag.group(2) == current:
+            return True
+    return False
 
 
 def require_version(current: int, if_match: str | None) -> int:
     """Check If-Match against the current version; returns the version to compare-and-set on."""
-    expected = parse_if_match(if_match)
-    if expected is not None and expected != current:
+    if not if_match_allows(if_match, etag(current)):
         raise PreconditionFailed(extra={"current_etag": etag(current)})
     return current
 
 
 IfMatch = Annotated[
     str | None,
-    Header(description="The ETag of the resource as last read; required (428 if missing, 412 if stale)"),
+    Header(description="The ETag of the resource as last read (`*`: any); required: 428 if missing, 412 if stale"),
 ]

@@ -147,7 +147,10 @@ def problem_response(request: Request, error: AppError) -> Response:
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
-    headers = {"Content-Language": lang, **error.headers}
+    # The message follows Accept-Language; every 401 names the scheme (RFC 9110 §11.6.1).
+    headers = {"Content-Language": lang, "Vary": "Accept-Language", **error.headers}
+    if error.status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return Response(
         orjson.dumps(body), status_code=error.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )

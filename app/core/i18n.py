@@ -55,3 +55,8 @@ def choices_text(values: list[str], en: str) -> Text:
     labels = _CHOICES.get(frozenset(values), {})
     zh = "、".join(f"{labels[v]}（{v}）" if v in labels else v for v in values)
     return Text(zh, en)
+
+
+def localized(lang: str) -> dict[str, str]:
+    """Headers of a response whose text follows Accept-Language."""
+    return {"Content-Language": lang, "Vary": "Accept-Language"}

@@ -108,7 +108,8 @@ class IdempotencyMiddleware:
         assert existing is not None
         if existing.state != "completed":
             await _problem(scope, receive, send, IdempotencyInFlight(Text(
-                "请稍后用同一 Idempotency-Key 重试以获取结果", "Retry later with the same Idempotency-Key to get its result")))
+                "请稍后用同一 Idempotency-Key 重试以获取结果", "Retry later with the same Idempotency-Key to get its result"),
+                headers={"Retry-After": "1"}))
             return
         digest = await _drain(receive)
         if (existing.method, existing.path, existing.request_sha256) != (scope["method"], scope["path"], digest):

@@ -1,6 +1,6 @@
-"""The problem+json body as an OpenAPI schema."""
+"""The problem+json body as an OpenAPI schema, with every extension member some problem carries."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProblemFieldError(BaseModel):
@@ -10,12 +10,28 @@ class ProblemFieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details. Members beyond `type … detail` appear only on the problems named."""
+
+    # Other members may be added later (RFC 9457 §3.2): clients ignore what they do not know.
+    model_config = ConfigDict(extra="allow")
 
     type: str = Field(description="`urn:smps:problem:<code>`")
-    title: str
-    status: int
+    title: str = Field(description="Short summary of the kind of problem, in the negotiated language")
+    status: int = Field(description="The HTTP status code")
     code: str = Field(description="Stable machine code, e.g. `deadline_passed`")
-    detail: str | None = None
-    request_id: str | None = None
-    errors: list[ProblemFieldError] | None = None
+    detail: str | None = Field(None, description="What went wrong with this request, in the negotiated language")
+    request_id: str | None = Field(None, description="The request's id (also `X-Request-ID`), for the operator's logs")
+    errors: list[ProblemFieldError] | None = Field(None, description="`validation_failed`…: one entry per field")
+    current_etag: str | None = Field(None, description="`precondition_failed`: the resource's current ETag")
+    required_roles: list[str] | None = Field(None, description="`forbidden`: a role the caller would need (any of)")
+    allowed_types: list[str] | None = Field(None, description="`unsupported_media_type`: media types accepted here")
+    reason: str | None = Field(
+        None, description="`unsupported_media_type` (`type_mismatch`, `empty_file`…), `invalid_state`: a machine reason"
+    )
+    state: str | None = Field(None, description="`invalid_state`, `invalid_state_transition`: the current state")
+    deadline: str | None = Field(None, description="`deadline_passed`: the deadline passed (RFC 3339, Beijing time)")
+    max_bytes: int | None = Field(None, description="`payload_too_large`: the limit in bytes")
+    quota: int | None = Field(None, description="`quota_exceeded`: the recommender's quota for the call")
+    batch_id: str | None = Field(None, description="`duplicate`: the batch that exists already")
+    kind: str | None = Field(None, description="`attachment_limit_reached`: the attachment kind")
+    max_count: int | None = Field(None, description="`attachment_limit_reached`: how many of that kind are allowed")

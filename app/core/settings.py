@@ -4,10 +4,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_RECEIPT_KEY = "smps-development-receipt-key"
+CorsOrigin = Annotated[str, StringConstraints(pattern=r"^https?://[^/?#@\s]+$")]
 AttachmentType = Literal["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
 
 
@@ -110,6 +111,10 @@ class Settings(BaseSettings):
     @cached_property
     def keys_dir(self) -> Path:
         return self.receipt_keys_dir or self.storage_dir.parent / "receipt-keys"
+
+    # Browser frontends on other origins: SMPS_CORS_ORIGINS=https://a.example.cn,http://localhost:5173
+    # (exact origins, scheme://host[:port]; empty: CORS off).
+    cors_origins: Annotated[list[CorsOrigin], NoDecode, BeforeValidator(_comma_list)] = Field(default_factory=list)
 
     @cached_property
     def is_sqlite(self) -> bool:

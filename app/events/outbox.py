@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.core.db import BEFORE_COMMIT_HOOKS
 from app.core.ids import new_id
 from app.events.models import Event, EventCounter
+from app.events.types import EVENT_TYPES
 
 _PENDING = "smps_pending_events"
 
@@ -32,6 +33,8 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Queue an event about ``subject`` (a row with an ``id``) for this transaction."""
+    if type not in EVENT_TYPES:  # the document lists them: a new type is added there first
+        raise ValueError(f"undeclared event type {type!r}")
     subject_type = type.split(".")[0]
     session.info.setdefault(_PENDING, []).append(
         dict(

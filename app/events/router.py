@@ -150,6 +150,7 @@ def list_webhooks(
 @router.get("/webhooks/{webhook_id}", tags=["webhooks"], operation_id="get_webhook", response_model=WebhookPublic,
             responses={**AUTH, **problem_responses(NotFound)})
 def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession) -> WebhookPublic:
+    """One webhook subscription of the caller's organization (its secret is shown only when created)."""
     return _webhook_public(_load_webhook(session, principal, webhook_id))
 
 

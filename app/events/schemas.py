@@ -5,7 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.events.types import EventType
+
 EVENT_TYPE_PATTERN = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
+DeliveryState = Literal["pending", "succeeded", "failed", "cancelled"]
 EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=EVENT_TYPE_PATTERN)]
 # Events per page of the change feed: the default and the largest, for the API and `smps client events` alike.
 FEED_PAGE_SIZE = 500
@@ -13,7 +16,7 @@ FEED_PAGE_SIZE = 500
 
 class EventPublic(BaseModel):
     id: str
-    type: str = Field(description="e.g. `application.state_changed`, `endorsement.recorded`, `batch.submitted`")
+    type: EventType = Field(description="What happened; `subject_type` is its first part")
     subject_type: str
     subject_id: str
     occurred_at: datetime
@@ -84,7 +87,7 @@ class WebhookDeliveryPublic(BaseModel):
     id: str = Field(description="Sent as the `webhook-id` header; the same on every retry")
     event_id: str
     event_type: str
-    state: str = Field(description="pending | succeeded | failed | cancelled")
+    state: DeliveryState = Field(description="pending (to be tried, or retried) | succeeded | failed (gave up) | cancelled")
     attempt_count: int
     next_attempt_at: datetime | None
     last_error: str | None = Field(description=DELIVERY_ERROR_DESCRIPTION)

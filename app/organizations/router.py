@@ -100,6 +100,7 @@ def create_organization(
 @router.get("/{org_id}", operation_id="get_organization", response_model=OrganizationPublic,
             responses={**AUTH, **problem_responses(NotFound)})
 def get_organization(org_id: str, principal: CurrentPrincipal, session: DbSession, response: Response) -> OrganizationPublic:
+    """One organization, with its `ETag` (the If-Match of `PATCH /organizations/{id}`)."""
     org = session.get(Organization, org_id)
     if org is None:
         raise NotFound()

@@ -46,8 +46,8 @@ class OrganizationPublic(BaseModel):
     credit_code: str | None
     credit_code_check_failed: bool
     province_code: str
-    kind: str
-    recommender_kind: str | None
+    kind: OrganizationKind
+    recommender_kind: RecommenderKind | None
     internal_deadline: datetime | None
     version: int
     created_at: datetime

@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from app.core.settings import AttachmentType
+
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
@@ -50,11 +52,19 @@ class CallSummary(BaseModel):
     version: int
 
 
+class AttachmentRule(BaseModel):
+    """How many files of one kind an application may (or must) carry, and of which types."""
+
+    required: bool = Field(False, description="Submission needs at least one")
+    max_count: int | None = Field(None, ge=1, description="At most this many of the kind")
+    types: list[AttachmentType] | None = Field(None, description="Only these types (else the service's allowed types)")
+
+
 class CallPublic(CallSummary):
     catalogue: list[CatalogueNode]
     conditions: list[Condition]
     sections: list[FormSection]
-    attachment_rules: dict[str, dict]
+    attachment_rules: dict[str, AttachmentRule] = Field(description="By attachment kind (`application_form_scan`…)")
     quota_per_recommender: int | None
     created_at: datetime
     updated_at: datetime

@@ -68,8 +68,8 @@ async def test_concurrent_recommend_exactly_one_wins(app: FastAPI, client: httpx
     statuses = sorted(r.status_code for r in results)
     assert statuses.count(201) == 1, statuses
     assert set(statuses) - {201} <= {409, 412}
-    reviews = (await client.get(f"/api/v1/applications/{flow.id}/reviews", headers=cast.reviewer.headers)).json()
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()
+    reviews = (await client.get(f"/api/v1/applications/{flow.id}/reviews", headers=cast.reviewer.headers)).json()["items"]
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()["items"]
     assert len(reviews) == 1 and [h["action"] for h in history].count("recommend") == 1
 
 

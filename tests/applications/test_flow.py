@@ -51,7 +51,7 @@ async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.As
     final = (await flow.get(c.reviewer)).json()
     assert final["state"] == "recommended" and "reopen" in final["allowed_actions"]
 
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=c.applicant.headers)).json()
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=c.applicant.headers)).json()["items"]
     assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [
         ("submit", "draft", "endorsing"),
         ("all_agreed", "endorsing", "provincial_review"),
@@ -157,7 +157,7 @@ async def test_office_records_outcome_only_for_submitted(app: FastAPI, client: h
     await flow.to_review()
     await flow.review("recommend", "同意")
     # Not yet submitted to the office: the office cannot see it.
-    hidden = await flow.post("/outcome", cast.office, {"decision": "approved", "document_number": "国标委发〔2023〕5号"})
+    hidden = await flow.post("/outcome", cast.office, {"decision": "approve", "document_number": "国标委发〔2023〕5号"})
     assert hidden.status_code == 404
 
 

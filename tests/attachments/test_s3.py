@@ -82,7 +82,8 @@ async def test_upload_download_delete_and_sweep_on_s3(
         assert report.removed_orphans == [orphan] and report.missing_files == []
         assert not store.exists(orphan) and store.exists(key)
 
-        deleted = await client.delete(f"/api/v1/attachments/{attachment['id']}", headers=world.applicant.headers)
+        deleted = await client.delete(f"/api/v1/attachments/{attachment['id']}",
+                                      headers={**world.applicant.headers, "If-Match": f'"{attachment["sha256"]}"'})
         assert deleted.status_code == 204
         assert not store.exists(key)
     app.state.database.dispose()

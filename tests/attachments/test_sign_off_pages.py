@@ -98,7 +98,8 @@ async def test_a_page_of_a_voided_sign_off_can_be_removed_in_the_next_round(
         voided = session.execute(sa.select(Endorsement.voided_at).where(Endorsement.attachment_id == page["id"])).scalar_one()
     assert voided is not None
 
-    removed = await client.delete(f"/api/v1/attachments/{page['id']}", headers=c.applicant.headers)
+    removed = await client.delete(f"/api/v1/attachments/{page['id']}",
+                                  headers={**c.applicant.headers, "If-Match": f'"{page["sha256"]}"'})
     assert removed.status_code == 204, removed.text
 
 

@@ -251,8 +251,15 @@ async def test_delete_while_editable(
     stale = await client.delete(f"/api/v1/attachments/{created['id']}",
                                 headers={**world.applicant.headers, "If-Match": '"0123"'})
     assert stale.status_code == 412 and stale.json()["current_etag"] == f'"{created["sha256"]}"'
+    # If-Match is required (RFC 9110 §13.1.1: a list, strong comparison; a weak tag never matches).
+    missing = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
+    assert missing.status_code == 428 and missing.json()["code"] == "precondition_required"
+    for wrong in (f'W/"{created["sha256"]}"', '"0123", W/"abc"', f'{created["sha256"]}'):
+        refused = await client.delete(f"/api/v1/attachments/{created['id']}", headers={**world.applicant.headers, "If-Match": wrong})
+        assert refused.status_code == 412, wrong
+    assert len(rows(app)) == 1
     deleted = await client.delete(f"/api/v1/attachments/{created['id']}",
-                                  headers={**world.applicant.headers, "If-Match": f'"{created["sha256"]}"'})
+                                  headers={**world.applicant.headers, "If-Match": f'"0123", "{created["sha256"]}"'})
     assert deleted.status_code == 204
     assert rows(app) == [] and files_on_disk(settings) == []
     assert (await client.get(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)).status_code == 404

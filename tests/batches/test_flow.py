@@ -90,13 +90,13 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     receipts = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/receipts", headers=office.headers)).json()
     assert len(receipts) == 2 and receipts[1]["previous_tracking_number"] == receipts[0]["tracking_number"]
     assert [i["application_id"] for i in receipts[1]["items"]] == [sd[0].id, sd[1].id]
-    history = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/transitions", headers=office.headers)).json()
+    history = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/transitions", headers=office.headers)).json()["items"]
     assert [h["action"] for h in history] == ["submit", "return", "submit"]
     r = await act(client, batches["sd"]["id"], office, r.headers["etag"], "acknowledge")
     assert r.status_code == 200
 
     # Outcomes, through the applications' own endpoint.
-    for flow, decision in ((sd[0], "approved"), (mu[0], "not_approved")):
+    for flow, decision in ((sd[0], "approve"), (mu[0], "not_approve")):
         await flow.get(office)
         r = await flow.post("/outcome", office, {"decision": decision, "document_number": "国标委发〔2023〕5号"})
         assert r.status_code == 200, r.text

@@ -299,6 +299,7 @@ IF_MATCH = {
     ("POST", "/api/v1/applications/{application_id}/endorsements/{endorsement_id}/verification"),
     ("POST", "/api/v1/applications/{application_id}/outcome"), ("POST", "/api/v1/applications/{application_id}/reviews"),
     ("PUT", "/api/v1/batches/{batch_id}/items"), ("POST", "/api/v1/batches/{batch_id}/transitions"),
+    ("DELETE", "/api/v1/attachments/{attachment_id}"),
 }
 
 
@@ -325,7 +326,7 @@ def request_for(method: str, path: str, ids: dict[str, str], cast: Cast, caller:
             "role": "undertaking", "organization_id": cast.undertaking, "decision": "agree", "opinion": "同意申报",
             "signatory_name": "张伟", "signatory_title": "局长"},
         ("POST", "/api/v1/applications/{application_id}/endorsements/{endorsement_id}/verification"): {"verdict": "confirmed"},
-        ("POST", "/api/v1/applications/{application_id}/outcome"): {"decision": "approved", "document_number": "国标委发〔2023〕5号"},
+        ("POST", "/api/v1/applications/{application_id}/outcome"): {"decision": "approve", "document_number": "国标委发〔2023〕5号"},
         ("POST", "/api/v1/applications/{application_id}/reviews"): {"decision": "recommend", "opinion": "同意推荐"},
         ("POST", "/api/v1/batches"): {"call_id": ids.get("call_id", "")},
         ("PUT", "/api/v1/batches/{batch_id}/items"): {"items": [{"application_id": ids.get("application_id", ""), "rank": 1}]},

@@ -22,10 +22,8 @@ from tests.factories import make_user, seeded_org
 
 DOCUMENT = ROOT_DIR / "openapi" / "openapi.json"
 PACKAGE = "smps_generated_client"
-# Files are sent as what they are; the generator types any binary body as a file.
-BINARY_TYPES = ("application/pdf", "application/ofd", "image/jpeg", "image/png",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+# The shipped configuration (contract/python-client.json): downloads are typed as bytes (`File`).
+CONFIG = json.loads((ROOT_DIR / "contract" / "python-client.json").read_text())
 
 
 def test_the_document_is_valid_openapi() -> None:
@@ -36,11 +34,7 @@ def test_the_document_is_valid_openapi() -> None:
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     where = tmp_path_factory.mktemp("client")
     config = where / "config.json"
-    config.write_text(json.dumps({
-        "package_name_override": PACKAGE,
-        "post_hooks": [],  # no formatting of the generated code
-        "content_type_overrides": {t: "application/octet-stream" for t in BINARY_TYPES},
-    }))
+    config.write_text(json.dumps({**CONFIG, "package_name_override": PACKAGE}))
     run = subprocess.run(
         [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(DOCUMENT), "--meta", "none",
          "--output-path", str(where / PACKAGE), "--config", str(config), "--fail-on-warning"],
@@ -82,3 +76,45 @@ async def test_a_generated_client_calls_the_api(app: FastAPI, generated: ModuleT
     # An authenticated operation with query parameters: the change feed.
     page = await _api(generated, "events.list_events").asyncio(client=client, page_size=5)
     assert isinstance(page, models.EventPage) and isinstance(page.has_more, bool)
+
+
+async def test_downloads_are_bytes_and_no_declared_answer_is_unexpected(app: FastAPI, generated: ModuleType) -> None:
+    from tests.applications.cast import make_cast
+    from tests.batches.helpers import open_batch, put_items, recommended
+    from tests.contract.world import asgi_client
+
+    async with asgi_client(app) as http:
+        cast = await make_cast(app, http)
+        flow = await recommended(http, cast, "济南市历下区政务服务标准化试点")
+        opened = await open_batch(http, cast)
+        assert (await put_items(http, opened, cast.reviewer, [flow.id], opened.headers["etag"])).status_code == 200
+        batch = opened.json()
+    application = {"id": flow.id}
+    transport = httpx.ASGITransport(app=app)
+    client = generated.AuthenticatedClient(base_url="http://testserver", token=cast.reviewer.api_key,
+                                           raise_on_unexpected_status=True, httpx_args={"transport": transport})
+    anonymous = generated.Client(base_url="http://testserver", raise_on_unexpected_status=True,
+                                 httpx_args={"transport": transport})
+    types = importlib.import_module(f"{generated.__name__}.types")
+
+    template = await _api(generated, "bulk.get_bulk_upload_template").asyncio_detailed(client=client)
+    assert template.status_code == 200 and isinstance(template.parsed, types.File)
+    assert template.parsed.payload.read()[:2] == b"PK"  # an XLSX is a zip
+    listed = await _api(generated, "documents.get_recommended_list_csv").asyncio_detailed(batch_id=batch["id"],
+                                                                                         client=client)
+    assert listed.status_code == 200 and isinstance(listed.parsed, types.File)
+    assert "济南市历下区".encode() in listed.parsed.payload.read()
+
+    # Answers other than success are declared, so raise_on_unexpected_status never fires on them.
+    get_application = _api(generated, "applications.get_application")
+    assert (await get_application.asyncio_detailed(application_id=application["id"], client=anonymous)).status_code == 401
+    assert (await get_application.asyncio_detailed(application_id="app_missing", client=client)).status_code == 404
+    current = await get_application.asyncio_detailed(application_id=application["id"], client=client)
+    assert current.status_code == 200
+    unchanged = await get_application.asyncio_detailed(
+        application_id=application["id"], client=client.with_headers({"If-None-Match": current.headers["etag"]}))
+    assert unchanged.status_code == 304
+    stale = await _api(generated, "applications.transition_application").asyncio_detailed(
+        application_id=application["id"], client=client, if_match='"0"',
+        body=importlib.import_module(f"{generated.__name__}.models").TransitionRequest.from_dict({"action": "reopen"}))
+    assert stale.status_code == 412 and stale.parsed.current_etag == current.headers["etag"]

@@ -115,7 +115,7 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
     assert submitted.status_code == 200, submitted.text
     approved = on_list[1]
     await approved.get(cast.office)
-    outcome = await approved.post("/outcome", cast.office, {"decision": "approved", "document_number": "国标委发〔2023〕5号"})
+    outcome = await approved.post("/outcome", cast.office, {"decision": "approve", "document_number": "国标委发〔2023〕5号"})
     assert outcome.status_code == 200, outcome.text
     # Another recommender's open list, and a draft a reviewer entered from paper for a unit.
     other_batch = (await open_batch(client, cast, cast.other_reviewer)).json()

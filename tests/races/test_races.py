@@ -42,10 +42,10 @@ async def test_50_reviewers_recommending_at_once_one_wins(app: FastAPI, client: 
     winner = one_winner(await race(server.url, 50, send), 201)
     assert winner.json()["decision"] == "recommend"
 
-    history = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.reviewer.headers)).json()
+    history = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.reviewer.headers)).json()["items"]
     assert [t["action"] for t in history].count("recommend") == 1
     assert history[-1]["action"] == "recommend" and history[-1]["to_state"] == "recommended"
-    reviews = (await _get(server.url, f"/applications/{flow.id}/reviews", cast.reviewer.headers)).json()
+    reviews = (await _get(server.url, f"/applications/{flow.id}/reviews", cast.reviewer.headers)).json()["items"]
     assert [r["id"] for r in reviews] == [winner.json()["id"]]
     now = await _get(server.url, f"/applications/{flow.id}", cast.reviewer.headers)
     assert now.json()["state"] == "recommended"
@@ -70,7 +70,7 @@ async def test_50_submissions_for_sign_off_at_once_one_wins(app: FastAPI, client
     winner = one_winner(await race(server.url, 50, send), 200)
     assert winner.json()["state"] == "endorsing" and winner.json()["content_digest"]
 
-    history = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.applicant.headers)).json()
+    history = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.applicant.headers)).json()["items"]
     assert [(t["action"], t["from_state"], t["to_state"]) for t in history] == [("submit", "draft", "endorsing")]
     now = (await _get(server.url, f"/applications/{flow.id}", cast.applicant.headers)).json()
     assert now["version"] == winner.json()["version"] and now["content_digest"] == winner.json()["content_digest"]
@@ -104,7 +104,7 @@ async def test_30_sign_offs_of_one_party_at_once_one_counts(app: FastAPI, client
     guarantor = [e for e in endorsements if e["party_role"] == "guarantor"]
     assert [e["id"] for e in guarantor] == [winner.json()["id"]]
     assert len(endorsements) == 4
-    history = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.applicant.headers)).json()
+    history = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.applicant.headers)).json()["items"]
     assert [t["action"] for t in history] == ["submit", "all_agreed"]
     now = (await _get(server.url, f"/applications/{flow.id}", cast.applicant.headers)).json()
     assert now["state"] == "provincial_review"
@@ -133,10 +133,10 @@ async def test_50_submissions_of_one_list_at_once_issue_one_receipt(app: FastAPI
     receipts = (await _get(server.url, f"/batches/{batch_id}/receipts", cast.reviewer.headers)).json()
     assert [r["tracking_number"] for r in receipts] == [winner.json()["tracking_number"]]
     assert [i["application_id"] for i in receipts[0]["items"]] == [f.id for f in flows]
-    history = (await _get(server.url, f"/batches/{batch_id}/transitions", cast.reviewer.headers)).json()
+    history = (await _get(server.url, f"/batches/{batch_id}/transitions", cast.reviewer.headers)).json()["items"]
     assert [t["action"] for t in history] == ["submit"]
     for flow in flows:
-        steps = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.reviewer.headers)).json()
+        steps = (await _get(server.url, f"/applications/{flow.id}/transitions", cast.reviewer.headers)).json()["items"]
         assert [t["action"] for t in steps].count("batch_submitted") == 1
         assert steps[-1]["to_state"] == "submitted"
 

@@ -41,5 +41,5 @@ async def test_concurrent_reviews_with_a_single_pool_thread_one_wins(app: FastAP
     finally:
         limiter.total_tokens = tokens
     one_winner(list(responses), 201)
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()["items"]
     assert [t["action"] for t in history].count("recommend") == 1

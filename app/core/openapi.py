@@ -1,0 +1,112 @@
+"""What the OpenAPI document says about the service as a whole: tags, servers, contact, licence and
+security (an `http` bearer scheme beside the OAuth2 password flow, public operations marked public)."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.core.openapi_examples import add_examples
+from app.core.openapi_headers import declare_headers, prune_errors
+from app.core.problem_codes import document_codes
+from app.events.event_schemas import document_events
+
+CONTACT = {"name": "smps maintainers"}
+LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+# Relative: the document describes the server that serves it (behind any proxy or prefix).
+SERVERS = [{"url": "/", "description": "The server this document was read from"}]
+
+TAGS = [
+    {"name": "auth", "description": "Tokens (OAuth2 password form), the caller (`/me`) and API keys (`smps_…`)."},
+    {"name": "users", "description": "User accounts of an organization and their roles (admin only)."},
+    {"name": "organizations", "description": "Units that apply, sign off or recommend, with their credit codes."},
+    {
+        "name": "reference",
+        "description": "Calls (征集批次) with their catalogue, conditions, sections and attachment "
+        "rules; provinces; a call's submission summary. Calls and provinces are public.",
+    },
+    {
+        "name": "applications",
+        "description": "Applications (申请书): draft, validation, transitions through the state "
+        "machine, sign-offs by the four parties (online or on paper), the recommender's review and the outcome.",
+    },
+    {
+        "name": "attachments",
+        "description": "Files of an application (the stamped form scan, paper sign-off pages…), "
+        "typed by their content, downloaded with Range support.",
+    },
+    {
+        "name": "batches",
+        "description": "A recommender's ranked list for a call (推荐名单): items, submission with a "
+        "signed receipt, acknowledgement (受理) or return by the office.",
+    },
+    {
+        "name": "documents",
+        "description": "Printable documents: the application form PDF, the recommended list as XLSX and CSV.",
+    },
+    {
+        "name": "bulk",
+        "description": "Many applications at once from JSON rows, CSV or XLSX, processed in the background.",
+    },
+    {
+        "name": "events",
+        "description": "The change feed: every event the caller may see, in commit order, with a cursor.",
+    },
+    {"name": "webhooks", "description": "Subscriptions that receive the change feed as Standard Webhooks deliveries."},
+    {"name": "health", "description": "Liveness and readiness probes for the operator (public)."},
+]
+
+BEARER = "bearerAuth"
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (`smps_…`, from `POST /api/v1/api-keys` or `smps create-api-key`) or a token "
+    "(`smpt_…`, from `POST /api/v1/auth/token`): `Authorization: Bearer …`.",
+}
+
+
+def add_to_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schema["info"]["contact"] = CONTACT
+        schema["info"]["license"] = LICENSE
+        schema["servers"] = SERVERS
+        used = {t for ops in schema["paths"].values() for op in ops.values() for t in op.get("tags", [])}
+        schema["tags"] = [t for t in TAGS if t["name"] in used]
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        oauth2 = next(iter(schemes), None)
+        schemes[BEARER] = BEARER_SCHEME
+        document_codes(schema)
+        document_events(schema)
+        _stored_shapes(schema["components"]["schemas"])
+        schema["security"] = [{BEARER: []}] + ([{oauth2: []}] if oauth2 else [])
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                # FastAPI marks the operations whose dependencies read the credentials; the root applies
+                # to them (either scheme), every other operation is public.
+                if operation.pop("security", None) is None:
+                    operation["security"] = []
+                # Optional in Python so that a missing header is our 428 problem, not a validation error.
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
+                        parameter["required"] = True
+                        parameter["schema"] = {"type": "string", "minLength": 1}
+                prune_errors(operation)
+                declare_headers(operation)
+                add_examples(operation)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _stored_shapes(components: dict[str, Any]) -> None:
+    from app.applications.schemas import STORED_SHAPES
+
+    members = components["ApplicationPublic"]["properties"]
+    for name, (component, nullable, array) in STORED_SHAPES.items():
+        ref = {"$ref": f"#/components/schemas/{component}"}
+        shape = {"type": "array", "items": ref} if array else ref
+        members[name] = {"anyOf": [shape, {"type": "null"}]} if nullable else shape

@@ -1,0 +1,99 @@
+"""Response headers in the document where the service sends them, and error responses only where they can occur.
+
+The tables name operations by `operation_id`; `tests/contract/test_response_headers.py` sends requests and
+checks that what arrives is declared (and Schemathesis that what is declared as required arrives)."""
+
+from typing import Any
+
+_STR = {"type": "string"}
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {"description": "The resource's entity tag: send it as `If-Match` to change it", "schema": _STR},
+    "Location": {"description": "URL of the resource created (or, for a bulk upload, of its progress)", "schema": _STR},
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}},
+    "WWW-Authenticate": {"description": "The scheme to authenticate with: `Bearer`", "schema": _STR},
+    "Content-Disposition": {
+        "description": "`attachment` with the file name (RFC 6266, UTF-8 and an ASCII fallback)",
+        "schema": _STR,
+    },
+    "Content-Range": {
+        "description": "`bytes first-last/size` of a partial response; `bytes */size` on a 416",
+        "schema": _STR,
+    },
+}
+
+_VERSIONED = {  # 2xx carry the ETag of the resource (for sign-offs and reviews: of the application)
+    "create_application",
+    "get_application",
+    "update_application",
+    "transition_application",
+    "create_endorsement",
+    "verify_paper_endorsement",
+    "create_review",
+    "record_outcome",
+    "create_call",
+    "get_call",
+    "update_call",
+    "create_organization",
+    "get_organization",
+    "update_organization",
+    "create_user",
+    "update_user",
+    "create_batch",
+    "get_batch",
+    "set_batch_items",
+    "transition_batch",
+    "upload_attachment",
+    "get_attachment",
+    "download_attachment_content",
+}
+_CREATED_AT = {"create_application", "create_batch", "upload_attachment", "create_webhook", "create_bulk_upload"}
+_FILES = {
+    "download_attachment_content",
+    "get_application_form_pdf",
+    "get_recommended_list_csv",
+    "get_recommended_list_xlsx",
+    "get_bulk_upload_template",
+}
+
+
+def _add(response: dict[str, Any], name: str, *, required: bool) -> None:
+    response.setdefault("headers", {})[name] = {**HEADERS[name], "required": required}
+
+
+def declare_headers(operation: dict[str, Any]) -> None:
+    op_id = operation.get("operationId", "")
+    idempotent = any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    for status, response in operation["responses"].items():
+        success = status.startswith("2")
+        if (success or status == "304") and op_id in _VERSIONED:
+            _add(response, "ETag", required=True)
+        if success and op_id in _CREATED_AT:
+            _add(response, "Location", required=True)
+        if success and idempotent:
+            _add(response, "Idempotent-Replayed", required=False)
+        if status == "409" and idempotent:
+            _add(response, "Retry-After", required=False)  # on `idempotency_in_flight`
+        if status == "429" or (status == "503" and op_id == "get_readiness"):
+            _add(response, "Retry-After", required=True)
+        if status == "401":
+            _add(response, "WWW-Authenticate", required=True)
+        if status in ("200", "206") and op_id in _FILES:
+            _add(response, "Content-Disposition", required=True)
+            for media in response.get("content", {}).values():  # a file: bytes to a generated client
+                media.setdefault("schema", {"type": "string", "format": "binary"})
+        if status in ("206", "416"):
+            _add(response, "Content-Range", required=True)
+
+
+def prune_errors(operation: dict[str, Any]) -> None:
+    """No 422 where nothing is validated (no parameter, no body); no 412/428 without an If-Match parameter."""
+    parameters = operation.get("parameters", [])
+    if not parameters and "requestBody" not in operation:
+        operation["responses"].pop("422", None)
+    if not any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
+        operation["responses"].pop("412", None)
+        operation["responses"].pop("428", None)

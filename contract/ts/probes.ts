@@ -1,0 +1,47 @@
+// Compile-time probes: each `@ts-expect-error` marks a mistake the generated types must catch. Were the
+// document to loosen (a free string instead of an enum, an optional If-Match), the directive would be
+// unused and `tsc` would fail on it.
+import createClient from "openapi-fetch";
+import type { components, paths } from "./schema.js";
+
+type Schemas = components["schemas"];
+const client = createClient<paths>({ baseUrl: "http://127.0.0.1:8000" });
+const application = { path: { application_id: "app_1" }, header: { "if-match": '"3"' } };
+
+export async function probes(seen: Schemas["ApplicationPublic"]): Promise<void> {
+  // A typo in a review decision.
+  // @ts-expect-error "recommended" is not a decision (recommend | return | reject)
+  await client.POST("/api/v1/applications/{application_id}/reviews", { params: application, body: { decision: "recommended" } });
+
+  // A typo in an outcome decision.
+  // @ts-expect-error "approved" is a state; the decision is "approve"
+  await client.POST("/api/v1/applications/{application_id}/outcome", { params: application, body: { decision: "approved" } });
+
+  // A typo in a sign-off decision.
+  await client.POST("/api/v1/applications/{application_id}/endorsements", {
+    params: application,
+    // @ts-expect-error "agreed" is a sign-off status, the decision is "agree"
+    body: { role: "guarantor", organization_id: "org_1", decision: "agreed", opinion: "同意", signatory_name: "张伟", mode: "online" },
+  });
+
+  // A typo in a state.
+  // @ts-expect-error "provincial-review" is not a state
+  const state: Schemas["ApplicationPublic"]["state"] = "provincial-review";
+
+  // A typo in an action, sent and read.
+  // @ts-expect-error "sumbit" is not an action
+  await client.POST("/api/v1/applications/{application_id}/transitions", { params: application, body: { action: "sumbit" } });
+  // @ts-expect-error "aprove" is not among the actions a representation can offer
+  const offered = seen.allowed_actions.includes("aprove");
+
+  // A change without If-Match.
+  await client.POST("/api/v1/applications/{application_id}/transitions", {
+    // @ts-expect-error the If-Match header is required
+    params: { path: { application_id: "app_1" } },
+    body: { action: "submit" },
+  });
+  // @ts-expect-error the If-Match header is required to delete an attachment too
+  await client.DELETE("/api/v1/attachments/{attachment_id}", { params: { path: { attachment_id: "att_1" } } });
+
+  console.log(state, offered);
+}

@@ -1,0 +1,95 @@
+"""Closed values are enums in the document, and the enums hold every value the service uses."""
+
+import json
+
+import httpx
+import jsonschema
+import pytest
+from fastapi import FastAPI
+
+import app.main  # noqa: F401  (every router, hence every error class, is imported)
+from app.core.errors import AppError
+from app.core.problem_codes import _subclasses
+from app.events.outbox import record_event
+from app.events.types import EVENT_TYPES
+from tests.conftest import ROOT_DIR
+from tests.contract.world import build_world
+
+DOCUMENT = json.loads((ROOT_DIR / "openapi" / "openapi.json").read_text())
+SCHEMAS = DOCUMENT["components"]["schemas"]
+
+
+def _enum(schema: dict) -> set[str]:
+    if "enum" in schema or "const" in schema:
+        return set(schema.get("enum", [schema.get("const")]))
+    if "$ref" in schema:
+        return _enum(SCHEMAS[schema["$ref"].rsplit("/", 1)[1]])
+    return set().union(*(_enum(s) for s in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", [])))
+
+
+def test_every_problem_code_of_the_service_is_in_the_enum_with_its_meaning() -> None:
+    code = SCHEMAS["Problem"]["properties"]["code"]
+    declared = {kind.code for kind in _subclasses(AppError) if kind.__module__.startswith("app.")}
+    assert len(declared) > 30
+    assert declared <= set(code["enum"])
+    for name in declared:
+        assert f"- `{name}` (" in code["description"], name
+
+
+def test_event_types_are_listed_and_nothing_else_is_emitted() -> None:
+    union = SCHEMAS["EventPublic"]
+    assert set(union["discriminator"]["mapping"]) == EVENT_TYPES
+    assert {
+        SCHEMAS[ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"] for ref in union["oneOf"]
+    } == EVENT_TYPES
+    with pytest.raises(ValueError, match="undeclared event type"):
+        record_event(None, "application.renamed", object(), now=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("schema", "member", "values"),
+    [
+        ("OrganizationPublic", "kind", {"market_supervision_bureau", "joint_office"}),
+        ("OrganizationPublic", "recommender_kind", set()),
+        ("BatchPublic", "state", {"open", "submitted", "acknowledged", "returned"}),
+        ("BatchSummary", "state", {"open", "returned"}),
+        ("BatchTransitionPublic", "to_state", {"submitted"}),
+        ("RecommenderRow", "state", {"not_submitted", "acknowledged"}),
+        ("BulkUploadPublic", "state", {"queued", "running", "finished", "failed"}),
+        ("WebhookDeliveryPublic", "state", {"pending", "succeeded", "failed", "cancelled"}),
+    ],
+)
+def test_closed_values_are_enums(schema: str, member: str, values: set[str]) -> None:
+    enum = _enum(SCHEMAS[schema]["properties"][member])
+    assert enum and values <= enum
+
+
+async def test_each_event_matches_the_schema_of_its_type(app: FastAPI, client: httpx.AsyncClient) -> None:
+    world = await build_world(app, client)
+    validator = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/EventPublic", **DOCUMENT})
+    seen: set[str] = set()
+    after = None
+    while True:
+        r = await client.get(
+            "/api/v1/events",
+            params={"page_size": 200, **({"after": after} if after else {})},
+            headers=world.actors["admin"].headers,
+        )
+        assert r.status_code == 200
+        page = r.json()
+        for event in page["items"]:
+            errors = [e.message for e in validator.iter_errors(event)]
+            assert not errors, (event["type"], event["data"], errors[:3])
+            seen.add(event["type"])
+        if not page["items"]:
+            break
+        after = page["next_cursor"]
+    assert {
+        "application.created",
+        "application.state_changed",
+        "endorsement.recorded",
+        "attachment.added",
+        "batch.created",
+        "batch.items_set",
+        "batch.submitted",
+    } <= seen, seen
