@@ -5,7 +5,12 @@ with the reason written there."""
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.contract.consumer_tools import CONTRACT_DIR, DOCUMENT, npx
+
+# The consumers' tools judge the document, not the database: this runs once, in the SQLite pass.
+pytestmark = pytest.mark.backend_independent
 
 
 def test_redocly_recommended_finds_nothing() -> None:
