@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.core.i18n import Text, choices_text, negotiate
+from app.core.openapi_patch import amend_openapi
 
 log = logging.getLogger("smps")
 
@@ -332,12 +333,7 @@ def add_to_openapi(app: FastAPI) -> None:
     (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
     that is never sent), and 400 on every operation (``bad_request``: a URL with a NUL character; and
     ``malformed_json`` where there is a body)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
+    def amend(schema: dict[str, Any]) -> None:
         ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
@@ -348,9 +344,8 @@ def add_to_openapi(app: FastAPI) -> None:
                     if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:
                         del content["application/json"]
                         content[PROBLEM_MEDIA_TYPE] = {"schema": ref}
-        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, amend)
 
 
 from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)

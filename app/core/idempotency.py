@@ -41,6 +41,7 @@ from app.core.errors import (
     problem_response,
 )
 from app.core.i18n import Text
+from app.core.openapi_patch import amend_openapi
 
 log = logging.getLogger("smps")
 
@@ -277,12 +278,7 @@ def _release(database: Database, row_id: int) -> None:
 
 def add_to_openapi(app: FastAPI) -> None:
     """Declare the ``Idempotency-Key`` header (and its 409/422 problems) on every POST it applies to."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
+    def amend(schema: dict[str, Any]) -> None:
         problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for path, operations in schema.get("paths", {}).items():
             operation = operations.get("post")
@@ -300,6 +296,5 @@ def add_to_openapi(app: FastAPI) -> None:
             for kind in (IdempotencyInFlight, IdempotencyKeyReused):
                 entry = responses.setdefault(str(kind.status), {"description": "", **problem})
                 entry["description"] = (entry["description"] + ", " if entry["description"] else "") + kind.code
-        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, amend)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, problem_response
 from app.core.i18n import Text
+from app.core.openapi_patch import amend_openapi
 from app.core.settings import Settings
 
 # (method, path) of the routes that limit their own bodies while streaming them.
@@ -119,12 +120,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
 
 def add_to_openapi(app: FastAPI) -> None:
     """Declare 413 ``payload_too_large`` on every operation with a body that this middleware limits."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
+    def amend(schema: dict[str, Any]) -> None:
         problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
@@ -137,6 +133,5 @@ def add_to_openapi(app: FastAPI) -> None:
                 entry = operation["responses"].setdefault("413", {"description": "", **problem})
                 if PayloadTooLarge.code not in entry["description"]:
                     entry["description"] = ", ".join(filter(None, [entry["description"], PayloadTooLarge.code]))
-        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, amend)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
+from app.core.openapi_patch import amend_openapi
 from app.core.problem_codes import document_codes
 from app.events.event_schemas import document_events
 
@@ -65,12 +66,7 @@ BEARER_SCHEME = {
 
 
 def add_to_openapi(app: FastAPI) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
+    def amend(schema: dict[str, Any]) -> None:
         schema["info"]["contact"] = CONTACT
         schema["info"]["license"] = LICENSE
         schema["servers"] = SERVERS
@@ -97,9 +93,8 @@ def add_to_openapi(app: FastAPI) -> None:
                 prune_errors(operation)
                 declare_headers(operation)
                 add_examples(operation)
-        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, amend)
 
 
 def _stored_shapes(components: dict[str, Any]) -> None:
