@@ -258,7 +258,6 @@ RECEIPT_KEYS_MAX_AGE = 300
     operation_id="list_receipt_keys",
     response_model=ReceiptKeys,
     tags=TAGS,
-    openapi_extra={"security": []},
 )
 def list_receipt_keys(settings: AppSettings, response: Response) -> ReceiptKeys:
     """The public keys receipts are signed with, retired ones included, so that anyone can verify a receipt

@@ -112,7 +112,8 @@ async def test_removing_a_page_races_a_sign_off_naming_it(app: FastAPI, client: 
         page = (await _page(client, flow, files.pdf(pages=pages))).json()
         endorsed, removed = await asyncio.gather(
             flow.endorse(c.applicant, "guarantor", c.guarantor, mode="paper", attachment_id=page["id"]),
-            client.delete(f"/api/v1/attachments/{page['id']}", headers=c.applicant.headers),
+            client.delete(f"/api/v1/attachments/{page['id']}",
+                          headers={**c.applicant.headers, "If-Match": f'"{page["sha256"]}"'}),
         )
         assert (endorsed.status_code == 201) != (removed.status_code == 204), (endorsed.text, removed.text)
         assert endorsed.status_code in (201, 412, 422) and removed.status_code in (204, 409)

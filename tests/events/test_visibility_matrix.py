@@ -211,7 +211,8 @@ async def test_every_role_sees_an_event_iff_it_sees_the_resource(
     own = Flow(client, cast)
     await own.create(title="删除的草稿")
     scan = await own.attach_scan()
-    assert (await client.delete(f"/api/v1/attachments/{scan}", headers=cast.applicant.headers)).status_code == 204
+    removed = await client.delete(f"/api/v1/attachments/{scan}", headers={**cast.applicant.headers, "If-Match": "*"})
+    assert removed.status_code == 204, removed.text
     deleted[own.id] = await _draft_deleted(client, cast, own, cast.applicant)
     entered = Flow(client, cast)
     form = cast.form(title="代录后删除", parties={"undertaking": cast.undertaking, "participating": []})
@@ -292,7 +293,7 @@ async def test_every_role_sees_an_event_iff_it_sees_the_resource(
     r = await act(client, batch["id"], office, r.headers["etag"], "acknowledge")
     assert r.status_code == 200, r.text
     await second.get(office)
-    r = await second.post("/outcome", office, {"decision": "approved", "document_number": "国标委发〔2023〕5号"})
+    r = await second.post("/outcome", office, {"decision": "approve", "document_number": "国标委发〔2023〕5号"})
     assert r.status_code == 200, r.text
 
     types, _ = await _check(app, client, worker, cast, start, hooks, deleted, (first_head, first_seen))
