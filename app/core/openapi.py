@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
+from app.core.openapi_links import add_links
 from app.core.problem_codes import document_codes
 from app.events.event_schemas import document_events
 
@@ -97,6 +98,7 @@ def add_to_openapi(app: FastAPI) -> None:
                 prune_errors(operation)
                 declare_headers(operation)
                 add_examples(operation)
+                add_links(operation)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
