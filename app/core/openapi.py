@@ -87,8 +87,8 @@ def add_to_openapi(app: FastAPI) -> None:
         for operations in schema["paths"].values():
             for operation in operations.values():
                 # FastAPI marks the operations whose dependencies read the credentials; the root applies
-                # to them (either scheme), every other operation is public.
-                if operation.pop("security", None) is None:
+                # to them (either scheme), every other operation is public (also one that says `security: []`).
+                if not operation.pop("security", None):
                     operation["security"] = []
                 # Optional in Python so that a missing header is our 428 problem, not a validation error.
                 for parameter in operation.get("parameters", []):
