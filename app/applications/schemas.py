@@ -18,6 +18,7 @@ from pydantic import (
 
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
+from app.core.schema_extra import NOT_NULL
 from app.reference import labels as _labels  # noqa: F401  (registers the choices' Chinese labels)
 
 _NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # newlines and tabs allowed in long text
@@ -62,8 +63,12 @@ def _email(value: str) -> str:
     return value
 
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+# The document states the checks as patterns; the validators keep answering invalid_phone / invalid_email.
+PHONE_PATTERN = "^(?:" + "|".join(p.pattern[1:-1] for p in (_MOBILE, _LANDLINE, _HOTLINE)) + ")$"
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone),
+                  Field(json_schema_extra={"pattern": PHONE_PATTERN})]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
+                  Field(json_schema_extra={"format": "email", "pattern": _EMAIL.pattern})]
 
 
 class Strict(BaseModel):
@@ -165,7 +170,7 @@ class ApplicationCreate(ApplicationFields):
 class ApplicationUpdate(ApplicationFields):
     """Partial update (JSON merge): only the fields sent change; `null` clears a field."""
 
-    title: Line | None = None
+    title: Line | None = Field(default=None, json_schema_extra=NOT_NULL)  # null refused: "cannot be removed"
 
 
 class SignOff(BaseModel):

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
+from app.core.openapi_links import add_links
 from app.core.openapi_patch import amend_openapi
 from app.core.problem_codes import document_codes
 from app.events.event_schemas import document_events
@@ -82,8 +83,8 @@ def add_to_openapi(app: FastAPI) -> None:
         for operations in schema["paths"].values():
             for operation in operations.values():
                 # FastAPI marks the operations whose dependencies read the credentials; the root applies
-                # to them (either scheme), every other operation is public.
-                if operation.pop("security", None) is None:
+                # to them (either scheme), every other operation is public (also one that says `security: []`).
+                if not operation.pop("security", None):
                     operation["security"] = []
                 # Optional in Python so that a missing header is our 428 problem, not a validation error.
                 for parameter in operation.get("parameters", []):
@@ -93,6 +94,7 @@ def add_to_openapi(app: FastAPI) -> None:
                 prune_errors(operation)
                 declare_headers(operation)
                 add_examples(operation)
+                add_links(operation)
 
     amend_openapi(app, amend)
 

@@ -26,6 +26,7 @@ from app.events.feed import decode_cursor, read_feed
 from app.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import (
     EVENT_TYPE_PATTERN,
+    EVENT_TYPES_FILTER_PATTERN,
     FEED_PAGE_SIZE,
     EventPage,
     WebhookAttemptPublic,
@@ -62,7 +63,8 @@ def list_events(
     after: Annotated[str | None, Query(max_length=64, description=(
         "`next_cursor` of the previous page (or an event's `cursor`, or the id of the last event processed); "
         "omit to start at the oldest event kept"))] = None,
-    types: Annotated[str | None, Query(max_length=2000, description=(
+    # The pattern is the document's; the router's own check answers with invalid_event_types.
+    types: Annotated[str | None, Query(max_length=2000, json_schema_extra={"pattern": EVENT_TYPES_FILTER_PATTERN}, description=(
         "Comma-separated event types; `application.*` selects a family"))] = None,
     page_size: Annotated[int, Query(ge=1, le=FEED_PAGE_SIZE, description=(
         f"Events per page (default and max {FEED_PAGE_SIZE})"))] = FEED_PAGE_SIZE,

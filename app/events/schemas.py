@@ -9,6 +9,9 @@ from app.events.types import EventType
 
 EVENT_TYPE_PATTERN = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
 DeliveryState = Literal["pending", "succeeded", "failed", "cancelled"]
+_NAME = EVENT_TYPE_PATTERN[1:-1]
+# The feed's `types` filter as the router reads it: names separated by commas, blanks and empty items ignored.
+EVENT_TYPES_FILTER_PATTERN = rf"^[\s,]*(?:{_NAME}(?:\s*,[\s,]*{_NAME})*)?[\s,]*$"
 EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=EVENT_TYPE_PATTERN)]
 # Events per page of the change feed: the default and the largest, for the API and `smps client events` alike.
 FEED_PAGE_SIZE = 500
@@ -38,7 +41,8 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
-        description="An `https://` (or `http://`) address that accepts POSTs; private and loopback addresses are refused"
+        description="An `https://` (or `http://`) address that accepts POSTs; private and loopback addresses are refused",
+        json_schema_extra={"format": "uri"},  # the router's address check says more (scheme, host, port)
     )
     event_types: list[EventTypeName] = Field(
         min_length=1,

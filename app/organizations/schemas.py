@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from app.core.schema_extra import NOT_NULL
 from app.organizations.models import OrganizationKind, RecommenderKind
 
 OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -30,9 +31,10 @@ class OrganizationCreate(BaseModel):
 class OrganizationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: OrgName | None = None
+    # These may change but never be emptied (the router refuses their null).
+    name: OrgName | None = Field(default=None, json_schema_extra=NOT_NULL)
     name_en: OrgName | None = None
-    kind: OrganizationKind | None = None
+    kind: OrganizationKind | None = Field(default=None, json_schema_extra=NOT_NULL)
     internal_deadline: AwareDatetime | None = Field(
         default=None, description="A recommender's own cut-off for its applicants (RFC 3339 with offset)"
     )
