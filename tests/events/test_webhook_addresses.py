@@ -16,6 +16,7 @@ from app.core.settings import Settings
 from app.events import addresses
 from app.events.addresses import IPAddress, PinnedBackend, PinnedTransport, is_public
 from app.events.worker import Worker
+from tests.conftest import Actor
 from tests.events.conftest import emit
 from tests.factories import make_org, make_user
 
@@ -122,6 +123,15 @@ class Recorder:
         return httpcore.SyncBackend().connect_tcp(host, port, *args)  # type: ignore[arg-type]
 
 
+async def _subscribe(app: FastAPI, client: httpx.AsyncClient, url: str) -> tuple[str, Actor, httpx.Response]:
+    """A unit, its applicant, and that applicant's webhook to ``url``."""
+    unit = make_org(app)
+    owner = make_user(app, unit, "applicant")
+    created = await client.post("/api/v1/webhooks", json=_body(url), headers=owner.headers)
+    assert created.status_code == 201, created.text
+    return unit, owner, created
+
+
 def _worker(app: FastAPI, settings: Settings, recorder: Recorder) -> Worker:
     backend = PinnedBackend(lambda: settings.webhook_allowed_hosts, connect=recorder)
     return Worker(app.state.database, settings, client=httpx.Client(transport=PinnedTransport(backend), timeout=10))
@@ -136,12 +146,7 @@ async def test_dns_rebinding_never_reaches_loopback(
     settings.webhook_allowed_hosts = ""
     # Subscription, first delivery, then every later lookup.
     resolver["rebind.example"] = [["93.184.216.34"], ["93.184.216.34"], ["127.0.0.1"]]
-    unit = make_org(app)
-    owner = make_user(app, unit, "applicant")
-    created = await client.post(
-        "/api/v1/webhooks", json=_body(f"http://rebind.example:{port}/hook"), headers=owner.headers
-    )
-    assert created.status_code == 201, created.text
+    unit, owner, created = await _subscribe(app, client, f"http://rebind.example:{port}/hook")
     emit(app, "organization.updated", unit, organization_id=unit)
     recorder = Recorder(reachable={"127.0.0.1"})  # a request would arrive, were 127.0.0.1 connected
     worker = _worker(app, settings, recorder)
@@ -168,12 +173,7 @@ async def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
     settings.webhook_allowed_hosts = "127.0.0.0/8"
     # Resolved once per connection: a second, different answer is never used for this one.
     resolver["pinned.example"] = [["127.0.0.1"], ["127.0.0.2"]]
-    unit = make_org(app)
-    owner = make_user(app, unit, "applicant")
-    created = await client.post(
-        "/api/v1/webhooks", json=_body(f"http://pinned.example:{port}/hook"), headers=owner.headers
-    )
-    assert created.status_code == 201, created.text
+    unit, owner, created = await _subscribe(app, client, f"http://pinned.example:{port}/hook")
     resolver["pinned.example"] = [["127.0.0.1"], ["127.0.0.2"]]
     emit(app, "organization.updated", unit, organization_id=unit)
     recorder = Recorder(reachable={"127.0.0.1"})
@@ -194,12 +194,7 @@ async def test_the_next_checked_address_is_tried_when_one_fails(
     port = receiver.server.server_address[1]
     settings.webhook_allowed_hosts = "127.0.0.0/8, 93.184.216.34"
     resolver["two.example"] = [["93.184.216.34", "127.0.0.1"]]
-    unit = make_org(app)
-    owner = make_user(app, unit, "applicant")
-    created = await client.post(
-        "/api/v1/webhooks", json=_body(f"http://two.example:{port}/hook"), headers=owner.headers
-    )
-    assert created.status_code == 201, created.text
+    unit, owner, created = await _subscribe(app, client, f"http://two.example:{port}/hook")
     emit(app, "organization.updated", unit, organization_id=unit)
     recorder = Recorder(reachable={"127.0.0.1"})
     worker = _worker(app, settings, recorder)
