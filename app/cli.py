@@ -54,9 +54,17 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
     forwarding: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
     # Uvicorn's own lines (startup, "started server process") stay visible; one access line per request does not.
     # The header section is capped (431 and a closed connection beyond SMPS_MAX_HEADER_BYTES).
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=False,
-                http=HeaderCappedHttpToolsProtocol, h11_max_incomplete_event_size=settings.max_header_bytes,
-                **forwarding)
+    uvicorn.run(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+        http=HeaderCappedHttpToolsProtocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        **forwarding,
+    )
 
 
 def _resolve_org(session: "Session", ref: str) -> str:
@@ -75,12 +83,23 @@ def _resolve_org(session: "Session", ref: str) -> str:
 @main.command("create-user", help="Create a user; the password is read from standard input.")
 @click.option("--username", required=True)
 @click.option("--display-name", default=None, help="Defaults to the username.")
-@click.option("--organization", "organization", required=True,
-              help="Organization id, credit code, 'office', a 6-digit province code, or 660000 for XPCC.")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["applicant", "signatory", "reviewer", "office", "admin"]))
+@click.option(
+    "--organization",
+    "organization",
+    required=True,
+    help="Organization id, credit code, 'office', a 6-digit province code, or 660000 for XPCC.",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["applicant", "signatory", "reviewer", "office", "admin"]),
+)
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
-def create_user(username: str, display_name: str | None, organization: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+def create_user(
+    username: str, display_name: str | None, organization: str, roles: tuple[str, ...], password_stdin: bool
+) -> None:
     from app.accounts.service import create_user as create
     from app.core.db import commit, make_database
     from app.core.errors import AppError
@@ -94,8 +113,15 @@ def create_user(username: str, display_name: str | None, organization: str, role
         with database.writer() as session:
             org_id = _resolve_org(session, organization)
             try:
-                user = create(session, username=username, display_name=display_name or username,
-                              organization_id=org_id, roles=list(roles), password=password, now=datetime.now(UTC))
+                user = create(
+                    session,
+                    username=username,
+                    display_name=display_name or username,
+                    organization_id=org_id,
+                    roles=list(roles),
+                    password=password,
+                    now=datetime.now(UTC),
+                )
             except AppError as exc:
                 raise click.ClickException(exc.body("en").get("detail") or exc.code) from exc
             commit(session)
@@ -126,10 +152,17 @@ def create_api_key(username: str, name: str) -> None:
         database.dispose()
 
 
-@main.command(help="Create a practice call open now, demo organizations and users with API keys, and print them "
-                   "(idempotent: the keys kept in --output are reused while they still work).")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("var/demo.json"),
-              show_default=True, help="Where the demo data and keys are kept (read first, then rewritten).")
+@main.command(
+    help="Create a practice call open now, demo organizations and users with API keys, and print them "
+    "(idempotent: the keys kept in --output are reused while they still work)."
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("var/demo.json"),
+    show_default=True,
+    help="Where the demo data and keys are kept (read first, then rewritten).",
+)
 def demo(output: Path) -> None:
     from app.core.migrate import migrate as run
     from app.demo import create_demo, previous_keys

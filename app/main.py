@@ -89,8 +89,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             # Where attachment files live: writable directory, or a reachable S3 bucket.
             blob_store_of(request.app).check()
         except Exception as exc:
-            raise ServiceUnavailable(Text("数据库或存储不可用", "The database or the storage is unavailable"),
-                                     headers={"Retry-After": "5"}) from exc
+            raise ServiceUnavailable(
+                Text("数据库或存储不可用", "The database or the storage is unavailable"), headers={"Retry-After": "5"}
+            ) from exc
         return {"status": "ready"}
 
     app.include_router(index_router)

@@ -32,7 +32,9 @@ def main() -> None:
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    (RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
+        json.dumps(results, ensure_ascii=False, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -58,19 +58,42 @@ def _setup(url: str) -> dict[str, str]:
             call_id = session.execute(sa.select(Call.id).where(Call.key == "9th-batch")).scalar_one()
             recommender = session.execute(sa.select(Organization.id).where(Organization.key == "370000")).scalar_one()
             body = "11370102MB0000001"
-            org = Organization(id=new_id("org"), name="历下区行政审批服务局", credit_code=body + check_character(body),
-                               province_code="370000", kind="government_agency", created_at=now, updated_at=now)
+            org = Organization(
+                id=new_id("org"),
+                name="历下区行政审批服务局",
+                credit_code=body + check_character(body),
+                province_code="370000",
+                kind="government_agency",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(org)
             session.flush()
-            user = User(id=new_id("usr"), username="bench_uploader", display_name="申报人", organization_id=org.id,
-                        roles=["applicant"], password_hash="x", created_at=now, updated_at=now)
+            user = User(
+                id=new_id("usr"),
+                username="bench_uploader",
+                display_name="申报人",
+                organization_id=org.id,
+                roles=["applicant"],
+                password_hash="x",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(user)
             session.flush()
             _, key = create_api_key(session, user.id, "bench", now)
             application = Application(
-                id=new_id("app"), call_id=call_id, title="政务服务标准化试点", state="draft", undertaking_org_id=org.id,
-                recommender_id=recommender, province_code="370000", content={}, created_by=user.id,
-                created_at=now, updated_at=now,
+                id=new_id("app"),
+                call_id=call_id,
+                title="政务服务标准化试点",
+                state="draft",
+                undertaking_org_id=org.id,
+                recommender_id=recommender,
+                province_code="370000",
+                content={},
+                created_by=user.id,
+                created_at=now,
+                updated_at=now,
             )
             session.add(application)
             commit(session)
@@ -132,9 +155,25 @@ class _RssSampler(threading.Thread):
 def _curl_upload(url: str, key: str, path: Path, filename: str) -> tuple[float, dict[str, Any]]:
     """POST the file with curl (kind first, then the file); returns (seconds, the JSON answer)."""
     out = subprocess.run(
-        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code} %{time_total}", "-H", f"Authorization: Bearer {key}",
-         "-H", "Expect:", "-F", "kind=evidence", "-F", f"file=@{path};filename={filename};type=application/pdf", url],
-        capture_output=True, check=True,
+        [
+            "curl",
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code} %{time_total}",
+            "-H",
+            f"Authorization: Bearer {key}",
+            "-H",
+            "Expect:",
+            "-F",
+            "kind=evidence",
+            "-F",
+            f"file=@{path};filename={filename};type=application/pdf",
+            url,
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     body, _, trailer = out.rpartition(b"\n")
     status, seconds = trailer.decode().split()
@@ -170,9 +209,12 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
         source = storage / "source" / "scan.pdf"  # in the storage directory's file system, as the blobs are
         source.parent.mkdir(parents=True)
         size, sha256 = _write_file(source, size_mib * MiB)
-        env = {"SMPS_DATABASE_URL": url, "SMPS_STORAGE_DIR": str(storage),
-               "SMPS_MAX_ATTACHMENT_BYTES": str(max(256, 2 * size_mib) * MiB),
-               "SMPS_MAX_APPLICATION_ATTACHMENTS_BYTES": str(max(1024, 4 * size_mib) * MiB)}
+        env = {
+            "SMPS_DATABASE_URL": url,
+            "SMPS_STORAGE_DIR": str(storage),
+            "SMPS_MAX_ATTACHMENT_BYTES": str(max(256, 2 * size_mib) * MiB),
+            "SMPS_MAX_APPLICATION_ATTACHMENTS_BYTES": str(max(1024, 4 * size_mib) * MiB),
+        }
         headers = {"Authorization": f"Bearer {info['key']}"}
         uploads: list[float] = []
         cpus: list[float] = []
@@ -182,8 +224,13 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
             pid = _server_pid(base.rsplit(":", 1)[1])
             target = f"{base}/api/v1/applications/{info['application_id']}/attachments"
             # Warm up (imports, pools, the PDF check) with a small file.
-            warm = httpx.post(target, headers=headers, data={"kind": "other"},
-                              files={"file": ("warm.pdf", pdf(), "application/pdf")}, timeout=30)
+            warm = httpx.post(
+                target,
+                headers=headers,
+                data={"kind": "other"},
+                files={"file": ("warm.pdf", pdf(), "application/pdf")},
+                timeout=30,
+            )
             assert warm.status_code == 201, warm.text
             for _ in range(repeat):
                 before = _status_kib(pid, "VmRSS")
@@ -214,15 +261,26 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
     mb = size / 1e6
     sha256_rate = _hashlib_rate()
     return {
-        "name": "attachment_upload", "bytes": size, "repeat": repeat,
-        "rss_growth_mib": round(max(growths), 1), "rss_exact_peak": exact_peak, "rss_target": "< 64",
-        "upload_seconds": [round(s, 3) for s in uploads], "upload_mb_per_s": round(mb / upload_s),
-        "server_cpu_seconds": [round(s, 2) for s in cpus], "load_average": round(os.getloadavg()[0], 1),
-        "cp_seconds": [round(s, 3) for s in cps], "cp_mb_per_s": round(mb / cp_s),
-        "cp_fsync_seconds": [round(s, 3) for s in cps_fsync], "cp_fsync_mb_per_s": round(mb / cp_fsync_s),
-        "ratio": round(cp_s / upload_s, 3), "ratio_vs_cp_fsync": round(cp_fsync_s / upload_s, 3), "target": ">= 0.5",
+        "name": "attachment_upload",
+        "bytes": size,
+        "repeat": repeat,
+        "rss_growth_mib": round(max(growths), 1),
+        "rss_exact_peak": exact_peak,
+        "rss_target": "< 64",
+        "upload_seconds": [round(s, 3) for s in uploads],
+        "upload_mb_per_s": round(mb / upload_s),
+        "server_cpu_seconds": [round(s, 2) for s in cpus],
+        "load_average": round(os.getloadavg()[0], 1),
+        "cp_seconds": [round(s, 3) for s in cps],
+        "cp_mb_per_s": round(mb / cp_s),
+        "cp_fsync_seconds": [round(s, 3) for s in cps_fsync],
+        "cp_fsync_mb_per_s": round(mb / cp_fsync_s),
+        "ratio": round(cp_s / upload_s, 3),
+        "ratio_vs_cp_fsync": round(cp_fsync_s / upload_s, 3),
+        "target": ">= 0.5",
         # The ceiling: every byte must be digested, and SHA-256 of one stream cannot be split across cores.
-        "sha256_mb_per_s": round(sha256_rate), "ratio_vs_sha256_alone": round(mb / upload_s / sha256_rate, 3),
+        "sha256_mb_per_s": round(sha256_rate),
+        "ratio_vs_sha256_alone": round(mb / upload_s / sha256_rate, 3),
     }
 
 
@@ -241,10 +299,12 @@ if __name__ == "__main__":
     n = 3
     if "--repeat" in args:
         n = int(args[args.index("--repeat") + 1])
-        args = args[: args.index("--repeat")] + args[args.index("--repeat") + 2:]
+        args = args[: args.index("--repeat")] + args[args.index("--repeat") + 2 :]
     result = run(int(args[0]) if args else 200, n)
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-    print(f"peak RSS growth {result['rss_growth_mib']} MiB (target < 64); upload {result['upload_mb_per_s']} MB/s, "
-          f"cp {result['cp_mb_per_s']} MB/s, ratio {result['ratio']} (target ≥ 0.5); "
-          f"vs cp+fsync {result['cp_fsync_mb_per_s']} MB/s, ratio {result['ratio_vs_cp_fsync']}; "
-          f"SHA-256 alone {result['sha256_mb_per_s']} MB/s (upload at {result['ratio_vs_sha256_alone']} of it)")
+    print(
+        f"peak RSS growth {result['rss_growth_mib']} MiB (target < 64); upload {result['upload_mb_per_s']} MB/s, "
+        f"cp {result['cp_mb_per_s']} MB/s, ratio {result['ratio']} (target ≥ 0.5); "
+        f"vs cp+fsync {result['cp_fsync_mb_per_s']} MB/s, ratio {result['ratio_vs_cp_fsync']}; "
+        f"SHA-256 alone {result['sha256_mb_per_s']} MB/s (upload at {result['ratio_vs_sha256_alone']} of it)"
+    )

@@ -56,19 +56,28 @@ _KINDS = ["application_form_scan", "implementation_plan", "standards_table", "ev
 def open_call(session: Any, now: datetime, key: str) -> Call:
     """A call open now (deadline in 60 days) with the 9th batch's catalogue, as `smps demo` makes its practice call."""
     call = Call(
-        id=new_id("call"), key=key, name=f"基准测试批次 {key}", name_en=f"Benchmark call {key}",
-        notice_number=f"基准〔{now.year}〕{key}号", issue_date=date.today(),
+        id=new_id("call"),
+        key=key,
+        name=f"基准测试批次 {key}",
+        name_en=f"Benchmark call {key}",
+        notice_number=f"基准〔{now.year}〕{key}号",
+        issue_date=date.today(),
         deadline=(now + timedelta(days=60)).astimezone(BEIJING).replace(hour=23, minute=59, second=59, microsecond=0),
-        catalogue=data.CATALOGUE_9TH, conditions=data.CONDITIONS_9TH, sections=data.SECTIONS_9TH,
-        attachment_rules=DEFAULT_ATTACHMENT_RULES, created_at=now, updated_at=now,
+        catalogue=data.CATALOGUE_9TH,
+        conditions=data.CONDITIONS_9TH,
+        sections=data.SECTIONS_9TH,
+        attachment_rules=DEFAULT_ATTACHMENT_RULES,
+        created_at=now,
+        updated_at=now,
     )
     session.add(call)
     session.flush()
     return call
 
 
-def build_list(database: Database, storage_dir: Path, n: int, attachments: int = 5,
-               recommender_key: str = "370000") -> dict[str, Any]:
+def build_list(
+    database: Database, storage_dir: Path, n: int, attachments: int = 5, recommender_key: str = "370000"
+) -> dict[str, Any]:
     """An open batch of ``n`` recommended applications (``attachments`` files each) in a new call.
 
     Returns ``{"batch_id", "call_id", "recommender_id", "reviewer_id", "reviewer_key", "application_ids"}``.
@@ -82,14 +91,27 @@ def build_list(database: Database, storage_dir: Path, n: int, attachments: int =
         units = []
         for u in range(4):
             body = f"11{recommender.province_code[:2]}0102MB{tag}{u}"
-            org = Organization(id=new_id("org"), name=f"基准单位{tag}-{u}", credit_code=body + check_character(body),
-                               province_code=recommender.province_code, kind="government_agency",
-                               created_at=now, updated_at=now)
+            org = Organization(
+                id=new_id("org"),
+                name=f"基准单位{tag}-{u}",
+                credit_code=body + check_character(body),
+                province_code=recommender.province_code,
+                kind="government_agency",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(org)
             units.append(org.id)
-        reviewer = User(id=new_id("usr"), username=f"bench_reviewer_{tag}", display_name="审核员",
-                        organization_id=recommender.id, roles=["reviewer"], password_hash="-", created_at=now,
-                        updated_at=now)
+        reviewer = User(
+            id=new_id("usr"),
+            username=f"bench_reviewer_{tag}",
+            display_name="审核员",
+            organization_id=recommender.id,
+            roles=["reviewer"],
+            password_hash="-",
+            created_at=now,
+            updated_at=now,
+        )
         session.add(reviewer)
         session.flush()
         _, key = create_api_key(session, reviewer.id, "bench", now)
@@ -107,46 +129,94 @@ def build_list(database: Database, storage_dir: Path, n: int, attachments: int =
                 path = store.path(storage_key)
                 path.parent.mkdir(exist_ok=True)
                 path.write_bytes(blob)
-                row = {"id": new_id("att"), "application_id": app_id, "kind": _KINDS[k % len(_KINDS)],
-                       "filename": f"附件{k + 1}.pdf", "description": None, "file_type": "pdf",
-                       "media_type": "application/pdf", "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
-                       "storage_key": storage_key, "uploaded_by": reviewer.id, "created_at": now}
+                row = {
+                    "id": new_id("att"),
+                    "application_id": app_id,
+                    "kind": _KINDS[k % len(_KINDS)],
+                    "filename": f"附件{k + 1}.pdf",
+                    "description": None,
+                    "file_type": "pdf",
+                    "media_type": "application/pdf",
+                    "size": len(blob),
+                    "sha256": hashlib.sha256(blob).hexdigest(),
+                    "storage_key": storage_key,
+                    "uploaded_by": reviewer.id,
+                    "created_at": now,
+                }
                 files.append(row)
                 app_files.append({"id": row["id"], "kind": row["kind"], "sha256": row["sha256"]})
             digest = canonical_digest(SimpleNamespace(call_id=call.id, content=content), app_files)  # type: ignore[arg-type]
-            apps.append({
-                "id": app_id, "call_id": call.id, "title": content["title"], "state": "recommended", "version": 7,
-                "undertaking_org_id": units[0], "recommender_id": recommender.id,
-                "province_code": recommender.province_code, "domain_area": content["domain"]["area"],
-                "content": content, "content_digest": digest, "created_by": reviewer.id, "created_at": now,
-                "updated_at": now, "submitted_at": now,
-            })
-            party_rows += [{"application_id": app_id, "role": role, "organization_id": org, "position": pos}
-                           for pos, (role, org) in enumerate([("undertaking", units[0]), ("participating", units[1]),
-                                                             ("guarantor", units[2]), ("guidance", units[3])])]
+            apps.append(
+                {
+                    "id": app_id,
+                    "call_id": call.id,
+                    "title": content["title"],
+                    "state": "recommended",
+                    "version": 7,
+                    "undertaking_org_id": units[0],
+                    "recommender_id": recommender.id,
+                    "province_code": recommender.province_code,
+                    "domain_area": content["domain"]["area"],
+                    "content": content,
+                    "content_digest": digest,
+                    "created_by": reviewer.id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "submitted_at": now,
+                }
+            )
+            party_rows += [
+                {"application_id": app_id, "role": role, "organization_id": org, "position": pos}
+                for pos, (role, org) in enumerate(
+                    [
+                        ("undertaking", units[0]),
+                        ("participating", units[1]),
+                        ("guarantor", units[2]),
+                        ("guidance", units[3]),
+                    ]
+                )
+            ]
         if apps:
             session.execute(sa.insert(Application), apps)
             session.execute(sa.insert(ApplicationParty), party_rows)
         if files:
             session.execute(sa.insert(Attachment), files)
-        batch = Batch(id=new_id("bat"), call_id=call.id, recommender_id=recommender.id, state=BatchState.open,
-                      created_by=reviewer.id, created_at=now, updated_at=now)
+        batch = Batch(
+            id=new_id("bat"),
+            call_id=call.id,
+            recommender_id=recommender.id,
+            state=BatchState.open,
+            created_by=reviewer.id,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(batch)
         session.flush()
         if apps:
-            session.execute(sa.insert(BatchItem), [{"batch_id": batch.id, "application_id": a["id"], "rank": r + 1}
-                                                   for r, a in enumerate(apps)])
+            session.execute(
+                sa.insert(BatchItem),
+                [{"batch_id": batch.id, "application_id": a["id"], "rank": r + 1} for r, a in enumerate(apps)],
+            )
         commit(session)
-        return {"batch_id": batch.id, "call_id": call.id, "recommender_id": recommender.id,
-                "reviewer_id": reviewer.id, "reviewer_key": key, "application_ids": [a["id"] for a in apps]}
+        return {
+            "batch_id": batch.id,
+            "call_id": call.id,
+            "recommender_id": recommender.id,
+            "reviewer_id": reviewer.id,
+            "reviewer_key": key,
+            "application_ids": [a["id"] for a in apps],
+        }
 
 
 def _submit(http: httpx.Client, built: dict[str, Any]) -> float:
     headers = {"Authorization": f"Bearer {built['reviewer_key']}"}
     etag = http.get(f"/api/v1/batches/{built['batch_id']}", headers=headers).headers["etag"]
     start = time.perf_counter()
-    r = http.post(f"/api/v1/batches/{built['batch_id']}/transitions", json={"action": "submit"},
-                  headers={**headers, "If-Match": etag})
+    r = http.post(
+        f"/api/v1/batches/{built['batch_id']}/transitions",
+        json={"action": "submit"},
+        headers={**headers, "If-Match": etag},
+    )
     elapsed = time.perf_counter() - start
     if r.status_code != 200 or len(r.json()["items"]) != len(built["application_ids"]):
         raise RuntimeError(f"submission failed: {r.status_code} {r.text[:500]}")
@@ -158,8 +228,11 @@ def _measure(url: str, tmp: Path, small: int, large: int, attachments: int, repe
     migrate(settings)
     database = make_database(settings)
     try:
-        lists = [(size, build_list(database, settings.storage_dir, size, attachments))
-                 for _ in range(repeats) for size in (small, large)]
+        lists = [
+            (size, build_list(database, settings.storage_dir, size, attachments))
+            for _ in range(repeats)
+            for size in (small, large)
+        ]
     finally:
         database.dispose()
     times: dict[int, list[float]] = {small: [], large: []}
@@ -170,21 +243,29 @@ def _measure(url: str, tmp: Path, small: int, large: int, attachments: int, repe
         for size, built in lists:
             times[size].append(_submit(http, built))
     t_small, t_large = statistics.median(times[small]), statistics.median(times[large])
-    return {"small": small, "large": large, "attachments_each": attachments,
-            "small_seconds": round(t_small, 4), "large_seconds": round(t_large, 4),
-            "all_seconds": {str(k): [round(t, 4) for t in v] for k, v in times.items()},
-            "ratio": round(t_large / t_small, 2), "target": "≤ 12"}
+    return {
+        "small": small,
+        "large": large,
+        "attachments_each": attachments,
+        "small_seconds": round(t_small, 4),
+        "large_seconds": round(t_large, 4),
+        "all_seconds": {str(k): [round(t, 4) for t in v] for k, v in times.items()},
+        "ratio": round(t_large / t_small, 2),
+        "target": "≤ 12",
+    }
 
 
-def run(postgres_admin_url: str | None = None, small: int = 30, large: int = 300, attachments: int = 5,
-        repeats: int = 3) -> dict[str, Any]:
+def run(
+    postgres_admin_url: str | None = None, small: int = 30, large: int = 300, attachments: int = 5, repeats: int = 3
+) -> dict[str, Any]:
     """Measure on SQLite, and on PostgreSQL when an admin URL is given (a scratch database is created)."""
     out: dict[str, Any] = {"benchmark": "batch_submit"}
     with tempfile.TemporaryDirectory(prefix="smps-bench-") as tmp:
         out["sqlite"] = _measure(f"sqlite:///{tmp}/bench.db", Path(tmp) / "sqlite", small, large, attachments, repeats)
         if postgres_admin_url:
-            admin = sa.create_engine(postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                     isolation_level="AUTOCOMMIT")
+            admin = sa.create_engine(
+                postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+            )
             name = f"smps_bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -199,8 +280,9 @@ def run(postgres_admin_url: str | None = None, small: int = 30, large: int = 300
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.batch_submit", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.batch_submit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--small", type=int, default=30)
     parser.add_argument("--large", type=int, default=300)
     parser.add_argument("--attachments", type=int, default=5, help="attachments per application")
@@ -211,8 +293,10 @@ def main() -> None:
     for backend in ("sqlite", "postgresql"):
         if backend in results:
             f = results[backend]
-            print(f"{backend}: {f['small']} applications {f['small_seconds']} s, {f['large']} applications "
-                  f"{f['large_seconds']} s, ratio {f['ratio']} (target ≤ 12; {f['attachments_each']} attachments each)")
+            print(
+                f"{backend}: {f['small']} applications {f['small_seconds']} s, {f['large']} applications "
+                f"{f['large_seconds']} s, ratio {f['ratio']} (target ≤ 12; {f['attachments_each']} attachments each)"
+            )
 
 
 if __name__ == "__main__":

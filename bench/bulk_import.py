@@ -50,13 +50,28 @@ def _setup(url: str) -> dict[str, Any]:
             orgs = []
             for i in range(4):
                 body = f"11370102MB{i:07d}"[:17]
-                org = Organization(id=new_id("org"), name=f"历下区单位{i}", credit_code=body + check_character(body),
-                                   province_code="370000", kind="government_agency", created_at=now, updated_at=now)
+                org = Organization(
+                    id=new_id("org"),
+                    name=f"历下区单位{i}",
+                    credit_code=body + check_character(body),
+                    province_code="370000",
+                    kind="government_agency",
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(org)
                 orgs.append(org.id)
             session.flush()
-            user = User(id=new_id("usr"), username="bench_applicant", display_name="申报人", organization_id=orgs[0],
-                        roles=["applicant"], password_hash="x", created_at=now, updated_at=now)
+            user = User(
+                id=new_id("usr"),
+                username="bench_applicant",
+                display_name="申报人",
+                organization_id=orgs[0],
+                roles=["applicant"],
+                password_hash="x",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(user)
             session.flush()
             _, key = create_api_key(session, user.id, "bench", now)
@@ -70,20 +85,26 @@ def _form(i: int, info: dict[str, Any]) -> dict[str, Any]:
     orgs = info["orgs"]
     filler = "围绕政务服务标准化，建立健全标准体系，推动服务规范化、便利化。" * 4
     return {
-        "call_id": info["call_id"], "title": f"第{i}号政务服务标准化试点", "domain": {"area": "1.1", "item": "1.1.3"},
+        "call_id": info["call_id"],
+        "title": f"第{i}号政务服务标准化试点",
+        "domain": {"area": "1.1", "item": "1.1.3"},
         "recommender_id": info["recommender"],
         "parties": {"participating": [orgs[1]], "guarantor": orgs[2], "guidance": orgs[3]},
         "contact": {"name": "王芳", "phone": "13800138000", "email": "wangfang@example.cn"},
         "period": {"start": "2023-01-01", "end": "2024-12-31"},
         "sections": {k: filler for k in SECTIONS},
-        "standards": [{"code": "GB/T 32169.1-2015", "title": "政务服务中心运行规范", "level": "national", "status": "existing"}],
+        "standards": [
+            {"code": "GB/T 32169.1-2015", "title": "政务服务中心运行规范", "level": "national", "status": "existing"}
+        ],
         "funding": {"amount_cny": 1200000, "sources": "区财政"},
         "eligibility": [{"condition": n, "attested": True} for n in (1, 2, 3, 4)],
     }
 
 
 def _bulk(url: str, info: dict[str, Any], rows: list[dict[str, Any]], tmp: Path) -> float:
-    settings = Settings(database_url=url, storage_dir=tmp / "files", log_level="WARNING", max_bulk_upload_bytes=512 * 1024 * 1024)
+    settings = Settings(
+        database_url=url, storage_dir=tmp / "files", log_level="WARNING", max_bulk_upload_bytes=512 * 1024 * 1024
+    )
     app = create_app(settings)
     try:
         http = TestClient(app, base_url="http://bench")
@@ -100,7 +121,9 @@ def _bulk(url: str, info: dict[str, Any], rows: list[dict[str, Any]], tmp: Path)
                 break
             time.sleep(POLL_SECONDS)
         elapsed = time.perf_counter() - start
-        assert body["state"] == "finished" and body["created_count"] == len(rows), {k: body[k] for k in ("state", "error_count")}
+        assert body["state"] == "finished" and body["created_count"] == len(rows), {
+            k: body[k] for k in ("state", "error_count")
+        }
         return elapsed
     finally:
         app.state.database.dispose()
@@ -114,13 +137,27 @@ def _raw(url: str, info: dict[str, Any], rows: list[dict[str, Any]]) -> float:
     for form in rows:
         content = {k: v for k, v in form.items() if k != "call_id"}
         content["parties"] = {"undertaking": info["orgs"][0], **content["parties"]}
-        values.append({
-            "id": new_id("app"), "call_id": form["call_id"], "title": form["title"], "state": "draft", "version": 1,
-            "undertaking_org_id": info["orgs"][0], "recommender_id": form["recommender_id"], "province_code": "370000",
-            "domain_area": "1.1", "content": content, "content_digest": None, "entered_by_org_id": None,
-            "created_by": info["user_id"], "outcome_document_number": None, "created_at": now, "updated_at": now,
-            "submitted_at": None,
-        })
+        values.append(
+            {
+                "id": new_id("app"),
+                "call_id": form["call_id"],
+                "title": form["title"],
+                "state": "draft",
+                "version": 1,
+                "undertaking_org_id": info["orgs"][0],
+                "recommender_id": form["recommender_id"],
+                "province_code": "370000",
+                "domain_area": "1.1",
+                "content": content,
+                "content_digest": None,
+                "entered_by_org_id": None,
+                "created_by": info["user_id"],
+                "outcome_document_number": None,
+                "created_at": now,
+                "updated_at": now,
+                "submitted_at": None,
+            }
+        )
     try:
         with engine.writer() as session:
             start = time.perf_counter()
@@ -139,9 +176,16 @@ def _measure(url: str, n: int, tmp: Path, repeat: int) -> dict[str, Any]:
         bulk.append(_bulk(url, info, rows, tmp))
         raw.append(_raw(url, info, rows))
     bulk_s, raw_s = min(bulk), min(raw)
-    return {"rows": n, "bulk_seconds": round(bulk_s, 3), "bulk_rows_per_s": round(n / bulk_s),
-            "raw_seconds": round(raw_s, 3), "raw_rows_per_s": round(n / raw_s), "ratio": round(raw_s / bulk_s, 3),
-            "bulk_samples": [round(x, 3) for x in bulk], "raw_samples": [round(x, 3) for x in raw]}
+    return {
+        "rows": n,
+        "bulk_seconds": round(bulk_s, 3),
+        "bulk_rows_per_s": round(n / bulk_s),
+        "raw_seconds": round(raw_s, 3),
+        "raw_rows_per_s": round(n / raw_s),
+        "ratio": round(raw_s / bulk_s, 3),
+        "bulk_samples": [round(x, 3) for x in bulk],
+        "raw_samples": [round(x, 3) for x in raw],
+    }
 
 
 def run(n: int = 10000, postgres_admin_url: str | None = None, repeat: int = REPEAT) -> dict[str, Any]:
@@ -150,8 +194,9 @@ def run(n: int = 10000, postgres_admin_url: str | None = None, repeat: int = REP
     with tempfile.TemporaryDirectory() as tmp:
         out["sqlite"] = _measure(f"sqlite:///{tmp}/bench.db", n, Path(tmp), repeat)
         if postgres_admin_url:
-            admin = sa.create_engine(postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                     isolation_level="AUTOCOMMIT")
+            admin = sa.create_engine(
+                postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+            )
             name = f"smps_bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -173,6 +218,8 @@ if __name__ == "__main__":
         args = [a for a in args if a not in ("--postgres", pg)]
     results = run(int(args[0]) if args else 10000, pg)
     for backend, figures in results.items():
-        print(f"{backend}: bulk {figures['bulk_rows_per_s']} rows/s ({figures['bulk_seconds']} s), raw executemany "
-              f"{figures['raw_rows_per_s']} rows/s ({figures['raw_seconds']} s), ratio {figures['ratio']} (target ≥ 0.2); "
-              f"best of {len(figures['bulk_samples'])}: bulk {figures['bulk_samples']} s, raw {figures['raw_samples']} s")
+        print(
+            f"{backend}: bulk {figures['bulk_rows_per_s']} rows/s ({figures['bulk_seconds']} s), raw executemany "
+            f"{figures['raw_rows_per_s']} rows/s ({figures['raw_seconds']} s), ratio {figures['ratio']} (target ≥ 0.2); "
+            f"best of {len(figures['bulk_samples'])}: bulk {figures['bulk_samples']} s, raw {figures['raw_samples']} s"
+        )

@@ -41,8 +41,15 @@ def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
     database = make_database(Settings(database_url=url))
     try:
         with database.writer() as session:
-            apps = session.execute(sa.select(Application.id, Application.recommender_id, Application.state,
-                                             Application.undertaking_org_id, Application.title)).all()
+            apps = session.execute(
+                sa.select(
+                    Application.id,
+                    Application.recommender_id,
+                    Application.state,
+                    Application.undertaking_org_id,
+                    Application.title,
+                )
+            ).all()
             visible = [a for a in apps if a.recommender_id == info["recommender_id"] and a.state != "draft"]
             hidden = [a for a in apps if a.recommender_id != info["recommender_id"]]
             start = datetime.now(UTC) - timedelta(days=30)
@@ -53,20 +60,36 @@ def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
                 about = hidden[seq % len(hidden)] if seq % INVISIBLE_EVERY == 0 else visible[seq % len(visible)]
                 seen += seq % INVISIBLE_EVERY != 0
                 kind = TYPES[seq % len(TYPES)]
-                data = ({"from": "provincial_review", "to": about.state} if kind == "application.state_changed"
-                        else {"state": about.state, "title": about.title})
-                batch.append({
-                    "seq": seq, "id": new_id("evt"), "type": kind, "subject_type": "application", "subject_id": about.id,
-                    "actor_id": None, "occurred_at": start + timedelta(seconds=seq), "application_id": about.id,
-                    "recommender_id": about.recommender_id, "organization_id": about.undertaking_org_id, "data": data,
-                })
+                data = (
+                    {"from": "provincial_review", "to": about.state}
+                    if kind == "application.state_changed"
+                    else {"state": about.state, "title": about.title}
+                )
+                batch.append(
+                    {
+                        "seq": seq,
+                        "id": new_id("evt"),
+                        "type": kind,
+                        "subject_type": "application",
+                        "subject_id": about.id,
+                        "actor_id": None,
+                        "occurred_at": start + timedelta(seconds=seq),
+                        "application_id": about.id,
+                        "recommender_id": about.recommender_id,
+                        "organization_id": about.undertaking_org_id,
+                        "data": data,
+                    }
+                )
                 if len(batch) == 5000:
                     session.execute(sa.insert(Event.__table__), batch)  # type: ignore[attr-defined]
                     batch = []
             if batch:
                 session.execute(sa.insert(Event.__table__), batch)  # type: ignore[attr-defined]
-            session.execute(sa.update(EventCounter).where(EventCounter.id == 1)  # type: ignore[arg-type]
-                            .values(value=first + n_events - 1))
+            session.execute(
+                sa.update(EventCounter)
+                .where(EventCounter.id == 1)  # type: ignore[arg-type]
+                .values(value=first + n_events - 1)
+            )
             session.commit()
         return seen
     finally:
@@ -86,8 +109,10 @@ def _measure(url: str, n_events: int, page_size: int) -> dict[str, Any]:
     info = build_database(url, APPLICATIONS)
     visible = _fill_events(url, n_events, info)
     headers = {"Authorization": f"Bearer {info['reviewer_key']}"}
-    with server("app.asgi:app", {"SMPS_DATABASE_URL": url}) as base, \
-            httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+    with (
+        server("app.asgi:app", {"SMPS_DATABASE_URL": url}) as base,
+        httpx.Client(base_url=base, headers=headers, timeout=60) as http,
+    ):
         pid = server_pid(base)
         # Walk the whole feed once: the cursor of every page.
         cursors: list[str | None] = [None]
@@ -115,17 +140,24 @@ def _measure(url: str, n_events: int, page_size: int) -> dict[str, Any]:
     per_page = {k: statistics.median(v) for k, v in seconds.items()}
     cpu_ms = {k: v * 1000 / len(seconds[k]) for k, v in cpu.items()}
     return {
-        "events": n_events, "visible_events": visible, "pages": len(cursors), "page_size": page_size,
-        "start_ms_per_page": round(per_page["start"] * 1000, 2), "end_ms_per_page": round(per_page["end"] * 1000, 2),
+        "events": n_events,
+        "visible_events": visible,
+        "pages": len(cursors),
+        "page_size": page_size,
+        "start_ms_per_page": round(per_page["start"] * 1000, 2),
+        "end_ms_per_page": round(per_page["end"] * 1000, 2),
         "ratio": round(per_page["end"] / per_page["start"], 3),
-        "start_server_cpu_ms_per_page": round(cpu_ms["start"], 2), "end_server_cpu_ms_per_page": round(cpu_ms["end"], 2),
+        "start_server_cpu_ms_per_page": round(cpu_ms["start"], 2),
+        "end_server_cpu_ms_per_page": round(cpu_ms["end"], 2),
         "cpu_ratio": round(cpu_ms["end"] / cpu_ms["start"], 3) if cpu_ms["start"] else None,
     }
 
 
 @contextmanager
 def _postgres_database(admin_url: str) -> Iterator[str]:
-    admin = sa.create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     name = f"smps_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -158,7 +190,9 @@ if __name__ == "__main__":
     for backend in ("sqlite", "postgresql"):
         if backend in results:
             f = results[backend]
-            print(f"{backend}: {f['events']} events ({f['visible_events']} visible, {f['pages']} pages of {f['page_size']}): "
-                  f"{f['start_ms_per_page']} ms per page at the start, {f['end_ms_per_page']} ms at the end, "
-                  f"ratio {f['ratio']} (target ≤ 1.2); server CPU {f['start_server_cpu_ms_per_page']} → "
-                  f"{f['end_server_cpu_ms_per_page']} ms per page (ratio {f['cpu_ratio']})")
+            print(
+                f"{backend}: {f['events']} events ({f['visible_events']} visible, {f['pages']} pages of {f['page_size']}): "
+                f"{f['start_ms_per_page']} ms per page at the start, {f['end_ms_per_page']} ms at the end, "
+                f"ratio {f['ratio']} (target ≤ 1.2); server CPU {f['start_server_cpu_ms_per_page']} → "
+                f"{f['end_server_cpu_ms_per_page']} ms per page (ratio {f['cpu_ratio']})"
+            )

@@ -46,12 +46,17 @@ def realistic_content(i: int, call: Call, recommender_id: str, parties: dict[str
     area = ["1.2", "2.3", "3.1", "4.2", "6.3", "7.1"][i % 6]
     filler = "围绕政务服务标准化，建立健全标准体系，推动服务规范化、便利化。" * 12
     return {
-        "title": f"第{i}号政务服务标准化试点", "domain": {"area": area}, "recommender_id": recommender_id,
-        "parties": parties, "contact": {"name": "王芳", "phone": "13800138000", "email": "wangfang@example.cn"},
+        "title": f"第{i}号政务服务标准化试点",
+        "domain": {"area": area},
+        "recommender_id": recommender_id,
+        "parties": parties,
+        "contact": {"name": "王芳", "phone": "13800138000", "email": "wangfang@example.cn"},
         "period": {"start": "2023-01-01", "end": "2024-12-31"},
         "sections": {s["key"]: filler for s in call.sections},
-        "standards": [{"code": f"GB/T 3216{k}-2015", "title": "政务服务中心运行规范", "level": "national", "status": "existing"}
-                      for k in range(10)],
+        "standards": [
+            {"code": f"GB/T 3216{k}-2015", "title": "政务服务中心运行规范", "level": "national", "status": "existing"}
+            for k in range(10)
+        ],
         "funding": {"amount_cny": 1200000, "sources": "区财政"},
         "eligibility": [{"condition": n, "attested": True} for n in (1, 2, 3, 4)],
     }
@@ -66,19 +71,42 @@ def build_database(url: str, n_applications: int, provinces: int = 8) -> dict[st
     info: dict[str, Any] = {}
     with database.writer() as session:
         call = session.execute(sa.select(Call).where(Call.key == "9th-batch")).scalar_one()
-        bureaus = session.execute(sa.select(Organization).where(Organization.recommender_kind == "province")
-                                  .order_by(Organization.key).limit(provinces)).scalars().all()
+        bureaus = (
+            session.execute(
+                sa.select(Organization)
+                .where(Organization.recommender_kind == "province")
+                .order_by(Organization.key)
+                .limit(provinces)
+            )
+            .scalars()
+            .all()
+        )
         units = []
         for b_i, bureau in enumerate(bureaus):
             for u in range(4):
                 body = f"11{bureau.province_code[:2]}0100MB{b_i:03d}{u:04d}"[:17]
-                org = Organization(id=new_id("org"), name=f"单位{b_i}-{u}", credit_code=body + check_character(body),
-                                   province_code=bureau.province_code, kind="government_agency", created_at=now, updated_at=now)
+                org = Organization(
+                    id=new_id("org"),
+                    name=f"单位{b_i}-{u}",
+                    credit_code=body + check_character(body),
+                    province_code=bureau.province_code,
+                    kind="government_agency",
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(org)
                 units.append((bureau, org))
         session.flush()
-        reviewer = User(id=new_id("usr"), username="bench_reviewer", display_name="审核员", organization_id=bureaus[0].id,
-                        roles=["reviewer"], password_hash=hash_password("bench-password"), created_at=now, updated_at=now)
+        reviewer = User(
+            id=new_id("usr"),
+            username="bench_reviewer",
+            display_name="审核员",
+            organization_id=bureaus[0].id,
+            roles=["reviewer"],
+            password_hash=hash_password("bench-password"),
+            created_at=now,
+            updated_at=now,
+        )
         session.add(reviewer)
         session.flush()
         _, info["reviewer_key"] = create_api_key(session, reviewer.id, "bench", now)
@@ -86,17 +114,39 @@ def build_database(url: str, n_applications: int, provinces: int = 8) -> dict[st
         for i in range(n_applications):
             bureau, unit = units[i % len(units)]
             others = [o for b, o in units if b.id == bureau.id and o.id != unit.id]
-            parties = {"undertaking": unit.id, "participating": [others[0].id], "guarantor": others[1].id, "guidance": others[2].id}
+            parties = {
+                "undertaking": unit.id,
+                "participating": [others[0].id],
+                "guarantor": others[1].id,
+                "guidance": others[2].id,
+            }
             created = now - timedelta(seconds=n_applications - i)
             app_id = new_id("app")
-            apps.append({
-                "id": app_id, "call_id": call.id, "title": f"第{i}号政务服务标准化试点", "state": STATES[i % len(STATES)],
-                "version": 1, "undertaking_org_id": unit.id, "recommender_id": bureau.id, "province_code": bureau.province_code,
-                "domain_area": "1.2", "content": realistic_content(i, call, bureau.id, parties), "created_by": reviewer.id,
-                "created_at": created, "updated_at": created,
-            })
-            for pos, (role, org) in enumerate([("undertaking", unit.id), ("participating", others[0].id),
-                                               ("guarantor", others[1].id), ("guidance", others[2].id)]):
+            apps.append(
+                {
+                    "id": app_id,
+                    "call_id": call.id,
+                    "title": f"第{i}号政务服务标准化试点",
+                    "state": STATES[i % len(STATES)],
+                    "version": 1,
+                    "undertaking_org_id": unit.id,
+                    "recommender_id": bureau.id,
+                    "province_code": bureau.province_code,
+                    "domain_area": "1.2",
+                    "content": realistic_content(i, call, bureau.id, parties),
+                    "created_by": reviewer.id,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            for pos, (role, org) in enumerate(
+                [
+                    ("undertaking", unit.id),
+                    ("participating", others[0].id),
+                    ("guarantor", others[1].id),
+                    ("guidance", others[2].id),
+                ]
+            ):
                 parties_rows.append({"application_id": app_id, "role": role, "organization_id": org, "position": pos})
             if len(apps) >= 5000:
                 session.execute(sa.insert(Application), apps)
@@ -108,8 +158,10 @@ def build_database(url: str, n_applications: int, provinces: int = 8) -> dict[st
         commit(session)
         info["recommender_id"] = bureaus[0].id
         info["visible_application_id"] = session.execute(
-            sa.select(Application.id).where(Application.recommender_id == bureaus[0].id, Application.state == "provincial_review")
-            .limit(1)).scalar_one()
+            sa.select(Application.id)
+            .where(Application.recommender_id == bureaus[0].id, Application.state == "provincial_review")
+            .limit(1)
+        ).scalar_one()
     database.dispose()
     return info
 
@@ -119,9 +171,24 @@ def server(module: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """Start uvicorn serving ``module`` on a free loopback port; yield its base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env={**os.environ, **env, "SMPS_LOG_LEVEL": "WARNING"}, start_new_session=True,
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env, "SMPS_LOG_LEVEL": "WARNING"},
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

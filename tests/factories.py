@@ -31,13 +31,27 @@ def seeded_org(app: FastAPI, key: str) -> str:
         return session.execute(sa.select(Organization.id).where(Organization.key == key)).scalar_one()
 
 
-def make_org(app: FastAPI, *, name: str | None = None, province_code: str = "370000", area: str = "370102",
-             kind: str = "government_agency", recommender_kind: str | None = None) -> str:
+def make_org(
+    app: FastAPI,
+    *,
+    name: str | None = None,
+    province_code: str = "370000",
+    area: str = "370102",
+    kind: str = "government_agency",
+    recommender_kind: str | None = None,
+) -> str:
     now = datetime.now(UTC)
     with app.state.database.writer() as session:
-        org = Organization(id=new_id("org"), name=name or f"测试单位{next(_seq)}", credit_code=credit_code(area),
-                           province_code=province_code, kind=kind, recommender_kind=recommender_kind,
-                           created_at=now, updated_at=now)
+        org = Organization(
+            id=new_id("org"),
+            name=name or f"测试单位{next(_seq)}",
+            credit_code=credit_code(area),
+            province_code=province_code,
+            kind=kind,
+            recommender_kind=recommender_kind,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(org)
         commit(session)
         return org.id
@@ -52,8 +66,16 @@ def make_user(app: FastAPI, organization_id: str, *roles: str, username: str | N
     now = datetime.now(UTC)
     username = username or f"user{next(_seq)}"
     with app.state.database.writer() as session:
-        user = User(id=new_id("usr"), username=username, display_name=username, organization_id=organization_id,
-                    roles=sorted(roles), password_hash=_password_hash(), created_at=now, updated_at=now)
+        user = User(
+            id=new_id("usr"),
+            username=username,
+            display_name=username,
+            organization_id=organization_id,
+            roles=sorted(roles),
+            password_hash=_password_hash(),
+            created_at=now,
+            updated_at=now,
+        )
         session.add(user)
         session.flush()
         _, key = create_api_key(session, user.id, "test", now)

@@ -14,7 +14,12 @@ def fingerprint(application: FastAPI) -> str:
     with application.state.database.reader() as session:
         present = set(sa.inspect(session.get_bind()).get_table_names())
         for table in sorted(SQLModel.metadata.sorted_tables, key=lambda t: t.name):
-            if table.name not in present or table.name in ("login_failures", "idempotency_keys", "access_tokens", "api_keys"):
+            if table.name not in present or table.name in (
+                "login_failures",
+                "idempotency_keys",
+                "access_tokens",
+                "api_keys",
+            ):
                 continue  # bookkeeping of the caller's own requests, not the store's content
             rows = session.execute(sa.select(table)).all()
             digest.update(table.name.encode())

@@ -37,11 +37,17 @@ class Scene:
         return f"/api/v1/applications/{self.flow.id}"
 
     async def post_app(self, body: Any, **headers: str) -> httpx.Response:
-        return await self.client.post("/api/v1/applications", json=body, headers={**self.cast.applicant.headers, **headers})
+        return await self.client.post(
+            "/api/v1/applications", json=body, headers={**self.cast.applicant.headers, **headers}
+        )
 
     async def upload(self, content: bytes, filename: str, kind: str = "evidence") -> httpx.Response:
-        return await self.client.post(f"{self.app_url}/attachments", headers=self.cast.applicant.headers,
-                                      data={"kind": kind}, files={"file": (filename, content, "application/pdf")})
+        return await self.client.post(
+            f"{self.app_url}/attachments",
+            headers=self.cast.applicant.headers,
+            data={"kind": kind},
+            files={"file": (filename, content, "application/pdf")},
+        )
 
 
 Case = Callable[[Scene], Awaitable[httpx.Response]]
@@ -49,7 +55,11 @@ Case = Callable[[Scene], Awaitable[httpx.Response]]
 
 async def malformed_json(s: Scene) -> httpx.Response:
     s.mark()
-    return await s.client.post("/api/v1/applications", content=b'{"title": ', headers={**s.cast.applicant.headers, "Content-Type": "application/json"})
+    return await s.client.post(
+        "/api/v1/applications",
+        content=b'{"title": ',
+        headers={**s.cast.applicant.headers, "Content-Type": "application/json"},
+    )
 
 
 async def wrong_type(s: Scene) -> httpx.Response:
@@ -75,8 +85,16 @@ async def control_characters(s: Scene) -> httpx.Response:
 async def invalid_credit_code(s: Scene) -> httpx.Response:
     office = make_user(s.app, seeded_org(s.app, "office"), "office")
     s.mark()
-    return await s.client.post("/api/v1/organizations", headers=office.headers, json={
-        "name": "某单位", "credit_code": "11370102MB2834567X", "province_code": "370000", "kind": "government_agency"})
+    return await s.client.post(
+        "/api/v1/organizations",
+        headers=office.headers,
+        json={
+            "name": "某单位",
+            "credit_code": "11370102MB2834567X",
+            "province_code": "370000",
+            "kind": "government_agency",
+        },
+    )
 
 
 async def invalid_phone(s: Scene) -> httpx.Response:
@@ -122,7 +140,9 @@ async def oversize_upload(s: Scene) -> httpx.Response:
 
 async def stale_if_match(s: Scene) -> httpx.Response:
     s.mark()
-    return await s.client.patch(s.app_url, json={"title": "新名称"}, headers={**s.cast.applicant.headers, "If-Match": '"999"'})
+    return await s.client.patch(
+        s.app_url, json={"title": "新名称"}, headers={**s.cast.applicant.headers, "If-Match": '"999"'}
+    )
 
 
 async def missing_if_match(s: Scene) -> httpx.Response:
@@ -163,14 +183,17 @@ async def recommender_change_after_review(s: Scene) -> httpx.Response:
     assert (await s.flow.review("return", "请补充")).status_code == 201
     await s.flow.get(s.cast.applicant)
     s.mark()
-    return await s.client.patch(s.app_url, json={"recommender_id": ministry},
-                                headers={**s.cast.applicant.headers, "If-Match": s.flow.etag})
+    return await s.client.patch(
+        s.app_url, json={"recommender_id": ministry}, headers={**s.cast.applicant.headers, "If-Match": s.flow.etag}
+    )
 
 
 async def _bulk_file(s: Scene, name: str, data: bytes) -> httpx.Response:
     s.mark()
     media = "text/csv" if name.endswith(".csv") else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return await s.client.post("/api/v1/bulk-uploads", headers=s.cast.applicant.headers, files={"file": (name, data, media)})
+    return await s.client.post(
+        "/api/v1/bulk-uploads", headers=s.cast.applicant.headers, files={"file": (name, data, media)}
+    )
 
 
 async def bulk_billion_laughs(s: Scene) -> httpx.Response:
@@ -200,8 +223,9 @@ async def _patch_user(s: Scene, user_id: str, body: dict) -> httpx.Response:
 
     with s.app.state.database.reader() as session:
         version = session.get(User, user_id).version  # type: ignore[union-attr]
-    return await s.client.patch(f"/api/v1/users/{user_id}", json=body,
-                                headers={**s.cast.admin.headers, "If-Match": f'"{version}"'})
+    return await s.client.patch(
+        f"/api/v1/users/{user_id}", json=body, headers={**s.cast.admin.headers, "If-Match": f'"{version}"'}
+    )
 
 
 async def last_admin_demoted(s: Scene) -> httpx.Response:
@@ -210,8 +234,11 @@ async def last_admin_demoted(s: Scene) -> httpx.Response:
     from app.accounts.models import User
 
     with s.app.state.database.writer() as session:  # the cast's admin becomes the only active one
-        session.execute(sa.update(User).where(User.id != s.cast.admin.user_id, sa.cast(User.roles, sa.String).like('%"admin"%'))
-                        .values(is_active=False))
+        session.execute(
+            sa.update(User)
+            .where(User.id != s.cast.admin.user_id, sa.cast(User.roles, sa.String).like('%"admin"%'))
+            .values(is_active=False)
+        )
         session.commit()
     s.mark()
     return await _patch_user(s, s.cast.admin.user_id, {"roles": ["office"]})
@@ -224,8 +251,13 @@ async def self_deactivation(s: Scene) -> httpx.Response:
 
 async def username_differing_only_in_case(s: Scene) -> httpx.Response:
     s.mark()
-    body = {"username": s.cast.applicant.username.upper(), "display_name": "重名", "roles": ["applicant"],
-            "organization_id": s.cast.applicant.organization_id, "password": "correct-horse-battery"}
+    body = {
+        "username": s.cast.applicant.username.upper(),
+        "display_name": "重名",
+        "roles": ["applicant"],
+        "organization_id": s.cast.applicant.organization_id,
+        "password": "correct-horse-battery",
+    }
     return await s.client.post("/api/v1/users", json=body, headers=s.cast.admin.headers)
 
 
@@ -241,14 +273,20 @@ async def chunked_json_body_over_the_limit(s: Scene) -> httpx.Response:
             yield b" " * (64 * 1024)
 
     s.mark()
-    return await s.client.post("/api/v1/applications", content=chunks(),
-                               headers={**s.cast.applicant.headers, "Content-Type": "application/json"})
+    return await s.client.post(
+        "/api/v1/applications",
+        content=chunks(),
+        headers={**s.cast.applicant.headers, "Content-Type": "application/json"},
+    )
 
 
 async def form_body_over_the_limit(s: Scene) -> httpx.Response:
     s.mark()
-    return await s.client.post("/api/v1/auth/token", content=b"username=a&password=" + b"x" * (128 * 1024),
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return await s.client.post(
+        "/api/v1/auth/token",
+        content=b"username=a&password=" + b"x" * (128 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
 
 async def amount_as_boolean(s: Scene) -> httpx.Response:
@@ -335,8 +373,6 @@ CATALOGUE: list[tuple[Case, int, str, str | None]] = [
 
 
 @pytest.mark.parametrize(("case", "status", "code", "pointer"), CATALOGUE, ids=[c[0].__name__ for c in CATALOGUE])
-
-
 async def test_bad_input_is_answered_and_changes_nothing(
     app: FastAPI, client: httpx.AsyncClient, clock: Any, case: Case, status: int, code: str, pointer: str | None
 ) -> None:

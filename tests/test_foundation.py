@@ -36,7 +36,14 @@ async def test_ninth_batch_call_is_seeded_exactly(client: httpx.AsyncClient) -> 
     assert all(n["name_en"] for n in by_code.values())
     assert [c["number"] for c in call["conditions"]] == [1, 2, 3, 4]
     assert [s["key"] for s in call["sections"]] == [
-        "basic_situation", "groundwork", "objectives", "main_tasks", "schedule", "expected_results", "safeguards"]
+        "basic_situation",
+        "groundwork",
+        "objectives",
+        "main_tasks",
+        "schedule",
+        "expected_results",
+        "safeguards",
+    ]
 
 
 async def test_provinces_are_31_plus_xpcc(client: httpx.AsyncClient) -> None:

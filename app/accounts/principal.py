@@ -56,8 +56,10 @@ class Principal:
 
 def _unauthenticated() -> NotAuthenticated:
     return NotAuthenticated(
-        Text("缺少或无效的凭证（令牌已过期、API 密钥已吊销或不存在）",
-             "Missing or invalid credentials (expired token, revoked or unknown API key)"),
+        Text(
+            "缺少或无效的凭证（令牌已过期、API 密钥已吊销或不存在）",
+            "Missing or invalid credentials (expired token, revoked or unknown API key)",
+        ),
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -68,12 +70,21 @@ def current_principal(
     now: Now,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    return authenticate(session, request.app.state.database, credential, now,
-                        read_only=request.method in ("GET", "HEAD", "OPTIONS"))
+    return authenticate(
+        session, request.app.state.database, credential, now, read_only=request.method in ("GET", "HEAD", "OPTIONS")
+    )
 
 
-_USER_COLUMNS = (User.id, User.username, User.display_name, User.organization_id, User.roles, User.is_active,
-                 Organization.province_code, Organization.recommender_kind)
+_USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.organization_id,
+    User.roles,
+    User.is_active,
+    Organization.province_code,
+    Organization.recommender_kind,
+)
 
 
 # Built once: the statements of the hottest path are compiled and cached by SQLAlchemy, not rebuilt per request.
@@ -87,7 +98,10 @@ _BY_TOKEN = DirectSelect(
     sa.select(*_USER_COLUMNS)
     .join(AccessToken, AccessToken.user_id == User.id)
     .join(Organization, Organization.id == User.organization_id)
-    .where(AccessToken.token_hash == sa.bindparam("digest"), AccessToken.expires_at > sa.bindparam("now", type_=UTCDateTime))
+    .where(
+        AccessToken.token_hash == sa.bindparam("digest"),
+        AccessToken.expires_at > sa.bindparam("now", type_=UTCDateTime),
+    )
 )
 
 
@@ -98,7 +112,9 @@ def _first(db: Session | sa.Connection, query: DirectSelect, params: dict) -> An
     return db.execute(query.statement, params).first()
 
 
-def authenticate(session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool) -> Principal:
+def authenticate(
+    session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool
+) -> Principal:
     """Resolve a bearer token or an API key to its principal, or raise 401."""
     if not credential:
         raise _unauthenticated()
@@ -118,8 +134,14 @@ def authenticate(session: Session | sa.Connection, database: Database, credentia
         else:  # already a write transaction: record it there (a second writer would wait on this one)
             session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return Principal(
-        user_id=row[0], username=row[1], display_name=row[2], organization_id=row[3], province_code=row[6],
-        recommender_kind=row[7], roles=frozenset(row[4]), api_key_id=key_id,
+        user_id=row[0],
+        username=row[1],
+        display_name=row[2],
+        organization_id=row[3],
+        province_code=row[6],
+        recommender_kind=row[7],
+        roles=frozenset(row[4]),
+        api_key_id=key_id,
     )
 
 
@@ -135,7 +157,9 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_role(principal: Principal, *roles: Role) -> None:
     """403 naming the missing role unless the caller has one of ``roles``."""
     if not any(principal.has(r) for r in roles):
-        names = Text(label_list({r.value: ROLES.get(r.value, r.value) for r in roles}), " | ".join(r.value for r in roles))
+        names = Text(
+            label_list({r.value: ROLES.get(r.value, r.value) for r in roles}), " | ".join(r.value for r in roles)
+        )
         raise Forbidden(
             Text("需要以下角色之一：{roles}", "Requires one of the roles: {roles}"),
             roles=names,

@@ -78,9 +78,14 @@ def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
     org = session.get(Organization, principal.organization_id)
     assert org is not None
     return MePublic(
-        id=principal.user_id, username=principal.username, display_name=principal.display_name,
-        organization_id=org.id, organization_name=org.name, province_code=org.province_code,
-        recommender_kind=org.recommender_kind, roles=sorted(principal.roles),  # type: ignore[arg-type]
+        id=principal.user_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        organization_id=org.id,
+        organization_name=org.name,
+        province_code=org.province_code,
+        recommender_kind=org.recommender_kind,
+        roles=sorted(principal.roles),  # type: ignore[arg-type]
         authenticated_with="api_key" if principal.api_key_id else "token",
     )
 
@@ -90,8 +95,12 @@ def _key_public(row: ApiKey) -> ApiKeyPublic:
 
 
 @router.post(
-    "/api-keys", tags=["auth"], operation_id="create_api_key", status_code=status.HTTP_201_CREATED,
-    response_model=ApiKeyCreated, responses={**AUTH, **problem_responses(Forbidden, NotFound)},
+    "/api-keys",
+    tags=["auth"],
+    operation_id="create_api_key",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses={**AUTH, **problem_responses(Forbidden, NotFound)},
 )
 def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: DbSession, now: Now) -> ApiKeyCreated:
     """Create an API key for the caller (or, for an admin, any user). The key is shown once."""
@@ -120,7 +129,10 @@ def list_api_keys(
 
 
 @router.delete(
-    "/api-keys/{key_id}", tags=["auth"], operation_id="revoke_api_key", status_code=status.HTTP_204_NO_CONTENT,
+    "/api-keys/{key_id}",
+    tags=["auth"],
+    operation_id="revoke_api_key",
+    status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(NotFound)},
 )
 def revoke_api_key(key_id: str, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
@@ -138,11 +150,17 @@ def _user_public(user: User) -> UserPublic:
 
 
 @router.get(
-    "/users", tags=["users"], operation_id="list_users", response_model=Page[UserPublic],
+    "/users",
+    tags=["users"],
+    operation_id="list_users",
+    response_model=Page[UserPublic],
     responses={**AUTH, **problem_responses(Forbidden)},
 )
 def list_users(
-    principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
     organization_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[UserPublic]:
     """All users (admin)."""
@@ -160,28 +178,56 @@ def list_users(
 
 
 @router.post(
-    "/users", tags=["users"], operation_id="create_user", status_code=status.HTTP_201_CREATED,
-    response_model=UserPublic, responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
+    "/users",
+    tags=["users"],
+    operation_id="create_user",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
 )
-def create_user(body: UserCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response) -> UserPublic:
+def create_user(
+    body: UserCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
+) -> UserPublic:
     """Create a user in an organization with one or more roles (admin)."""
     require_role(principal, Role.admin)
-    user = service.create_user(session, username=body.username, display_name=body.display_name,
-                               organization_id=body.organization_id, roles=[r.value for r in body.roles],
-                               password=body.password, now=now)
+    user = service.create_user(
+        session,
+        username=body.username,
+        display_name=body.display_name,
+        organization_id=body.organization_id,
+        roles=[r.value for r in body.roles],
+        password=body.password,
+        now=now,
+    )
     response.headers["ETag"] = etag(user.version)
     return _user_public(user)
 
 
 @router.patch(
-    "/users/{user_id}", tags=["users"], operation_id="update_user", response_model=UserPublic,
-    responses={**AUTH, **problem_responses(
-        Forbidden, NotFound, PreconditionFailed, PreconditionRequired, LastAdmin, SelfDeactivation,
-    )},
+    "/users/{user_id}",
+    tags=["users"],
+    operation_id="update_user",
+    response_model=UserPublic,
+    responses={
+        **AUTH,
+        **problem_responses(
+            Forbidden,
+            NotFound,
+            PreconditionFailed,
+            PreconditionRequired,
+            LastAdmin,
+            SelfDeactivation,
+        ),
+    },
 )
 def update_user(
-    user_id: str, body: UserUpdate, principal: CurrentPrincipal, session: DbSession, now: Now,
-    response: Response, if_match: IfMatch = None,
+    user_id: str,
+    body: UserUpdate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> UserPublic:
     """Change a user's name, roles, password or active flag (admin; If-Match).
 

@@ -26,19 +26,25 @@ def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
         return sa.true()
     org = principal.organization_id
     # "Once past draft": a draft withdrawn before it was ever submitted never went before the parties.
-    past_draft = sa.and_(Application.state != State.draft,
-                         sa.or_(Application.state != State.withdrawn, Application.submitted_at.is_not(None)))  # type: ignore[union-attr]
+    past_draft = sa.and_(
+        Application.state != State.draft,
+        sa.or_(Application.state != State.withdrawn, Application.submitted_at.is_not(None)),
+    )  # type: ignore[union-attr]
     clauses: list[sa.ColumnElement[bool]] = []
     if principal.has(Role.applicant):
         clauses.append(Application.undertaking_org_id == org)
     if principal.has(Role.signatory):
-        named = sa.exists().where(ApplicationParty.application_id == Application.id, ApplicationParty.organization_id == org)
+        named = sa.exists().where(
+            ApplicationParty.application_id == Application.id, ApplicationParty.organization_id == org
+        )
         clauses.append(sa.and_(past_draft, named))
     if principal.has(Role.reviewer) and principal.recommender_kind:
-        clauses.append(sa.and_(
-            Application.recommender_id == org,
-            sa.or_(past_draft, Application.entered_by_org_id == org),
-        ))
+        clauses.append(
+            sa.and_(
+                Application.recommender_id == org,
+                sa.or_(past_draft, Application.entered_by_org_id == org),
+            )
+        )
     if principal.has(Role.office):
         # Equalities, not IN: the statement is compiled once and reused as is (no expanding parameters).
         clauses.append(sa.or_(*(Application.state == s for s in OFFICE_VISIBLE_STATES)))
@@ -58,31 +64,51 @@ def entry_errors(principal: Principal, undertaking_province_code: str) -> list[F
     serves = XPCC_SERVED_PROVINCES if code == XPCC_CODE else {code}
     if undertaking_province_code in serves:
         return []
-    return [FieldError("/parties/undertaking", "undertaking_outside_province",
-                       Text("省级市场监管部门只能为本省单位代录申请", "A provincial bureau enters applications only for units of its province"))]
+    return [
+        FieldError(
+            "/parties/undertaking",
+            "undertaking_outside_province",
+            Text(
+                "省级市场监管部门只能为本省单位代录申请",
+                "A provincial bureau enters applications only for units of its province",
+            ),
+        )
+    ]
 
 
 @functools.lru_cache(maxsize=64)
 def loader(roles: frozenset[str], recommender_kind: str | None) -> sa.Select[tuple[Application]]:
     """The loading statement for callers of one kind, with the organization as a bound parameter."""
-    shape = Principal(user_id="", username="", display_name="", organization_id=sa.bindparam("org"),  # type: ignore[arg-type]
-                      province_code="", recommender_kind=recommender_kind, roles=roles)
+    shape = Principal(
+        user_id="",
+        username="",
+        display_name="",
+        organization_id=sa.bindparam("org"),  # type: ignore[arg-type]
+        province_code="",
+        recommender_kind=recommender_kind,
+        roles=roles,
+    )
     return sa.select(Application).where(Application.id == sa.bindparam("application_id"), visibility_filter(shape))
 
 
-def load_visible_application(session: Session, principal: Principal, application_id: str, *, for_update: bool = False) -> Application:
+def load_visible_application(
+    session: Session, principal: Principal, application_id: str, *, for_update: bool = False
+) -> Application:
     """The application if the caller may see it, else 404 (``for_update`` locks the row on PostgreSQL)."""
     query = loader(principal.roles, principal.recommender_kind)
     if for_update and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    application = session.execute(query, {"org": principal.organization_id, "application_id": application_id}).scalar_one_or_none()
+    application = session.execute(
+        query, {"org": principal.organization_id, "application_id": application_id}
+    ).scalar_one_or_none()
     if application is None:
         raise NotFound()
     return application
 
 
 def _visible_application(
-    principal: CurrentPrincipal, session: DbSession,
+    principal: CurrentPrincipal,
+    session: DbSession,
     application_id: Annotated[str, Path(max_length=32, description="Application id")],
 ) -> Application:
     return load_visible_application(session, principal, application_id)

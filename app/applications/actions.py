@@ -62,7 +62,9 @@ def _step(action: str, application: Application) -> Step:
     except TransitionNotAllowed:
         raise InvalidTransition(
             Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
-            action=action, state=application.state, extra={"state": application.state},
+            action=action,
+            state=application.state,
+            extra={"state": application.state},
         ) from None
 
 
@@ -85,32 +87,70 @@ def check_deadline(session: Session, application: Application, now: datetime) ->
     if now > deadline:
         shown = deadline.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
         raise DeadlinePassed(
-            Text("已超过截止时间（北京时间 {deadline}），逾期不予受理", "The deadline passed ({deadline} Beijing time); late submissions are not accepted"),
-            deadline=shown, extra={"deadline": deadline.astimezone(BEIJING).isoformat()},
+            Text(
+                "已超过截止时间（北京时间 {deadline}），逾期不予受理",
+                "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
+            ),
+            deadline=shown,
+            extra={"deadline": deadline.astimezone(BEIJING).isoformat()},
         )
 
 
-def apply_step(session: Session, application: Application, step: Step, *, actor_id: str | None, version: int,
-               now: datetime, comment: str | None = None, **values: Any) -> None:
+def apply_step(
+    session: Session,
+    application: Application,
+    step: Step,
+    *,
+    actor_id: str | None,
+    version: int,
+    now: datetime,
+    comment: str | None = None,
+    **values: Any,
+) -> None:
     """Apply one workflow step with a compare-and-set, record it in the history and the event log."""
     source = application.state
     if step.target in EDITABLE_STATES:
         session.execute(
-            sa.update(Endorsement).where(Endorsement.application_id == application.id, Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
+            sa.update(Endorsement)
+            .where(Endorsement.application_id == application.id, Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
             .values(voided_at=now)
         )
         values["content_digest"] = None
     cas(session, application, version, state=step.target, updated_at=now, **values)
-    session.add(Transition(id=new_id("trn"), application_id=application.id, action=step.action, from_state=source,
-                           to_state=step.target, actor_id=actor_id, comment=comment, at=now))
-    record_event(session, "application.state_changed", application, now=now, actor_id=actor_id,
-                 application_id=application.id, recommender_id=application.recommender_id,
-                 organization_id=application.undertaking_org_id,
-                 data={"action": step.action, "from": source, "to": step.target})
+    session.add(
+        Transition(
+            id=new_id("trn"),
+            application_id=application.id,
+            action=step.action,
+            from_state=source,
+            to_state=step.target,
+            actor_id=actor_id,
+            comment=comment,
+            at=now,
+        )
+    )
+    record_event(
+        session,
+        "application.state_changed",
+        application,
+        now=now,
+        actor_id=actor_id,
+        application_id=application.id,
+        recommender_id=application.recommender_id,
+        organization_id=application.undertaking_org_id,
+        data={"action": step.action, "from": source, "to": step.target},
+    )
 
 
-def transition(session: Session, principal: Principal, application: Application, action: str, comment: str | None,
-               version: int, now: datetime) -> None:
+def transition(
+    session: Session,
+    principal: Principal,
+    application: Application,
+    action: str,
+    comment: str | None,
+    version: int,
+    now: datetime,
+) -> None:
     """submit, recall, withdraw (applicant) and reopen (reviewer)."""
     step = _step(action, application)
     require_actor(principal, application, step.actor)
@@ -120,119 +160,255 @@ def transition(session: Session, principal: Principal, application: Application,
         assert call is not None
         report = run_validation(session, application, call)
         if report.errors:
-            raise ApplicationInvalid(Text("请先更正校验错误", "Correct the validation errors first"), errors=report.errors)
+            raise ApplicationInvalid(
+                Text("请先更正校验错误", "Correct the validation errors first"), errors=report.errors
+            )
         check_deadline(session, application, now)
         from app.attachments.service import attachment_digests
 
         # Sign-off pages are records of approval, not content the parties approve: they stay out of the digest.
         content_files = [a for a in attachment_digests(session, application.id) if a["kind"] != "paper_endorsement"]
         values.update(content_digest=canonical_digest(application, content_files), submitted_at=now)
-    apply_step(session, application, step, actor_id=principal.user_id, version=version, now=now, comment=comment, **values)
+    apply_step(
+        session, application, step, actor_id=principal.user_id, version=version, now=now, comment=comment, **values
+    )
 
 
-def endorse(session: Session, principal: Principal, application: Application, body: EndorsementRequest,
-            version: int, now: datetime) -> Endorsement:
+def endorse(
+    session: Session,
+    principal: Principal,
+    application: Application,
+    body: EndorsementRequest,
+    version: int,
+    now: datetime,
+) -> Endorsement:
     """Record one party's sign-off; when every party agreed the application moves on, a disagreement returns it."""
     if application.state != State.endorsing:
-        raise InvalidTransition(Text("仅在会签阶段可签署意见", "Sign-offs are taken only while the application is endorsing"),
-                                extra={"state": application.state})
+        raise InvalidTransition(
+            Text("仅在会签阶段可签署意见", "Sign-offs are taken only while the application is endorsing"),
+            extra={"state": application.state},
+        )
     named = {(role, org) for role, org, _ in party_list(application.content.get("parties") or {})}
     if (body.role, body.organization_id) not in named:
-        raise ValidationFailed(errors=[FieldError("/organization_id", "not_a_party",
-                                                  Text("该单位不是本申请中该角色的一方", "The organization is not this party of the application"))])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "/organization_id",
+                    "not_a_party",
+                    Text("该单位不是本申请中该角色的一方", "The organization is not this party of the application"),
+                )
+            ]
+        )
     if body.mode == "online":
         if not (principal.has(Role.signatory) and principal.organization_id == body.organization_id):
-            raise Forbidden(Text("只能以本单位签署人身份签署本单位意见", "A signatory signs only for its own organization"),
-                            extra={"required_roles": ["signatory"]})
+            raise Forbidden(
+                Text("只能以本单位签署人身份签署本单位意见", "A signatory signs only for its own organization"),
+                extra={"required_roles": ["signatory"]},
+            )
     else:
         require_actor(principal, application, Actor.applicant)
         if not body.attachment_id:
-            raise ValidationFailed(errors=[FieldError("/attachment_id", "required",
-                                                      Text("纸质签署须附盖章页扫描件", "A paper sign-off needs the scanned stamped page"))])
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "/attachment_id",
+                        "required",
+                        Text("纸质签署须附盖章页扫描件", "A paper sign-off needs the scanned stamped page"),
+                    )
+                ]
+            )
         from app.attachments.service import attachment_belongs
 
         if not attachment_belongs(session, application.id, body.attachment_id, kind="paper_endorsement"):
-            raise ValidationFailed(errors=[FieldError("/attachment_id", "unknown_attachment",
-                                                      Text("附件不存在或不是纸质签署页", "No such paper_endorsement attachment on this application"))])
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "/attachment_id",
+                        "unknown_attachment",
+                        Text("附件不存在或不是纸质签署页", "No such paper_endorsement attachment on this application"),
+                    )
+                ]
+            )
     current = current_endorsements(session, application.id)
     if any(e.party_role == body.role and e.organization_id == body.organization_id for e in current):
         raise AlreadyEndorsed()
     assert application.content_digest is not None
     endorsement = Endorsement(
-        id=new_id("end"), application_id=application.id, party_role=body.role, organization_id=body.organization_id,
-        decision=body.decision, opinion=body.opinion, signatory_name=body.signatory_name, signatory_title=body.signatory_title,
-        mode=body.mode, attachment_id=body.attachment_id, verification="pending" if body.mode == "paper" else None,
-        content_digest=application.content_digest, recorded_by=principal.user_id, recorded_at=now,
+        id=new_id("end"),
+        application_id=application.id,
+        party_role=body.role,
+        organization_id=body.organization_id,
+        decision=body.decision,
+        opinion=body.opinion,
+        signatory_name=body.signatory_name,
+        signatory_title=body.signatory_title,
+        mode=body.mode,
+        attachment_id=body.attachment_id,
+        verification="pending" if body.mode == "paper" else None,
+        content_digest=application.content_digest,
+        recorded_by=principal.user_id,
+        recorded_at=now,
     )
     session.add(endorsement)
     session.flush()
-    record_event(session, "endorsement.recorded", endorsement, now=now, actor_id=principal.user_id,
-                 application_id=application.id, recommender_id=application.recommender_id,
-                 organization_id=application.undertaking_org_id,
-                 data={"role": body.role, "organization_id": body.organization_id, "decision": body.decision, "mode": body.mode})
+    record_event(
+        session,
+        "endorsement.recorded",
+        endorsement,
+        now=now,
+        actor_id=principal.user_id,
+        application_id=application.id,
+        recommender_id=application.recommender_id,
+        organization_id=application.undertaking_org_id,
+        data={"role": body.role, "organization_id": body.organization_id, "decision": body.decision, "mode": body.mode},
+    )
     signs = sign_offs(application, [*current, endorsement])
     if body.decision == "disagree":
-        apply_step(session, application, step_for("party_disagreed", application.state), actor_id=principal.user_id,
-                   version=version, now=now, comment=body.opinion)
+        apply_step(
+            session,
+            application,
+            step_for("party_disagreed", application.state),
+            actor_id=principal.user_id,
+            version=version,
+            now=now,
+            comment=body.opinion,
+        )
     elif all(s.status == "agreed" for s in signs):
-        apply_step(session, application, step_for("all_agreed", application.state), actor_id=principal.user_id,
-                   version=version, now=now)
+        apply_step(
+            session,
+            application,
+            step_for("all_agreed", application.state),
+            actor_id=principal.user_id,
+            version=version,
+            now=now,
+        )
     else:
         cas(session, application, version, updated_at=now)
     return endorsement
 
 
-def verify_paper_endorsement(session: Session, principal: Principal, application: Application, endorsement_id: str,
-                             body: VerificationRequest, version: int, now: datetime) -> Endorsement:
+def verify_paper_endorsement(
+    session: Session,
+    principal: Principal,
+    application: Application,
+    endorsement_id: str,
+    body: VerificationRequest,
+    version: int,
+    now: datetime,
+) -> Endorsement:
     """The recommender's reviewer confirms or rejects a sign-off made on paper."""
     require_actor(principal, application, Actor.reviewer)
     if application.state not in (State.provincial_review, State.recommended):
-        raise InvalidTransition(Text("仅在审核阶段可核验纸质签署", "Paper sign-offs are verified during review"),
-                                extra={"state": application.state})
+        raise InvalidTransition(
+            Text("仅在审核阶段可核验纸质签署", "Paper sign-offs are verified during review"),
+            extra={"state": application.state},
+        )
     endorsement = next((e for e in current_endorsements(session, application.id) if e.id == endorsement_id), None)
     if endorsement is None or endorsement.mode != "paper":
-        raise ValidationFailed(errors=[FieldError("/endorsement_id", "not_a_paper_endorsement",
-                                                  Text("不是本申请的纸质签署", "Not a paper sign-off of this application"))])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "/endorsement_id",
+                    "not_a_paper_endorsement",
+                    Text("不是本申请的纸质签署", "Not a paper sign-off of this application"),
+                )
+            ]
+        )
     cas(session, application, version, updated_at=now)
     endorsement.verification = body.verdict
     endorsement.verified_by = principal.user_id
     endorsement.verified_at = now
     endorsement.verification_comment = body.comment
-    record_event(session, "endorsement.verified", endorsement, now=now, actor_id=principal.user_id,
-                 application_id=application.id, recommender_id=application.recommender_id,
-                 organization_id=application.undertaking_org_id, data={"verdict": body.verdict})
+    record_event(
+        session,
+        "endorsement.verified",
+        endorsement,
+        now=now,
+        actor_id=principal.user_id,
+        application_id=application.id,
+        recommender_id=application.recommender_id,
+        organization_id=application.undertaking_org_id,
+        data={"verdict": body.verdict},
+    )
     return endorsement
 
 
-def review(session: Session, principal: Principal, application: Application, body: ReviewRequest, version: int,
-           now: datetime) -> Review:
+def review(
+    session: Session, principal: Principal, application: Application, body: ReviewRequest, version: int, now: datetime
+) -> Review:
     """The recommender's decision: recommend, return for correction (退回修改) or reject (不予推荐)."""
     step = _step(body.decision, application)
     require_actor(principal, application, Actor.reviewer)
     if step.needs_comment and not body.opinion:
-        raise ValidationFailed(errors=[FieldError("/opinion", "required", Text("退回或不予推荐须填写意见", "An opinion is required to return or reject"))])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "/opinion",
+                    "required",
+                    Text("退回或不予推荐须填写意见", "An opinion is required to return or reject"),
+                )
+            ]
+        )
     if body.decision == "recommend":
         check_deadline(session, application, now)
-        if any(e.mode == "paper" and e.verification == "rejected" for e in current_endorsements(session, application.id)):
-            raise PaperEndorsementRejected(Text("存在被驳回的纸质签署，不能推荐", "A paper sign-off was rejected: the application cannot be recommended"))
-    row = Review(id=new_id("rev"), application_id=application.id, recommender_id=principal.organization_id,
-                 decision=body.decision, opinion=body.opinion, reviewer_id=principal.user_id,
-                 content_digest=application.content_digest, recorded_at=now)
+        if any(
+            e.mode == "paper" and e.verification == "rejected" for e in current_endorsements(session, application.id)
+        ):
+            raise PaperEndorsementRejected(
+                Text(
+                    "存在被驳回的纸质签署，不能推荐",
+                    "A paper sign-off was rejected: the application cannot be recommended",
+                )
+            )
+    row = Review(
+        id=new_id("rev"),
+        application_id=application.id,
+        recommender_id=principal.organization_id,
+        decision=body.decision,
+        opinion=body.opinion,
+        reviewer_id=principal.user_id,
+        content_digest=application.content_digest,
+        recorded_at=now,
+    )
     session.add(row)
     apply_step(session, application, step, actor_id=principal.user_id, version=version, now=now, comment=body.opinion)
-    record_event(session, "review.recorded", row, now=now, actor_id=principal.user_id, application_id=application.id,
-                 recommender_id=application.recommender_id, organization_id=application.undertaking_org_id,
-                 data={"decision": body.decision})
+    record_event(
+        session,
+        "review.recorded",
+        row,
+        now=now,
+        actor_id=principal.user_id,
+        application_id=application.id,
+        recommender_id=application.recommender_id,
+        organization_id=application.undertaking_org_id,
+        data={"decision": body.decision},
+    )
     return row
 
 
-def record_outcome(session: Session, principal: Principal, application: Application, body: OutcomeRequest,
-                   version: int, now: datetime) -> None:
+def record_outcome(
+    session: Session, principal: Principal, application: Application, body: OutcomeRequest, version: int, now: datetime
+) -> None:
     """The office records whether the project was approved as a pilot (下达) or not."""
     step = _step(body.decision, application)
     if Actor.office not in actors_of(principal, application):
         require_actor(principal, application, Actor.office)
     if body.decision == "approve" and not body.document_number:
-        raise ValidationFailed(errors=[FieldError("/document_number", "required", Text("须填写下达文件文号", "The approving document number is required"))])
-    apply_step(session, application, step, actor_id=principal.user_id, version=version, now=now,
-               outcome_document_number=body.document_number)
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "/document_number",
+                    "required",
+                    Text("须填写下达文件文号", "The approving document number is required"),
+                )
+            ]
+        )
+    apply_step(
+        session,
+        application,
+        step,
+        actor_id=principal.user_id,
+        version=version,
+        now=now,
+        outcome_document_number=body.document_number,
+    )

@@ -53,12 +53,18 @@ from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
-WRITE = problem_responses(NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed)
-ACT = {**WRITE, **problem_responses(InvalidTransition, DeadlinePassed, actions.ApplicationInvalid, actions.AlreadyEndorsed)}
+WRITE = problem_responses(
+    NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+)
+ACT = {
+    **WRITE,
+    **problem_responses(InvalidTransition, DeadlinePassed, actions.ApplicationInvalid, actions.AlreadyEndorsed),
+}
 
 
-def _respond(session: DbSession, principal: CurrentPrincipal, application: Application, response: Response,
-             now: datetime) -> ApplicationPublic:
+def _respond(
+    session: DbSession, principal: CurrentPrincipal, application: Application, response: Response, now: datetime
+) -> ApplicationPublic:
     response.headers["ETag"] = etag(application.version)
     return service.to_public(session, principal, application, now)
 
@@ -72,22 +78,31 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 def _rfc3339(value: object) -> object:
     # Pydantic would take a number as seconds since 1970: the contract says RFC 3339.
     if isinstance(value, str) and not _RFC3339.fullmatch(value):
-        raise DomainValueError("invalid_datetime", Text("时间格式应为带时区偏移的 RFC 3339", "Must be an RFC 3339 timestamp with offset"))
+        raise DomainValueError(
+            "invalid_datetime", Text("时间格式应为带时区偏移的 RFC 3339", "Must be an RFC 3339 timestamp with offset")
+        )
     return value
 
 
 @router.get("", operation_id="list_applications", response_model=Page[ApplicationSummary], responses=READ)
 def list_applications(
-    principal: CurrentPrincipal, session: DbSession,
-    page_size: PageSize = 50, page_token: PageToken = None,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
     call_id: Annotated[str | None, Query(max_length=32)] = None,
     state: Annotated[list[State] | None, Query(description="One or more states")] = None,
-    province: Annotated[str | None, Query(pattern=r"^\d{6}$", description="Province code of the undertaking unit")] = None,
+    province: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="Province code of the undertaking unit")
+    ] = None,
     recommender_id: Annotated[str | None, Query(max_length=32)] = None,
-    domain: Annotated[str | None, Query(pattern=r"^\d{1,2}(\.\d{1,2})?$", description="A field (`3`) or an area (`3.4`)")] = None,
+    domain: Annotated[
+        str | None, Query(pattern=r"^\d{1,2}(\.\d{1,2})?$", description="A field (`3`) or an area (`3.4`)")
+    ] = None,
     q: Annotated[str | None, Query(max_length=100, description="Project name contains")] = None,
-    updated_after: Annotated[AwareDatetime | None, BeforeValidator(_rfc3339),
-                             Query(description="RFC 3339 timestamp with offset")] = None,
+    updated_after: Annotated[
+        AwareDatetime | None, BeforeValidator(_rfc3339), Query(description="RFC 3339 timestamp with offset")
+    ] = None,
 ) -> Page[ApplicationSummary]:
     """Applications the caller may see, newest first, with filters and keyset pagination."""
     # Only the summary's columns: the form itself (about 10 KB each) stays in the database.
@@ -101,8 +116,11 @@ def list_applications(
     if recommender_id:
         query = query.where(Application.recommender_id == recommender_id)
     if domain:
-        query = query.where(Application.domain_area == domain) if "." in domain else \
-            query.where(Application.domain_area.startswith(domain + ".", autoescape=True))  # type: ignore[union-attr]
+        query = (
+            query.where(Application.domain_area == domain)
+            if "." in domain
+            else query.where(Application.domain_area.startswith(domain + ".", autoescape=True))
+        )  # type: ignore[union-attr]
     if q:
         query = query.where(Application.title.contains(q, autoescape=True))  # type: ignore[attr-defined]
     if updated_after:
@@ -110,35 +128,52 @@ def list_applications(
     after = decode_token(page_token, 2)
     if after:
         created = token_time(after[0])
-        query = query.where(sa.or_(Application.created_at < created,
-                                   sa.and_(Application.created_at == created, Application.id < after[1])))
-    rows = list(session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1)))  # type: ignore[attr-defined]
+        query = query.where(
+            sa.or_(
+                Application.created_at < created, sa.and_(Application.created_at == created, Application.id < after[1])
+            )
+        )
+    rows = list(
+        session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1))
+    )  # type: ignore[attr-defined]
     more = len(rows) > page_size
     rows = rows[:page_size]
     token = encode_token([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
     return Page(items=[ApplicationSummary.model_construct(**r._mapping) for r in rows], next_page_token=token)
 
 
-@router.post("", operation_id="create_application", status_code=status.HTTP_201_CREATED, response_model=ApplicationPublic,
-             responses=WRITE)
-def create_application(body: ApplicationCreate, principal: CurrentPrincipal, session: DbSession, now: Now,
-                       response: Response) -> ApplicationPublic:
+@router.post(
+    "",
+    operation_id="create_application",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationPublic,
+    responses=WRITE,
+)
+def create_application(
+    body: ApplicationCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
+) -> ApplicationPublic:
     """Draft an application. Applicants draft for their own unit; a recommender's reviewer may enter a paper application for a unit."""
     application = service.create_application(session, principal, body, now)
     response.headers["Location"] = f"/api/v1/applications/{application.id}"
     return _respond(session, principal, application, response, now)
 
 
-@router.get("/{application_id}", operation_id="get_application", response_model=ApplicationPublic,
-            responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}})
+@router.get(
+    "/{application_id}",
+    operation_id="get_application",
+    response_model=ApplicationPublic,
+    responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}},
+)
 async def get_application(
-    request: Request, application_id: Annotated[str, Path(max_length=32)],
+    request: Request,
+    application_id: Annotated[str, Path(max_length=32)],
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Response:
     """One application with its sign-off status and what the caller may do next (304 on a matching `If-None-Match`)."""
     # The hot read path: one hop to a worker thread for authentication, loading and rendering.
-    body, version = await anyio.to_thread.run_sync(_read_application, request, credential, application_id,
-                                                   limiter=_read_limiter())
+    body, version = await anyio.to_thread.run_sync(
+        _read_application, request, credential, application_id, limiter=_read_limiter()
+    )
     tag = etag(version)
     if if_none_match_matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
@@ -169,7 +204,8 @@ def _read_application(request: Request, credential: str | None, application_id: 
     with state.database.read_engine.connect() as conn, conn.begin():
         principal = authenticate(conn, state.database, credential, state.clock(), read_only=True)
         application = _direct_loader(principal.roles, principal.recommender_kind).first(
-            conn, {"org": principal.organization_id, "application_id": application_id})
+            conn, {"org": principal.organization_id, "application_id": application_id}
+        )
         if application is None:
             raise NotFound()
         endorsements = _DIRECT_ENDORSEMENTS.all(conn, {"application_id": application_id})
@@ -178,30 +214,48 @@ def _read_application(request: Request, credential: str | None, application_id: 
     return public.__pydantic_serializer__.to_json(public), public.version
 
 
-@router.patch("/{application_id}", operation_id="update_application", response_model=ApplicationPublic,
-              responses={**WRITE, **problem_responses(InvalidState)})
-def update_application(body: ApplicationUpdate, application: VisibleApplication, principal: CurrentPrincipal,
-                       session: DbSession, now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
+@router.patch(
+    "/{application_id}",
+    operation_id="update_application",
+    response_model=ApplicationPublic,
+    responses={**WRITE, **problem_responses(InvalidState)},
+)
+def update_application(
+    body: ApplicationUpdate,
+    application: VisibleApplication,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ApplicationPublic:
     """Change fields of a draft or returned application (JSON merge; If-Match)."""
     version = require_version(application.version, if_match)
     service.update_application(session, principal, application, body, version, now)
     return _respond(session, principal, application, response, now)
 
 
-@router.delete("/{application_id}", operation_id="delete_application", status_code=status.HTTP_204_NO_CONTENT,
-               responses={**WRITE, **problem_responses(InvalidState)})
-def delete_application(application: VisibleApplication, principal: CurrentPrincipal, session: DbSession, now: Now,
-                       if_match: IfMatch = None) -> Response:
+@router.delete(
+    "/{application_id}",
+    operation_id="delete_application",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**WRITE, **problem_responses(InvalidState)},
+)
+def delete_application(
+    application: VisibleApplication, principal: CurrentPrincipal, session: DbSession, now: Now, if_match: IfMatch = None
+) -> Response:
     """Delete a draft (If-Match)."""
     version = require_version(application.version, if_match)
     service.delete_application(session, principal, application, version, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{application_id}/validation", operation_id="validate_application", response_model=ValidationReport,
-            responses=READ)
-def validate_application(application: VisibleApplication, session: DbSession, request: Request,
-                         response: Response, now: Now) -> ValidationReport:
+@router.get(
+    "/{application_id}/validation", operation_id="validate_application", response_model=ValidationReport, responses=READ
+)
+def validate_application(
+    application: VisibleApplication, session: DbSession, request: Request, response: Response, now: Now
+) -> ValidationReport:
     """Errors (block submit) and warnings (don't), each with a stable code and a JSON Pointer; a passed
     deadline is an error (`deadline_passed`) while the application could still be submitted."""
     call = session.get(Call, application.call_id)
@@ -209,8 +263,13 @@ def validate_application(application: VisibleApplication, session: DbSession, re
     report = service.run_validation(session, application, call)
     if application.state in (State.draft, State.returned) and service.past_deadline(session, application, now):
         shown = actions.deadline_for(session, application).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-        report.error("/call_id", "deadline_passed", "已超过截止时间（北京时间 {deadline}），逾期不予受理",
-                     "The deadline passed ({deadline} Beijing time); late submissions are not accepted", deadline=shown)
+        report.error(
+            "/call_id",
+            "deadline_passed",
+            "已超过截止时间（北京时间 {deadline}），逾期不予受理",
+            "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
+            deadline=shown,
+        )
     lang = negotiate(request.headers.get("accept-language"))
     response.headers.update(localized(lang))
     return ValidationReport(
@@ -220,19 +279,35 @@ def validate_application(application: VisibleApplication, session: DbSession, re
     )
 
 
-@router.get("/{application_id}/transitions", operation_id="list_application_transitions",
-            response_model=Page[TransitionPublic], responses=READ)
+@router.get(
+    "/{application_id}/transitions",
+    operation_id="list_application_transitions",
+    response_model=Page[TransitionPublic],
+    responses=READ,
+)
 def list_transitions(application: VisibleApplication, session: DbSession) -> Page[TransitionPublic]:
     """The history: who moved the application, when, from which state to which, and why (oldest first, one page)."""
-    rows = session.execute(sa.select(Transition).where(Transition.application_id == application.id)
-                           .order_by(Transition.at, Transition.id)).scalars()
+    rows = session.execute(
+        sa.select(Transition).where(Transition.application_id == application.id).order_by(Transition.at, Transition.id)
+    ).scalars()
     return Page(items=[TransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
 
-@router.post("/{application_id}/transitions", operation_id="transition_application", response_model=ApplicationPublic,
-             responses=ACT)
-def transition_application(body: TransitionRequest, application: VisibleApplication, principal: CurrentPrincipal,
-                           session: DbSession, now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
+@router.post(
+    "/{application_id}/transitions",
+    operation_id="transition_application",
+    response_model=ApplicationPublic,
+    responses=ACT,
+)
+def transition_application(
+    body: TransitionRequest,
+    application: VisibleApplication,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ApplicationPublic:
     """`submit` for sign-off (runs validation), `recall` to draft, `withdraw`, or `reopen` a recommendation (If-Match)."""
     version = require_version(application.version, if_match)
     actions.transition(session, principal, application, body.action.value, body.comment, version, now)
@@ -243,19 +318,38 @@ def _endorsement_public(e: Endorsement) -> EndorsementPublic:
     return EndorsementPublic.model_validate({**e.model_dump(), "voided": e.voided_at is not None})
 
 
-@router.get("/{application_id}/endorsements", operation_id="list_endorsements", response_model=list[EndorsementPublic],
-            responses=READ)
+@router.get(
+    "/{application_id}/endorsements",
+    operation_id="list_endorsements",
+    response_model=list[EndorsementPublic],
+    responses=READ,
+)
 def list_endorsements(application: VisibleApplication, session: DbSession) -> list[EndorsementPublic]:
     """Every sign-off, including those voided when the content changed."""
-    rows = session.execute(sa.select(Endorsement).where(Endorsement.application_id == application.id)
-                           .order_by(Endorsement.recorded_at, Endorsement.id)).scalars()
+    rows = session.execute(
+        sa.select(Endorsement)
+        .where(Endorsement.application_id == application.id)
+        .order_by(Endorsement.recorded_at, Endorsement.id)
+    ).scalars()
     return [_endorsement_public(e) for e in rows]
 
 
-@router.post("/{application_id}/endorsements", operation_id="create_endorsement", status_code=status.HTTP_201_CREATED,
-             response_model=EndorsementPublic, responses=ACT)
-def create_endorsement(body: EndorsementRequest, application: VisibleApplication, principal: CurrentPrincipal,
-                       session: DbSession, now: Now, response: Response, if_match: IfMatch = None) -> EndorsementPublic:
+@router.post(
+    "/{application_id}/endorsements",
+    operation_id="create_endorsement",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EndorsementPublic,
+    responses=ACT,
+)
+def create_endorsement(
+    body: EndorsementRequest,
+    application: VisibleApplication,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EndorsementPublic:
     """A party's sign-off (`agree | disagree`): online by a signatory of that party, or recorded on paper by the applicant (If-Match)."""
     version = require_version(application.version, if_match)
     endorsement = actions.endorse(session, principal, application, body, version, now)
@@ -263,11 +357,21 @@ def create_endorsement(body: EndorsementRequest, application: VisibleApplication
     return _endorsement_public(endorsement)
 
 
-@router.post("/{application_id}/endorsements/{endorsement_id}/verification", operation_id="verify_paper_endorsement",
-             response_model=EndorsementPublic, responses=ACT)
+@router.post(
+    "/{application_id}/endorsements/{endorsement_id}/verification",
+    operation_id="verify_paper_endorsement",
+    response_model=EndorsementPublic,
+    responses=ACT,
+)
 def verify_paper_endorsement(
-    body: VerificationRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
-    now: Now, response: Response, endorsement_id: Annotated[str, Path(max_length=32)], if_match: IfMatch = None,
+    body: VerificationRequest,
+    application: VisibleApplication,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    endorsement_id: Annotated[str, Path(max_length=32)],
+    if_match: IfMatch = None,
 ) -> EndorsementPublic:
     """The recommender's reviewer confirms or rejects a paper sign-off (If-Match of the application)."""
     version = require_version(application.version, if_match)
@@ -279,15 +383,28 @@ def verify_paper_endorsement(
 @router.get("/{application_id}/reviews", operation_id="list_reviews", response_model=Page[ReviewPublic], responses=READ)
 def list_reviews(application: VisibleApplication, session: DbSession) -> Page[ReviewPublic]:
     """The recommender's review decisions on the application, oldest first, one page (who may see it: as the application)."""
-    rows = session.execute(sa.select(Review).where(Review.application_id == application.id)
-                           .order_by(Review.recorded_at, Review.id)).scalars()
+    rows = session.execute(
+        sa.select(Review).where(Review.application_id == application.id).order_by(Review.recorded_at, Review.id)
+    ).scalars()
     return Page(items=[ReviewPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
 
-@router.post("/{application_id}/reviews", operation_id="create_review", status_code=status.HTTP_201_CREATED,
-             response_model=ReviewPublic, responses={**ACT, **problem_responses(actions.PaperEndorsementRejected)})
-def create_review(body: ReviewRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
-                  now: Now, response: Response, if_match: IfMatch = None) -> ReviewPublic:
+@router.post(
+    "/{application_id}/reviews",
+    operation_id="create_review",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewPublic,
+    responses={**ACT, **problem_responses(actions.PaperEndorsementRejected)},
+)
+def create_review(
+    body: ReviewRequest,
+    application: VisibleApplication,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ReviewPublic:
     """The recommender's decision: `recommend`, `return` (退回修改) or `reject` (不予推荐); opinion required for the last two (If-Match)."""
     version = require_version(application.version, if_match)
     row = actions.review(session, principal, application, body, version, now)
@@ -295,9 +412,18 @@ def create_review(body: ReviewRequest, application: VisibleApplication, principa
     return ReviewPublic.model_validate(row, from_attributes=True)
 
 
-@router.post("/{application_id}/outcome", operation_id="record_outcome", response_model=ApplicationPublic, responses=ACT)
-def record_outcome(body: OutcomeRequest, application: VisibleApplication, principal: CurrentPrincipal, session: DbSession,
-                   now: Now, response: Response, if_match: IfMatch = None) -> ApplicationPublic:
+@router.post(
+    "/{application_id}/outcome", operation_id="record_outcome", response_model=ApplicationPublic, responses=ACT
+)
+def record_outcome(
+    body: OutcomeRequest,
+    application: VisibleApplication,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ApplicationPublic:
     """The office records the outcome: `approve` (with the 下达 document number) or `not_approve` (If-Match)."""
     version = require_version(application.version, if_match)
     actions.record_outcome(session, principal, application, body, version, now)

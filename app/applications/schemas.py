@@ -22,14 +22,26 @@ from app.core.schema_extra import NOT_NULL
 from app.reference import labels as _labels  # noqa: F401  (registers the choices' Chinese labels)
 
 _NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # newlines and tabs allowed in long text
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 LongText = Annotated[str, StringConstraints(max_length=20000, pattern=_NO_CONTROL)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_CONTROL)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
 # Closed vocabularies, the same on both directions of the wire.
-StateName = Literal["draft", "endorsing", "provincial_review", "recommended", "submitted", "approved", "not_approved",
-                    "returned", "rejected", "withdrawn"]
+StateName = Literal[
+    "draft",
+    "endorsing",
+    "provincial_review",
+    "recommended",
+    "submitted",
+    "approved",
+    "not_approved",
+    "returned",
+    "rejected",
+    "withdrawn",
+]
 PartyRole = Literal["undertaking", "participating", "guarantor", "guidance"]
 EndorsementDecision = Literal["agree", "disagree"]
 EndorsementMode = Literal["online", "paper"]
@@ -38,8 +50,22 @@ ReviewDecision = Literal["recommend", "return", "reject"]
 # The outcome decisions are the actions the office takes (as `allowed_actions` names them).
 OutcomeDecision = Literal["approve", "not_approve"]
 # What `allowed_actions` may offer: transitions, the review decisions, outcomes, and the other operations.
-ApplicationAction = Literal["submit", "recall", "withdraw", "reopen", "recommend", "return", "reject", "approve",
-                            "not_approve", "edit", "attach", "delete", "endorse", "verify_paper_endorsement"]
+ApplicationAction = Literal[
+    "submit",
+    "recall",
+    "withdraw",
+    "reopen",
+    "recommend",
+    "return",
+    "reject",
+    "approve",
+    "not_approve",
+    "edit",
+    "attach",
+    "delete",
+    "endorse",
+    "verify_paper_endorsement",
+]
 SignOffStatus = Literal["pending", "agreed", "disagreed"]
 VerificationState = Literal["pending", "confirmed", "rejected"]
 
@@ -51,9 +77,13 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-
 
 def _phone(value: str) -> str:
     if not (_MOBILE.match(value) or _LANDLINE.match(value) or _HOTLINE.match(value)):
-        raise DomainValueError("invalid_phone", Text(
-            "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-            "Invalid phone number (mobile 1[3-9]xxxxxxxxx, landline 0xx-xxxxxxxx, or a 400/800 hotline)"))
+        raise DomainValueError(
+            "invalid_phone",
+            Text(
+                "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
+                "Invalid phone number (mobile 1[3-9]xxxxxxxxx, landline 0xx-xxxxxxxx, or a 400/800 hotline)",
+            ),
+        )
     return value
 
 
@@ -65,10 +95,18 @@ def _email(value: str) -> str:
 
 # The document states the checks as patterns; the validators keep answering invalid_phone / invalid_email.
 PHONE_PATTERN = "^(?:" + "|".join(p.pattern[1:-1] for p in (_MOBILE, _LANDLINE, _HOTLINE)) + ")$"
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone),
-                  Field(json_schema_extra={"pattern": PHONE_PATTERN})]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
-                  Field(json_schema_extra={"format": "email", "pattern": _EMAIL.pattern})]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=32),
+    AfterValidator(_phone),
+    Field(json_schema_extra={"pattern": PHONE_PATTERN}),
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email", "pattern": _EMAIL.pattern}),
+]
 
 
 class Strict(BaseModel):
@@ -79,15 +117,22 @@ class Strict(BaseModel):
 
 
 class Domain(Strict):
-    area: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}$")] = Field(description="Level-2 code, e.g. `1.1`")
+    area: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}$")] = Field(
+        description="Level-2 code, e.g. `1.1`"
+    )
     item: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}\.\d{1,2}$")] | None = Field(
-        default=None, description="Level-3 code where the area has sub-items, e.g. `1.1.3`")
-    other: Line | None = Field(default=None, description="A sub-item not in the list (only where the list is open-ended, 等)")
+        default=None, description="Level-3 code where the area has sub-items, e.g. `1.1.3`"
+    )
+    other: Line | None = Field(
+        default=None, description="A sub-item not in the list (only where the list is open-ended, 等)"
+    )
 
     @model_validator(mode="after")
     def _item_or_other(self) -> "Domain":
         if self.item and self.other:
-            raise DomainValueError("item_and_other", Text("item 与 other 只能二选一", "Give either item or other, not both"))
+            raise DomainValueError(
+                "item_and_other", Text("item 与 other 只能二选一", "Give either item or other, not both")
+            )
         return self
 
 
@@ -99,7 +144,9 @@ class Parties(Strict):
 
 
 class Contact(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ]
     phone: Phone
     email: Email
 
@@ -111,8 +158,11 @@ class Period(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> "Period":
         if self.end <= self.start:
-            raise DomainValueError("period_not_ordered", Text("试点期结束日期须晚于开始日期", "The pilot period must end after it starts"),
-                                   at="end")
+            raise DomainValueError(
+                "period_not_ordered",
+                Text("试点期结束日期须晚于开始日期", "The pilot period must end after it starts"),
+                at="end",
+            )
         return self
 
 
@@ -130,7 +180,12 @@ class StandardStatus(StrEnum):
 
 
 class StandardRow(Strict):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    code: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+        ]
+        | None
+    ) = None
     title: Line
     level: StandardLevel
     status: StandardStatus
@@ -156,7 +211,8 @@ class ApplicationFields(Strict):
     contact: Contact | None = None
     period: Period | None = None
     sections: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")], LongText] | None = Field(
-        default=None, max_length=30, description="Narrative sections by key (see the call's `sections`)")
+        default=None, max_length=30, description="Narrative sections by key (see the call's `sections`)"
+    )
     standards: list[StandardRow] | None = Field(default=None, max_length=1000)
     funding: Funding | None = None
     eligibility: list[Attestation] | None = Field(default=None, max_length=20)
@@ -179,7 +235,9 @@ class SignOff(BaseModel):
     status: SignOffStatus
     endorsement_id: str | None = None
     mode: EndorsementMode | None = None
-    verification: VerificationState | None = Field(default=None, description="Paper sign-offs: the reviewer's verification")
+    verification: VerificationState | None = Field(
+        default=None, description="Paper sign-offs: the reviewer's verification"
+    )
     recorded_at: datetime | None = None
 
 
@@ -214,8 +272,12 @@ class ApplicationPublic(BaseModel):
 
 # ApplicationPublic member → (component of the request side, nullable, array).
 STORED_SHAPES: dict[str, tuple[str, bool, bool]] = {
-    "domain": ("Domain", True, False), "parties": ("Parties", False, False), "contact": ("Contact", True, False),
-    "period": ("Period", True, False), "standards": ("StandardRow", False, True), "funding": ("Funding", True, False),
+    "domain": ("Domain", True, False),
+    "parties": ("Parties", False, False),
+    "contact": ("Contact", True, False),
+    "period": ("Period", True, False),
+    "standards": ("StandardRow", False, True),
+    "funding": ("Funding", True, False),
     "eligibility": ("Attestation", False, True),
 }
 
@@ -261,11 +323,19 @@ class EndorsementRequest(Strict):
     role: PartyRole
     organization_id: Id
     decision: EndorsementDecision
-    opinion: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_CONTROL)]
-    signatory_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
-    signatory_title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    opinion: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_CONTROL)
+    ]
+    signatory_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ]
+    signatory_title: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
+    ) = None
     mode: EndorsementMode = "online"
-    attachment_id: Id | None = Field(default=None, description="Paper sign-off: the scanned stamped page (kind paper_endorsement)")
+    attachment_id: Id | None = Field(
+        default=None, description="Paper sign-off: the scanned stamped page (kind paper_endorsement)"
+    )
 
 
 class EndorsementPublic(BaseModel):

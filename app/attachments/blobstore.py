@@ -149,8 +149,9 @@ class S3BlobStore:
         self.bucket = settings.s3_bucket
         self.prefix = settings.s3_prefix
         # Multipart above 16 MiB, a few parts in flight: memory stays bounded for any file size.
-        self.transfer = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024,
-                                       max_concurrency=4)
+        self.transfer = TransferConfig(
+            multipart_threshold=16 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024, max_concurrency=4
+        )
         self.temp_dir = settings.storage_dir / TMP_DIR
         self.temp_dir.mkdir(parents=True, exist_ok=True)
 
@@ -194,7 +195,7 @@ class S3BlobStore:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for obj in page.get("Contents", []):
-                key = obj["Key"][len(self.prefix):]
+                key = obj["Key"][len(self.prefix) :]
                 if _valid_key(key):
                     yield StoredBlob(key, obj["Size"], obj["LastModified"].astimezone(UTC))
 

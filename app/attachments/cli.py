@@ -14,10 +14,16 @@ def storage() -> None:
     pass
 
 
-@storage.command(help="Remove temporary and orphaned files older than the grace period and report attachment rows "
-                      "whose file is missing (JSON on standard output; exit status 1 when any row misses its file).")
-@click.option("--grace-seconds", type=int, default=None,
-              help="Leave younger files alone (default: SMPS_STORAGE_SWEEP_GRACE_SECONDS, 3600).")
+@storage.command(
+    help="Remove temporary and orphaned files older than the grace period and report attachment rows "
+    "whose file is missing (JSON on standard output; exit status 1 when any row misses its file)."
+)
+@click.option(
+    "--grace-seconds",
+    type=int,
+    default=None,
+    help="Leave younger files alone (default: SMPS_STORAGE_SWEEP_GRACE_SECONDS, 3600).",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would be removed, remove nothing.")
 def sweep(grace_seconds: int | None, dry_run: bool) -> None:
     from app.attachments.blobstore import make_blob_store

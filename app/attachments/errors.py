@@ -34,8 +34,10 @@ def _mib(n: int) -> str:
 def upload_too_large(limits: "UploadLimits") -> PayloadTooLarge:
     """413 naming the limit that applies: the per-file one, or what is left of the application's total."""
     if limits.file_bytes < limits.per_file_bytes:
-        detail = Text("该申报的附件总量将超过上限，剩余可用 {mib} MiB",
-                      "The application's attachments would exceed their total limit; {mib} MiB remain")
+        detail = Text(
+            "该申报的附件总量将超过上限，剩余可用 {mib} MiB",
+            "The application's attachments would exceed their total limit; {mib} MiB remain",
+        )
     else:
         detail = Text("文件超过单个附件大小上限 {mib} MiB", "The file exceeds the limit of {mib} MiB per attachment")
     return PayloadTooLarge(detail, mib=_mib(limits.file_bytes), extra={"max_bytes": limits.file_bytes})

@@ -37,7 +37,9 @@ AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 
 ApplicationId = Annotated[str, Path(max_length=32, description="Application id")]
 # A download is sent as the type detected when it was stored.
-FILE_CONTENT = {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in sorted(set(MEDIA_TYPES.values()))}
+FILE_CONTENT = {
+    media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in sorted(set(MEDIA_TYPES.values()))
+}
 AttachmentId = Annotated[str, Path(max_length=32, description="Attachment id")]
 
 
@@ -60,12 +62,18 @@ UPLOAD_BODY = {
                 "required": ["kind", "file"],
                 "additionalProperties": False,
                 "properties": {
-                    "kind": {"type": "string", "maxLength": 32,
-                             "description": "A kind from the call's `attachment_rules` (e.g. `application_form_scan`). "
-                                            "Send it before `file` to have it checked before the file is read."},
+                    "kind": {
+                        "type": "string",
+                        "maxLength": 32,
+                        "description": "A kind from the call's `attachment_rules` (e.g. `application_form_scan`). "
+                        "Send it before `file` to have it checked before the file is read.",
+                    },
                     "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
-                    "file": {"type": "string", "format": "binary",
-                             "description": "PDF, OFD, DOCX, XLSX, JPEG or PNG, judged by content"},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "PDF, OFD, DOCX, XLSX, JPEG or PNG, judged by content",
+                    },
                 },
             }
         }
@@ -74,20 +82,35 @@ UPLOAD_BODY = {
 
 
 @router.post(
-    "/applications/{application_id}/attachments", operation_id="upload_attachment",
-    status_code=status.HTTP_201_CREATED, response_model=AttachmentPublic,
+    "/applications/{application_id}/attachments",
+    operation_id="upload_attachment",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AttachmentPublic,
     openapi_extra={"requestBody": UPLOAD_BODY},
     responses={
-        200: {"model": AttachmentPublic, "description": "The same content was already attached as this kind "
-                                                        "(a retried upload): the stored attachment"},
+        200: {
+            "model": AttachmentPublic,
+            "description": "The same content was already attached as this kind "
+            "(a retried upload): the stored attachment",
+        },
         **AUTH,
-        **problem_responses(MalformedMultipart, Forbidden, NotFound, InvalidState, TooManyAttachments,
-                            PayloadTooLarge, UnsupportedMediaType),
+        **problem_responses(
+            MalformedMultipart,
+            Forbidden,
+            NotFound,
+            InvalidState,
+            TooManyAttachments,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+        ),
     },
 )
 async def upload_attachment(
-    request: Request, application_id: ApplicationId, principal: Annotated[Principal, Depends(_upload_principal)],
-    now: Now, response: Response,
+    request: Request,
+    application_id: ApplicationId,
+    principal: Annotated[Principal, Depends(_upload_principal)],
+    now: Now,
+    response: Response,
 ) -> AttachmentPublic:
     """Attach a file (multipart: `kind`, optional `description`, `file`), streamed to storage as it arrives.
 
@@ -113,12 +136,17 @@ async def upload_attachment(
 
 
 @router.get(
-    "/applications/{application_id}/attachments", operation_id="list_attachments",
-    response_model=Page[AttachmentPublic], responses={**AUTH, **problem_responses(NotFound)},
+    "/applications/{application_id}/attachments",
+    operation_id="list_attachments",
+    response_model=Page[AttachmentPublic],
+    responses={**AUTH, **problem_responses(NotFound)},
 )
 def list_attachments(
-    application_id: ApplicationId, principal: CurrentPrincipal, session: DbSession,
-    page_size: PageSize = 50, page_token: PageToken = None,
+    application_id: ApplicationId,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
     kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[AttachmentPublic]:
     """The attachments of an application the caller can see, oldest id first."""
@@ -136,7 +164,9 @@ def list_attachments(
 
 
 @router.get(
-    "/attachments/{attachment_id}", operation_id="get_attachment", response_model=AttachmentPublic,
+    "/attachments/{attachment_id}",
+    operation_id="get_attachment",
+    response_model=AttachmentPublic,
     responses={**AUTH, **problem_responses(NotFound)},
 )
 def get_attachment(
@@ -149,9 +179,14 @@ def get_attachment(
 
 
 @router.get(
-    "/attachments/{attachment_id}/content", operation_id="download_attachment_content", response_class=Response,
+    "/attachments/{attachment_id}/content",
+    operation_id="download_attachment_content",
+    response_class=Response,
     responses={
-        200: {"content": FILE_CONTENT, "description": "The file; `Content-Type` is the detected type, `ETag` its SHA-256"},
+        200: {
+            "content": FILE_CONTENT,
+            "description": "The file; `Content-Type` is the detected type, `ETag` its SHA-256",
+        },
         206: {"content": FILE_CONTENT, "description": "The requested byte range (`Range: bytes=…`)"},
         304: {"description": "Not modified (`If-None-Match` names the ETag)"},
         **AUTH,
@@ -178,8 +213,12 @@ def download_attachment_content(
         start, end = byte_range
         headers["Content-Range"] = f"bytes {start}-{end}/{row.size}"
         headers["Content-Length"] = str(end - start + 1)
-        return StreamingResponse(store.read(row.storage_key, start, end), status_code=status.HTTP_206_PARTIAL_CONTENT,
-                                 media_type=row.media_type, headers=headers)
+        return StreamingResponse(
+            store.read(row.storage_key, start, end),
+            status_code=status.HTTP_206_PARTIAL_CONTENT,
+            media_type=row.media_type,
+            headers=headers,
+        )
     headers["Content-Length"] = str(row.size)
     return StreamingResponse(store.read(row.storage_key), media_type=row.media_type, headers=headers)
 
@@ -192,18 +231,30 @@ def _none_match(header: str | None, etag: str) -> bool:
 
 
 @router.delete(
-    "/attachments/{attachment_id}", operation_id="delete_attachment", status_code=status.HTTP_204_NO_CONTENT,
+    "/attachments/{attachment_id}",
+    operation_id="delete_attachment",
+    status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={**AUTH, **problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed, PreconditionRequired)},
+    responses={
+        **AUTH,
+        **problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed, PreconditionRequired),
+    },
 )
 def delete_attachment(
-    attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, now: Now, request: Request,
+    attachment_id: AttachmentId,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    request: Request,
     background: BackgroundTasks,
-    if_match: Annotated[str | None, Header(description="The attachment's ETag (428 if missing, 412 if it names another)")]
-    = None,
+    if_match: Annotated[
+        str | None, Header(description="The attachment's ETag (428 if missing, 412 if it names another)")
+    ] = None,
 ) -> Response:
     """Remove an attachment while its application is a draft or returned; during sign-off, a `paper_endorsement` page that no current sign-off rests on (409 otherwise)."""
     key = service.delete_attachment(session, principal, attachment_id, now, if_match)
     # Runs after the response, so after the transaction committed; the file goes only if no row names it.
-    background.add_task(service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key)
+    background.add_task(
+        service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

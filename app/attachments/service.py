@@ -43,10 +43,14 @@ from app.events.outbox import record_event
 from app.reference.models import Call
 
 _REFUSALS: dict[str, Text] = {
-    "type_mismatch": Text("文件内容不是允许的类型，或与扩展名不符",
-                          "The file's content is not an allowed type or does not match its extension"),
-    "not_a_document_archive": Text("压缩包不是 OFD、DOCX 或 XLSX 文档，不予接收",
-                                   "Archives other than OFD, DOCX and XLSX documents are not accepted"),
+    "type_mismatch": Text(
+        "文件内容不是允许的类型，或与扩展名不符",
+        "The file's content is not an allowed type or does not match its extension",
+    ),
+    "not_a_document_archive": Text(
+        "压缩包不是 OFD、DOCX 或 XLSX 文档，不予接收",
+        "Archives other than OFD, DOCX and XLSX documents are not accepted",
+    ),
     "encrypted_pdf": Text("PDF 已加密，请去除密码后上传", "The PDF is encrypted; upload it without a password"),
     "pdf_without_pages": Text("PDF 没有页面", "The PDF has no pages"),
     "unreadable_pdf": Text("PDF 文件已损坏或无法读取", "The PDF is damaged or cannot be read"),
@@ -73,9 +77,11 @@ def may_change(principal: Principal, application: Application) -> bool:
 def require_may_change(principal: Principal, application: Application) -> None:
     if not may_change(principal, application):
         raise Forbidden(
-            Text("只有申报单位的申报人，或代为录入的推荐单位审核人，可以增删附件",
-                 "Only an applicant of the undertaking organization, or the reviewer of the recommender that "
-                 "entered the application, may add or remove attachments"),
+            Text(
+                "只有申报单位的申报人，或代为录入的推荐单位审核人，可以增删附件",
+                "Only an applicant of the undertaking organization, or the reviewer of the recommender that "
+                "entered the application, may add or remove attachments",
+            ),
             extra={"required_roles": [Role.applicant.value, Role.reviewer.value]},
         )
 
@@ -104,14 +110,26 @@ def require_editable(application: Application) -> None:
 
 def _require_editable_state(state: str) -> None:
     if state not in EDITABLE_STATES:
-        raise InvalidState(Text("申报书仅在草稿或退回修改状态下可增删附件",
-                                "Attachments can be added or removed only while the application is a draft or returned"),
-                           extra={"state": state})
+        raise InvalidState(
+            Text(
+                "申报书仅在草稿或退回修改状态下可增删附件",
+                "Attachments can be added or removed only while the application is a draft or returned",
+            ),
+            extra={"state": state},
+        )
 
 
 def _unknown_kind(rules: dict[str, Any]) -> ValidationFailed:
-    return ValidationFailed(errors=[FieldError("/kind", "unknown_attachment_kind", Text(
-        "附件类别应为：{kinds}", "The kind must be one of: {kinds}"), (("kinds", ", ".join(sorted(rules))),))])
+    return ValidationFailed(
+        errors=[
+            FieldError(
+                "/kind",
+                "unknown_attachment_kind",
+                Text("附件类别应为：{kinds}", "The kind must be one of: {kinds}"),
+                (("kinds", ", ".join(sorted(rules))),),
+            )
+        ]
+    )
 
 
 def check_kind(rules: dict[str, Any], kind: str, count: int) -> None:
@@ -121,8 +139,11 @@ def check_kind(rules: dict[str, Any], kind: str, count: int) -> None:
         raise _unknown_kind(rules)
     max_count = rule.get("max_count")
     if isinstance(max_count, int) and count >= max_count:
-        raise TooManyAttachments(Text("该类附件最多 {max} 个", "At most {max} attachments of this kind"),
-                                 max=max_count, extra={"kind": kind, "max_count": max_count})
+        raise TooManyAttachments(
+            Text("该类附件最多 {max} 个", "At most {max} attachments of this kind"),
+            max=max_count,
+            extra={"kind": kind, "max_count": max_count},
+        )
 
 
 def allowed_types(settings: Settings, rules: dict[str, Any], kind: str | None) -> frozenset[str]:
@@ -167,7 +188,8 @@ class UploadPlan:
 def _usage(session: Session, application_id: str) -> tuple[dict[str, int], int]:
     rows = session.execute(
         sa.select(Attachment.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(Attachment.size), 0))
-        .where(Attachment.application_id == application_id).group_by(Attachment.kind)
+        .where(Attachment.application_id == application_id)
+        .group_by(Attachment.kind)
     ).all()
     return {kind: int(n) for kind, n, _ in rows}, sum(int(total) for _, _, total in rows)
 
@@ -197,11 +219,22 @@ def _form_fields(form: ReceivedForm, rules: dict[str, Any]) -> tuple[str, str | 
     description = (form.fields.get("description") or "").strip() or None
     if description is not None:
         if len(description) > MAX_DESCRIPTION_CHARS:
-            errors.append(FieldError("/description", "too_long", Text(
-                "长度超过上限 {max_length}", "At most {max_length} characters"), (("max_length", MAX_DESCRIPTION_CHARS),)))
+            errors.append(
+                FieldError(
+                    "/description",
+                    "too_long",
+                    Text("长度超过上限 {max_length}", "At most {max_length} characters"),
+                    (("max_length", MAX_DESCRIPTION_CHARS),),
+                )
+            )
         elif any(ord(ch) < 32 and ch not in "\n\t" or ord(ch) == 127 for ch in description):
-            errors.append(FieldError("/description", "control_characters", Text(
-                "不能包含控制字符", "Must not contain control characters")))
+            errors.append(
+                FieldError(
+                    "/description",
+                    "control_characters",
+                    Text("不能包含控制字符", "Must not contain control characters"),
+                )
+            )
     if errors:
         raise ValidationFailed(errors=errors)
     assert kind is not None
@@ -211,13 +244,24 @@ def _form_fields(form: ReceivedForm, rules: dict[str, Any]) -> tuple[str, str | 
 
 
 def _existing_copy(session: Session, application_id: str, kind: str, sha256: str) -> Attachment | None:
-    return session.execute(sa.select(Attachment).where(
-        Attachment.application_id == application_id, Attachment.kind == kind, Attachment.sha256 == sha256,
-    ).limit(1)).scalar_one_or_none()
+    return session.execute(
+        sa.select(Attachment)
+        .where(
+            Attachment.application_id == application_id,
+            Attachment.kind == kind,
+            Attachment.sha256 == sha256,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def store_upload(
-    database: Database, store: BlobStore, principal: Principal, plan: UploadPlan, form: ReceivedForm, now: datetime,
+    database: Database,
+    store: BlobStore,
+    principal: Principal,
+    plan: UploadPlan,
+    form: ReceivedForm,
+    now: datetime,
 ) -> tuple[AttachmentPublic, bool]:
     """Check the received file, move it into the store, commit its row. Returns (attachment, created).
 
@@ -236,7 +280,12 @@ def store_upload(
 
 
 def _store_upload(
-    database: Database, store: BlobStore, principal: Principal, plan: UploadPlan, form: ReceivedForm, now: datetime,
+    database: Database,
+    store: BlobStore,
+    principal: Principal,
+    plan: UploadPlan,
+    form: ReceivedForm,
+    now: datetime,
 ) -> tuple[AttachmentPublic, bool]:
     kind, description = _form_fields(form, plan.rules)
     received = form.file
@@ -271,8 +320,16 @@ def _store_upload(
 
 
 def _commit_row(
-    database: Database, principal: Principal, plan: UploadPlan, kind: str, description: str | None, filename: str,
-    detected: sniff.Detected, received: ReceivedFile, key: str, now: datetime,
+    database: Database,
+    principal: Principal,
+    plan: UploadPlan,
+    kind: str,
+    description: str | None,
+    filename: str,
+    detected: sniff.Detected,
+    received: ReceivedFile,
+    key: str,
+    now: datetime,
 ) -> tuple[AttachmentPublic, bool]:
     with contextmanager(unit_of_work)(database.writer) as session:
         # Under the application's lock (BEGIN IMMEDIATE on SQLite): the rules hold against every commit.
@@ -285,19 +342,37 @@ def _commit_row(
         counts, total = _usage(session, application.id)
         check_kind(plan.rules, kind, counts.get(kind, 0))
         if total + received.size > plan.settings.max_application_attachments_bytes:
-            raise PayloadTooLarge(Text("该申报的附件总量超过上限", "The application's attachments exceed their total limit"),
-                                  extra={"max_bytes": plan.settings.max_application_attachments_bytes})
+            raise PayloadTooLarge(
+                Text("该申报的附件总量超过上限", "The application's attachments exceed their total limit"),
+                extra={"max_bytes": plan.settings.max_application_attachments_bytes},
+            )
         row = Attachment(
-            id=new_id("att"), application_id=application.id, kind=kind, filename=filename, description=description,
-            file_type=detected.file_type, media_type=detected.media_type, size=received.size, sha256=received.sha256,
-            storage_key=key, uploaded_by=principal.user_id, created_at=now.astimezone(UTC),
+            id=new_id("att"),
+            application_id=application.id,
+            kind=kind,
+            filename=filename,
+            description=description,
+            file_type=detected.file_type,
+            media_type=detected.media_type,
+            size=received.size,
+            sha256=received.sha256,
+            storage_key=key,
+            uploaded_by=principal.user_id,
+            created_at=now.astimezone(UTC),
         )
         session.add(row)
         _touch(session, application, now)
-        record_event(session, "attachment.added", row, now=now, actor_id=principal.user_id,
-                     application_id=application.id, recommender_id=application.recommender_id,
-                     organization_id=application.undertaking_org_id,
-                     data={"kind": kind, "sha256": row.sha256, "size": row.size, "file_type": row.file_type})
+        record_event(
+            session,
+            "attachment.added",
+            row,
+            now=now,
+            actor_id=principal.user_id,
+            application_id=application.id,
+            recommender_id=application.recommender_id,
+            organization_id=application.undertaking_org_id,
+            data={"kind": kind, "sha256": row.sha256, "size": row.size, "file_type": row.file_type},
+        )
         session.flush()
         return public(row), True
 
@@ -305,8 +380,11 @@ def _commit_row(
 def _touch(session: Session, application: Application, now: datetime) -> None:
     """Attachments are part of the application's content: a new version, so a concurrent
     transition that read the old set of attachments fails its compare-and-set."""
-    session.execute(sa.update(Application).where(Application.id == application.id)
-                    .values(version=Application.version + 1, updated_at=now))
+    session.execute(
+        sa.update(Application)
+        .where(Application.id == application.id)
+        .values(version=Application.version + 1, updated_at=now)
+    )
 
 
 # --- reading and removing --------------------------------------------------------------------------
@@ -315,7 +393,8 @@ def _touch(session: Session, application: Application, now: datetime) -> None:
 def load_visible_attachment(session: Session, principal: Principal, attachment_id: str) -> Attachment:
     """The attachment if the caller may see its application, else 404."""
     row = session.execute(
-        sa.select(Attachment).join(Application, Application.id == Attachment.application_id)
+        sa.select(Attachment)
+        .join(Application, Application.id == Attachment.application_id)
         .where(Attachment.id == attachment_id, visibility_filter(principal))
     ).scalar_one_or_none()
     if row is None:
@@ -324,7 +403,11 @@ def load_visible_attachment(session: Session, principal: Principal, attachment_i
 
 
 def delete_attachment(
-    session: Session, principal: Principal, attachment_id: str, now: datetime, if_match: str | None = None,
+    session: Session,
+    principal: Principal,
+    attachment_id: str,
+    now: datetime,
+    if_match: str | None = None,
 ) -> str:
     """Remove the row (the caller's transaction commits it); returns the storage key to remove after.
 
@@ -337,9 +420,17 @@ def delete_attachment(
     if not if_match_allows(if_match, f'"{row.sha256}"'):
         raise PreconditionFailed(extra={"current_etag": f'"{row.sha256}"'})
     key = row.storage_key
-    record_event(session, "attachment.deleted", row, now=now, actor_id=principal.user_id,
-                 application_id=application.id, recommender_id=application.recommender_id,
-                 organization_id=application.undertaking_org_id, data={"kind": row.kind, "sha256": row.sha256})
+    record_event(
+        session,
+        "attachment.deleted",
+        row,
+        now=now,
+        actor_id=principal.user_id,
+        application_id=application.id,
+        recommender_id=application.recommender_id,
+        organization_id=application.undertaking_org_id,
+        data={"kind": row.kind, "sha256": row.sha256},
+    )
     session.delete(row)
     _touch(session, application, now)
     session.flush()
@@ -355,16 +446,26 @@ def _require_removable(session: Session, application: Application, row: Attachme
     """
     if application.state == State.endorsing and row.kind == PAPER_ENDORSEMENT_KIND:
         endorsement_id = session.execute(
-            sa.select(Endorsement.id).where(
-                Endorsement.application_id == application.id, Endorsement.attachment_id == row.id,
+            sa.select(Endorsement.id)
+            .where(
+                Endorsement.application_id == application.id,
+                Endorsement.attachment_id == row.id,
                 Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
-            ).limit(1)
+            )
+            .limit(1)
         ).scalar_one_or_none()
         if endorsement_id is not None:
-            raise InvalidState(Text("该盖章页是一项现行会签意见的依据，不能删除",
-                                    "A current sign-off rests on this page; it cannot be removed"),
-                               extra={"state": application.state, "reason": "page_of_current_sign_off",
-                                      "endorsement_id": endorsement_id})
+            raise InvalidState(
+                Text(
+                    "该盖章页是一项现行会签意见的依据，不能删除",
+                    "A current sign-off rests on this page; it cannot be removed",
+                ),
+                extra={
+                    "state": application.state,
+                    "reason": "page_of_current_sign_off",
+                    "endorsement_id": endorsement_id,
+                },
+            )
         return
     require_editable(application)
 
@@ -384,19 +485,24 @@ def attachment_digests(session: Session, application_id: str) -> list[dict[str, 
     """``[{"id", "kind", "sha256"}]`` of the application's attachments, sorted by id (stored digests, no file read)."""
     rows = session.execute(
         sa.select(Attachment.id, Attachment.kind, Attachment.sha256)
-        .where(Attachment.application_id == application_id).order_by(Attachment.id)
+        .where(Attachment.application_id == application_id)
+        .order_by(Attachment.id)
     ).all()
     return [{"id": r.id, "kind": r.kind, "sha256": r.sha256} for r in rows]
 
 
 def missing_required_kinds(session: Session, call: Call, application_id: str) -> list[str]:
     """Kinds the call requires (``required: true``) of which the application has no attachment, sorted."""
-    required = {k for k, rule in (call.attachment_rules or {}).items() if isinstance(rule, dict) and rule.get("required")}
+    required = {
+        k for k, rule in (call.attachment_rules or {}).items() if isinstance(rule, dict) and rule.get("required")
+    }
     if not required:
         return []
-    present = set(session.execute(
-        sa.select(Attachment.kind).where(Attachment.application_id == application_id).distinct()
-    ).scalars())
+    present = set(
+        session.execute(
+            sa.select(Attachment.kind).where(Attachment.application_id == application_id).distinct()
+        ).scalars()
+    )
     return sorted(required - present)
 
 

@@ -158,8 +158,18 @@ def check_image(path: Path, file_type: str) -> None:
         raise
     except Image.DecompressionBombError as exc:
         raise Refused("image_too_large") from exc
-    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error, EOFError,
-            MemoryError, Image.DecompressionBombWarning) as exc:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        struct.error,
+        EOFError,
+        MemoryError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise Refused("unreadable_image") from exc
 
 

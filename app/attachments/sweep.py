@@ -31,12 +31,20 @@ class SweepReport:
     missing_files: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"removed_temporary": self.removed_temporary, "removed_orphans": self.removed_orphans,
-                "missing_files": self.missing_files}
+        return {
+            "removed_temporary": self.removed_temporary,
+            "removed_orphans": self.removed_orphans,
+            "missing_files": self.missing_files,
+        }
 
 
 def sweep_storage(
-    database: Database, store: BlobStore, *, grace: timedelta, now: datetime | None = None, dry_run: bool = False,
+    database: Database,
+    store: BlobStore,
+    *,
+    grace: timedelta,
+    now: datetime | None = None,
+    dry_run: bool = False,
 ) -> SweepReport:
     """One pass of the sweep. ``dry_run`` reports what would be removed without removing it."""
     now = now or datetime.now(UTC)
@@ -58,8 +66,11 @@ def sweep_storage(
     blobs = {b.key: b for b in store.list()}
     known: set[str] = set()
     with database.reader() as session:
-        rows = session.execute(sa.select(Attachment.id, Attachment.application_id, Attachment.storage_key)
-                               .execution_options(yield_per=2000))
+        rows = session.execute(
+            sa.select(Attachment.id, Attachment.application_id, Attachment.storage_key).execution_options(
+                yield_per=2000
+            )
+        )
         for row in rows:
             known.add(row.storage_key)
             if row.storage_key not in blobs and not store.exists(row.storage_key):
@@ -70,9 +81,11 @@ def sweep_storage(
         batch = candidates[start : start + _BATCH]
         with database.reader() as session:
             # Checked again: a row may have committed since the rows were read.
-            referenced = set(session.execute(
-                sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(batch))  # type: ignore[attr-defined]
-            ).scalars())
+            referenced = set(
+                session.execute(
+                    sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(batch))  # type: ignore[attr-defined]
+                ).scalars()
+            )
         for key in batch:
             if key in referenced:
                 continue
@@ -86,7 +99,11 @@ def sweep_storage(
 
 
 def start_periodic_sweep(
-    database: Database, store: BlobStore, *, grace: timedelta, interval: timedelta = timedelta(hours=1),
+    database: Database,
+    store: BlobStore,
+    *,
+    grace: timedelta,
+    interval: timedelta = timedelta(hours=1),
 ) -> Callable[[], None]:
     """Sweep every ``interval`` in a daemon thread; returns a function that stops it.
 

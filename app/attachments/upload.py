@@ -70,13 +70,17 @@ class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-_NOT_ALLOWED = Text("文件内容不是允许的类型（{allowed}），或与扩展名不符",
-                    "The file's content is not an allowed type ({allowed}) or does not match its extension")
+_NOT_ALLOWED = Text(
+    "文件内容不是允许的类型（{allowed}），或与扩展名不符",
+    "The file's content is not an allowed type ({allowed}) or does not match its extension",
+)
 
 
 def _not_allowed(limits: UploadLimits) -> UnsupportedMediaType:
     allowed = ", ".join(sorted(limits.allowed_types))
-    return UnsupportedMediaType(_NOT_ALLOWED, allowed=allowed, extra={"reason": "type_mismatch", "allowed_types": sorted(limits.allowed_types)})
+    return UnsupportedMediaType(
+        _NOT_ALLOWED, allowed=allowed, extra={"reason": "type_mismatch", "allowed_types": sorted(limits.allowed_types)}
+    )
 
 
 class _FileSink:
@@ -234,7 +238,9 @@ class _FileSink:
 def _boundary(request: Request) -> bytes:
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data":
-        raise UnsupportedMediaType(Text("请求体应为 multipart/form-data", "The request body must be multipart/form-data"))
+        raise UnsupportedMediaType(
+            Text("请求体应为 multipart/form-data", "The request body must be multipart/form-data")
+        )
     boundary = params.get(b"boundary")
     if not boundary or len(boundary) > 70:
         raise MalformedMultipart(Text("multipart 分隔符缺失或无效", "Missing or invalid multipart boundary"))
@@ -296,11 +302,21 @@ async def receive_upload(
     def on_end() -> None:
         events.append(("done", None))
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-        "on_part_end": on_part_end, "on_end": on_end,
-    }, max_header_count=8, max_header_size=8 * 1024)
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_end": on_end,
+        },
+        max_header_count=8,
+        max_header_size=8 * 1024,
+    )
 
     form = ReceivedForm()
     sink: _FileSink | None = None
@@ -318,7 +334,9 @@ async def receive_upload(
                 break
             except ClientDisconnect:
                 # A flaky link, not a fault of ours: no stack trace, the partial file goes.
-                raise MalformedMultipart(Text("上传中断，请重新上传", "The upload was interrupted; send it again")) from None
+                raise MalformedMultipart(
+                    Text("上传中断，请重新上传", "The upload was interrupted; send it again")
+                ) from None
             received += len(chunk)
             if received > body_limit:
                 raise upload_too_large(limits)
@@ -388,8 +406,9 @@ def _decode_field(name: str, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed(errors=[FieldError(f"/{name}", "invalid_encoding", Text(
-            "应为 UTF-8 文本", "Must be UTF-8 text"))]) from exc
+        raise ValidationFailed(
+            errors=[FieldError(f"/{name}", "invalid_encoding", Text("应为 UTF-8 文本", "Must be UTF-8 text"))]
+        ) from exc
 
 
 def _field_too_long(name: str) -> ValidationFailed:
@@ -397,5 +416,6 @@ def _field_too_long(name: str) -> ValidationFailed:
 
 
 def _only_one_file() -> ValidationFailed:
-    return ValidationFailed(errors=[FieldError("/file", "too_many_files", Text(
-        "每个请求只能上传一个文件", "One file per request"))])
+    return ValidationFailed(
+        errors=[FieldError("/file", "too_many_files", Text("每个请求只能上传一个文件", "One file per request"))]
+    )

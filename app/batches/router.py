@@ -104,8 +104,13 @@ def list_batches(
 ) -> Page[BatchSummary]:
     """Reviewers see their own lists, the office every list once submitted, admins all."""
     # Only the items the caller may see are counted (as GET /batches/{id} lists them).
-    count = (sa.select(sa.func.count()).select_from(BatchItem).join(Application, Application.id == BatchItem.application_id)
-             .where(BatchItem.batch_id == Batch.id, visibility_filter(principal)).scalar_subquery())
+    count = (
+        sa.select(sa.func.count())
+        .select_from(BatchItem)
+        .join(Application, Application.id == BatchItem.application_id)
+        .where(BatchItem.batch_id == Batch.id, visibility_filter(principal))
+        .scalar_subquery()
+    )
     query = sa.select(Batch, count).where(service.batch_visibility(principal))
     if call_id:
         query = query.where(Batch.call_id == call_id)
@@ -163,13 +168,23 @@ def set_batch_items(
     return _respond(session, principal, batch, response)
 
 
-@router.get("/batches/{batch_id}/transitions", operation_id="list_batch_transitions",
-            response_model=Page[BatchTransitionPublic], tags=TAGS, responses=READ)
+@router.get(
+    "/batches/{batch_id}/transitions",
+    operation_id="list_batch_transitions",
+    response_model=Page[BatchTransitionPublic],
+    tags=TAGS,
+    responses=READ,
+)
 def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[BatchTransitionPublic]:
     """The history: submissions, acknowledgements and returns, with who, when and why (oldest first, one page)."""
-    rows = session.execute(sa.select(BatchTransition).where(BatchTransition.batch_id == batch.id)
-                           .order_by(BatchTransition.at, BatchTransition.id)).scalars()
-    return Page(items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
+    rows = session.execute(
+        sa.select(BatchTransition)
+        .where(BatchTransition.batch_id == batch.id)
+        .order_by(BatchTransition.at, BatchTransition.id)
+    ).scalars()
+    return Page(
+        items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None
+    )
 
 
 @router.post(

@@ -55,7 +55,9 @@ class BatchPublic(BaseModel):
     id: str
     call_id: str
     recommender_id: str
-    state: BatchState = Field(description="open (being composed) | submitted (to the office) | acknowledged (受理) | returned")
+    state: BatchState = Field(
+        description="open (being composed) | submitted (to the office) | acknowledged (受理) | returned"
+    )
     version: int
     items: list[BatchItemPublic]
     return_comment: str | None

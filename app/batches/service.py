@@ -161,11 +161,17 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
     return batch
 
 
-def items_of(session: Session, batch_id: str, principal: Principal | None = None) -> list[tuple[BatchItem, Application]]:
+def items_of(
+    session: Session, batch_id: str, principal: Principal | None = None
+) -> list[tuple[BatchItem, Application]]:
     """The ranked items; with ``principal``, only those it may see (the office does not see, on a
     list it returned, the applications the recommender put on it since)."""
-    query = (sa.select(BatchItem, Application).join(Application, Application.id == BatchItem.application_id)
-             .where(BatchItem.batch_id == batch_id).order_by(BatchItem.rank))
+    query = (
+        sa.select(BatchItem, Application)
+        .join(Application, Application.id == BatchItem.application_id)
+        .where(BatchItem.batch_id == batch_id)
+        .order_by(BatchItem.rank)
+    )
     if principal is not None:
         query = query.where(visibility_filter(principal))
     rows = session.execute(query).all()
@@ -525,11 +531,23 @@ def allowed_actions(principal: Principal, batch: Batch) -> list[str]:
 def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPublic:
     latest = latest_receipt(session, batch.id)
     return BatchPublic(
-        id=batch.id, call_id=batch.call_id, recommender_id=batch.recommender_id, state=batch.state,
-        version=batch.version, return_comment=batch.return_comment,
-        items=[BatchItemPublic(rank=item.rank, application_id=a.id, title=a.title, state=a.state,
-                               domain_area=a.domain_area, content_digest=a.content_digest)
-               for item, a in items_of(session, batch.id, principal)],
+        id=batch.id,
+        call_id=batch.call_id,
+        recommender_id=batch.recommender_id,
+        state=batch.state,
+        version=batch.version,
+        return_comment=batch.return_comment,
+        items=[
+            BatchItemPublic(
+                rank=item.rank,
+                application_id=a.id,
+                title=a.title,
+                state=a.state,
+                domain_area=a.domain_area,
+                content_digest=a.content_digest,
+            )
+            for item, a in items_of(session, batch.id, principal)
+        ],
         tracking_number=latest.tracking_number if latest else None,
         allowed_actions=allowed_actions(principal, batch),
         created_at=batch.created_at,

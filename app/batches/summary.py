@@ -13,22 +13,33 @@ from app.organizations.models import Organization
 
 
 def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
-    recommenders = session.execute(
-        sa.select(Organization).where(Organization.recommender_kind.is_not(None))  # type: ignore[union-attr]
-        .order_by(Organization.recommender_kind.desc(), Organization.key, Organization.name)  # type: ignore[union-attr]
-    ).scalars().all()
-    batches = {b.recommender_id: b for b in session.execute(
-        sa.select(Batch).where(Batch.call_id == call_id, Batch.state.in_(OFFICE_VISIBLE_BATCH_STATES))  # type: ignore[attr-defined]
-    ).scalars()}
+    recommenders = (
+        session.execute(
+            sa.select(Organization)
+            .where(Organization.recommender_kind.is_not(None))  # type: ignore[union-attr]
+            .order_by(Organization.recommender_kind.desc(), Organization.key, Organization.name)  # type: ignore[union-attr]
+        )
+        .scalars()
+        .all()
+    )
+    batches = {
+        b.recommender_id: b
+        for b in session.execute(
+            sa.select(Batch).where(Batch.call_id == call_id, Batch.state.in_(OFFICE_VISIBLE_BATCH_STATES))  # type: ignore[attr-defined]
+        ).scalars()
+    }
     by_field: dict[str, Counter[str]] = defaultdict(Counter)
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
     counts: Counter[str] = Counter()
     if batches:
         rows = session.execute(
             sa.select(Batch.recommender_id, Application.domain_area, Application.state)
-            .join(BatchItem, BatchItem.batch_id == Batch.id).join(Application, Application.id == BatchItem.application_id)
-            .where(Batch.id.in_([b.id for b in batches.values()]),  # type: ignore[attr-defined]
-                   Application.state.in_(OFFICE_VISIBLE_STATES))  # what was submitted, not what a returned list holds since  # type: ignore[attr-defined]
+            .join(BatchItem, BatchItem.batch_id == Batch.id)
+            .join(Application, Application.id == BatchItem.application_id)
+            .where(
+                Batch.id.in_([b.id for b in batches.values()]),  # type: ignore[attr-defined]
+                Application.state.in_(OFFICE_VISIBLE_STATES),
+            )  # what was submitted, not what a returned list holds since  # type: ignore[attr-defined]
         ).all()
         for recommender_id, area, state in rows:
             counts[recommender_id] += 1
@@ -38,17 +49,31 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
     out = []
     for org in recommenders:
         batch = batches.get(org.id)
-        out.append(RecommenderRow(
-            recommender_id=org.id, name=org.name, key=org.key, recommender_kind=org.recommender_kind or "",
-            batch_id=batch.id if batch else None, state=batch.state if batch else "not_submitted",
-            item_count=counts[org.id], acknowledged=batch is not None and batch.state == BatchState.acknowledged,
-            by_field=dict(sorted(by_field[org.id].items())), outcomes=dict(sorted(outcomes[org.id].items())),
-        ))
+        out.append(
+            RecommenderRow(
+                recommender_id=org.id,
+                name=org.name,
+                key=org.key,
+                recommender_kind=org.recommender_kind or "",
+                batch_id=batch.id if batch else None,
+                state=batch.state if batch else "not_submitted",
+                item_count=counts[org.id],
+                acknowledged=batch is not None and batch.state == BatchState.acknowledged,
+                by_field=dict(sorted(by_field[org.id].items())),
+                outcomes=dict(sorted(outcomes[org.id].items())),
+            )
+        )
     states = Counter(r.state for r in out)
     fields: Counter[str] = Counter()
     for r in out:
         fields.update(r.by_field)
-    return CallSubmissionSummary(call_id=call_id, recommenders=out, totals=SubmissionTotals(
-        recommenders=len(out), by_state=dict(sorted(states.items())), items=sum(counts.values()),
-        by_field=dict(sorted(fields.items())),
-    ))
+    return CallSubmissionSummary(
+        call_id=call_id,
+        recommenders=out,
+        totals=SubmissionTotals(
+            recommenders=len(out),
+            by_state=dict(sorted(states.items())),
+            items=sum(counts.values()),
+            by_field=dict(sorted(fields.items())),
+        ),
+    )

@@ -88,8 +88,9 @@ def service_root(url: str) -> str:
     path = parsed.path.rstrip("/")
     if path.endswith("/api/v1") or "/api/v1/" in path:
         root = str(parsed.copy_with(path=path[: path.index("/api/v1")] or "/", query=None, fragment=None))
-        raise ClientFailure(f"--url points at the API ({parsed.path}), give the service root instead: {root.rstrip('/')}",
-                            EXIT_USAGE)
+        raise ClientFailure(
+            f"--url points at the API ({parsed.path}), give the service root instead: {root.rstrip('/')}", EXIT_USAGE
+        )
     if parsed.query or parsed.fragment:
         raise ClientFailure(f"--url {url!r} should carry no query or fragment ({example})", EXIT_USAGE)
     return str(parsed).rstrip("/")
@@ -119,32 +120,65 @@ def client() -> None:
     pass
 
 
-_URL = click.option("--url", required=True, envvar="SMPS_URL", help="Base URL of the service, e.g. http://127.0.0.1:8000")
-_KEY = click.option("--api-key-file", "key_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-                    help="A file holding the API key (smps_…)")
+_URL = click.option(
+    "--url", required=True, envvar="SMPS_URL", help="Base URL of the service, e.g. http://127.0.0.1:8000"
+)
+_KEY = click.option(
+    "--api-key-file",
+    "key_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file holding the API key (smps_…)",
+)
 
 
 @client.command(help="Upload a CSV, XLSX or JSON file of applications, wait for it, and print the per-row report.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_URL
 @_KEY
-@click.option("--mode", type=click.Choice(["all_or_nothing", "valid_rows"]), default=None,
-              help="Default all_or_nothing (or the mode inside a JSON file)")
+@click.option(
+    "--mode",
+    type=click.Choice(["all_or_nothing", "valid_rows"]),
+    default=None,
+    help="Default all_or_nothing (or the mode inside a JSON file)",
+)
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as CSV")
-@click.option("--all", "all_rows", is_flag=True,
-              help="Report every row (default: only rows with errors). `row` is the row's index as in the errors' "
-                   "pointers (/rows/<row>/…, the first data row is 0); `line` is its row number in the sheet or "
-                   "CSV file (the header is line 1, so the first data row is usually line 2)")
+@click.option(
+    "--all",
+    "all_rows",
+    is_flag=True,
+    help="Report every row (default: only rows with errors). `row` is the row's index as in the errors' "
+    "pointers (/rows/<row>/…, the first data row is 0); `line` is its row number in the sheet or "
+    "CSV file (the header is line 1, so the first data row is usually line 2)",
+)
 @click.option("--idempotency-key", default=None, help="Retries reuse it (one is generated when not given)")
 @click.option("--poll-interval", default=0.5, show_default=True, type=float)
 @click.pass_context
-def upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str | None, report: Path | None,
-           all_rows: bool, idempotency_key: str | None, poll_interval: float) -> None:
+def upload(
+    ctx: click.Context,
+    file: Path,
+    url: str,
+    key_file: Path,
+    mode: str | None,
+    report: Path | None,
+    all_rows: bool,
+    idempotency_key: str | None,
+    poll_interval: float,
+) -> None:
     _run(_upload, ctx, file, url, key_file, mode, report, idempotency_key, poll_interval, all_rows)
 
 
-def _upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str | None, report: Path | None,
-            idempotency_key: str | None, poll_interval: float, all_rows: bool = False) -> None:
+def _upload(
+    ctx: click.Context,
+    file: Path,
+    url: str,
+    key_file: Path,
+    mode: str | None,
+    report: Path | None,
+    idempotency_key: str | None,
+    poll_interval: float,
+    all_rows: bool = False,
+) -> None:
     api = _http(ctx, url, key_file)
     # A key makes the POST safe to retry: a replay answers with the upload already made.
     headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
@@ -160,9 +194,13 @@ def _upload(ctx: click.Context, file: Path, url: str, key_file: Path, mode: str 
             document["mode"] = mode
         response = api.request("POST", "/api/v1/bulk-uploads", json=document, headers=headers)
     elif suffix in _TYPES:
-        response = api.request("POST", "/api/v1/bulk-uploads", headers=headers,
-                               files={"file": (file.name, file.read_bytes(), _TYPES[suffix])},
-                               data={"mode": mode or "all_or_nothing"})
+        response = api.request(
+            "POST",
+            "/api/v1/bulk-uploads",
+            headers=headers,
+            files={"file": (file.name, file.read_bytes(), _TYPES[suffix])},
+            data={"mode": mode or "all_or_nothing"},
+        )
     else:
         raise ClientFailure("the file must be .csv, .xlsx or .json", EXIT_USAGE)
     body = response.json()
@@ -194,14 +232,25 @@ def _report_lines(body: dict[str, Any], all_rows: bool = False) -> list[dict[str
     for result in body["results"]:
         if not all_rows and result["status"] != "invalid":
             continue
-        base = {"row": result["row"], "line": result.get("line") or "", "status": result["status"],
-                "application_id": result.get("application_id") or ""}
+        base = {
+            "row": result["row"],
+            "line": result.get("line") or "",
+            "status": result["status"],
+            "application_id": result.get("application_id") or "",
+        }
         errors = result.get("errors") or []
         if not errors:
             lines.append(base | {"column": "", "code": "", "pointer": "", "message": ""})
         for error in errors:
-            lines.append(base | {"column": error.get("header") or error.get("column") or "", "code": error["code"],
-                                 "pointer": error["pointer"], "message": error["message"]})
+            lines.append(
+                base
+                | {
+                    "column": error.get("header") or error.get("column") or "",
+                    "code": error["code"],
+                    "pointer": error["pointer"],
+                    "message": error["message"],
+                }
+            )
     return lines
 
 
@@ -211,8 +260,11 @@ def _print_report(body: dict[str, Any], all_rows: bool) -> None:
         detail = line["application_id"] or f"{line['column']}: {line['code']} {line['message']}".strip(": ")
         click.echo(f"{where}\t{line['status']}\t{detail}")
     omitted = body.get("omitted_error_count") or 0
-    click.echo(f"{body['state']}: {body['created_count']} created, {body['error_count']} invalid, "
-               f"{body['total_rows']} rows" + (f" ({omitted} more errors not listed)" if omitted else ""), err=True)
+    click.echo(
+        f"{body['state']}: {body['created_count']} created, {body['error_count']} invalid, "
+        f"{body['total_rows']} rows" + (f" ({omitted} more errors not listed)" if omitted else ""),
+        err=True,
+    )
 
 
 def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
@@ -231,13 +283,31 @@ def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
 @click.option("--poll-interval", default=2.0, show_default=True, type=float)
 @click.option("--max-pages", default=None, type=int, hidden=True)
 @click.pass_context
-def events(ctx: click.Context, url: str, key_file: Path, follow: bool, types: str | None, after: str | None,
-           page_size: int, poll_interval: float, max_pages: int | None) -> None:
+def events(
+    ctx: click.Context,
+    url: str,
+    key_file: Path,
+    follow: bool,
+    types: str | None,
+    after: str | None,
+    page_size: int,
+    poll_interval: float,
+    max_pages: int | None,
+) -> None:
     _run(_events, ctx, url, key_file, follow, types, after, page_size, poll_interval, max_pages)
 
 
-def _events(ctx: click.Context, url: str, key_file: Path, follow: bool, types: str | None, after: str | None,
-            page_size: int, poll_interval: float, max_pages: int | None) -> None:
+def _events(
+    ctx: click.Context,
+    url: str,
+    key_file: Path,
+    follow: bool,
+    types: str | None,
+    after: str | None,
+    page_size: int,
+    poll_interval: float,
+    max_pages: int | None,
+) -> None:
     api = _http(ctx, url, key_file)
     pages = 0
     while True:

@@ -22,8 +22,13 @@ class Column:
 
 
 SECTIONS = (
-    ("basic_situation", "基本情况"), ("groundwork", "工作基础"), ("objectives", "试点目标"), ("main_tasks", "主要任务"),
-    ("schedule", "进度安排"), ("expected_results", "预期效果"), ("safeguards", "保障措施"),
+    ("basic_situation", "基本情况"),
+    ("groundwork", "工作基础"),
+    ("objectives", "试点目标"),
+    ("main_tasks", "主要任务"),
+    ("schedule", "进度安排"),
+    ("expected_results", "预期效果"),
+    ("safeguards", "保障措施"),
 )
 SECTION_KEYS = frozenset(k for k, _ in SECTIONS)
 
@@ -44,8 +49,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("period_start", "开始日期", "Pilot period start (YYYY-MM-DD)", "2023-01-01"),
     Column("period_end", "结束日期", "Pilot period end (YYYY-MM-DD)", "2024-12-31"),
     *(Column(key, zh, f"Section: {key}", "…") for key, zh in SECTIONS),
-    Column("standards", "标准明细", "Standards, one per line: code|title|level|status (code may be empty)",
-           "GB/T 32169.1-2015|政务服务中心运行规范 第1部分：基本要求|national|existing"),
+    Column(
+        "standards",
+        "标准明细",
+        "Standards, one per line: code|title|level|status (code may be empty)",
+        "GB/T 32169.1-2015|政务服务中心运行规范 第1部分：基本要求|national|existing",
+    ),
     Column("funding_amount_cny", "经费", "Funding in CNY (yuan, integer)", "1200000"),
     Column("funding_sources", "经费来源", "Funding sources", "区财政"),
     Column("eligibility", "基本条件", "Numbers of the eligibility conditions attested, separated by ;", "1;2;3;4"),
@@ -57,22 +66,39 @@ _LIST_SEPARATORS = re.compile(r"[;；,，\n]")
 
 # Where a form pointer lands in the flat layout: longest prefix first.
 _POINTER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("/domain/area", "domain_area"), ("/domain/item", "domain_item"), ("/domain/other", "domain_other"),
+    ("/domain/area", "domain_area"),
+    ("/domain/item", "domain_item"),
+    ("/domain/other", "domain_other"),
     ("/domain", "domain_area"),
-    ("/parties/undertaking", "undertaking"), ("/parties/participating", "participating"),
-    ("/parties/guarantor", "guarantor"), ("/parties/guidance", "guidance"), ("/parties", "undertaking"),
-    ("/contact/name", "contact_name"), ("/contact/phone", "contact_phone"), ("/contact/email", "contact_email"),
+    ("/parties/undertaking", "undertaking"),
+    ("/parties/participating", "participating"),
+    ("/parties/guarantor", "guarantor"),
+    ("/parties/guidance", "guidance"),
+    ("/parties", "undertaking"),
+    ("/contact/name", "contact_name"),
+    ("/contact/phone", "contact_phone"),
+    ("/contact/email", "contact_email"),
     ("/contact", "contact_name"),
-    ("/period/start", "period_start"), ("/period/end", "period_end"), ("/period", "period_start"),
-    ("/funding/amount_cny", "funding_amount_cny"), ("/funding/sources", "funding_sources"), ("/funding", "funding_amount_cny"),
-    ("/standards", "standards"), ("/eligibility", "eligibility"),
-    ("/title", "title"), ("/call_id", "call_id"), ("/recommender_id", "recommender_id"),
+    ("/period/start", "period_start"),
+    ("/period/end", "period_end"),
+    ("/period", "period_start"),
+    ("/funding/amount_cny", "funding_amount_cny"),
+    ("/funding/sources", "funding_sources"),
+    ("/funding", "funding_amount_cny"),
+    ("/standards", "standards"),
+    ("/eligibility", "eligibility"),
+    ("/title", "title"),
+    ("/call_id", "call_id"),
+    ("/recommender_id", "recommender_id"),
 )
 
 
 # Cells holding several values (separated by ; or one per line): an error inside one names its position.
-_ITEMS = {"participating": Text("第 {n} 项：", "item {n}: "), "eligibility": Text("第 {n} 项：", "item {n}: "),
-          "standards": Text("第 {n} 条标准：", "standard {n}: ")}
+_ITEMS = {
+    "participating": Text("第 {n} 项：", "item {n}: "),
+    "eligibility": Text("第 {n} 项：", "item {n}: "),
+    "standards": Text("第 {n} 条标准：", "standard {n}: "),
+}
 _ITEM_POINTER = re.compile(r"^/(?:parties/participating|eligibility|standards)/(\d+)(?:/|$)")
 
 
@@ -203,4 +229,3 @@ def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
     if get("eligibility"):
         form["eligibility"] = _eligibility(get("eligibility") or "")
     return form
-

@@ -46,9 +46,11 @@ def _plan(dialect: sa.Dialect, table: sa.Table, keys: list[str]) -> tuple[str | 
     as_bytes: set[str] = set()
     if dialect._json_serializer is _json_dumps:  # type: ignore[attr-defined]  # orjson: UTF-8 bytes before decoding
         as_bytes = {k for k in keys if isinstance(table.c[k].type, sa.JSON) and not table.c[k].type.none_as_null}
-    compiled = sa.insert(table).values(
-        {k: sa.cast(sa.bindparam(k), sa.Text) if k in as_bytes else sa.bindparam(k) for k in keys}
-    ).compile(dialect=dialect)
+    compiled = (
+        sa.insert(table)
+        .values({k: sa.cast(sa.bindparam(k), sa.Text) if k in as_bytes else sa.bindparam(k) for k in keys})
+        .compile(dialect=dialect)
+    )
     return compiled.string, list(compiled.positiontup or keys), as_bytes
 
 

@@ -52,22 +52,41 @@ _REQUEST_BODY = {
     "content": {
         # Rows are checked one by one after the upload is accepted, each getting its own result: a row
         # that is not a valid application is reported, not a reason to refuse the upload.
-        "application/json": {"schema": {"anyOf": [
-            {"type": "object", "additionalProperties": False, "required": ["rows"],
-             "properties": {
-                 "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
-                 "rows": {"type": "array", "items": _ROW},
-             }},
-            {"type": "array", "items": _ROW, "description": "A bare array of rows"},
-        ]}},
-        "multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"], "additionalProperties": False,
-            "properties": {
-                "file": {"type": "string", "format": "binary",
-                         "description": "CSV (UTF-8 or GB18030) or XLSX in the layout of `GET /bulk-uploads/template.xlsx`"},
-                "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
-            },
-        }},
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["rows"],
+                        "properties": {
+                            "mode": {
+                                "type": "string",
+                                "enum": [m.value for m in BulkMode],
+                                "default": "all_or_nothing",
+                            },
+                            "rows": {"type": "array", "items": _ROW},
+                        },
+                    },
+                    {"type": "array", "items": _ROW, "description": "A bare array of rows"},
+                ]
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "additionalProperties": False,
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "CSV (UTF-8 or GB18030) or XLSX in the layout of `GET /bulk-uploads/template.xlsx`",
+                    },
+                    "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},
+                },
+            }
+        },
     },
 }
 
@@ -81,7 +100,9 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
     async for chunk in request.stream():
         seen += len(chunk)
         if seen > limit:
-            raise PayloadTooLarge(Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit)
+            raise PayloadTooLarge(
+                Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit
+            )
         yield chunk
 
 
@@ -89,8 +110,15 @@ def _mode(value: Any) -> str:
     try:
         return BulkMode(value or BulkMode.all_or_nothing).value
     except ValueError:
-        raise ValidationFailed(errors=[FieldError("/mode", "invalid_choice", Text(
-            "取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"))]) from None
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "/mode",
+                    "invalid_choice",
+                    Text("取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"),
+                )
+            ]
+        ) from None
 
 
 def _parse_json(body: bytes) -> Any:
@@ -136,11 +164,21 @@ async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tu
         raise BadRequest(Text("multipart 请求体格式错误", "Malformed multipart body")) from None
     unknown = sorted(set(form.keys()) - {"file", "mode"})
     if unknown:  # as in a JSON body: a field the form does not have is an error, not ignored
-        raise ValidationFailed(errors=[FieldError("/" + name.replace("~", "~0").replace("/", "~1"), "unknown_field",
-                                                  Text("不允许的未知字段", "Unknown field")) for name in unknown])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "/" + name.replace("~", "~0").replace("/", "~1"),
+                    "unknown_field",
+                    Text("不允许的未知字段", "Unknown field"),
+                )
+                for name in unknown
+            ]
+        )
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise ValidationFailed(errors=[FieldError("/file", "required", Text("缺少上传文件 file", "The file field is required"))])
+        raise ValidationFailed(
+            errors=[FieldError("/file", "required", Text("缺少上传文件 file", "The file field is required"))]
+        )
     mode = _mode(form.get("mode"))
     data = await upload.read()
     await upload.close()
@@ -149,14 +187,32 @@ async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tu
 
 
 @router.post(
-    "/bulk-uploads", operation_id="create_bulk_upload", status_code=status.HTTP_202_ACCEPTED,
-    response_model=BulkUploadPublic, openapi_extra={"requestBody": _REQUEST_BODY},
-    responses=problem_responses(BadRequest, MalformedJson, NotAuthenticated, Forbidden, PayloadTooLarge,
-                                UnsupportedMediaType, ValidationFailed, UnknownColumns, EmptyUpload, *parsing.ERRORS),
+    "/bulk-uploads",
+    operation_id="create_bulk_upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BulkUploadPublic,
+    openapi_extra={"requestBody": _REQUEST_BODY},
+    responses=problem_responses(
+        BadRequest,
+        MalformedJson,
+        NotAuthenticated,
+        Forbidden,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ValidationFailed,
+        UnknownColumns,
+        EmptyUpload,
+        *parsing.ERRORS,
+    ),
 )
 async def create_bulk_upload(
-    request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
-    background: BackgroundTasks, response: Response,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    background: BackgroundTasks,
+    response: Response,
 ) -> BulkUploadPublic:
     """Upload many applications: a JSON body `{mode, rows}` (or a bare array), or a CSV/XLSX file (multipart `file`, `mode`).
 
@@ -177,51 +233,90 @@ async def create_bulk_upload(
         mode, source, parsed = await _read_file(request, limit, parsing.Limits.of(settings))
         rows, lines, headers = parsed.rows, parsed.lines, parsed.headers
     else:
-        raise UnsupportedMediaType(Text("请以 JSON 或 multipart/form-data（CSV、XLSX 文件）上传",
-                                        "Send JSON, or a CSV or XLSX file as multipart/form-data"))
+        raise UnsupportedMediaType(
+            Text(
+                "请以 JSON 或 multipart/form-data（CSV、XLSX 文件）上传",
+                "Send JSON, or a CSV or XLSX file as multipart/form-data",
+            )
+        )
     if not rows:
         raise EmptyUpload()
     if len(rows) > settings.max_bulk_upload_rows:
-        raise parsing.TooManyRows(Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows)
+        raise parsing.TooManyRows(
+            Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows
+        )
 
     lang = negotiate(request.headers.get("accept-language"))
 
     def _store() -> BulkUploadPublic:
-        upload = service.create_upload(session, principal, mode=mode, source=source, rows=rows, lines=lines,
-                                       headers=headers, now=now, stored=stored)
+        upload = service.create_upload(
+            session,
+            principal,
+            mode=mode,
+            source=source,
+            rows=rows,
+            lines=lines,
+            headers=headers,
+            now=now,
+            stored=stored,
+        )
         return render_upload(upload, lang)
 
     public = await run_in_threadpool(_store)
     # Runs after the request's transaction has committed the upload.
-    background.add_task(service.start_processing, request.app.state.database, settings, public.id, request.app.state.clock,
-                        service.payload_of(rows, lines, headers))
+    background.add_task(
+        service.start_processing,
+        request.app.state.database,
+        settings,
+        public.id,
+        request.app.state.clock,
+        service.payload_of(rows, lines, headers),
+    )
     response.headers["Location"] = f"/api/v1/bulk-uploads/{public.id}"  # where to follow the processing
     response.headers.update(localized(lang))
     return public
 
 
 @router.get(
-    "/bulk-uploads/template.xlsx", operation_id="get_bulk_upload_template", response_class=Response,
-    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The XLSX template"},
-               **problem_responses(NotAuthenticated)},
+    "/bulk-uploads/template.xlsx",
+    operation_id="get_bulk_upload_template",
+    response_class=Response,
+    responses={
+        200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The XLSX template"},
+        **problem_responses(NotAuthenticated),
+    },
 )
 def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, settings: AppSettings) -> Response:
     """The XLSX template of the file layout: bilingual headers (`中文 (key)`), drop-down lists of the coded
     columns (calls, domain codes of the calls in the store), and a sheet documenting each column and its values."""
-    calls = [TemplateCall(*row) for row in session.execute(
-        sa.select(Call.key, Call.name, Call.catalogue, Call.conditions).order_by(Call.deadline.desc(), Call.key))]  # type: ignore[attr-defined]
+    calls = [
+        TemplateCall(*row)
+        for row in session.execute(
+            sa.select(Call.key, Call.name, Call.catalogue, Call.conditions).order_by(Call.deadline.desc(), Call.key)
+        )
+    ]  # type: ignore[attr-defined]
     template = build_template(calls, settings.max_bulk_upload_rows)
-    return Response(template, media_type=XLSX_MEDIA_TYPE, headers={
-        "Content-Disposition": "attachment; filename=\"bulk-upload-template.xlsx\"; "
-                               "filename*=UTF-8''%E6%89%B9%E9%87%8F%E4%B8%8A%E4%BC%A0%E6%A8%A1%E6%9D%BF.xlsx"})
+    return Response(
+        template,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": 'attachment; filename="bulk-upload-template.xlsx"; '
+            "filename*=UTF-8''%E6%89%B9%E9%87%8F%E4%B8%8A%E4%BC%A0%E6%A8%A1%E6%9D%BF.xlsx"
+        },
+    )
 
 
 @router.get(
-    "/bulk-uploads/{upload_id}", operation_id="get_bulk_upload", response_model=BulkUploadPublic,
+    "/bulk-uploads/{upload_id}",
+    operation_id="get_bulk_upload",
+    response_model=BulkUploadPublic,
     responses=problem_responses(NotAuthenticated, NotFound, ValidationFailed),
 )
 def get_bulk_upload(
-    request: Request, response: Response, principal: CurrentPrincipal, session: DbSession,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    session: DbSession,
     upload_id: Annotated[str, Path(max_length=32, description="Bulk upload id")],
 ) -> BulkUploadPublic:
     """Progress of an upload and one result per processed row (the uploader, its organization's applicants, admins)."""

@@ -19,14 +19,20 @@ class BulkUploadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: BulkMode = Field(default=BulkMode.all_or_nothing,
-                           description="all_or_nothing: create every row or none; valid_rows: create the valid rows")
-    rows: list[ApplicationCreate] = Field(description="Applications, each as the body of `POST /applications`; "
-                                          "each row is checked on its own and reported in `results`")
+    mode: BulkMode = Field(
+        default=BulkMode.all_or_nothing,
+        description="all_or_nothing: create every row or none; valid_rows: create the valid rows",
+    )
+    rows: list[ApplicationCreate] = Field(
+        description="Applications, each as the body of `POST /applications`; "
+        "each row is checked on its own and reported in `results`"
+    )
 
 
 class RowError(BaseModel):
-    pointer: str = Field(description="`/rows/<row>/…` — a JSON Pointer into the body, or `/rows/<row>/<column>` for files")
+    pointer: str = Field(
+        description="`/rows/<row>/…` — a JSON Pointer into the body, or `/rows/<row>/<column>` for files"
+    )
     column: str | None = Field(description="The column of the file layout (e.g. `contact_phone`)")
     header: str | None = Field(default=None, description="The header of that column as the file spells it (files only)")
     code: str
@@ -44,15 +50,19 @@ class RowResult(BaseModel):
 class BulkUploadPublic(BaseModel):
     id: str
     state: Literal["queued", "running", "finished", "failed"] = Field(
-        description="queued | running | finished (every row has its result) | failed")
+        description="queued | running | finished (every row has its result) | failed"
+    )
     mode: BulkMode
     source: str = Field(description="json | csv | xlsx")
     total_rows: int
     processed_rows: int
     created_count: int
     error_count: int = Field(description="Rows found invalid")
-    omitted_error_count: int = Field(default=0, description="Row errors not listed in `results`: at most the first "
-                                     "1,000 errors of an upload are listed (`SMPS_MAX_BULK_LISTED_ERRORS`), the rest counted here")
+    omitted_error_count: int = Field(
+        default=0,
+        description="Row errors not listed in `results`: at most the first "
+        "1,000 errors of an upload are listed (`SMPS_MAX_BULK_LISTED_ERRORS`), the rest counted here",
+    )
     failure: str | None = Field(default=None, description="Why a failed upload failed")
     results: list[RowResult] = Field(description="One result per processed row, in row order")
     uploaded_by: str
@@ -65,16 +75,38 @@ class BulkUploadPublic(BaseModel):
 def render_upload(upload: Any, lang: str) -> BulkUploadPublic:
     key = "message_en" if lang == "en" else "message_zh"
     results = [
-        RowResult(row=r["row"], line=r.get("line"), status=r["status"], application_id=r.get("application_id"),
-                  errors=[RowError(pointer=e["pointer"], column=e.get("column"), header=e.get("header"), code=e["code"],
-                                   message=e[key]) for e in r["errors"]] if r.get("errors") is not None else None)
+        RowResult(
+            row=r["row"],
+            line=r.get("line"),
+            status=r["status"],
+            application_id=r.get("application_id"),
+            errors=[
+                RowError(
+                    pointer=e["pointer"], column=e.get("column"), header=e.get("header"), code=e["code"], message=e[key]
+                )
+                for e in r["errors"]
+            ]
+            if r.get("errors") is not None
+            else None,
+        )
         for r in upload.results
     ]
     failure = (upload.failure or {}).get("en" if lang == "en" else "zh")
     return BulkUploadPublic(
-        id=upload.id, state=upload.state, mode=upload.mode, source=upload.source, total_rows=upload.total_rows,
-        processed_rows=upload.processed_rows, created_count=upload.created_count, error_count=upload.error_count,
+        id=upload.id,
+        state=upload.state,
+        mode=upload.mode,
+        source=upload.source,
+        total_rows=upload.total_rows,
+        processed_rows=upload.processed_rows,
+        created_count=upload.created_count,
+        error_count=upload.error_count,
         omitted_error_count=upload.omitted_error_count or 0,
-        failure=failure, results=results, uploaded_by=upload.uploaded_by, organization_id=upload.organization_id,
-        created_at=upload.created_at, updated_at=upload.updated_at, finished_at=upload.finished_at,
+        failure=failure,
+        results=results,
+        uploaded_by=upload.uploaded_by,
+        organization_id=upload.organization_id,
+        created_at=upload.created_at,
+        updated_at=upload.updated_at,
+        finished_at=upload.finished_at,
     )

@@ -60,8 +60,16 @@ _EVENTS = Event.__table__  # type: ignore[attr-defined]
 
 
 def create_upload(
-    session: Session, principal: Principal, *, mode: str, source: str, rows: list[Any],
-    lines: list[int] | None, headers: dict[str, str] | None, now: datetime, stored: str | None = None,
+    session: Session,
+    principal: Principal,
+    *,
+    mode: str,
+    source: str,
+    rows: list[Any],
+    lines: list[int] | None,
+    headers: dict[str, str] | None,
+    now: datetime,
+    stored: str | None = None,
 ) -> BulkUpload:
     """Persist the upload and its parsed rows (queued); processing happens after the commit.
 
@@ -74,18 +82,30 @@ def create_upload(
     if not principal.has(Role.applicant) and not principal.is_recommender_reviewer:
         require_role(principal, Role.applicant)  # as POST /applications: only a recommender's reviewer enters for units
     upload = BulkUpload(
-        id=new_id("blk"), uploaded_by=principal.user_id, organization_id=principal.organization_id, mode=mode,
-        source=source, state="queued", total_rows=len(rows), results=[], created_at=now, updated_at=now,
+        id=new_id("blk"),
+        uploaded_by=principal.user_id,
+        organization_id=principal.organization_id,
+        mode=mode,
+        source=source,
+        state="queued",
+        total_rows=len(rows),
+        results=[],
+        created_at=now,
+        updated_at=now,
     )
     session.add(upload)
     session.flush()
     if stored is None:
-        session.execute(sa.insert(BulkUploadPayload.__table__),  # type: ignore[attr-defined]
-                        [{"upload_id": upload.id, "data": payload_of(rows, lines, headers)}])
+        session.execute(
+            sa.insert(BulkUploadPayload.__table__),  # type: ignore[attr-defined]
+            [{"upload_id": upload.id, "data": payload_of(rows, lines, headers)}],
+        )
     else:
         # Untyped parameters: the text reaches the JSON column unchanged (PostgreSQL parses it as json).
-        session.execute(sa.text("INSERT INTO bulk_upload_payloads (upload_id, data) VALUES (:upload_id, :data)"),
-                        {"upload_id": upload.id, "data": stored})
+        session.execute(
+            sa.text("INSERT INTO bulk_upload_payloads (upload_id, data) VALUES (:upload_id, :data)"),
+            {"upload_id": upload.id, "data": stored},
+        )
     return upload
 
 
@@ -129,22 +149,35 @@ def _caller_rules(principal: Principal, content: dict[str, Any]) -> tuple[str | 
     parties = content.setdefault("parties", {"participating": []})
     if principal.has(Role.applicant):
         if parties.get("undertaking", principal.organization_id) != principal.organization_id:
-            return None, [_own_org_error("/parties/undertaking", "承担单位须为本单位", "The undertaking unit must be your organization")]
+            return None, [
+                _own_org_error(
+                    "/parties/undertaking", "承担单位须为本单位", "The undertaking unit must be your organization"
+                )
+            ]
         parties["undertaking"] = principal.organization_id
         return None, []
     # A recommender's reviewer enters paper applications on the units' behalf.
     if not parties.get("undertaking"):
-        return None, [FieldError("/parties/undertaking", "required",
-                                 Text("代录申请须指定承担单位", "Name the undertaking unit of the application you enter"))]
+        return None, [
+            FieldError(
+                "/parties/undertaking",
+                "required",
+                Text("代录申请须指定承担单位", "Name the undertaking unit of the application you enter"),
+            )
+        ]
     content.setdefault("recommender_id", principal.organization_id)
     if content["recommender_id"] != principal.organization_id:
-        return None, [_own_org_error("/recommender_id", "代录申请的推荐单位须为本单位", "You can only enter applications you recommend")]
+        return None, [
+            _own_org_error(
+                "/recommender_id", "代录申请的推荐单位须为本单位", "You can only enter applications you recommend"
+            )
+        ]
     return principal.organization_id, []
 
 
 def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +195,9 @@ def _load_calls(session: Session, refs: set[str]) -> dict[str, CallRules]:
     calls: dict[str, CallRules] = {}
     for part in _chunks(sorted(refs)):
         for row in session.execute(
-            sa.select(Call.id, Call.key, Call.catalogue, Call.sections, Call.conditions)
-            .where(sa.or_(Call.id.in_(part), Call.key.in_(part)))  # type: ignore[attr-defined]
+            sa.select(Call.id, Call.key, Call.catalogue, Call.sections, Call.conditions).where(
+                sa.or_(Call.id.in_(part), Call.key.in_(part))
+            )  # type: ignore[attr-defined]
         ):
             call = CallRules(*row)
             calls[call.id] = calls[call.key] = call
@@ -211,7 +245,11 @@ _dump_form = ApplicationCreate.__pydantic_serializer__.to_python
 
 
 def prepare_rows(
-    session: Session, principal: Principal, rows: list[tuple[int, Any]], context: RowContext, now: datetime,
+    session: Session,
+    principal: Principal,
+    rows: list[tuple[int, Any]],
+    context: RowContext,
+    now: datetime,
 ) -> Prepared:
     """Check rows by the rules of ``POST /applications``, loading calls and organizations once."""
     Checked = tuple[int, str | None, dict[str, Any] | None, str | None, list[FieldError], list[tuple[str, str, str]]]
@@ -253,14 +291,27 @@ def prepare_rows(
             continue
         undertaking = orgs[content["parties"]["undertaking"]]
         app_id = new_id("app")
-        applications.append({
-            "id": app_id, "call_id": call.id, "title": content["title"], "state": State.draft.value, "version": 1,
-            "undertaking_org_id": undertaking.id, "recommender_id": content.get("recommender_id"),
-            "province_code": undertaking.province_code, "domain_area": (content.get("domain") or {}).get("area"),
-            "content": content, "content_digest": None, "entered_by_org_id": entered_by,
-            "created_by": principal.user_id, "outcome_document_number": None,
-            "created_at": now, "updated_at": now, "submitted_at": None,
-        })
+        applications.append(
+            {
+                "id": app_id,
+                "call_id": call.id,
+                "title": content["title"],
+                "state": State.draft.value,
+                "version": 1,
+                "undertaking_org_id": undertaking.id,
+                "recommender_id": content.get("recommender_id"),
+                "province_code": undertaking.province_code,
+                "domain_area": (content.get("domain") or {}).get("area"),
+                "content": content,
+                "content_digest": None,
+                "entered_by_org_id": entered_by,
+                "created_by": principal.user_id,
+                "outcome_document_number": None,
+                "created_at": now,
+                "updated_at": now,
+                "submitted_at": None,
+            }
+        )
         parties.extend(
             {"application_id": app_id, "role": role, "organization_id": org, "position": i}
             for i, (role, org, _) in enumerate(named)
@@ -295,13 +346,24 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
         return
     insert_many(session, _APPLICATIONS, prepared.applications)
     insert_many(session, _PARTIES, prepared.parties)
-    _insert_events(session, [
-        {"id": new_id("evt"), "type": "application.created", "subject_type": "application", "subject_id": row["id"],
-         "actor_id": principal.user_id, "occurred_at": now, "application_id": row["id"],
-         "recommender_id": row["recommender_id"], "organization_id": row["undertaking_org_id"],
-         "data": {"state": row["state"], "title": row["title"], "bulk_upload_id": upload_id}}
-        for row in prepared.applications
-    ])
+    _insert_events(
+        session,
+        [
+            {
+                "id": new_id("evt"),
+                "type": "application.created",
+                "subject_type": "application",
+                "subject_id": row["id"],
+                "actor_id": principal.user_id,
+                "occurred_at": now,
+                "application_id": row["id"],
+                "recommender_id": row["recommender_id"],
+                "organization_id": row["undertaking_org_id"],
+                "data": {"state": row["state"], "title": row["title"], "bulk_upload_id": upload_id},
+            }
+            for row in prepared.applications
+        ],
+    )
 
 
 def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
@@ -309,8 +371,10 @@ def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
     moves by their number and stays locked until the transaction ends, so sequence order is commit
     order. Call it last before the commit (only the upload's own progress is written after it)."""
     last = session.execute(
-        sa.update(EventCounter).where(EventCounter.id == 1)  # type: ignore[arg-type]
-        .values(value=EventCounter.value + len(events)).returning(EventCounter.value)
+        sa.update(EventCounter)
+        .where(EventCounter.id == 1)  # type: ignore[arg-type]
+        .values(value=EventCounter.value + len(events))
+        .returning(EventCounter.value)
     ).scalar_one()
     first = last - len(events) + 1
     for i, event in enumerate(events):
@@ -324,25 +388,43 @@ def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
 def _principal_of(session: Session, user_id: str) -> Principal | None:
     row = session.execute(
         sa.select(User, Organization.province_code, Organization.recommender_kind)
-        .join(Organization, Organization.id == User.organization_id).where(User.id == user_id)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.id == user_id)
     ).first()
     if row is None or not row[0].is_active:
         return None
     user: User = row[0]
-    return Principal(user_id=user.id, username=user.username, display_name=user.display_name,
-                     organization_id=user.organization_id, province_code=row[1], recommender_kind=row[2],
-                     roles=frozenset(user.roles))
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        organization_id=user.organization_id,
+        province_code=row[1],
+        recommender_kind=row[2],
+        roles=frozenset(user.roles),
+    )
 
 
 def _claim(database: Database, upload_id: str, owner: str, now: datetime, settings: Settings) -> bool:
     with database.writer() as session:
-        claimed = session.execute(
-            sa.update(_UPLOADS)
-            .where(_UPLOADS.c.id == upload_id, _UPLOADS.c.state.in_(UNFINISHED),
-                   sa.or_(_UPLOADS.c.lease_until.is_(None), _UPLOADS.c.lease_until < now))
-            .values(state="running", lease_owner=owner, attempts=_UPLOADS.c.attempts + 1, updated_at=now,
-                    lease_until=now + timedelta(seconds=settings.bulk_lease_seconds))
-        ).rowcount == 1
+        claimed = (
+            session.execute(
+                sa.update(_UPLOADS)
+                .where(
+                    _UPLOADS.c.id == upload_id,
+                    _UPLOADS.c.state.in_(UNFINISHED),
+                    sa.or_(_UPLOADS.c.lease_until.is_(None), _UPLOADS.c.lease_until < now),
+                )
+                .values(
+                    state="running",
+                    lease_owner=owner,
+                    attempts=_UPLOADS.c.attempts + 1,
+                    updated_at=now,
+                    lease_until=now + timedelta(seconds=settings.bulk_lease_seconds),
+                )
+            ).rowcount
+            == 1
+        )
         commit(session)
     return claimed
 
@@ -350,9 +432,16 @@ def _claim(database: Database, upload_id: str, owner: str, now: datetime, settin
 def _fail(database: Database, upload_id: str, now: datetime, reason: Text) -> None:
     with database.writer() as session:
         session.execute(
-            sa.update(_UPLOADS).where(_UPLOADS.c.id == upload_id, _UPLOADS.c.state.in_(UNFINISHED))
-            .values(state="failed", failure={"zh": reason.zh, "en": reason.en}, lease_owner=None, lease_until=None,
-                    updated_at=now, finished_at=now)
+            sa.update(_UPLOADS)
+            .where(_UPLOADS.c.id == upload_id, _UPLOADS.c.state.in_(UNFINISHED))
+            .values(
+                state="failed",
+                failure={"zh": reason.zh, "en": reason.en},
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+                finished_at=now,
+            )
         )
         commit(session)
 
@@ -361,11 +450,17 @@ class LeaseLost(Exception):
     """Another runner took the upload over: this one's work is rolled back."""
 
 
-def _save_progress(session: Session, upload_id: str, owner: str, expected_processed: int, values: dict[str, Any]) -> None:
+def _save_progress(
+    session: Session, upload_id: str, owner: str, expected_processed: int, values: dict[str, Any]
+) -> None:
     updated = session.execute(
         sa.update(_UPLOADS)
-        .where(_UPLOADS.c.id == upload_id, _UPLOADS.c.lease_owner == owner, _UPLOADS.c.state == "running",
-               _UPLOADS.c.processed_rows == expected_processed)
+        .where(
+            _UPLOADS.c.id == upload_id,
+            _UPLOADS.c.lease_owner == owner,
+            _UPLOADS.c.state == "running",
+            _UPLOADS.c.processed_rows == expected_processed,
+        )
         .values(**values)
     ).rowcount
     if updated != 1:
@@ -399,8 +494,13 @@ def _collector_spared() -> Iterator[None]:
                     gc.unfreeze()
 
 
-def run_upload(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock,
-               payload: dict[str, Any] | None = None) -> None:
+def run_upload(
+    database: Database,
+    settings: Settings,
+    upload_id: str,
+    clock: Clock = system_clock,
+    payload: dict[str, Any] | None = None,
+) -> None:
     """Process one upload if no other runner holds it; never raises (failures are recorded).
 
     ``payload``: the parsed rows as just committed with the upload (the request hands them over so
@@ -410,8 +510,9 @@ def run_upload(database: Database, settings: Settings, upload_id: str, clock: Cl
         _run_upload(database, settings, upload_id, clock, payload)
 
 
-def _run_upload(database: Database, settings: Settings, upload_id: str, clock: Clock,
-                payload: dict[str, Any] | None) -> None:
+def _run_upload(
+    database: Database, settings: Settings, upload_id: str, clock: Clock, payload: dict[str, Any] | None
+) -> None:
     owner = new_id("run")
     now = clock()
     mode = "all_or_nothing"
@@ -423,10 +524,19 @@ def _run_upload(database: Database, settings: Settings, upload_id: str, clock: C
             assert upload is not None
             mode = upload.mode
             if upload.attempts > settings.bulk_max_attempts:
-                raise _GiveUp(Text("多次处理未能完成，请重新上传", "Processing did not complete after several attempts; upload again"))
-            data = payload if payload is not None else session.execute(
-                sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == upload_id)
-            ).scalar_one()
+                raise _GiveUp(
+                    Text(
+                        "多次处理未能完成，请重新上传",
+                        "Processing did not complete after several attempts; upload again",
+                    )
+                )
+            data = (
+                payload
+                if payload is not None
+                else session.execute(
+                    sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == upload_id)
+                ).scalar_one()
+            )
         if upload.mode == "all_or_nothing":
             _run_all_or_nothing(database, settings, upload, data, owner, clock)
         else:
@@ -437,9 +547,17 @@ def _run_upload(database: Database, settings: Settings, upload_id: str, clock: C
         _fail(database, upload_id, clock(), exc.reason)
     except Exception:
         log.exception("bulk upload failed", extra={"upload_id": upload_id})
-        _fail(database, upload_id, clock(), Text("处理时发生内部错误，未创建任何申请", "An internal error stopped the processing; nothing was created")
-              if mode == "all_or_nothing" else
-              Text("处理时发生内部错误；已创建的申请见逐行结果", "An internal error stopped the processing; rows created so far are listed"))
+        _fail(
+            database,
+            upload_id,
+            clock(),
+            Text("处理时发生内部错误，未创建任何申请", "An internal error stopped the processing; nothing was created")
+            if mode == "all_or_nothing"
+            else Text(
+                "处理时发生内部错误；已创建的申请见逐行结果",
+                "An internal error stopped the processing; rows created so far are listed",
+            ),
+        )
 
 
 class _GiveUp(Exception):
@@ -470,8 +588,9 @@ def _large_cache(session: Session) -> Iterator[None]:
             connection.exec_driver_sql(f"PRAGMA cache_size={default}")
 
 
-def _run_all_or_nothing(database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any],
-                        owner: str, clock: Clock) -> None:
+def _run_all_or_nothing(
+    database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any], owner: str, clock: Clock
+) -> None:
     context = RowContext(upload.source, data.get("lines"), data.get("headers"))
     rows = list(enumerate(data["rows"]))
     with database.writer() as session:
@@ -484,19 +603,35 @@ def _run_all_or_nothing(database: Database, settings: Settings, upload: BulkUplo
                 prepared = prepare_rows(session, principal, rows, context, now)
                 if prepared.invalid:
                     # Nothing is created: the valid rows are reported as skipped.
-                    results = [r if r["status"] == "invalid" else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
-                               for r in prepared.results]
+                    results = [
+                        r
+                        if r["status"] == "invalid"
+                        else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
+                        for r in prepared.results
+                    ]
                     created = 0
                 else:
                     apply_rows(session, principal, prepared, upload.id, now)
                     results, created = prepared.results, len(prepared.applications)
                 _, omitted = cap_errors(results, 0, settings.max_bulk_listed_errors)
-                _save_progress(session, upload.id, owner, upload.processed_rows, {
-                    "state": "finished", "processed_rows": len(rows), "created_count": created,
-                    "error_count": prepared.invalid, "results": results, "omitted_error_count": omitted,
-                    "lease_owner": None, "lease_until": None,
-                    "updated_at": now, "finished_at": now,
-                })
+                _save_progress(
+                    session,
+                    upload.id,
+                    owner,
+                    upload.processed_rows,
+                    {
+                        "state": "finished",
+                        "processed_rows": len(rows),
+                        "created_count": created,
+                        "error_count": prepared.invalid,
+                        "results": results,
+                        "omitted_error_count": omitted,
+                        "lease_owner": None,
+                        "lease_until": None,
+                        "updated_at": now,
+                        "finished_at": now,
+                    },
+                )
             commit(session)
         except BaseException:
             discard_pending(session)
@@ -504,8 +639,9 @@ def _run_all_or_nothing(database: Database, settings: Settings, upload: BulkUplo
             raise
 
 
-def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any],
-                    owner: str, clock: Clock) -> None:
+def _run_valid_rows(
+    database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any], owner: str, clock: Clock
+) -> None:
     context = RowContext(upload.source, data.get("lines"), data.get("headers"))
     rows: list[Any] = data["rows"]
     results = list(upload.results)
@@ -519,7 +655,7 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
                 if principal is None:
                     raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
                 now = clock()
-                chunk = list(enumerate(rows[processed:processed + size], start=processed))
+                chunk = list(enumerate(rows[processed : processed + size], start=processed))
                 with _large_cache(session):
                     prepared = prepare_rows(session, principal, chunk, context, now)
                     apply_rows(session, principal, prepared, upload.id, now)
@@ -527,8 +663,11 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
                 chunk_listed, chunk_omitted = cap_errors(prepared.results, listed, settings.max_bulk_listed_errors)
                 values: dict[str, Any] = {
                     "omitted_error_count": omitted + chunk_omitted,
-                    "processed_rows": processed + len(chunk), "created_count": created + len(prepared.applications),
-                    "error_count": errors + prepared.invalid, "results": results + prepared.results, "updated_at": now,
+                    "processed_rows": processed + len(chunk),
+                    "created_count": created + len(prepared.applications),
+                    "error_count": errors + prepared.invalid,
+                    "results": results + prepared.results,
+                    "updated_at": now,
                     "lease_until": now + timedelta(seconds=settings.bulk_lease_seconds),
                 }
                 if done:
@@ -545,11 +684,17 @@ def _run_valid_rows(database: Database, settings: Settings, upload: BulkUpload, 
             return
 
 
-def start_processing(database: Database, settings: Settings, upload_id: str, clock: Clock = system_clock,
-                     payload: dict[str, Any] | None = None) -> threading.Thread:
+def start_processing(
+    database: Database,
+    settings: Settings,
+    upload_id: str,
+    clock: Clock = system_clock,
+    payload: dict[str, Any] | None = None,
+) -> threading.Thread:
     """Process the upload in a background thread (the request has already committed it and its ``payload``)."""
-    thread = threading.Thread(target=run_upload, args=(database, settings, upload_id, clock, payload),
-                              name=f"bulk-{upload_id}", daemon=True)
+    thread = threading.Thread(
+        target=run_upload, args=(database, settings, upload_id, clock, payload), name=f"bulk-{upload_id}", daemon=True
+    )
     thread.start()
     return thread
 
@@ -563,15 +708,21 @@ def unfinished_uploads(database: Database, now: datetime) -> list[str]:
     """Queued or running uploads whose runner is gone (its lease ran out), oldest first."""
     c = _UPLOADS.c
     with database.reader() as session:
-        return list(session.execute(
-            sa.select(c.id).where(
-                c.state.in_(UNFINISHED),
-                sa.or_(
-                    c.lease_until < now,
-                    sa.and_(c.lease_until.is_(None), sa.or_(c.state != "queued", c.updated_at < now - QUEUED_GRACE)),
-                ),
-            ).order_by(c.created_at)
-        ).scalars())
+        return list(
+            session.execute(
+                sa.select(c.id)
+                .where(
+                    c.state.in_(UNFINISHED),
+                    sa.or_(
+                        c.lease_until < now,
+                        sa.and_(
+                            c.lease_until.is_(None), sa.or_(c.state != "queued", c.updated_at < now - QUEUED_GRACE)
+                        ),
+                    ),
+                )
+                .order_by(c.created_at)
+            ).scalars()
+        )
 
 
 def resume_unfinished(database: Database, settings: Settings, clock: Clock = system_clock) -> list[str]:

@@ -118,8 +118,12 @@ def make_database(settings: Settings) -> Database:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = sa.create_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True,
-        json_serializer=_json_dumps, json_deserializer=orjson.loads,
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
     )
     return Database(engine, engine)
 

@@ -29,9 +29,7 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # would get none for its next step, and all of them would wait for ever (PostgreSQL) or until the busy
 # timeout failed them (SQLite: 500 "database is locked"). Requests beyond the limit wait here, on the
 # event loop, holding no thread. Per loop: the thread pool is per loop too.
-_WRITE_GATES: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Engine, anyio.CapacityLimiter]]" = (
-    weakref.WeakKeyDictionary()
-)
+_WRITE_GATES: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Engine, anyio.CapacityLimiter]]" = weakref.WeakKeyDictionary()
 
 
 def _write_gate(database: Database) -> anyio.CapacityLimiter:
@@ -92,7 +90,12 @@ def if_match_allows(if_match: str | None, current: str) -> bool:
     """RFC 9110 §13.1.1: ``*``, or a list of entity tags one of which equals ``current`` by the strong
     comparison (a weak tag never matches). Missing → 428; a header that does not parse matches nothing."""
     if if_match is None or not if_match.strip():
-        raise PreconditionRequired(Text("此操作需要 If-Match 请求头（资源的 ETag）", "This operation needs an If-Match header with the resource's ETag"))
+        raise PreconditionRequired(
+            Text(
+                "此操作需要 If-Match 请求头（资源的 ETag）",
+                "This operation needs an If-Match header with the resource's ETag",
+            )
+        )
     if if_match.strip() == "*":
         return True
     for member in if_match.split(","):

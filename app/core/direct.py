@@ -11,7 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-_Plan = tuple[str, tuple[str, ...] | None, dict[str, Any], dict[str, Callable[[Any], Any]], list[Callable[[Any], Any] | None], type]
+_Plan = tuple[
+    str,
+    tuple[str, ...] | None,
+    dict[str, Any],
+    dict[str, Callable[[Any], Any]],
+    list[Callable[[Any], Any] | None],
+    type,
+]
 
 
 class DirectSelect:
@@ -34,7 +41,9 @@ class DirectSelect:
 
     def all(self, conn: sa.Connection, params: dict[str, Any]) -> list[Any]:
         """Rows (attribute access by column key) of the statement on ``conn``'s current transaction."""
-        sql, positions, defaults, binds, processors, row_type = self._plans.get(conn.dialect.name) or self._plan(conn.dialect)
+        sql, positions, defaults, binds, processors, row_type = self._plans.get(conn.dialect.name) or self._plan(
+            conn.dialect
+        )
         values = {**defaults, **params}
         for name, process in binds.items():
             values[name] = process(values[name])

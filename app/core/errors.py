@@ -85,22 +85,14 @@ def _kind(name: str, status: int, code: str, zh: str, en: str) -> type[AppError]
 
 BadRequest = _kind("BadRequest", 400, "bad_request", "请求无效", "Bad request")
 MalformedJson = _kind("MalformedJson", 400, "malformed_json", "JSON 格式错误", "Malformed JSON")
-NotAuthenticated = _kind(
-    "NotAuthenticated", 401, "not_authenticated", "未认证", "Authentication required"
-)
-InvalidCredentials = _kind(
-    "InvalidCredentials", 401, "invalid_credentials", "用户名或密码错误", "Invalid credentials"
-)
+NotAuthenticated = _kind("NotAuthenticated", 401, "not_authenticated", "未认证", "Authentication required")
+InvalidCredentials = _kind("InvalidCredentials", 401, "invalid_credentials", "用户名或密码错误", "Invalid credentials")
 Forbidden = _kind("Forbidden", 403, "forbidden", "无权执行此操作", "Not allowed")
 NotFound = _kind("NotFound", 404, "not_found", "资源不存在", "Not found")
-MethodNotAllowed = _kind(
-    "MethodNotAllowed", 405, "method_not_allowed", "不支持该请求方法", "Method not allowed"
-)
+MethodNotAllowed = _kind("MethodNotAllowed", 405, "method_not_allowed", "不支持该请求方法", "Method not allowed")
 Conflict = _kind("Conflict", 409, "conflict", "与现有数据冲突", "Conflict")
 Duplicate = _kind("Duplicate", 409, "duplicate", "记录已存在", "Already exists")
-InvalidState = _kind(
-    "InvalidState", 409, "invalid_state", "当前状态不允许此操作", "Not allowed in the current state"
-)
+InvalidState = _kind("InvalidState", 409, "invalid_state", "当前状态不允许此操作", "Not allowed in the current state")
 InvalidTransition = _kind(
     "InvalidTransition",
     409,
@@ -109,7 +101,13 @@ InvalidTransition = _kind(
     "Transition not allowed in the current state",
 )
 DeadlinePassed = _kind("DeadlinePassed", 409, "deadline_passed", "已过截止时间", "Deadline passed")
-LastAdmin = _kind("LastAdmin", 409, "last_admin", "不能停用或降级最后一位管理员", "The last active admin cannot be demoted or deactivated")
+LastAdmin = _kind(
+    "LastAdmin",
+    409,
+    "last_admin",
+    "不能停用或降级最后一位管理员",
+    "The last active admin cannot be demoted or deactivated",
+)
 SelfDeactivation = _kind(
     "SelfDeactivation", 409, "self_deactivation", "不能停用自己的账户", "You cannot deactivate your own account"
 )
@@ -124,9 +122,7 @@ PayloadTooLarge = _kind("PayloadTooLarge", 413, "payload_too_large", "请求体�
 UnsupportedMediaType = _kind(
     "UnsupportedMediaType", 415, "unsupported_media_type", "不支持的文件类型", "Unsupported media type"
 )
-ValidationFailed = _kind(
-    "ValidationFailed", 422, "validation_failed", "请求参数校验失败", "Validation failed"
-)
+ValidationFailed = _kind("ValidationFailed", 422, "validation_failed", "请求参数校验失败", "Validation failed")
 PreconditionRequired = _kind(
     "PreconditionRequired",
     428,
@@ -134,12 +130,8 @@ PreconditionRequired = _kind(
     "缺少 If-Match 请求头",
     "If-Match header required",
 )
-TooManyRequests = _kind(
-    "TooManyRequests", 429, "too_many_attempts", "尝试次数过多，请稍后再试", "Too many attempts"
-)
-ServiceUnavailable = _kind(
-    "ServiceUnavailable", 503, "service_unavailable", "服务暂不可用", "Service unavailable"
-)
+TooManyRequests = _kind("TooManyRequests", 429, "too_many_attempts", "尝试次数过多，请稍后再试", "Too many attempts")
+ServiceUnavailable = _kind("ServiceUnavailable", 503, "service_unavailable", "服务暂不可用", "Service unavailable")
 
 
 def problem_response(request: Request, error: AppError) -> Response:
@@ -152,9 +144,7 @@ def problem_response(request: Request, error: AppError) -> Response:
     headers = {"Content-Language": lang, "Vary": "Accept-Language", **error.headers}
     if error.status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
-    return Response(
-        orjson.dumps(body), status_code=error.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
-    )
+    return Response(orjson.dumps(body), status_code=error.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 # pydantic error types → our codes and bilingual messages (no input is ever echoed).
@@ -211,12 +201,18 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[FieldError]
     out: list[FieldError] = []
     for err in errors:
         loc = tuple(err.get("loc", ()))
-        where, rest = (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else ("body", loc)
+        where, rest = (
+            (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else ("body", loc)
+        )
         # Pydantic appends the tag of a function validator/union member; keep only field names.
         rest = tuple(p for p in rest if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         pointer = _pointer(rest) if where == "body" else f"{where}:{_pointer(rest)}"
         etype = err.get("type", "")
-        ctx = {k: v for k, v in (err.get("ctx") or {}).items() if k in ("max_length", "min_length", "ge", "le", "gt", "expected")}
+        ctx = {
+            k: v
+            for k, v in (err.get("ctx") or {}).items()
+            if k in ("max_length", "min_length", "ge", "le", "gt", "expected")
+        }
         if etype == "value_error" and isinstance((err.get("ctx") or {}).get("error"), DomainValueError):
             dve: DomainValueError = err["ctx"]["error"]
             at = pointer + _pointer((dve.at,)) if dve.at else pointer
@@ -288,8 +284,15 @@ def _allowed_methods(request: Request) -> str | None:
     patterns = getattr(request.app.state, "allowed_methods", None)
     if patterns is None:
         patterns = [
-            (re.compile("".join(r"[^/]+" if part.startswith("{") else re.escape(part)
-                                for part in re.split(r"(\{[^}]+\})", template))), {m.upper() for m in operations})
+            (
+                re.compile(
+                    "".join(
+                        r"[^/]+" if part.startswith("{") else re.escape(part)
+                        for part in re.split(r"(\{[^}]+\})", template)
+                    )
+                ),
+                {m.upper() for m in operations},
+            )
             for template, operations in request.app.openapi().get("paths", {}).items()
         ]
         patterns = [(pattern, methods & _HTTP_METHODS) for pattern, methods in patterns]
@@ -320,8 +323,9 @@ class RejectNulInUrl:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]
-                                        or b"\x00" in scope["query_string"]):
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]
+        ):
             error = BadRequest(Text("请求地址中含有 NUL 字符", "The URL contains a NUL character"))
             await problem_response(Request(scope), error)(scope, receive, send)
             return
@@ -333,12 +337,15 @@ def add_to_openapi(app: FastAPI) -> None:
     (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
     that is never sent), and 400 on every operation (``bad_request``: a URL with a NUL character; and
     ``malformed_json`` where there is a body)."""
+
     def amend(schema: dict[str, Any]) -> None:
         ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 codes = "malformed_json, bad_request" if "requestBody" in operation else "bad_request"
-                operation["responses"].setdefault("400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}})
+                operation["responses"].setdefault(
+                    "400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}}
+                )
                 for response in operation["responses"].values():
                     content = response.get("content", {})
                     if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:
@@ -351,10 +358,16 @@ def add_to_openapi(app: FastAPI) -> None:
 from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)
 
 IdempotencyKeyReused = _kind(
-    "IdempotencyKeyReused", 422, "idempotency_key_reused",
-    "该 Idempotency-Key 已用于另一个请求", "The Idempotency-Key was used with a different request",
+    "IdempotencyKeyReused",
+    422,
+    "idempotency_key_reused",
+    "该 Idempotency-Key 已用于另一个请求",
+    "The Idempotency-Key was used with a different request",
 )
 IdempotencyInFlight = _kind(
-    "IdempotencyInFlight", 409, "idempotency_in_flight",
-    "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress",
+    "IdempotencyInFlight",
+    409,
+    "idempotency_in_flight",
+    "使用该 Idempotency-Key 的请求仍在处理中",
+    "A request with this Idempotency-Key is still in progress",
 )

@@ -53,8 +53,9 @@ MAX_KEY_LENGTH = 255
 IN_FLIGHT_LEASE = timedelta(hours=1)
 MAX_STORED_BODY = 1024 * 1024
 # Response headers that describe one transmission rather than the resource: not replayed.
-_NOT_REPLAYED = frozenset({b"content-length", b"date", b"server", b"x-request-id", b"set-cookie",
-                           b"transfer-encoding", b"connection"})
+_NOT_REPLAYED = frozenset(
+    {b"content-length", b"date", b"server", b"x-request-id", b"set-cookie", b"transfer-encoding", b"connection"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +88,23 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1")
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
-            await _problem(scope, receive, send, ValidationFailed(errors=[FieldError(
-                f"header:/{HEADER}", "invalid_idempotency_key",
-                Text("Idempotency-Key 应为 1–255 个可打印 ASCII 字符", "Idempotency-Key must be 1–255 printable ASCII characters"),
-            )]))
+            await _problem(
+                scope,
+                receive,
+                send,
+                ValidationFailed(
+                    errors=[
+                        FieldError(
+                            f"header:/{HEADER}",
+                            "invalid_idempotency_key",
+                            Text(
+                                "Idempotency-Key 应为 1–255 个可打印 ASCII 字符",
+                                "Idempotency-Key must be 1–255 printable ASCII characters",
+                            ),
+                        )
+                    ]
+                ),
+            )
             return
         state = scope["app"].state
         database: Database = state.database
@@ -108,20 +122,45 @@ class IdempotencyMiddleware:
             return
         assert existing is not None
         if existing.state != "completed":
-            await _problem(scope, receive, send, IdempotencyInFlight(Text(
-                "请稍后用同一 Idempotency-Key 重试以获取结果", "Retry later with the same Idempotency-Key to get its result"),
-                headers={"Retry-After": "1"}))
+            await _problem(
+                scope,
+                receive,
+                send,
+                IdempotencyInFlight(
+                    Text(
+                        "请稍后用同一 Idempotency-Key 重试以获取结果",
+                        "Retry later with the same Idempotency-Key to get its result",
+                    ),
+                    headers={"Retry-After": "1"},
+                ),
+            )
             return
         digest = await _drain(receive)
         if (existing.method, existing.path, existing.request_sha256) != (scope["method"], scope["path"], digest):
-            await _problem(scope, receive, send, IdempotencyKeyReused(Text(
-                "同一 Idempotency-Key 只能用于完全相同的请求；新的请求请使用新的键",
-                "An Idempotency-Key may only be reused for the identical request; use a new key for a new request")))
+            await _problem(
+                scope,
+                receive,
+                send,
+                IdempotencyKeyReused(
+                    Text(
+                        "同一 Idempotency-Key 只能用于完全相同的请求；新的请求请使用新的键",
+                        "An Idempotency-Key may only be reused for the identical request; use a new key for a new request",
+                    )
+                ),
+            )
             return
         await _replay(existing, send)
 
-    async def _first(self, scope: Scope, receive: Receive, send: Send, database: Database,
-                     row_id: int, ttl: timedelta, request_headers: dict[bytes, bytes]) -> None:
+    async def _first(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        database: Database,
+        row_id: int,
+        ttl: timedelta,
+        request_headers: dict[bytes, bytes],
+    ) -> None:
         hasher = hashlib.sha256()
         # A request without a body (no Content-Length, not chunked) is complete before it is read.
         body_read = request_headers.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in request_headers
@@ -142,7 +181,8 @@ class IdempotencyMiddleware:
             if message["type"] == "http.response.start":
                 response["status"] = message["status"]
                 response["headers"] = [
-                    [k.decode("latin-1"), v.decode("latin-1")] for k, v in message.get("headers", [])
+                    [k.decode("latin-1"), v.decode("latin-1")]
+                    for k, v in message.get("headers", [])
                     if k.lower() not in _NOT_REPLAYED
                 ]
                 response["storable"] = 200 <= message["status"] < 300 or 400 <= message["status"] < 500
@@ -212,11 +252,17 @@ def _user_for(database: Database, credential: str, now: datetime) -> str | None:
 
     digest = secret_hash(credential)
     if credential.startswith(API_KEY_PREFIX):
-        query = sa.select(ApiKey.user_id).join(User, User.id == ApiKey.user_id).where(
-            ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        query = (
+            sa.select(ApiKey.user_id)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+        )  # type: ignore[union-attr]
     else:
-        query = sa.select(AccessToken.user_id).join(User, User.id == AccessToken.user_id).where(
-            AccessToken.token_hash == digest, AccessToken.expires_at > now)
+        query = (
+            sa.select(AccessToken.user_id)
+            .join(User, User.id == AccessToken.user_id)
+            .where(AccessToken.token_hash == digest, AccessToken.expires_at > now)
+        )
     with database.reader() as session:
         return session.execute(query.where(User.is_active.is_(True))).scalar_one_or_none()  # type: ignore[attr-defined]
 
@@ -227,8 +273,9 @@ def _match(where: tuple[str, str]) -> sa.ColumnElement[bool]:
     return sa.and_(IdempotencyKey.user_id == where[0], IdempotencyKey.key == where[1])
 
 
-def _claim(database: Database, where: tuple[str, str], method: str, path: str, now: datetime,
-           ttl: timedelta) -> tuple[int | None, _Stored | None]:
+def _claim(
+    database: Database, where: tuple[str, str], method: str, path: str, now: datetime, ttl: timedelta
+) -> tuple[int | None, _Stored | None]:
     """Insert the in-flight row (its id: this request is first) or return the row that is there."""
     from app.events.models import IdempotencyKey
 
@@ -236,10 +283,20 @@ def _claim(database: Database, where: tuple[str, str], method: str, path: str, n
         with database.writer() as session:
             session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.expires_at <= now))
             try:
-                row_id = session.execute(sa.insert(IdempotencyKey).values(
-                    user_id=where[0], key=where[1], method=method, path=path[:1000], state="in_flight",
-                    response_headers=[], created_at=now, expires_at=now + min(ttl, IN_FLIGHT_LEASE),
-                ).returning(IdempotencyKey.id)).scalar_one()
+                row_id = session.execute(
+                    sa.insert(IdempotencyKey)
+                    .values(
+                        user_id=where[0],
+                        key=where[1],
+                        method=method,
+                        path=path[:1000],
+                        state="in_flight",
+                        response_headers=[],
+                        created_at=now,
+                        expires_at=now + min(ttl, IN_FLIGHT_LEASE),
+                    )
+                    .returning(IdempotencyKey.id)
+                ).scalar_one()
                 commit(session)
                 return row_id, None
             except IntegrityError:
@@ -247,8 +304,15 @@ def _claim(database: Database, where: tuple[str, str], method: str, path: str, n
         with database.reader() as session:
             row = session.execute(sa.select(IdempotencyKey).where(_match(where))).scalar_one_or_none()
             if row is not None:
-                return None, _Stored(row.state, row.method, row.path, row.request_sha256, row.response_status,
-                                     row.response_headers, row.response_body)
+                return None, _Stored(
+                    row.state,
+                    row.method,
+                    row.path,
+                    row.request_sha256,
+                    row.response_status,
+                    row.response_headers,
+                    row.response_body,
+                )
         # Released between our insert and our read: try again.
     return None, _Stored("in_flight", method, path, None, None, [], None)
 
@@ -258,10 +322,18 @@ def _store(database: Database, row_id: int, digest: str, response: dict[str, Any
 
     with database.writer() as session:
         created = session.execute(sa.select(IdempotencyKey.created_at).where(IdempotencyKey.id == row_id)).scalar_one()
-        session.execute(sa.update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
-            state="completed", request_sha256=digest, response_status=response["status"],
-            response_headers=response["headers"], response_body=bytes(response["body"]), expires_at=created + ttl,
-        ))
+        session.execute(
+            sa.update(IdempotencyKey)
+            .where(IdempotencyKey.id == row_id)
+            .values(
+                state="completed",
+                request_sha256=digest,
+                response_status=response["status"],
+                response_headers=response["headers"],
+                response_body=bytes(response["body"]),
+                expires_at=created + ttl,
+            )
+        )
         commit(session)
 
 
@@ -269,7 +341,9 @@ def _release(database: Database, row_id: int) -> None:
     from app.events.models import IdempotencyKey
 
     with database.writer() as session:
-        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.state == "in_flight"))
+        session.execute(
+            sa.delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.state == "in_flight")
+        )
         commit(session)
 
 
@@ -278,20 +352,25 @@ def _release(database: Database, row_id: int) -> None:
 
 def add_to_openapi(app: FastAPI) -> None:
     """Declare the ``Idempotency-Key`` header (and its 409/422 problems) on every POST it applies to."""
+
     def amend(schema: dict[str, Any]) -> None:
         problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for path, operations in schema.get("paths", {}).items():
             operation = operations.get("post")
             if operation is None or not applies("POST", path):
                 continue
-            operation.setdefault("parameters", []).append({
-                "name": HEADER, "in": "header", "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-                "description": "A unique key per intended operation (e.g. a UUID). A retry with the same key and "
-                "body replays the stored response (`Idempotent-Replayed: true`); another body with the key → 422 "
-                "`idempotency_key_reused`; while the first is in progress → 409 `idempotency_in_flight`. "
-                "Keys are per user and kept at least 24 hours.",
-            })
+            operation.setdefault("parameters", []).append(
+                {
+                    "name": HEADER,
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                    "description": "A unique key per intended operation (e.g. a UUID). A retry with the same key and "
+                    "body replays the stored response (`Idempotent-Replayed: true`); another body with the key → 422 "
+                    "`idempotency_key_reused`; while the first is in progress → 409 `idempotency_in_flight`. "
+                    "Keys are per user and kept at least 24 hours.",
+                }
+            )
             responses = operation.setdefault("responses", {})
             for kind in (IdempotencyInFlight, IdempotencyKeyReused):
                 entry = responses.setdefault(str(kind.status), {"description": "", **problem})

@@ -120,6 +120,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
 
 def add_to_openapi(app: FastAPI) -> None:
     """Declare 413 ``payload_too_large`` on every operation with a body that this middleware limits."""
+
     def amend(schema: dict[str, Any]) -> None:
         problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for path, operations in schema.get("paths", {}).items():

@@ -40,7 +40,11 @@ def decode_token(token: str | None, arity: int) -> list[str] | None:
         return None
     try:
         values = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(values, list) and len(values) == arity and all(isinstance(v, str) and "\x00" not in v for v in values):
+        if (
+            isinstance(values, list)
+            and len(values) == arity
+            and all(isinstance(v, str) and "\x00" not in v for v in values)
+        ):
             return values
     except (ValueError, orjson.JSONDecodeError):
         pass

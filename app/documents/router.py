@@ -172,4 +172,6 @@ def get_recommended_list_csv(batch_id: BatchId, principal: CurrentPrincipal, ses
     """The recommended list as UTF-8 CSV with a BOM (Excel opens the Chinese text), in rank order."""
     batch = load_visible_batch(session, principal, batch_id)
     _, rows = _rows(session, batch, principal)
-    return _download(sheets.to_csv(rows, _footer(session, batch)), "text/csv; charset=utf-8", "推荐清单.csv", f"{batch.id}.csv")
+    return _download(
+        sheets.to_csv(rows, _footer(session, batch)), "text/csv; charset=utf-8", "推荐清单.csv", f"{batch.id}.csv"
+    )

@@ -70,7 +70,11 @@ def principal_of_user(session: Session, user_id: str) -> Principal | None:
         return None
     user: User = row[0]
     return Principal(
-        user_id=user.id, username=user.username, display_name=user.display_name,
-        organization_id=user.organization_id, province_code=row[1], recommender_kind=row[2],
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        organization_id=user.organization_id,
+        province_code=row[1],
+        recommender_kind=row[2],
         roles=frozenset(user.roles),
     )

@@ -29,8 +29,10 @@ def start_worker_thread(settings: Settings) -> threading.Event:
     return stop
 
 
-@click.command(help="Deliver webhooks and prune old events, deliveries and idempotency keys. "
-                    "Run several on PostgreSQL if one is not enough; they share the work.")
+@click.command(
+    help="Deliver webhooks and prune old events, deliveries and idempotency keys. "
+    "Run several on PostgreSQL if one is not enough; they share the work."
+)
 @click.option("--once", is_flag=True, help="Do one pass and exit (for a scheduler).")
 def worker(once: bool) -> None:
     from app.core.logging import configure_logging
@@ -51,8 +53,9 @@ def worker(once: bool) -> None:
         finally:
             pass_worker.close()
             database.dispose()
-        click.echo(f"fanned out {result.fanned_out}, attempted {result.attempted}, succeeded {result.succeeded}",
-                   err=True)
+        click.echo(
+            f"fanned out {result.fanned_out}, attempted {result.attempted}, succeeded {result.succeeded}", err=True
+        )
         return
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -50,8 +50,14 @@ def decode_cursor(session: Session, value: str | None) -> int:
 
 def event_public(event: Event) -> EventPublic:
     return EventPublic(
-        id=event.id, type=event.type, subject_type=event.subject_type, subject_id=event.subject_id,
-        occurred_at=event.occurred_at, actor_id=event.actor_id, data=event.data, cursor=encode_cursor(event.seq),
+        id=event.id,
+        type=event.type,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        data=event.data,
+        cursor=encode_cursor(event.seq),
     )
 
 

@@ -38,9 +38,16 @@ def record_event(
     subject_type = type.split(".")[0]
     session.info.setdefault(_PENDING, []).append(
         dict(
-            id=new_id("evt"), type=type, subject_type=subject_type, subject_id=subject.id, actor_id=actor_id,
-            occurred_at=now, application_id=application_id, recommender_id=recommender_id,
-            organization_id=organization_id, data=data or {},
+            id=new_id("evt"),
+            type=type,
+            subject_type=subject_type,
+            subject_id=subject.id,
+            actor_id=actor_id,
+            occurred_at=now,
+            application_id=application_id,
+            recommender_id=recommender_id,
+            organization_id=organization_id,
+            data=data or {},
         )
     )
 
@@ -50,8 +57,10 @@ def _flush_events(session: Session) -> None:
     if not pending:
         return
     last = session.execute(
-        sa.update(EventCounter).where(EventCounter.id == 1)
-        .values(value=EventCounter.value + len(pending)).returning(EventCounter.value)
+        sa.update(EventCounter)
+        .where(EventCounter.id == 1)
+        .values(value=EventCounter.value + len(pending))
+        .returning(EventCounter.value)
     ).scalar_one()
     first = last - len(pending) + 1
     session.execute(sa.insert(Event.__table__), [dict(p, seq=first + i) for i, p in enumerate(pending)])

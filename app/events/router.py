@@ -51,23 +51,47 @@ class TooManyWebhooks(AppError):
 def _types(types: str | None) -> list[str]:
     names = [t.strip() for t in (types or "").split(",") if t.strip()]
     if len(names) > 50 or any(not re.fullmatch(EVENT_TYPE_PATTERN, t) or len(t) > 64 for t in names):
-        raise ValidationFailed(errors=[FieldError("query:/types", "invalid_event_types", Text(
-            "事件类型应为逗号分隔的类型名（如 application.state_changed 或 application.*），至多 50 个",
-            "Event types must be comma-separated type names (e.g. application.state_changed or application.*), at most 50"))])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "query:/types",
+                    "invalid_event_types",
+                    Text(
+                        "事件类型应为逗号分隔的类型名（如 application.state_changed 或 application.*），至多 50 个",
+                        "Event types must be comma-separated type names (e.g. application.state_changed or application.*), at most 50",
+                    ),
+                )
+            ]
+        )
     return names
 
 
 @router.get("/events", tags=["events"], operation_id="list_events", response_model=EventPage, responses=AUTH)
 def list_events(
-    principal: CurrentPrincipal, session: DbSession,
-    after: Annotated[str | None, Query(max_length=64, description=(
-        "`next_cursor` of the previous page (or an event's `cursor`, or the id of the last event processed); "
-        "omit to start at the oldest event kept"))] = None,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description=(
+                "`next_cursor` of the previous page (or an event's `cursor`, or the id of the last event processed); "
+                "omit to start at the oldest event kept"
+            ),
+        ),
+    ] = None,
     # The pattern is the document's; the router's own check answers with invalid_event_types.
-    types: Annotated[str | None, Query(max_length=2000, json_schema_extra={"pattern": EVENT_TYPES_FILTER_PATTERN}, description=(
-        "Comma-separated event types; `application.*` selects a family"))] = None,
-    page_size: Annotated[int, Query(ge=1, le=FEED_PAGE_SIZE, description=(
-        f"Events per page (default and max {FEED_PAGE_SIZE})"))] = FEED_PAGE_SIZE,
+    types: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            json_schema_extra={"pattern": EVENT_TYPES_FILTER_PATTERN},
+            description=("Comma-separated event types; `application.*` selects a family"),
+        ),
+    ] = None,
+    page_size: Annotated[
+        int, Query(ge=1, le=FEED_PAGE_SIZE, description=(f"Events per page (default and max {FEED_PAGE_SIZE})"))
+    ] = FEED_PAGE_SIZE,
 ) -> EventPage:
     """The change feed: the events the caller may see, in commit order, after a cursor.
 
@@ -93,11 +117,19 @@ def _load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str
 
 
 @router.post(
-    "/webhooks", tags=["webhooks"], operation_id="create_webhook", status_code=status.HTTP_201_CREATED,
-    response_model=WebhookCreated, responses={**AUTH, **problem_responses(TooManyWebhooks)},
+    "/webhooks",
+    tags=["webhooks"],
+    operation_id="create_webhook",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated,
+    responses={**AUTH, **problem_responses(TooManyWebhooks)},
 )
 def create_webhook(
-    body: WebhookCreate, principal: CurrentPrincipal, session: DbSession, settings: AppSettings, now: Now,
+    body: WebhookCreate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
     response: Response,
 ) -> WebhookCreated:
     """Subscribe an address to events (any signed-in user). It receives only events its owner may see.
@@ -109,9 +141,15 @@ def create_webhook(
     check_url(body.url, settings.webhook_allowed_hosts)
     _check_webhook_quota(session, principal.user_id, settings.max_webhooks_per_user)
     row = Webhook(
-        id=new_id("whk"), owner_id=principal.user_id, organization_id=principal.organization_id, url=body.url,
-        event_types=sorted(set(body.event_types)), description=body.description, secret=new_secret(),
-        start_seq=session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0, created_at=now,
+        id=new_id("whk"),
+        owner_id=principal.user_id,
+        organization_id=principal.organization_id,
+        url=body.url,
+        event_types=sorted(set(body.event_types)),
+        description=body.description,
+        secret=new_secret(),
+        start_seq=session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0,
+        created_at=now,
     )
     session.add(row)
     session.flush()
@@ -123,18 +161,28 @@ def _check_webhook_quota(session: sa.orm.Session, user_id: str, limit: int) -> N
     # The user's row is locked first (PostgreSQL; SQLite writers are serialized anyway), so two concurrent
     # subscriptions cannot both take the last place.
     session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
-    count = session.execute(sa.select(sa.func.count()).select_from(Webhook).where(
-        Webhook.owner_id == user_id, Webhook.deleted_at.is_(None))).scalar_one()  # type: ignore[union-attr]
+    count = session.execute(
+        sa.select(sa.func.count()).select_from(Webhook).where(Webhook.owner_id == user_id, Webhook.deleted_at.is_(None))
+    ).scalar_one()  # type: ignore[union-attr]
     if count >= limit:
-        raise TooManyWebhooks(Text("每个用户至多 {limit} 个订阅，请先删除不用的订阅",
-                                   "At most {limit} webhooks per user: delete one you no longer use first"),
-                              limit=limit, extra={"max_webhooks": limit})
+        raise TooManyWebhooks(
+            Text(
+                "每个用户至多 {limit} 个订阅，请先删除不用的订阅",
+                "At most {limit} webhooks per user: delete one you no longer use first",
+            ),
+            limit=limit,
+            extra={"max_webhooks": limit},
+        )
 
 
-@router.get("/webhooks", tags=["webhooks"], operation_id="list_webhooks", response_model=Page[WebhookPublic],
-            responses=AUTH)
+@router.get(
+    "/webhooks", tags=["webhooks"], operation_id="list_webhooks", response_model=Page[WebhookPublic], responses=AUTH
+)
 def list_webhooks(
-    principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
 ) -> Page[WebhookPublic]:
     """The subscriptions of the caller's organization (an admin sees all)."""
     query = sa.select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.id).limit(page_size + 1)  # type: ignore[union-attr]
@@ -149,22 +197,32 @@ def list_webhooks(
     return Page(items=[_webhook_public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
 
 
-@router.get("/webhooks/{webhook_id}", tags=["webhooks"], operation_id="get_webhook", response_model=WebhookPublic,
-            responses={**AUTH, **problem_responses(NotFound)})
+@router.get(
+    "/webhooks/{webhook_id}",
+    tags=["webhooks"],
+    operation_id="get_webhook",
+    response_model=WebhookPublic,
+    responses={**AUTH, **problem_responses(NotFound)},
+)
 def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession) -> WebhookPublic:
     """One webhook subscription of the caller's organization (its secret is shown only when created)."""
     return _webhook_public(_load_webhook(session, principal, webhook_id))
 
 
 @router.delete(
-    "/webhooks/{webhook_id}", tags=["webhooks"], operation_id="delete_webhook", status_code=status.HTTP_204_NO_CONTENT,
+    "/webhooks/{webhook_id}",
+    tags=["webhooks"],
+    operation_id="delete_webhook",
+    status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(Forbidden, NotFound)},
 )
 def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
     """Unsubscribe (its owner or an admin); deliveries not yet made are cancelled."""
     row = _load_webhook(session, principal, webhook_id)
     if row.owner_id != principal.user_id and not principal.is_admin:
-        raise Forbidden(Text("只有订阅的创建者或管理员可以删除它", "Only the subscription's owner or an admin may delete it"))
+        raise Forbidden(
+            Text("只有订阅的创建者或管理员可以删除它", "Only the subscription's owner or an admin may delete it")
+        )
     row.deleted_at = now
     session.execute(
         sa.update(WebhookDelivery)
@@ -175,18 +233,25 @@ def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: 
 
 
 @router.get(
-    "/webhooks/{webhook_id}/deliveries", tags=["webhooks"], operation_id="list_webhook_deliveries",
-    response_model=Page[WebhookDeliveryPublic], responses={**AUTH, **problem_responses(NotFound)},
+    "/webhooks/{webhook_id}/deliveries",
+    tags=["webhooks"],
+    operation_id="list_webhook_deliveries",
+    response_model=Page[WebhookDeliveryPublic],
+    responses={**AUTH, **problem_responses(NotFound)},
 )
 def list_webhook_deliveries(
-    webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession,
-    page_size: PageSize = 50, page_token: PageToken = None,
+    webhook_id: WebhookId,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
     state: Annotated[str | None, Query(pattern="^(pending|succeeded|failed|cancelled)$")] = None,
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
     hook = _load_webhook(session, principal, webhook_id)
     query = (
-        sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+        sa.select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == hook.id)
         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())  # type: ignore[attr-defined]
         .limit(page_size + 1)
     )
@@ -197,8 +262,11 @@ def list_webhook_deliveries(
         try:
             created = datetime.fromisoformat(after[0])
         except (TypeError, ValueError):
-            raise ValidationFailed(errors=[FieldError(
-                "query:/page_token", "invalid_page_token", Text("分页令牌无效", "Invalid page token"))]) from None
+            raise ValidationFailed(
+                errors=[
+                    FieldError("query:/page_token", "invalid_page_token", Text("分页令牌无效", "Invalid page token"))
+                ]
+            ) from None
         query = query.where(sa.tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < sa.tuple_(created, after[1]))
     rows = list(session.execute(query).scalars())
     more = len(rows) > page_size
@@ -206,21 +274,37 @@ def list_webhook_deliveries(
     attempts: dict[str, list[WebhookAttemptPublic]] = {r.id: [] for r in rows}
     if rows:
         for attempt in session.execute(
-            sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(list(attempts)))  # type: ignore[attr-defined]
+            sa.select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(list(attempts)))  # type: ignore[attr-defined]
             .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
         ).scalars():
-            outcome = None if attempt.finished_at is None else (
-                "succeeded" if attempt.status_code is not None and 200 <= attempt.status_code < 300 else "failed")
-            attempts[attempt.delivery_id].append(WebhookAttemptPublic(
-                number=attempt.number, started_at=attempt.started_at, finished_at=attempt.finished_at,
-                outcome=outcome, error=public_error(attempt.status_code, attempt.error),
-            ))
+            outcome = (
+                None
+                if attempt.finished_at is None
+                else ("succeeded" if attempt.status_code is not None and 200 <= attempt.status_code < 300 else "failed")
+            )
+            attempts[attempt.delivery_id].append(
+                WebhookAttemptPublic(
+                    number=attempt.number,
+                    started_at=attempt.started_at,
+                    finished_at=attempt.finished_at,
+                    outcome=outcome,
+                    error=public_error(attempt.status_code, attempt.error),
+                )
+            )
     items = [
         WebhookDeliveryPublic(
-            id=r.id, event_id=r.event_id, event_type=r.event_type, state=r.state, attempt_count=r.attempts,
+            id=r.id,
+            event_id=r.event_id,
+            event_type=r.event_type,
+            state=r.state,
+            attempt_count=r.attempts,
             next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
-            last_error=public_error(r.last_status_code, r.last_error), created_at=r.created_at, last_attempt_at=r.last_attempt_at,
-            completed_at=r.completed_at, attempts=attempts[r.id],
+            last_error=public_error(r.last_status_code, r.last_error),
+            created_at=r.created_at,
+            last_attempt_at=r.last_attempt_at,
+            completed_at=r.completed_at,
+            attempts=attempts[r.id],
         )
         for r in rows
     ]

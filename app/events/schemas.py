@@ -91,7 +91,9 @@ class WebhookDeliveryPublic(BaseModel):
     id: str = Field(description="Sent as the `webhook-id` header; the same on every retry")
     event_id: str
     event_type: str
-    state: DeliveryState = Field(description="pending (to be tried, or retried) | succeeded | failed (gave up) | cancelled")
+    state: DeliveryState = Field(
+        description="pending (to be tried, or retried) | succeeded | failed (gave up) | cancelled"
+    )
     attempt_count: int
     next_attempt_at: datetime | None
     last_error: str | None = Field(description=DELIVERY_ERROR_DESCRIPTION)

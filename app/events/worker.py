@@ -50,7 +50,11 @@ log = logging.getLogger("smps.worker")
 
 # Delay after the n-th failed attempt (Standard Webhooks' schedule), then every 10 hours.
 BACKOFF = (
-    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=5),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
     timedelta(hours=10),
 )
 RETRY_WINDOW = timedelta(days=3)
@@ -99,22 +103,34 @@ def prune(database: Database, settings: Settings, now: datetime) -> dict[str, in
     if settings.event_retention_days is not None:
         cutoff = now - timedelta(days=settings.event_retention_days)
         fanned_out = sa.select(WebhookFanout.last_seq).where(WebhookFanout.id == 1).scalar_subquery()
-        counts["events"] = _delete_batches(database, sa.select(Event.seq).where(
-            Event.occurred_at < cutoff, Event.seq <= fanned_out).order_by(Event.seq).limit(PRUNE_BATCH), Event.seq)
+        counts["events"] = _delete_batches(
+            database,
+            sa.select(Event.seq)
+            .where(Event.occurred_at < cutoff, Event.seq <= fanned_out)
+            .order_by(Event.seq)
+            .limit(PRUNE_BATCH),
+            Event.seq,
+        )
     cutoff = now - timedelta(days=settings.webhook_delivery_retention_days)
-    finished = sa.select(WebhookDelivery.id).where(
-        WebhookDelivery.completed_at < cutoff  # type: ignore[operator]
-    ).limit(PRUNE_BATCH)
+    finished = (
+        sa.select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.completed_at < cutoff  # type: ignore[operator]
+        )
+        .limit(PRUNE_BATCH)
+    )
     counts["deliveries"] = _delete_batches(database, finished, WebhookDelivery.id, WebhookAttempt.delivery_id)
     counts["idempotency_keys"] = _delete_batches(
-        database, sa.select(IdempotencyKey.id).where(IdempotencyKey.expires_at <= now).limit(PRUNE_BATCH),
+        database,
+        sa.select(IdempotencyKey.id).where(IdempotencyKey.expires_at <= now).limit(PRUNE_BATCH),
         IdempotencyKey.id,
     )
     return counts
 
 
-def _delete_batches(database: Database, select_keys: sa.Select, column: sa.ColumnElement,
-                    child_column: sa.ColumnElement | None = None) -> int:
+def _delete_batches(
+    database: Database, select_keys: sa.Select, column: sa.ColumnElement, child_column: sa.ColumnElement | None = None
+) -> int:
     total = 0
     while True:
         with database.writer() as session:
@@ -131,14 +147,17 @@ def _delete_batches(database: Database, select_keys: sa.Select, column: sa.Colum
 class Worker:
     """Fans events out to subscriptions and delivers them; one instance per thread or process."""
 
-    def __init__(self, database: Database, settings: Settings, *, clock: Clock = system_clock,
-                 client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, database: Database, settings: Settings, *, clock: Clock = system_clock, client: httpx.Client | None = None
+    ) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
         # Every connection resolves its host once and goes to a checked address (no DNS rebinding).
         self.client = client or httpx.Client(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False,
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
             headers={"User-Agent": "smps-webhooks/1"},
             transport=PinnedTransport(PinnedBackend(lambda: settings.webhook_allowed_hosts)),
         )
@@ -225,8 +244,12 @@ class Worker:
         except Exception:  # deliveries go on without it; the sweep command still works
             log.exception("storage sweep not started: the blob store is unavailable")
             return lambda: None
-        return start_periodic_sweep(self.database, store, interval=SWEEP_EVERY,
-                                    grace=timedelta(seconds=self.settings.storage_sweep_grace_seconds))
+        return start_periodic_sweep(
+            self.database,
+            store,
+            interval=SWEEP_EVERY,
+            grace=timedelta(seconds=self.settings.storage_sweep_grace_seconds),
+        )
 
     # -- fan-out -------------------------------------------------------------------------------
 
@@ -250,9 +273,11 @@ class Worker:
                 if head <= cursor.last_seq:
                     return made
                 end = min(head, cursor.last_seq + FANOUT_BATCH)
-                hooks = list(session.execute(
-                    sa.select(Webhook).where(Webhook.deleted_at.is_(None), Webhook.start_seq < end)  # type: ignore[union-attr]
-                ).scalars())
+                hooks = list(
+                    session.execute(
+                        sa.select(Webhook).where(Webhook.deleted_at.is_(None), Webhook.start_seq < end)  # type: ignore[union-attr]
+                    ).scalars()
+                )
                 if not hooks:
                     end = head
                 else:
@@ -283,10 +308,19 @@ class Worker:
                         payloads[seq] = orjson.dumps(
                             {"type": event.type, "timestamp": item["occurred_at"], "data": item}
                         ).decode()
-                    rows.append(dict(
-                        id=new_id("msg"), webhook_id=hook.id, event_id=event.id, event_type=event.type,
-                        payload=payloads[seq], state="pending", attempts=0, next_attempt_at=now, created_at=now,
-                    ))
+                    rows.append(
+                        dict(
+                            id=new_id("msg"),
+                            webhook_id=hook.id,
+                            event_id=event.id,
+                            event_type=event.type,
+                            payload=payloads[seq],
+                            state="pending",
+                            attempts=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
         if rows:
             session.execute(sa.insert(WebhookDelivery), rows)
         return len(rows)
@@ -300,11 +334,15 @@ class Worker:
             if session.execute(sa.select(WebhookDelivery.id).where(*due).limit(1)).first() is None:
                 return []
         with self.database.writer() as session:
-            ids = list(session.execute(
-                sa.select(WebhookDelivery.id).where(*due)
-                .order_by(WebhookDelivery.next_attempt_at).limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars())
+            ids = list(
+                session.execute(
+                    sa.select(WebhookDelivery.id)
+                    .where(*due)
+                    .order_by(WebhookDelivery.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
             if not ids:
                 return []
             token = secrets.token_hex(8)
@@ -315,19 +353,30 @@ class Worker:
                 .values(finished_at=now, error="abandoned: no outcome recorded before the lease expired")
             )
             session.execute(
-                sa.update(WebhookDelivery).where(WebhookDelivery.id.in_(ids))  # type: ignore[attr-defined]
-                .values(attempts=WebhookDelivery.attempts + 1, lease_token=token, next_attempt_at=now + LEASE,
-                        last_attempt_at=now)
+                sa.update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(ids))  # type: ignore[attr-defined]
+                .values(
+                    attempts=WebhookDelivery.attempts + 1,
+                    lease_token=token,
+                    next_attempt_at=now + LEASE,
+                    last_attempt_at=now,
+                )
             )
             rows = session.execute(
-                sa.select(WebhookDelivery.id, WebhookDelivery.attempts, WebhookDelivery.payload,
-                          WebhookDelivery.created_at, Webhook.url, Webhook.secret)
+                sa.select(
+                    WebhookDelivery.id,
+                    WebhookDelivery.attempts,
+                    WebhookDelivery.payload,
+                    WebhookDelivery.created_at,
+                    Webhook.url,
+                    Webhook.secret,
+                )
                 .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                 .where(WebhookDelivery.id.in_(ids))  # type: ignore[attr-defined]
             ).all()
-            session.execute(sa.insert(WebhookAttempt), [
-                dict(delivery_id=r.id, number=r.attempts, started_at=now) for r in rows
-            ])
+            session.execute(
+                sa.insert(WebhookAttempt), [dict(delivery_id=r.id, number=r.attempts, started_at=now) for r in rows]
+            )
             commit(session)
         return [Claimed(r.id, r.attempts, token, r.url, r.secret, r.payload, r.created_at) for r in rows]
 
@@ -361,9 +410,15 @@ class Worker:
             refused = exc.__cause__ if isinstance(exc.__cause__, AddressRefused) else None
             status, error = None, refused.code if refused else f"connection failed ({type(exc).__name__})"
         if not (status is not None and 200 <= status < 300):
-            log.info("webhook delivery failed", extra={
-                "delivery_id": claimed.delivery_id, "attempt": claimed.number, "status_code": status, "error": error,
-            })
+            log.info(
+                "webhook delivery failed",
+                extra={
+                    "delivery_id": claimed.delivery_id,
+                    "attempt": claimed.number,
+                    "status_code": status,
+                    "error": error,
+                },
+            )
         return status, error
 
     def record(self, claimed: Claimed, now: datetime, status: int | None, error: str | None) -> None:
@@ -382,15 +437,21 @@ class Worker:
         with self.database.writer() as session:
             session.execute(
                 sa.update(WebhookAttempt)
-                .where(WebhookAttempt.delivery_id == claimed.delivery_id, WebhookAttempt.number == claimed.number,
-                       WebhookAttempt.finished_at.is_(None))  # type: ignore[union-attr]
+                .where(
+                    WebhookAttempt.delivery_id == claimed.delivery_id,
+                    WebhookAttempt.number == claimed.number,
+                    WebhookAttempt.finished_at.is_(None),
+                )  # type: ignore[union-attr]
                 .values(finished_at=now, status_code=status, error=error)
             )
             # Only while this worker still holds the lease (not reclaimed, not cancelled).
             session.execute(
                 sa.update(WebhookDelivery)
-                .where(WebhookDelivery.id == claimed.delivery_id, WebhookDelivery.lease_token == claimed.lease_token,
-                       WebhookDelivery.state == "pending")
+                .where(
+                    WebhookDelivery.id == claimed.delivery_id,
+                    WebhookDelivery.lease_token == claimed.lease_token,
+                    WebhookDelivery.state == "pending",
+                )
                 .values(**values)
             )
             commit(session)

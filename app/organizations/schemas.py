@@ -8,7 +8,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from app.core.schema_extra import NOT_NULL
 from app.organizations.models import OrganizationKind, RecommenderKind
 
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+OrgName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 CreditCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=18)]
 
@@ -21,7 +23,9 @@ class OrganizationCreate(BaseModel):
     credit_code: CreditCode = Field(description="Unified social credit code (GB 32100-2015), 18 characters")
     province_code: ProvinceCode = Field(description="GB/T 2260 province code, e.g. 370000; 660000 for XPCC")
     kind: OrganizationKind
-    recommender_kind: RecommenderKind | None = Field(default=None, description="Set for member units of the joint meeting")
+    recommender_kind: RecommenderKind | None = Field(
+        default=None, description="Set for member units of the joint meeting"
+    )
     accept_failed_check_character: StrictBool = Field(
         default=False,
         description="Admin only: register a known-good code whose 18th character fails the GB 32100 check; it is flagged",

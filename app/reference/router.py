@@ -46,9 +46,15 @@ def list_provinces(session: DbSession) -> list[ProvincePublic]:
         sa.select(Organization).where(Organization.recommender_kind == "province").order_by(Organization.key)
     ).scalars()
     return [
-        ProvincePublic(code=o.key or o.province_code, name=_NAMES[o.province_code][0], name_en=_NAMES[o.province_code][1],
-                       recommender_id=o.id, recommender_name=o.name)
-        for o in bureaus if o.province_code in _NAMES
+        ProvincePublic(
+            code=o.key or o.province_code,
+            name=_NAMES[o.province_code][0],
+            name_en=_NAMES[o.province_code][1],
+            recommender_id=o.id,
+            recommender_name=o.name,
+        )
+        for o in bureaus
+        if o.province_code in _NAMES
     ]
 
 
@@ -59,8 +65,12 @@ def list_calls(session: DbSession) -> list[CallSummary]:
     return [CallSummary.model_validate(_call_public(c).model_dump()) for c in calls]
 
 
-@router.get("/calls/{call_id}", operation_id="get_call", response_model=CallPublic,
-            responses=problem_responses(NotFound, ValidationFailed))
+@router.get(
+    "/calls/{call_id}",
+    operation_id="get_call",
+    response_model=CallPublic,
+    responses=problem_responses(NotFound, ValidationFailed),
+)
 def get_call(call_id: str, session: DbSession, response: Response) -> CallPublic:
     """A call with its domain catalogue, eligibility conditions, form sections and deadline."""
     call = session.get(Call, call_id)
@@ -71,42 +81,73 @@ def get_call(call_id: str, session: DbSession, response: Response) -> CallPublic
 
 
 @router.post(
-    "/calls", operation_id="create_call", status_code=status.HTTP_201_CREATED, response_model=CallPublic,
+    "/calls",
+    operation_id="create_call",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CallPublic,
     responses=problem_responses(NotAuthenticated, Forbidden, Duplicate, ValidationFailed),
 )
-def create_call(body: CallCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response) -> CallPublic:
+def create_call(
+    body: CallCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
+) -> CallPublic:
     """Open a new call (office). Catalogue, conditions and sections are copied from an earlier call."""
     require_role(principal, Role.office)
     if session.execute(sa.select(Call.id).where(Call.key == body.key)).first():
         raise Duplicate(errors=[FieldError("/key", "duplicate", Text("已存在", "Already exists"))])
-    source = session.get(Call, body.copy_from_call_id) if body.copy_from_call_id else (
-        session.execute(sa.select(Call).where(Call.key == data.NINTH_CALL_KEY)).scalar_one_or_none()
+    source = (
+        session.get(Call, body.copy_from_call_id)
+        if body.copy_from_call_id
+        else (session.execute(sa.select(Call).where(Call.key == data.NINTH_CALL_KEY)).scalar_one_or_none())
     )
     if body.copy_from_call_id and source is None:
-        raise ValidationFailed(errors=[FieldError("/copy_from_call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
+        raise ValidationFailed(
+            errors=[FieldError("/copy_from_call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
+        )
     call = Call(
-        id=new_id("call"), key=body.key, name=body.name, name_en=body.name_en, notice_number=body.notice_number,
-        issue_date=body.issue_date, deadline=body.deadline.astimezone(UTC),
+        id=new_id("call"),
+        key=body.key,
+        name=body.name,
+        name_en=body.name_en,
+        notice_number=body.notice_number,
+        issue_date=body.issue_date,
+        deadline=body.deadline.astimezone(UTC),
         catalogue=source.catalogue if source else data.CATALOGUE_9TH,
         conditions=source.conditions if source else data.CONDITIONS_9TH,
         sections=source.sections if source else data.SECTIONS_9TH,
         attachment_rules=source.attachment_rules if source else DEFAULT_ATTACHMENT_RULES,
-        quota_per_recommender=body.quota_per_recommender, created_at=now, updated_at=now,
+        quota_per_recommender=body.quota_per_recommender,
+        created_at=now,
+        updated_at=now,
     )
     session.add(call)
     session.flush()
-    record_event(session, "call.created", call, actor_id=principal.user_id, now=now,
-                 data={"key": call.key, "deadline": call.deadline.isoformat()})
+    record_event(
+        session,
+        "call.created",
+        call,
+        actor_id=principal.user_id,
+        now=now,
+        data={"key": call.key, "deadline": call.deadline.isoformat()},
+    )
     response.headers["ETag"] = etag(call.version)
     return _call_public(call)
 
 
 @router.patch(
-    "/calls/{call_id}", operation_id="update_call", response_model=CallPublic,
-    responses=problem_responses(NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed),
+    "/calls/{call_id}",
+    operation_id="update_call",
+    response_model=CallPublic,
+    responses=problem_responses(
+        NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+    ),
 )
 def update_call(
-    call_id: str, body: CallUpdate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response,
+    call_id: str,
+    body: CallUpdate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+    response: Response,
     if_match: IfMatch = None,
 ) -> CallPublic:
     """Extend or change a call's deadline or quota (office; If-Match). The change and its reason are audited."""
@@ -123,7 +164,10 @@ def update_call(
     if "quota_per_recommender" in body.model_fields_set:
         values["quota_per_recommender"] = body.quota_per_recommender
         audit.update(previous_quota=call.quota_per_recommender, quota=body.quota_per_recommender)
-    if session.execute(sa.update(Call).where(Call.id == call_id, Call.version == version).values(**values)).rowcount != 1:
+    if (
+        session.execute(sa.update(Call).where(Call.id == call_id, Call.version == version).values(**values)).rowcount
+        != 1
+    ):
         raise PreconditionFailed()
     session.refresh(call)
     record_event(session, "call.updated", call, actor_id=principal.user_id, now=now, data=audit)

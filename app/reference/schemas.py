@@ -7,7 +7,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Str
 
 from app.core.settings import AttachmentType
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 
 
 class ProvincePublic(BaseModel):
@@ -80,7 +82,9 @@ class CallCreate(BaseModel):
     issue_date: date
     deadline: AwareDatetime
     copy_from_call_id: str | None = Field(
-        default=None, max_length=32, description="Copy catalogue, conditions, sections and attachment rules from this call"
+        default=None,
+        max_length=32,
+        description="Copy catalogue, conditions, sections and attachment rules from this call",
     )
     quota_per_recommender: StrictInt | None = Field(default=None, ge=1, le=10000)
 

@@ -48,10 +48,25 @@ class Cast:
             "parties": {"participating": [self.participating], "guarantor": self.guarantor, "guidance": self.guidance},
             "contact": {"name": "王芳", "phone": "13800138000", "email": "wangfang@example.cn"},
             "period": {"start": "2023-01-01", "end": "2024-12-31"},
-            "sections": {k: f"{k} 的内容。" for k in (
-                "basic_situation", "groundwork", "objectives", "main_tasks", "schedule", "expected_results", "safeguards")},
+            "sections": {
+                k: f"{k} 的内容。"
+                for k in (
+                    "basic_situation",
+                    "groundwork",
+                    "objectives",
+                    "main_tasks",
+                    "schedule",
+                    "expected_results",
+                    "safeguards",
+                )
+            },
             "standards": [
-                {"code": "GB/T 32169.1-2015", "title": "政务服务中心运行规范 第1部分：基本要求", "level": "national", "status": "existing"},
+                {
+                    "code": "GB/T 32169.1-2015",
+                    "title": "政务服务中心运行规范 第1部分：基本要求",
+                    "level": "national",
+                    "status": "existing",
+                },
                 {"code": None, "title": "网上办事服务规范", "level": "local", "status": "to_be_drafted"},
             ],
             "funding": {"amount_cny": 1200000, "sources": "区财政"},
@@ -75,7 +90,10 @@ async def make_cast(app: FastAPI, client: httpx.AsyncClient) -> Cast:
     recommender = seeded_org(app, "370000")
     return Cast(
         call_id=await ninth_call_id(client),
-        undertaking=undertaking, participating=participating, guarantor=guarantor, guidance=guidance,
+        undertaking=undertaking,
+        participating=participating,
+        guarantor=guarantor,
+        guidance=guidance,
         recommender=recommender,
         applicant=make_user(app, undertaking, "applicant"),
         undertaking_signatory=make_user(app, undertaking, "signatory"),
@@ -100,7 +118,9 @@ class Flow:
         self.etag = ""
 
     async def create(self, **overrides: Any) -> dict[str, Any]:
-        r = await self.client.post("/api/v1/applications", json=self.cast.form(**overrides), headers=self.cast.applicant.headers)
+        r = await self.client.post(
+            "/api/v1/applications", json=self.cast.form(**overrides), headers=self.cast.applicant.headers
+        )
         assert r.status_code == 201, r.text
         self.id, self.etag = r.json()["id"], r.headers["etag"]
         return r.json()
@@ -113,8 +133,10 @@ class Flow:
 
     async def attach_scan(self) -> str:
         r = await self.client.post(
-            f"/api/v1/applications/{self.id}/attachments", headers=self.cast.applicant.headers,
-            files={"file": ("申请书扫描件.pdf", MINIMAL_PDF, "application/pdf")}, data={"kind": "application_form_scan"},
+            f"/api/v1/applications/{self.id}/attachments",
+            headers=self.cast.applicant.headers,
+            files={"file": ("申请书扫描件.pdf", MINIMAL_PDF, "application/pdf")},
+            data={"kind": "application_form_scan"},
         )
         assert r.status_code == 201, r.text
         await self.get(self.cast.applicant)
@@ -130,17 +152,28 @@ class Flow:
     async def act(self, action: str, actor: Actor | None = None, comment: str | None = None) -> httpx.Response:
         return await self.post("/transitions", actor or self.cast.applicant, {"action": action, "comment": comment})
 
-    async def endorse(self, signatory: Actor, role: str, org: str, decision: str = "agree", **extra: Any) -> httpx.Response:
-        body = {"role": role, "organization_id": org, "decision": decision, "opinion": "同意申报" if decision == "agree" else "不同意",
-                "signatory_name": "张伟", "signatory_title": "局长", **extra}
+    async def endorse(
+        self, signatory: Actor, role: str, org: str, decision: str = "agree", **extra: Any
+    ) -> httpx.Response:
+        body = {
+            "role": role,
+            "organization_id": org,
+            "decision": decision,
+            "opinion": "同意申报" if decision == "agree" else "不同意",
+            "signatory_name": "张伟",
+            "signatory_title": "局长",
+            **extra,
+        }
         return await self.post("/endorsements", signatory, body)
 
     async def endorse_all(self) -> None:
         c = self.cast
-        for signatory, role, org in ((c.undertaking_signatory, "undertaking", c.undertaking),
-                                     (c.participating_signatory, "participating", c.participating),
-                                     (c.guarantor_signatory, "guarantor", c.guarantor),
-                                     (c.guidance_signatory, "guidance", c.guidance)):
+        for signatory, role, org in (
+            (c.undertaking_signatory, "undertaking", c.undertaking),
+            (c.participating_signatory, "participating", c.participating),
+            (c.guarantor_signatory, "guarantor", c.guarantor),
+            (c.guidance_signatory, "guidance", c.guidance),
+        ):
             r = await self.endorse(signatory, role, org)
             assert r.status_code == 201, r.text
 

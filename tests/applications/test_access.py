@@ -13,7 +13,14 @@ async def test_visibility_and_permissions(app: FastAPI, client: httpx.AsyncClien
     flow = Flow(client, cast)
     await flow.create()
     # A draft: only its applicant (and admins) see it.
-    for outsider in (cast.reviewer, cast.other_reviewer, cast.stranger, cast.participating_signatory, cast.office, cast.stranger_signatory):
+    for outsider in (
+        cast.reviewer,
+        cast.other_reviewer,
+        cast.stranger,
+        cast.participating_signatory,
+        cast.office,
+        cast.stranger_signatory,
+    ):
         assert (await flow.get(outsider)).status_code == 404
     assert (await flow.get(cast.admin)).status_code == 200
     await flow.attach_scan()
@@ -52,10 +59,15 @@ async def test_editing_a_frozen_application_is_refused(app: FastAPI, client: htt
     await flow.create()
     await flow.attach_scan()
     await flow.act("submit")
-    r = await client.patch(f"/api/v1/applications/{flow.id}", json={"title": "偷偷改名"},
-                           headers={**cast.applicant.headers, "If-Match": flow.etag})
+    r = await client.patch(
+        f"/api/v1/applications/{flow.id}",
+        json={"title": "偷偷改名"},
+        headers={**cast.applicant.headers, "If-Match": flow.etag},
+    )
     assert r.status_code == 409 and r.json()["code"] == "invalid_state"
-    d = await client.delete(f"/api/v1/applications/{flow.id}", headers={**cast.applicant.headers, "If-Match": flow.etag})
+    d = await client.delete(
+        f"/api/v1/applications/{flow.id}", headers={**cast.applicant.headers, "If-Match": flow.etag}
+    )
     assert d.status_code == 409 and d.json()["code"] == "invalid_state"
 
 
@@ -68,8 +80,12 @@ async def test_concurrent_recommend_exactly_one_wins(app: FastAPI, client: httpx
     statuses = sorted(r.status_code for r in results)
     assert statuses.count(201) == 1, statuses
     assert set(statuses) - {201} <= {409, 412}
-    reviews = (await client.get(f"/api/v1/applications/{flow.id}/reviews", headers=cast.reviewer.headers)).json()["items"]
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()["items"]
+    reviews = (await client.get(f"/api/v1/applications/{flow.id}/reviews", headers=cast.reviewer.headers)).json()[
+        "items"
+    ]
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()[
+        "items"
+    ]
     assert len(reviews) == 1 and [h["action"] for h in history].count("recommend") == 1
 
 
@@ -79,7 +95,11 @@ async def test_concurrent_endorsement_of_one_party(app: FastAPI, client: httpx.A
     await flow.create()
     await flow.attach_scan()
     await flow.act("submit")
-    results = await asyncio.gather(*(flow.endorse(cast.guarantor_signatory, "guarantor", cast.guarantor) for _ in range(10)))
+    results = await asyncio.gather(
+        *(flow.endorse(cast.guarantor_signatory, "guarantor", cast.guarantor) for _ in range(10))
+    )
     assert sorted(r.status_code for r in results).count(201) == 1
-    endorsements = (await client.get(f"/api/v1/applications/{flow.id}/endorsements", headers=cast.applicant.headers)).json()
+    endorsements = (
+        await client.get(f"/api/v1/applications/{flow.id}/endorsements", headers=cast.applicant.headers)
+    ).json()
     assert len(endorsements) == 1

@@ -26,15 +26,20 @@ async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.As
 
     # Three parties sign online; the guarantor signs on paper, recorded by the applicant.
     c = cast
-    for signatory, role, org in ((c.undertaking_signatory, "undertaking", c.undertaking),
-                                 (c.participating_signatory, "participating", c.participating),
-                                 (c.guidance_signatory, "guidance", c.guidance)):
+    for signatory, role, org in (
+        (c.undertaking_signatory, "undertaking", c.undertaking),
+        (c.participating_signatory, "participating", c.participating),
+        (c.guidance_signatory, "guidance", c.guidance),
+    ):
         r = await flow.endorse(signatory, role, org)
         assert r.status_code == 201, r.text
         assert r.json()["content_digest"] == body["content_digest"]
-    page = await client.post(f"/api/v1/applications/{flow.id}/attachments", headers=c.applicant.headers,
-                             files={"file": ("保证单位盖章页.pdf", MINIMAL_PDF, "application/pdf")},
-                             data={"kind": "paper_endorsement"})
+    page = await client.post(
+        f"/api/v1/applications/{flow.id}/attachments",
+        headers=c.applicant.headers,
+        files={"file": ("保证单位盖章页.pdf", MINIMAL_PDF, "application/pdf")},
+        data={"kind": "paper_endorsement"},
+    )
     assert page.status_code == 201, page.text
     await flow.get(c.applicant)
     paper = await flow.endorse(c.applicant, "guarantor", c.guarantor, mode="paper", attachment_id=page.json()["id"])
@@ -51,7 +56,9 @@ async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.As
     final = (await flow.get(c.reviewer)).json()
     assert final["state"] == "recommended" and "reopen" in final["allowed_actions"]
 
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=c.applicant.headers)).json()["items"]
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=c.applicant.headers)).json()[
+        "items"
+    ]
     assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [
         ("submit", "draft", "endorsing"),
         ("all_agreed", "endorsing", "provincial_review"),
@@ -63,7 +70,9 @@ async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.As
     assert reopened.status_code == 200 and reopened.json()["state"] == "provincial_review"
 
 
-async def test_disagreement_returns_and_resubmission_voids_old_sign_offs(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_disagreement_returns_and_resubmission_voids_old_sign_offs(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     cast = await make_cast(app, client)
     flow = Flow(client, cast)
     await flow.create()
@@ -76,13 +85,18 @@ async def test_disagreement_returns_and_resubmission_voids_old_sign_offs(app: Fa
     assert returned["state"] == "returned" and returned["content_digest"] is None
     assert all(s["status"] == "pending" for s in returned["sign_offs"])
 
-    edited = await client.patch(f"/api/v1/applications/{flow.id}", json={"funding": {"amount_cny": 1500000, "sources": "区财政、市财政"}},
-                                headers={**cast.applicant.headers, "If-Match": flow.etag})
+    edited = await client.patch(
+        f"/api/v1/applications/{flow.id}",
+        json={"funding": {"amount_cny": 1500000, "sources": "区财政、市财政"}},
+        headers={**cast.applicant.headers, "If-Match": flow.etag},
+    )
     assert edited.status_code == 200, edited.text
     flow.etag = edited.headers["etag"]
     second = (await flow.act("submit")).json()
     assert second["state"] == "endorsing" and second["content_digest"] not in (None, first)
-    endorsements = (await client.get(f"/api/v1/applications/{flow.id}/endorsements", headers=cast.applicant.headers)).json()
+    endorsements = (
+        await client.get(f"/api/v1/applications/{flow.id}/endorsements", headers=cast.applicant.headers)
+    ).json()
     assert len(endorsements) == 2 and all(e["voided"] for e in endorsements)
     await flow.endorse_all()
     assert (await flow.get(cast.reviewer)).json()["state"] == "provincial_review"
@@ -167,11 +181,19 @@ async def test_paper_sign_off_pages_stay_out_of_the_content_digest(app: FastAPI,
     await flow.create()
     await flow.attach_scan()
     first = (await flow.act("submit")).json()["content_digest"]
-    page = await client.post(f"/api/v1/applications/{flow.id}/attachments", headers=cast.applicant.headers,
-                             files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")}, data={"kind": "paper_endorsement"})
+    page = await client.post(
+        f"/api/v1/applications/{flow.id}/attachments",
+        headers=cast.applicant.headers,
+        files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
+        data={"kind": "paper_endorsement"},
+    )
     assert page.status_code == 201, page.text
-    other = await client.post(f"/api/v1/applications/{flow.id}/attachments", headers=cast.applicant.headers,
-                              files={"file": ("补充.pdf", MINIMAL_PDF + b"%x", "application/pdf")}, data={"kind": "evidence"})
+    other = await client.post(
+        f"/api/v1/applications/{flow.id}/attachments",
+        headers=cast.applicant.headers,
+        files={"file": ("补充.pdf", MINIMAL_PDF + b"%x", "application/pdf")},
+        data={"kind": "evidence"},
+    )
     assert other.status_code == 409 and other.json()["code"] == "invalid_state"
     await flow.get(cast.applicant)
     assert (await flow.act("recall")).status_code == 200

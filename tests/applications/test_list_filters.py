@@ -22,7 +22,9 @@ async def test_updated_after_takes_rfc3339_with_offset_only(app: FastAPI, client
     for wrong in ("2022-10-31T00:00:00", "0", "2022-10-31"):
         r = await listed(wrong)
         assert r.status_code == 422, (wrong, r.text)
-        assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [("query:/updated_after", "invalid_datetime")], wrong
+        assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [
+            ("query:/updated_after", "invalid_datetime")
+        ], wrong
 
 
 async def test_a_page_token_not_made_by_the_service_is_a_422(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -6,7 +6,9 @@ from fastapi import FastAPI
 from tests.applications.cast import Flow, make_cast
 
 
-async def test_a_withdrawn_draft_is_not_shown_to_those_it_never_went_before(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_withdrawn_draft_is_not_shown_to_those_it_never_went_before(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     cast = await make_cast(app, client)
     never = Flow(client, cast)
     await never.create(title="未提交即撤回的试点项目")

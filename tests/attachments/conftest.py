@@ -20,14 +20,30 @@ def ninth_call_id(app: FastAPI) -> str:
         return session.execute(sa.select(Call.id).where(Call.key == "9th-batch")).scalar_one()
 
 
-def make_application(app: FastAPI, *, undertaking_org_id: str, created_by: str, state: str = "draft",
-                     recommender_id: str | None = None, entered_by_org_id: str | None = None) -> str:
+def make_application(
+    app: FastAPI,
+    *,
+    undertaking_org_id: str,
+    created_by: str,
+    state: str = "draft",
+    recommender_id: str | None = None,
+    entered_by_org_id: str | None = None,
+) -> str:
     now = datetime.now(UTC)
     with app.state.database.writer() as session:
         row = Application(
-            id=new_id("app"), call_id=ninth_call_id(app), title="济南市历下区政务服务标准化试点", state=state,
-            undertaking_org_id=undertaking_org_id, recommender_id=recommender_id, province_code="370000",
-            content={}, entered_by_org_id=entered_by_org_id, created_by=created_by, created_at=now, updated_at=now,
+            id=new_id("app"),
+            call_id=ninth_call_id(app),
+            title="济南市历下区政务服务标准化试点",
+            state=state,
+            undertaking_org_id=undertaking_org_id,
+            recommender_id=recommender_id,
+            province_code="370000",
+            content={},
+            entered_by_org_id=entered_by_org_id,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
         )
         session.add(row)
         commit(session)
@@ -56,8 +72,9 @@ def world(app: FastAPI) -> World:
     unit = make_org(app)
     other = make_org(app)
     applicant = make_user(app, unit, "applicant")
-    application_id = make_application(app, undertaking_org_id=unit, created_by=applicant.user_id,
-                                      recommender_id=province)
+    application_id = make_application(
+        app, undertaking_org_id=unit, created_by=applicant.user_id, recommender_id=province
+    )
     return World(
         applicant=applicant,
         other_applicant=make_user(app, other, "applicant"),

@@ -36,8 +36,12 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_declaring(width: int, height: int) -> bytes:
     """A tiny PNG whose header declares ``width`` × ``height`` pixels (a decompression bomb's shape)."""
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
-            + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def pdf(pages: int = 1, password: str | None = None) -> bytes:
@@ -90,6 +94,7 @@ class BigPdf:
             offsets.append(pos)
             pos += len(obj)
         offsets.append(pos)
+
         # Everything but the stream data has a fixed size; solve for the stream length.
         def tail_for(stream_len: int) -> tuple[bytes, bytes]:
             stream_head = b"4 0 obj\n<< /Length %d >>\nstream\n" % stream_len
@@ -125,18 +130,25 @@ class BigPdf:
 
 
 def multipart(
-    boundary: str, fields: list[tuple[str, str]], filename: str, content: Iterator[bytes] | bytes,
-    content_type: str = "application/octet-stream", fields_after: list[tuple[str, str]] | None = None,
+    boundary: str,
+    fields: list[tuple[str, str]],
+    filename: str,
+    content: Iterator[bytes] | bytes,
+    content_type: str = "application/octet-stream",
+    fields_after: list[tuple[str, str]] | None = None,
 ) -> Iterator[bytes]:
     """A multipart/form-data body, as chunks, the way a browser encodes it (raw UTF-8 names)."""
+
     def field(name: str, value: str) -> bytes:
         return (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n').encode()
 
     for name, value in fields:
         yield field(name, value)
     quoted = filename.replace("\\", "\\\\").replace('"', "%22")
-    yield (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
-           f"Content-Type: {content_type}\r\n\r\n").encode()
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
     if isinstance(content, bytes):
         yield content
     else:

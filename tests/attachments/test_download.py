@@ -14,8 +14,11 @@ DATA = b"".join(CONTENT.chunks())
 @pytest.fixture
 async def stored(client: httpx.AsyncClient, world: World) -> str:
     response = await client.post(
-        f"/api/v1/applications/{world.application_id}/attachments", headers=world.applicant.headers,
-        data={"kind": "evidence"}, files={"file": ("证明材料.pdf", DATA, "application/pdf")})
+        f"/api/v1/applications/{world.application_id}/attachments",
+        headers=world.applicant.headers,
+        data={"kind": "evidence"},
+        files={"file": ("证明材料.pdf", DATA, "application/pdf")},
+    )
     assert response.status_code == 201, response.text
     return f"/api/v1/attachments/{response.json()['id']}/content"
 
@@ -59,8 +62,9 @@ async def test_conditional_requests(client: httpx.AsyncClient, world: World, sto
     assert fresh.status_code == 304 and fresh.content == b"" and fresh.headers["etag"] == etag
     resumed = await client.get(stored, headers={**world.applicant.headers, "Range": "bytes=10-19", "If-Range": etag})
     assert resumed.status_code == 206 and resumed.content == DATA[10:20]
-    changed = await client.get(stored, headers={**world.applicant.headers, "Range": "bytes=10-19",
-                                                "If-Range": '"another"'})
+    changed = await client.get(
+        stored, headers={**world.applicant.headers, "Range": "bytes=10-19", "If-Range": '"another"'}
+    )
     assert changed.status_code == 200 and changed.content == DATA
 
 
@@ -73,7 +77,9 @@ def test_parse_range_edges() -> None:
 
 
 def test_content_disposition_names() -> None:
-    assert content_disposition("report.pdf", "pdf") == "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+    assert (
+        content_disposition("report.pdf", "pdf") == "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+    )
     assert ascii_fallback("申报书.pdf", "pdf") == "attachment.pdf"
     assert ascii_fallback("Résumé 2022.docx", "docx") == "Resume 2022.docx"
     assert ascii_fallback('a"b;c.pdf', "pdf") == "a_b_c.pdf"

@@ -52,8 +52,21 @@ class LiveServer:
             "SMPS_LOG_LEVEL": "WARNING",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"], cwd=ROOT_DIR, env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT_DIR,
+            env=env,
+        )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -115,8 +128,12 @@ def test_200_mb_upload_streams_in_bounded_memory(server: LiveServer, world: Worl
     url = f"{server.url}/api/v1/applications/{world.application_id}/attachments"
     with httpx.Client(timeout=120) as client:
         # Warm up (imports, pools) with a small upload, then measure the big one alone.
-        warm = client.post(url, headers=world.applicant.headers, data={"kind": "other"},
-                           files={"file": ("warm.pdf", files.pdf(), "application/pdf")})
+        warm = client.post(
+            url,
+            headers=world.applicant.headers,
+            data={"kind": "other"},
+            files={"file": ("warm.pdf", files.pdf(), "application/pdf")},
+        )
         assert warm.status_code == 201, warm.text
         big = files.BigPdf(200 * MiB)
         before = server.memory_kib("VmRSS")
@@ -124,8 +141,11 @@ def test_200_mb_upload_streams_in_bounded_memory(server: LiveServer, world: Worl
         peak_before = server.memory_kib("VmHWM")
         boundary = "smps-test-boundary"
         body = files.Counting(files.multipart(boundary, [("kind", "evidence")], "大扫描件.pdf", big.chunks()))
-        response = client.post(url, content=iter(body), headers=_headers(
-            world, boundary, _body_length(boundary, "evidence", "大扫描件.pdf", big.size)))
+        response = client.post(
+            url,
+            content=iter(body),
+            headers=_headers(world, boundary, _body_length(boundary, "evidence", "大扫描件.pdf", big.size)),
+        )
     assert response.status_code == 201, response.text
     assert response.json()["size"] == big.size and response.json()["sha256"] == big.sha256
     growth_mib = (server.memory_kib("VmHWM") - (before if exact_peak else peak_before)) / 1024
@@ -156,9 +176,12 @@ def _upload_until_killed(server: LiveServer, world: World, kill_after: int, size
 
     def run() -> None:
         try:
-            httpx.post(f"{server.url}/api/v1/applications/{world.application_id}/attachments", content=body(),
-                       headers=_headers(world, boundary, _body_length(boundary, "evidence", "kill.pdf", big.size)),
-                       timeout=60)
+            httpx.post(
+                f"{server.url}/api/v1/applications/{world.application_id}/attachments",
+                content=body(),
+                headers=_headers(world, boundary, _body_length(boundary, "evidence", "kill.pdf", big.size)),
+                timeout=60,
+            )
         except httpx.HTTPError as exc:
             errors.append(exc)
 
@@ -182,9 +205,7 @@ def _check_store(app: FastAPI, settings: Settings) -> None:
     assert list(store.temp_dir.iterdir()) == []
 
 
-def test_sigkill_during_uploads_leaves_no_half_done_attachment(
-    server: LiveServer, world: World, app: FastAPI
-) -> None:
+def test_sigkill_during_uploads_leaves_no_half_done_attachment(server: LiveServer, world: World, app: FastAPI) -> None:
     size = 48 * MiB
     # Killed while reading the body, then right after the body was sent (checking, storing, committing).
     for kill_after in (16 * MiB, size, size):
@@ -206,9 +227,11 @@ def test_a_dropped_connection_leaves_nothing_behind(server: LiveServer, world: W
     big = files.BigPdf(32 * MiB)
     length = _body_length(boundary, "evidence", "drop.pdf", big.size)
     host, port = server.url.removeprefix("http://").split(":")
-    head = (f"POST /api/v1/applications/{world.application_id}/attachments HTTP/1.1\r\nHost: {host}\r\n"
-            f"Authorization: Bearer {world.applicant.api_key}\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/applications/{world.application_id}/attachments HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {world.applicant.api_key}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
     temp_dir = server.settings.storage_dir / "tmp"
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(head)

@@ -34,28 +34,39 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def s3_settings(settings: Settings, s3_endpoint: str) -> Settings:
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
         client.create_bucket(Bucket=BUCKET)
-    return settings.model_copy(update={
-        "blob_backend": "s3", "s3_endpoint_url": s3_endpoint, "s3_bucket": BUCKET,
-        "s3_prefix": f"test-{new_key()[:8]}/", "s3_access_key_id": "testing",
-        "s3_secret_access_key": SecretStr("testing"),
-    })
+    return settings.model_copy(
+        update={
+            "blob_backend": "s3",
+            "s3_endpoint_url": s3_endpoint,
+            "s3_bucket": BUCKET,
+            "s3_prefix": f"test-{new_key()[:8]}/",
+            "s3_access_key_id": "testing",
+            "s3_secret_access_key": SecretStr("testing"),
+        }
+    )
 
 
-async def test_upload_download_delete_and_sweep_on_s3(
-    s3_settings: Settings, clock: Any, world: World
-) -> None:
+async def test_upload_download_delete_and_sweep_on_s3(s3_settings: Settings, clock: Any, world: World) -> None:
     app = create_app(s3_settings, clock=clock)
     big = files.BigPdf(20 * 1024 * 1024)  # above the multipart threshold
     data = b"".join(big.chunks())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         created = await client.post(
-            f"/api/v1/applications/{world.application_id}/attachments", headers=world.applicant.headers,
-            data={"kind": "evidence"}, files={"file": ("扫描件.pdf", data, "application/pdf")})
+            f"/api/v1/applications/{world.application_id}/attachments",
+            headers=world.applicant.headers,
+            data={"kind": "evidence"},
+            files={"file": ("扫描件.pdf", data, "application/pdf")},
+        )
         assert created.status_code == 201, created.text
         attachment = created.json()
         assert attachment["sha256"] == big.sha256 == hashlib.sha256(data).hexdigest()
@@ -82,8 +93,10 @@ async def test_upload_download_delete_and_sweep_on_s3(
         assert report.removed_orphans == [orphan] and report.missing_files == []
         assert not store.exists(orphan) and store.exists(key)
 
-        deleted = await client.delete(f"/api/v1/attachments/{attachment['id']}",
-                                      headers={**world.applicant.headers, "If-Match": f'"{attachment["sha256"]}"'})
+        deleted = await client.delete(
+            f"/api/v1/attachments/{attachment['id']}",
+            headers={**world.applicant.headers, "If-Match": f'"{attachment["sha256"]}"'},
+        )
         assert deleted.status_code == 204
         assert not store.exists(key)
     app.state.database.dispose()

@@ -21,12 +21,15 @@ from tests.attachments import files
 from tests.attachments.conftest import World, make_application
 
 
-async def attach(client: httpx.AsyncClient, world: World, kind: str, pages: int, application_id: str | None = None
-                 ) -> dict:
+async def attach(
+    client: httpx.AsyncClient, world: World, kind: str, pages: int, application_id: str | None = None
+) -> dict:
     response = await client.post(
         f"/api/v1/applications/{application_id or world.application_id}/attachments",
-        headers=world.applicant.headers, data={"kind": kind},
-        files={"file": (f"{kind}.pdf", files.pdf(pages=pages), "application/pdf")})
+        headers=world.applicant.headers,
+        data={"kind": kind},
+        files={"file": (f"{kind}.pdf", files.pdf(pages=pages), "application/pdf")},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -38,14 +41,16 @@ async def test_functions_for_the_workflow(client: httpx.AsyncClient, app: FastAP
         assert attachment_digests(session, world.application_id) == []
     a = await attach(client, world, "evidence", 1)
     b = await attach(client, world, "application_form_scan", 2)
-    other = make_application(app, undertaking_org_id=world.applicant.organization_id,
-                             created_by=world.applicant.user_id)
+    other = make_application(
+        app, undertaking_org_id=world.applicant.organization_id, created_by=world.applicant.user_id
+    )
     c = await attach(client, world, "application_form_scan", 3, application_id=other)
     with app.state.database.reader() as session:
         assert missing_required_kinds(session, call, world.application_id) == []
         digests = attachment_digests(session, world.application_id)
         assert digests == sorted(
-            [{"id": x["id"], "kind": x["kind"], "sha256": x["sha256"]} for x in (a, b)], key=lambda d: d["id"])
+            [{"id": x["id"], "kind": x["kind"], "sha256": x["sha256"]} for x in (a, b)], key=lambda d: d["id"]
+        )
         assert attachment_belongs(session, world.application_id, a["id"])
         assert attachment_belongs(session, world.application_id, a["id"], kind="evidence")
         assert not attachment_belongs(session, world.application_id, a["id"], kind="paper_endorsement")
@@ -53,17 +58,20 @@ async def test_functions_for_the_workflow(client: httpx.AsyncClient, app: FastAP
         assert not attachment_belongs(session, world.application_id, "att_missing")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("../../etc/passwd.pdf", "passwd.pdf"),
-    ("C:\\Users\\王芳\\Desktop\\申报书.pdf", "申报书.pdf"),
-    ("..", "attachment"),
-    ("", "attachment"),
-    (".hidden.pdf", "hidden.pdf"),
-    ("a\x00b\x1fc\u202ed.pdf", "abcd.pdf"),
-    ("  spaced   out  .pdf ", "spaced out .pdf"),
-    ("长" * 300 + ".pdf", "长" * 196 + ".pdf"),
-    ("x" * 300, "x" * 200),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("C:\\Users\\王芳\\Desktop\\申报书.pdf", "申报书.pdf"),
+        ("..", "attachment"),
+        ("", "attachment"),
+        (".hidden.pdf", "hidden.pdf"),
+        ("a\x00b\x1fc\u202ed.pdf", "abcd.pdf"),
+        ("  spaced   out  .pdf ", "spaced out .pdf"),
+        ("长" * 300 + ".pdf", "长" * 196 + ".pdf"),
+        ("x" * 300, "x" * 200),
+    ],
+)
 def test_sanitize_filename(raw: str, expected: str) -> None:
     assert sanitize_filename(raw) == expected
 

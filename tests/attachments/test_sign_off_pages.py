@@ -17,8 +17,10 @@ from tests.conftest import Actor
 
 async def _page(client: httpx.AsyncClient, flow: Flow, content: bytes, actor: Actor | None = None) -> httpx.Response:
     response = await client.post(
-        f"/api/v1/applications/{flow.id}/attachments", headers=(actor or flow.cast.applicant).headers,
-        files={"file": ("盖章页.pdf", content, "application/pdf")}, data={"kind": "paper_endorsement"},
+        f"/api/v1/applications/{flow.id}/attachments",
+        headers=(actor or flow.cast.applicant).headers,
+        files={"file": ("盖章页.pdf", content, "application/pdf")},
+        data={"kind": "paper_endorsement"},
     )
     await flow.get(flow.cast.applicant)
     return response
@@ -62,8 +64,9 @@ async def test_a_page_no_sign_off_rests_on_can_be_removed_during_sign_off(
     stranger = await client.delete(f"/api/v1/attachments/{mistaken['id']}", headers=c.stranger.headers)
     assert stranger.status_code == 404
 
-    removed = await client.delete(f"/api/v1/attachments/{mistaken['id']}",
-                                  headers={**c.applicant.headers, "If-Match": f'"{mistaken["sha256"]}"'})
+    removed = await client.delete(
+        f"/api/v1/attachments/{mistaken['id']}", headers={**c.applicant.headers, "If-Match": f'"{mistaken["sha256"]}"'}
+    )
     assert removed.status_code == 204, removed.text
     after = (await flow.get(c.applicant)).json()
     assert after["state"] == "endorsing" and after["version"] == before + 1
@@ -74,9 +77,11 @@ async def test_a_page_no_sign_off_rests_on_can_be_removed_during_sign_off(
     assert _blob_count(settings) == 2  # its file went after the commit
 
     # The sign-off still counts: the remaining parties finish and the application moves on.
-    for signatory_, role, org in ((c.undertaking_signatory, "undertaking", c.undertaking),
-                                  (c.participating_signatory, "participating", c.participating),
-                                  (c.guidance_signatory, "guidance", c.guidance)):
+    for signatory_, role, org in (
+        (c.undertaking_signatory, "undertaking", c.undertaking),
+        (c.participating_signatory, "participating", c.participating),
+        (c.guidance_signatory, "guidance", c.guidance),
+    ):
         assert (await flow.endorse(signatory_, role, org)).status_code == 201
     assert (await flow.get(c.applicant)).json()["state"] == "provincial_review"
     late = await client.delete(f"/api/v1/attachments/{used['id']}", headers=c.applicant.headers)
@@ -89,17 +94,22 @@ async def test_a_page_of_a_voided_sign_off_can_be_removed_in_the_next_round(
     flow, _ = await _endorsing(app, client)
     c = flow.cast
     page = (await _page(client, flow, files.pdf(pages=1))).json()
-    assert (await flow.endorse(c.applicant, "guarantor", c.guarantor, mode="paper", attachment_id=page["id"])).status_code == 201
+    assert (
+        await flow.endorse(c.applicant, "guarantor", c.guarantor, mode="paper", attachment_id=page["id"])
+    ).status_code == 201
     # A party disagrees: the application is returned and the sign-offs of the round are voided.
     assert (await flow.endorse(c.guidance_signatory, "guidance", c.guidance, decision="disagree")).status_code == 201
     assert (await flow.get(c.applicant)).json()["state"] == "returned"
     assert (await flow.act("submit")).status_code == 200
     with app.state.database.reader() as session:
-        voided = session.execute(sa.select(Endorsement.voided_at).where(Endorsement.attachment_id == page["id"])).scalar_one()
+        voided = session.execute(
+            sa.select(Endorsement.voided_at).where(Endorsement.attachment_id == page["id"])
+        ).scalar_one()
     assert voided is not None
 
-    removed = await client.delete(f"/api/v1/attachments/{page['id']}",
-                                  headers={**c.applicant.headers, "If-Match": f'"{page["sha256"]}"'})
+    removed = await client.delete(
+        f"/api/v1/attachments/{page['id']}", headers={**c.applicant.headers, "If-Match": f'"{page["sha256"]}"'}
+    )
     assert removed.status_code == 204, removed.text
 
 
@@ -112,14 +122,16 @@ async def test_removing_a_page_races_a_sign_off_naming_it(app: FastAPI, client: 
         page = (await _page(client, flow, files.pdf(pages=pages))).json()
         endorsed, removed = await asyncio.gather(
             flow.endorse(c.applicant, "guarantor", c.guarantor, mode="paper", attachment_id=page["id"]),
-            client.delete(f"/api/v1/attachments/{page['id']}",
-                          headers={**c.applicant.headers, "If-Match": f'"{page["sha256"]}"'}),
+            client.delete(
+                f"/api/v1/attachments/{page['id']}", headers={**c.applicant.headers, "If-Match": f'"{page["sha256"]}"'}
+            ),
         )
         assert (endorsed.status_code == 201) != (removed.status_code == 204), (endorsed.text, removed.text)
         assert endorsed.status_code in (201, 412, 422) and removed.status_code in (204, 409)
         with app.state.database.reader() as session:
             dangling = session.execute(
-                sa.select(Endorsement.id).outerjoin(Attachment, Attachment.id == Endorsement.attachment_id)
+                sa.select(Endorsement.id)
+                .outerjoin(Attachment, Attachment.id == Endorsement.attachment_id)
                 .where(Endorsement.mode == "paper", Endorsement.voided_at.is_(None), Attachment.id.is_(None))  # type: ignore[union-attr]
             ).all()
         assert dangling == []

@@ -25,11 +25,20 @@ def url(application_id: str) -> str:
     return f"/api/v1/applications/{application_id}/attachments"
 
 
-async def upload(client: httpx.AsyncClient, world: World, content: bytes, filename: str = "申报书.pdf",
-                 kind: str = "application_form_scan", actor: Any = None, **data: str) -> httpx.Response:
+async def upload(
+    client: httpx.AsyncClient,
+    world: World,
+    content: bytes,
+    filename: str = "申报书.pdf",
+    kind: str = "application_form_scan",
+    actor: Any = None,
+    **data: str,
+) -> httpx.Response:
     return await client.post(
-        url(world.application_id), headers=(actor or world.applicant).headers,
-        data={"kind": kind, **data}, files={"file": (filename, content, "application/octet-stream")},
+        url(world.application_id),
+        headers=(actor or world.applicant).headers,
+        data={"kind": kind, **data},
+        files={"file": (filename, content, "application/octet-stream")},
     )
 
 
@@ -77,8 +86,9 @@ async def test_chinese_name_round_trips_in_content_disposition(client: httpx.Asy
     name = "济南市历下区 申报书（盖章）.pdf"
     created = (await upload(client, world, PDF, filename=name)).json()
     assert created["filename"] == name
-    disposition = (await client.get(f"/api/v1/attachments/{created['id']}/content",
-                                    headers=world.applicant.headers)).headers["content-disposition"]
+    disposition = (
+        await client.get(f"/api/v1/attachments/{created['id']}/content", headers=world.applicant.headers)
+    ).headers["content-disposition"]
     assert disposition == (
         'attachment; filename="attachment.pdf"; '
         "filename*=UTF-8''%E6%B5%8E%E5%8D%97%E5%B8%82%E5%8E%86%E4%B8%8B%E5%8C%BA%20"
@@ -99,23 +109,27 @@ async def test_path_traversal_name_is_stored_safely(
         name = response.json()["filename"]
         assert "/" not in name and "\\" not in name and "\x00" not in name and "\u202e" not in name
         assert not name.startswith(".")
-        disposition = (await client.get(f"/api/v1/attachments/{response.json()['id']}/content",
-                                        headers=world.applicant.headers)).headers["content-disposition"]
+        disposition = (
+            await client.get(f"/api/v1/attachments/{response.json()['id']}/content", headers=world.applicant.headers)
+        ).headers["content-disposition"]
         assert "/" not in disposition and ".." not in disposition
     stored = files_on_disk(settings)
     assert all(len(n) == 32 and n.isalnum() for n in stored)  # generated names only
     assert not (settings.storage_dir.parent / "etc").exists()
 
 
-@pytest.mark.parametrize(("content", "filename", "reason"), [
-    (files.ELF, "report.pdf", "type_mismatch"),
-    (files.ELF, "program", "type_mismatch"),
-    (files.PNG, "scan.pdf", "type_mismatch"),
-    (files.plain_zip(), "bundle.zip", "type_mismatch"),
-    (files.plain_zip(), "plan.docx", "not_a_document_archive"),
-    (files.xlsx(), "plan.docx", "type_mismatch"),
-    (b"plain text, not a document", "notes.txt", "type_mismatch"),
-])
+@pytest.mark.parametrize(
+    ("content", "filename", "reason"),
+    [
+        (files.ELF, "report.pdf", "type_mismatch"),
+        (files.ELF, "program", "type_mismatch"),
+        (files.PNG, "scan.pdf", "type_mismatch"),
+        (files.plain_zip(), "bundle.zip", "type_mismatch"),
+        (files.plain_zip(), "plan.docx", "not_a_document_archive"),
+        (files.xlsx(), "plan.docx", "type_mismatch"),
+        (b"plain text, not a document", "notes.txt", "type_mismatch"),
+    ],
+)
 async def test_content_must_be_an_allowed_type_matching_its_name(
     client: httpx.AsyncClient, app: FastAPI, world: World, content: bytes, filename: str, reason: str
 ) -> None:
@@ -127,15 +141,18 @@ async def test_content_must_be_an_allowed_type_matching_its_name(
     assert rows(app) == []
 
 
-@pytest.mark.parametrize(("content", "filename", "file_type"), [
-    (files.docx(), "实施方案.docx", "docx"),
-    (files.xlsx(), "标准体系表.xlsx", "xlsx"),
-    (files.ofd(), "批复.ofd", "ofd"),
-    (files.PNG, "photo.png", "png"),
-    (files.JPEG, "photo.JPG", "jpeg"),
-    (files.JPEG, "photo.jpeg", "jpeg"),
-    (PDF, "no-extension", "pdf"),
-])
+@pytest.mark.parametrize(
+    ("content", "filename", "file_type"),
+    [
+        (files.docx(), "实施方案.docx", "docx"),
+        (files.xlsx(), "标准体系表.xlsx", "xlsx"),
+        (files.ofd(), "批复.ofd", "ofd"),
+        (files.PNG, "photo.png", "png"),
+        (files.JPEG, "photo.JPG", "jpeg"),
+        (files.JPEG, "photo.jpeg", "jpeg"),
+        (PDF, "no-extension", "pdf"),
+    ],
+)
 async def test_allowed_types_are_recognised(
     client: httpx.AsyncClient, world: World, content: bytes, filename: str, file_type: str
 ) -> None:
@@ -146,12 +163,15 @@ async def test_allowed_types_are_recognised(
         assert response.json()["filename"] == "no-extension.pdf"
 
 
-@pytest.mark.parametrize(("content", "code"), [
-    (b"", "empty_file"),
-    (files.pdf(password="secret"), "encrypted_pdf"),
-    (files.pdf(pages=0), "pdf_without_pages"),
-    (b"%PDF-1.7\n%garbage that is no pdf at all", "unreadable_pdf"),
-])
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"", "empty_file"),
+        (files.pdf(password="secret"), "encrypted_pdf"),
+        (files.pdf(pages=0), "pdf_without_pages"),
+        (b"%PDF-1.7\n%garbage that is no pdf at all", "unreadable_pdf"),
+    ],
+)
 async def test_empty_encrypted_and_broken_files_are_refused(
     client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings, content: bytes, code: str
 ) -> None:
@@ -167,11 +187,16 @@ async def test_unknown_and_missing_kind(client: httpx.AsyncClient, world: World)
     assert unknown.json()["errors"][0]["pointer"] == "/kind"
     assert unknown.json()["errors"][0]["code"] == "unknown_attachment_kind"
     assert "selfie" not in unknown.text  # never echoes input
-    missing = await client.post(url(world.application_id), headers=world.applicant.headers,
-                                files={"file": ("a.pdf", PDF, "application/pdf")})
+    missing = await client.post(
+        url(world.application_id), headers=world.applicant.headers, files={"file": ("a.pdf", PDF, "application/pdf")}
+    )
     assert missing.status_code == 422 and missing.json()["errors"][0]["pointer"] == "/kind"
-    no_file = await client.post(url(world.application_id), headers=world.applicant.headers,
-                                data={"kind": "evidence"}, files={"other": ("a.pdf", PDF, "application/pdf")})
+    no_file = await client.post(
+        url(world.application_id),
+        headers=world.applicant.headers,
+        data={"kind": "evidence"},
+        files={"other": ("a.pdf", PDF, "application/pdf")},
+    )
     assert no_file.status_code == 422 and no_file.json()["errors"][0]["pointer"] == "/file"
 
 
@@ -217,11 +242,19 @@ async def test_who_may_upload(client: httpx.AsyncClient, app: FastAPI, world: Wo
     forbidden = await upload(client, world, PDF, actor=world.reviewer)
     assert forbidden.status_code == 403 and forbidden.json()["required_roles"] == ["applicant", "reviewer"]
     # A paper application the reviewer entered for the unit: the reviewer may attach.
-    entered = make_application(app, undertaking_org_id=world.applicant.organization_id,
-                               created_by=world.reviewer.user_id, recommender_id=world.province_id,
-                               entered_by_org_id=world.province_id)
-    response = await client.post(url(entered), headers=world.reviewer.headers, data={"kind": "paper_endorsement"},
-                                 files={"file": ("签字页.pdf", PDF, "application/pdf")})
+    entered = make_application(
+        app,
+        undertaking_org_id=world.applicant.organization_id,
+        created_by=world.reviewer.user_id,
+        recommender_id=world.province_id,
+        entered_by_org_id=world.province_id,
+    )
+    response = await client.post(
+        url(entered),
+        headers=world.reviewer.headers,
+        data={"kind": "paper_endorsement"},
+        files={"file": ("签字页.pdf", PDF, "application/pdf")},
+    )
     assert response.status_code == 201, response.text
     unauthenticated = await client.post(url(entered), data={"kind": "evidence"}, files={"file": ("a.pdf", PDF)})
     assert unauthenticated.status_code == 401
@@ -232,8 +265,11 @@ async def test_download_by_someone_who_cannot_see_the_application_is_404(
     client: httpx.AsyncClient, world: World
 ) -> None:
     created = (await upload(client, world, PDF)).json()
-    for path in (f"/api/v1/attachments/{created['id']}", f"/api/v1/attachments/{created['id']}/content",
-                 url(world.application_id)):
+    for path in (
+        f"/api/v1/attachments/{created['id']}",
+        f"/api/v1/attachments/{created['id']}/content",
+        url(world.application_id),
+    ):
         for actor in (world.other_applicant, world.reviewer):
             response = await client.get(path, headers=actor.headers)
             assert response.status_code == 404 and response.json()["code"] == "not_found"
@@ -241,28 +277,33 @@ async def test_download_by_someone_who_cannot_see_the_application_is_404(
     assert gone.status_code == 404
 
 
-async def test_delete_while_editable(
-    client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings
-) -> None:
+async def test_delete_while_editable(client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings) -> None:
     created = (await upload(client, world, PDF)).json()
     assert len(files_on_disk(settings)) == 1
     signatory = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.signatory.headers)
     assert signatory.status_code == 404  # a signatory does not see drafts
-    stale = await client.delete(f"/api/v1/attachments/{created['id']}",
-                                headers={**world.applicant.headers, "If-Match": '"0123"'})
+    stale = await client.delete(
+        f"/api/v1/attachments/{created['id']}", headers={**world.applicant.headers, "If-Match": '"0123"'}
+    )
     assert stale.status_code == 412 and stale.json()["current_etag"] == f'"{created["sha256"]}"'
     # If-Match is required (RFC 9110 §13.1.1: a list, strong comparison; a weak tag never matches).
     missing = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
     assert missing.status_code == 428 and missing.json()["code"] == "precondition_required"
-    for wrong in (f'W/"{created["sha256"]}"', '"0123", W/"abc"', f'{created["sha256"]}'):
-        refused = await client.delete(f"/api/v1/attachments/{created['id']}", headers={**world.applicant.headers, "If-Match": wrong})
+    for wrong in (f'W/"{created["sha256"]}"', '"0123", W/"abc"', f"{created['sha256']}"):
+        refused = await client.delete(
+            f"/api/v1/attachments/{created['id']}", headers={**world.applicant.headers, "If-Match": wrong}
+        )
         assert refused.status_code == 412, wrong
     assert len(rows(app)) == 1
-    deleted = await client.delete(f"/api/v1/attachments/{created['id']}",
-                                  headers={**world.applicant.headers, "If-Match": f'"0123", "{created["sha256"]}"'})
+    deleted = await client.delete(
+        f"/api/v1/attachments/{created['id']}",
+        headers={**world.applicant.headers, "If-Match": f'"0123", "{created["sha256"]}"'},
+    )
     assert deleted.status_code == 204
     assert rows(app) == [] and files_on_disk(settings) == []
-    assert (await client.get(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
+    ).status_code == 404
     with app.state.database.reader() as session:
         types = list(session.execute(sa.select(Event.type).order_by(Event.seq)).scalars())
     assert types[-2:] == ["attachment.added", "attachment.deleted"]
@@ -276,9 +317,15 @@ async def test_oversize_announced_by_content_length_is_refused_unread(
     body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "big.pdf", big.chunks()))
     transport = httpx.ASGITransport(app=small)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        response = await client.post(url(world.application_id), content=body.stream(), headers={
-            **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary",
-            "Content-Length": str(big.size + 400)})
+        response = await client.post(
+            url(world.application_id),
+            content=body.stream(),
+            headers={
+                **world.applicant.headers,
+                "Content-Type": "multipart/form-data; boundary=b0undary",
+                "Content-Length": str(big.size + 400),
+            },
+        )
     small.state.database.dispose()
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
     assert response.json()["max_bytes"] == 1024 * 1024
@@ -294,8 +341,11 @@ async def test_oversize_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
     body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "big.pdf", big.chunks()))
     transport = httpx.ASGITransport(app=small)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        response = await client.post(url(world.application_id), content=body.stream(), headers={
-            **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+        response = await client.post(
+            url(world.application_id),
+            content=body.stream(),
+            headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
     small.state.database.dispose()
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
     assert limit < body.consumed <= limit + 2 * 64 * 1024  # stopped within a chunk of the limit
@@ -307,8 +357,11 @@ async def test_kind_sent_before_the_file_is_checked_before_the_file_is_read(
 ) -> None:
     big = files.BigPdf(16 * 1024 * 1024, chunk=64 * 1024)
     body = files.Counting(files.multipart("b0undary", [("kind", "selfie")], "big.pdf", big.chunks()))
-    response = await client.post(url(world.application_id), content=body.stream(), headers={
-        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    response = await client.post(
+        url(world.application_id),
+        content=body.stream(),
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/kind"
     assert body.consumed < 1024
 
@@ -320,16 +373,20 @@ async def test_an_impostor_is_refused_at_its_first_bytes(client: httpx.AsyncClie
             yield bytes(64 * 1024)
 
     body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "report.pdf", elf()))
-    response = await client.post(url(world.application_id), content=body.stream(), headers={
-        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    response = await client.post(
+        url(world.application_id),
+        content=body.stream(),
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert response.status_code == 415
     assert body.consumed < 128 * 1024
 
 
 async def test_application_total_limit(world: World, settings: Settings, clock: Any, app: FastAPI) -> None:
     one = files.pdf(pages=1)
-    capped = create_app(settings.model_copy(update={"max_application_attachments_bytes": len(one) * 2 + 10}),
-                        clock=clock)
+    capped = create_app(
+        settings.model_copy(update={"max_application_attachments_bytes": len(one) * 2 + 10}), clock=clock
+    )
     transport = httpx.ASGITransport(app=capped)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         assert (await upload(client, world, one, kind="evidence")).status_code == 201
@@ -343,9 +400,11 @@ async def test_application_total_limit(world: World, settings: Settings, clock: 
 async def test_malformed_requests(client: httpx.AsyncClient, world: World) -> None:
     not_multipart = await client.post(url(world.application_id), headers=world.applicant.headers, json={"kind": "x"})
     assert not_multipart.status_code == 415
-    truncated = await client.post(url(world.application_id), content=b"--b0undary\r\nContent-Disposition: form-data",
-                                  headers={**world.applicant.headers,
-                                           "Content-Type": "multipart/form-data; boundary=b0undary"})
+    truncated = await client.post(
+        url(world.application_id),
+        content=b"--b0undary\r\nContent-Disposition: form-data",
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert truncated.status_code == 400 and truncated.json()["code"] == "malformed_multipart"
     long_description = await upload(client, world, PDF, description="说" * 501)
     assert long_description.status_code == 422
@@ -358,26 +417,42 @@ async def test_a_call_may_narrow_the_types_of_a_kind(client: httpx.AsyncClient, 
     with app.state.database.writer() as session:
         call = session.get(Call, ninth_call_id(app))
         assert call is not None
-        call.attachment_rules = {**call.attachment_rules, "evidence": {"required": False, "max_count": 5,
-                                                                      "types": ["png", "jpeg"]}}
+        call.attachment_rules = {
+            **call.attachment_rules,
+            "evidence": {"required": False, "max_count": 5, "types": ["png", "jpeg"]},
+        }
         commit(session)
     assert (await upload(client, world, PDF, kind="evidence")).status_code == 415
     assert (await upload(client, world, files.PNG, filename="photo.png", kind="evidence")).status_code == 201
     assert (await upload(client, world, PDF)).status_code == 201
 
 
-async def test_kind_sent_after_the_file(client: httpx.AsyncClient, app: FastAPI, world: World,
-                                        settings: Settings) -> None:
+async def test_kind_sent_after_the_file(
+    client: httpx.AsyncClient, app: FastAPI, world: World, settings: Settings
+) -> None:
     for pages in (1, 2, 3):
-        body = files.multipart("b0undary", [], "scan.pdf", files.pdf(pages=pages),
-                               fields_after=[("kind", "application_form_scan"), ("description", "后置字段")])
-        response = await client.post(url(world.application_id), content=b"".join(body), headers={
-            **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+        body = files.multipart(
+            "b0undary",
+            [],
+            "scan.pdf",
+            files.pdf(pages=pages),
+            fields_after=[("kind", "application_form_scan"), ("description", "后置字段")],
+        )
+        response = await client.post(
+            url(world.application_id),
+            content=b"".join(body),
+            headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
         assert response.status_code == 201, response.text
         assert response.json()["description"] == "后置字段"
-    body = files.multipart("b0undary", [], "scan.pdf", files.pdf(pages=4), fields_after=[("kind", "application_form_scan")])
-    over = await client.post(url(world.application_id), content=b"".join(body), headers={
-        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    body = files.multipart(
+        "b0undary", [], "scan.pdf", files.pdf(pages=4), fields_after=[("kind", "application_form_scan")]
+    )
+    over = await client.post(
+        url(world.application_id),
+        content=b"".join(body),
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert over.status_code == 409 and over.json()["code"] == "attachment_limit_reached"
     assert len(rows(app)) == 3 and len(files_on_disk(settings)) == 3
 
@@ -393,8 +468,9 @@ async def test_concurrent_uploads_respect_max_count(
     assert len(rows(app)) == 3 and len(files_on_disk(settings)) == 3
     with app.state.database.reader() as session:
         version = session.get(Application, world.application_id).version  # type: ignore[union-attr]
-        added = session.execute(sa.select(sa.func.count()).select_from(Event)
-                                .where(Event.type == "attachment.added")).scalar_one()
+        added = session.execute(
+            sa.select(sa.func.count()).select_from(Event).where(Event.type == "attachment.added")
+        ).scalar_one()
     assert version == 4 and added == 3
 
 
@@ -410,13 +486,19 @@ async def test_paper_sign_off_pages_arrive_during_sign_off(
     # The kind sent first: refused before the file is read.
     big = files.BigPdf(4 * 1024 * 1024, chunk=64 * 1024)
     body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "big.pdf", big.chunks()))
-    early = await client.post(url(world.application_id), content=body.stream(), headers={
-        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    early = await client.post(
+        url(world.application_id),
+        content=body.stream(),
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert early.status_code == 409 and body.consumed < 1024
     # The kind sent last: refused before the file is stored.
     late = files.multipart("b0undary", [], "late.pdf", files.pdf(pages=4), fields_after=[("kind", "evidence")])
-    refused = await client.post(url(world.application_id), content=b"".join(late), headers={
-        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    refused = await client.post(
+        url(world.application_id),
+        content=b"".join(late),
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert refused.status_code == 409
     # Content stays frozen: nothing but a sign-off page is added, nothing is removed.
     deleted = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
@@ -436,8 +518,11 @@ async def test_a_file_sent_in_many_small_pieces_is_stored_byte_for_byte(
         for chunk in body:
             yield chunk
 
-    response = await client.post(url(world.application_id), content=stream(), headers={
-        **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+    response = await client.post(
+        url(world.application_id),
+        content=stream(),
+        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
     assert response.status_code == 201, response.text
     assert response.json()["size"] == big.size and response.json()["sha256"] == big.sha256
     content = await client.get(f"/api/v1/attachments/{response.json()['id']}/content", headers=world.applicant.headers)
@@ -464,7 +549,10 @@ async def test_a_failed_write_mid_upload_leaves_nothing_behind(
     big = files.BigPdf(24 * 1024 * 1024, chunk=256 * 1024)
     body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "full.pdf", big.chunks()))
     with pytest.raises(OSError, match="No space left"):  # a 500 for the client; the test client re-raises it
-        await client.post(url(world.application_id), content=body.stream(), headers={
-            **world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
+        await client.post(
+            url(world.application_id),
+            content=body.stream(),
+            headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
     assert body.consumed < big.size  # it stopped soon after the failure, not at the end of the file
     assert not list((settings.storage_dir / "tmp").iterdir()) and rows(app) == []

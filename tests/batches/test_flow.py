@@ -90,7 +90,9 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     receipts = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/receipts", headers=office.headers)).json()
     assert len(receipts) == 2 and receipts[1]["previous_tracking_number"] == receipts[0]["tracking_number"]
     assert [i["application_id"] for i in receipts[1]["items"]] == [sd[0].id, sd[1].id]
-    history = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/transitions", headers=office.headers)).json()["items"]
+    history = (await client.get(f"/api/v1/batches/{batches['sd']['id']}/transitions", headers=office.headers)).json()[
+        "items"
+    ]
     assert [h["action"] for h in history] == ["submit", "return", "submit"]
     r = await act(client, batches["sd"]["id"], office, r.headers["etag"], "acknowledge")
     assert r.status_code == 200

@@ -31,14 +31,22 @@ def cells_of(form: dict[str, Any]) -> dict[str, Any]:
     """An application form in the flat file layout."""
     parties = form.get("parties") or {}
     cells = {
-        "title": form["title"], "call_id": form["call_id"], "domain_area": form["domain"]["area"],
-        "domain_item": form["domain"].get("item"), "recommender_id": form["recommender_id"],
-        "participating": ";".join(parties.get("participating", [])), "guarantor": parties.get("guarantor"),
-        "guidance": parties.get("guidance"), "contact_name": form["contact"]["name"],
-        "contact_phone": form["contact"]["phone"], "contact_email": form["contact"]["email"],
-        "period_start": form["period"]["start"], "period_end": form["period"]["end"],
+        "title": form["title"],
+        "call_id": form["call_id"],
+        "domain_area": form["domain"]["area"],
+        "domain_item": form["domain"].get("item"),
+        "recommender_id": form["recommender_id"],
+        "participating": ";".join(parties.get("participating", [])),
+        "guarantor": parties.get("guarantor"),
+        "guidance": parties.get("guidance"),
+        "contact_name": form["contact"]["name"],
+        "contact_phone": form["contact"]["phone"],
+        "contact_email": form["contact"]["email"],
+        "period_start": form["period"]["start"],
+        "period_end": form["period"]["end"],
         "standards": "\n".join(f"{s['code'] or ''}|{s['title']}|{s['level']}|{s['status']}" for s in form["standards"]),
-        "funding_amount_cny": form["funding"]["amount_cny"], "funding_sources": form["funding"]["sources"],
+        "funding_amount_cny": form["funding"]["amount_cny"],
+        "funding_sources": form["funding"]["sources"],
         "eligibility": ";".join(str(e["condition"]) for e in form["eligibility"]),
     }
     cells.update(form["sections"])
@@ -86,7 +94,9 @@ def count_applications(app: Any) -> int:
         return session.execute(sa.select(sa.func.count()).select_from(Application)).scalar_one()
 
 
-async def post_file(client: httpx.AsyncClient, cast: Cast, name: str, data: bytes, media: str, mode: str) -> dict[str, Any]:
+async def post_file(
+    client: httpx.AsyncClient, cast: Cast, name: str, data: bytes, media: str, mode: str
+) -> dict[str, Any]:
     r = await client.post(URL, headers=cast.applicant.headers, files={"file": (name, data, media)}, data={"mode": mode})
     assert r.status_code == 202, r.text
     assert r.json()["state"] in ("queued", "running", "finished")
@@ -118,7 +128,9 @@ async def test_xlsx_all_or_nothing_reports_bad_rows_and_creates_nothing_then_val
     assert r.status_code == 200 and r.json()["state"] == "draft"
     assert r.json()["parties"]["undertaking"] == cast.undertaking
     with app.state.database.reader() as session:
-        events = session.execute(sa.select(sa.func.count()).select_from(Event).where(Event.type == "application.created")).scalar_one()
+        events = session.execute(
+            sa.select(sa.func.count()).select_from(Event).where(Event.type == "application.created")
+        ).scalar_one()
     assert events == 497
 
 
@@ -126,17 +138,26 @@ async def test_json_body_creates_drafts_like_post_applications(app, client):
     cast = await make_cast(app, client)
     rows = [cast.form(title=f"试点{i}") for i in range(3)]
     rows.append(cast.form(contact={"name": "王芳", "phone": "13800138000", "email": "not-an-email"}))
-    r = await client.post(URL, json={"mode": "valid_rows", "rows": rows}, headers={**cast.applicant.headers, "Accept-Language": "en"})
+    r = await client.post(
+        URL, json={"mode": "valid_rows", "rows": rows}, headers={**cast.applicant.headers, "Accept-Language": "en"}
+    )
     assert r.status_code == 202, r.text
     done = await wait_done(client, r.json()["id"], {**cast.applicant.headers, "Accept-Language": "en"})
     assert done["created_count"] == 3 and done["error_count"] == 1
     error = done["results"][3]["errors"][0]
-    assert error == {"pointer": "/rows/3/contact/email", "column": "contact_email", "header": None,
-                     "code": "invalid_email", "message": "Invalid email address"}
+    assert error == {
+        "pointer": "/rows/3/contact/email",
+        "column": "contact_email",
+        "header": None,
+        "code": "invalid_email",
+        "message": "Invalid email address",
+    }
     assert "not-an-email" not in r.text + str(done)
 
     # A party that is not the caller's organization: the service's rule, reported per row.
-    r = await client.post(URL, json={"rows": [cast.form(parties={"undertaking": cast.guarantor})]}, headers=cast.applicant.headers)
+    r = await client.post(
+        URL, json={"rows": [cast.form(parties={"undertaking": cast.guarantor})]}, headers=cast.applicant.headers
+    )
     done = await wait_done(client, r.json()["id"], cast.applicant.headers)
     assert done["results"][0]["errors"][0]["code"] == "must_be_own_organization"
     assert done["results"][0]["errors"][0]["column"] == "undertaking"
@@ -147,7 +168,9 @@ async def test_bad_envelopes_are_refused_at_once(app, client):
     h = cast.applicant.headers
     assert (await client.post(URL, json={"mode": "sometimes", "rows": [cast.form()]}, headers=h)).status_code == 422
     assert (await client.post(URL, json={"rows": []}, headers=h)).json()["code"] == "empty_upload"
-    assert (await client.post(URL, content=b"{", headers={**h, "Content-Type": "application/json"})).json()["code"] == "malformed_json"
+    assert (await client.post(URL, content=b"{", headers={**h, "Content-Type": "application/json"})).json()[
+        "code"
+    ] == "malformed_json"
     r = await client.post(URL, files={"file": ("x.csv", "不认识的列,项目名称\n1,2\n".encode(), "text/csv")}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "unknown_columns"
     r = await client.post(URL, files={"file": ("x.xlsx", b"PK\x03\x04 not really", XLSX)}, headers=h)
@@ -155,7 +178,9 @@ async def test_bad_envelopes_are_refused_at_once(app, client):
     app.state.settings.max_bulk_upload_bytes = 2048
     r = await client.post(URL, json={"rows": [cast.form() for _ in range(5)]}, headers=h)
     assert r.status_code == 413
-    assert (await client.post(URL, json={"rows": [cast.form()]}, headers=cast.undertaking_signatory.headers)).status_code == 403
+    assert (
+        await client.post(URL, json={"rows": [cast.form()]}, headers=cast.undertaking_signatory.headers)
+    ).status_code == 403
     assert (await client.post(URL, json={"rows": [cast.form()]})).status_code == 401
     assert count_applications(app) == 0
 
@@ -191,7 +216,9 @@ async def test_template_round_trips(app, client):
     sheet = workbook.worksheets[0]
     headers = [c.value for c in sheet[1]]
     assert "电话 (contact_phone)" in headers
-    assert any(row[0] == "电话" and row[1] == "contact_phone" for row in workbook.worksheets[1].iter_rows(values_only=True))
+    assert any(
+        row[0] == "电话" and row[1] == "contact_phone" for row in workbook.worksheets[1].iter_rows(values_only=True)
+    )
     keys = [h.split("(")[1].rstrip(")") for h in headers]
     for cells in rows_with_bad(cast, 3, {}):
         sheet.append([cells.get(k) for k in keys])
@@ -224,12 +251,19 @@ def _store_upload(app: Any, cast: Cast, mode: str, rows: list[dict[str, Any]]) -
     """An upload as the endpoint stores it, without starting its processing (the process 'died')."""
     from app.accounts.principal import Principal
 
-    principal = Principal(user_id=cast.applicant.user_id, username="", display_name="",
-                          organization_id=cast.undertaking, province_code="370000", recommender_kind=None,
-                          roles=frozenset({"applicant"}))
+    principal = Principal(
+        user_id=cast.applicant.user_id,
+        username="",
+        display_name="",
+        organization_id=cast.undertaking,
+        province_code="370000",
+        recommender_kind=None,
+        roles=frozenset({"applicant"}),
+    )
     with app.state.database.writer() as session:
-        upload = service.create_upload(session, principal, mode=mode, source="json", rows=rows, lines=None,
-                                       headers=None, now=app.state.clock())
+        upload = service.create_upload(
+            session, principal, mode=mode, source="json", rows=rows, lines=None, headers=None, now=app.state.clock()
+        )
         commit(session)
         return upload.id
 
@@ -298,18 +332,49 @@ async def test_cli_upload_prints_the_report_and_exits_1_on_invalid_rows(app, cli
     report = tmp_path / "report.csv"
     http = TestClient(app, base_url="http://testserver")
     runner = CliRunner()
-    result = runner.invoke(client_group, ["upload", str(source), "--url", "http://testserver", "--api-key-file", str(key_file),
-                                          "--mode", "valid_rows", "--report", str(report), "--poll-interval", "0.02"],
-                           obj={"http": http})
+    result = runner.invoke(
+        client_group,
+        [
+            "upload",
+            str(source),
+            "--url",
+            "http://testserver",
+            "--api-key-file",
+            str(key_file),
+            "--mode",
+            "valid_rows",
+            "--report",
+            str(report),
+            "--poll-interval",
+            "0.02",
+        ],
+        obj={"http": http},
+    )
     assert result.exit_code == 1, result.output
     assert "row 17 (line 19)\tinvalid\tcontact_phone: invalid_phone" in result.stdout
     assert "\tcreated\t" not in result.stdout  # errors only by default
     lines = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert [(x["row"], x["line"], x["status"]) for x in lines] == [("17", "19", "invalid")]
     assert count_applications(app) == 19
-    result = runner.invoke(client_group, ["upload", str(source), "--url", "http://testserver", "--api-key-file", str(key_file),
-                                          "--mode", "valid_rows", "--report", str(report), "--all", "--poll-interval", "0.02"],
-                           obj={"http": http})
+    result = runner.invoke(
+        client_group,
+        [
+            "upload",
+            str(source),
+            "--url",
+            "http://testserver",
+            "--api-key-file",
+            str(key_file),
+            "--mode",
+            "valid_rows",
+            "--report",
+            str(report),
+            "--all",
+            "--poll-interval",
+            "0.02",
+        ],
+        obj={"http": http},
+    )
     assert result.exit_code == 1 and result.stdout.count("\tcreated\t") == 19
     lines = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert len(lines) == 20 and [x["row"] for x in lines if x["status"] == "invalid"] == ["17"]
@@ -317,7 +382,16 @@ async def test_cli_upload_prints_the_report_and_exits_1_on_invalid_rows(app, cli
 
     # All valid → 0; a wrong key → 2.
     source.write_bytes(xlsx_bytes(rows_with_bad(cast, 2, {})))
-    args = ["upload", str(source), "--url", "http://testserver", "--api-key-file", str(key_file), "--poll-interval", "0.02"]
+    args = [
+        "upload",
+        str(source),
+        "--url",
+        "http://testserver",
+        "--api-key-file",
+        str(key_file),
+        "--poll-interval",
+        "0.02",
+    ]
     assert runner.invoke(client_group, args, obj={"http": http}).exit_code == 0
     key_file.write_text("smps_wrong")
     result = runner.invoke(client_group, args, obj={"http": TestClient(app, base_url="http://testserver")})
@@ -336,16 +410,21 @@ def test_cli_retries_then_exits_3_on_server_failure(tmp_path: Path):
     http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://x")
     source = tmp_path / "rows.json"
     source.write_text("[]")
-    result = CliRunner().invoke(client_group, ["upload", str(source), "--url", "http://x", "--api-key-file", str(key_file)],
-                                obj={"http": http, "retries": 2, "backoff": 0.0})
+    result = CliRunner().invoke(
+        client_group,
+        ["upload", str(source), "--url", "http://x", "--api-key-file", str(key_file)],
+        obj={"http": http, "retries": 2, "backoff": 0.0},
+    )
     assert result.exit_code == 3 and len(seen) == 3
 
 
 def test_cli_events_prints_json_lines_and_follows_the_cursor(tmp_path: Path):
     key_file = tmp_path / "key"
     key_file.write_text("smps_x")
-    pages = {None: ({"id": "e1", "type": "application.created", "cursor": "c1"}, "c1", True),
-             "c1": ({"id": "e2", "type": "application.created", "cursor": "c2"}, "c2", False)}
+    pages = {
+        None: ({"id": "e1", "type": "application.created", "cursor": "c1"}, "c1", True),
+        "c1": ({"id": "e2", "type": "application.created", "cursor": "c2"}, "c2", False),
+    }
     asked = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -355,9 +434,14 @@ def test_cli_events_prints_json_lines_and_follows_the_cursor(tmp_path: Path):
         return httpx.Response(200, json={"items": [item], "next_cursor": cursor, "has_more": more})
 
     http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://x")
-    result = CliRunner().invoke(client_group, ["events", "--url", "http://x", "--api-key-file", str(key_file),
-                                               "--types", "application.created"], obj={"http": http})
+    result = CliRunner().invoke(
+        client_group,
+        ["events", "--url", "http://x", "--api-key-file", str(key_file), "--types", "application.created"],
+        obj={"http": http},
+    )
     assert result.exit_code == 0, result.output
     assert [line for line in result.stdout.splitlines()] == [
-        '{"id":"e1","type":"application.created","cursor":"c1"}', '{"id":"e2","type":"application.created","cursor":"c2"}']
+        '{"id":"e1","type":"application.created","cursor":"c1"}',
+        '{"id":"e2","type":"application.created","cursor":"c2"}',
+    ]
     assert asked == [(None, "application.created"), ("c1", "application.created")]

@@ -34,24 +34,40 @@ def _rows_of(app: Any, table: sa.Table, key: sa.Column, ids: list[str]) -> list[
 async def test_insert_many_stores_what_sa_insert_stores(app, client):
     cast = await make_cast(app, client)
     now = datetime(2022, 11, 2, 8, 30, 15, 123456, tzinfo=UTC)
-    content = cast.form(title="对照 \"引号\" \\ 与换行\n和 emoji 🚀", funding={"amount_cny": 0, "sources": None})
+    content = cast.form(title='对照 "引号" \\ 与换行\n和 emoji 🚀', funding={"amount_cny": 0, "sources": None})
     content.pop("call_id")
     content["parties"]["undertaking"] = cast.undertaking
 
     def application(app_id: str) -> dict[str, Any]:
-        return {"id": app_id, "call_id": cast.call_id, "title": content["title"], "state": "draft", "version": 1,
-                "undertaking_org_id": cast.undertaking, "recommender_id": content["recommender_id"],
-                "province_code": "370000", "domain_area": None, "content": content, "content_digest": None,
-                "entered_by_org_id": None, "created_by": cast.applicant.user_id, "outcome_document_number": None,
-                "created_at": now, "updated_at": now, "submitted_at": None}
+        return {
+            "id": app_id,
+            "call_id": cast.call_id,
+            "title": content["title"],
+            "state": "draft",
+            "version": 1,
+            "undertaking_org_id": cast.undertaking,
+            "recommender_id": content["recommender_id"],
+            "province_code": "370000",
+            "domain_area": None,
+            "content": content,
+            "content_digest": None,
+            "entered_by_org_id": None,
+            "created_by": cast.applicant.user_id,
+            "outcome_document_number": None,
+            "created_at": now,
+            "updated_at": now,
+            "submitted_at": None,
+        }
 
     fast, slow = new_id("app"), new_id("app")
     with app.state.database.writer() as session:
         insert_many(session, _APPLICATIONS, [application(fast)])
         session.execute(sa.insert(_APPLICATIONS), [application(slow)])
         for app_id, insert in ((fast, insert_many), (slow, None)):
-            parties = [{"application_id": app_id, "role": "undertaking", "organization_id": cast.undertaking, "position": 0},
-                       {"application_id": app_id, "role": "guarantor", "organization_id": cast.guarantor, "position": 1}]
+            parties = [
+                {"application_id": app_id, "role": "undertaking", "organization_id": cast.undertaking, "position": 0},
+                {"application_id": app_id, "role": "guarantor", "organization_id": cast.guarantor, "position": 1},
+            ]
             if insert:
                 insert(session, _PARTIES, parties)
             else:
@@ -69,14 +85,23 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
 
     # The raw column text too: what another reader of the table (or a digest) would see.
     with app.state.database.reader() as session:
-        texts = dict(session.execute(
-            sa.select(_APPLICATIONS.c.id, sa.cast(_APPLICATIONS.c.content, sa.Text)).where(_APPLICATIONS.c.id.in_([fast, slow]))
-        ).all())
+        texts = dict(
+            session.execute(
+                sa.select(_APPLICATIONS.c.id, sa.cast(_APPLICATIONS.c.content, sa.Text)).where(
+                    _APPLICATIONS.c.id.in_([fast, slow])
+                )
+            ).all()
+        )
     assert texts[fast] == texts[slow]
     if app.state.database.dialect == "sqlite":  # stored as TEXT, as the driver stores a string
         with app.state.database.reader() as session:
-            kinds = dict(session.execute(sa.select(_APPLICATIONS.c.id, sa.func.typeof(_APPLICATIONS.c.content))
-                                         .where(_APPLICATIONS.c.id.in_([fast, slow]))).all())
+            kinds = dict(
+                session.execute(
+                    sa.select(_APPLICATIONS.c.id, sa.func.typeof(_APPLICATIONS.c.content)).where(
+                        _APPLICATIONS.c.id.in_([fast, slow])
+                    )
+                ).all()
+            )
         assert kinds == {fast: "text", slow: "text"}
 
     # A failed insert leaves nothing behind once the transaction is rolled back.
@@ -99,8 +124,10 @@ async def test_a_json_body_is_stored_as_received_and_runs_the_same_from_the_stor
         assert r.status_code == 202, r.text
         ids.append(r.json()["id"])
     with app.state.database.reader() as session:
-        stored = [session.execute(sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == i)).scalar_one()
-                  for i in ids]
+        stored = [
+            session.execute(sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == i)).scalar_one()
+            for i in ids
+        ]
     for data, payload in zip(stored, handed, strict=True):
         assert data["rows"] == rows and payload is not None and payload["rows"] == rows
         assert data.get("lines") is None and data.get("headers") is None
@@ -123,7 +150,9 @@ async def test_bulk_events_continue_the_feed_in_order(app, client):
     cast = await make_cast(app, client)
     with app.state.database.reader() as session:
         before = session.execute(sa.select(EventCounter.value).where(EventCounter.id == 1)).scalar_one()
-    r = await client.post(URL, json={"rows": [cast.form(title=f"序{i}") for i in range(5)]}, headers=cast.applicant.headers)
+    r = await client.post(
+        URL, json={"rows": [cast.form(title=f"序{i}") for i in range(5)]}, headers=cast.applicant.headers
+    )
     done = await wait_done(client, r.json()["id"], cast.applicant.headers)
     assert done["created_count"] == 5
     with app.state.database.reader() as session:

@@ -12,8 +12,12 @@ URL = "/api/v1/bulk-uploads"
 
 async def test_unknown_form_field_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
     cast = await make_cast(app, client)
-    r = await client.post(URL, headers=cast.applicant.headers, data={"mode": "valid_rows", "colour": "blue"},
-                          files={"file": ("applications.csv", "项目名称\n试点\n".encode(), "text/csv")})
+    r = await client.post(
+        URL,
+        headers=cast.applicant.headers,
+        data={"mode": "valid_rows", "colour": "blue"},
+        files={"file": ("applications.csv", "项目名称\n试点\n".encode(), "text/csv")},
+    )
     assert r.status_code == 422, r.text
     assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [("/colour", "unknown_field")]
     json_body = await client.post(URL, headers=cast.applicant.headers, json={"rows": [], "colour": "blue"})

@@ -16,8 +16,12 @@ from tests.contract.world import WEBHOOK_HOST
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, storage_dir=tmp_path / "files", log_level="CRITICAL",
-                    webhook_allowed_hosts=WEBHOOK_HOST)
+    return Settings(
+        database_url=database_url,
+        storage_dir=tmp_path / "files",
+        log_level="CRITICAL",
+        webhook_allowed_hosts=WEBHOOK_HOST,
+    )
 
 
 @pytest.fixture(autouse=True)

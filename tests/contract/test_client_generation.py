@@ -39,9 +39,24 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     config = where / "config.json"
     config.write_text(json.dumps({**CONFIG, "package_name_override": PACKAGE}))
     run = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(DOCUMENT), "--meta", "none",
-         "--output-path", str(where / PACKAGE), "--config", str(config), "--fail-on-warning"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(DOCUMENT),
+            "--meta",
+            "none",
+            "--output-path",
+            str(where / PACKAGE),
+            "--config",
+            str(config),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, f"generation failed:\n{run.stdout}\n{run.stderr}"
     sys.path.insert(0, str(where))
@@ -59,8 +74,9 @@ def _api(package: ModuleType, name: str) -> ModuleType:
 
 async def test_a_generated_client_calls_the_api(app: FastAPI, generated: ModuleType) -> None:
     reviewer = make_user(app, seeded_org(app, "370000"), "reviewer")
-    client = generated.AuthenticatedClient(base_url="http://testserver", token=reviewer.api_key,
-                                           httpx_args={"transport": httpx.ASGITransport(app=app)})
+    client = generated.AuthenticatedClient(
+        base_url="http://testserver", token=reviewer.api_key, httpx_args={"transport": httpx.ASGITransport(app=app)}
+    )
     list_calls, get_call = _api(generated, "reference.list_calls"), _api(generated, "reference.get_call")
     models = importlib.import_module(f"{generated.__name__}.models")
 
@@ -94,30 +110,42 @@ async def test_downloads_are_bytes_and_no_declared_answer_is_unexpected(app: Fas
         batch = opened.json()
     application = {"id": flow.id}
     transport = httpx.ASGITransport(app=app)
-    client = generated.AuthenticatedClient(base_url="http://testserver", token=cast.reviewer.api_key,
-                                           raise_on_unexpected_status=True, httpx_args={"transport": transport})
-    anonymous = generated.Client(base_url="http://testserver", raise_on_unexpected_status=True,
-                                 httpx_args={"transport": transport})
+    client = generated.AuthenticatedClient(
+        base_url="http://testserver",
+        token=cast.reviewer.api_key,
+        raise_on_unexpected_status=True,
+        httpx_args={"transport": transport},
+    )
+    anonymous = generated.Client(
+        base_url="http://testserver", raise_on_unexpected_status=True, httpx_args={"transport": transport}
+    )
     types = importlib.import_module(f"{generated.__name__}.types")
 
     template = await _api(generated, "bulk.get_bulk_upload_template").asyncio_detailed(client=client)
     assert template.status_code == 200 and isinstance(template.parsed, types.File)
     assert template.parsed.payload.read()[:2] == b"PK"  # an XLSX is a zip
-    listed = await _api(generated, "documents.get_recommended_list_csv").asyncio_detailed(batch_id=batch["id"],
-                                                                                         client=client)
+    listed = await _api(generated, "documents.get_recommended_list_csv").asyncio_detailed(
+        batch_id=batch["id"], client=client
+    )
     assert listed.status_code == 200 and isinstance(listed.parsed, types.File)
     assert "济南市历下区".encode() in listed.parsed.payload.read()
 
     # Answers other than success are declared, so raise_on_unexpected_status never fires on them.
     get_application = _api(generated, "applications.get_application")
-    assert (await get_application.asyncio_detailed(application_id=application["id"], client=anonymous)).status_code == 401
+    assert (
+        await get_application.asyncio_detailed(application_id=application["id"], client=anonymous)
+    ).status_code == 401
     assert (await get_application.asyncio_detailed(application_id="app_missing", client=client)).status_code == 404
     current = await get_application.asyncio_detailed(application_id=application["id"], client=client)
     assert current.status_code == 200
     unchanged = await get_application.asyncio_detailed(
-        application_id=application["id"], client=client.with_headers({"If-None-Match": current.headers["etag"]}))
+        application_id=application["id"], client=client.with_headers({"If-None-Match": current.headers["etag"]})
+    )
     assert unchanged.status_code == 304
     stale = await _api(generated, "applications.transition_application").asyncio_detailed(
-        application_id=application["id"], client=client, if_match='"0"',
-        body=importlib.import_module(f"{generated.__name__}.models").TransitionRequest.from_dict({"action": "reopen"}))
+        application_id=application["id"],
+        client=client,
+        if_match='"0"',
+        body=importlib.import_module(f"{generated.__name__}.models").TransitionRequest.from_dict({"action": "reopen"}),
+    )
     assert stale.status_code == 412 and stale.parsed.current_etag == current.headers["etag"]

@@ -18,8 +18,12 @@ def _operations() -> list[tuple[str, str, dict]]:
 
 def test_every_error_response_is_a_problem() -> None:
     # FastAPI's default 422 (application/json, HTTPValidationError) is not what the service sends.
-    wrong = [(m, p, status) for m, p, op in _operations() for status, response in op["responses"].items()
-             if status[0] in "45" and list(response.get("content", {})) != [PROBLEM]]
+    wrong = [
+        (m, p, status)
+        for m, p, op in _operations()
+        for status, response in op["responses"].items()
+        if status[0] in "45" and list(response.get("content", {})) != [PROBLEM]
+    ]
     assert not wrong
 
 
@@ -37,8 +41,9 @@ def test_downloads_declare_the_types_they_are_sent_as() -> None:
 
 async def test_a_json_body_that_is_not_utf8_is_a_declared_400(app, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
     admin = make_user(app, make_org(app), "admin")
-    r = await client.post("/api/v1/webhooks", content=b'{"url": "\xff"}',
-                          headers={**admin.headers, "Content-Type": "application/json"})
+    r = await client.post(
+        "/api/v1/webhooks", content=b'{"url": "\xff"}', headers={**admin.headers, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
     assert r.json()["code"] == "bad_request"
 
@@ -52,8 +57,12 @@ async def test_a_405_names_every_method_of_the_resource(client: httpx.AsyncClien
 
 async def test_a_nul_character_in_the_url_is_a_400(app, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
     admin = make_user(app, make_org(app), "admin")
-    for url in ("/api/v1/applications/app%00x", "/api/v1/applications?q=a%00b", "/api/v1/events?after=evt_%00",
-                "/api/v1/organizations?credit_code=%00"):
+    for url in (
+        "/api/v1/applications/app%00x",
+        "/api/v1/applications?q=a%00b",
+        "/api/v1/events?after=evt_%00",
+        "/api/v1/organizations?credit_code=%00",
+    ):
         r = await client.get(url, headers=admin.headers)
         assert r.status_code == 400 and r.headers["content-type"] == PROBLEM, url
         assert r.json()["code"] == "bad_request"

@@ -42,22 +42,48 @@ ROLES = ("applicant", "signatory", "reviewer", "office", "admin", None)
 # Valid-by-schema requests the service may still refuse by its rules, which a JSON schema cannot say:
 # 412/428 (a generated If-Match), 413/415 (a generated file's size or content), 422 (credit-code check
 # characters, a call's catalogue, ids that name nothing, state machines' preconditions).
-CONFIG = schemathesis.Config.from_dict({
-    "checks": {
-        "positive_data_acceptance": {
-            "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429"],
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": [
+                    "2xx",
+                    "3xx",
+                    "401",
+                    "403",
+                    "404",
+                    "409",
+                    "412",
+                    "413",
+                    "415",
+                    "422",
+                    "428",
+                    "429",
+                ],
+            },
         },
-    },
-})
+    }
+)
 
 FORMS = ("application/json", "application/x-www-form-urlencoded")
 # Path parameters whose ids are those of the world; ids named in queries and bodies likewise.
 ID_POOLS = {
-    "application_id": "application_id", "attachment_id": "attachment_id", "endorsement_id": "endorsement_id",
-    "batch_id": "batch_id", "call_id": "call_id", "copy_from_call_id": "call_id", "org_id": "org_id",
-    "organization_id": "organization_id", "recommender_id": "recommender_id", "undertaking": "organization_id",
-    "guarantor": "organization_id", "guidance": "organization_id", "user_id": "user_id", "key_id": "key_id",
-    "webhook_id": "webhook_id", "upload_id": "upload_id",
+    "application_id": "application_id",
+    "attachment_id": "attachment_id",
+    "endorsement_id": "endorsement_id",
+    "batch_id": "batch_id",
+    "call_id": "call_id",
+    "copy_from_call_id": "call_id",
+    "org_id": "org_id",
+    "organization_id": "organization_id",
+    "recommender_id": "recommender_id",
+    "undertaking": "organization_id",
+    "guarantor": "organization_id",
+    "guidance": "organization_id",
+    "user_id": "user_id",
+    "key_id": "key_id",
+    "webhook_id": "webhook_id",
+    "upload_id": "upload_id",
 }
 
 
@@ -123,7 +149,9 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
         """Schemathesis' coverage phase: boundary values, missing and unexpected parts, other methods."""
         config = schema.config.generation_for(operation=operation)
         modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-        for n, case in enumerate(schema.iter_coverage_cases(operation, generation_modes=modes, generation_config=config)):
+        for n, case in enumerate(
+            schema.iter_coverage_cases(operation, generation_modes=modes, generation_config=config)
+        ):
             role = ROLES[n % len(ROLES)]
             if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
                 existing_ids(case, lambda pool, n=n: pool[n % len(pool)])
@@ -133,14 +161,22 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
         takes_if_match = any(p.name.lower() == "if-match" for p in operation.iter_parameters())
         examples = EXAMPLES if mode is GenerationMode.POSITIVE else EXAMPLES // 2
 
-        @hypothesis_settings(max_examples=examples, derandomize=SEED is None, database=None, deadline=None,
-                             phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(
+            max_examples=examples,
+            derandomize=SEED is None,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @hypothesis_seed(SEED)
         @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
         def run(case: schemathesis.Case, data: st.DataObject) -> None:
             role = data.draw(st.sampled_from(ROLES))
             if mode is GenerationMode.POSITIVE:
-                existing_ids(case, lambda pool: data.draw(st.sampled_from(pool)) if data.draw(st.integers(0, 3)) else None)
+                existing_ids(
+                    case, lambda pool: data.draw(st.sampled_from(pool)) if data.draw(st.integers(0, 3)) else None
+                )
                 if case.query:
                     case.query = _swap_ids(case.query, data.draw, world)
                 if isinstance(case.body, dict | list) and case.media_type in FORMS:
@@ -165,5 +201,9 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
     finally:
         shutdown_lifespans()
     assert calls > 0
-    assert not failures, f"{len(failures)} kinds of failure in {calls} calls:\n" + "\n".join(failures) + "\n\n" + \
-        "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
+    assert not failures, (
+        f"{len(failures)} kinds of failure in {calls} calls:\n"
+        + "\n".join(failures)
+        + "\n\n"
+        + "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
+    )

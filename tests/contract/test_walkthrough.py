@@ -16,14 +16,19 @@ from tests.races.live import LiveServer
 # The consumers' tools judge the document, not the database: this runs once, in the SQLite pass.
 pytestmark = pytest.mark.backend_independent
 
+
 def test_the_walkthrough_runs_as_written(settings: Settings, tmp_path: Path) -> None:
     assert shutil.which("curl") and shutil.which("jq"), "curl and jq are needed (.ci/run installs them)"
     demo = tmp_path / "demo.json"
     demo.write_text(json.dumps(create_demo(settings)))
     server = LiveServer(settings, tmp_path / "server.log").start()
     try:
-        run = subprocess.run([str(ROOT_DIR / "scripts" / "walkthrough.sh"), server.url, str(demo)],
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [str(ROOT_DIR / "scripts" / "walkthrough.sh"), server.url, str(demo)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         server.stop()
     assert run.returncode == 0, run.stdout + run.stderr + server.log_tail()

@@ -68,22 +68,32 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
     await endorsing.create(title="会签中的试点项目")
     await endorsing.attach_scan()
     assert (await endorsing.act("submit")).status_code == 200
-    assert (await endorsing.endorse(cast.participating_signatory, "participating", cast.participating)).status_code == 201
+    assert (
+        await endorsing.endorse(cast.participating_signatory, "participating", cast.participating)
+    ).status_code == 201
     review = await flow()
     await review.to_review()
     paper = await flow()
     await paper.create(title="纸质签署的试点项目")
     await paper.attach_scan()
     assert (await paper.act("submit")).status_code == 200
-    page = await client.post(f"/api/v1/applications/{paper.id}/attachments", headers=cast.applicant.headers,
-                             files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")}, data={"kind": "paper_endorsement"})
+    page = await client.post(
+        f"/api/v1/applications/{paper.id}/attachments",
+        headers=cast.applicant.headers,
+        files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
+        data={"kind": "paper_endorsement"},
+    )
     assert page.status_code == 201, page.text
     await paper.get(cast.applicant)
-    for signatory, role, org in ((cast.undertaking_signatory, "undertaking", cast.undertaking),
-                                 (cast.participating_signatory, "participating", cast.participating),
-                                 (cast.guidance_signatory, "guidance", cast.guidance)):
+    for signatory, role, org in (
+        (cast.undertaking_signatory, "undertaking", cast.undertaking),
+        (cast.participating_signatory, "participating", cast.participating),
+        (cast.guidance_signatory, "guidance", cast.guidance),
+    ):
         assert (await paper.endorse(signatory, role, org)).status_code == 201
-    signed = await paper.endorse(cast.applicant, "guarantor", cast.guarantor, mode="paper", attachment_id=page.json()["id"])
+    signed = await paper.endorse(
+        cast.applicant, "guarantor", cast.guarantor, mode="paper", attachment_id=page.json()["id"]
+    )
     assert signed.status_code == 201, signed.text
     returned = await flow()
     await returned.to_review()
@@ -115,18 +125,31 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
     assert submitted.status_code == 200, submitted.text
     approved = on_list[1]
     await approved.get(cast.office)
-    outcome = await approved.post("/outcome", cast.office, {"decision": "approve", "document_number": "国标委发〔2023〕5号"})
+    outcome = await approved.post(
+        "/outcome", cast.office, {"decision": "approve", "document_number": "国标委发〔2023〕5号"}
+    )
     assert outcome.status_code == 200, outcome.text
     # Another recommender's open list, and a draft a reviewer entered from paper for a unit.
     other_batch = (await open_batch(client, cast, cast.other_reviewer)).json()
-    entered = await client.post("/api/v1/applications", headers=cast.reviewer.headers,
-                                json=cast.form(title="代录的试点项目", parties={"undertaking": cast.guarantor, "participating": []}))
+    entered = await client.post(
+        "/api/v1/applications",
+        headers=cast.reviewer.headers,
+        json=cast.form(title="代录的试点项目", parties={"undertaking": cast.guarantor, "participating": []}),
+    )
     assert entered.status_code == 201, entered.text
 
     world.applications = {
-        "draft": draft.id, "recalled": recalled.id, "entered": entered.json()["id"], "endorsing": endorsing.id,
-        "provincial_review": review.id, "returned": returned.id, "rejected": rejected.id, "withdrawn": withdrawn.id,
-        "withdrawn_after_submit": withdrawn_later.id, "recommended": spare.id, "submitted": on_list[0].id,
+        "draft": draft.id,
+        "recalled": recalled.id,
+        "entered": entered.json()["id"],
+        "endorsing": endorsing.id,
+        "provincial_review": review.id,
+        "returned": returned.id,
+        "rejected": rejected.id,
+        "withdrawn": withdrawn.id,
+        "withdrawn_after_submit": withdrawn_later.id,
+        "recommended": spare.id,
+        "submitted": on_list[0].id,
         "approved": on_list[1].id,
     }
     world.add("application_id", *world.applications.values(), paper.id)
@@ -139,12 +162,16 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
         r = await client.get(f"/api/v1/applications/{application_id}/endorsements", headers=cast.admin.headers)
         world.add("endorsement_id", *(e["id"] for e in r.json()))
 
-    hook = await client.post("/api/v1/webhooks", headers=cast.applicant.headers,
-                             json={"url": f"https://{WEBHOOK_HOST}/smps", "event_types": ["application.*"]})
+    hook = await client.post(
+        "/api/v1/webhooks",
+        headers=cast.applicant.headers,
+        json={"url": f"https://{WEBHOOK_HOST}/smps", "event_types": ["application.*"]},
+    )
     assert hook.status_code == 201, hook.text
     world.add("webhook_id", hook.json()["id"])
-    upload = await client.post("/api/v1/bulk-uploads", headers=cast.applicant.headers,
-                               json={"rows": [cast.form(title="批量上传的试点项目")]})
+    upload = await client.post(
+        "/api/v1/bulk-uploads", headers=cast.applicant.headers, json={"rows": [cast.form(title="批量上传的试点项目")]}
+    )
     assert upload.status_code == 202, upload.text
     world.add("upload_id", upload.json()["id"])
 
@@ -153,9 +180,16 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
     spare_user = make_user(app, spare_org, "applicant")
     world.add("user_id", spare_user.user_id)
     world.add("key_id", *(spare_api_key(app, a) for a in (*actors.values(), spare_user)))
-    world.add("org_id", cast.undertaking, cast.participating, cast.guarantor, cast.guidance, cast.recommender,
-              seeded_org(app, "110000"), spare_org)
+    world.add(
+        "org_id",
+        cast.undertaking,
+        cast.participating,
+        cast.guarantor,
+        cast.guidance,
+        cast.recommender,
+        seeded_org(app, "110000"),
+        spare_org,
+    )
     world.add("organization_id", *world.ids["org_id"])
     world.add("recommender_id", cast.recommender, seeded_org(app, "110000"))
     return world
-

@@ -44,8 +44,9 @@ class Outcome:
         return self.response is not None
 
 
-def kill_during(server: LiveServer, send: Callable[[], httpx.Response], *, delay: float = 0.0,
-                when: threading.Event | None = None) -> Outcome:
+def kill_during(
+    server: LiveServer, send: Callable[[], httpx.Response], *, delay: float = 0.0, when: threading.Event | None = None
+) -> Outcome:
     """Run ``send`` in a thread; SIGKILL the server ``delay`` seconds after it started (or after ``when``)."""
     outcome = Outcome()
     started = threading.Event()
@@ -88,12 +89,14 @@ def check_database(database: Database) -> None:
         assert events == last == counter, f"{events} events, last seq {last}, counter {counter}"
         # Every application has its parties; every batch item its application and batch.
         orphans = session.execute(
-            sa.select(sa.func.count()).select_from(Application)
+            sa.select(sa.func.count())
+            .select_from(Application)
             .where(~sa.exists().where(ApplicationParty.application_id == Application.id))
         ).scalar_one()
         assert orphans == 0, f"{orphans} applications without their parties"
         dangling = session.execute(
-            sa.select(sa.func.count()).select_from(BatchItem)
+            sa.select(sa.func.count())
+            .select_from(BatchItem)
             .outerjoin(Application, Application.id == BatchItem.application_id)
             .outerjoin(Batch, Batch.id == BatchItem.batch_id)
             .where(sa.or_(Application.id.is_(None), Batch.id.is_(None)))  # type: ignore[union-attr]
@@ -105,27 +108,40 @@ def check_batches(database: Database) -> None:
     """No half-submitted list: a batch is submitted iff all its applications are and its receipt exists."""
     with database.reader() as session:
         for batch in session.execute(sa.select(Batch)).scalars():
-            states = session.execute(
-                sa.select(Application.state).join(BatchItem, BatchItem.application_id == Application.id)
-                .where(BatchItem.batch_id == batch.id)
-            ).scalars().all()
-            actions = session.execute(
-                sa.select(BatchTransition.action).where(BatchTransition.batch_id == batch.id)
-            ).scalars().all()
-            receipts = session.execute(
-                sa.select(Receipt).where(Receipt.batch_id == batch.id).order_by(Receipt.seq)  # type: ignore[arg-type]
-            ).scalars().all()
+            states = (
+                session.execute(
+                    sa.select(Application.state)
+                    .join(BatchItem, BatchItem.application_id == Application.id)
+                    .where(BatchItem.batch_id == batch.id)
+                )
+                .scalars()
+                .all()
+            )
+            actions = (
+                session.execute(sa.select(BatchTransition.action).where(BatchTransition.batch_id == batch.id))
+                .scalars()
+                .all()
+            )
+            receipts = (
+                session.execute(
+                    sa.select(Receipt).where(Receipt.batch_id == batch.id).order_by(Receipt.seq)  # type: ignore[arg-type]
+                )
+                .scalars()
+                .all()
+            )
             assert len(receipts) == actions.count("submit"), (batch.id, batch.state, actions, len(receipts))
             assert [r.seq for r in receipts] == list(range(1, len(receipts) + 1))
             if batch.state == "submitted":
                 assert set(states) == {"submitted"}, (batch.id, set(states))
                 assert receipts and batch.submitted_at is not None
                 ranked = session.execute(
-                    sa.select(BatchItem.rank, BatchItem.application_id).where(BatchItem.batch_id == batch.id)
+                    sa.select(BatchItem.rank, BatchItem.application_id)
+                    .where(BatchItem.batch_id == batch.id)
                     .order_by(BatchItem.rank)
                 ).all()
-                assert [(i["rank"], i["application_id"]) for i in receipts[-1].document["items"]] == \
-                    [tuple(r) for r in ranked]
+                assert [(i["rank"], i["application_id"]) for i in receipts[-1].document["items"]] == [
+                    tuple(r) for r in ranked
+                ]
             elif batch.state in ("open", "returned"):
                 assert "submitted" not in states, (batch.id, batch.state, set(states))
                 assert actions.count("submit") == actions.count("return")
@@ -134,11 +150,13 @@ def check_batches(database: Database) -> None:
 def application_steps(database: Database, application_ids: list[str], action: str) -> set[int]:
     """How many times each application took ``action`` (as a set: one value when they all agree)."""
     with database.reader() as session:
-        rows = dict(session.execute(
-            sa.select(Transition.application_id, sa.func.count()).where(
-                Transition.application_id.in_(application_ids), Transition.action == action)  # type: ignore[attr-defined]
-            .group_by(Transition.application_id)
-        ).all())
+        rows = dict(
+            session.execute(
+                sa.select(Transition.application_id, sa.func.count())
+                .where(Transition.application_id.in_(application_ids), Transition.action == action)  # type: ignore[attr-defined]
+                .group_by(Transition.application_id)
+            ).all()
+        )
     return {rows.get(a, 0) for a in application_ids}
 
 
@@ -161,4 +179,8 @@ def check_storage(database: Database, storage_dir: Path) -> dict[str, int]:
     assert sorted(done.removed_orphans) == sorted(planned.removed_orphans)
     assert {b.key for b in store.list()} == {key for key, _, _ in rows}
     assert list(store.temp_dir.glob("*")) == []
-    return {"rows": len(rows), "temporary_removed": len(done.removed_temporary), "orphans_removed": len(done.removed_orphans)}
+    return {
+        "rows": len(rows),
+        "temporary_removed": len(done.removed_temporary),
+        "orphans_removed": len(done.removed_orphans),
+    }

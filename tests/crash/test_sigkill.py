@@ -62,9 +62,13 @@ def _bulk_facts(app: FastAPI, tag: str) -> tuple[int, int, int]:
     mine = Application.title.like(f"{tag}%")  # type: ignore[attr-defined]
     created = count(database, sa.select(sa.func.count()).select_from(Application).where(mine))
     distinct = count(database, sa.select(sa.func.count(sa.distinct(Application.title))).where(mine))
-    events = count(database, sa.select(sa.func.count()).select_from(Event)
-                   .join(Application, Application.id == Event.application_id)
-                   .where(Event.type == "application.created", mine))
+    events = count(
+        database,
+        sa.select(sa.func.count())
+        .select_from(Event)
+        .join(Application, Application.id == Event.application_id)
+        .where(Event.type == "application.created", mine),
+    )
     return created, distinct, events
 
 
@@ -90,8 +94,9 @@ def _watch(app: FastAPI, known: set[str], reached: Callable[[BulkUpload], bool])
     return event
 
 
-async def test_sigkill_during_bulk_uploads(app: FastAPI, client: httpx.AsyncClient, settings: Settings,
-                                           servers: Servers) -> None:
+async def test_sigkill_during_bulk_uploads(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, servers: Servers
+) -> None:
     chance = rng("bulk")
     env = {"SMPS_BULK_CHUNK_ROWS": "100"}  # valid_rows commits in chunks: kills land between them too
     server = servers.launch(workers=1, **env)
@@ -102,8 +107,9 @@ async def test_sigkill_during_bulk_uploads(app: FastAPI, client: httpx.AsyncClie
         return [cast.form(title=f"{tag}第{i}号政务服务标准化试点") for i in range(BULK_ROWS)]
 
     def upload(url: str, mode: str, tag: str) -> httpx.Response:
-        return httpx.post(f"{url}{API}/bulk-uploads", json={"mode": mode, "rows": rows(tag)}, headers=headers,
-                          timeout=120)
+        return httpx.post(
+            f"{url}{API}/bulk-uploads", json={"mode": mode, "rows": rows(tag)}, headers=headers, timeout=120
+        )
 
     # Undisturbed first: how long an upload takes from the request to the last row.
     server.wait_ready()
@@ -130,8 +136,12 @@ async def test_sigkill_during_bulk_uploads(app: FastAPI, client: httpx.AsyncClie
         if round_ == 1:  # anywhere from sending the request to the last row
             outcome = kill_during(server, send, delay=chance.uniform(0, window * 1.2))
         elif mode == "all_or_nothing":  # while the one transaction creating the rows runs
-            outcome = kill_during(server, send, when=_watch(app, known, lambda u: u.state != "queued"),
-                                  delay=chance.uniform(0, window * 0.8))
+            outcome = kill_during(
+                server,
+                send,
+                when=_watch(app, known, lambda u: u.state != "queued"),
+                delay=chance.uniform(0, window * 0.8),
+            )
         else:  # right after a random number of chunks committed
             chunks = chance.randint(1, BULK_ROWS // 100 - 1)
             outcome = kill_during(server, send, when=_watch(app, known, lambda u: u.processed_rows >= chunks * 100))  # noqa: B023
@@ -172,12 +182,13 @@ async def test_sigkill_during_bulk_uploads(app: FastAPI, client: httpx.AsyncClie
 def _slowly(chunks: Iterator[bytes], piece: int = 256 * 1024) -> Iterator[bytes]:
     for chunk in chunks:
         for start in range(0, len(chunk), piece):
-            yield chunk[start:start + piece]
+            yield chunk[start : start + piece]
             time.sleep(0.004)
 
 
-async def test_sigkill_during_attachment_uploads(app: FastAPI, client: httpx.AsyncClient, settings: Settings,
-                                                 servers: Servers) -> None:
+async def test_sigkill_during_attachment_uploads(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, servers: Servers
+) -> None:
     chance = rng("attachments")
     server = servers.launch(workers=1)
     cast = await live_cast(app, client)
@@ -199,8 +210,13 @@ async def test_sigkill_during_attachment_uploads(app: FastAPI, client: httpx.Asy
         delay = chance.uniform(0, 0.15) if after_body else 0.0
         reached = threading.Event()
 
-        def body(cut: float = cut, total: int = total, big: files.BigPdf = big, boundary: str = boundary,
-                 reached: threading.Event = reached) -> Iterator[bytes]:
+        def body(
+            cut: float = cut,
+            total: int = total,
+            big: files.BigPdf = big,
+            boundary: str = boundary,
+            reached: threading.Event = reached,
+        ) -> Iterator[bytes]:
             sent = 0
             for piece in _slowly(files.multipart(boundary, [("kind", "evidence")], "扫描件.pdf", big.chunks())):
                 yield piece
@@ -210,16 +226,26 @@ async def test_sigkill_during_attachment_uploads(app: FastAPI, client: httpx.Asy
             reached.set()
 
         url = f"{server.url}{API}/applications/{flow.id}/attachments"
-        request_headers = {**cast.applicant.headers, "Content-Type": f"multipart/form-data; boundary={boundary}",
-                           "Content-Length": str(total)}
-        outcome = kill_during(server, lambda: httpx.post(url, content=body(), headers=request_headers, timeout=120),  # noqa: B023
-                              when=reached, delay=delay)
+        request_headers = {
+            **cast.applicant.headers,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(total),
+        }
+        outcome = kill_during(
+            server,
+            lambda: httpx.post(url, content=body(), headers=request_headers, timeout=120),  # noqa: B023
+            when=reached,
+            delay=delay,
+        )
         server = servers.launch(workers=1)
 
         with app.state.database.reader() as session:
-            rows = {a.id: a for a in session.execute(
-                sa.select(Attachment).where(Attachment.application_id == flow.id, Attachment.kind == "evidence")
-            ).scalars()}
+            rows = {
+                a.id: a
+                for a in session.execute(
+                    sa.select(Attachment).where(Attachment.application_id == flow.id, Attachment.kind == "evidence")
+                ).scalars()
+            }
         if outcome.completed:
             assert outcome.response is not None and outcome.response.status_code == 201, outcome.response.text
             assert outcome.response.json()["id"] in rows
@@ -256,8 +282,12 @@ async def test_sigkill_during_batch_submission(app: FastAPI, settings: Settings,
         return r.json()["state"], r.headers["etag"]
 
     def submit(url: str, etag: str) -> httpx.Response:
-        return httpx.post(f"{url}{API}/batches/{batch_id}/transitions", json={"action": "submit"},
-                          headers={**reviewer, "If-Match": etag}, timeout=120)
+        return httpx.post(
+            f"{url}{API}/batches/{batch_id}/transitions",
+            json={"action": "submit"},
+            headers={**reviewer, "If-Match": etag},
+            timeout=120,
+        )
 
     # Undisturbed first: how long a submission of the whole list takes.
     etag = current(server.url)[1]
@@ -270,9 +300,12 @@ async def test_sigkill_during_batch_submission(app: FastAPI, settings: Settings,
     for _ in range(ROUNDS):
         state, etag = current(server.url)
         if state == "submitted":  # the office returns it, so that it can be submitted again
-            r = httpx.post(f"{server.url}{API}/batches/{batch_id}/transitions", timeout=60,
-                           json={"action": "return", "comment": "请核对排序后重新报送"},
-                           headers={**office.headers, "If-Match": etag})
+            r = httpx.post(
+                f"{server.url}{API}/batches/{batch_id}/transitions",
+                timeout=60,
+                json={"action": "return", "comment": "请核对排序后重新报送"},
+                headers={**office.headers, "If-Match": etag},
+            )
             assert r.status_code == 200, r.text
             state, etag = current(server.url)
         url = server.url
@@ -285,8 +318,11 @@ async def test_sigkill_during_batch_submission(app: FastAPI, settings: Settings,
             batch = session.get(Batch, batch_id)
             assert batch is not None
             receipts = session.execute(sa.select(sa.func.count()).where(Receipt.batch_id == batch_id)).scalar_one()
-            returns = session.execute(sa.select(sa.func.count()).where(
-                BatchTransition.batch_id == batch_id, BatchTransition.action == "return")).scalar_one()
+            returns = session.execute(
+                sa.select(sa.func.count()).where(
+                    BatchTransition.batch_id == batch_id, BatchTransition.action == "return"
+                )
+            ).scalar_one()
         assert application_steps(database, ids, "batch_submitted") == {receipts}
         assert application_steps(database, ids, "batch_returned") == {returns}
         if outcome.completed:

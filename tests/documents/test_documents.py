@@ -52,7 +52,9 @@ async def test_form_pdf_and_recommended_list(app: FastAPI, client: httpx.AsyncCl
     assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[1].startswith('1,"济南市槐荫区') and lines[2].startswith('2,"济南市历下区')
-    other = await client.get(f"/api/v1/batches/{batch.json()['id']}/recommended-list.csv", headers=cast.other_reviewer.headers)
+    other = await client.get(
+        f"/api/v1/batches/{batch.json()['id']}/recommended-list.csv", headers=cast.other_reviewer.headers
+    )
     assert other.status_code == 404
 
 

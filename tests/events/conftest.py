@@ -24,8 +24,12 @@ from app.reference.models import Call
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, storage_dir=tmp_path / "files", log_level="WARNING",
-                    webhook_allowed_hosts="127.0.0.1")
+    return Settings(
+        database_url=database_url,
+        storage_dir=tmp_path / "files",
+        log_level="WARNING",
+        webhook_allowed_hosts="127.0.0.1",
+    )
 
 
 class Receiver:
@@ -88,21 +92,32 @@ def worker(app: FastAPI, settings: Settings) -> Iterator[Worker]:
 def emit(app: FastAPI, type: str, subject_id: str | None = None, *, now: datetime | None = None, **scope: str) -> str:
     """Record one event in its own transaction; returns its id."""
     with app.state.database.writer() as session:
-        record_event(session, type, SimpleNamespace(id=subject_id or new_id("sub")), now=now or datetime.now(UTC),
-                     **scope)
+        record_event(
+            session, type, SimpleNamespace(id=subject_id or new_id("sub")), now=now or datetime.now(UTC), **scope
+        )
         event_id = session.info["smps_pending_events"][-1]["id"]
         commit(session)
     return event_id
 
 
-def make_application(app: FastAPI, *, undertaking: str, created_by: str, recommender: str | None = None,
-                     state: str = "draft") -> str:
+def make_application(
+    app: FastAPI, *, undertaking: str, created_by: str, recommender: str | None = None, state: str = "draft"
+) -> str:
     now = datetime.now(UTC)
     with app.state.database.writer() as session:
         call_id = session.execute(sa.select(Call.id).limit(1)).scalar_one()
-        row = Application(id=new_id("app"), call_id=call_id, title="试点申报", state=state, undertaking_org_id=undertaking,
-                          recommender_id=recommender, province_code="370000", created_by=created_by,
-                          created_at=now, updated_at=now)
+        row = Application(
+            id=new_id("app"),
+            call_id=call_id,
+            title="试点申报",
+            state=state,
+            undertaking_org_id=undertaking,
+            recommender_id=recommender,
+            province_code="370000",
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(row)
         commit(session)
         return row.id
@@ -112,8 +127,15 @@ def make_batch(app: FastAPI, *, recommender: str, created_by: str, state: str = 
     now = datetime.now(UTC)
     with app.state.database.writer() as session:
         call_id = session.execute(sa.select(Call.id).limit(1)).scalar_one()
-        row = Batch(id=new_id("bat"), call_id=call_id, recommender_id=recommender, state=state, created_by=created_by,
-                    created_at=now, updated_at=now)
+        row = Batch(
+            id=new_id("bat"),
+            call_id=call_id,
+            recommender_id=recommender,
+            state=state,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(row)
         commit(session)
         return row.id

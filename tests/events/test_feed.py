@@ -39,14 +39,20 @@ async def test_pages_follow_the_cursor_and_filter_by_type(app: FastAPI, client: 
     before = (await client.get("/api/v1/events", headers=admin.headers)).json()
     ids = [emit(app, "call.updated" if i % 3 == 0 else "organization.updated") for i in range(10)]
 
-    page = (await client.get("/api/v1/events", params={"after": before["next_cursor"], "page_size": 4},
-                             headers=admin.headers)).json()
+    page = (
+        await client.get(
+            "/api/v1/events", params={"after": before["next_cursor"], "page_size": 4}, headers=admin.headers
+        )
+    ).json()
     assert [e["id"] for e in page["items"]] == ids[:4] and page["has_more"] is True
     item = page["items"][0]
     assert set(item) >= {"id", "type", "subject_type", "subject_id", "occurred_at", "actor_id", "data", "cursor"}
     assert page["next_cursor"] == page["items"][-1]["cursor"]
-    rest = (await client.get("/api/v1/events", params={"after": page["next_cursor"], "page_size": 100},
-                             headers=admin.headers)).json()
+    rest = (
+        await client.get(
+            "/api/v1/events", params={"after": page["next_cursor"], "page_size": 100}, headers=admin.headers
+        )
+    ).json()
     assert [e["id"] for e in rest["items"]] == ids[4:] and rest["has_more"] is False
     # Caught up: the same cursor is stable and returns nothing new.
     again = (await client.get("/api/v1/events", params={"after": rest["next_cursor"]}, headers=admin.headers)).json()
@@ -63,8 +69,12 @@ async def test_pages_follow_the_cursor_and_filter_by_type(app: FastAPI, client: 
 
 async def test_bad_parameters_are_validation_problems(app: FastAPI, client: httpx.AsyncClient) -> None:
     admin = make_user(app, make_org(app), "admin")
-    for params, pointer in [({"after": "not-a-cursor"}, "query:/after"), ({"after": "evt_unknown"}, "query:/after"),
-                            ({"types": "Bad Type"}, "query:/types"), ({"page_size": FEED_PAGE_SIZE + 1}, "query:/page_size")]:
+    for params, pointer in [
+        ({"after": "not-a-cursor"}, "query:/after"),
+        ({"after": "evt_unknown"}, "query:/after"),
+        ({"types": "Bad Type"}, "query:/types"),
+        ({"page_size": FEED_PAGE_SIZE + 1}, "query:/page_size"),
+    ]:
         response = await client.get("/api/v1/events", params=params, headers=admin.headers)
         assert response.status_code == 422, params
         assert response.json()["errors"][0]["pointer"] == pointer
@@ -84,10 +94,12 @@ async def test_each_caller_sees_only_what_it_may(app: FastAPI, client: httpx.Asy
     admin = make_user(app, make_org(app), "admin")
 
     draft = make_application(app, undertaking=unit, created_by=applicant.user_id, recommender=bureau)
-    reviewing = make_application(app, undertaking=unit, created_by=applicant.user_id, recommender=bureau,
-                                 state="provincial_review")
-    submitted = make_application(app, undertaking=unit, created_by=applicant.user_id, recommender=bureau,
-                                 state="submitted")
+    reviewing = make_application(
+        app, undertaking=unit, created_by=applicant.user_id, recommender=bureau, state="provincial_review"
+    )
+    submitted = make_application(
+        app, undertaking=unit, created_by=applicant.user_id, recommender=bureau, state="submitted"
+    )
     e_draft = emit(app, "application.created", draft, application_id=draft, recommender_id=bureau)
     e_review = emit(app, "application.state_changed", reviewing, application_id=reviewing, recommender_id=bureau)
     e_submitted = emit(app, "application.state_changed", submitted, application_id=submitted)
@@ -164,8 +176,9 @@ async def test_no_event_is_missed_when_transactions_commit_out_of_order(
     cursor = start
     while True:
         done = not any(t.is_alive() for t in threads)
-        page = (await client.get("/api/v1/events", params={"after": cursor, "page_size": 7},
-                                 headers=admin.headers)).json()
+        page = (
+            await client.get("/api/v1/events", params={"after": cursor, "page_size": 7}, headers=admin.headers)
+        ).json()
         seen += page["items"]
         cursor = page["next_cursor"]
         if done and not page["has_more"] and not page["items"]:
@@ -178,8 +191,9 @@ async def test_no_event_is_missed_when_transactions_commit_out_of_order(
     ids = [e["id"] for e in seen]
     assert len(ids) == len(set(ids)), "an event was read twice"
     with app.state.database.reader() as session:
-        expected = list(session.execute(
-            sa.select(Event.id).where(Event.subject_id.like("w%")).order_by(Event.seq)).scalars())
+        expected = list(
+            session.execute(sa.select(Event.id).where(Event.subject_id.like("w%")).order_by(Event.seq)).scalars()
+        )
     assert len(expected) >= writers * transactions
     assert ids == expected, "an event was missed or read out of order"
     with app.state.database.reader() as session:
@@ -195,12 +209,17 @@ def _insert_events(app: FastAPI, count: int) -> int:
         if session.get_bind().dialect.name == "postgresql":
             numbers = f"SELECT g AS n FROM generate_series({first}, {last}) AS g"
         else:
-            numbers = (f"WITH RECURSIVE s(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM s WHERE n < {last}) "
-                       "SELECT n FROM s")
-        session.execute(sa.text(
-            "INSERT INTO events (seq, id, type, subject_type, subject_id, occurred_at, data) "
-            f"SELECT n, 'evt_bulk' || n, 'call.updated', 'call', 'call_bulk', :now, '{{}}' FROM ({numbers}) AS numbers"
-        ), {"now": datetime.now(UTC).replace(tzinfo=None)})
+            numbers = (
+                f"WITH RECURSIVE s(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM s WHERE n < {last}) "
+                "SELECT n FROM s"
+            )
+        session.execute(
+            sa.text(
+                "INSERT INTO events (seq, id, type, subject_type, subject_id, occurred_at, data) "
+                f"SELECT n, 'evt_bulk' || n, 'call.updated', 'call', 'call_bulk', :now, '{{}}' FROM ({numbers}) AS numbers"
+            ),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        )
         session.execute(sa.update(EventCounter).values(value=last))
         if session.get_bind().dialect.name == "postgresql":
             session.execute(sa.text("ANALYZE events"))
@@ -213,14 +232,31 @@ async def test_the_end_of_a_long_feed_is_read_by_key(app: FastAPI, client: httpx
     office = make_user(app, seeded_org(app, "office"), "office")
     unit = make_org(app)
     applicant = make_user(app, unit, "applicant")
-    page = (await client.get("/api/v1/events", params={"after": encode_cursor(last - 200), "page_size": 500},
-                             headers=office.headers)).json()
+    page = (
+        await client.get(
+            "/api/v1/events", params={"after": encode_cursor(last - 200), "page_size": 500}, headers=office.headers
+        )
+    ).json()
     assert len(page["items"]) == 200 and page["has_more"] is False
     principals = [
-        Principal(user_id=office.user_id, username="o", display_name="o", organization_id=office.organization_id,
-                  province_code="110000", recommender_kind=None, roles=frozenset({"office"})),
-        Principal(user_id=applicant.user_id, username="a", display_name="a", organization_id=unit,
-                  province_code="370000", recommender_kind=None, roles=frozenset({"applicant"})),
+        Principal(
+            user_id=office.user_id,
+            username="o",
+            display_name="o",
+            organization_id=office.organization_id,
+            province_code="110000",
+            recommender_kind=None,
+            roles=frozenset({"office"}),
+        ),
+        Principal(
+            user_id=applicant.user_id,
+            username="a",
+            display_name="a",
+            organization_id=unit,
+            province_code="370000",
+            recommender_kind=None,
+            roles=frozenset({"applicant"}),
+        ),
     ]
     with app.state.database.reader() as session:
         dialect = session.get_bind().dialect.name

@@ -17,8 +17,12 @@ from tests.factories import credit_code, make_org, make_user
 
 
 def _org(code: str | None = None) -> dict:
-    return {"name": "济南市历下区人民政府", "credit_code": code or credit_code(), "province_code": "370000",
-            "kind": "government_agency"}
+    return {
+        "name": "济南市历下区人民政府",
+        "credit_code": code or credit_code(),
+        "province_code": "370000",
+        "kind": "government_agency",
+    }
 
 
 def _hook(description: str = "同步") -> dict:
@@ -56,9 +60,7 @@ def calls(app: FastAPI) -> dict[str, int]:
     return counts
 
 
-async def test_a_retry_replays_the_stored_response_and_creates_nothing(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
+async def test_a_retry_replays_the_stored_response_and_creates_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
     admin = make_user(app, make_org(app), "admin")
     headers = {**admin.headers, "Idempotency-Key": "create-org-1"}
     body = _org()
@@ -102,16 +104,26 @@ async def test_client_errors_are_replayed_too(app: FastAPI, client: httpx.AsyncC
     again = await client.post("/api/v1/organizations", json=body, headers=headers)
     assert first.status_code == again.status_code == 422
     assert again.headers["idempotent-replayed"] == "true"
-    assert {k: v for k, v in first.json().items() if k != "request_id"} == \
-        {k: v for k, v in again.json().items() if k != "request_id"}
+    assert {k: v for k, v in first.json().items() if k != "request_id"} == {
+        k: v for k, v in again.json().items() if k != "request_id"
+    }
 
 
 async def test_a_request_in_flight_answers_409(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = make_user(app, make_org(app), "applicant")
     now = datetime.now(UTC)
     with app.state.database.writer() as session:
-        session.add(IdempotencyKey(user_id=user.user_id, key="busy", method="POST", path="/api/v1/webhooks",
-                                   state="in_flight", created_at=now, expires_at=now + timedelta(days=9000)))
+        session.add(
+            IdempotencyKey(
+                user_id=user.user_id,
+                key="busy",
+                method="POST",
+                path="/api/v1/webhooks",
+                state="in_flight",
+                created_at=now,
+                expires_at=now + timedelta(days=9000),
+            )
+        )
         session.commit()
     response = await client.post("/api/v1/webhooks", json=_hook(), headers={**user.headers, "Idempotency-Key": "busy"})
     assert response.status_code == 409 and response.json()["code"] == "idempotency_in_flight"
@@ -120,8 +132,9 @@ async def test_a_request_in_flight_answers_409(app: FastAPI, client: httpx.Async
 async def test_concurrent_requests_with_one_key_create_once(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = make_user(app, make_org(app), "applicant")
     headers = {**user.headers, "Idempotency-Key": "race"}
-    responses = await asyncio.gather(*[client.post("/api/v1/webhooks", json=_hook(), headers=headers)
-                                       for _ in range(10)])
+    responses = await asyncio.gather(
+        *[client.post("/api/v1/webhooks", json=_hook(), headers=headers) for _ in range(10)]
+    )
     originals = [r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers]
     assert len(originals) == 1
     for r in responses:
@@ -161,8 +174,11 @@ async def test_what_is_not_remembered(app: FastAPI, client: httpx.AsyncClient, c
     # No credentials: the application answers 401 and nothing is stored.
     assert (await client.post("/api/v1/webhooks", json=_hook(), headers={"Idempotency-Key": "anon"})).status_code == 401
     # The token endpoint is not covered.
-    await client.post("/api/v1/auth/token", data={"username": user.username, "password": "x"},
-                      headers={**user.headers, "Idempotency-Key": "token"})
+    await client.post(
+        "/api/v1/auth/token",
+        data={"username": user.username, "password": "x"},
+        headers={**user.headers, "Idempotency-Key": "token"},
+    )
     # Server errors and exceptions release the key: a retry runs again.
     headers = {**user.headers, "Idempotency-Key": "flaky"}
     for _ in range(2):

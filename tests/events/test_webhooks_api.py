@@ -31,9 +31,13 @@ async def test_subscribe_list_get_delete(app: FastAPI, client: httpx.AsyncClient
     assert (await client.get(f"/api/v1/webhooks/{hook['id']}", headers=stranger.headers)).status_code == 404
     assert (await client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin.headers)).status_code == 200
 
-    assert [h["id"] for h in (await client.get("/api/v1/webhooks", headers=colleague.headers)).json()["items"]] == [hook["id"]]
+    assert [h["id"] for h in (await client.get("/api/v1/webhooks", headers=colleague.headers)).json()["items"]] == [
+        hook["id"]
+    ]
     assert (await client.get("/api/v1/webhooks", headers=stranger.headers)).json()["items"] == []
-    assert hook["id"] in [h["id"] for h in (await client.get("/api/v1/webhooks", headers=admin.headers)).json()["items"]]
+    assert hook["id"] in [
+        h["id"] for h in (await client.get("/api/v1/webhooks", headers=admin.headers)).json()["items"]
+    ]
     deliveries = await client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=owner.headers)
     assert deliveries.status_code == 200 and deliveries.json()["items"] == []
 
@@ -45,11 +49,23 @@ async def test_subscribe_list_get_delete(app: FastAPI, client: httpx.AsyncClient
     assert (await client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=owner.headers)).status_code == 404
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.2/hook", "http://10.1.2.3/hook", "http://192.168.0.10/hook", "http://172.16.5.4/hook",
-    "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://0.0.0.0/hook", "http://100.64.0.1/hook",
-    "http://[::ffff:10.0.0.1]/hook", "ftp://example.com/hook", "http://user:pw@127.0.0.1/hook", "not a url",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.2/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://172.16.5.4/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://100.64.0.1/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "ftp://example.com/hook",
+        "http://user:pw@127.0.0.1/hook",
+        "not a url",
+    ],
+)
 async def test_private_and_malformed_addresses_are_refused(app: FastAPI, client: httpx.AsyncClient, url: str) -> None:
     user = make_user(app, make_org(app), "applicant")
     response = await client.post("/api/v1/webhooks", json=_body(url), headers=user.headers)
@@ -74,10 +90,12 @@ async def test_loopback_needs_the_admin_setting(app: FastAPI, client: httpx.Asyn
 async def test_event_types_are_validated(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = make_user(app, make_org(app), "applicant")
     for types in ([], ["Application Created"], ["*.x"]):
-        response = await client.post("/api/v1/webhooks", json=_body("http://127.0.0.1/h", event_types=types),
-                                     headers=user.headers)
+        response = await client.post(
+            "/api/v1/webhooks", json=_body("http://127.0.0.1/h", event_types=types), headers=user.headers
+        )
         assert response.status_code == 422 and response.json()["errors"][0]["pointer"].startswith("/event_types")
-    everything = await client.post("/api/v1/webhooks", json=_body("http://127.0.0.1/h", event_types=["*"]),
-                                   headers=user.headers)
+    everything = await client.post(
+        "/api/v1/webhooks", json=_body("http://127.0.0.1/h", event_types=["*"]), headers=user.headers
+    )
     assert everything.status_code == 201 and everything.json()["event_types"] == ["*"]
     assert (await client.post("/api/v1/webhooks", json=_body("http://127.0.0.1/h"))).status_code == 401

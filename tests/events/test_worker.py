@@ -20,8 +20,9 @@ from tests.factories import make_org, make_user, seeded_org
 
 
 async def _subscribe(client: httpx.AsyncClient, actor: Actor, url: str, types: list[str] | None = None) -> dict:
-    response = await client.post("/api/v1/webhooks", json={"url": url, "event_types": types or ["*"]},
-                                 headers=actor.headers)
+    response = await client.post(
+        "/api/v1/webhooks", json={"url": url, "event_types": types or ["*"]}, headers=actor.headers
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -116,8 +117,14 @@ async def test_delivery_gives_up_after_three_days(
     assert delivery["state"] == "failed"
     started = [datetime.fromisoformat(a["started_at"]) for a in delivery["attempts"]]
     gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
-    assert gaps[:6] == [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-                        timedelta(hours=5), timedelta(hours=10)]
+    assert gaps[:6] == [
+        timedelta(seconds=5),
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=2),
+        timedelta(hours=5),
+        timedelta(hours=10),
+    ]
     assert started[-1] - started[0] <= RETRY_WINDOW < started[-1] - started[0] + timedelta(hours=10)
     assert len(receiver.requests) == len(started) == delivery["attempt_count"]
 
@@ -151,7 +158,10 @@ async def test_a_restarted_worker_resumes_without_losing_or_repeating(
     assert sorted(_event_ids(receiver)) == sorted(first + later)
     abandoned = [d for d in await _deliveries(client, owner, hook) if d["event_id"] in first]
     for delivery in abandoned:
-        assert delivery["state"] == "succeeded" and [a["outcome"] for a in delivery["attempts"]] == ["failed", "succeeded"]
+        assert delivery["state"] == "succeeded" and [a["outcome"] for a in delivery["attempts"]] == [
+            "failed",
+            "succeeded",
+        ]
         assert delivery["attempts"][0]["error"] == "abandoned"
 
 
@@ -199,14 +209,19 @@ async def test_a_subscription_receives_only_what_its_owner_may_see(
     await _subscribe(client, owner, mine.url)
     await _subscribe(client, reviewer, theirs.url)
     own_app = make_application(app, undertaking=unit, created_by=owner.user_id, recommender=bureau)
-    other_app = make_application(app, undertaking=other, created_by=owner.user_id, recommender=bureau,
-                                 state="provincial_review")
+    other_app = make_application(
+        app, undertaking=other, created_by=owner.user_id, recommender=bureau, state="provincial_review"
+    )
     e_own = emit(app, "application.created", own_app, application_id=own_app, recommender_id=bureau)
     e_other = emit(app, "application.state_changed", other_app, application_id=other_app, recommender_id=bureau)
     batch = make_batch(app, recommender=bureau, created_by=reviewer.user_id)
     e_batch = emit(app, "batch.created", batch, recommender_id=bureau)
-    emit(app, "batch.created", make_batch(app, recommender=seeded_org(app, "110000"), created_by=reviewer.user_id),
-         recommender_id=seeded_org(app, "110000"))  # another bureau's list
+    emit(
+        app,
+        "batch.created",
+        make_batch(app, recommender=seeded_org(app, "110000"), created_by=reviewer.user_id),
+        recommender_id=seeded_org(app, "110000"),
+    )  # another bureau's list
     e_call = emit(app, "call.updated")
     worker.run_once(datetime.now(UTC))
     assert sorted(_event_ids(mine)) == sorted([e_own, e_call])
@@ -253,8 +268,17 @@ def test_housekeeping_prunes_old_events_and_expired_keys(app: FastAPI, settings:
     old = emit(app, "call.updated", now=now - timedelta(days=31))
     new = emit(app, "call.updated", now=now - timedelta(days=29))
     with app.state.database.writer() as session:
-        session.add(IdempotencyKey(user_id="usr_x", key="k", method="POST", path="/api/v1/x", state="completed",
-                                   created_at=now - timedelta(days=2), expires_at=now - timedelta(days=1)))
+        session.add(
+            IdempotencyKey(
+                user_id="usr_x",
+                key="k",
+                method="POST",
+                path="/api/v1/x",
+                state="completed",
+                created_at=now - timedelta(days=2),
+                expires_at=now - timedelta(days=1),
+            )
+        )
         session.commit()
     worker = Worker(app.state.database, settings)
     try:

@@ -66,17 +66,46 @@ class LiveServer:
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self._argv(port), cwd=ROOT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                self._argv(port),
+                cwd=ROOT_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.url = f"http://127.0.0.1:{port}"
         return self
 
     def _argv(self, port: int) -> list[str]:
         if self.command == "smps":
-            return [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--host", "127.0.0.1",
-                    "--port", str(port), "--workers", str(self.workers)]
-        return [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(self.workers), "--log-level", "info", "--no-access-log"]
+            return [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "serve",
+                "--no-migrate",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(self.workers),
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.workers),
+            "--log-level",
+            "info",
+            "--no-access-log",
+        ]
 
     def wait_ready(self) -> "LiveServer":
         assert self.process is not None
@@ -166,8 +195,9 @@ async def live_cast(app: FastAPI, client: httpx.AsyncClient) -> Cast:
     return replace(await make_cast(app, client), call_id=open_call_now(app))
 
 
-async def race(url: str, n: int, send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
-               timeout: float = 120) -> list[httpx.Response]:
+async def race(
+    url: str, n: int, send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], timeout: float = 120
+) -> list[httpx.Response]:
     """Send ``n`` requests at once over ``n`` connections opened beforehand; every response."""
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:

@@ -23,8 +23,9 @@ async def _get(url: str, path: str, headers: dict[str, str]) -> httpx.Response:
     return r
 
 
-async def test_50_reviewers_recommending_at_once_one_wins(app: FastAPI, client: httpx.AsyncClient,
-                                                         servers: Servers) -> None:
+async def test_50_reviewers_recommending_at_once_one_wins(
+    app: FastAPI, client: httpx.AsyncClient, servers: Servers
+) -> None:
     server = servers.launch()
     cast = await live_cast(app, client)
     second_reviewer = make_user(app, cast.recommender, "reviewer")
@@ -36,8 +37,11 @@ async def test_50_reviewers_recommending_at_once_one_wins(app: FastAPI, client: 
 
     def send(http: httpx.AsyncClient, i: int):  # type: ignore[no-untyped-def]
         reviewer = cast.reviewer if i % 2 else second_reviewer
-        return http.post(f"{API}/applications/{flow.id}/reviews", json={"decision": "recommend", "opinion": "同意推荐"},
-                         headers={**reviewer.headers, "If-Match": etag})
+        return http.post(
+            f"{API}/applications/{flow.id}/reviews",
+            json={"decision": "recommend", "opinion": "同意推荐"},
+            headers={**reviewer.headers, "If-Match": etag},
+        )
 
     winner = one_winner(await race(server.url, 50, send), 201)
     assert winner.json()["decision"] == "recommend"
@@ -53,8 +57,9 @@ async def test_50_reviewers_recommending_at_once_one_wins(app: FastAPI, client: 
     assert now.headers["etag"] == f'"{version + 1}"'
 
 
-async def test_50_submissions_for_sign_off_at_once_one_wins(app: FastAPI, client: httpx.AsyncClient,
-                                                           servers: Servers) -> None:
+async def test_50_submissions_for_sign_off_at_once_one_wins(
+    app: FastAPI, client: httpx.AsyncClient, servers: Servers
+) -> None:
     server = servers.launch()
     cast = await live_cast(app, client)
     flow = Flow(client, cast)
@@ -64,8 +69,11 @@ async def test_50_submissions_for_sign_off_at_once_one_wins(app: FastAPI, client
     server.wait_ready()
 
     def send(http: httpx.AsyncClient, _: int):  # type: ignore[no-untyped-def]
-        return http.post(f"{API}/applications/{flow.id}/transitions", json={"action": "submit"},
-                         headers={**cast.applicant.headers, "If-Match": etag})
+        return http.post(
+            f"{API}/applications/{flow.id}/transitions",
+            json={"action": "submit"},
+            headers={**cast.applicant.headers, "If-Match": etag},
+        )
 
     winner = one_winner(await race(server.url, 50, send), 200)
     assert winner.json()["state"] == "endorsing" and winner.json()["content_digest"]
@@ -76,27 +84,39 @@ async def test_50_submissions_for_sign_off_at_once_one_wins(app: FastAPI, client
     assert now["version"] == winner.json()["version"] and now["content_digest"] == winner.json()["content_digest"]
 
 
-async def test_30_sign_offs_of_one_party_at_once_one_counts(app: FastAPI, client: httpx.AsyncClient,
-                                                           servers: Servers) -> None:
+async def test_30_sign_offs_of_one_party_at_once_one_counts(
+    app: FastAPI, client: httpx.AsyncClient, servers: Servers
+) -> None:
     server = servers.launch()
     cast = await live_cast(app, client)
     flow = Flow(client, cast)
     await flow.create()
     await flow.attach_scan()
     assert (await flow.act("submit")).status_code == 200
-    for signatory, role, org in ((cast.undertaking_signatory, "undertaking", cast.undertaking),
-                                 (cast.participating_signatory, "participating", cast.participating),
-                                 (cast.guidance_signatory, "guidance", cast.guidance)):
+    for signatory, role, org in (
+        (cast.undertaking_signatory, "undertaking", cast.undertaking),
+        (cast.participating_signatory, "participating", cast.participating),
+        (cast.guidance_signatory, "guidance", cast.guidance),
+    ):
         assert (await flow.endorse(signatory, role, org)).status_code == 201
     etag = flow.etag
     server.wait_ready()
-    body = {"role": "guarantor", "organization_id": cast.guarantor, "decision": "agree", "opinion": "同意申报",
-            "signatory_name": "张伟", "signatory_title": "区长"}
+    body = {
+        "role": "guarantor",
+        "organization_id": cast.guarantor,
+        "decision": "agree",
+        "opinion": "同意申报",
+        "signatory_name": "张伟",
+        "signatory_title": "区长",
+    }
 
     def send(http: httpx.AsyncClient, i: int):  # type: ignore[no-untyped-def]
         # Half name the version read, half accept any version ("*"): those lose by finding the sign-off there.
-        return http.post(f"{API}/applications/{flow.id}/endorsements", json=body,
-                         headers={**cast.guarantor_signatory.headers, "If-Match": etag if i % 2 else "*"})
+        return http.post(
+            f"{API}/applications/{flow.id}/endorsements",
+            json=body,
+            headers={**cast.guarantor_signatory.headers, "If-Match": etag if i % 2 else "*"},
+        )
 
     winner = one_winner(await race(server.url, 30, send), 201)
 
@@ -111,8 +131,9 @@ async def test_30_sign_offs_of_one_party_at_once_one_counts(app: FastAPI, client
     assert [s["status"] for s in now["sign_offs"]] == ["agreed"] * 4
 
 
-async def test_50_submissions_of_one_list_at_once_issue_one_receipt(app: FastAPI, client: httpx.AsyncClient,
-                                                                   servers: Servers) -> None:
+async def test_50_submissions_of_one_list_at_once_issue_one_receipt(
+    app: FastAPI, client: httpx.AsyncClient, servers: Servers
+) -> None:
     server = servers.launch()
     cast = await live_cast(app, client)
     flows = [await recommended(client, cast, f"济南市第{n}个政务服务标准化试点") for n in range(1, 4)]
@@ -124,8 +145,11 @@ async def test_50_submissions_of_one_list_at_once_issue_one_receipt(app: FastAPI
     server.wait_ready()
 
     def send(http: httpx.AsyncClient, _: int):  # type: ignore[no-untyped-def]
-        return http.post(f"{API}/batches/{batch_id}/transitions", json={"action": "submit"},
-                         headers={**cast.reviewer.headers, "If-Match": etag})
+        return http.post(
+            f"{API}/batches/{batch_id}/transitions",
+            json={"action": "submit"},
+            headers={**cast.reviewer.headers, "If-Match": etag},
+        )
 
     winner = one_winner(await race(server.url, 50, send), 200)
     assert winner.json()["state"] == "submitted"
@@ -142,7 +166,9 @@ async def test_50_submissions_of_one_list_at_once_issue_one_receipt(app: FastAPI
 
 
 async def test_a_list_submitted_while_its_applications_are_reopened_is_never_half_submitted(
-    app: FastAPI, client: httpx.AsyncClient, servers: Servers,
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    servers: Servers,
 ) -> None:
     """The list's submission races reviewers reopening its applications: all of it is submitted, or none."""
     server = servers.launch()
@@ -158,14 +184,22 @@ async def test_a_list_submitted_while_its_applications_are_reopened_is_never_hal
 
     def send(http: httpx.AsyncClient, i: int):  # type: ignore[no-untyped-def]
         if i % 10 == 0:
-            return http.post(f"{API}/batches/{batch_id}/transitions", json={"action": "submit"},
-                             headers={**cast.reviewer.headers, "If-Match": listed.headers["etag"]})
+            return http.post(
+                f"{API}/batches/{batch_id}/transitions",
+                json={"action": "submit"},
+                headers={**cast.reviewer.headers, "If-Match": listed.headers["etag"]},
+            )
         flow = flows[i % len(flows)]
-        return http.post(f"{API}/applications/{flow.id}/transitions", json={"action": "reopen"},
-                         headers={**cast.reviewer.headers, "If-Match": flow.etag})
+        return http.post(
+            f"{API}/applications/{flow.id}/transitions",
+            json={"action": "reopen"},
+            headers={**cast.reviewer.headers, "If-Match": flow.etag},
+        )
 
     responses = await race(server.url, 30, send)
-    assert all(r.status_code in (200, 409, 412, 422) for r in responses), [(r.status_code, r.text[:200]) for r in responses]
+    assert all(r.status_code in (200, 409, 412, 422) for r in responses), [
+        (r.status_code, r.text[:200]) for r in responses
+    ]
     submitted = [r for i, r in enumerate(responses) if i % 10 == 0 and r.status_code == 200]
     reopened = [r for i, r in enumerate(responses) if i % 10 and r.status_code == 200]
     assert len(submitted) <= 1

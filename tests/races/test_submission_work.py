@@ -22,9 +22,15 @@ from bench.batch_submit import build_list
 def _calls_to_submit(app: FastAPI, n: int) -> int:
     database = app.state.database
     built = build_list(database, app.state.settings.storage_dir, n, attachments=2)
-    principal = Principal(user_id=built["reviewer_id"], username="r", display_name="r",
-                          organization_id=built["recommender_id"], province_code="370000", recommender_kind="province",
-                          roles=frozenset({"reviewer"}))
+    principal = Principal(
+        user_id=built["reviewer_id"],
+        username="r",
+        display_name="r",
+        organization_id=built["recommender_id"],
+        province_code="370000",
+        recommender_kind="province",
+        roles=frozenset({"reviewer"}),
+    )
     # Ed25519 only: its signing runs in C, so the count is the submission's own work. (SM2's pure-Python
     # signing is a constant per receipt that would hide how the rest grows.)
     settings = app.state.settings

@@ -30,8 +30,11 @@ async def test_concurrent_reviews_with_a_single_pool_thread_one_wins(app: FastAP
 
     async def recommend(i: int) -> httpx.Response:
         reviewer = cast.reviewer if i % 2 else second_reviewer
-        return await client.post(f"/api/v1/applications/{flow.id}/reviews", json={"decision": "recommend"},
-                                 headers={**reviewer.headers, "If-Match": etag})
+        return await client.post(
+            f"/api/v1/applications/{flow.id}/reviews",
+            json={"decision": "recommend"},
+            headers={**reviewer.headers, "If-Match": etag},
+        )
 
     limiter = anyio.to_thread.current_default_thread_limiter()
     tokens = limiter.total_tokens
@@ -41,5 +44,7 @@ async def test_concurrent_reviews_with_a_single_pool_thread_one_wins(app: FastAP
     finally:
         limiter.total_tokens = tokens
     one_winner(list(responses), 201)
-    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()["items"]
+    history = (await client.get(f"/api/v1/applications/{flow.id}/transitions", headers=cast.reviewer.headers)).json()[
+        "items"
+    ]
     assert [t["action"] for t in history].count("recommend") == 1
