@@ -8,14 +8,17 @@
 # The /keys volume holds the private receipt keys (PEM, 0600): back it up, mount it only here.
 
 FROM python:3.11-slim-bookworm AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
+# uv at the version scripts/setup.sh pins; every other package comes from uv.lock (--locked: no new resolution).
+RUN pip install "uv==0.13.9"
 WORKDIR /src
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project
+COPY alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --upgrade pip \
- && /opt/venv/bin/pip install .
+RUN uv sync --locked --no-dev --no-editable
 
 FROM python:3.11-slim-bookworm AS runtime
 # CJK fonts for the printable application form (form.pdf): AR PL UMing (serif body), WenQuanYi Micro Hei (titles).

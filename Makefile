@@ -6,9 +6,8 @@ run:  ## set up, migrate, load demo data and serve on http://127.0.0.1:8000
 test:  ## set up and run the whole suite on SQLite and PostgreSQL
 	scripts/test.sh
 
-lint:
-	.venv/bin/ruff check app tests bench
-	.venv/bin/ruff format --check app tests bench
+lint:  ## ruff format --check, ruff check, mypy on app/ (also the first step of make test)
+	scripts/lint.sh
 
 openapi:
 	.venv/bin/smps openapi

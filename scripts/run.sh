@@ -7,17 +7,13 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 HOST=${SMPS_HOST:-127.0.0.1}
 PORT=${SMPS_PORT:-8000}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-  .venv/bin/pip install --quiet --upgrade pip >/dev/null
-fi
-# Install only when the dependency spec changed: the stamp is a digest of pyproject.toml (and uv.lock if any).
+# Install from uv.lock when pyproject.toml or uv.lock changed since the last start (the stamp is their digest).
 STAMP=.venv/.smps-install-stamp
-SPEC=$(cat pyproject.toml $( [ -f uv.lock ] && echo uv.lock ) | sha256sum | cut -d' ' -f1)
+SPEC=$(cat pyproject.toml uv.lock | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$SPEC" ] || [ ! -x .venv/bin/smps ]; then
-  echo "Installing the dependencies (pyproject.toml changed or first start)…"
-  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --upgrade >/dev/null
-  .venv/bin/python -m pip install --quiet -e .
+  echo "Installing the locked dependencies (first start, or pyproject.toml/uv.lock changed)…"
+  # --inexact keeps the test extras if `make test` installed them.
+  PYTHON="$PYTHON" scripts/setup.sh --inexact
   echo "$SPEC" > "$STAMP"
 fi
 .venv/bin/smps demo --output var/demo.json >/dev/null

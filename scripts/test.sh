@@ -4,12 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/pip install --quiet --upgrade pip >/dev/null
-.venv/bin/pip install --quiet -e ".[test]"
+# The locked dependencies with the test extras.
+scripts/setup.sh --extra test
 
 # A PostgreSQL cluster of our own, in a temporary directory, on a private port.
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)}
