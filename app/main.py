@@ -13,8 +13,7 @@ from app.core import cors, docs_pages
 from app.core.caching import CacheHeaders
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
-from app.core.errors import RejectNulInUrl, ServiceUnavailable, install_error_handlers, problem_responses
-from app.core.errors import add_to_openapi as add_body_problems_to_openapi
+from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
 from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
@@ -22,8 +21,12 @@ from app.core.index import router as index_router
 from app.core.limits import LimitRequestBodies
 from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.middleware import RejectNulInUrl, install_method_not_allowed
+from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
+from app.events.event_schemas import document_events
+from app.openapi_doc import document_stored_shapes
 from app.routers import ROUTERS
 
 DESCRIPTION = """\
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
 
     install_error_handlers(app)
+    install_method_not_allowed(app)
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
@@ -98,7 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     for router in ROUTERS:
         app.include_router(router)
     add_idempotency_to_openapi(app)
-    add_body_problems_to_openapi(app)
+    add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)
-    add_service_to_openapi(app)
+    add_service_to_openapi(app, described=[document_events, document_stored_shapes])
     return app

@@ -1,8 +1,21 @@
-"""The committed OpenAPI document, rendered the same way by the CLI and by the drift test."""
+"""The committed OpenAPI document, rendered the same way by the CLI and by the drift test; and what the
+application aggregate adds to it (the stored shapes of its content)."""
+
+from typing import Any
 
 import orjson
 
+from app.applications.schemas import STORED_SHAPES
 from app.core.settings import Settings
+
+
+def document_stored_shapes(schema: dict[str, Any]) -> None:
+    """``ApplicationPublic`` members as they are stored (the validated shapes, not free-form objects)."""
+    members = schema["components"]["schemas"]["ApplicationPublic"]["properties"]
+    for name, (component, nullable, array) in STORED_SHAPES.items():
+        ref = {"$ref": f"#/components/schemas/{component}"}
+        shape = {"type": "array", "items": ref} if array else ref
+        members[name] = {"anyOf": [shape, {"type": "null"}]} if nullable else shape
 
 
 def render() -> bytes:

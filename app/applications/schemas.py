@@ -252,7 +252,7 @@ class ApplicationPublic(BaseModel):
     province_code: str
     entered_by_org_id: str | None
     # Built from the store without re-validation (service.represent); the document names the request side's
-    # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.core.openapi).
+    # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.openapi_doc).
     domain: dict[str, Any] | None
     recommender_id: str | None
     parties: dict[str, Any]

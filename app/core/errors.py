@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.core.i18n import Text, choices_text, negotiate
-from app.core.openapi_patch import amend_openapi
+from app.core.problem_schema import Problem
 
 log = logging.getLogger("smps")
 
@@ -43,7 +43,8 @@ class FieldError:
 class AppError(Exception):
     """Base of every error the service answers with on purpose."""
 
-    status: ClassVar[int] = 400
+    # Per class; an instance may carry its own (HttpError: the status the framework sent).
+    status: int = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[Text] = Text("请求无效", "Bad request")
     default_detail: ClassVar[Text | None] = None
@@ -79,59 +80,142 @@ class AppError(Exception):
         return body
 
 
-def _kind(name: str, status: int, code: str, zh: str, en: str) -> type[AppError]:
-    return type(name, (AppError,), {"status": status, "code": code, "title": Text(zh, en)})
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+    title = Text("请求无效", "Bad request")
 
 
-BadRequest = _kind("BadRequest", 400, "bad_request", "请求无效", "Bad request")
-MalformedJson = _kind("MalformedJson", 400, "malformed_json", "JSON 格式错误", "Malformed JSON")
-NotAuthenticated = _kind("NotAuthenticated", 401, "not_authenticated", "未认证", "Authentication required")
-InvalidCredentials = _kind("InvalidCredentials", 401, "invalid_credentials", "用户名或密码错误", "Invalid credentials")
-Forbidden = _kind("Forbidden", 403, "forbidden", "无权执行此操作", "Not allowed")
-NotFound = _kind("NotFound", 404, "not_found", "资源不存在", "Not found")
-MethodNotAllowed = _kind("MethodNotAllowed", 405, "method_not_allowed", "不支持该请求方法", "Method not allowed")
-Conflict = _kind("Conflict", 409, "conflict", "与现有数据冲突", "Conflict")
-Duplicate = _kind("Duplicate", 409, "duplicate", "记录已存在", "Already exists")
-InvalidState = _kind("InvalidState", 409, "invalid_state", "当前状态不允许此操作", "Not allowed in the current state")
-InvalidTransition = _kind(
-    "InvalidTransition",
-    409,
-    "invalid_state_transition",
-    "当前状态不允许该流转",
-    "Transition not allowed in the current state",
-)
-DeadlinePassed = _kind("DeadlinePassed", 409, "deadline_passed", "已过截止时间", "Deadline passed")
-LastAdmin = _kind(
-    "LastAdmin",
-    409,
-    "last_admin",
-    "不能停用或降级最后一位管理员",
-    "The last active admin cannot be demoted or deactivated",
-)
-SelfDeactivation = _kind(
-    "SelfDeactivation", 409, "self_deactivation", "不能停用自己的账户", "You cannot deactivate your own account"
-)
-PreconditionFailed = _kind(
-    "PreconditionFailed",
-    412,
-    "precondition_failed",
-    "资源已被修改（If-Match 不匹配）",
-    "The resource has changed (If-Match does not match)",
-)
-PayloadTooLarge = _kind("PayloadTooLarge", 413, "payload_too_large", "请求体过大", "Payload too large")
-UnsupportedMediaType = _kind(
-    "UnsupportedMediaType", 415, "unsupported_media_type", "不支持的文件类型", "Unsupported media type"
-)
-ValidationFailed = _kind("ValidationFailed", 422, "validation_failed", "请求参数校验失败", "Validation failed")
-PreconditionRequired = _kind(
-    "PreconditionRequired",
-    428,
-    "precondition_required",
-    "缺少 If-Match 请求头",
-    "If-Match header required",
-)
-TooManyRequests = _kind("TooManyRequests", 429, "too_many_attempts", "尝试次数过多，请稍后再试", "Too many attempts")
-ServiceUnavailable = _kind("ServiceUnavailable", 503, "service_unavailable", "服务暂不可用", "Service unavailable")
+class MalformedJson(AppError):
+    status = 400
+    code = "malformed_json"
+    title = Text("JSON 格式错误", "Malformed JSON")
+
+
+class NotAuthenticated(AppError):
+    status = 401
+    code = "not_authenticated"
+    title = Text("未认证", "Authentication required")
+
+
+class InvalidCredentials(AppError):
+    status = 401
+    code = "invalid_credentials"
+    title = Text("用户名或密码错误", "Invalid credentials")
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    title = Text("无权执行此操作", "Not allowed")
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    title = Text("资源不存在", "Not found")
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+    title = Text("不支持该请求方法", "Method not allowed")
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    title = Text("与现有数据冲突", "Conflict")
+
+
+class Duplicate(AppError):
+    status = 409
+    code = "duplicate"
+    title = Text("记录已存在", "Already exists")
+
+
+class InvalidState(AppError):
+    status = 409
+    code = "invalid_state"
+    title = Text("当前状态不允许此操作", "Not allowed in the current state")
+
+
+class InvalidTransition(AppError):
+    status = 409
+    code = "invalid_state_transition"
+    title = Text("当前状态不允许该流转", "Transition not allowed in the current state")
+
+
+class DeadlinePassed(AppError):
+    status = 409
+    code = "deadline_passed"
+    title = Text("已过截止时间", "Deadline passed")
+
+
+class LastAdmin(AppError):
+    status = 409
+    code = "last_admin"
+    title = Text("不能停用或降级最后一位管理员", "The last active admin cannot be demoted or deactivated")
+
+
+class SelfDeactivation(AppError):
+    status = 409
+    code = "self_deactivation"
+    title = Text("不能停用自己的账户", "You cannot deactivate your own account")
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    code = "precondition_failed"
+    title = Text("资源已被修改（If-Match 不匹配）", "The resource has changed (If-Match does not match)")
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    title = Text("请求体过大", "Payload too large")
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+    title = Text("不支持的文件类型", "Unsupported media type")
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "validation_failed"
+    title = Text("请求参数校验失败", "Validation failed")
+
+
+class PreconditionRequired(AppError):
+    status = 428
+    code = "precondition_required"
+    title = Text("缺少 If-Match 请求头", "If-Match header required")
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_attempts"
+    title = Text("尝试次数过多，请稍后再试", "Too many attempts")
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    title = Text("服务暂不可用", "Service unavailable")
+
+
+class IdempotencyKeyReused(AppError):
+    status = 422
+    code = "idempotency_key_reused"
+    title = Text("该 Idempotency-Key 已用于另一个请求", "The Idempotency-Key was used with a different request")
+
+
+class IdempotencyInFlight(AppError):
+    status = 409
+    code = "idempotency_in_flight"
+    title = Text("使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress")
 
 
 def problem_response(request: Request, error: AppError) -> Response:
@@ -238,6 +322,26 @@ class DomainValueError(ValueError):
         super().__init__(text.render("en", **params))
 
 
+class HttpError(AppError):
+    """Another HTTP error of the framework, sent with its own status."""
+
+    code = "http_error"
+
+    def __init__(self, status: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.status = status
+
+
+class InternalError(AppError):
+    status = 500
+    code = "internal_error"
+    title = Text("服务器内部错误", "Internal server error")
+
+
+# Framework errors with a class of their own; any other status is an HttpError.
+_HTTP_KINDS: dict[int, type[AppError]] = {400: BadRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
@@ -255,51 +359,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         # 400: FastAPI could not read the body (e.g. JSON that is not UTF-8, a broken form).
-        kinds: dict[int, type[AppError]] = {400: BadRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
-        kind = kinds.get(exc.status_code)
-        if kind is None:
-            kind = type("HttpError", (AppError,), {"status": exc.status_code, "code": "http_error"})
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-        error = kind(headers=headers)
+        kind = _HTTP_KINDS.get(exc.status_code)
+        error = kind(headers=headers) if kind is not None else HttpError(exc.status_code, headers=headers)
         return problem_response(request, error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
-        error = type(
-            "InternalError",
-            (AppError,),
-            {"status": 500, "code": "internal_error", "title": Text("服务器内部错误", "Internal server error")},
-        )()
-        return problem_response(request, error)
-
-
-_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
-
-
-def _allowed_methods(request: Request) -> str | None:
-    """Every method the document declares for the requested path (routing names only the first route's)."""
-    patterns = getattr(request.app.state, "allowed_methods", None)
-    if patterns is None:
-        patterns = [
-            (
-                re.compile(
-                    "".join(
-                        r"[^/]+" if part.startswith("{") else re.escape(part)
-                        for part in re.split(r"(\{[^}]+\})", template)
-                    )
-                ),
-                {m.upper() for m in operations},
-            )
-            for template, operations in request.app.openapi().get("paths", {}).items()
-        ]
-        patterns = [(pattern, methods & _HTTP_METHODS) for pattern, methods in patterns]
-        request.app.state.allowed_methods = patterns
-    path = request.scope.get("path", "")
-    methods = set().union(*(m for pattern, m in patterns if pattern.fullmatch(path)))
-    return ", ".join(sorted(methods)) if methods else None
+        return problem_response(request, InternalError())
 
 
 def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]:
@@ -312,62 +380,3 @@ def problem_responses(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]
         )
         entry["description"] = (entry["description"] + ", " if entry["description"] else "") + kind.code
     return out
-
-
-class RejectNulInUrl:
-    """A NUL character has no use in a URL, and PostgreSQL text cannot hold one: 400 before any routing.
-
-    Pure ASGI (no per-request cost beyond two substring tests)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]
-        ):
-            error = BadRequest(Text("请求地址中含有 NUL 字符", "The URL contains a NUL character"))
-            await problem_response(Request(scope), error)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def add_to_openapi(app: FastAPI) -> None:
-    """Problems in the document as they are sent: ``application/problem+json`` with the Problem schema
-    (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
-    that is never sent), and 400 on every operation (``bad_request``: a URL with a NUL character; and
-    ``malformed_json`` where there is a body)."""
-
-    def amend(schema: dict[str, Any]) -> None:
-        ref = {"$ref": "#/components/schemas/Problem"}
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                codes = "malformed_json, bad_request" if "requestBody" in operation else "bad_request"
-                operation["responses"].setdefault(
-                    "400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}}
-                )
-                for response in operation["responses"].values():
-                    content = response.get("content", {})
-                    if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:
-                        del content["application/json"]
-                        content[PROBLEM_MEDIA_TYPE] = {"schema": ref}
-
-    amend_openapi(app, amend)
-
-
-from app.core.problem_schema import Problem  # noqa: E402  (schema lives apart to keep this file short)
-
-IdempotencyKeyReused = _kind(
-    "IdempotencyKeyReused",
-    422,
-    "idempotency_key_reused",
-    "该 Idempotency-Key 已用于另一个请求",
-    "The Idempotency-Key was used with a different request",
-)
-IdempotencyInFlight = _kind(
-    "IdempotencyInFlight",
-    409,
-    "idempotency_in_flight",
-    "使用该 Idempotency-Key 的请求仍在处理中",
-    "A request with this Idempotency-Key is still in progress",
-)

@@ -1,16 +1,19 @@
 """What the OpenAPI document says about the service as a whole: tags, servers, contact, licence and
-security (an `http` bearer scheme beside the OAuth2 password flow, public operations marked public)."""
+security (an `http` bearer scheme beside the OAuth2 password flow, public operations marked public),
+and problems as they are sent. The parts of the domain that describe more (the event payloads, the
+stored shapes of an application) hand their amendments to ``add_to_openapi``."""
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 
+from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
 from app.core.openapi_links import add_links
 from app.core.openapi_patch import amend_openapi
 from app.core.problem_codes import document_codes
-from app.events.event_schemas import document_events
 
 CONTACT = {"name": "smps maintainers"}
 LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
@@ -66,7 +69,36 @@ BEARER_SCHEME = {
 }
 
 
-def add_to_openapi(app: FastAPI) -> None:
+Amendment = Callable[[dict[str, Any]], None]
+
+
+def add_problems_to_openapi(app: FastAPI) -> None:
+    """Problems in the document as they are sent: ``application/problem+json`` with the Problem schema
+    (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
+    that is never sent), and 400 on every operation (``bad_request``: a URL with a NUL character; and
+    ``malformed_json`` where there is a body)."""
+
+    def amend(schema: dict[str, Any]) -> None:
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                codes = "malformed_json, bad_request" if "requestBody" in operation else "bad_request"
+                operation["responses"].setdefault(
+                    "400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}}
+                )
+                for response in operation["responses"].values():
+                    content = response.get("content", {})
+                    if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:
+                        del content["application/json"]
+                        content[PROBLEM_MEDIA_TYPE] = {"schema": ref}
+
+    amend_openapi(app, amend)
+
+
+def add_to_openapi(app: FastAPI, described: Sequence[Amendment] = ()) -> None:
+    """The service as a whole; ``described``: the domain's own amendments of the components (event
+    payloads, stored shapes), run after the problem codes and before the operations are finished."""
+
     def amend(schema: dict[str, Any]) -> None:
         schema["info"]["contact"] = CONTACT
         schema["info"]["license"] = LICENSE
@@ -77,8 +109,8 @@ def add_to_openapi(app: FastAPI) -> None:
         oauth2 = next(iter(schemes), None)
         schemes[BEARER] = BEARER_SCHEME
         document_codes(schema)
-        document_events(schema)
-        _stored_shapes(schema["components"]["schemas"])
+        for describe in described:
+            describe(schema)
         schema["security"] = [{BEARER: []}] + ([{oauth2: []}] if oauth2 else [])
         for operations in schema["paths"].values():
             for operation in operations.values():
@@ -97,13 +129,3 @@ def add_to_openapi(app: FastAPI) -> None:
                 add_links(operation)
 
     amend_openapi(app, amend)
-
-
-def _stored_shapes(components: dict[str, Any]) -> None:
-    from app.applications.schemas import STORED_SHAPES
-
-    members = components["ApplicationPublic"]["properties"]
-    for name, (component, nullable, array) in STORED_SHAPES.items():
-        ref = {"$ref": f"#/components/schemas/{component}"}
-        shape = {"type": "array", "items": ref} if array else ref
-        members[name] = {"anyOf": [shape, {"type": "null"}]} if nullable else shape

@@ -1,0 +1,65 @@
+"""Answers the service gives before or around routing: a URL with a NUL character, and the ``Allow``
+header of a 405 naming every method the document declares for the path."""
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core.errors import BadRequest, MethodNotAllowed, problem_response
+from app.core.i18n import Text
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+class RejectNulInUrl:
+    """A NUL character has no use in a URL, and PostgreSQL text cannot hold one: 400 before any routing.
+
+    Pure ASGI (no per-request cost beyond two substring tests)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]
+        ):
+            error = BadRequest(Text("请求地址中含有 NUL 字符", "The URL contains a NUL character"))
+            await problem_response(Request(scope), error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method the document declares for the requested path (routing names only the first route's)."""
+    patterns: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allowed_methods", None)
+    if patterns is None:
+        patterns = [
+            (
+                re.compile(
+                    "".join(
+                        r"[^/]+" if part.startswith("{") else re.escape(part)
+                        for part in re.split(r"(\{[^}]+\})", template)
+                    )
+                ),
+                {m.upper() for m in operations} & _HTTP_METHODS,
+            )
+            for template, operations in request.app.openapi().get("paths", {}).items()
+        ]
+        request.app.state.allowed_methods = patterns
+    path = request.scope.get("path", "")
+    methods: set[str] = set().union(*(m for pattern, m in patterns if pattern.fullmatch(path)))
+    return ", ".join(sorted(methods)) if methods else None
+
+
+def install_method_not_allowed(app: FastAPI) -> None:
+    """405 as a problem whose ``Allow`` names every method of the path (a handler by status, so it
+    takes the place of the general HTTP error handler for this one status)."""
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return problem_response(request, MethodNotAllowed(headers=headers))
