@@ -5,9 +5,9 @@ the enum of `Problem.code` (a test checks that no class is missing)."""
 
 from typing import Any
 
-from app.core.errors import AppError
+from app.core.errors import AppError, HttpError, InternalError
 
-# Made while a request is handled (app.core.errors handlers), not declared as classes.
+# Answered only by the handlers (app.core.errors), with a meaning of their own here.
 _HANDLER_CODES = {
     "http_error": (0, "Another HTTP error of the framework (status as sent)"),
     "internal_error": (500, "Internal server error: a fault of the service, logged with the request id"),
@@ -15,17 +15,18 @@ _HANDLER_CODES = {
 
 
 def _subclasses(kind: type[AppError]) -> list[type[AppError]]:
-    out = []
+    out: list[type[AppError]] = []
     for sub in kind.__subclasses__():
         out += [sub, *_subclasses(sub)]
     return out
 
 
 def stable_codes() -> dict[str, tuple[int, str]]:
+    kinds: list[type[AppError]] = [AppError, *_subclasses(AppError)]
     codes = {
         kind.code: (kind.status, kind.title.en)
-        for kind in [AppError, *_subclasses(AppError)]
-        if kind.__module__.startswith("app.") and kind.__name__ not in ("HttpError", "InternalError")
+        for kind in kinds
+        if kind.__module__.startswith("app.") and kind not in (HttpError, InternalError)
     }
     return {**codes, **_HANDLER_CODES}
 
