@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 
 import app.events.outbox  # noqa: F401  (installs the before-commit hook)
+from app.accounts.principal import user_of_credential
 from app.attachments.blobstore import blob_store_of
 from app.core import cors, docs_pages
 from app.core.caching import CacheHeaders
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     install_error_handlers(app)
     install_method_not_allowed(app)
     app.add_middleware(RejectNulInUrl)
-    app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
+    # Inside the request id, so replays carry one too.
+    app.add_middleware(IdempotencyMiddleware, resolve_user=user_of_credential)
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too

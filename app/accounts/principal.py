@@ -1,4 +1,8 @@
-"""Who is calling: resolved once per request from a bearer token or an API key."""
+"""Who is calling: resolved once per request from a bearer token or an API key.
+
+Two functions work out a caller, for every path that needs one: ``resolve_credential`` (a bearer
+token or an ``smps_`` API key, valid now) and ``load_principal`` (a user by id, for work done on a
+user's behalf later: webhook deliveries, resumed bulk uploads)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import AccessToken, ApiKey, Role, User
 from app.core.clock import as_utc
@@ -76,63 +81,48 @@ def current_principal(
 
 
 _USER_COLUMNS = (
-    User.id,
-    User.username,
-    User.display_name,
-    User.organization_id,
-    User.roles,
-    User.is_active,
-    Organization.province_code,
-    Organization.recommender_kind,
+    col(User.id),
+    col(User.username),
+    col(User.display_name),
+    col(User.organization_id),
+    col(User.roles),
+    col(User.is_active),
+    col(Organization.province_code),
+    col(Organization.recommender_kind),
 )
 
 
 # Built once: the statements of the hottest path are compiled and cached by SQLAlchemy, not rebuilt per request.
 _BY_API_KEY = DirectSelect(
-    sa.select(*_USER_COLUMNS, ApiKey.id, ApiKey.last_used_at)
-    .join(ApiKey, ApiKey.user_id == User.id)
-    .join(Organization, Organization.id == User.organization_id)
-    .where(ApiKey.key_hash == sa.bindparam("digest"), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    sa.select(*_USER_COLUMNS, col(ApiKey.id), col(ApiKey.last_used_at))
+    .join(ApiKey, col(ApiKey.user_id) == col(User.id))
+    .join(Organization, col(Organization.id) == col(User.organization_id))
+    .where(col(ApiKey.key_hash) == sa.bindparam("digest"), col(ApiKey.revoked_at).is_(None))
 )
 _BY_TOKEN = DirectSelect(
     sa.select(*_USER_COLUMNS)
-    .join(AccessToken, AccessToken.user_id == User.id)
-    .join(Organization, Organization.id == User.organization_id)
+    .join(AccessToken, col(AccessToken.user_id) == col(User.id))
+    .join(Organization, col(Organization.id) == col(User.organization_id))
     .where(
-        AccessToken.token_hash == sa.bindparam("digest"),
-        AccessToken.expires_at > sa.bindparam("now", type_=UTCDateTime),
+        col(AccessToken.token_hash) == sa.bindparam("digest"),
+        col(AccessToken.expires_at) > sa.bindparam("now", type_=UTCDateTime),
     )
+)
+_BY_USER = DirectSelect(
+    sa.select(*_USER_COLUMNS)
+    .join(Organization, col(Organization.id) == col(User.organization_id))
+    .where(col(User.id) == sa.bindparam("user_id"))
 )
 
 
-def _first(db: Session | sa.Connection, query: DirectSelect, params: dict) -> Any:
+def _first(db: Session | sa.Connection, query: DirectSelect, params: dict[str, Any]) -> Any:
     # A bare connection is the hot read path: run on the driver directly; a session takes the usual way.
     if isinstance(db, sa.Connection):
         return query.first(db, params)
     return db.execute(query.statement, params).first()
 
 
-def authenticate(
-    session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool
-) -> Principal:
-    """Resolve a bearer token or an API key to its principal, or raise 401."""
-    if not credential:
-        raise _unauthenticated()
-    digest = secret_hash(credential)
-    key_id = last_used = None
-    if credential.startswith(API_KEY_PREFIX):
-        row = _first(session, _BY_API_KEY, {"digest": digest})
-        if row is not None:
-            key_id, last_used = row[8], row[9]
-    else:
-        row = _first(session, _BY_TOKEN, {"digest": digest, "now": now})
-    if row is None or not row[5]:
-        raise _unauthenticated()
-    if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
-        if read_only:
-            _record_key_use(database, key_id, now)
-        else:  # already a write transaction: record it there (a second writer would wait on this one)
-            session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+def _principal(row: Any, api_key_id: str | None = None) -> Principal:
     return Principal(
         user_id=row[0],
         username=row[1],
@@ -141,14 +131,65 @@ def authenticate(
         province_code=row[6],
         recommender_kind=row[7],
         roles=frozenset(row[4]),
-        api_key_id=key_id,
+        api_key_id=api_key_id,
     )
+
+
+def _resolve(db: Session | sa.Connection, credential: str, now: datetime) -> tuple[Principal, datetime | None] | None:
+    """The principal of a valid credential, with its API key's last use (None for a token)."""
+    digest = secret_hash(credential)
+    key_id = last_used = None
+    if credential.startswith(API_KEY_PREFIX):
+        row = _first(db, _BY_API_KEY, {"digest": digest})
+        if row is not None:
+            key_id, last_used = row[8], row[9]
+    else:
+        row = _first(db, _BY_TOKEN, {"digest": digest, "now": now})
+    if row is None or not row[5]:  # unknown, expired, revoked, or its user deactivated
+        return None
+    return _principal(row, key_id), last_used
+
+
+def resolve_credential(db: Session | sa.Connection, credential: str, now: datetime) -> Principal | None:
+    """The principal a bearer token or an API key stands for, if it is valid now (an active user)."""
+    found = _resolve(db, credential, now)
+    return found[0] if found is not None else None
+
+
+def load_principal(db: Session | sa.Connection, user_id: str) -> Principal | None:
+    """The principal a user acts as now; None when the user is gone or deactivated."""
+    row = _first(db, _BY_USER, {"user_id": user_id})
+    return _principal(row) if row is not None and row[5] else None
+
+
+def user_of_credential(database: Database, credential: str, now: datetime) -> str | None:
+    """The user id of a valid credential, in a short read of its own (what ``Idempotency-Key`` is kept under)."""
+    with database.reader() as session:
+        principal = resolve_credential(session, credential, now)
+    return principal.user_id if principal is not None else None
+
+
+def authenticate(
+    session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool
+) -> Principal:
+    """Resolve a bearer token or an API key to its principal, or raise 401; records an API key's use."""
+    found = _resolve(session, credential, now) if credential else None
+    if found is None:
+        raise _unauthenticated()
+    principal, last_used = found
+    key_id = principal.api_key_id
+    if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
+        if read_only:
+            _record_key_use(database, key_id, now)
+        else:  # already a write transaction: record it there (a second writer would wait on this one)
+            session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+    return principal
 
 
 def _record_key_use(database: Database, key_id: str, now: datetime) -> None:
     # Its own short write, so a GET keeps its read-only transaction.
     with database.writer() as session, session.begin():
-        session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

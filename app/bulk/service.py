@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Role, User
-from app.accounts.principal import Principal, require_role
+from app.accounts.models import Role
+from app.accounts.principal import Principal, load_principal, require_role
 from app.applications.access import entry_errors
 from app.applications.models import Application, ApplicationParty
 from app.applications.schemas import ApplicationCreate
@@ -46,7 +46,6 @@ from app.core.ids import new_id
 from app.core.settings import Settings
 from app.events.models import Event, EventCounter
 from app.events.outbox import discard_pending
-from app.organizations.models import Organization
 from app.reference.models import Call
 
 log = logging.getLogger("smps.bulk")
@@ -385,26 +384,6 @@ def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
 # --- running an upload -------------------------------------------------------------------------
 
 
-def _principal_of(session: Session, user_id: str) -> Principal | None:
-    row = session.execute(
-        sa.select(User, Organization.province_code, Organization.recommender_kind)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(User.id == user_id)
-    ).first()
-    if row is None or not row[0].is_active:
-        return None
-    user: User = row[0]
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        organization_id=user.organization_id,
-        province_code=row[1],
-        recommender_kind=row[2],
-        roles=frozenset(user.roles),
-    )
-
-
 def _claim(database: Database, upload_id: str, owner: str, now: datetime, settings: Settings) -> bool:
     with database.writer() as session:
         claimed = (
@@ -595,7 +574,7 @@ def _run_all_or_nothing(
     rows = list(enumerate(data["rows"]))
     with database.writer() as session:
         try:
-            principal = _principal_of(session, upload.uploaded_by)
+            principal = load_principal(session, upload.uploaded_by)
             if principal is None:
                 raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
             now = clock()
@@ -651,7 +630,7 @@ def _run_valid_rows(
     while True:
         with database.writer() as session:
             try:
-                principal = _principal_of(session, upload.uploaded_by)
+                principal = load_principal(session, upload.uploaded_by)
                 if principal is None:
                     raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
                 now = clock()

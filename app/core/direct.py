@@ -22,7 +22,7 @@ _Plan = tuple[
 
 
 class DirectSelect:
-    def __init__(self, statement: sa.Select[Any]) -> None:
+    def __init__(self, statement: sa.Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 

@@ -13,11 +13,13 @@ SHA-256 is computed on the way to the application, and only the (small JSON) res
   ``idempotency_key_reused``.
 
 Keys belong to the authenticated user (a request without valid credentials is not tracked) and are
-kept ``idempotency_ttl_hours``; the worker purges expired ones.
+kept ``idempotency_ttl_hours``; the worker purges expired ones. Who the user is, the accounts part of
+the service says: the app factory hands the middleware a ``resolve_user`` callable.
 """
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +28,7 @@ import anyio
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +44,7 @@ from app.core.errors import (
     problem_response,
 )
 from app.core.i18n import Text
+from app.core.idempotency_models import IdempotencyKey
 from app.core.openapi_patch import amend_openapi
 
 log = logging.getLogger("smps")
@@ -56,6 +60,10 @@ MAX_STORED_BODY = 1024 * 1024
 _NOT_REPLAYED = frozenset(
     {b"content-length", b"date", b"server", b"x-request-id", b"set-cookie", b"transfer-encoding", b"connection"}
 )
+
+
+# The user a bearer credential (token or API key) belongs to when it is valid now; None otherwise.
+ResolveUser = Callable[[Database, str, datetime], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +82,9 @@ def applies(method: str, path: str) -> bool:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, resolve_user: ResolveUser) -> None:
         self.app = app
+        self.resolve_user = resolve_user
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not applies(scope["method"], scope["path"]):
@@ -110,7 +119,7 @@ class IdempotencyMiddleware:
         database: Database = state.database
         now: datetime = state.clock()
         credential = _bearer(headers.get(b"authorization"))
-        user_id = await run_in_threadpool(_user_for, database, credential, now) if credential else None
+        user_id = await run_in_threadpool(self.resolve_user, database, credential, now) if credential else None
         if user_id is None:  # the application answers 401; nothing to remember
             await self.app(scope, receive, send)
             return
@@ -245,43 +254,17 @@ async def _replay(stored: _Stored, send: Send) -> None:
 # -- the store (synchronous; run in the thread pool) ------------------------------------------------
 
 
-def _user_for(database: Database, credential: str, now: datetime) -> str | None:
-    """The user a bearer token or API key belongs to, if it is valid now."""
-    from app.accounts.models import AccessToken, ApiKey, User
-    from app.core.security import API_KEY_PREFIX, secret_hash
-
-    digest = secret_hash(credential)
-    if credential.startswith(API_KEY_PREFIX):
-        query = (
-            sa.select(ApiKey.user_id)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
-        )  # type: ignore[union-attr]
-    else:
-        query = (
-            sa.select(AccessToken.user_id)
-            .join(User, User.id == AccessToken.user_id)
-            .where(AccessToken.token_hash == digest, AccessToken.expires_at > now)
-        )
-    with database.reader() as session:
-        return session.execute(query.where(User.is_active.is_(True))).scalar_one_or_none()  # type: ignore[attr-defined]
-
-
 def _match(where: tuple[str, str]) -> sa.ColumnElement[bool]:
-    from app.events.models import IdempotencyKey
-
-    return sa.and_(IdempotencyKey.user_id == where[0], IdempotencyKey.key == where[1])
+    return sa.and_(col(IdempotencyKey.user_id) == where[0], col(IdempotencyKey.key) == where[1])
 
 
 def _claim(
     database: Database, where: tuple[str, str], method: str, path: str, now: datetime, ttl: timedelta
 ) -> tuple[int | None, _Stored | None]:
     """Insert the in-flight row (its id: this request is first) or return the row that is there."""
-    from app.events.models import IdempotencyKey
-
     for _ in range(3):
         with database.writer() as session:
-            session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.expires_at <= now))
+            session.execute(sa.delete(IdempotencyKey).where(_match(where), col(IdempotencyKey.expires_at) <= now))
             try:
                 row_id = session.execute(
                     sa.insert(IdempotencyKey)
@@ -295,7 +278,7 @@ def _claim(
                         created_at=now,
                         expires_at=now + min(ttl, IN_FLIGHT_LEASE),
                     )
-                    .returning(IdempotencyKey.id)
+                    .returning(col(IdempotencyKey.id))
                 ).scalar_one()
                 commit(session)
                 return row_id, None
@@ -318,13 +301,13 @@ def _claim(
 
 
 def _store(database: Database, row_id: int, digest: str, response: dict[str, Any], ttl: timedelta) -> None:
-    from app.events.models import IdempotencyKey
-
     with database.writer() as session:
-        created = session.execute(sa.select(IdempotencyKey.created_at).where(IdempotencyKey.id == row_id)).scalar_one()
+        created = session.execute(
+            sa.select(col(IdempotencyKey.created_at)).where(col(IdempotencyKey.id) == row_id)
+        ).scalar_one()
         session.execute(
             sa.update(IdempotencyKey)
-            .where(IdempotencyKey.id == row_id)
+            .where(col(IdempotencyKey.id) == row_id)
             .values(
                 state="completed",
                 request_sha256=digest,
@@ -338,11 +321,9 @@ def _store(database: Database, row_id: int, digest: str, response: dict[str, Any
 
 
 def _release(database: Database, row_id: int) -> None:
-    from app.events.models import IdempotencyKey
-
     with database.writer() as session:
         session.execute(
-            sa.delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.state == "in_flight")
+            sa.delete(IdempotencyKey).where(col(IdempotencyKey.id) == row_id, col(IdempotencyKey.state) == "in_flight")
         )
         commit(session)
 

@@ -9,16 +9,15 @@ applicants and the reviewers of the recommender that entered it.
 """
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.applications.access import visibility_filter
 from app.applications.models import Application
 from app.batches.models import Batch
 from app.batches.service import batch_visibility
 from app.events.models import Event
-from app.organizations.models import Organization
 
 DELETED = "application.deleted"
 # Reference data: every signed-in caller reads calls and organizations.
@@ -30,22 +29,22 @@ def event_visibility(principal: Principal) -> sa.ColumnElement[bool]:
     # No shortcut for admins: they too see no events of a draft that is gone.
     org = principal.organization_id
     about_application = sa.and_(
-        Event.application_id.is_not(None),  # type: ignore[union-attr]
-        Event.type != DELETED,
-        sa.exists().where(Application.id == Event.application_id, visibility_filter(principal)),
+        col(Event.application_id).is_not(None),
+        col(Event.type) != DELETED,
+        sa.exists().where(col(Application.id) == col(Event.application_id), visibility_filter(principal)),
     )
     # Recorded with the undertaking unit and, for a draft a recommender entered, that recommender.
     could_see_draft: list[sa.ColumnElement[bool]] = [sa.true()] if principal.is_admin else []
     if principal.has(Role.applicant):
-        could_see_draft.append(Event.organization_id == org)
+        could_see_draft.append(col(Event.organization_id) == org)
     if principal.is_recommender_reviewer:
-        could_see_draft.append(Event.recommender_id == org)
-    deleted = sa.and_(Event.type == DELETED, sa.or_(*could_see_draft)) if could_see_draft else sa.false()
+        could_see_draft.append(col(Event.recommender_id) == org)
+    deleted = sa.and_(col(Event.type) == DELETED, sa.or_(*could_see_draft)) if could_see_draft else sa.false()
     about_batch = sa.and_(
-        Event.subject_type == "batch",
-        sa.exists().where(Batch.id == Event.subject_id, batch_visibility(principal)),
+        col(Event.subject_type) == "batch",
+        sa.exists().where(col(Batch.id) == col(Event.subject_id), batch_visibility(principal)),
     )
-    public = sa.and_(Event.application_id.is_(None), Event.subject_type.in_(PUBLIC_SUBJECTS))  # type: ignore[union-attr, attr-defined]
+    public = sa.and_(col(Event.application_id).is_(None), col(Event.subject_type).in_(PUBLIC_SUBJECTS))
     return sa.or_(about_application, deleted, about_batch, public)
 
 
@@ -54,27 +53,6 @@ def type_filter(types: list[str]) -> sa.ColumnElement[bool]:
     if not types or "*" in types:
         return sa.true()
     exact = [t for t in types if not t.endswith(".*")]
-    clauses: list[sa.ColumnElement[bool]] = [Event.type.in_(exact)] if exact else []  # type: ignore[attr-defined]
-    clauses += [Event.type.startswith(t[:-1], autoescape=True) for t in types if t.endswith(".*")]  # type: ignore[attr-defined]
+    clauses: list[sa.ColumnElement[bool]] = [col(Event.type).in_(exact)] if exact else []
+    clauses += [col(Event.type).startswith(t[:-1], autoescape=True) for t in types if t.endswith(".*")]
     return sa.or_(*clauses)
-
-
-def principal_of_user(session: Session, user_id: str) -> Principal | None:
-    """The principal a user acts as now; None when the user is gone or deactivated."""
-    row = session.execute(
-        sa.select(User, Organization.province_code, Organization.recommender_kind)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(User.id == user_id)
-    ).first()
-    if row is None or not row[0].is_active:
-        return None
-    user: User = row[0]
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        organization_id=user.organization_id,
-        province_code=row[1],
-        recommender_kind=row[2],
-        roles=frozenset(user.roles),
-    )

@@ -36,14 +36,16 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
+from app.accounts.principal import load_principal
 from app.core.clock import Clock, system_clock
 from app.core.db import Database, commit
+from app.core.idempotency_models import IdempotencyKey
 from app.core.ids import new_id
 from app.core.settings import Settings
-from app.events.access import event_visibility, principal_of_user
+from app.events.access import event_visibility
 from app.events.addresses import AddressRefused, PinnedBackend, PinnedTransport
 from app.events.feed import event_public
-from app.events.models import Event, IdempotencyKey, Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
+from app.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
 from app.events.webhooks import matches, sign
 
 log = logging.getLogger("smps.worker")
@@ -294,7 +296,7 @@ class Worker:
         payloads: dict[int, str] = {}
         rows = []
         for owner_id, owner_hooks in by_owner.items():
-            principal = principal_of_user(session, owner_id)
+            principal = load_principal(session, owner_id)
             if principal is None:
                 continue
             visible = set(session.execute(sa.select(Event.seq).where(in_range, event_visibility(principal))).scalars())

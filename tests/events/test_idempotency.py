@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.events.models import IdempotencyKey, Webhook
+from app.core.idempotency_models import IdempotencyKey
+from app.events.models import Webhook
 from app.events.worker import prune
 from app.organizations.models import Organization
 from tests.factories import credit_code, make_org, make_user

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from standardwebhooks import Webhook as Verifier
 
 from app.cli import main
+from app.core.idempotency_models import IdempotencyKey
 from app.core.settings import Settings
-from app.events.models import Event, IdempotencyKey, WebhookDelivery
+from app.events.models import Event, WebhookDelivery
 from app.events.worker import LEASE, RETRY_WINDOW, Worker
 from tests.conftest import Actor
 from tests.events.conftest import Receiver, emit, make_application, make_batch
