@@ -19,7 +19,7 @@ def main() -> None:
 
 @main.command(help="Upgrade the database to the current schema and seed the reference data (idempotent).")
 def migrate() -> None:
-    from app.core.migrate import migrate as run
+    from app.main import migrate as run
 
     settings = Settings()
     run(settings)
@@ -35,11 +35,11 @@ def migrate() -> None:
 def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool) -> None:
     import uvicorn
 
-    from app.core.production import preflight
+    from app.main import preflight
 
     preflight(Settings(), "serve")
     if not no_migrate:
-        from app.core.migrate import migrate as run
+        from app.main import migrate as run
 
         run(Settings())
     if not no_worker:
@@ -164,8 +164,8 @@ def create_api_key(username: str, name: str) -> None:
     help="Where the demo data and keys are kept (read first, then rewritten).",
 )
 def demo(output: Path) -> None:
-    from app.core.migrate import migrate as run
     from app.demo import create_demo, previous_keys
+    from app.main import migrate as run
 
     settings = Settings()
     run(settings)

@@ -1,6 +1,8 @@
-"""create_app(): routers, error handlers, lifespan — wiring only."""
+"""create_app(): routers, error handlers, lifespan — wiring only. Also where core meets the domain
+outside a request: ``migrate`` (with the reference data's seeding) and ``preflight`` (with the checks
+of receipt signing)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
@@ -10,7 +12,9 @@ from fastapi_offline import FastAPIOffline
 import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.accounts.principal import user_of_credential
 from app.attachments.blobstore import blob_store_of
-from app.core import cors, docs_pages
+from app.batches.startup import make_development_keys, receipt_key_problems
+from app.core import cors, docs_pages, production
+from app.core import migrate as migrations
 from app.core.caching import CacheHeaders
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
@@ -28,6 +32,7 @@ from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
 from app.events.event_schemas import document_events
 from app.openapi_doc import document_stored_shapes
+from app.reference.seed import seed_reference_data
 from app.routers import ROUTERS
 
 DESCRIPTION = """\
@@ -37,6 +42,20 @@ Submission flow of the standardization pilot programme for social management and
 Errors are RFC 9457 `application/problem+json` with a stable `code`; messages follow `Accept-Language`
 (`zh-CN` default, `en`). Authenticate with `Authorization: Bearer <token or API key>`.
 """
+
+
+PRODUCTION_CHECKS: list[production.Check] = [receipt_key_problems]
+DEVELOPMENT_SETUP: list[production.Prepare] = [make_development_keys]
+
+
+def migrate(settings: Settings) -> None:
+    """Upgrade the database to the current schema and seed the reference data (idempotent)."""
+    migrations.migrate(settings, seed=seed_reference_data)
+
+
+def preflight(settings: Settings, command: str, before_writing: Callable[[], None] | None = None) -> None:
+    """Refuse to start in production when something is wrong; in development, make the receipt keys."""
+    production.preflight(settings, command, before_writing, checks=PRODUCTION_CHECKS, prepare=DEVELOPMENT_SETUP)
 
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:

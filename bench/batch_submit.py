@@ -35,8 +35,8 @@ from app.batches.models import Batch, BatchItem, BatchState
 from app.core.clock import BEIJING
 from app.core.db import Database, commit, make_database
 from app.core.ids import new_id
-from app.core.migrate import migrate
 from app.core.settings import Settings
+from app.main import migrate
 from app.organizations.credit_code import check_character
 from app.organizations.models import Organization
 from app.reference import data

@@ -22,9 +22,8 @@ from app.accounts.service import create_api_key
 from app.applications.models import Application
 from app.core.db import commit, make_database
 from app.core.ids import new_id
-from app.core.migrate import migrate
 from app.core.settings import Settings
-from app.main import create_app
+from app.main import create_app, migrate
 from app.organizations.credit_code import check_character
 from app.organizations.models import Organization
 from app.reference.models import Call

@@ -13,9 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.clock import BEIJING
-from app.core.migrate import migrate
 from app.core.settings import Settings
-from app.main import create_app
+from app.main import create_app, migrate
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 BACKEND = os.environ.get("SMPS_TEST_DATABASE", "sqlite")

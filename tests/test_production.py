@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from app.batches.keystore import FileKeyStore
-from app.core.production import legacy_key, problems
+from app.core import production as startup
+from app.core.production import legacy_key
 from app.core.settings import Settings
+from app.main import PRODUCTION_CHECKS
 from tests.conftest import ROOT_DIR
 
 
@@ -44,6 +46,11 @@ def test_production_without_keys_exits_2_with_the_reasons(command: str, tmp_path
     assert "SQLite on a relative path" in lines[1]
     assert "127.0.0.1" in lines[2] and "hooks.example.org" not in lines[2]
     assert not (tmp_path / "keys").exists() and not (tmp_path / "var").exists()  # nothing made, nothing migrated
+
+
+def problems(settings: Settings) -> list[str]:
+    """What `smps serve` and `smps worker` check: the shared settings, then the receipt keys' own."""
+    return startup.problems(settings, PRODUCTION_CHECKS)
 
 
 def production(tmp_path: Path, **over: object) -> Settings:
@@ -96,7 +103,7 @@ def test_production_never_accepts_the_development_hmac_key(tmp_path: Path) -> No
 
 
 def test_development_makes_keys_on_first_start(tmp_path: Path) -> None:
-    from app.core.migrate import migrate
+    from app.main import migrate
 
     database_url = f"sqlite:///{tmp_path}/smps.db"
     migrate(Settings(database_url=database_url, storage_dir=tmp_path / "files"))

@@ -1,6 +1,8 @@
-"""Bring a database to the current schema (Alembic) and seed the reference data; idempotent."""
+"""Bring a database to the current schema (Alembic) and seed it (the seeding comes from the domain:
+app.main passes the reference data's); idempotent."""
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -9,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session
 
 from app.core.db import commit, make_database
 from app.core.settings import Settings
@@ -31,14 +34,15 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings, seed: Callable[[Session], None] | None = None) -> None:
+    """Upgrade to the current schema, then run ``seed`` (idempotent itself) in one committed transaction."""
     command.upgrade(alembic_config(settings.database_url), "heads")
-    from app.reference.seed import seed_reference_data
-
+    if seed is None:
+        return
     database = make_database(settings)
     try:
         with database.writer() as session:
-            seed_reference_data(session)
+            seed(session)
             commit(session)
     finally:
         database.dispose()

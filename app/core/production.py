@@ -1,14 +1,22 @@
 """Start-up checks: production refuses development keys and defaults that weaken security;
-development makes what it needs (receipt signing keys under var/) on first start."""
+development makes what it needs (receipt signing keys under var/) on first start.
+
+The checks of the settings every part shares live here; a part of the domain with needs of its own
+(receipt signing keys) hands its checks and its development set-up to ``preflight``."""
 
 import ipaddress
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import click
 import sqlalchemy as sa
 
 from app.core.settings import DEVELOPMENT_RECEIPT_KEY, Settings
+
+# One line per reason production must not start; empty when all is well.
+Check = Callable[[Settings], list[str]]
+# What development makes for itself on start (after ``before_writing``).
+Prepare = Callable[[Settings], None]
 
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
@@ -27,30 +35,13 @@ def _weak_webhook_entry(entry: str) -> bool:
     )
 
 
-def problems(settings: Settings) -> list[str]:
-    """One line per reason production must not start with ``settings``; empty in development."""
+def problems(settings: Settings, checks: Sequence[Check] = ()) -> list[str]:
+    """One line per reason production must not start with ``settings``; empty in development.
+
+    ``checks``: the domain's own, reported first."""
     if settings.environment != "production":
         return []
-    from app.batches.keystore import key_store
-    from app.batches.signing import ALGORITHMS
-
-    found: list[str] = []
-    store = key_store(settings.keys_dir)
-    try:
-        active = [k for k in store.published() if k.retired_at is None]
-    except (OSError, ValueError, TypeError) as exc:
-        active = []
-        found.append(f"receipt keys under {settings.keys_dir} cannot be read ({exc.__class__.__name__})")
-    missing = [alg for alg in ALGORITHMS if alg not in {k.alg for k in active}]
-    if missing:
-        found.append(
-            f"no active receipt signing key for {', '.join(missing)} under {settings.keys_dir} "
-            "(SMPS_RECEIPT_KEYS_DIR): run `smps keys generate`"
-        )
-    if any(k.development for k in active):
-        found.append("the receipt signing keys are development keys: run `smps keys rotate`")
-    if settings.keys_dir.is_dir() and store.exposed_private_files():
-        found.append(f"private receipt keys under {settings.keys_dir} are readable by others: chmod 600 them")
+    found = [line for check in checks for line in check(settings)]
     if settings.is_sqlite:
         database = sa.engine.make_url(settings.database_url).database
         if not database or database == ":memory:" or not database.startswith("/"):
@@ -73,12 +64,19 @@ def legacy_key(settings: Settings) -> str | None:
     return settings.receipt_signing_key
 
 
-def preflight(settings: Settings, command: str, before_writing: Callable[[], None] | None = None) -> None:
-    """Refuse to start (exit 2) in production when something is wrong; in development, make the keys.
+def preflight(
+    settings: Settings,
+    command: str,
+    before_writing: Callable[[], None] | None = None,
+    *,
+    checks: Sequence[Check] = (),
+    prepare: Sequence[Prepare] = (),
+) -> None:
+    """Refuse to start (exit 2) in production when something is wrong; in development, ``prepare``.
 
     ``before_writing`` runs between the two (e.g. the check that the database is migrated), so a
-    command that stops there leaves no key files behind."""
-    found = problems(settings)
+    command that stops there leaves nothing behind."""
+    found = problems(settings, checks)
     if found:
         for line in found:
             click.echo(f"smps {command}: refusing to start in production: {line}", err=True)
@@ -86,10 +84,5 @@ def preflight(settings: Settings, command: str, before_writing: Callable[[], Non
     if before_writing is not None:
         before_writing()
     if settings.environment == "development":
-        from app.batches.keystore import key_store
-
-        store = key_store(settings.keys_dir)
-        made = store.generate(development=True)
-        kids = ", ".join(k.kid for k in store.published() if k.retired_at is None)
-        note = "generated, " if made else ""
-        click.echo(f"receipt signing keys ({note}development, {settings.keys_dir}): {kids}", err=True)
+        for step in prepare:
+            step(settings)

@@ -37,7 +37,7 @@ def start_worker_thread(settings: Settings) -> threading.Event:
 def worker(once: bool) -> None:
     from app.core.logging import configure_logging
     from app.core.migrate import require_migrated
-    from app.core.production import preflight
+    from app.main import preflight
 
     settings = Settings()
     preflight(settings, "worker", before_writing=lambda: require_migrated(settings))
