@@ -160,7 +160,7 @@ def key_store(directory: Path) -> FileKeyStore:
 
 def signers_for(directory: Path, development: bool) -> list[Signer]:
     """The active signers; in development the keys are made on first use (production refuses to start
-    without them, see app/core/production.py)."""
+    without them, see app/batches/startup.py)."""
     store = key_store(directory)
     signers = store.signers()
     if development and {s.info.alg for s in signers} != set(ALGORITHMS):
