@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.accounts.models import ApiKey, User
 from app.accounts.service import create_api_key, create_user
 from app.core.clock import BEIJING
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.security import secret_hash
 from app.core.settings import Settings
@@ -85,7 +85,7 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
     now = datetime.now(UTC)
     database = make_database(settings)
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             call = session.execute(sa.select(Call).where(Call.key == PRACTICE_CALL_KEY)).scalar_one_or_none()
             if call is None:
                 call = Call(
@@ -141,14 +141,13 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                     )
                 key = _demo_key(session, user.id, known_keys.get(username), now)
                 users.append({"username": username, "roles": roles, "organization_id": orgs[org_key], "api_key": key})
-            commit(session)
-            return {
-                "call_id": call.id,
-                "call_deadline": call.deadline.astimezone(BEIJING).isoformat(),
-                "recommender_id": orgs["370000"],
-                "organizations": {k: v for k, v in orgs.items() if k.startswith("demo-")},
-                "password": DEMO_PASSWORD,
-                "users": users,
-            }
+        return {
+            "call_id": call.id,
+            "call_deadline": call.deadline.astimezone(BEIJING).isoformat(),
+            "recommender_id": orgs["370000"],
+            "organizations": {k: v for k, v in orgs.items() if k.startswith("demo-")},
+            "password": DEMO_PASSWORD,
+            "users": users,
+        }
     finally:
         database.dispose()

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 
-import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.attachments.blobstore import blob_store_of
 from app.core import cors, docs_pages
 from app.core.caching import CacheHeaders

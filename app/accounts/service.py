@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import AccessToken, ApiKey, LoginFailure, Role, User, fold_username
 from app.core.clock import as_utc
+from app.core.db import Database
 from app.core.errors import (
     Duplicate,
     FieldError,
@@ -70,7 +71,7 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def login(
-    session: Session, settings: Settings, username: str, password: str, address: str, now: datetime
+    database: Database, settings: Settings, username: str, password: str, address: str, now: datetime
 ) -> tuple[str, datetime]:
     """Check a password and issue a bearer token; too many recent failures → 429.
 
@@ -79,14 +80,24 @@ def login(
     """
     account = fold_username(username)[:64]
     address = address[:64]
-    check_login_limits(session, settings, account, address, now)
-    user = find_user(session, username)
-    ok = verify_password(password, user.password_hash if user else None)
-    if not ok or user is None or not user.is_active:
-        # Recorded in its own committed write below (the caller's unit of work), even though we raise.
-        session.add(LoginFailure(username=account, address=address, at=now))
-        session.commit()
+    with database.transaction() as session:
+        check_login_limits(session, settings, account, address, now)
+        user = find_user(session, username)
+        ok = verify_password(password, user.password_hash if user else None)
+        if not ok or user is None or not user.is_active:
+            # Committed with this transaction: the refusal is raised only after it.
+            session.add(LoginFailure(username=account, address=address, at=now))
+            issued = None
+        else:
+            issued = _issue_token(session, settings, user, account, address, now)
+    if issued is None:
         raise InvalidCredentials()
+    return issued
+
+
+def _issue_token(
+    session: Session, settings: Settings, user: User, account: str, address: str, now: datetime
+) -> tuple[str, datetime]:
     token = new_secret(TOKEN_PREFIX)
     expires_at = now + timedelta(minutes=settings.token_lifetime_minutes)
     session.add(

@@ -20,7 +20,7 @@ from app.applications.workflow import STEPS, Actor, available_actions
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.events.outbox import record_event
+from app.core.outbox import record_event
 from app.organizations.models import Organization
 from app.reference.labels import ROLES, labelled
 from app.reference.models import Call

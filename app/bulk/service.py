@@ -10,7 +10,7 @@ Crash safety: ``all_or_nothing`` applies every row in one transaction together w
 final state, so an upload is either finished or has changed nothing. ``valid_rows`` applies chunks,
 each in one transaction with the upload's progress (compare-and-set on ``processed_rows``), so a
 resumed upload continues after the last committed chunk and never applies a row twice. A runner
-holds a lease on the upload; ``resume_unfinished`` and the worker (``app.events.worker``, every minute)
+holds a lease on the upload; ``resume_unfinished`` and the worker (``app.worker``, every minute)
 pick up uploads whose lease ran out and mark failed those that have been tried too often.
 """
 
@@ -39,13 +39,13 @@ from app.bulk.columns import column_of, item_prefix
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.core.clock import Clock, system_clock
-from app.core.db import Database, commit
+from app.core.db import Database
 from app.core.errors import FieldError, field_errors_from_pydantic
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.outbox import sequence
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event, EventCounter
-from app.events.outbox import discard_pending
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -346,7 +346,9 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
         return
     insert_many(session, _APPLICATIONS, prepared.applications)
     insert_many(session, _PARTIES, prepared.parties)
-    _insert_events(
+    # Numbered by the outbox's sequencer, last before the commit (only the upload's own progress is
+    # written after): the counter row stays locked until then, so sequence order is commit order.
+    events = sequence(
         session,
         [
             {
@@ -364,21 +366,6 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
             for row in prepared.applications
         ],
     )
-
-
-def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
-    """Events of the rows, sequenced as ``app.events.outbox`` sequences them at commit: the counter row
-    moves by their number and stays locked until the transaction ends, so sequence order is commit
-    order. Call it last before the commit (only the upload's own progress is written after it)."""
-    last = session.execute(
-        sa.update(EventCounter)
-        .where(EventCounter.id == 1)  # type: ignore[arg-type]
-        .values(value=EventCounter.value + len(events))
-        .returning(EventCounter.value)
-    ).scalar_one()
-    first = last - len(events) + 1
-    for i, event in enumerate(events):
-        event["seq"] = first + i
     insert_many(session, _EVENTS, events)
 
 
@@ -406,7 +393,7 @@ def _principal_of(session: Session, user_id: str) -> Principal | None:
 
 
 def _claim(database: Database, upload_id: str, owner: str, now: datetime, settings: Settings) -> bool:
-    with database.writer() as session:
+    with database.transaction() as session:
         claimed = (
             session.execute(
                 sa.update(_UPLOADS)
@@ -425,12 +412,11 @@ def _claim(database: Database, upload_id: str, owner: str, now: datetime, settin
             ).rowcount
             == 1
         )
-        commit(session)
     return claimed
 
 
 def _fail(database: Database, upload_id: str, now: datetime, reason: Text) -> None:
-    with database.writer() as session:
+    with database.transaction() as session:
         session.execute(
             sa.update(_UPLOADS)
             .where(_UPLOADS.c.id == upload_id, _UPLOADS.c.state.in_(UNFINISHED))
@@ -443,7 +429,6 @@ def _fail(database: Database, upload_id: str, now: datetime, reason: Text) -> No
                 finished_at=now,
             )
         )
-        commit(session)
 
 
 class LeaseLost(Exception):
@@ -593,50 +578,44 @@ def _run_all_or_nothing(
 ) -> None:
     context = RowContext(upload.source, data.get("lines"), data.get("headers"))
     rows = list(enumerate(data["rows"]))
-    with database.writer() as session:
-        try:
-            principal = _principal_of(session, upload.uploaded_by)
-            if principal is None:
-                raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
-            now = clock()
-            with _large_cache(session):
-                prepared = prepare_rows(session, principal, rows, context, now)
-                if prepared.invalid:
-                    # Nothing is created: the valid rows are reported as skipped.
-                    results = [
-                        r
-                        if r["status"] == "invalid"
-                        else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
-                        for r in prepared.results
-                    ]
-                    created = 0
-                else:
-                    apply_rows(session, principal, prepared, upload.id, now)
-                    results, created = prepared.results, len(prepared.applications)
-                _, omitted = cap_errors(results, 0, settings.max_bulk_listed_errors)
-                _save_progress(
-                    session,
-                    upload.id,
-                    owner,
-                    upload.processed_rows,
-                    {
-                        "state": "finished",
-                        "processed_rows": len(rows),
-                        "created_count": created,
-                        "error_count": prepared.invalid,
-                        "results": results,
-                        "omitted_error_count": omitted,
-                        "lease_owner": None,
-                        "lease_until": None,
-                        "updated_at": now,
-                        "finished_at": now,
-                    },
-                )
-            commit(session)
-        except BaseException:
-            discard_pending(session)
-            session.rollback()
-            raise
+    with database.transaction() as session:
+        principal = _principal_of(session, upload.uploaded_by)
+        if principal is None:
+            raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
+        now = clock()
+        with _large_cache(session):
+            prepared = prepare_rows(session, principal, rows, context, now)
+            if prepared.invalid:
+                # Nothing is created: the valid rows are reported as skipped.
+                results = [
+                    r
+                    if r["status"] == "invalid"
+                    else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
+                    for r in prepared.results
+                ]
+                created = 0
+            else:
+                apply_rows(session, principal, prepared, upload.id, now)
+                results, created = prepared.results, len(prepared.applications)
+            _, omitted = cap_errors(results, 0, settings.max_bulk_listed_errors)
+            _save_progress(
+                session,
+                upload.id,
+                owner,
+                upload.processed_rows,
+                {
+                    "state": "finished",
+                    "processed_rows": len(rows),
+                    "created_count": created,
+                    "error_count": prepared.invalid,
+                    "results": results,
+                    "omitted_error_count": omitted,
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "updated_at": now,
+                    "finished_at": now,
+                },
+            )
 
 
 def _run_valid_rows(
@@ -649,35 +628,29 @@ def _run_valid_rows(
     listed, omitted = _listed(results), upload.omitted_error_count
     size = settings.bulk_chunk_rows
     while True:
-        with database.writer() as session:
-            try:
-                principal = _principal_of(session, upload.uploaded_by)
-                if principal is None:
-                    raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
-                now = clock()
-                chunk = list(enumerate(rows[processed : processed + size], start=processed))
-                with _large_cache(session):
-                    prepared = prepare_rows(session, principal, chunk, context, now)
-                    apply_rows(session, principal, prepared, upload.id, now)
-                done = processed + len(chunk) >= len(rows)
-                chunk_listed, chunk_omitted = cap_errors(prepared.results, listed, settings.max_bulk_listed_errors)
-                values: dict[str, Any] = {
-                    "omitted_error_count": omitted + chunk_omitted,
-                    "processed_rows": processed + len(chunk),
-                    "created_count": created + len(prepared.applications),
-                    "error_count": errors + prepared.invalid,
-                    "results": results + prepared.results,
-                    "updated_at": now,
-                    "lease_until": now + timedelta(seconds=settings.bulk_lease_seconds),
-                }
-                if done:
-                    values |= {"state": "finished", "lease_owner": None, "lease_until": None, "finished_at": now}
-                _save_progress(session, upload.id, owner, processed, values)
-                commit(session)
-            except BaseException:
-                discard_pending(session)
-                session.rollback()
-                raise
+        with database.transaction() as session:
+            principal = _principal_of(session, upload.uploaded_by)
+            if principal is None:
+                raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
+            now = clock()
+            chunk = list(enumerate(rows[processed : processed + size], start=processed))
+            with _large_cache(session):
+                prepared = prepare_rows(session, principal, chunk, context, now)
+                apply_rows(session, principal, prepared, upload.id, now)
+            done = processed + len(chunk) >= len(rows)
+            chunk_listed, chunk_omitted = cap_errors(prepared.results, listed, settings.max_bulk_listed_errors)
+            values: dict[str, Any] = {
+                "omitted_error_count": omitted + chunk_omitted,
+                "processed_rows": processed + len(chunk),
+                "created_count": created + len(prepared.applications),
+                "error_count": errors + prepared.invalid,
+                "results": results + prepared.results,
+                "updated_at": now,
+                "lease_until": now + timedelta(seconds=settings.bulk_lease_seconds),
+            }
+            if done:
+                values |= {"state": "finished", "lease_owner": None, "lease_until": None, "finished_at": now}
+            _save_progress(session, upload.id, owner, processed, values)
         processed, created, errors = values["processed_rows"], values["created_count"], values["error_count"]
         results, listed, omitted = values["results"], chunk_listed, values["omitted_error_count"]
         if done:

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import Database, commit
+from app.core.db import Database
 from app.core.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
@@ -280,9 +280,9 @@ def _claim(
     from app.events.models import IdempotencyKey
 
     for _ in range(3):
-        with database.writer() as session:
-            session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.expires_at <= now))
-            try:
+        try:
+            with database.transaction() as session:
+                session.execute(sa.delete(IdempotencyKey).where(_match(where), IdempotencyKey.expires_at <= now))
                 row_id = session.execute(
                     sa.insert(IdempotencyKey)
                     .values(
@@ -297,10 +297,9 @@ def _claim(
                     )
                     .returning(IdempotencyKey.id)
                 ).scalar_one()
-                commit(session)
-                return row_id, None
-            except IntegrityError:
-                session.rollback()
+            return row_id, None
+        except IntegrityError:
+            pass  # another request holds the key: read its row
         with database.reader() as session:
             row = session.execute(sa.select(IdempotencyKey).where(_match(where))).scalar_one_or_none()
             if row is not None:
@@ -320,7 +319,7 @@ def _claim(
 def _store(database: Database, row_id: int, digest: str, response: dict[str, Any], ttl: timedelta) -> None:
     from app.events.models import IdempotencyKey
 
-    with database.writer() as session:
+    with database.transaction() as session:
         created = session.execute(sa.select(IdempotencyKey.created_at).where(IdempotencyKey.id == row_id)).scalar_one()
         session.execute(
             sa.update(IdempotencyKey)
@@ -334,17 +333,15 @@ def _store(database: Database, row_id: int, digest: str, response: dict[str, Any
                 expires_at=created + ttl,
             )
         )
-        commit(session)
 
 
 def _release(database: Database, row_id: int) -> None:
     from app.events.models import IdempotencyKey
 
-    with database.writer() as session:
+    with database.transaction() as session:
         session.execute(
             sa.delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.state == "in_flight")
         )
-        commit(session)
 
 
 # -- the OpenAPI document -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +37,8 @@ def migrate(settings: Settings) -> None:
 
     database = make_database(settings)
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             seed_reference_data(session)
-            commit(session)
     finally:
         database.dispose()
 

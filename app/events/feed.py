@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import Principal
 from app.core.errors import FieldError, ValidationFailed
 from app.core.i18n import Text
+from app.core.outbox_models import Event
 from app.events.access import event_visibility, type_filter
-from app.events.models import Event
 from app.events.schemas import EventPage, EventPublic
 
 _CURSOR_PREFIX = "seq:"

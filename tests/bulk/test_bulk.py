@@ -18,8 +18,7 @@ from app.bulk import service
 from app.bulk.client import client as client_group
 from app.bulk.columns import COLUMNS
 from app.bulk.models import BulkUpload
-from app.core.db import commit
-from app.events.models import Event
+from app.core.outbox_models import Event
 from tests.applications.cast import Cast, make_cast
 
 URL = "/api/v1/bulk-uploads"
@@ -242,9 +241,8 @@ async def test_only_the_uploader_its_organization_and_admin_see_an_upload(app, c
 
 
 def _leave_running(app: Any, upload_id: str, **values: Any) -> None:
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.execute(sa.update(BulkUpload).where(BulkUpload.id == upload_id).values(state="running", **values))
-        commit(session)
 
 
 def _store_upload(app: Any, cast: Cast, mode: str, rows: list[dict[str, Any]]) -> str:
@@ -260,11 +258,10 @@ def _store_upload(app: Any, cast: Cast, mode: str, rows: list[dict[str, Any]]) -
         recommender_kind=None,
         roles=frozenset({"applicant"}),
     )
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         upload = service.create_upload(
             session, principal, mode=mode, source="json", rows=rows, lines=None, headers=None, now=app.state.clock()
         )
-        commit(session)
         return upload.id
 
 

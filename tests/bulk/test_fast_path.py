@@ -14,9 +14,8 @@ from app.applications.models import Application, ApplicationParty
 from app.bulk import service
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUploadPayload
-from app.core.db import commit
 from app.core.ids import new_id
-from app.events.models import Event, EventCounter
+from app.core.outbox_models import Event, EventCounter
 from tests.applications.cast import make_cast
 from tests.bulk.test_bulk import URL, count_applications, wait_done
 
@@ -60,7 +59,7 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
         }
 
     fast, slow = new_id("app"), new_id("app")
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         insert_many(session, _APPLICATIONS, [application(fast)])
         session.execute(sa.insert(_APPLICATIONS), [application(slow)])
         for app_id, insert in ((fast, insert_many), (slow, None)):
@@ -72,7 +71,6 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
                 insert(session, _PARTIES, parties)
             else:
                 session.execute(sa.insert(_PARTIES), parties)
-        commit(session)
 
     stored = {r["id"]: r for r in _rows_of(app, _APPLICATIONS, _APPLICATIONS.c.id, [fast, slow])}
     assert {k: v for k, v in stored[fast].items() if k != "id"} == {k: v for k, v in stored[slow].items() if k != "id"}
@@ -105,9 +103,8 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
         assert kinds == {fast: "text", slow: "text"}
 
     # A failed insert leaves nothing behind once the transaction is rolled back.
-    with contextlib.suppress(sa.exc.IntegrityError), app.state.database.writer() as session:
+    with contextlib.suppress(sa.exc.IntegrityError), app.state.database.transaction() as session:
         insert_many(session, _APPLICATIONS, [application(new_id("app")), application(fast)])
-        commit(session)
     assert count_applications(app) == 2
 
 

@@ -11,8 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.events.models import IdempotencyKey, Webhook
-from app.events.worker import prune
 from app.organizations.models import Organization
+from app.worker import prune
 from tests.factories import credit_code, make_org, make_user
 
 
