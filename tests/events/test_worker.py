@@ -144,7 +144,7 @@ async def test_a_restarted_worker_resumes_without_losing_or_repeating(
     # A worker fans out and claims, then dies before sending anything.
     doomed = Worker(app.state.database, settings)
     assert doomed.webhooks.fan_out(now) == 3
-    assert len(doomed.claim(now)) == 3
+    assert len(doomed.webhooks.claim(now)) == 3
     doomed.close()
     later = [emit(app, "organization.updated", unit, organization_id=unit) for _ in range(2)]
 
