@@ -23,10 +23,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import click
 import httpx
 import sqlalchemy as sa
+from sqlmodel import SQLModel, col
 
 from app.core.clock import Clock, system_clock
 from app.core.db import Database, make_database
@@ -62,34 +64,34 @@ def prune(database: Database, settings: Settings, now: datetime) -> dict[str, in
     counts = {"events": 0, "deliveries": 0, "idempotency_keys": 0}
     if settings.event_retention_days is not None:
         cutoff = now - timedelta(days=settings.event_retention_days)
-        fanned_out = sa.select(WebhookFanout.last_seq).where(WebhookFanout.id == 1).scalar_subquery()
+        fanned_out = sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1).scalar_subquery()
         counts["events"] = _delete_batches(
             database,
-            sa.select(Event.seq)
-            .where(Event.occurred_at < cutoff, Event.seq <= fanned_out)
-            .order_by(Event.seq)
+            sa.select(col(Event.seq))
+            .where(col(Event.occurred_at) < cutoff, col(Event.seq) <= fanned_out)
+            .order_by(col(Event.seq))
             .limit(PRUNE_BATCH),
-            Event.seq,
+            _column(Event, "seq"),
         )
     cutoff = now - timedelta(days=settings.webhook_delivery_retention_days)
-    finished = (
-        sa.select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.completed_at < cutoff  # type: ignore[operator]
-        )
-        .limit(PRUNE_BATCH)
+    finished = sa.select(col(WebhookDelivery.id)).where(col(WebhookDelivery.completed_at) < cutoff).limit(PRUNE_BATCH)
+    counts["deliveries"] = _delete_batches(
+        database, finished, _column(WebhookDelivery, "id"), _column(WebhookAttempt, "delivery_id")
     )
-    counts["deliveries"] = _delete_batches(database, finished, WebhookDelivery.id, WebhookAttempt.delivery_id)
     counts["idempotency_keys"] = _delete_batches(
         database,
-        sa.select(IdempotencyKey.id).where(IdempotencyKey.expires_at <= now).limit(PRUNE_BATCH),
-        IdempotencyKey.id,
+        sa.select(col(IdempotencyKey.id)).where(col(IdempotencyKey.expires_at) <= now).limit(PRUNE_BATCH),
+        _column(IdempotencyKey, "id"),
     )
     return counts
 
 
+def _column(model: type[SQLModel], name: str) -> sa.Column[Any]:
+    return sa.inspect(model).columns[name]
+
+
 def _delete_batches(
-    database: Database, select_keys: sa.Select, column: sa.ColumnElement, child_column: sa.ColumnElement | None = None
+    database: Database, select_keys: sa.Select[Any], column: sa.Column[Any], child_column: sa.Column[Any] | None = None
 ) -> int:
     total = 0
     while True:

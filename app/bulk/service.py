@@ -29,18 +29,16 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal, require_role
-from app.applications.access import entry_errors
 from app.applications.models import Application, ApplicationParty
 from app.applications.schemas import ApplicationCreate
-from app.applications.service import WRITE_TIME_CODES, org_facts
-from app.applications.states import State
-from app.applications.validation import OrgFacts, party_list, validate_application
+from app.applications.service import org_facts, prepare_application
+from app.applications.validation import OrgFacts, party_list
 from app.bulk.columns import column_of, item_prefix
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.core.clock import Clock, system_clock
 from app.core.db import Database
-from app.core.errors import FieldError, field_errors_from_pydantic
+from app.core.errors import FieldError, ValidationFailed, field_errors_from_pydantic
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.outbox import sequence
@@ -134,45 +132,11 @@ class Prepared:
     results: list[dict[str, Any]] = field(default_factory=list)
     applications: list[dict[str, Any]] = field(default_factory=list)
     parties: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def invalid(self) -> int:
         return sum(1 for r in self.results if r["status"] == "invalid")
-
-
-def _own_org_error(pointer: str, zh: str, en: str) -> FieldError:
-    return FieldError(pointer, "must_be_own_organization", Text(zh, en))
-
-
-def _caller_rules(principal: Principal, content: dict[str, Any]) -> tuple[str | None, list[FieldError]]:
-    """The caller's rules of ``create_application``: returns (entered_by, errors); fills the undertaking."""
-    parties = content.setdefault("parties", {"participating": []})
-    if principal.has(Role.applicant):
-        if parties.get("undertaking", principal.organization_id) != principal.organization_id:
-            return None, [
-                _own_org_error(
-                    "/parties/undertaking", "承担单位须为本单位", "The undertaking unit must be your organization"
-                )
-            ]
-        parties["undertaking"] = principal.organization_id
-        return None, []
-    # A recommender's reviewer enters paper applications on the units' behalf.
-    if not parties.get("undertaking"):
-        return None, [
-            FieldError(
-                "/parties/undertaking",
-                "required",
-                Text("代录申请须指定承担单位", "Name the undertaking unit of the application you enter"),
-            )
-        ]
-    content.setdefault("recommender_id", principal.organization_id)
-    if content["recommender_id"] != principal.organization_id:
-        return None, [
-            _own_org_error(
-                "/recommender_id", "代录申请的推荐单位须为本单位", "You can only enter applications you recommend"
-            )
-        ]
-    return principal.organization_id, []
 
 
 def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
@@ -251,72 +215,46 @@ def prepare_rows(
     context: RowContext,
     now: datetime,
 ) -> Prepared:
-    """Check rows by the rules of ``POST /applications``, loading calls and organizations once."""
-    Checked = tuple[int, str | None, dict[str, Any] | None, str | None, list[FieldError], list[tuple[str, str, str]]]
-    checked: list[Checked] = []
+    """Check rows by the rules of ``POST /applications`` (``prepare_application``), loading the calls
+    and organizations they name once."""
+    forms: list[tuple[int, str, dict[str, Any]] | tuple[int, list[FieldError]]] = []
     call_refs: set[str] = set()
-    org_ids: set[str] = set()
+    # Every organization a row may name, its own and the caller's (the rules' default): a superset is enough.
+    org_ids: set[str] = {principal.organization_id}
     for index, raw in rows:
         try:
             body = _validate_form(raw)
         except ValidationError as exc:
-            checked.append((index, None, None, None, field_errors_from_pydantic(list(exc.errors())), []))
+            forms.append((index, field_errors_from_pydantic(list(exc.errors()))))
             continue
         content = _dump_form(body, mode="json", exclude={"call_id"}, exclude_none=True)
-        entered_by, errors = _caller_rules(principal, content)
-        named = party_list(content["parties"]) if not errors else []
-        checked.append((index, body.call_id, content, entered_by, errors, named))
-        if not errors:
-            call_refs.add(body.call_id)
-            org_ids.update(org for _, org, _ in named)
-            if content.get("recommender_id"):
-                org_ids.add(content["recommender_id"])
+        forms.append((index, body.call_id, content))
+        call_refs.add(body.call_id)
+        org_ids.update(org for _, org, _ in party_list(content.get("parties") or {}))
+        if content.get("recommender_id"):
+            org_ids.add(content["recommender_id"])
     calls = _load_calls(session, call_refs)
     orgs = _load_orgs(session, org_ids)
 
     prepared = Prepared()
-    results, applications, parties = prepared.results, prepared.applications, prepared.parties
-    for index, call_ref, content, entered_by, errors, named in checked:
-        call = None
-        if content is not None and not errors:
-            call = calls.get(call_ref)  # type: ignore[arg-type]
-            if call is None:
-                errors = [FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
+    for form in forms:
+        index = form[0]
+        if len(form) == 2:
+            errors = form[1]
+        else:
+            try:
+                new = prepare_application(
+                    principal, form[1], form[2], now, find_call=calls.get, find_orgs=lambda _ids: orgs
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors
             else:
-                errors = [e for e in validate_application(content, call, orgs, []).errors if e.code in WRITE_TIME_CODES]
-                if entered_by and not errors:  # the entry rule of POST /applications
-                    errors = entry_errors(principal, orgs[content["parties"]["undertaking"]].province_code)
-        if errors or content is None or call is None:
-            results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
-            continue
-        undertaking = orgs[content["parties"]["undertaking"]]
-        app_id = new_id("app")
-        applications.append(
-            {
-                "id": app_id,
-                "call_id": call.id,
-                "title": content["title"],
-                "state": State.draft.value,
-                "version": 1,
-                "undertaking_org_id": undertaking.id,
-                "recommender_id": content.get("recommender_id"),
-                "province_code": undertaking.province_code,
-                "domain_area": (content.get("domain") or {}).get("area"),
-                "content": content,
-                "content_digest": None,
-                "entered_by_org_id": entered_by,
-                "created_by": principal.user_id,
-                "outcome_document_number": None,
-                "created_at": now,
-                "updated_at": now,
-                "submitted_at": None,
-            }
-        )
-        parties.extend(
-            {"application_id": app_id, "role": role, "organization_id": org, "position": i}
-            for i, (role, org, _) in enumerate(named)
-        )
-        results.append(context.result(index, "created", application_id=app_id))
+                prepared.applications.append(new.row)
+                prepared.parties.extend(new.parties)
+                prepared.events.append(new.event)
+                prepared.results.append(context.result(index, "created", application_id=new.row["id"]))
+                continue
+        prepared.results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
     return prepared
 
 
@@ -346,26 +284,11 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
         return
     insert_many(session, _APPLICATIONS, prepared.applications)
     insert_many(session, _PARTIES, prepared.parties)
+    for event in prepared.events:
+        event["data"]["bulk_upload_id"] = upload_id
     # Numbered by the outbox's sequencer, last before the commit (only the upload's own progress is
     # written after): the counter row stays locked until then, so sequence order is commit order.
-    events = sequence(
-        session,
-        [
-            {
-                "id": new_id("evt"),
-                "type": "application.created",
-                "subject_type": "application",
-                "subject_id": row["id"],
-                "actor_id": principal.user_id,
-                "occurred_at": now,
-                "application_id": row["id"],
-                "recommender_id": row["recommender_id"],
-                "organization_id": row["undertaking_org_id"],
-                "data": {"state": row["state"], "title": row["title"], "bulk_upload_id": upload_id},
-            }
-            for row in prepared.applications
-        ],
-    )
+    events = sequence(session, prepared.events)
     insert_many(session, _EVENTS, events)
 
 

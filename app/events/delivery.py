@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import httpx
 import orjson
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.core.clock import Clock
 from app.core.db import Database
@@ -106,23 +107,25 @@ class Webhooks:
         while True:
             # Look before taking the write lock: most passes find nothing new.
             with self.database.reader() as session:
-                last = session.execute(sa.select(WebhookFanout.last_seq).where(WebhookFanout.id == 1)).scalar()
-                head = session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0
+                last = session.execute(
+                    sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1)
+                ).scalar()
+                head = session.execute(sa.select(sa.func.max(col(Event.seq)))).scalar() or 0
             if last is None or head <= last:
                 return made
             with self.database.transaction() as session:
                 cursor = session.execute(
-                    sa.select(WebhookFanout).where(WebhookFanout.id == 1).with_for_update(skip_locked=True)
+                    sa.select(WebhookFanout).where(col(WebhookFanout.id) == 1).with_for_update(skip_locked=True)
                 ).scalar_one_or_none()
                 if cursor is None:  # another worker holds it
                     return made
-                head = session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0
+                head = session.execute(sa.select(sa.func.max(col(Event.seq)))).scalar() or 0
                 if head <= cursor.last_seq:
                     return made
                 end = min(head, cursor.last_seq + FANOUT_BATCH)
                 hooks = list(
                     session.execute(
-                        sa.select(Webhook).where(Webhook.deleted_at.is_(None), Webhook.start_seq < end)  # type: ignore[union-attr]
+                        sa.select(Webhook).where(col(Webhook.deleted_at).is_(None), col(Webhook.start_seq) < end)
                     ).scalars()
                 )
                 if not hooks:
@@ -132,8 +135,10 @@ class Webhooks:
                 cursor.last_seq = end
 
     def _fan_out_range(self, session: sa.orm.Session, hooks: list[Webhook], after: int, end: int, now: datetime) -> int:
-        in_range = sa.and_(Event.seq > after, Event.seq <= end)
-        events = {e.seq: e for e in session.execute(sa.select(Event).where(in_range).order_by(Event.seq)).scalars()}
+        in_range = sa.and_(col(Event.seq) > after, col(Event.seq) <= end)
+        events = {
+            e.seq: e for e in session.execute(sa.select(Event).where(in_range).order_by(col(Event.seq))).scalars()
+        }
         by_owner: dict[str, list[Webhook]] = defaultdict(list)
         for hook in hooks:
             by_owner[hook.owner_id].append(hook)
@@ -143,7 +148,9 @@ class Webhooks:
             principal = principal_of_user(session, owner_id)
             if principal is None:
                 continue
-            visible = set(session.execute(sa.select(Event.seq).where(in_range, event_visibility(principal))).scalars())
+            visible = set(
+                session.execute(sa.select(col(Event.seq)).where(in_range, event_visibility(principal))).scalars()
+            )
             for hook in owner_hooks:
                 for seq in sorted(visible):
                     event = events.get(seq)
@@ -175,16 +182,16 @@ class Webhooks:
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Take up to ``limit`` due deliveries for one attempt each, under a lease."""
-        due = (WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)  # type: ignore[operator]
+        due = (col(WebhookDelivery.state) == "pending", col(WebhookDelivery.next_attempt_at) <= now)
         with self.database.reader() as session:
-            if session.execute(sa.select(WebhookDelivery.id).where(*due).limit(1)).first() is None:
+            if session.execute(sa.select(col(WebhookDelivery.id)).where(*due).limit(1)).first() is None:
                 return []
         with self.database.transaction() as session:
             ids = list(
                 session.execute(
-                    sa.select(WebhookDelivery.id)
+                    sa.select(col(WebhookDelivery.id))
                     .where(*due)
-                    .order_by(WebhookDelivery.next_attempt_at)
+                    .order_by(col(WebhookDelivery.next_attempt_at))
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 ).scalars()
@@ -195,14 +202,14 @@ class Webhooks:
             # Attempts a dead worker never finished.
             session.execute(
                 sa.update(WebhookAttempt)
-                .where(WebhookAttempt.delivery_id.in_(ids), WebhookAttempt.finished_at.is_(None))  # type: ignore[attr-defined,union-attr]
+                .where(col(WebhookAttempt.delivery_id).in_(ids), col(WebhookAttempt.finished_at).is_(None))
                 .values(finished_at=now, error="abandoned: no outcome recorded before the lease expired")
             )
             session.execute(
                 sa.update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(ids))  # type: ignore[attr-defined]
+                .where(col(WebhookDelivery.id).in_(ids))
                 .values(
-                    attempts=WebhookDelivery.attempts + 1,
+                    attempts=col(WebhookDelivery.attempts) + 1,
                     lease_token=token,
                     next_attempt_at=now + LEASE,
                     last_attempt_at=now,
@@ -210,15 +217,15 @@ class Webhooks:
             )
             rows = session.execute(
                 sa.select(
-                    WebhookDelivery.id,
-                    WebhookDelivery.attempts,
-                    WebhookDelivery.payload,
-                    WebhookDelivery.created_at,
-                    Webhook.url,
-                    Webhook.secret,
+                    col(WebhookDelivery.id),
+                    col(WebhookDelivery.attempts),
+                    col(WebhookDelivery.payload),
+                    col(WebhookDelivery.created_at),
+                    col(Webhook.url),
+                    col(Webhook.secret),
                 )
-                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                .where(WebhookDelivery.id.in_(ids))  # type: ignore[attr-defined]
+                .join(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
+                .where(col(WebhookDelivery.id).in_(ids))
             ).all()
             session.execute(
                 sa.insert(WebhookAttempt), [dict(delivery_id=r.id, number=r.attempts, started_at=now) for r in rows]
@@ -283,19 +290,19 @@ class Webhooks:
             session.execute(
                 sa.update(WebhookAttempt)
                 .where(
-                    WebhookAttempt.delivery_id == claimed.delivery_id,
-                    WebhookAttempt.number == claimed.number,
-                    WebhookAttempt.finished_at.is_(None),
-                )  # type: ignore[union-attr]
+                    col(WebhookAttempt.delivery_id) == claimed.delivery_id,
+                    col(WebhookAttempt.number) == claimed.number,
+                    col(WebhookAttempt.finished_at).is_(None),
+                )
                 .values(finished_at=now, status_code=status, error=error)
             )
             # Only while this worker still holds the lease (not reclaimed, not cancelled).
             session.execute(
                 sa.update(WebhookDelivery)
                 .where(
-                    WebhookDelivery.id == claimed.delivery_id,
-                    WebhookDelivery.lease_token == claimed.lease_token,
-                    WebhookDelivery.state == "pending",
+                    col(WebhookDelivery.id) == claimed.delivery_id,
+                    col(WebhookDelivery.lease_token) == claimed.lease_token,
+                    col(WebhookDelivery.state) == "pending",
                 )
                 .values(**values)
             )
