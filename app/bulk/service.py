@@ -21,11 +21,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal, require_role
@@ -116,9 +117,9 @@ def visible_upload_filter(principal: Principal) -> sa.ColumnElement[bool]:
     """The uploader, applicants of the uploader's organization, and admins see an upload."""
     if principal.is_admin:
         return sa.true()
-    clauses: list[sa.ColumnElement[bool]] = [BulkUpload.uploaded_by == principal.user_id]  # type: ignore[list-item]
+    clauses: list[sa.ColumnElement[bool]] = [col(BulkUpload.uploaded_by) == principal.user_id]
     if principal.has(Role.applicant):
-        clauses.append(BulkUpload.organization_id == principal.organization_id)  # type: ignore[arg-type]
+        clauses.append(col(BulkUpload.organization_id) == principal.organization_id)
     return sa.or_(*clauses)
 
 
@@ -159,9 +160,9 @@ def _load_calls(session: Session, refs: set[str]) -> dict[str, CallRules]:
     calls: dict[str, CallRules] = {}
     for part in _chunks(sorted(refs)):
         for row in session.execute(
-            sa.select(Call.id, Call.key, Call.catalogue, Call.sections, Call.conditions).where(
-                sa.or_(Call.id.in_(part), Call.key.in_(part))
-            )  # type: ignore[attr-defined]
+            sa.select(col(Call.id), col(Call.key), col(Call.catalogue), col(Call.sections), col(Call.conditions)).where(
+                sa.or_(col(Call.id).in_(part), col(Call.key).in_(part))
+            )
         ):
             call = CallRules(*row)
             calls[call.id] = calls[call.key] = call
@@ -225,7 +226,7 @@ def prepare_rows(
         try:
             body = _validate_form(raw)
         except ValidationError as exc:
-            forms.append((index, field_errors_from_pydantic(list(exc.errors()))))
+            forms.append((index, field_errors_from_pydantic(cast(list[dict[str, Any]], exc.errors()))))
             continue
         content = _dump_form(body, mode="json", exclude={"call_id"}, exclude_none=True)
         forms.append((index, body.call_id, content))
@@ -297,9 +298,9 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
 
 def _principal_of(session: Session, user_id: str) -> Principal | None:
     row = session.execute(
-        sa.select(User, Organization.province_code, Organization.recommender_kind)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(User.id == user_id)
+        sa.select(User, col(Organization.province_code), col(Organization.recommender_kind))
+        .join(Organization, col(Organization.id) == col(User.organization_id))
+        .where(col(User.id) == user_id)
     ).first()
     if row is None or not row[0].is_active:
         return None
@@ -318,7 +319,8 @@ def _principal_of(session: Session, user_id: str) -> Principal | None:
 def _claim(database: Database, upload_id: str, owner: str, now: datetime, settings: Settings) -> bool:
     with database.transaction() as session:
         claimed = (
-            session.execute(
+            session.connection()
+            .execute(
                 sa.update(_UPLOADS)
                 .where(
                     _UPLOADS.c.id == upload_id,
@@ -332,7 +334,8 @@ def _claim(database: Database, upload_id: str, owner: str, now: datetime, settin
                     updated_at=now,
                     lease_until=now + timedelta(seconds=settings.bulk_lease_seconds),
                 )
-            ).rowcount
+            )
+            .rowcount
             == 1
         )
     return claimed
@@ -361,16 +364,20 @@ class LeaseLost(Exception):
 def _save_progress(
     session: Session, upload_id: str, owner: str, expected_processed: int, values: dict[str, Any]
 ) -> None:
-    updated = session.execute(
-        sa.update(_UPLOADS)
-        .where(
-            _UPLOADS.c.id == upload_id,
-            _UPLOADS.c.lease_owner == owner,
-            _UPLOADS.c.state == "running",
-            _UPLOADS.c.processed_rows == expected_processed,
+    updated = (
+        session.connection()
+        .execute(
+            sa.update(_UPLOADS)
+            .where(
+                _UPLOADS.c.id == upload_id,
+                _UPLOADS.c.lease_owner == owner,
+                _UPLOADS.c.state == "running",
+                _UPLOADS.c.processed_rows == expected_processed,
+            )
+            .values(**values)
         )
-        .values(**values)
-    ).rowcount
+        .rowcount
+    )
     if updated != 1:
         raise LeaseLost(upload_id)
 
@@ -442,7 +449,7 @@ def _run_upload(
                 payload
                 if payload is not None
                 else session.execute(
-                    sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == upload_id)
+                    sa.select(col(BulkUploadPayload.data)).where(col(BulkUploadPayload.upload_id) == upload_id)
                 ).scalar_one()
             )
         if upload.mode == "all_or_nothing":

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.event_types import EVENT_TYPES
 from app.core.ids import new_id
@@ -89,9 +90,9 @@ def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, A
         return events
     last = session.execute(
         sa.update(EventCounter)
-        .where(EventCounter.id == 1)  # type: ignore[arg-type]  # SQLModel types the column as int
-        .values(value=EventCounter.value + len(events))
-        .returning(EventCounter.value)
+        .where(col(EventCounter.id) == 1)
+        .values(value=col(EventCounter.value) + len(events))
+        .returning(col(EventCounter.value))
     ).scalar_one()
     first = last - len(events) + 1
     for i, event in enumerate(events):
