@@ -7,7 +7,7 @@ Each pass (``run_once``):
 2. **Housekeeping** (every few minutes): prune old events and finished deliveries, purge expired
    idempotency keys.
 3. **Bulk uploads** (every minute, and on the first pass — at service start): uploads whose runner
-   is gone (its lease ran out: the process died) run again (``app.bulk.service``). Any number of
+   is gone (its lease ran out: the process died) run again (``app.bulk.runner``). Any number of
    workers may look: a runner claims the upload's lease first, and only one claim succeeds. While
    the loop runs they run in a thread of their own, so deliveries go on meanwhile.
 
@@ -162,7 +162,7 @@ class Worker:
     def resume_bulk_uploads(self, clock: Clock) -> list[str]:
         """Run again the bulk uploads whose runner is gone; returns their ids (none while the previous
         ones still run)."""
-        from app.bulk.service import run_upload, unfinished_uploads
+        from app.bulk.runner import run_upload, unfinished_uploads
 
         if self._resumer is not None and self._resumer.is_alive():
             return []

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.accounts.principal import CurrentPrincipal
-from app.bulk import parsing, service
+from app.bulk import parsing, runner, service
 from app.bulk.columns import EmptyUpload, UnknownColumns
 from app.bulk.models import BulkUpload
 from app.bulk.schemas import BulkMode, BulkUploadPublic, render_upload
@@ -266,7 +266,7 @@ async def create_bulk_upload(
     public = await run_in_threadpool(_store)
     # Runs after the request's transaction has committed the upload.
     background.add_task(
-        service.start_processing,
+        runner.start_processing,
         request.app.state.database,
         settings,
         public.id,

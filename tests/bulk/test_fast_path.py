@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.applications.models import Application, ApplicationParty
-from app.bulk import service
+from app.bulk import runner as bulk_runner
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUploadPayload
 from app.core.ids import new_id
@@ -113,7 +113,7 @@ async def test_a_json_body_is_stored_as_received_and_runs_the_same_from_the_stor
     rows = [cast.form(title=f"  存储{i}号试点  ") for i in range(4)]
     rows.append(cast.form(contact={"name": "王芳", "phone": "12345", "email": "wangfang@example.cn"}))
     handed: list[dict[str, Any] | None] = []
-    monkeypatch.setattr(service, "start_processing", lambda *args: handed.append(args[4]))
+    monkeypatch.setattr(bulk_runner, "start_processing", lambda *args: handed.append(args[4]))
 
     ids = []
     for body, params in (({"mode": "valid_rows", "rows": rows}, {}), (rows, {"mode": "valid_rows"})):
@@ -130,8 +130,8 @@ async def test_a_json_body_is_stored_as_received_and_runs_the_same_from_the_stor
         assert data.get("lines") is None and data.get("headers") is None
 
     # One runs from what the request handed over, the other from the store: the same outcome.
-    service.run_upload(app.state.database, app.state.settings, ids[0], app.state.clock, handed[0])
-    service.run_upload(app.state.database, app.state.settings, ids[1], app.state.clock)
+    bulk_runner.run_upload(app.state.database, app.state.settings, ids[0], app.state.clock, handed[0])
+    bulk_runner.run_upload(app.state.database, app.state.settings, ids[1], app.state.clock)
     done = [await wait_done(client, i, cast.applicant.headers) for i in ids]
     for d in done:
         assert d["state"] == "finished" and d["created_count"] == 4 and d["error_count"] == 1
@@ -170,16 +170,16 @@ async def test_bulk_events_continue_the_feed_in_order(app, client):
 def test_the_collector_spares_old_objects_only_while_uploads_run() -> None:
     if gc.get_freeze_count():
         pytest.skip("something in this process froze objects already")
-    with service._collector_spared():
+    with bulk_runner._collector_spared():
         assert gc.get_freeze_count() > 0
-        with service._collector_spared():  # a concurrent run
+        with bulk_runner._collector_spared():  # a concurrent run
             pass
         assert gc.get_freeze_count() > 0  # the first run goes on
     assert gc.get_freeze_count() == 0
     gc.freeze()  # someone else's freeze (a pre-forking server) is left as it is
     try:
         frozen = gc.get_freeze_count()
-        with service._collector_spared():
+        with bulk_runner._collector_spared():
             pass
         assert gc.get_freeze_count() == frozen
     finally:
