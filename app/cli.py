@@ -8,6 +8,7 @@ import click
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.settings import Settings
 
@@ -43,7 +44,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
 
         run(Settings())
     if not no_worker:
-        from app.events.cli import start_worker_thread
+        from app.worker import start_worker_thread
 
         start_worker_thread(Settings())
     from app.core.serving import HeaderCappedHttpToolsProtocol
@@ -71,8 +72,10 @@ def _resolve_org(session: "Session", ref: str) -> str:
     from app.organizations.models import Organization
 
     row = session.execute(
-        sa.select(Organization.id).where(
-            sa.or_(Organization.id == ref, Organization.key == ref, Organization.credit_code == ref.upper())
+        sa.select(col(Organization.id)).where(
+            sa.or_(
+                col(Organization.id) == ref, col(Organization.key) == ref, col(Organization.credit_code) == ref.upper()
+            )
         )
     ).first()
     if row is None:
@@ -101,7 +104,7 @@ def create_user(
     username: str, display_name: str | None, organization: str, roles: tuple[str, ...], password_stdin: bool
 ) -> None:
     from app.accounts.service import create_user as create
-    from app.core.db import commit, make_database
+    from app.core.db import make_database
     from app.core.errors import AppError
 
     _require_migrated()
@@ -110,7 +113,7 @@ def create_user(
         raise click.ClickException("the password needs at least 8 characters")
     database = make_database(Settings())
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             org_id = _resolve_org(session, organization)
             try:
                 user = create(
@@ -124,8 +127,7 @@ def create_user(
                 )
             except AppError as exc:
                 raise click.ClickException(exc.body("en").get("detail") or exc.code) from exc
-            commit(session)
-            click.echo(user.id)
+        click.echo(user.id)
     finally:
         database.dispose()
 
@@ -136,18 +138,19 @@ def create_user(
 def create_api_key(username: str, name: str) -> None:
     from app.accounts.models import User
     from app.accounts.service import create_api_key as create
-    from app.core.db import commit, make_database
+    from app.core.db import make_database
 
     _require_migrated()
     database = make_database(Settings())
     try:
-        with database.writer() as session:
-            user_id = session.execute(sa.select(User.id).where(User.username == username)).scalar_one_or_none()
+        with database.transaction() as session:
+            user_id = session.execute(
+                sa.select(col(User.id)).where(col(User.username) == username)
+            ).scalar_one_or_none()
             if user_id is None:
                 raise click.ClickException(f"no user {username!r}")
             _, key = create(session, user_id, name, datetime.now(UTC))
-            commit(session)
-            click.echo(key)
+        click.echo(key)
     finally:
         database.dispose()
 
@@ -209,7 +212,7 @@ from app.bulk.client import client  # noqa: E402
 
 main.add_command(client)
 
-from app.events.cli import worker  # noqa: E402
+from app.worker import worker  # noqa: E402
 
 main.add_command(worker)
 

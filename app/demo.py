@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.accounts.models import ApiKey, User
 from app.accounts.service import create_api_key, create_user
 from app.core.clock import BEIJING
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.security import secret_hash
 from app.core.settings import Settings
@@ -66,10 +67,10 @@ def _demo_key(session: sa.orm.Session, user_id: str, known: str | None, now: dat
     live = list(
         session.execute(
             sa.select(ApiKey).where(
-                ApiKey.user_id == user_id, ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None)
+                col(ApiKey.user_id) == user_id, col(ApiKey.name) == DEMO_KEY_NAME, col(ApiKey.revoked_at).is_(None)
             )
         ).scalars()
-    )  # type: ignore[union-attr]
+    )
     if known is not None and any(row.key_hash == secret_hash(known) for row in live):
         key = known
     else:
@@ -85,8 +86,8 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
     now = datetime.now(UTC)
     database = make_database(settings)
     try:
-        with database.writer() as session:
-            call = session.execute(sa.select(Call).where(Call.key == PRACTICE_CALL_KEY)).scalar_one_or_none()
+        with database.transaction() as session:
+            call = session.execute(sa.select(Call).where(col(Call.key) == PRACTICE_CALL_KEY)).scalar_one_or_none()
             if call is None:
                 call = Call(
                     id=new_id("call"),
@@ -109,7 +110,7 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                 session.add(call)
             orgs: dict[str, str] = {}
             for key, name, code16, kind in _ORGS:
-                org = session.execute(sa.select(Organization).where(Organization.key == key)).scalar_one_or_none()
+                org = session.execute(sa.select(Organization).where(col(Organization.key) == key)).scalar_one_or_none()
                 if org is None:
                     org = Organization(
                         id=new_id("org"),
@@ -125,10 +126,12 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                     session.flush()
                 orgs[key] = org.id
             for code in ("370000", data.OFFICE_KEY):
-                orgs[code] = session.execute(sa.select(Organization.id).where(Organization.key == code)).scalar_one()
+                orgs[code] = session.execute(
+                    sa.select(col(Organization.id)).where(col(Organization.key) == code)
+                ).scalar_one()
             users = []
             for username, display, org_key, roles in _USERS:
-                user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+                user = session.execute(sa.select(User).where(col(User.username) == username)).scalar_one_or_none()
                 if user is None:
                     user = create_user(
                         session,
@@ -141,14 +144,13 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                     )
                 key = _demo_key(session, user.id, known_keys.get(username), now)
                 users.append({"username": username, "roles": roles, "organization_id": orgs[org_key], "api_key": key})
-            commit(session)
-            return {
-                "call_id": call.id,
-                "call_deadline": call.deadline.astimezone(BEIJING).isoformat(),
-                "recommender_id": orgs["370000"],
-                "organizations": {k: v for k, v in orgs.items() if k.startswith("demo-")},
-                "password": DEMO_PASSWORD,
-                "users": users,
-            }
+        return {
+            "call_id": call.id,
+            "call_deadline": call.deadline.astimezone(BEIJING).isoformat(),
+            "recommender_id": orgs["370000"],
+            "organizations": {k: v for k, v in orgs.items() if k.startswith("demo-")},
+            "password": DEMO_PASSWORD,
+            "users": users,
+        }
     finally:
         database.dispose()

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 
-import app.events.outbox  # noqa: F401  (installs the before-commit hook)
 from app.accounts.principal import user_of_credential
 from app.attachments.blobstore import blob_store_of
 from app.batches.startup import make_development_keys, receipt_key_problems

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.accounts.service import create_api_key
 from app.applications.models import Application
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.settings import Settings
 from app.main import migrate
@@ -54,7 +54,7 @@ def _setup(url: str) -> dict[str, str]:
     database = make_database(Settings(database_url=url))
     now = datetime.now(UTC)
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             call_id = session.execute(sa.select(Call.id).where(Call.key == "9th-batch")).scalar_one()
             recommender = session.execute(sa.select(Organization.id).where(Organization.key == "370000")).scalar_one()
             body = "11370102MB0000001"
@@ -96,7 +96,6 @@ def _setup(url: str) -> dict[str, str]:
                 updated_at=now,
             )
             session.add(application)
-            commit(session)
             return {"key": key, "application_id": application.id}
     finally:
         database.dispose()

@@ -33,7 +33,7 @@ from app.attachments.blobstore import FileSystemBlobStore, new_key
 from app.attachments.models import Attachment
 from app.batches.models import Batch, BatchItem, BatchState
 from app.core.clock import BEIJING
-from app.core.db import Database, commit, make_database
+from app.core.db import Database, make_database
 from app.core.ids import new_id
 from app.core.settings import Settings
 from app.main import migrate
@@ -85,7 +85,7 @@ def build_list(
     now = datetime.now(UTC)
     tag = f"{secrets.randbelow(10**6):06d}"
     store = FileSystemBlobStore(storage_dir)
-    with database.writer() as session:
+    with database.transaction() as session:
         call = open_call(session, now, f"bench-{tag}")
         recommender = session.execute(sa.select(Organization).where(Organization.key == recommender_key)).scalar_one()
         units = []
@@ -197,7 +197,6 @@ def build_list(
                 sa.insert(BatchItem),
                 [{"batch_id": batch.id, "application_id": a["id"], "rank": r + 1} for r, a in enumerate(apps)],
             )
-        commit(session)
         return {
             "batch_id": batch.id,
             "call_id": call.id,

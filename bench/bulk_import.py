@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from app.accounts.models import User
 from app.accounts.service import create_api_key
 from app.applications.models import Application
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.settings import Settings
 from app.main import create_app, migrate
@@ -43,7 +43,7 @@ def _setup(url: str) -> dict[str, Any]:
     database = make_database(Settings(database_url=url))
     now = datetime.now(UTC)
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             call = session.execute(sa.select(Call).where(Call.key == "9th-batch")).scalar_one()
             recommender = session.execute(sa.select(Organization.id).where(Organization.key == "370000")).scalar_one()
             orgs = []
@@ -74,7 +74,6 @@ def _setup(url: str) -> dict[str, Any]:
             session.add(user)
             session.flush()
             _, key = create_api_key(session, user.id, "bench", now)
-            commit(session)
             return {"call_id": call.id, "recommender": recommender, "orgs": orgs, "user_id": user.id, "key": key}
     finally:
         database.dispose()

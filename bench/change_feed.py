@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from app.applications.models import Application
 from app.core.db import make_database
 from app.core.ids import new_id
+from app.core.outbox_models import Event, EventCounter
 from app.core.settings import Settings
-from app.events.models import Event, EventCounter
 from bench.common import build_database, cpu_seconds, server, server_pid
 
 APPLICATIONS = 2_000

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.accounts.service import create_api_key
 from app.applications.models import Application, ApplicationParty
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.security import hash_password
 from app.core.settings import Settings
@@ -69,7 +69,7 @@ def build_database(url: str, n_applications: int, provinces: int = 8) -> dict[st
     database = make_database(settings)
     now = datetime.now(UTC)
     info: dict[str, Any] = {}
-    with database.writer() as session:
+    with database.transaction() as session:
         call = session.execute(sa.select(Call).where(Call.key == "9th-batch")).scalar_one()
         bureaus = (
             session.execute(
@@ -155,7 +155,6 @@ def build_database(url: str, n_applications: int, provinces: int = 8) -> dict[st
         if apps:
             session.execute(sa.insert(Application), apps)
             session.execute(sa.insert(ApplicationParty), parties_rows)
-        commit(session)
         info["recommender_id"] = bureaus[0].id
         info["visible_application_id"] = session.execute(
             sa.select(Application.id)

@@ -7,7 +7,7 @@ import orjson
 import sqlalchemy as sa
 
 from app.applications.models import Application
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.settings import Settings
 from bench.common import build_database, server, temp_sqlite_url, wrk
 from bench.read_path import measure
@@ -18,9 +18,8 @@ def run(seconds: int = 8) -> dict:
     info = build_database(url, 200)
     app_id = info["visible_application_id"]
     database = make_database(Settings(database_url=url))
-    with database.writer() as session:  # frozen as at submission: the form cannot change any more
+    with database.transaction() as session:  # frozen as at submission: the form cannot change any more
         session.execute(sa.update(Application).where(Application.id == app_id).values(content_digest="ab" * 32))
-        commit(session)
     database.dispose()
     headers = {"Authorization": f"Bearer {info['reviewer_key']}"}
     env = {"SMPS_DATABASE_URL": url, "SMPS_STORAGE_DIR": tempfile.mkdtemp(prefix="smps-bench-files-")}

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from app.accounts.models import User
 from app.accounts.service import create_api_key
-from app.core.db import commit
 from app.core.ids import new_id
 from app.core.security import hash_password
 from app.organizations.credit_code import check_character
@@ -41,7 +40,7 @@ def make_org(
     recommender_kind: str | None = None,
 ) -> str:
     now = datetime.now(UTC)
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         org = Organization(
             id=new_id("org"),
             name=name or f"测试单位{next(_seq)}",
@@ -53,7 +52,6 @@ def make_org(
             updated_at=now,
         )
         session.add(org)
-        commit(session)
         return org.id
 
 
@@ -65,7 +63,7 @@ def _password_hash() -> str:
 def make_user(app: FastAPI, organization_id: str, *roles: str, username: str | None = None) -> Actor:
     now = datetime.now(UTC)
     username = username or f"user{next(_seq)}"
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         user = User(
             id=new_id("usr"),
             username=username,
@@ -79,5 +77,4 @@ def make_user(app: FastAPI, organization_id: str, *roles: str, username: str | N
         session.add(user)
         session.flush()
         _, key = create_api_key(session, user.id, "test", now)
-        commit(session)
         return Actor(user.id, username, organization_id, key)

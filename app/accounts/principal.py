@@ -188,7 +188,7 @@ def authenticate(
 
 def _record_key_use(database: Database, key_id: str, now: datetime) -> None:
     # Its own short write, so a GET keeps its read-only transaction.
-    with database.writer() as session, session.begin():
+    with database.transaction() as session:
         session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
 
 

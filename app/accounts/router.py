@@ -19,7 +19,7 @@ from app.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
-from app.core.deps import AppSettings, DbSession, IfMatch, Now, etag, require_version
+from app.core.deps import AppSettings, DbSession, IfMatch, Now, WriterDatabase, etag, require_version
 from app.core.errors import (
     Duplicate,
     Forbidden,
@@ -52,7 +52,7 @@ AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 def create_token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: DbSession,
+    database: WriterDatabase,
     settings: AppSettings,
     now: Now,
 ) -> TokenResponse:
@@ -68,7 +68,7 @@ def create_token(
     """
     # The peer, or the client named by a trusted proxy's X-Forwarded-For (SMPS_TRUSTED_PROXIES).
     address = request.client.host if request.client else "unknown"
-    token, expires_at = service.login(session, settings, form.username, form.password, address, now)
+    token, expires_at = service.login(database, settings, form.username, form.password, address, now)
     return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)
 
 

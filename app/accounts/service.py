@@ -5,10 +5,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import AccessToken, ApiKey, LoginFailure, Role, User, fold_username
 from app.core.clock import as_utc
+from app.core.db import Database
 from app.core.errors import (
+    AppError,
     Duplicate,
     FieldError,
     InvalidCredentials,
@@ -25,7 +28,7 @@ from app.core.settings import Settings
 from app.organizations.models import Organization
 
 
-def _too_many(settings: Settings, retry_after: int) -> TooManyRequests:
+def _too_many(settings: Settings, retry_after: int) -> AppError:
     return TooManyRequests(
         Text("登录失败次数过多，请 {seconds} 秒后再试", "Too many failed logins; try again in {seconds} seconds"),
         seconds=retry_after,
@@ -39,12 +42,13 @@ def check_login_limits(session: Session, settings: Settings, account: str, addre
     window = timedelta(seconds=settings.login_window_seconds)
     by_pair, by_address, by_account, latest = session.execute(
         sa.select(
-            sa.func.count().filter(LoginFailure.username == account, LoginFailure.address == address),
-            sa.func.count().filter(LoginFailure.address == address),
-            sa.func.count().filter(LoginFailure.username == account),
-            sa.func.max(LoginFailure.at).filter(LoginFailure.username == account),
+            sa.func.count().filter(col(LoginFailure.username) == account, col(LoginFailure.address) == address),
+            sa.func.count().filter(col(LoginFailure.address) == address),
+            sa.func.count().filter(col(LoginFailure.username) == account),
+            sa.func.max(col(LoginFailure.at)).filter(col(LoginFailure.username) == account),
         ).where(
-            LoginFailure.at > now - window, sa.or_(LoginFailure.username == account, LoginFailure.address == address)
+            col(LoginFailure.at) > now - window,
+            sa.or_(col(LoginFailure.username) == account, col(LoginFailure.address) == address),
         )
     ).one()
     if by_pair >= settings.login_max_failures or by_address >= settings.login_max_failures_per_address:
@@ -61,7 +65,9 @@ def find_user(session: Session, username: str) -> User | None:
     """The account a login names: its exact username first, else the one it folds to."""
     rows = (
         session.execute(
-            sa.select(User).where(sa.or_(User.username == username, User.username_folded == fold_username(username)))
+            sa.select(User).where(
+                sa.or_(col(User.username) == username, col(User.username_folded) == fold_username(username))
+            )
         )
         .scalars()
         .all()
@@ -70,7 +76,7 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def login(
-    session: Session, settings: Settings, username: str, password: str, address: str, now: datetime
+    database: Database, settings: Settings, username: str, password: str, address: str, now: datetime
 ) -> tuple[str, datetime]:
     """Check a password and issue a bearer token; too many recent failures → 429.
 
@@ -79,14 +85,24 @@ def login(
     """
     account = fold_username(username)[:64]
     address = address[:64]
-    check_login_limits(session, settings, account, address, now)
-    user = find_user(session, username)
-    ok = verify_password(password, user.password_hash if user else None)
-    if not ok or user is None or not user.is_active:
-        # Recorded in its own committed write below (the caller's unit of work), even though we raise.
-        session.add(LoginFailure(username=account, address=address, at=now))
-        session.commit()
+    with database.transaction() as session:
+        check_login_limits(session, settings, account, address, now)
+        user = find_user(session, username)
+        ok = verify_password(password, user.password_hash if user else None)
+        if not ok or user is None or not user.is_active:
+            # Committed with this transaction: the refusal is raised only after it.
+            session.add(LoginFailure(username=account, address=address, at=now))
+            issued = None
+        else:
+            issued = _issue_token(session, settings, user, account, address, now)
+    if issued is None:
         raise InvalidCredentials()
+    return issued
+
+
+def _issue_token(
+    session: Session, settings: Settings, user: User, account: str, address: str, now: datetime
+) -> tuple[str, datetime]:
     token = new_secret(TOKEN_PREFIX)
     expires_at = now + timedelta(minutes=settings.token_lifetime_minutes)
     session.add(
@@ -95,13 +111,15 @@ def login(
         )
     )
     # This address has proved itself; failures elsewhere keep counting toward the account's backoff.
-    session.execute(sa.delete(LoginFailure).where(LoginFailure.username == account, LoginFailure.address == address))
+    session.execute(
+        sa.delete(LoginFailure).where(col(LoginFailure.username) == account, col(LoginFailure.address) == address)
+    )
     return token, expires_at
 
 
 def revoke_tokens(session: Session, user_id: str) -> None:
     """End every bearer token of a user (password changed, account deactivated); API keys stay."""
-    session.execute(sa.delete(AccessToken).where(AccessToken.user_id == user_id))
+    session.execute(sa.delete(AccessToken).where(col(AccessToken.user_id) == user_id))
 
 
 def guard_admin_change(
@@ -116,9 +134,9 @@ def guard_admin_change(
     # Every active admin row locked in one order (PostgreSQL), so two admins demoting each other at
     # once cannot both succeed: the second sees the first's change, and is refused.
     admins = session.execute(
-        sa.select(User.id, User.roles)
-        .where(User.is_active, sa.cast(User.roles, sa.String).like('%"admin"%'))
-        .order_by(User.id)
+        sa.select(col(User.id), col(User.roles))
+        .where(col(User.is_active), sa.cast(col(User.roles), sa.String).like('%"admin"%'))
+        .order_by(col(User.id))
         .with_for_update()
     ).all()
     if not any(Role.admin.value in roles_ and user_id != user.id for user_id, roles_ in admins):
@@ -145,7 +163,7 @@ def create_user(
     now: datetime,
 ) -> User:
     organization_or_error(session, organization_id, "/organization_id")
-    if session.execute(sa.select(User.id).where(User.username_folded == fold_username(username))).first():
+    if session.execute(sa.select(col(User.id)).where(col(User.username_folded) == fold_username(username))).first():
         raise Duplicate(
             Text("用户名已被使用", "The username is taken"),
             errors=[FieldError("/username", "duplicate", Text("用户名已被使用", "The username is taken"))],
@@ -153,6 +171,7 @@ def create_user(
     user = User(
         id=new_id("usr"),
         username=username,
+        username_folded=fold_username(username),
         display_name=display_name,
         organization_id=organization_id,
         roles=sorted(set(roles)),

@@ -33,7 +33,7 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.events.outbox import record_event
+from app.core.outbox import record_event
 from app.organizations.models import Organization
 from app.reference.models import Call
 

@@ -1,6 +1,8 @@
 """The application aggregate: create, edit, delete, list, and its public representation."""
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from app.applications.workflow import STEPS, Actor, available_actions
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.events.outbox import record_event
+from app.core.outbox import new_event, queue_event, record_event
 from app.organizations.models import Organization
 from app.reference.labels import ROLES, labelled
 from app.reference.models import Call
@@ -126,8 +128,47 @@ def _columns_from_content(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_application(session: Session, principal: Principal, body: ApplicationCreate, now: datetime) -> Application:
-    require_role(principal, Role.applicant, Role.reviewer)
     content = body.model_dump(mode="json", exclude={"call_id"}, exclude_none=True)
+    new = prepare_application(
+        principal,
+        body.call_id,
+        content,
+        now,
+        find_call=lambda call_id: session.get(Call, call_id),
+        find_orgs=lambda ids: org_facts(session, ids),
+    )
+    application = Application(**new.row)
+    session.add(application)
+    session.flush()
+    if new.parties:
+        session.execute(sa.insert(ApplicationParty), new.parties)
+    queue_event(session, new.event)
+    return application
+
+
+@dataclass(frozen=True, slots=True)
+class NewApplication:
+    """What creating one application writes: its row, its parties' rows, its ``application.created`` event."""
+
+    row: dict[str, Any]
+    parties: list[dict[str, Any]]
+    event: dict[str, Any]
+
+
+def prepare_application(
+    principal: Principal,
+    call_id: str,
+    content: dict[str, Any],
+    now: datetime,
+    *,
+    find_call: Callable[[str], Any],
+    find_orgs: Callable[[set[str]], dict[str, OrgFacts]],
+) -> NewApplication:
+    """The rules and defaults of creating an application (``POST /applications`` and bulk uploads) and
+    what it writes; raises ``ValidationFailed``. ``content``: the form as dumped, without ``call_id``
+    (its parties and recommender are filled in); ``find_call``/``find_orgs`` look up the call (``None``:
+    none) and the facts of the named organizations, so a bulk upload loads them once per batch."""
+    require_role(principal, Role.applicant, Role.reviewer)
     parties = content.setdefault("parties", {"participating": []})
     entered_by = None
     if principal.has(Role.applicant):
@@ -168,40 +209,51 @@ def create_application(session: Session, principal: Principal, body: Application
         entered_by = principal.organization_id
     else:
         require_role(principal, Role.applicant)
-    call = load_call(session, body.call_id)
-    _refuse_wrong_content(session, content, call)
-    undertaking = session.get(Organization, parties["undertaking"])
-    assert undertaking is not None  # checked by _refuse_wrong_content
+    call = find_call(call_id)
+    if call is None:
+        raise ValidationFailed(errors=[FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
+    orgs = find_orgs(_referenced_orgs(content))
+    wrong = [e for e in validate_application(content, call, orgs, []).errors if e.code in WRITE_TIME_CODES]
+    if wrong:
+        raise ValidationFailed(errors=wrong)
+    undertaking = orgs[parties["undertaking"]]  # known: checked by the validation above
     if entered_by and (outside := entry_errors(principal, undertaking.province_code)):
         raise ValidationFailed(errors=outside)
-    application = Application(
-        id=new_id("app"),
-        call_id=call.id,
-        state=State.draft,
-        undertaking_org_id=undertaking.id,
-        province_code=undertaking.province_code,
-        content=content,
-        entered_by_org_id=entered_by,
-        created_by=principal.user_id,
-        created_at=now,
-        updated_at=now,
+    app_id = new_id("app")
+    row = {
+        "id": app_id,
+        "call_id": call.id,
+        "state": State.draft.value,
+        "version": 1,
+        "undertaking_org_id": undertaking.id,
+        "province_code": undertaking.province_code,
+        "content": content,
+        "content_digest": None,
+        "entered_by_org_id": entered_by,
+        "created_by": principal.user_id,
+        "outcome_document_number": None,
+        "created_at": now,
+        "updated_at": now,
+        "submitted_at": None,
         **_columns_from_content(content),
+    }
+    return NewApplication(
+        row=row,
+        parties=[
+            {"application_id": app_id, "role": role, "organization_id": org, "position": i}
+            for i, (role, org, _) in enumerate(party_list(parties))
+        ],
+        event=new_event(
+            "application.created",
+            app_id,
+            now=now,
+            actor_id=principal.user_id,
+            application_id=app_id,
+            recommender_id=row["recommender_id"],
+            organization_id=undertaking.id,
+            data={"state": row["state"], "title": row["title"]},
+        ),
     )
-    session.add(application)
-    session.flush()
-    _sync_parties(session, application)
-    record_event(
-        session,
-        "application.created",
-        application,
-        now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.recommender_id,
-        organization_id=application.undertaking_org_id,
-        data={"state": application.state, "title": application.title},
-    )
-    return application
 
 
 def update_application(

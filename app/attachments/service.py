@@ -5,7 +5,6 @@ exists: the upload is complete and fsynced in a temporary file, it is moved into
 and only then is the row committed. Removing commits the row's deletion first; the file goes after.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,7 @@ from app.attachments.errors import TooManyAttachments, upload_too_large
 from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, ReceivedFile, ReceivedForm, UploadLimits
-from app.core.db import Database, unit_of_work
+from app.core.db import Database
 from app.core.deps import if_match_allows
 from app.core.errors import (
     FieldError,
@@ -38,8 +37,8 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.outbox import record_event
 from app.core.settings import Settings
-from app.events.outbox import record_event
 from app.reference.models import Call
 
 _REFUSALS: dict[str, Text] = {
@@ -331,7 +330,7 @@ def _commit_row(
     key: str,
     now: datetime,
 ) -> tuple[AttachmentPublic, bool]:
-    with contextmanager(unit_of_work)(database.writer) as session:
+    with database.transaction() as session:
         # Under the application's lock (BEGIN IMMEDIATE on SQLite): the rules hold against every commit.
         application = load_visible_application(session, principal, plan.application_id, for_update=True)
         require_may_change(principal, application)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.attachments.blobstore import BlobStore
 from app.attachments.models import Attachment
@@ -67,9 +68,9 @@ def sweep_storage(
     known: set[str] = set()
     with database.reader() as session:
         rows = session.execute(
-            sa.select(Attachment.id, Attachment.application_id, Attachment.storage_key).execution_options(
-                yield_per=2000
-            )
+            sa.select(
+                col(Attachment.id), col(Attachment.application_id), col(Attachment.storage_key)
+            ).execution_options(yield_per=2000)
         )
         for row in rows:
             known.add(row.storage_key)
@@ -83,7 +84,7 @@ def sweep_storage(
             # Checked again: a row may have committed since the rows were read.
             referenced = set(
                 session.execute(
-                    sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(batch))  # type: ignore[attr-defined]
+                    sa.select(col(Attachment.storage_key)).where(col(Attachment.storage_key).in_(batch))
                 ).scalars()
             )
         for key in batch:

@@ -1,61 +1,43 @@
 """Bulk uploads: store the parsed rows, then create the applications in the background.
 
-Rows are checked by the same rules as ``POST /applications`` (the form's schema, the caller's rules
-of ``create_application`` and the write-time findings of the validation engine), but in bulk: the
-calls and organizations named by the rows are loaded once, and applications, their parties and
-their ``application.created`` events are inserted in one go each (``app.bulk.inserts``: COPY on
-PostgreSQL, the driver's executemany on SQLite).
+Each row is created as ``POST /applications`` creates one: the form's schema, then
+``prepare_application`` (its rules, defaults, row, parties and ``application.created`` event). Only
+the batching is the upload's own: the calls and organizations named by the rows are loaded once, and
+applications, their parties and their events (numbered by the outbox's sequencer) are inserted in one
+go each (``app.bulk.inserts``: COPY on PostgreSQL, the driver's executemany on SQLite).
 
-Crash safety: ``all_or_nothing`` applies every row in one transaction together with the upload's
-final state, so an upload is either finished or has changed nothing. ``valid_rows`` applies chunks,
-each in one transaction with the upload's progress (compare-and-set on ``processed_rows``), so a
-resumed upload continues after the last committed chunk and never applies a row twice. A runner
-holds a lease on the upload; ``resume_unfinished`` and the worker (``app.events.worker``, every minute)
-pick up uploads whose lease ran out and mark failed those that have been tried too often.
+Running an upload (leases, chunks, progress, resuming) is ``app.bulk.runner``.
 """
 
-import gc
-import logging
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role
-from app.accounts.principal import Principal, load_principal, require_role
-from app.applications.access import entry_errors
+from app.accounts.principal import Principal, require_role
 from app.applications.models import Application, ApplicationParty
 from app.applications.schemas import ApplicationCreate
-from app.applications.service import WRITE_TIME_CODES, org_facts
-from app.applications.states import State
-from app.applications.validation import OrgFacts, party_list, validate_application
+from app.applications.service import org_facts, prepare_application
+from app.applications.validation import OrgFacts, party_list
 from app.bulk.columns import column_of, item_prefix
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUpload, BulkUploadPayload
-from app.core.clock import Clock, system_clock
-from app.core.db import Database, commit
-from app.core.errors import FieldError, field_errors_from_pydantic
-from app.core.i18n import Text
+from app.core.errors import FieldError, ValidationFailed, field_errors_from_pydantic
 from app.core.ids import new_id
-from app.core.settings import Settings
-from app.events.models import Event, EventCounter
-from app.events.outbox import discard_pending
+from app.core.outbox import sequence
+from app.core.outbox_models import Event
 from app.reference.models import Call
 
-log = logging.getLogger("smps.bulk")
-
 MODES = ("all_or_nothing", "valid_rows")
-UNFINISHED = ("queued", "running")
-_APPLICATIONS = Application.__table__  # type: ignore[attr-defined]
-_PARTIES = ApplicationParty.__table__  # type: ignore[attr-defined]
-_UPLOADS = BulkUpload.__table__  # type: ignore[attr-defined]
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_APPLICATIONS = Application.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
+_PARTIES = ApplicationParty.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
+_EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
 
 
 def create_upload(
@@ -96,7 +78,7 @@ def create_upload(
     session.flush()
     if stored is None:
         session.execute(
-            sa.insert(BulkUploadPayload.__table__),  # type: ignore[attr-defined]
+            sa.insert(BulkUploadPayload.__table__),  # type: ignore[attr-defined]  # SQLModel types no __table__
             [{"upload_id": upload.id, "data": payload_of(rows, lines, headers)}],
         )
     else:
@@ -117,9 +99,9 @@ def visible_upload_filter(principal: Principal) -> sa.ColumnElement[bool]:
     """The uploader, applicants of the uploader's organization, and admins see an upload."""
     if principal.is_admin:
         return sa.true()
-    clauses: list[sa.ColumnElement[bool]] = [BulkUpload.uploaded_by == principal.user_id]  # type: ignore[list-item]
+    clauses: list[sa.ColumnElement[bool]] = [col(BulkUpload.uploaded_by) == principal.user_id]
     if principal.has(Role.applicant):
-        clauses.append(BulkUpload.organization_id == principal.organization_id)  # type: ignore[arg-type]
+        clauses.append(col(BulkUpload.organization_id) == principal.organization_id)
     return sa.or_(*clauses)
 
 
@@ -133,45 +115,11 @@ class Prepared:
     results: list[dict[str, Any]] = field(default_factory=list)
     applications: list[dict[str, Any]] = field(default_factory=list)
     parties: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def invalid(self) -> int:
         return sum(1 for r in self.results if r["status"] == "invalid")
-
-
-def _own_org_error(pointer: str, zh: str, en: str) -> FieldError:
-    return FieldError(pointer, "must_be_own_organization", Text(zh, en))
-
-
-def _caller_rules(principal: Principal, content: dict[str, Any]) -> tuple[str | None, list[FieldError]]:
-    """The caller's rules of ``create_application``: returns (entered_by, errors); fills the undertaking."""
-    parties = content.setdefault("parties", {"participating": []})
-    if principal.has(Role.applicant):
-        if parties.get("undertaking", principal.organization_id) != principal.organization_id:
-            return None, [
-                _own_org_error(
-                    "/parties/undertaking", "承担单位须为本单位", "The undertaking unit must be your organization"
-                )
-            ]
-        parties["undertaking"] = principal.organization_id
-        return None, []
-    # A recommender's reviewer enters paper applications on the units' behalf.
-    if not parties.get("undertaking"):
-        return None, [
-            FieldError(
-                "/parties/undertaking",
-                "required",
-                Text("代录申请须指定承担单位", "Name the undertaking unit of the application you enter"),
-            )
-        ]
-    content.setdefault("recommender_id", principal.organization_id)
-    if content["recommender_id"] != principal.organization_id:
-        return None, [
-            _own_org_error(
-                "/recommender_id", "代录申请的推荐单位须为本单位", "You can only enter applications you recommend"
-            )
-        ]
-    return principal.organization_id, []
 
 
 def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
@@ -194,9 +142,9 @@ def _load_calls(session: Session, refs: set[str]) -> dict[str, CallRules]:
     calls: dict[str, CallRules] = {}
     for part in _chunks(sorted(refs)):
         for row in session.execute(
-            sa.select(Call.id, Call.key, Call.catalogue, Call.sections, Call.conditions).where(
-                sa.or_(Call.id.in_(part), Call.key.in_(part))
-            )  # type: ignore[attr-defined]
+            sa.select(col(Call.id), col(Call.key), col(Call.catalogue), col(Call.sections), col(Call.conditions)).where(
+                sa.or_(col(Call.id).in_(part), col(Call.key).in_(part))
+            )
         ):
             call = CallRules(*row)
             calls[call.id] = calls[call.key] = call
@@ -250,72 +198,46 @@ def prepare_rows(
     context: RowContext,
     now: datetime,
 ) -> Prepared:
-    """Check rows by the rules of ``POST /applications``, loading calls and organizations once."""
-    Checked = tuple[int, str | None, dict[str, Any] | None, str | None, list[FieldError], list[tuple[str, str, str]]]
-    checked: list[Checked] = []
+    """Check rows by the rules of ``POST /applications`` (``prepare_application``), loading the calls
+    and organizations they name once."""
+    forms: list[tuple[int, str, dict[str, Any]] | tuple[int, list[FieldError]]] = []
     call_refs: set[str] = set()
-    org_ids: set[str] = set()
+    # Every organization a row may name, its own and the caller's (the rules' default): a superset is enough.
+    org_ids: set[str] = {principal.organization_id}
     for index, raw in rows:
         try:
             body = _validate_form(raw)
         except ValidationError as exc:
-            checked.append((index, None, None, None, field_errors_from_pydantic(list(exc.errors())), []))
+            forms.append((index, field_errors_from_pydantic(cast(list[dict[str, Any]], exc.errors()))))
             continue
         content = _dump_form(body, mode="json", exclude={"call_id"}, exclude_none=True)
-        entered_by, errors = _caller_rules(principal, content)
-        named = party_list(content["parties"]) if not errors else []
-        checked.append((index, body.call_id, content, entered_by, errors, named))
-        if not errors:
-            call_refs.add(body.call_id)
-            org_ids.update(org for _, org, _ in named)
-            if content.get("recommender_id"):
-                org_ids.add(content["recommender_id"])
+        forms.append((index, body.call_id, content))
+        call_refs.add(body.call_id)
+        org_ids.update(org for _, org, _ in party_list(content.get("parties") or {}))
+        if content.get("recommender_id"):
+            org_ids.add(content["recommender_id"])
     calls = _load_calls(session, call_refs)
     orgs = _load_orgs(session, org_ids)
 
     prepared = Prepared()
-    results, applications, parties = prepared.results, prepared.applications, prepared.parties
-    for index, call_ref, content, entered_by, errors, named in checked:
-        call = None
-        if content is not None and not errors:
-            call = calls.get(call_ref)  # type: ignore[arg-type]
-            if call is None:
-                errors = [FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
+    for form in forms:
+        index = form[0]
+        if len(form) == 2:
+            errors = form[1]
+        else:
+            try:
+                new = prepare_application(
+                    principal, form[1], form[2], now, find_call=calls.get, find_orgs=lambda _ids: orgs
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors
             else:
-                errors = [e for e in validate_application(content, call, orgs, []).errors if e.code in WRITE_TIME_CODES]
-                if entered_by and not errors:  # the entry rule of POST /applications
-                    errors = entry_errors(principal, orgs[content["parties"]["undertaking"]].province_code)
-        if errors or content is None or call is None:
-            results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
-            continue
-        undertaking = orgs[content["parties"]["undertaking"]]
-        app_id = new_id("app")
-        applications.append(
-            {
-                "id": app_id,
-                "call_id": call.id,
-                "title": content["title"],
-                "state": State.draft.value,
-                "version": 1,
-                "undertaking_org_id": undertaking.id,
-                "recommender_id": content.get("recommender_id"),
-                "province_code": undertaking.province_code,
-                "domain_area": (content.get("domain") or {}).get("area"),
-                "content": content,
-                "content_digest": None,
-                "entered_by_org_id": entered_by,
-                "created_by": principal.user_id,
-                "outcome_document_number": None,
-                "created_at": now,
-                "updated_at": now,
-                "submitted_at": None,
-            }
-        )
-        parties.extend(
-            {"application_id": app_id, "role": role, "organization_id": org, "position": i}
-            for i, (role, org, _) in enumerate(named)
-        )
-        results.append(context.result(index, "created", application_id=app_id))
+                prepared.applications.append(new.row)
+                prepared.parties.extend(new.parties)
+                prepared.events.append(new.event)
+                prepared.results.append(context.result(index, "created", application_id=new.row["id"]))
+                continue
+        prepared.results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
     return prepared
 
 
@@ -335,7 +257,7 @@ def cap_errors(results: list[dict[str, Any]], listed: int, limit: int) -> tuple[
     return listed, omitted
 
 
-def _listed(results: list[dict[str, Any]]) -> int:
+def listed_errors(results: list[dict[str, Any]]) -> int:
     return sum(len(r.get("errors") or ()) for r in results)
 
 
@@ -345,373 +267,9 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
         return
     insert_many(session, _APPLICATIONS, prepared.applications)
     insert_many(session, _PARTIES, prepared.parties)
-    _insert_events(
-        session,
-        [
-            {
-                "id": new_id("evt"),
-                "type": "application.created",
-                "subject_type": "application",
-                "subject_id": row["id"],
-                "actor_id": principal.user_id,
-                "occurred_at": now,
-                "application_id": row["id"],
-                "recommender_id": row["recommender_id"],
-                "organization_id": row["undertaking_org_id"],
-                "data": {"state": row["state"], "title": row["title"], "bulk_upload_id": upload_id},
-            }
-            for row in prepared.applications
-        ],
-    )
-
-
-def _insert_events(session: Session, events: list[dict[str, Any]]) -> None:
-    """Events of the rows, sequenced as ``app.events.outbox`` sequences them at commit: the counter row
-    moves by their number and stays locked until the transaction ends, so sequence order is commit
-    order. Call it last before the commit (only the upload's own progress is written after it)."""
-    last = session.execute(
-        sa.update(EventCounter)
-        .where(EventCounter.id == 1)  # type: ignore[arg-type]
-        .values(value=EventCounter.value + len(events))
-        .returning(EventCounter.value)
-    ).scalar_one()
-    first = last - len(events) + 1
-    for i, event in enumerate(events):
-        event["seq"] = first + i
+    for event in prepared.events:
+        event["data"]["bulk_upload_id"] = upload_id
+    # Numbered by the outbox's sequencer, last before the commit (only the upload's own progress is
+    # written after): the counter row stays locked until then, so sequence order is commit order.
+    events = sequence(session, prepared.events)
     insert_many(session, _EVENTS, events)
-
-
-# --- running an upload -------------------------------------------------------------------------
-
-
-def _claim(database: Database, upload_id: str, owner: str, now: datetime, settings: Settings) -> bool:
-    with database.writer() as session:
-        claimed = (
-            session.execute(
-                sa.update(_UPLOADS)
-                .where(
-                    _UPLOADS.c.id == upload_id,
-                    _UPLOADS.c.state.in_(UNFINISHED),
-                    sa.or_(_UPLOADS.c.lease_until.is_(None), _UPLOADS.c.lease_until < now),
-                )
-                .values(
-                    state="running",
-                    lease_owner=owner,
-                    attempts=_UPLOADS.c.attempts + 1,
-                    updated_at=now,
-                    lease_until=now + timedelta(seconds=settings.bulk_lease_seconds),
-                )
-            ).rowcount
-            == 1
-        )
-        commit(session)
-    return claimed
-
-
-def _fail(database: Database, upload_id: str, now: datetime, reason: Text) -> None:
-    with database.writer() as session:
-        session.execute(
-            sa.update(_UPLOADS)
-            .where(_UPLOADS.c.id == upload_id, _UPLOADS.c.state.in_(UNFINISHED))
-            .values(
-                state="failed",
-                failure={"zh": reason.zh, "en": reason.en},
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
-                finished_at=now,
-            )
-        )
-        commit(session)
-
-
-class LeaseLost(Exception):
-    """Another runner took the upload over: this one's work is rolled back."""
-
-
-def _save_progress(
-    session: Session, upload_id: str, owner: str, expected_processed: int, values: dict[str, Any]
-) -> None:
-    updated = session.execute(
-        sa.update(_UPLOADS)
-        .where(
-            _UPLOADS.c.id == upload_id,
-            _UPLOADS.c.lease_owner == owner,
-            _UPLOADS.c.state == "running",
-            _UPLOADS.c.processed_rows == expected_processed,
-        )
-        .values(**values)
-    ).rowcount
-    if updated != 1:
-        raise LeaseLost(upload_id)
-
-
-_spared_runs = 0
-_spared_lock = threading.Lock()
-
-
-@contextmanager
-def _collector_spared() -> Iterator[None]:
-    """While uploads run, full collections of the cyclic GC skip the objects that existed before (the
-    service's own and the parsed rows): otherwise each one the rows' new objects trigger walks them
-    all again. ``gc.freeze`` sets them aside until the last concurrent run ends (``gc.unfreeze``); a
-    freeze made by someone else (e.g. a pre-forking server) is left alone."""
-    global _spared_runs
-    with _spared_lock:
-        ours = _spared_runs > 0 or gc.get_freeze_count() == 0
-        if ours:
-            if _spared_runs == 0:
-                gc.freeze()
-            _spared_runs += 1
-    try:
-        yield
-    finally:
-        if ours:
-            with _spared_lock:
-                _spared_runs -= 1
-                if _spared_runs == 0:
-                    gc.unfreeze()
-
-
-def run_upload(
-    database: Database,
-    settings: Settings,
-    upload_id: str,
-    clock: Clock = system_clock,
-    payload: dict[str, Any] | None = None,
-) -> None:
-    """Process one upload if no other runner holds it; never raises (failures are recorded).
-
-    ``payload``: the parsed rows as just committed with the upload (the request hands them over so
-    they are not read back and parsed again); without it they are read from the store.
-    """
-    with _collector_spared():
-        _run_upload(database, settings, upload_id, clock, payload)
-
-
-def _run_upload(
-    database: Database, settings: Settings, upload_id: str, clock: Clock, payload: dict[str, Any] | None
-) -> None:
-    owner = new_id("run")
-    now = clock()
-    mode = "all_or_nothing"
-    if not _claim(database, upload_id, owner, now, settings):
-        return
-    try:
-        with database.reader() as session:
-            upload = session.get(BulkUpload, upload_id)
-            assert upload is not None
-            mode = upload.mode
-            if upload.attempts > settings.bulk_max_attempts:
-                raise _GiveUp(
-                    Text(
-                        "多次处理未能完成，请重新上传",
-                        "Processing did not complete after several attempts; upload again",
-                    )
-                )
-            data = (
-                payload
-                if payload is not None
-                else session.execute(
-                    sa.select(BulkUploadPayload.data).where(BulkUploadPayload.upload_id == upload_id)
-                ).scalar_one()
-            )
-        if upload.mode == "all_or_nothing":
-            _run_all_or_nothing(database, settings, upload, data, owner, clock)
-        else:
-            _run_valid_rows(database, settings, upload, data, owner, clock)
-    except LeaseLost:
-        log.warning("bulk upload taken over by another runner", extra={"upload_id": upload_id})
-    except _GiveUp as exc:
-        _fail(database, upload_id, clock(), exc.reason)
-    except Exception:
-        log.exception("bulk upload failed", extra={"upload_id": upload_id})
-        _fail(
-            database,
-            upload_id,
-            clock(),
-            Text("处理时发生内部错误，未创建任何申请", "An internal error stopped the processing; nothing was created")
-            if mode == "all_or_nothing"
-            else Text(
-                "处理时发生内部错误；已创建的申请见逐行结果",
-                "An internal error stopped the processing; rows created so far are listed",
-            ),
-        )
-
-
-class _GiveUp(Exception):
-    def __init__(self, reason: Text) -> None:
-        self.reason = reason
-        super().__init__(reason.en)
-
-
-# SQLite: the page cache of a connection while it applies rows (KiB, as PRAGMA cache_size takes a
-# negative size). A bulk transaction writes tens of megabytes; with the default 2 MB the cache spills
-# to the WAL again and again before the commit.
-SQLITE_BULK_CACHE_KIB = 64 * 1024
-
-
-@contextmanager
-def _large_cache(session: Session) -> Iterator[None]:
-    """SQLite: a larger page cache for the connection of this transaction, put back before it ends."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    default = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with suppress(sa.exc.DBAPIError):  # a connection that failed is discarded anyway
-            connection.exec_driver_sql(f"PRAGMA cache_size={default}")
-
-
-def _run_all_or_nothing(
-    database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any], owner: str, clock: Clock
-) -> None:
-    context = RowContext(upload.source, data.get("lines"), data.get("headers"))
-    rows = list(enumerate(data["rows"]))
-    with database.writer() as session:
-        try:
-            principal = load_principal(session, upload.uploaded_by)
-            if principal is None:
-                raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
-            now = clock()
-            with _large_cache(session):
-                prepared = prepare_rows(session, principal, rows, context, now)
-                if prepared.invalid:
-                    # Nothing is created: the valid rows are reported as skipped.
-                    results = [
-                        r
-                        if r["status"] == "invalid"
-                        else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
-                        for r in prepared.results
-                    ]
-                    created = 0
-                else:
-                    apply_rows(session, principal, prepared, upload.id, now)
-                    results, created = prepared.results, len(prepared.applications)
-                _, omitted = cap_errors(results, 0, settings.max_bulk_listed_errors)
-                _save_progress(
-                    session,
-                    upload.id,
-                    owner,
-                    upload.processed_rows,
-                    {
-                        "state": "finished",
-                        "processed_rows": len(rows),
-                        "created_count": created,
-                        "error_count": prepared.invalid,
-                        "results": results,
-                        "omitted_error_count": omitted,
-                        "lease_owner": None,
-                        "lease_until": None,
-                        "updated_at": now,
-                        "finished_at": now,
-                    },
-                )
-            commit(session)
-        except BaseException:
-            discard_pending(session)
-            session.rollback()
-            raise
-
-
-def _run_valid_rows(
-    database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any], owner: str, clock: Clock
-) -> None:
-    context = RowContext(upload.source, data.get("lines"), data.get("headers"))
-    rows: list[Any] = data["rows"]
-    results = list(upload.results)
-    processed, created, errors = upload.processed_rows, upload.created_count, upload.error_count
-    listed, omitted = _listed(results), upload.omitted_error_count
-    size = settings.bulk_chunk_rows
-    while True:
-        with database.writer() as session:
-            try:
-                principal = load_principal(session, upload.uploaded_by)
-                if principal is None:
-                    raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
-                now = clock()
-                chunk = list(enumerate(rows[processed : processed + size], start=processed))
-                with _large_cache(session):
-                    prepared = prepare_rows(session, principal, chunk, context, now)
-                    apply_rows(session, principal, prepared, upload.id, now)
-                done = processed + len(chunk) >= len(rows)
-                chunk_listed, chunk_omitted = cap_errors(prepared.results, listed, settings.max_bulk_listed_errors)
-                values: dict[str, Any] = {
-                    "omitted_error_count": omitted + chunk_omitted,
-                    "processed_rows": processed + len(chunk),
-                    "created_count": created + len(prepared.applications),
-                    "error_count": errors + prepared.invalid,
-                    "results": results + prepared.results,
-                    "updated_at": now,
-                    "lease_until": now + timedelta(seconds=settings.bulk_lease_seconds),
-                }
-                if done:
-                    values |= {"state": "finished", "lease_owner": None, "lease_until": None, "finished_at": now}
-                _save_progress(session, upload.id, owner, processed, values)
-                commit(session)
-            except BaseException:
-                discard_pending(session)
-                session.rollback()
-                raise
-        processed, created, errors = values["processed_rows"], values["created_count"], values["error_count"]
-        results, listed, omitted = values["results"], chunk_listed, values["omitted_error_count"]
-        if done:
-            return
-
-
-def start_processing(
-    database: Database,
-    settings: Settings,
-    upload_id: str,
-    clock: Clock = system_clock,
-    payload: dict[str, Any] | None = None,
-) -> threading.Thread:
-    """Process the upload in a background thread (the request has already committed it and its ``payload``)."""
-    thread = threading.Thread(
-        target=run_upload, args=(database, settings, upload_id, clock, payload), name=f"bulk-{upload_id}", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-# A queued upload no runner has claimed: the request that stored it starts its runner at once, so it
-# is taken over only when it has waited this long (its process may have died in between).
-QUEUED_GRACE = timedelta(seconds=30)
-
-
-def unfinished_uploads(database: Database, now: datetime) -> list[str]:
-    """Queued or running uploads whose runner is gone (its lease ran out), oldest first."""
-    c = _UPLOADS.c
-    with database.reader() as session:
-        return list(
-            session.execute(
-                sa.select(c.id)
-                .where(
-                    c.state.in_(UNFINISHED),
-                    sa.or_(
-                        c.lease_until < now,
-                        sa.and_(
-                            c.lease_until.is_(None), sa.or_(c.state != "queued", c.updated_at < now - QUEUED_GRACE)
-                        ),
-                    ),
-                )
-                .order_by(c.created_at)
-            ).scalars()
-        )
-
-
-def resume_unfinished(database: Database, settings: Settings, clock: Clock = system_clock) -> list[str]:
-    """Resume every queued or running upload whose runner is gone (its lease ran out); returns their ids.
-
-    Uploads tried more than ``bulk_max_attempts`` times are marked failed instead. An interrupted
-    ``all_or_nothing`` upload had changed nothing, so it simply runs again. Safe from any number of
-    processes at once: a runner first claims the upload's lease, and only one claim succeeds.
-    """
-    ids = unfinished_uploads(database, clock())
-    for upload_id in ids:
-        run_upload(database, settings, upload_id, clock)
-    return ids

@@ -1,4 +1,4 @@
-"""Engines and the request's unit of work.
+"""Engines and the one way a unit of work ends (``Database.transaction``).
 
 SQLite is the embedded default: WAL, foreign keys on, a busy timeout, and write transactions
 opened with ``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way. Reads use a
@@ -6,7 +6,8 @@ separate engine with deferred transactions so they never wait for a writer. Post
 production store (psycopg 3); there one engine serves both.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -78,7 +79,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # Straight to the driver: this runs for every transaction, and the full execution path costs more than the statement.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]  # always set on a live sqlite3 connection
 
     return engine
 
@@ -95,6 +96,29 @@ class Database:
     def __post_init__(self) -> None:
         self.writer = sessionmaker(self.write_engine, expire_on_commit=False)
         self.reader = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self, *, read: bool = False) -> Iterator[Session]:
+        """One unit of work, on the writer (or, ``read=True``, the reader that never waits for a writer).
+
+        The only place that commits: when the block finishes cleanly, the events it recorded are
+        written (the outbox) and the transaction commits; on any exception it rolls back, the recorded
+        events with it. The session is closed either way.
+        """
+        # Imported here: the event table's column types are defined in this module.
+        from app.core.outbox import discard_events, flush_events
+
+        session = (self.reader if read else self.writer)()
+        try:
+            yield session
+            flush_events(session)
+            session.commit()
+        except BaseException:
+            discard_events(session)
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     @property
     def dialect(self) -> str:
@@ -126,27 +150,3 @@ def make_database(settings: Settings) -> Database:
         json_deserializer=orjson.loads,
     )
     return Database(engine, engine)
-
-
-# Hooks run inside the transaction just before it commits (the event outbox uses one).
-BEFORE_COMMIT_HOOKS: list[Callable[[Session], None]] = []
-
-
-def commit(session: Session) -> None:
-    """Commit the unit of work, running the before-commit hooks first."""
-    for hook in BEFORE_COMMIT_HOOKS:
-        hook(session)
-    session.commit()
-
-
-def unit_of_work(maker: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit once when the caller finishes cleanly, roll back otherwise."""
-    session = maker()
-    try:
-        yield session
-        commit(session)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

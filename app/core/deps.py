@@ -14,7 +14,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app.core.db import Database, commit
+from app.core.db import Database
 from app.core.errors import PreconditionFailed, PreconditionRequired
 from app.core.i18n import Text
 from app.core.settings import Settings
@@ -43,26 +43,34 @@ def _write_gate(database: Database) -> anyio.CapacityLimiter:
 
 
 async def _finish(fn: Callable[..., object], *args: object) -> None:
-    """Commit, roll back or close in a thread of its own (not the shared pool, whose threads may be
-    waiting on this transaction's locks: FastAPI runs the exit of sync dependencies the same way)."""
+    """End the transaction (commit or roll back, then close) in a thread of its own (not the shared
+    pool, whose threads may be waiting on this transaction's locks: FastAPI runs the exit of sync
+    dependencies the same way)."""
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(fn, *args, limiter=anyio.CapacityLimiter(1))
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's one transaction; reads use the non-locking reader on SQLite."""
+    """The request's one transaction (``Database.transaction``); reads use the non-locking reader on SQLite."""
     database: Database = request.app.state.database
     reading = request.method in _READ_METHODS
     async with contextlib.nullcontext() if reading else _write_gate(database):
-        session = (database.reader if reading else database.writer)()
+        transaction = database.transaction(read=reading)
+        session = transaction.__enter__()  # only makes the session: the transaction begins at its first statement
         try:
             yield session
-            await _finish(commit, session)
-        except BaseException:
-            await _finish(session.rollback)
+        except BaseException as exc:
+            await _finish(transaction.__exit__, type(exc), exc, exc.__traceback__)
             raise
-        finally:
-            await _finish(session.close)
+        await _finish(transaction.__exit__, None, None, None)
+
+
+async def get_writer(request: Request) -> AsyncIterator[Database]:
+    """The database, for an endpoint that runs its own ``Database.transaction``, admitted through the
+    same write gate as a writing request's session."""
+    database: Database = request.app.state.database
+    async with _write_gate(database):
+        yield database
 
 
 def get_settings(request: Request) -> Settings:
@@ -74,6 +82,7 @@ def get_now(request: Request) -> datetime:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+WriterDatabase = Annotated[Database, Depends(get_writer, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(get_now)]
 

@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import Database, commit
+from app.core.db import Database
 from app.core.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
@@ -263,9 +263,9 @@ def _claim(
 ) -> tuple[int | None, _Stored | None]:
     """Insert the in-flight row (its id: this request is first) or return the row that is there."""
     for _ in range(3):
-        with database.writer() as session:
-            session.execute(sa.delete(IdempotencyKey).where(_match(where), col(IdempotencyKey.expires_at) <= now))
-            try:
+        try:
+            with database.transaction() as session:
+                session.execute(sa.delete(IdempotencyKey).where(_match(where), col(IdempotencyKey.expires_at) <= now))
                 row_id = session.execute(
                     sa.insert(IdempotencyKey)
                     .values(
@@ -280,10 +280,9 @@ def _claim(
                     )
                     .returning(col(IdempotencyKey.id))
                 ).scalar_one()
-                commit(session)
-                return row_id, None
-            except IntegrityError:
-                session.rollback()
+            return row_id, None
+        except IntegrityError:
+            pass  # another request holds the key: read its row
         with database.reader() as session:
             row = session.execute(sa.select(IdempotencyKey).where(_match(where))).scalar_one_or_none()
             if row is not None:
@@ -301,7 +300,7 @@ def _claim(
 
 
 def _store(database: Database, row_id: int, digest: str, response: dict[str, Any], ttl: timedelta) -> None:
-    with database.writer() as session:
+    with database.transaction() as session:
         created = session.execute(
             sa.select(col(IdempotencyKey.created_at)).where(col(IdempotencyKey.id) == row_id)
         ).scalar_one()
@@ -317,15 +316,13 @@ def _store(database: Database, row_id: int, digest: str, response: dict[str, Any
                 expires_at=created + ttl,
             )
         )
-        commit(session)
 
 
 def _release(database: Database, row_id: int) -> None:
-    with database.writer() as session:
+    with database.transaction() as session:
         session.execute(
             sa.delete(IdempotencyKey).where(col(IdempotencyKey.id) == row_id, col(IdempotencyKey.state) == "in_flight")
         )
-        commit(session)
 
 
 # -- the OpenAPI document -----------------------------------------------------------------------------

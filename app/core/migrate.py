@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +41,8 @@ def migrate(settings: Settings, seed: Callable[[Session], None] | None = None) -
         return
     database = make_database(settings)
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             seed(session)
-            commit(session)
     finally:
         database.dispose()
 

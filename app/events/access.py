@@ -17,7 +17,7 @@ from app.applications.access import visibility_filter
 from app.applications.models import Application
 from app.batches.models import Batch
 from app.batches.service import batch_visibility
-from app.events.models import Event
+from app.core.outbox_models import Event
 
 DELETED = "application.deleted"
 # Reference data: every signed-in caller reads calls and organizations.

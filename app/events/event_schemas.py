@@ -18,8 +18,8 @@ from app.applications.schemas import (
 )
 from app.applications.workflow import STEPS
 from app.batches.models import BatchState
+from app.core.event_types import EVENT_TYPES
 from app.core.settings import AttachmentType
-from app.events.types import EVENT_TYPES
 
 
 class _Data(BaseModel):

@@ -7,15 +7,18 @@ so a caller that is caught up may continue from the head without ever skipping a
 
 import base64
 import binascii
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.principal import Principal
-from app.core.errors import FieldError, ValidationFailed
+from app.core.errors import AppError, FieldError, ValidationFailed
+from app.core.event_types import EventType
 from app.core.i18n import Text
+from app.core.outbox_models import Event
 from app.events.access import event_visibility, type_filter
-from app.events.models import Event
 from app.events.schemas import EventPage, EventPublic
 
 _CURSOR_PREFIX = "seq:"
@@ -25,7 +28,7 @@ def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
 
 
-def _invalid_cursor() -> ValidationFailed:
+def _invalid_cursor() -> AppError:
     return ValidationFailed(errors=[FieldError("query:/after", "invalid_cursor", Text("游标无效", "Invalid cursor"))])
 
 
@@ -34,7 +37,7 @@ def decode_cursor(session: Session, value: str | None) -> int:
     if not value:
         return 0
     if value.startswith("evt_"):
-        seq = session.execute(sa.select(Event.seq).where(Event.id == value)).scalar_one_or_none()
+        seq = session.execute(sa.select(col(Event.seq)).where(col(Event.id) == value)).scalar_one_or_none()
         if seq is None:
             raise _invalid_cursor()
         return seq
@@ -51,7 +54,7 @@ def decode_cursor(session: Session, value: str | None) -> int:
 def event_public(event: Event) -> EventPublic:
     return EventPublic(
         id=event.id,
-        type=event.type,
+        type=cast(EventType, event.type),
         subject_type=event.subject_type,
         subject_id=event.subject_id,
         occurred_at=event.occurred_at,
@@ -65,14 +68,14 @@ def feed_query(principal: Principal, after: int, head: int, types: list[str], li
     """Keyset on the primary key: the cost of a page does not grow with the length of the log."""
     return (
         sa.select(Event)
-        .where(Event.seq > after, Event.seq <= head, event_visibility(principal), type_filter(types))
-        .order_by(Event.seq)
+        .where(col(Event.seq) > after, col(Event.seq) <= head, event_visibility(principal), type_filter(types))
+        .order_by(col(Event.seq))
         .limit(limit)
     )
 
 
 def read_feed(session: Session, principal: Principal, after: int, types: list[str], page_size: int) -> EventPage:
-    head = session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0
+    head = session.execute(sa.select(sa.func.max(col(Event.seq)))).scalar() or 0
     rows = list(session.execute(feed_query(principal, after, head, types, page_size + 1)).scalars())
     more = len(rows) > page_size
     rows = rows[:page_size]

@@ -21,9 +21,10 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.outbox_models import Event
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
 from app.events.feed import decode_cursor, read_feed
-from app.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import (
     EVENT_TYPE_PATTERN,
     EVENT_TYPES_FILTER_PATTERN,

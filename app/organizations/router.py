@@ -21,8 +21,8 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.outbox import record_event
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
-from app.events.outbox import record_event
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.applications.models import Application
-from app.core.db import commit
 from app.core.ids import new_id
 from app.reference.models import Call
 from tests.conftest import Actor
@@ -30,7 +29,7 @@ def make_application(
     entered_by_org_id: str | None = None,
 ) -> str:
     now = datetime.now(UTC)
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         row = Application(
             id=new_id("app"),
             call_id=ninth_call_id(app),
@@ -46,14 +45,12 @@ def make_application(
             updated_at=now,
         )
         session.add(row)
-        commit(session)
         return row.id
 
 
 def set_state(app: FastAPI, application_id: str, state: str) -> None:
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.execute(sa.update(Application).where(Application.id == application_id).values(state=state))
-        commit(session)
 
 
 @dataclass

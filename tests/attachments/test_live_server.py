@@ -75,6 +75,7 @@ class LiveServer:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()  # not left running when the fixture gives up
         raise RuntimeError("the server did not start")
 
     def kill(self) -> None:

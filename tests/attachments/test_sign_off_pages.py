@@ -8,8 +8,8 @@ from fastapi import FastAPI
 
 from app.applications.models import Endorsement
 from app.attachments.models import Attachment
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event
 from tests.applications.cast import Flow, make_cast
 from tests.attachments import files
 from tests.conftest import Actor

@@ -10,9 +10,8 @@ from fastapi import FastAPI
 
 from app.applications.models import Application
 from app.attachments.models import Attachment
-from app.core.db import commit
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event
 from app.main import create_app
 from app.reference.models import Call
 from tests.attachments import files
@@ -414,14 +413,13 @@ async def test_malformed_requests(client: httpx.AsyncClient, world: World) -> No
 
 
 async def test_a_call_may_narrow_the_types_of_a_kind(client: httpx.AsyncClient, app: FastAPI, world: World) -> None:
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         call = session.get(Call, ninth_call_id(app))
         assert call is not None
         call.attachment_rules = {
             **call.attachment_rules,
             "evidence": {"required": False, "max_count": 5, "types": ["png", "jpeg"]},
         }
-        commit(session)
     assert (await upload(client, world, PDF, kind="evidence")).status_code == 415
     assert (await upload(client, world, files.PNG, filename="photo.png", kind="evidence")).status_code == 201
     assert (await upload(client, world, PDF)).status_code == 201

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from app.batches.models import Receipt
 from app.cli import main
 from app.core.clock import BEIJING
-from app.core.db import commit
 from app.reference.models import Call
 from tests.applications.cast import MINIMAL_PDF, Flow
 from tests.batches.helpers import act, cast_for, open_batch, put_items, recommended
@@ -68,9 +67,8 @@ async def test_what_a_list_may_hold(app: FastAPI, client: httpx.AsyncClient) -> 
     assert empty.status_code == 422 and empty.json()["code"] == "batch_empty"
     assert fingerprint(app) == before
 
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.execute(sa.update(Call).where(Call.id == shandong.call_id).values(quota_per_recommender=1))
-        commit(session)
     second = await recommended(client, shandong, "济南市历下区网上办事服务标准化试点")
     r = await put_items(client, batch, shandong.reviewer, [mine.id, second.id], etag)
     assert r.status_code == 422 and r.json()["code"] == "quota_exceeded"

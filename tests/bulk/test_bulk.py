@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
 from app.applications.models import Application
+from app.bulk import runner as bulk_runner
 from app.bulk import service
 from app.bulk.client import client as client_group
 from app.bulk.columns import COLUMNS
 from app.bulk.models import BulkUpload
-from app.core.db import commit
-from app.events.models import Event
+from app.core.outbox_models import Event
 from tests.applications.cast import Cast, make_cast
 
 URL = "/api/v1/bulk-uploads"
@@ -242,9 +242,8 @@ async def test_only_the_uploader_its_organization_and_admin_see_an_upload(app, c
 
 
 def _leave_running(app: Any, upload_id: str, **values: Any) -> None:
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.execute(sa.update(BulkUpload).where(BulkUpload.id == upload_id).values(state="running", **values))
-        commit(session)
 
 
 def _store_upload(app: Any, cast: Cast, mode: str, rows: list[dict[str, Any]]) -> str:
@@ -260,11 +259,10 @@ def _store_upload(app: Any, cast: Cast, mode: str, rows: list[dict[str, Any]]) -
         recommender_kind=None,
         roles=frozenset({"applicant"}),
     )
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         upload = service.create_upload(
             session, principal, mode=mode, source="json", rows=rows, lines=None, headers=None, now=app.state.clock()
         )
-        commit(session)
         return upload.id
 
 
@@ -275,19 +273,19 @@ async def test_restart_resumes_or_fails_never_half_applied(app, client, monkeypa
 
     # all_or_nothing: a crash while inserting leaves nothing behind; the resumed run creates everything.
     upload_id = _store_upload(app, cast, "all_or_nothing", rows)
-    original = service.apply_rows
+    original = bulk_runner.apply_rows
 
     def crash(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
         raise KeyboardInterrupt  # the process dies after the inserts, before the commit
 
-    monkeypatch.setattr(service, "apply_rows", crash)
+    monkeypatch.setattr(bulk_runner, "apply_rows", crash)
     with contextlib.suppress(KeyboardInterrupt):
-        service.run_upload(database, settings, upload_id)
-    monkeypatch.setattr(service, "apply_rows", original)
+        bulk_runner.run_upload(database, settings, upload_id)
+    monkeypatch.setattr(bulk_runner, "apply_rows", original)
     assert count_applications(app) == 0
     _leave_running(app, upload_id, lease_until=None)  # its runner is gone
-    assert service.resume_unfinished(database, settings) == [upload_id]
+    assert bulk_runner.resume_unfinished(database, settings) == [upload_id]
     done = (await client.get(f"{URL}/{upload_id}", headers=cast.applicant.headers)).json()
     assert done["state"] == "finished" and done["created_count"] == 30
     assert count_applications(app) == 30
@@ -303,13 +301,13 @@ async def test_restart_resumes_or_fails_never_half_applied(app, client, monkeypa
             raise KeyboardInterrupt
         original(*args, **kwargs)
 
-    monkeypatch.setattr(service, "apply_rows", crash_second_chunk)
+    monkeypatch.setattr(bulk_runner, "apply_rows", crash_second_chunk)
     with contextlib.suppress(KeyboardInterrupt):
-        service.run_upload(database, settings, upload_id)
-    monkeypatch.setattr(service, "apply_rows", original)
+        bulk_runner.run_upload(database, settings, upload_id)
+    monkeypatch.setattr(bulk_runner, "apply_rows", original)
     assert count_applications(app) == 40
     _leave_running(app, upload_id, lease_until=None)
-    service.resume_unfinished(database, settings)
+    bulk_runner.resume_unfinished(database, settings)
     done = (await client.get(f"{URL}/{upload_id}", headers=cast.applicant.headers)).json()
     assert done["state"] == "finished" and done["created_count"] == 30 and len(done["results"]) == 30
     assert count_applications(app) == 60
@@ -317,7 +315,7 @@ async def test_restart_resumes_or_fails_never_half_applied(app, client, monkeypa
     # Tried too often: marked failed, nothing applied.
     upload_id = _store_upload(app, cast, "all_or_nothing", rows)
     _leave_running(app, upload_id, attempts=settings.bulk_max_attempts)
-    service.resume_unfinished(database, settings)
+    bulk_runner.resume_unfinished(database, settings)
     done = (await client.get(f"{URL}/{upload_id}", headers=cast.applicant.headers)).json()
     assert done["state"] == "failed" and done["failure"] and done["created_count"] == 0
     assert count_applications(app) == 60

@@ -11,12 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.applications.models import Application, ApplicationParty
-from app.bulk import service
+from app.bulk import runner as bulk_runner
 from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUploadPayload
-from app.core.db import commit
 from app.core.ids import new_id
-from app.events.models import Event, EventCounter
+from app.core.outbox_models import Event, EventCounter
 from tests.applications.cast import make_cast
 from tests.bulk.test_bulk import URL, count_applications, wait_done
 
@@ -60,7 +59,7 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
         }
 
     fast, slow = new_id("app"), new_id("app")
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         insert_many(session, _APPLICATIONS, [application(fast)])
         session.execute(sa.insert(_APPLICATIONS), [application(slow)])
         for app_id, insert in ((fast, insert_many), (slow, None)):
@@ -72,7 +71,6 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
                 insert(session, _PARTIES, parties)
             else:
                 session.execute(sa.insert(_PARTIES), parties)
-        commit(session)
 
     stored = {r["id"]: r for r in _rows_of(app, _APPLICATIONS, _APPLICATIONS.c.id, [fast, slow])}
     assert {k: v for k, v in stored[fast].items() if k != "id"} == {k: v for k, v in stored[slow].items() if k != "id"}
@@ -105,9 +103,8 @@ async def test_insert_many_stores_what_sa_insert_stores(app, client):
         assert kinds == {fast: "text", slow: "text"}
 
     # A failed insert leaves nothing behind once the transaction is rolled back.
-    with contextlib.suppress(sa.exc.IntegrityError), app.state.database.writer() as session:
+    with contextlib.suppress(sa.exc.IntegrityError), app.state.database.transaction() as session:
         insert_many(session, _APPLICATIONS, [application(new_id("app")), application(fast)])
-        commit(session)
     assert count_applications(app) == 2
 
 
@@ -116,7 +113,7 @@ async def test_a_json_body_is_stored_as_received_and_runs_the_same_from_the_stor
     rows = [cast.form(title=f"  存储{i}号试点  ") for i in range(4)]
     rows.append(cast.form(contact={"name": "王芳", "phone": "12345", "email": "wangfang@example.cn"}))
     handed: list[dict[str, Any] | None] = []
-    monkeypatch.setattr(service, "start_processing", lambda *args: handed.append(args[4]))
+    monkeypatch.setattr(bulk_runner, "start_processing", lambda *args: handed.append(args[4]))
 
     ids = []
     for body, params in (({"mode": "valid_rows", "rows": rows}, {}), (rows, {"mode": "valid_rows"})):
@@ -133,8 +130,8 @@ async def test_a_json_body_is_stored_as_received_and_runs_the_same_from_the_stor
         assert data.get("lines") is None and data.get("headers") is None
 
     # One runs from what the request handed over, the other from the store: the same outcome.
-    service.run_upload(app.state.database, app.state.settings, ids[0], app.state.clock, handed[0])
-    service.run_upload(app.state.database, app.state.settings, ids[1], app.state.clock)
+    bulk_runner.run_upload(app.state.database, app.state.settings, ids[0], app.state.clock, handed[0])
+    bulk_runner.run_upload(app.state.database, app.state.settings, ids[1], app.state.clock)
     done = [await wait_done(client, i, cast.applicant.headers) for i in ids]
     for d in done:
         assert d["state"] == "finished" and d["created_count"] == 4 and d["error_count"] == 1
@@ -173,16 +170,16 @@ async def test_bulk_events_continue_the_feed_in_order(app, client):
 def test_the_collector_spares_old_objects_only_while_uploads_run() -> None:
     if gc.get_freeze_count():
         pytest.skip("something in this process froze objects already")
-    with service._collector_spared():
+    with bulk_runner._collector_spared():
         assert gc.get_freeze_count() > 0
-        with service._collector_spared():  # a concurrent run
+        with bulk_runner._collector_spared():  # a concurrent run
             pass
         assert gc.get_freeze_count() > 0  # the first run goes on
     assert gc.get_freeze_count() == 0
     gc.freeze()  # someone else's freeze (a pre-forking server) is left as it is
     try:
         frozen = gc.get_freeze_count()
-        with service._collector_spared():
+        with bulk_runner._collector_spared():
             pass
         assert gc.get_freeze_count() == frozen
     finally:

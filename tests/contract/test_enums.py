@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 import app.main  # noqa: F401  (every router, hence every error class, is imported)
 from app.core.errors import AppError
+from app.core.event_types import EVENT_TYPES
+from app.core.outbox import record_event
 from app.core.problem_codes import _subclasses
-from app.events.outbox import record_event
-from app.events.types import EVENT_TYPES
 from tests.conftest import ROOT_DIR
 from tests.contract.world import build_world
 

@@ -9,7 +9,6 @@ import httpx
 from fastapi import FastAPI
 
 from app.accounts.service import create_api_key
-from app.core.db import commit
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.batches.helpers import act, open_batch, put_items, recommended
 from tests.conftest import Actor
@@ -41,9 +40,8 @@ def spare_api_key(app: FastAPI, actor: Actor) -> str:
     """An extra key of ``actor`` that may be revoked without locking the actor out."""
     from datetime import UTC, datetime
 
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         row, _ = create_api_key(session, actor.user_id, "spare", datetime.now(UTC))
-        commit(session)
         return row.id
 
 

@@ -19,7 +19,7 @@ from app.attachments.models import Attachment
 from app.attachments.sweep import sweep_storage
 from app.batches.models import Batch, BatchItem, BatchTransition, Receipt
 from app.core.db import Database
-from app.events.models import Event, EventCounter
+from app.core.outbox_models import Event, EventCounter
 from tests.races.live import LiveServer
 
 # Rounds per scenario and the seed of the kill points: SMPS_CRASH_ROUNDS, SMPS_CRASH_SEED.

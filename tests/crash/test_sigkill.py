@@ -23,9 +23,9 @@ from app.applications.models import Application
 from app.attachments.models import Attachment
 from app.batches.models import Batch, BatchTransition, Receipt
 from app.bulk.models import BulkUpload
-from app.bulk.service import resume_unfinished
+from app.bulk.runner import resume_unfinished
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event
 from bench.batch_submit import build_list
 from tests.applications.cast import Flow
 from tests.attachments import files

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from PIL import Image
 from pypdf import PdfReader
 
-from app.core.db import commit
 from app.core.settings import Settings
 from app.organizations.models import Organization
 from tests.applications.cast import Flow, make_cast
@@ -130,9 +129,8 @@ async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
     assert unchanged.status_code == 304 and unchanged.content == b""
 
     # Something printed changes after freezing (a party's name): a new file, never the stale one.
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.get(Organization, cast.guarantor).name = "济南市历下区人民政府办公室"
-        commit(session)
     renamed = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
     assert renamed.status_code == 200 and renamed.headers["etag"] != first.headers["etag"]
     assert "济南市历下区人民政府办公室" in "".join(_lines(renamed.content))

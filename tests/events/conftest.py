@@ -13,13 +13,12 @@ from fastapi import FastAPI
 
 from app.applications.models import Application
 from app.batches.models import Batch
-from app.core.db import commit
 from app.core.ids import new_id
+from app.core.outbox import record_event
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event
-from app.events.outbox import record_event
-from app.events.worker import Worker
 from app.reference.models import Call
+from app.worker import Worker
 
 
 @pytest.fixture
@@ -91,12 +90,11 @@ def worker(app: FastAPI, settings: Settings) -> Iterator[Worker]:
 
 def emit(app: FastAPI, type: str, subject_id: str | None = None, *, now: datetime | None = None, **scope: str) -> str:
     """Record one event in its own transaction; returns its id."""
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         record_event(
             session, type, SimpleNamespace(id=subject_id or new_id("sub")), now=now or datetime.now(UTC), **scope
         )
         event_id = session.info["smps_pending_events"][-1]["id"]
-        commit(session)
     return event_id
 
 
@@ -104,7 +102,7 @@ def make_application(
     app: FastAPI, *, undertaking: str, created_by: str, recommender: str | None = None, state: str = "draft"
 ) -> str:
     now = datetime.now(UTC)
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         call_id = session.execute(sa.select(Call.id).limit(1)).scalar_one()
         row = Application(
             id=new_id("app"),
@@ -119,13 +117,12 @@ def make_application(
             updated_at=now,
         )
         session.add(row)
-        commit(session)
         return row.id
 
 
 def make_batch(app: FastAPI, *, recommender: str, created_by: str, state: str = "open") -> str:
     now = datetime.now(UTC)
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         call_id = session.execute(sa.select(Call.id).limit(1)).scalar_one()
         row = Batch(
             id=new_id("bat"),
@@ -137,7 +134,6 @@ def make_batch(app: FastAPI, *, recommender: str, created_by: str, state: str = 
             updated_at=now,
         )
         session.add(row)
-        commit(session)
         return row.id
 
 

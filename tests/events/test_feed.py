@@ -13,10 +13,9 @@ from fastapi import FastAPI
 
 from app.accounts.principal import Principal
 from app.applications.models import Application
-from app.core.db import commit
+from app.core.outbox import record_event
+from app.core.outbox_models import Event, EventCounter
 from app.events.feed import encode_cursor, feed_query
-from app.events.models import Event, EventCounter
-from app.events.outbox import record_event
 from app.events.schemas import FEED_PAGE_SIZE
 from tests.events.conftest import emit, make_application, make_batch
 from tests.factories import make_org, make_user, seeded_org
@@ -124,9 +123,8 @@ async def test_each_caller_sees_only_what_it_may(app: FastAPI, client: httpx.Asy
     assert (await seen(office)) & everything == {e_submitted, e_batch} | reference
 
     # A deleted draft's events vanish with it.
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.execute(sa.delete(Application).where(Application.id == draft))
-        commit(session)
     assert e_draft not in await seen(applicant)
 
 
@@ -159,13 +157,12 @@ async def test_no_event_is_missed_when_transactions_commit_out_of_order(
         rng = random.Random(n)
         try:
             for _ in range(transactions):
-                with app.state.database.writer() as session:
+                with app.state.database.transaction() as session:
                     # Begin, do some work, dawdle, then commit: later-begun transactions overtake earlier ones.
                     session.execute(sa.select(sa.func.count()).select_from(EventCounter))
                     for _ in range(rng.randint(1, 3)):
                         record_event(session, "call.updated", SimpleNamespace(id=f"w{n}"), now=datetime.now(UTC))
                     time.sleep(rng.random() * 0.003)
-                    commit(session)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -203,7 +200,7 @@ async def test_no_event_is_missed_when_transactions_commit_out_of_order(
 
 def _insert_events(app: FastAPI, count: int) -> int:
     """``count`` events straight into the log, as a long-running service would have; returns the last seq."""
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         first = session.execute(sa.select(EventCounter.value)).scalar_one() + 1
         last = first + count - 1
         if session.get_bind().dialect.name == "postgresql":
@@ -223,7 +220,6 @@ def _insert_events(app: FastAPI, count: int) -> int:
         session.execute(sa.update(EventCounter).values(value=last))
         if session.get_bind().dialect.name == "postgresql":
             session.execute(sa.text("ANALYZE events"))
-        commit(session)
     return last
 
 

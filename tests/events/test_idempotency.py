@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 
 from app.core.idempotency_models import IdempotencyKey
 from app.events.models import Webhook
-from app.events.worker import prune
 from app.organizations.models import Organization
+from app.worker import prune
 from tests.factories import credit_code, make_org, make_user
 
 

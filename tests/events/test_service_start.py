@@ -10,11 +10,11 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app import worker as worker_module
 from app.attachments.blobstore import FileSystemBlobStore, blob_store_of, new_key
 from app.bulk.models import BulkUpload
 from app.core.settings import Settings
-from app.events import worker as worker_module
-from app.events.worker import Worker
+from app.worker import Worker
 from tests.applications.cast import make_cast
 from tests.bulk.test_bulk import _leave_running, _store_upload, count_applications
 

@@ -15,8 +15,9 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app.events.models import Event, WebhookDelivery
-from app.events.worker import Worker
+from app.core.outbox_models import Event
+from app.events.models import WebhookDelivery
+from app.worker import Worker
 from tests.applications.cast import Cast, Flow, make_cast
 from tests.attachments import files
 from tests.batches.helpers import act, open_batch, put_items, recommended

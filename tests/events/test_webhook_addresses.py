@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from app.core.settings import Settings
 from app.events import addresses
 from app.events.addresses import IPAddress, PinnedBackend, PinnedTransport, is_public
-from app.events.worker import Worker
+from app.worker import Worker
 from tests.conftest import Actor
 from tests.events.conftest import emit
 from tests.factories import make_org, make_user
@@ -208,7 +208,7 @@ async def test_the_next_checked_address_is_tried_when_one_fails(
 async def test_the_default_worker_client_is_pinned(app: FastAPI, settings: Settings) -> None:
     worker = Worker(app.state.database, settings)
     try:
-        pool = worker.client._transport._pool  # type: ignore[attr-defined]
+        pool = worker.webhooks.client._transport._pool  # type: ignore[attr-defined]
         assert isinstance(pool._network_backend, PinnedBackend)
     finally:
         worker.close()

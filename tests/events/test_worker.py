@@ -12,9 +12,11 @@ from standardwebhooks import Webhook as Verifier
 
 from app.cli import main
 from app.core.idempotency_models import IdempotencyKey
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event, WebhookDelivery
-from app.events.worker import LEASE, RETRY_WINDOW, Worker
+from app.events.delivery import LEASE, RETRY_WINDOW
+from app.events.models import WebhookDelivery
+from app.worker import Worker
 from tests.conftest import Actor
 from tests.events.conftest import Receiver, emit, make_application, make_batch
 from tests.factories import make_org, make_user, seeded_org
@@ -142,8 +144,8 @@ async def test_a_restarted_worker_resumes_without_losing_or_repeating(
 
     # A worker fans out and claims, then dies before sending anything.
     doomed = Worker(app.state.database, settings)
-    assert doomed.fan_out(now) == 3
-    assert len(doomed.claim(now)) == 3
+    assert doomed.webhooks.fan_out(now) == 3
+    assert len(doomed.webhooks.claim(now)) == 3
     doomed.close()
     later = [emit(app, "organization.updated", unit, organization_id=unit) for _ in range(2)]
 
@@ -284,7 +286,7 @@ def test_housekeeping_prunes_old_events_and_expired_keys(app: FastAPI, settings:
     worker = Worker(app.state.database, settings)
     try:
         # Not pruned before the fan-out has passed it; then pruned.
-        assert worker.fan_out(now) == 0
+        assert worker.webhooks.fan_out(now) == 0
         result = worker.run_once(now)
     finally:
         worker.close()

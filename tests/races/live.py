@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from app.core.db import commit
 from app.core.settings import Settings
 from bench.batch_submit import open_call
 from tests.applications.cast import Cast, make_cast
@@ -184,9 +183,8 @@ class Servers:
 
 def open_call_now(app: FastAPI) -> str:
     """A call whose deadline is 60 days from now (the real server reads the system clock)."""
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         call = open_call(session, datetime.now(UTC), f"race-{time.monotonic_ns() % 10**9}")
-        commit(session)
         return call.id
 
 

@@ -15,7 +15,6 @@ from app.accounts.principal import Principal
 from app.batches import service
 from app.batches.keystore import signers_for
 from app.batches.models import Batch
-from app.core.db import commit
 from bench.batch_submit import build_list
 
 
@@ -42,13 +41,12 @@ def _calls_to_submit(app: FastAPI, n: int) -> int:
         if event in ("call", "c_call"):
             count += 1
 
-    with database.writer() as session:
+    with database.transaction() as session:
         batch = session.get(Batch, built["batch_id"])
         assert batch is not None
         sys.setprofile(profile)
         try:
             service.submit(session, principal, batch, batch.version, datetime.now(UTC), signers)
-            commit(session)
         finally:
             sys.setprofile(None)
     with database.reader() as session:

@@ -1,0 +1,112 @@
+"""Writing events: in the same transaction as the change, sequenced at commit.
+
+``record_event`` queues an event on the session; ``Database.transaction`` writes the queued events
+(``flush_events``) just before it commits. They take their sequence numbers from the counter row
+(``sequence``), whose lock is held until the commit: a later transaction waits for it, so sequence
+order is commit order and a feed reader that stores its cursor never misses an event that commits
+after it read. Code that inserts many events itself (bulk uploads) numbers them with ``sequence`` too.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.core.event_types import EVENT_TYPES
+from app.core.ids import new_id
+from app.core.outbox_models import Event, EventCounter
+
+_PENDING = "smps_pending_events"
+_EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__ on the class
+
+
+def new_event(
+    type: str,
+    subject_id: str,
+    *,
+    now: datetime,
+    actor_id: str | None = None,
+    application_id: str | None = None,
+    recommender_id: str | None = None,
+    organization_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row of an event (without its ``seq``, which ``sequence`` gives at commit)."""
+    if type not in EVENT_TYPES:  # the document lists them: a new type is added there first
+        raise ValueError(f"undeclared event type {type!r}")
+    return dict(
+        id=new_id("evt"),
+        type=type,
+        subject_type=type.split(".")[0],
+        subject_id=subject_id,
+        actor_id=actor_id,
+        occurred_at=now,
+        application_id=application_id,
+        recommender_id=recommender_id,
+        organization_id=organization_id,
+        data=data or {},
+    )
+
+
+def queue_event(session: Session, event: dict[str, Any]) -> None:
+    """Queue an event row (from ``new_event``) for this transaction."""
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+def record_event(
+    session: Session,
+    type: str,
+    subject: Any,
+    *,
+    now: datetime,
+    actor_id: str | None = None,
+    application_id: str | None = None,
+    recommender_id: str | None = None,
+    organization_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Queue an event about ``subject`` (a row with an ``id``) for this transaction."""
+    queue_event(
+        session,
+        new_event(
+            type,
+            subject.id,
+            now=now,
+            actor_id=actor_id,
+            application_id=application_id,
+            recommender_id=recommender_id,
+            organization_id=organization_id,
+            data=data,
+        ),
+    )
+
+
+def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number ``events`` (sets their ``seq``, in order) and return them: the counter row moves by their
+    number and stays locked until the transaction ends. Call it last before the commit."""
+    if not events:
+        return events
+    last = session.execute(
+        sa.update(EventCounter)
+        .where(col(EventCounter.id) == 1)
+        .values(value=col(EventCounter.value) + len(events))
+        .returning(col(EventCounter.value))
+    ).scalar_one()
+    first = last - len(events) + 1
+    for i, event in enumerate(events):
+        event["seq"] = first + i
+    return events
+
+
+def flush_events(session: Session) -> None:
+    """Write the events queued on this session, numbered (``Database.transaction`` calls it before committing)."""
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if pending:
+        session.execute(sa.insert(_EVENTS), sequence(session, pending))
+
+
+def discard_events(session: Session) -> None:
+    """Forget the queued events (the transaction rolls back)."""
+    session.info.pop(_PENDING, None)
