@@ -13,7 +13,6 @@ from app.applications.schemas import EndorsementRequest, OutcomeRequest, ReviewR
 from app.applications.service import (
     actors_of,
     canonical_digest,
-    cas,
     current_endorsements,
     require_actor,
     run_validation,
@@ -23,6 +22,7 @@ from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import party_list
 from app.applications.workflow import Actor, Step, TransitionNotAllowed, step_for
 from app.core.clock import BEIJING
+from app.core.concurrency import compare_and_set
 from app.core.errors import (
     AppError,
     DeadlinePassed,
@@ -116,7 +116,7 @@ def apply_step(
             .values(voided_at=now)
         )
         values["content_digest"] = None
-    cas(session, application, version, state=step.target, updated_at=now, **values)
+    compare_and_set(session, application, version, state=step.target, updated_at=now, **values)
     session.add(
         Transition(
             id=new_id("trn"),
@@ -283,7 +283,7 @@ def endorse(
             now=now,
         )
     else:
-        cas(session, application, version, updated_at=now)
+        compare_and_set(session, application, version, updated_at=now)
     return endorsement
 
 
@@ -314,7 +314,7 @@ def verify_paper_endorsement(
                 )
             ]
         )
-    cas(session, application, version, updated_at=now)
+    compare_and_set(session, application, version, updated_at=now)
     endorsement.verification = body.verdict
     endorsement.verified_by = principal.user_id
     endorsement.verified_at = now

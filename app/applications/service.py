@@ -7,7 +7,6 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
@@ -17,6 +16,7 @@ from app.applications.schemas import ApplicationCreate, ApplicationPublic, Appli
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
 from app.applications.workflow import STEPS, Actor, available_actions
+from app.core.concurrency import compare_and_set
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
@@ -273,7 +273,7 @@ def update_application(
     call = session.get(Call, application.call_id)
     assert call is not None
     _refuse_wrong_content(session, content, call)
-    cas(session, application, version, content=content, updated_at=now, **_columns_from_content(content))
+    compare_and_set(session, application, version, content=content, updated_at=now, **_columns_from_content(content))
     _sync_parties(session, application)
     record_event(
         session,
@@ -312,23 +312,6 @@ def delete_application(
         organization_id=application.undertaking_org_id,
         data={"title": application.title},
     )
-
-
-def cas(session: Session, application: Application, version: int, **values: Any) -> None:
-    """Compare-and-set on ``version``: of two concurrent writers exactly one wins; the other gets 412."""
-    values["version"] = version + 1
-    # No session synchronisation: it would test the WHERE clause against every object the session holds
-    # (quadratic over a batch of hundreds); the one object concerned is updated just below.
-    updated = session.execute(
-        sa.update(Application)
-        .where(Application.id == application.id, Application.version == version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if updated != 1:
-        raise PreconditionFailed()
-    for key, value in values.items():
-        set_committed_value(application, key, value)  # as stored: not dirty, no second UPDATE at the next flush
 
 
 def canonical_digest(application: Application, attachments: list[dict[str, Any]]) -> str:

@@ -26,6 +26,7 @@ from app.batches.models import (
 )
 from app.batches.schemas import BatchItemPublic, BatchPublic, ItemsPut
 from app.core.clock import BEIJING
+from app.core.concurrency import compare_and_set
 from app.core.errors import (
     AppError,
     DeadlinePassed,
@@ -34,7 +35,6 @@ from app.core.errors import (
     Forbidden,
     InvalidTransition,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
 )
 from app.core.i18n import Text
@@ -103,18 +103,6 @@ def _require_owner(principal: Principal, batch: Batch) -> None:
             Text("只有推荐单位的审核人可管理本单位的推荐清单", "Only a reviewer of the recommender manages its list"),
             extra={"required_roles": [Role.reviewer.value]},
         )
-
-
-def _cas(session: Session, batch: Batch, version: int, **values: Any) -> None:
-    """Compare-and-set on ``version``: of two concurrent writers exactly one wins, the other gets 412."""
-    values["version"] = version + 1
-    updated = session.execute(
-        sa.update(Batch).where(Batch.id == batch.id, Batch.version == version).values(**values)
-    ).rowcount
-    if updated != 1:
-        raise PreconditionFailed()
-    for key, value in values.items():
-        setattr(batch, key, value)
 
 
 def _event(session: Session, type: str, batch: Batch, now: datetime, actor_id: str, **data: Any) -> None:
@@ -265,7 +253,7 @@ def set_items(
             )
     if errors:
         raise ValidationFailed(errors=errors)
-    _cas(session, batch, version, updated_at=now)
+    compare_and_set(session, batch, version, updated_at=now)
     session.execute(sa.delete(BatchItem).where(BatchItem.batch_id == batch.id))
     if body.items:
         session.execute(
@@ -331,7 +319,7 @@ def transition(
         if batch.state != BatchState.submitted:
             raise _wrong_state(action, batch)
         source = batch.state
-        _cas(session, batch, version, state=BatchState.acknowledged, acknowledged_at=now, updated_at=now)
+        compare_and_set(session, batch, version, state=BatchState.acknowledged, acknowledged_at=now, updated_at=now)
         _history(session, batch, action, source, principal.user_id, now, comment)
         _event(session, "batch.acknowledged", batch, now, principal.user_id)
     else:
@@ -351,7 +339,9 @@ def submit(
     source = batch.state
     # The batch first, before its items are read: a concurrent submission loses here (412) rather than
     # finding the applications the winner has just submitted; a refusal below rolls this back.
-    _cas(session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None)
+    compare_and_set(
+        session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None
+    )
     rows = items_of(session, batch.id)
     if not rows:
         raise BatchEmpty(
@@ -436,7 +426,7 @@ def return_batch(
     assert call is not None
     _check_call_deadline(call, now)
     source = batch.state
-    _cas(session, batch, version, state=BatchState.returned, return_comment=comment, updated_at=now)
+    compare_and_set(session, batch, version, state=BatchState.returned, return_comment=comment, updated_at=now)
     for _, application in items_of(session, batch.id):
         if application.state == State.submitted:
             apply_step(

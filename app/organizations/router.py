@@ -4,6 +4,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, require_role
@@ -21,7 +22,7 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.events.outbox import record_event
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.organizations.models import Organization
@@ -29,6 +30,7 @@ from app.organizations.schemas import OrganizationCreate, OrganizationPublic, Or
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
+BY_ID = Keyset((col(Organization.id),))
 
 
 def _public(org: Organization) -> OrganizationPublic:
@@ -50,20 +52,17 @@ def list_organizations(
     credit_code: Annotated[str | None, Query(max_length=18)] = None,
 ) -> Page[OrganizationPublic]:
     """Organizations, to name parties and recommenders on an application."""
-    query = sa.select(Organization).order_by(Organization.id).limit(page_size + 1)
+    query = sa.select(Organization)
     if recommender_kind:
         query = query.where(Organization.recommender_kind == recommender_kind)
     if q:
         query = query.where(Organization.name.contains(q, autoescape=True))  # type: ignore[attr-defined]
     if credit_code:
         query = query.where(Organization.credit_code == credit_code.upper())
-    after = decode_token(page_token, 1)
-    if after:
-        query = query.where(Organization.id > after[0])
-    rows = list(session.execute(query).scalars())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(items=[_public(o) for o in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, BY_ID, page_token, page_size)).scalars().all(), BY_ID, page_size
+    )
+    return Page(items=[_public(o) for o in rows], next_page_token=token)
 
 
 @router.post(
