@@ -15,7 +15,7 @@ from app.applications.models import Application, ApplicationParty, Endorsement, 
 from app.applications.schemas import ApplicationCreate, ApplicationPublic, ApplicationUpdate, SignOff
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
-from app.applications.workflow import STEPS, Actor, available_actions
+from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, Actor, Guard, available_actions
 from app.core.concurrency import compare_and_set
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
@@ -355,29 +355,19 @@ def sign_offs(application: Application, endorsements: list[Endorsement]) -> list
 
 
 def allowed_actions(principal: Principal, application: Application, signs: list[SignOff]) -> list[str]:
+    """The workflow table's steps open to the caller now (app.applications.workflow)."""
     actors = actors_of(principal, application)
-    actions = available_actions(application.state, actors)
-    editable = application.state in EDITABLE_STATES
-    if Actor.applicant in actors and editable:
-        actions += ["edit", "attach"] + (["delete"] if application.state == State.draft else [])
-    if application.state == State.endorsing:
-        pending = {s.organization_id for s in signs if s.status == "pending"}
-        if (principal.has(Role.signatory) and principal.organization_id in pending) or (
-            Actor.applicant in actors and pending
-        ):
-            actions.append("endorse")
-    if (
-        Actor.reviewer in actors
-        and any(s.mode == "paper" and s.verification == "pending" for s in signs)
-        and application.state in (State.provincial_review, State.recommended)
-    ):
-        actions.append("verify_paper_endorsement")
-    return actions
+    pending = {s.organization_id for s in signs if s.status == "pending"}
+    facts: set[Guard] = set()
+    if pending:
+        facts.add(Guard.pending_sign_off)
+        if principal.has(Role.signatory) and principal.organization_id in pending:
+            actors.add(Actor.signatory)
+    if any(s.mode == "paper" and s.verification == "pending" for s in signs):
+        facts.add(Guard.pending_paper)
+    return available_actions(application.state, actors, facts)
 
 
-# Steps refused once the call's (or the recommender's internal) deadline has passed, and where they start.
-DEADLINE_ACTIONS = frozenset(step.action for step in STEPS if step.checks_deadline)
-_DEADLINE_STATES = frozenset(state for step in STEPS if step.checks_deadline for state in step.sources)
 _DEADLINES = (
     sa.select(Call.deadline, Organization.internal_deadline)
     .select_from(Call)
@@ -389,7 +379,7 @@ _DEADLINES = (
 def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool:
     """Whether a deadline step would be refused now (`executor`: a Session or a Connection). One query, only
     in the states those steps start from."""
-    if now is None or application.state not in _DEADLINE_STATES:
+    if now is None or application.state not in DEADLINE_STATES:
         return False
     row = executor.execute(
         _DEADLINES, {"call_id": application.call_id, "recommender_id": application.recommender_id}

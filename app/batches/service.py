@@ -9,14 +9,12 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.applications.access import visibility_filter
-from app.applications.actions import apply_step
+from app.applications.actions import apply_action
 from app.applications.models import Application, Endorsement
 from app.applications.states import State
-from app.applications.workflow import step_for
 from app.batches import receipts
 from app.batches.keystore import Signer
 from app.batches.models import (
-    EDITABLE_BATCH_STATES,
     OFFICE_VISIBLE_BATCH_STATES,
     Batch,
     BatchItem,
@@ -25,6 +23,7 @@ from app.batches.models import (
     Receipt,
 )
 from app.batches.schemas import BatchItemPublic, BatchPublic, ItemsPut
+from app.batches.workflow import BatchActor, BatchGuard, BatchStep, available_batch_actions, batch_step
 from app.core.clock import BEIJING
 from app.core.concurrency import compare_and_set
 from app.core.errors import (
@@ -166,20 +165,11 @@ def items_of(
     return [(r[0], r[1]) for r in rows]
 
 
-def _not_editable(batch: Batch) -> InvalidTransition:
-    return InvalidTransition(
-        Text("推荐清单已报送，仅在未报送或被退回时可修改", "The list can change only while open or returned"),
-        extra={"state": batch.state},
-    )
-
-
 def set_items(
     session: Session, principal: Principal, batch: Batch, body: ItemsPut, version: int, now: datetime
 ) -> None:
     """Replace the ranked list: ranks 1..n, each a recommended application of this recommender and call."""
-    _require_owner(principal, batch)
-    if batch.state not in EDITABLE_BATCH_STATES:
-        raise _not_editable(batch)
+    step = check_batch_guards(session, principal, batch, "set_items", now=now)
     errors: list[FieldError] = []
     seen_ranks: set[int] = set()
     seen_apps: set[str] = set()
@@ -253,7 +243,7 @@ def set_items(
             )
     if errors:
         raise ValidationFailed(errors=errors)
-    compare_and_set(session, batch, version, updated_at=now)
+    apply_batch_action(session, principal, batch, step, version=version, now=now)
     session.execute(sa.delete(BatchItem).where(BatchItem.batch_id == batch.id))
     if body.items:
         session.execute(
@@ -263,24 +253,29 @@ def set_items(
     _event(session, "batch.items_set", batch, now, principal.user_id, item_count=n)
 
 
-def _history(
-    session: Session, batch: Batch, action: str, source: str, actor_id: str, now: datetime, comment: str | None = None
-) -> None:
-    session.add(
-        BatchTransition(
-            id=new_id("btr"),
-            batch_id=batch.id,
-            action=action,
-            from_state=source,
-            to_state=batch.state,
-            actor_id=actor_id,
-            comment=comment,
-            at=now,
-        )
+def _refuse_actor(principal: Principal, batch: Batch, step: BatchStep) -> None:
+    if step.actor is BatchActor.owner:
+        _require_owner(principal, batch)
+    else:
+        require_role(principal, Role.office)
+
+
+def _refuse_state(batch: Batch, step: BatchStep) -> None:
+    if BatchState(batch.state) in step.sources:
+        return
+    if step.refusal is not None:
+        raise InvalidTransition(step.refusal, extra={"state": batch.state})
+    raise InvalidTransition(
+        Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
+        action=step.action,
+        state=batch.state,
+        extra={"state": batch.state},
     )
 
 
-def _check_call_deadline(call: Call, now: datetime) -> None:
+def _refuse_late(session: Session, batch: Batch, now: datetime) -> None:
+    call = session.get(Call, batch.call_id)
+    assert call is not None
     if now > call.deadline:
         shown = call.deadline.astimezone(BEIJING)
         raise DeadlinePassed(
@@ -293,12 +288,54 @@ def _check_call_deadline(call: Call, now: datetime) -> None:
         )
 
 
-def _wrong_state(action: str, batch: Batch) -> InvalidTransition:
-    return InvalidTransition(
-        Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
-        action=action,
-        state=batch.state,
-        extra={"state": batch.state},
+def check_batch_guards(
+    session: Session, principal: Principal, batch: Batch, action: str, *, now: datetime, comment: str | None = None
+) -> BatchStep:
+    """The step ``action`` takes, once its guards (in the table's order) let the caller take it now."""
+    step = batch_step(action)
+    for guard in step.guards:
+        if guard is BatchGuard.actor:
+            _refuse_actor(principal, batch, step)
+        elif guard is BatchGuard.state:
+            _refuse_state(batch, step)
+        elif guard is BatchGuard.comment and not comment:
+            raise ValidationFailed(
+                errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))]
+            )
+        elif guard is BatchGuard.deadline:
+            _refuse_late(session, batch, now)
+    return step
+
+
+def apply_batch_action(
+    session: Session,
+    principal: Principal,
+    batch: Batch,
+    step: BatchStep,
+    *,
+    version: int,
+    now: datetime,
+    comment: str | None = None,
+    **values: Any,
+) -> None:
+    """Apply a step whose guards passed: a compare-and-set on ``version`` and, when the state moves, a line
+    in the list's history. The only place a list's state changes."""
+    if step.target is None:
+        compare_and_set(session, batch, version, updated_at=now, **values)
+        return
+    source = batch.state
+    compare_and_set(session, batch, version, state=step.target, updated_at=now, **values)
+    session.add(
+        BatchTransition(
+            id=new_id("btr"),
+            batch_id=batch.id,
+            action=step.action,
+            from_state=source,
+            to_state=step.target,
+            actor_id=principal.user_id,
+            comment=comment,
+            at=now,
+        )
     )
 
 
@@ -315,12 +352,10 @@ def transition(
     if action == "submit":
         submit(session, principal, batch, version, now, signers)
     elif action == "acknowledge":
-        require_role(principal, Role.office)
-        if batch.state != BatchState.submitted:
-            raise _wrong_state(action, batch)
-        source = batch.state
-        compare_and_set(session, batch, version, state=BatchState.acknowledged, acknowledged_at=now, updated_at=now)
-        _history(session, batch, action, source, principal.user_id, now, comment)
+        step = check_batch_guards(session, principal, batch, action, now=now, comment=comment)
+        apply_batch_action(
+            session, principal, batch, step, version=version, now=now, comment=comment, acknowledged_at=now
+        )
         _event(session, "batch.acknowledged", batch, now, principal.user_id)
     else:
         return_batch(session, principal, batch, comment, version, now)
@@ -330,18 +365,12 @@ def submit(
     session: Session, principal: Principal, batch: Batch, version: int, now: datetime, signers: list[Signer]
 ) -> Receipt:
     """Submit the list: lock it and its applications, and issue a signed receipt — all or nothing."""
-    _require_owner(principal, batch)
-    if batch.state not in EDITABLE_BATCH_STATES:
-        raise _wrong_state("submit", batch)
+    step = check_batch_guards(session, principal, batch, "submit", now=now)
     call = session.get(Call, batch.call_id)
     assert call is not None
-    _check_call_deadline(call, now)
-    source = batch.state
     # The batch first, before its items are read: a concurrent submission loses here (412) rather than
     # finding the applications the winner has just submitted; a refusal below rolls this back.
-    compare_and_set(
-        session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None
-    )
+    apply_batch_action(session, principal, batch, step, version=version, now=now, submitted_at=now, return_comment=None)
     rows = items_of(session, batch.id)
     if not rows:
         raise BatchEmpty(
@@ -389,16 +418,8 @@ def submit(
             ],
         )
     for _, application in rows:
-        apply_step(
-            session,
-            application,
-            step_for("batch_submitted", application.state),
-            actor_id=principal.user_id,
-            version=application.version,
-            now=now,
-        )
+        apply_action(session, principal, application, "batch_submitted", version=application.version, now=now)
     receipt = _issue_receipt(session, batch, call, rows, now, signers)
-    _history(session, batch, "submit", source, principal.user_id, now)
     _event(
         session,
         "batch.submitted",
@@ -415,30 +436,21 @@ def return_batch(
     session: Session, principal: Principal, batch: Batch, comment: str | None, version: int, now: datetime
 ) -> None:
     """The office returns a submitted list (退回) before the deadline; its applications go back to recommended."""
-    require_role(principal, Role.office)
-    if batch.state != BatchState.submitted:
-        raise _wrong_state("return", batch)
-    if not comment:
-        raise ValidationFailed(
-            errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))]
-        )
-    call = session.get(Call, batch.call_id)
-    assert call is not None
-    _check_call_deadline(call, now)
-    source = batch.state
-    compare_and_set(session, batch, version, state=BatchState.returned, return_comment=comment, updated_at=now)
+    step = check_batch_guards(session, principal, batch, "return", now=now, comment=comment)
+    apply_batch_action(
+        session, principal, batch, step, version=version, now=now, comment=comment, return_comment=comment
+    )
     for _, application in items_of(session, batch.id):
         if application.state == State.submitted:
-            apply_step(
+            apply_action(
                 session,
+                principal,
                 application,
-                step_for("batch_returned", application.state),
-                actor_id=principal.user_id,
+                "batch_returned",
                 version=application.version,
                 now=now,
                 comment=comment,
             )
-    _history(session, batch, "return", source, principal.user_id, now, comment)
     _event(session, "batch.returned", batch, now, principal.user_id)
 
 
@@ -509,13 +521,13 @@ def all_receipts(session: Session, batch_id: str) -> list[Receipt]:
 
 
 def allowed_actions(principal: Principal, batch: Batch) -> list[str]:
-    owner = principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id
-    actions: list[str] = []
-    if owner and batch.state in EDITABLE_BATCH_STATES:
-        actions += ["set_items", "submit"]
-    if principal.has(Role.office) and batch.state == BatchState.submitted:
-        actions += ["acknowledge", "return"]
-    return actions
+    """The workflow table's steps open to the caller (app.batches.workflow)."""
+    actors: set[BatchActor] = set()
+    if principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id:
+        actors.add(BatchActor.owner)
+    if principal.has(Role.office):
+        actors.add(BatchActor.office)
+    return available_batch_actions(batch.state, actors)
 
 
 def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPublic:
