@@ -120,7 +120,7 @@ def list_api_keys(
     """The caller's API keys (an admin sees every key)."""
     query = sa.select(ApiKey)
     if not principal.is_admin:
-        query = query.where(ApiKey.user_id == principal.user_id)
+        query = query.where(col(ApiKey.user_id) == principal.user_id)
     keyset = Keyset((col(ApiKey.id),))
     rows, token = keyset_page(
         session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
@@ -167,7 +167,7 @@ def list_users(
     require_role(principal, Role.admin)
     query = sa.select(User)
     if organization_id:
-        query = query.where(User.organization_id == organization_id)
+        query = query.where(col(User.organization_id) == organization_id)
     keyset = Keyset((col(User.id),))
     rows, token = keyset_page(
         session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size

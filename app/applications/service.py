@@ -2,17 +2,28 @@
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.applications.access import entry_errors
 from app.applications.models import Application, ApplicationParty, Endorsement, Review
-from app.applications.schemas import ApplicationCreate, ApplicationPublic, ApplicationUpdate, SignOff
+from app.applications.schemas import (
+    ApplicationAction,
+    ApplicationCreate,
+    ApplicationPublic,
+    ApplicationUpdate,
+    EndorsementMode,
+    PartyRole,
+    SignOff,
+    StateName,
+    VerificationState,
+)
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
 from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, Actor, Guard, available_actions
@@ -76,12 +87,12 @@ def org_facts(session: Session, ids: set[str]) -> dict[str, OrgFacts]:
         return {}
     rows = session.execute(
         sa.select(
-            Organization.id,
-            Organization.province_code,
-            Organization.credit_code,
-            Organization.credit_code_check_failed,
-            Organization.recommender_kind,
-        ).where(Organization.id.in_(ids))  # type: ignore[attr-defined]
+            col(Organization.id),
+            col(Organization.province_code),
+            col(Organization.credit_code),
+            col(Organization.credit_code_check_failed),
+            col(Organization.recommender_kind),
+        ).where(col(Organization.id).in_(ids))
     ).all()
     return {r[0]: OrgFacts(*r) for r in rows}
 
@@ -108,7 +119,7 @@ def _refuse_wrong_content(session: Session, content: dict[str, Any], call: Call)
 
 
 def _sync_parties(session: Session, application: Application) -> None:
-    session.execute(sa.delete(ApplicationParty).where(ApplicationParty.application_id == application.id))
+    session.execute(sa.delete(ApplicationParty).where(col(ApplicationParty.application_id) == application.id))
     rows = [
         {"application_id": application.id, "role": role, "organization_id": org, "position": i}
         for i, (role, org, _) in enumerate(party_list(application.content.get("parties") or {}))
@@ -255,7 +266,9 @@ def update_application(
         )
     if (
         content.get("recommender_id") != application.recommender_id
-        and session.execute(sa.select(Review.id).where(Review.application_id == application.id).limit(1)).first()
+        and session.execute(
+            sa.select(col(Review.id)).where(col(Review.application_id) == application.id).limit(1)
+        ).first()
     ):
         # Its reviews are the recommender's internal record: another recommender would inherit them.
         raise ValidationFailed(
@@ -296,9 +309,9 @@ def delete_application(
     if application.state != State.draft:
         raise InvalidState(Text("仅草稿可删除", "Only drafts can be deleted"))
     deleted = session.execute(
-        sa.delete(Application).where(Application.id == application.id, Application.version == version)
-    ).rowcount
-    if deleted != 1:
+        sa.delete(Application).where(col(Application.id) == application.id, col(Application.version) == version)
+    )
+    if getattr(deleted, "rowcount", 0) != 1:  # a CursorResult; Session.execute is typed as any Result
         raise PreconditionFailed()
     # Seen by whoever could see the draft (app.events.access): its unit and the recommender that entered it.
     record_event(
@@ -326,8 +339,8 @@ def canonical_digest(application: Application, attachments: list[dict[str, Any]]
 
 CURRENT_ENDORSEMENTS = (
     sa.select(Endorsement)
-    .where(Endorsement.application_id == sa.bindparam("application_id"), Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
-    .order_by(Endorsement.recorded_at)
+    .where(col(Endorsement.application_id) == sa.bindparam("application_id"), col(Endorsement.voided_at).is_(None))
+    .order_by(col(Endorsement.recorded_at))
 )
 
 
@@ -342,12 +355,12 @@ def sign_offs(application: Application, endorsements: list[Endorsement]) -> list
         e = by_party.get((role, org))
         out.append(
             SignOff.model_construct(
-                role=role,
+                role=cast(PartyRole, role),
                 organization_id=org,
                 status="pending" if e is None else ("agreed" if e.decision == "agree" else "disagreed"),
                 endorsement_id=e.id if e else None,
-                mode=e.mode if e else None,
-                verification=e.verification if e else None,
+                mode=cast(EndorsementMode, e.mode) if e else None,
+                verification=cast(VerificationState | None, e.verification) if e else None,
                 recorded_at=e.recorded_at if e else None,
             )
         )
@@ -369,10 +382,10 @@ def allowed_actions(principal: Principal, application: Application, signs: list[
 
 
 _DEADLINES = (
-    sa.select(Call.deadline, Organization.internal_deadline)
+    sa.select(col(Call.deadline), col(Organization.internal_deadline))
     .select_from(Call)
-    .outerjoin(Organization, Organization.id == sa.bindparam("recommender_id"))
-    .where(Call.id == sa.bindparam("call_id"))
+    .outerjoin(Organization, col(Organization.id) == sa.bindparam("recommender_id"))
+    .where(col(Call.id) == sa.bindparam("call_id"))
 )
 
 
@@ -413,7 +426,7 @@ def represent(
         id=application.id,
         call_id=application.call_id,
         title=application.title,
-        state=application.state,
+        state=cast(StateName, application.state),
         version=application.version,
         content_digest=application.content_digest,
         undertaking_org_id=application.undertaking_org_id,
@@ -430,7 +443,9 @@ def represent(
         eligibility=c.get("eligibility") or [],
         sign_offs=signs,
         allowed_actions=[
-            a for a in allowed_actions(principal, application, signs) if not (closed and a in DEADLINE_ACTIONS)
+            cast(ApplicationAction, a)
+            for a in allowed_actions(principal, application, signs)
+            if not (closed and a in DEADLINE_ACTIONS)
         ],
         outcome_document_number=application.outcome_document_number,
         created_at=application.created_at,

@@ -152,9 +152,9 @@ def list_attachments(
 ) -> Page[AttachmentPublic]:
     """The attachments of an application the caller can see, oldest id first."""
     load_visible_application(session, principal, application_id)
-    query = sa.select(Attachment).where(Attachment.application_id == application_id)
+    query = sa.select(Attachment).where(col(Attachment.application_id) == application_id)
     if kind:
-        query = query.where(Attachment.kind == kind)
+        query = query.where(col(Attachment.kind) == kind)
     keyset = Keyset((col(Attachment.id),))
     rows, token = keyset_page(
         session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size

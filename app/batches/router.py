@@ -109,13 +109,13 @@ def list_batches(
     count = (
         sa.select(sa.func.count())
         .select_from(BatchItem)
-        .join(Application, Application.id == BatchItem.application_id)
-        .where(BatchItem.batch_id == Batch.id, visibility_filter(principal))
+        .join(Application, col(Application.id) == col(BatchItem.application_id))
+        .where(col(BatchItem.batch_id) == col(Batch.id), visibility_filter(principal))
         .scalar_subquery()
     )
     query = sa.select(Batch, count).where(service.batch_visibility(principal))
     if call_id:
-        query = query.where(Batch.call_id == call_id)
+        query = query.where(col(Batch.call_id) == call_id)
     rows, token = keyset_page(
         session.execute(keyset_query(query, OLDEST_FIRST, page_token, page_size)).all(),
         OLDEST_FIRST,
@@ -178,8 +178,8 @@ def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[Batc
     """The history: submissions, acknowledgements and returns, with who, when and why (oldest first, one page)."""
     rows = session.execute(
         sa.select(BatchTransition)
-        .where(BatchTransition.batch_id == batch.id)
-        .order_by(BatchTransition.at, BatchTransition.id)
+        .where(col(BatchTransition.batch_id) == batch.id)
+        .order_by(col(BatchTransition.at), col(BatchTransition.id))
     ).scalars()
     return Page(
         items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None

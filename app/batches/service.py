@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
@@ -81,15 +82,15 @@ def batch_visibility(principal: Principal) -> sa.ColumnElement[bool]:
         return sa.true()
     clauses: list[sa.ColumnElement[bool]] = []
     if principal.is_recommender_reviewer:
-        clauses.append(Batch.recommender_id == principal.organization_id)
+        clauses.append(col(Batch.recommender_id) == principal.organization_id)
     if principal.has(Role.office):
-        clauses.append(Batch.state.in_(OFFICE_VISIBLE_BATCH_STATES))  # type: ignore[attr-defined]
+        clauses.append(col(Batch.state).in_(OFFICE_VISIBLE_BATCH_STATES))
     return sa.or_(*clauses) if clauses else sa.false()
 
 
 def load_visible_batch(session: Session, principal: Principal, batch_id: str) -> Batch:
     batch = session.execute(
-        sa.select(Batch).where(Batch.id == batch_id, batch_visibility(principal))
+        sa.select(Batch).where(col(Batch.id) == batch_id, batch_visibility(principal))
     ).scalar_one_or_none()
     if batch is None:
         raise NotFound()
@@ -126,7 +127,9 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
     if session.get(Call, call_id) is None:
         raise ValidationFailed(errors=[FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
     exists = session.execute(
-        sa.select(Batch.id).where(Batch.call_id == call_id, Batch.recommender_id == principal.organization_id)
+        sa.select(col(Batch.id)).where(
+            col(Batch.call_id) == call_id, col(Batch.recommender_id) == principal.organization_id
+        )
     ).first()
     if exists is not None:
         raise Duplicate(
@@ -155,9 +158,9 @@ def items_of(
     list it returned, the applications the recommender put on it since)."""
     query = (
         sa.select(BatchItem, Application)
-        .join(Application, Application.id == BatchItem.application_id)
-        .where(BatchItem.batch_id == batch_id)
-        .order_by(BatchItem.rank)
+        .join(Application, col(Application.id) == col(BatchItem.application_id))
+        .where(col(BatchItem.batch_id) == batch_id)
+        .order_by(col(BatchItem.rank))
     )
     if principal is not None:
         query = query.where(visibility_filter(principal))
@@ -244,7 +247,7 @@ def set_items(
     if errors:
         raise ValidationFailed(errors=errors)
     apply_batch_action(session, principal, batch, step, version=version, now=now)
-    session.execute(sa.delete(BatchItem).where(BatchItem.batch_id == batch.id))
+    session.execute(sa.delete(BatchItem).where(col(BatchItem.batch_id) == batch.id))
     if body.items:
         session.execute(
             sa.insert(BatchItem),
@@ -390,12 +393,12 @@ def submit(
     position = {a.id: i for i, (_, a) in enumerate(rows)}
     unverified = (
         session.execute(
-            sa.select(Endorsement.application_id)
+            sa.select(col(Endorsement.application_id))
             .where(
-                Endorsement.application_id.in_(position),  # type: ignore[attr-defined]
-                Endorsement.mode == "paper",
-                Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
-                sa.or_(Endorsement.verification.is_(None), Endorsement.verification != "confirmed"),  # type: ignore[union-attr]
+                col(Endorsement.application_id).in_(position),
+                col(Endorsement.mode) == "paper",
+                col(Endorsement.voided_at).is_(None),
+                sa.or_(col(Endorsement.verification).is_(None), col(Endorsement.verification) != "confirmed"),
             )
             .distinct()
         )
@@ -512,12 +515,16 @@ def _issue_receipt(
 
 def latest_receipt(session: Session, batch_id: str) -> Receipt | None:
     return session.execute(
-        sa.select(Receipt).where(Receipt.batch_id == batch_id).order_by(Receipt.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        sa.select(Receipt).where(col(Receipt.batch_id) == batch_id).order_by(col(Receipt.seq).desc()).limit(1)
     ).scalar_one_or_none()
 
 
 def all_receipts(session: Session, batch_id: str) -> list[Receipt]:
-    return list(session.execute(sa.select(Receipt).where(Receipt.batch_id == batch_id).order_by(Receipt.seq)).scalars())
+    return list(
+        session.execute(
+            sa.select(Receipt).where(col(Receipt.batch_id) == batch_id).order_by(col(Receipt.seq))
+        ).scalars()
+    )
 
 
 def allowed_actions(principal: Principal, batch: Batch) -> list[str]:
@@ -536,7 +543,7 @@ def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPubl
         id=batch.id,
         call_id=batch.call_id,
         recommender_id=batch.recommender_id,
-        state=batch.state,
+        state=BatchState(batch.state),
         version=batch.version,
         return_comment=batch.return_comment,
         items=[

@@ -189,7 +189,7 @@ def list_webhooks(
     """The subscriptions of the caller's organization (an admin sees all)."""
     query = sa.select(Webhook).where(col(Webhook.deleted_at).is_(None))
     if not principal.is_admin:
-        query = query.where(Webhook.organization_id == principal.organization_id)
+        query = query.where(col(Webhook.organization_id) == principal.organization_id)
     rows, token = keyset_page(
         session.execute(keyset_query(query, WEBHOOKS, page_token, page_size)).scalars().all(), WEBHOOKS, page_size
     )
@@ -248,9 +248,9 @@ def list_webhook_deliveries(
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
     hook = _load_webhook(session, principal, webhook_id)
-    query = sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+    query = sa.select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     if state:
-        query = query.where(WebhookDelivery.state == state)
+        query = query.where(col(WebhookDelivery.state) == state)
     rows, token = keyset_page(
         session.execute(keyset_query(query, DELIVERIES, page_token, page_size)).scalars().all(), DELIVERIES, page_size
     )
