@@ -27,4 +27,3 @@ def check_credit_code(code: str) -> CreditCodeCheck:
     if check_character(code[:17]) != code[17]:
         return CreditCodeCheck.bad_check_character
     return CreditCodeCheck.valid
-
