@@ -26,7 +26,7 @@ from app.applications.schemas import (
 )
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
-from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, Actor, Guard, available_actions
+from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, INITIAL_STATE, Actor, Guard, available_actions
 from app.core.concurrency import compare_and_set
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
@@ -188,7 +188,7 @@ def create_application(session: Session, principal: Principal, body: Application
     application = Application(
         id=new_id("app"),
         call_id=call.id,
-        state=State.draft,
+        state=INITIAL_STATE,
         undertaking_org_id=undertaking.id,
         province_code=undertaking.province_code,
         content=content,

@@ -66,6 +66,7 @@ def _step(
     return Step(action, sources, target, frozenset(actors), guards, refusal)
 
 
+INITIAL_STATE = State.draft  # where every application starts (created through the API or in bulk)
 _ALIVE = frozenset({State.draft, State.returned, State.endorsing, State.provincial_review, State.recommended})
 _ON = frozenset
 _SYSTEM = (Guard.state,)

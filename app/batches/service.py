@@ -24,7 +24,14 @@ from app.batches.models import (
     Receipt,
 )
 from app.batches.schemas import BatchItemPublic, BatchPublic, ItemsPut
-from app.batches.workflow import BatchActor, BatchGuard, BatchStep, available_batch_actions, batch_step
+from app.batches.workflow import (
+    INITIAL_BATCH_STATE,
+    BatchActor,
+    BatchGuard,
+    BatchStep,
+    available_batch_actions,
+    batch_step,
+)
 from app.core.clock import BEIJING
 from app.core.concurrency import compare_and_set
 from app.core.errors import (
@@ -140,7 +147,7 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
         id=new_id("bat"),
         call_id=call_id,
         recommender_id=principal.organization_id,
-        state=BatchState.open,
+        state=INITIAL_BATCH_STATE,
         created_by=principal.user_id,
         created_at=now,
         updated_at=now,

@@ -36,6 +36,7 @@ class BatchStep:
     refusal: Text | None = None  # detail of the 409 when the state does not allow the step
 
 
+INITIAL_BATCH_STATE = BatchState.open
 BATCH_STEPS: tuple[BatchStep, ...] = (
     BatchStep(
         "set_items",
