@@ -1,6 +1,6 @@
 """Recommended lists: who sees them, building the ranked list, submission, office actions, receipts."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,41 +13,35 @@ from app.applications.access import visibility_filter
 from app.applications.actions import apply_action
 from app.applications.models import Application, Endorsement
 from app.applications.states import State
-from app.batches import receipts
+from app.batches.issuing import all_receipts as all_receipts
+from app.batches.issuing import issue_receipt
+from app.batches.issuing import latest_receipt as latest_receipt
 from app.batches.keystore import Signer
 from app.batches.models import (
     OFFICE_VISIBLE_BATCH_STATES,
     Batch,
     BatchItem,
     BatchState,
-    BatchTransition,
     Receipt,
 )
 from app.batches.schemas import BatchItemPublic, BatchPublic, ItemsPut
+from app.batches.transitions import apply_batch_action, check_batch_guards
 from app.batches.workflow import (
     INITIAL_BATCH_STATE,
     BatchActor,
-    BatchGuard,
-    BatchStep,
     available_batch_actions,
-    batch_step,
 )
-from app.core.clock import BEIJING
-from app.core.concurrency import compare_and_set
 from app.core.errors import (
     AppError,
-    DeadlinePassed,
     Duplicate,
     FieldError,
     Forbidden,
-    InvalidTransition,
     NotFound,
     ValidationFailed,
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.events.outbox import record_event
-from app.organizations.models import Organization
 from app.reference.models import Call
 
 
@@ -102,14 +96,6 @@ def load_visible_batch(session: Session, principal: Principal, batch_id: str) ->
     if batch is None:
         raise NotFound()
     return batch
-
-
-def _require_owner(principal: Principal, batch: Batch) -> None:
-    if not (principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id):
-        raise Forbidden(
-            Text("只有推荐单位的审核人可管理本单位的推荐清单", "Only a reviewer of the recommender manages its list"),
-            extra={"required_roles": [Role.reviewer.value]},
-        )
 
 
 def _event(session: Session, type: str, batch: Batch, now: datetime, actor_id: str, **data: Any) -> None:
@@ -263,92 +249,6 @@ def set_items(
     _event(session, "batch.items_set", batch, now, principal.user_id, item_count=n)
 
 
-def _refuse_actor(principal: Principal, batch: Batch, step: BatchStep) -> None:
-    if step.actor is BatchActor.owner:
-        _require_owner(principal, batch)
-    else:
-        require_role(principal, Role.office)
-
-
-def _refuse_state(batch: Batch, step: BatchStep) -> None:
-    if BatchState(batch.state) in step.sources:
-        return
-    if step.refusal is not None:
-        raise InvalidTransition(step.refusal, extra={"state": batch.state})
-    raise InvalidTransition(
-        Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
-        action=step.action,
-        state=batch.state,
-        extra={"state": batch.state},
-    )
-
-
-def _refuse_late(session: Session, batch: Batch, now: datetime) -> None:
-    call = session.get(Call, batch.call_id)
-    assert call is not None
-    if now > call.deadline:
-        shown = call.deadline.astimezone(BEIJING)
-        raise DeadlinePassed(
-            Text(
-                "已超过截止时间（北京时间 {deadline}），逾期不予受理",
-                "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
-            ),
-            deadline=shown.strftime("%Y-%m-%d %H:%M:%S"),
-            extra={"deadline": shown.isoformat()},
-        )
-
-
-def check_batch_guards(
-    session: Session, principal: Principal, batch: Batch, action: str, *, now: datetime, comment: str | None = None
-) -> BatchStep:
-    """The step ``action`` takes, once its guards (in the table's order) let the caller take it now."""
-    step = batch_step(action)
-    for guard in step.guards:
-        if guard is BatchGuard.actor:
-            _refuse_actor(principal, batch, step)
-        elif guard is BatchGuard.state:
-            _refuse_state(batch, step)
-        elif guard is BatchGuard.comment and not comment:
-            raise ValidationFailed(
-                errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))]
-            )
-        elif guard is BatchGuard.deadline:
-            _refuse_late(session, batch, now)
-    return step
-
-
-def apply_batch_action(
-    session: Session,
-    principal: Principal,
-    batch: Batch,
-    step: BatchStep,
-    *,
-    version: int,
-    now: datetime,
-    comment: str | None = None,
-    **values: Any,
-) -> None:
-    """Apply a step whose guards passed: a compare-and-set on ``version`` and, when the state moves, a line
-    in the list's history. The only place a list's state changes."""
-    if step.target is None:
-        compare_and_set(session, batch, version, updated_at=now, **values)
-        return
-    source = batch.state
-    compare_and_set(session, batch, version, state=step.target, updated_at=now, **values)
-    session.add(
-        BatchTransition(
-            id=new_id("btr"),
-            batch_id=batch.id,
-            action=step.action,
-            from_state=source,
-            to_state=step.target,
-            actor_id=principal.user_id,
-            comment=comment,
-            at=now,
-        )
-    )
-
-
 def transition(
     session: Session,
     principal: Principal,
@@ -429,7 +329,7 @@ def submit(
         )
     for _, application in rows:
         apply_action(session, principal, application, "batch_submitted", version=application.version, now=now)
-    receipt = _issue_receipt(session, batch, call, rows, now, signers)
+    receipt = issue_receipt(session, batch, call, rows, now, signers)
     _event(
         session,
         "batch.submitted",
@@ -462,76 +362,6 @@ def return_batch(
                 comment=comment,
             )
     _event(session, "batch.returned", batch, now, principal.user_id)
-
-
-def _tracking_key(value: str) -> str:
-    return "".join(ch for ch in value.upper() if ch.isalnum())
-
-
-def _issue_receipt(
-    session: Session,
-    batch: Batch,
-    call: Call,
-    rows: list[tuple[BatchItem, Application]],
-    now: datetime,
-    signers: list[Signer],
-) -> Receipt:
-    from app.attachments.service import attachment_digests
-
-    previous = latest_receipt(session, batch.id)
-    seq = (previous.seq if previous else 0) + 1
-    org = session.get(Organization, batch.recommender_id)
-    assert org is not None
-    who = _tracking_key(org.key) if org.key else _tracking_key(org.id.split("_")[-1])[-6:]
-    tracking = f"SMPS-{_tracking_key(call.key)}-{who}-{seq:03d}"
-    items = [
-        {
-            "rank": item.rank,
-            "application_id": a.id,
-            "title": a.title,
-            "content_digest": a.content_digest,
-            "attachments": [{"id": d["id"], "sha256": d["sha256"]} for d in attachment_digests(session, a.id)],
-        }
-        for item, a in rows
-    ]
-    document = receipts.seal(
-        {
-            "tracking_number": tracking,
-            "submitted_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "call_id": call.id,
-            "recommender_id": batch.recommender_id,
-            "batch_id": batch.id,
-            "items": items,
-            "previous_tracking_number": previous.tracking_number if previous else None,
-        },
-        signers,
-    )
-    receipt = Receipt(
-        id=new_id("rcp"),
-        batch_id=batch.id,
-        seq=seq,
-        tracking_number=tracking,
-        digest=receipts.digest(document),
-        document=document,
-        issued_at=now,
-    )
-    session.add(receipt)
-    session.flush()
-    return receipt
-
-
-def latest_receipt(session: Session, batch_id: str) -> Receipt | None:
-    return session.execute(
-        sa.select(Receipt).where(col(Receipt.batch_id) == batch_id).order_by(col(Receipt.seq).desc()).limit(1)
-    ).scalar_one_or_none()
-
-
-def all_receipts(session: Session, batch_id: str) -> list[Receipt]:
-    return list(
-        session.execute(
-            sa.select(Receipt).where(col(Receipt.batch_id) == batch_id).order_by(col(Receipt.seq))
-        ).scalars()
-    )
 
 
 def allowed_actions(principal: Principal, batch: Batch) -> list[str]:
