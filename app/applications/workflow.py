@@ -41,7 +41,7 @@ class Guard(StrEnum):
 class Step:
     action: str
     sources: frozenset[State]
-    target: State | None  # None: the step records something without moving the application on
+    target: State | None  # None (IN_PLACE_STEPS): the step records something without moving the application on
     actors: frozenset[Actor]
     guards: tuple[Guard, ...] = (Guard.state, Guard.actor)
     refusal: Text | None = None  # detail of the 409 when the state does not allow the step
@@ -116,7 +116,9 @@ STEPS: tuple[Step, ...] = (
         guards=(Guard.state, Guard.actor, Guard.document_number),
     ),
     _step("not_approve", _ON({State.submitted}), State.not_approved, Actor.office),
-    # Steps that leave the state as it is.
+)
+# Steps that leave the state as it is: offered in allowed_actions, guarded like the others.
+IN_PLACE_STEPS: tuple[Step, ...] = (
     _step("edit", EDITABLE_STATES, None, Actor.applicant),
     _step("attach", EDITABLE_STATES, None, Actor.applicant),
     _step("delete", _ON({State.draft}), None, Actor.applicant),
@@ -138,7 +140,8 @@ STEPS: tuple[Step, ...] = (
         refusal=Text("仅在审核阶段可核验纸质签署", "Paper sign-offs are verified during review"),
     ),
 )
-_BY_ACTION = {s.action: s for s in STEPS}
+_ALL = STEPS + IN_PLACE_STEPS
+_BY_ACTION = {s.action: s for s in _ALL}
 # Steps refused once the deadline has passed, and the states they start from.
 DEADLINE_ACTIONS = frozenset(s.action for s in STEPS if s.checks_deadline)
 DEADLINE_STATES = frozenset(state for s in STEPS if s.checks_deadline for state in s.sources)
@@ -155,7 +158,7 @@ def available_actions(state: str, actors: set[Actor], facts: set[Guard]) -> list
     current = State(state)
     return [
         s.action
-        for s in STEPS
+        for s in _ALL
         if current in s.sources
         and Actor.system not in s.actors
         and s.actors & actors
