@@ -5,6 +5,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlmodel import col
 
 from app.accounts import service
 from app.accounts.models import ApiKey, Role, User
@@ -19,6 +20,7 @@ from app.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
+from app.core.concurrency import compare_and_set
 from app.core.deps import AppSettings, DbSession, IfMatch, Now, WriterDatabase, etag, require_version
 from app.core.errors import (
     Duplicate,
@@ -34,7 +36,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.core.security import hash_password
 from app.organizations.models import Organization
 
@@ -116,16 +118,14 @@ def list_api_keys(
     principal: CurrentPrincipal, session: DbSession, page_size: PageSize = 50, page_token: PageToken = None
 ) -> Page[ApiKeyPublic]:
     """The caller's API keys (an admin sees every key)."""
-    query = sa.select(ApiKey).order_by(ApiKey.id).limit(page_size + 1)
+    query = sa.select(ApiKey)
     if not principal.is_admin:
-        query = query.where(ApiKey.user_id == principal.user_id)
-    after = decode_token(page_token, 1)
-    if after:
-        query = query.where(ApiKey.id > after[0])
-    rows = list(session.execute(query).scalars())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(items=[_key_public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+        query = query.where(col(ApiKey.user_id) == principal.user_id)
+    keyset = Keyset((col(ApiKey.id),))
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
+    )
+    return Page(items=[_key_public(r) for r in rows], next_page_token=token)
 
 
 @router.delete(
@@ -165,16 +165,14 @@ def list_users(
 ) -> Page[UserPublic]:
     """All users (admin)."""
     require_role(principal, Role.admin)
-    query = sa.select(User).order_by(User.id).limit(page_size + 1)
+    query = sa.select(User)
     if organization_id:
-        query = query.where(User.organization_id == organization_id)
-    after = decode_token(page_token, 1)
-    if after:
-        query = query.where(User.id > after[0])
-    rows = list(session.execute(query).scalars())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(items=[_user_public(u) for u in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+        query = query.where(col(User.organization_id) == organization_id)
+    keyset = Keyset((col(User.id),))
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
+    )
+    return Page(items=[_user_public(u) for u in rows], next_page_token=token)
 
 
 @router.post(
@@ -244,7 +242,7 @@ def update_user(
     roles = sorted({r.value for r in body.roles}) if body.roles is not None else None
     service.guard_admin_change(session, principal.user_id, user, roles, body.is_active)
     changes = body.model_dump(exclude_unset=True)
-    values: dict = {"updated_at": now, "version": version + 1}
+    values: dict = {"updated_at": now}
     if "display_name" in changes and body.display_name is not None:
         values["display_name"] = body.display_name
     if roles is not None:
@@ -253,11 +251,7 @@ def update_user(
         values["password_hash"] = hash_password(body.password)
     if body.is_active is not None:
         values["is_active"] = body.is_active
-    updated = session.execute(
-        sa.update(User).where(User.id == user_id, User.version == version).values(**values)
-    ).rowcount
-    if updated != 1:
-        raise PreconditionFailed()
+    compare_and_set(session, user, version, **values)
     if body.password is not None or body.is_active is False:
         service.revoke_tokens(session, user_id)  # deleted: reactivation does not bring them back
     session.refresh(user)

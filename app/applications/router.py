@@ -9,6 +9,7 @@ import anyio
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BeforeValidator
+from sqlmodel import col
 
 from app.accounts.principal import CurrentPrincipal, authenticate, oauth2_scheme
 from app.applications import actions, service
@@ -48,11 +49,12 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.i18n import Text, localized, negotiate
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
+from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
+NEWEST_FIRST = Keyset((col(Application.created_at), col(Application.id)), descending=True)
 WRITE = problem_responses(
     NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 )
@@ -125,20 +127,9 @@ def list_applications(
         query = query.where(Application.title.contains(q, autoescape=True))  # type: ignore[attr-defined]
     if updated_after:
         query = query.where(Application.updated_at > updated_after)
-    after = decode_token(page_token, 2)
-    if after:
-        created = token_time(after[0])
-        query = query.where(
-            sa.or_(
-                Application.created_at < created, sa.and_(Application.created_at == created, Application.id < after[1])
-            )
-        )
-    rows = list(
-        session.execute(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(page_size + 1))
-    )  # type: ignore[attr-defined]
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    token = encode_token([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, NEWEST_FIRST, page_token, page_size)).all(), NEWEST_FIRST, page_size
+    )
     return Page(items=[ApplicationSummary.model_construct(**r._mapping) for r in rows], next_page_token=token)
 
 

@@ -4,21 +4,32 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.applications.access import entry_errors
 from app.applications.models import Application, ApplicationParty, Endorsement, Review
-from app.applications.schemas import ApplicationCreate, ApplicationPublic, ApplicationUpdate, SignOff
+from app.applications.schemas import (
+    ApplicationAction,
+    ApplicationCreate,
+    ApplicationPublic,
+    ApplicationUpdate,
+    EndorsementMode,
+    PartyRole,
+    SignOff,
+    StateName,
+    VerificationState,
+)
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
-from app.applications.workflow import STEPS, Actor, available_actions
+from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, INITIAL_STATE, Actor, Guard, available_actions
+from app.core.concurrency import compare_and_set
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
@@ -78,12 +89,12 @@ def org_facts(session: Session, ids: set[str]) -> dict[str, OrgFacts]:
         return {}
     rows = session.execute(
         sa.select(
-            Organization.id,
-            Organization.province_code,
-            Organization.credit_code,
-            Organization.credit_code_check_failed,
-            Organization.recommender_kind,
-        ).where(Organization.id.in_(ids))  # type: ignore[attr-defined]
+            col(Organization.id),
+            col(Organization.province_code),
+            col(Organization.credit_code),
+            col(Organization.credit_code_check_failed),
+            col(Organization.recommender_kind),
+        ).where(col(Organization.id).in_(ids))
     ).all()
     return {r[0]: OrgFacts(*r) for r in rows}
 
@@ -110,7 +121,7 @@ def _refuse_wrong_content(session: Session, content: dict[str, Any], call: Call)
 
 
 def _sync_parties(session: Session, application: Application) -> None:
-    session.execute(sa.delete(ApplicationParty).where(ApplicationParty.application_id == application.id))
+    session.execute(sa.delete(ApplicationParty).where(col(ApplicationParty.application_id) == application.id))
     rows = [
         {"application_id": application.id, "role": role, "organization_id": org, "position": i}
         for i, (role, org, _) in enumerate(party_list(application.content.get("parties") or {}))
@@ -223,7 +234,7 @@ def prepare_application(
     row = {
         "id": app_id,
         "call_id": call.id,
-        "state": State.draft.value,
+        "state": INITIAL_STATE.value,
         "version": 1,
         "undertaking_org_id": undertaking.id,
         "province_code": undertaking.province_code,
@@ -307,7 +318,9 @@ def update_application(
         )
     if (
         content.get("recommender_id") != application.recommender_id
-        and session.execute(sa.select(Review.id).where(Review.application_id == application.id).limit(1)).first()
+        and session.execute(
+            sa.select(col(Review.id)).where(col(Review.application_id) == application.id).limit(1)
+        ).first()
     ):
         # Its reviews are the recommender's internal record: another recommender would inherit them.
         raise ValidationFailed(
@@ -325,7 +338,7 @@ def update_application(
     call = session.get(Call, application.call_id)
     assert call is not None
     _refuse_wrong_content(session, content, call)
-    cas(session, application, version, content=content, updated_at=now, **_columns_from_content(content))
+    compare_and_set(session, application, version, content=content, updated_at=now, **_columns_from_content(content))
     _sync_parties(session, application)
     record_event(
         session,
@@ -348,9 +361,9 @@ def delete_application(
     if application.state != State.draft:
         raise InvalidState(Text("仅草稿可删除", "Only drafts can be deleted"))
     deleted = session.execute(
-        sa.delete(Application).where(Application.id == application.id, Application.version == version)
-    ).rowcount
-    if deleted != 1:
+        sa.delete(Application).where(col(Application.id) == application.id, col(Application.version) == version)
+    )
+    if getattr(deleted, "rowcount", 0) != 1:  # a CursorResult; Session.execute is typed as any Result
         raise PreconditionFailed()
     # Seen by whoever could see the draft (app.events.access): its unit and the recommender that entered it.
     record_event(
@@ -366,23 +379,6 @@ def delete_application(
     )
 
 
-def cas(session: Session, application: Application, version: int, **values: Any) -> None:
-    """Compare-and-set on ``version``: of two concurrent writers exactly one wins; the other gets 412."""
-    values["version"] = version + 1
-    # No session synchronisation: it would test the WHERE clause against every object the session holds
-    # (quadratic over a batch of hundreds); the one object concerned is updated just below.
-    updated = session.execute(
-        sa.update(Application)
-        .where(Application.id == application.id, Application.version == version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if updated != 1:
-        raise PreconditionFailed()
-    for key, value in values.items():
-        set_committed_value(application, key, value)  # as stored: not dirty, no second UPDATE at the next flush
-
-
 def canonical_digest(application: Application, attachments: list[dict[str, Any]]) -> str:
     """SHA-256 of the canonical JSON of the content plus the attachments' digests."""
     document = {
@@ -395,8 +391,8 @@ def canonical_digest(application: Application, attachments: list[dict[str, Any]]
 
 CURRENT_ENDORSEMENTS = (
     sa.select(Endorsement)
-    .where(Endorsement.application_id == sa.bindparam("application_id"), Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
-    .order_by(Endorsement.recorded_at)
+    .where(col(Endorsement.application_id) == sa.bindparam("application_id"), col(Endorsement.voided_at).is_(None))
+    .order_by(col(Endorsement.recorded_at))
 )
 
 
@@ -411,12 +407,12 @@ def sign_offs(application: Application, endorsements: list[Endorsement]) -> list
         e = by_party.get((role, org))
         out.append(
             SignOff.model_construct(
-                role=role,
+                role=cast(PartyRole, role),
                 organization_id=org,
                 status="pending" if e is None else ("agreed" if e.decision == "agree" else "disagreed"),
                 endorsement_id=e.id if e else None,
-                mode=e.mode if e else None,
-                verification=e.verification if e else None,
+                mode=cast(EndorsementMode, e.mode) if e else None,
+                verification=cast(VerificationState | None, e.verification) if e else None,
                 recorded_at=e.recorded_at if e else None,
             )
         )
@@ -424,41 +420,31 @@ def sign_offs(application: Application, endorsements: list[Endorsement]) -> list
 
 
 def allowed_actions(principal: Principal, application: Application, signs: list[SignOff]) -> list[str]:
+    """The workflow table's steps open to the caller now (app.applications.workflow)."""
     actors = actors_of(principal, application)
-    actions = available_actions(application.state, actors)
-    editable = application.state in EDITABLE_STATES
-    if Actor.applicant in actors and editable:
-        actions += ["edit", "attach"] + (["delete"] if application.state == State.draft else [])
-    if application.state == State.endorsing:
-        pending = {s.organization_id for s in signs if s.status == "pending"}
-        if (principal.has(Role.signatory) and principal.organization_id in pending) or (
-            Actor.applicant in actors and pending
-        ):
-            actions.append("endorse")
-    if (
-        Actor.reviewer in actors
-        and any(s.mode == "paper" and s.verification == "pending" for s in signs)
-        and application.state in (State.provincial_review, State.recommended)
-    ):
-        actions.append("verify_paper_endorsement")
-    return actions
+    pending = {s.organization_id for s in signs if s.status == "pending"}
+    facts: set[Guard] = set()
+    if pending:
+        facts.add(Guard.pending_sign_off)
+        if principal.has(Role.signatory) and principal.organization_id in pending:
+            actors.add(Actor.signatory)
+    if any(s.mode == "paper" and s.verification == "pending" for s in signs):
+        facts.add(Guard.pending_paper)
+    return available_actions(application.state, actors, facts)
 
 
-# Steps refused once the call's (or the recommender's internal) deadline has passed, and where they start.
-DEADLINE_ACTIONS = frozenset(step.action for step in STEPS if step.checks_deadline)
-_DEADLINE_STATES = frozenset(state for step in STEPS if step.checks_deadline for state in step.sources)
 _DEADLINES = (
-    sa.select(Call.deadline, Organization.internal_deadline)
+    sa.select(col(Call.deadline), col(Organization.internal_deadline))
     .select_from(Call)
-    .outerjoin(Organization, Organization.id == sa.bindparam("recommender_id"))
-    .where(Call.id == sa.bindparam("call_id"))
+    .outerjoin(Organization, col(Organization.id) == sa.bindparam("recommender_id"))
+    .where(col(Call.id) == sa.bindparam("call_id"))
 )
 
 
 def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool:
     """Whether a deadline step would be refused now (`executor`: a Session or a Connection). One query, only
     in the states those steps start from."""
-    if now is None or application.state not in _DEADLINE_STATES:
+    if now is None or application.state not in DEADLINE_STATES:
         return False
     row = executor.execute(
         _DEADLINES, {"call_id": application.call_id, "recommender_id": application.recommender_id}
@@ -492,7 +478,7 @@ def represent(
         id=application.id,
         call_id=application.call_id,
         title=application.title,
-        state=application.state,
+        state=cast(StateName, application.state),
         version=application.version,
         content_digest=application.content_digest,
         undertaking_org_id=application.undertaking_org_id,
@@ -509,7 +495,9 @@ def represent(
         eligibility=c.get("eligibility") or [],
         sign_offs=signs,
         allowed_actions=[
-            a for a in allowed_actions(principal, application, signs) if not (closed and a in DEADLINE_ACTIONS)
+            cast(ApplicationAction, a)
+            for a in allowed_actions(principal, application, signs)
+            if not (closed and a in DEADLINE_ACTIONS)
         ],
         outcome_document_number=application.outcome_document_number,
         created_at=application.created_at,

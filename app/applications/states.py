@@ -17,6 +17,5 @@ class State(StrEnum):
 
 
 EDITABLE_STATES = frozenset({State.draft, State.returned})
-TERMINAL_STATES = frozenset({State.rejected, State.withdrawn, State.approved, State.not_approved})
 # What the joint office sees: everything submitted to it.
 OFFICE_VISIBLE_STATES = (State.submitted, State.approved, State.not_approved)

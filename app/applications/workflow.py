@@ -1,13 +1,15 @@
-"""The application workflow as data: (state, action) → next state, and who may take it.
+"""The application workflow as data: (state, action) → next state, who may take it, and its guards.
 
-Pure: no FastAPI, no database. The service applies a step with a compare-and-set on ``version``;
-nothing else assigns ``state``. ``allowed_actions`` for a caller comes from the same table.
+Pure: no FastAPI, no database. ``app.applications.actions.apply_action`` runs a step's guards in the
+order listed here and applies it with a compare-and-set on ``version``; nothing else assigns
+``state``. ``allowed_actions`` for a caller comes from the same table.
 """
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.applications.states import State
+from app.applications.states import EDITABLE_STATES, State
+from app.core.i18n import Text
 
 
 class Actor(StrEnum):
@@ -16,61 +18,149 @@ class Actor(StrEnum):
     applicant = "applicant"  # applicant of the undertaking unit (or the reviewer who entered it from paper)
     reviewer = "reviewer"  # reviewer of the application's recommender
     office = "office"
+    signatory = "signatory"  # signatory of a party whose sign-off is still pending
     system = "system"  # steps the service takes itself (all parties agreed, batch submitted…)
+
+
+class Guard(StrEnum):
+    """A precondition of a step; each step lists its guards in the order they are checked."""
+
+    state = "state"  # the application is in one of the step's source states (else 409 invalid_transition)
+    actor = "actor"  # the caller acts as one of the step's actors (else 403)
+    comment = "comment"  # an opinion is given (else 422 on /opinion)
+    valid_content = "valid_content"  # the content passes validation (else 422 application_invalid)
+    deadline = "deadline"  # the call's (or the recommender's internal) deadline has not passed (else 409)
+    no_rejected_paper = "no_rejected_paper"  # no paper sign-off was rejected (else 409)
+    document_number = "document_number"  # approving needs the document number (else 422)
+    # Offered in allowed_actions only when true; not checked when the step is taken (the service checks more).
+    pending_sign_off = "pending_sign_off"
+    pending_paper = "pending_paper"
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     action: str
     sources: frozenset[State]
-    target: State
-    actor: Actor
-    needs_comment: bool = False
-    checks_deadline: bool = False
+    target: State | None  # None (IN_PLACE_STEPS): the step records something without moving the application on
+    actors: frozenset[Actor]
+    guards: tuple[Guard, ...] = (Guard.state, Guard.actor)
+    refusal: Text | None = None  # detail of the 409 when the state does not allow the step
+
+    @property
+    def checks_deadline(self) -> bool:
+        return Guard.deadline in self.guards
+
+    @property
+    def needs_comment(self) -> bool:
+        return Guard.comment in self.guards
 
 
+def _step(
+    action: str,
+    sources: frozenset[State],
+    target: State | None,
+    *actors: Actor,
+    guards: tuple[Guard, ...] = (Guard.state, Guard.actor),
+    refusal: Text | None = None,
+) -> Step:
+    return Step(action, sources, target, frozenset(actors), guards, refusal)
+
+
+INITIAL_STATE = State.draft  # where every application starts (created through the API or in bulk)
 _ALIVE = frozenset({State.draft, State.returned, State.endorsing, State.provincial_review, State.recommended})
+_ON = frozenset
+_SYSTEM = (Guard.state,)
+_REVIEWING = frozenset({State.provincial_review, State.recommended})
 
 STEPS: tuple[Step, ...] = (
-    Step("submit", frozenset({State.draft, State.returned}), State.endorsing, Actor.applicant, checks_deadline=True),
-    Step("recall", frozenset({State.endorsing}), State.draft, Actor.applicant),
-    Step("withdraw", _ALIVE, State.withdrawn, Actor.applicant),
-    Step("all_agreed", frozenset({State.endorsing}), State.provincial_review, Actor.system),
-    Step("party_disagreed", frozenset({State.endorsing}), State.returned, Actor.system),
-    Step("recommend", frozenset({State.provincial_review}), State.recommended, Actor.reviewer, checks_deadline=True),
-    Step("return", frozenset({State.provincial_review}), State.returned, Actor.reviewer, needs_comment=True),
-    Step("reject", frozenset({State.provincial_review}), State.rejected, Actor.reviewer, needs_comment=True),
-    Step("reopen", frozenset({State.recommended}), State.provincial_review, Actor.reviewer),
-    Step("batch_submitted", frozenset({State.recommended}), State.submitted, Actor.system),
-    Step("batch_returned", frozenset({State.submitted}), State.recommended, Actor.system),
-    Step("approve", frozenset({State.submitted}), State.approved, Actor.office),
-    Step("not_approve", frozenset({State.submitted}), State.not_approved, Actor.office),
+    _step(
+        "submit",
+        EDITABLE_STATES,
+        State.endorsing,
+        Actor.applicant,
+        guards=(Guard.state, Guard.actor, Guard.valid_content, Guard.deadline),
+    ),
+    _step("recall", _ON({State.endorsing}), State.draft, Actor.applicant),
+    _step("withdraw", _ALIVE, State.withdrawn, Actor.applicant),
+    _step("all_agreed", _ON({State.endorsing}), State.provincial_review, Actor.system, guards=_SYSTEM),
+    _step("party_disagreed", _ON({State.endorsing}), State.returned, Actor.system, guards=_SYSTEM),
+    _step(
+        "recommend",
+        _ON({State.provincial_review}),
+        State.recommended,
+        Actor.reviewer,
+        guards=(Guard.state, Guard.actor, Guard.deadline, Guard.no_rejected_paper),
+    ),
+    _step(
+        "return",
+        _ON({State.provincial_review}),
+        State.returned,
+        Actor.reviewer,
+        guards=(Guard.state, Guard.actor, Guard.comment),
+    ),
+    _step(
+        "reject",
+        _ON({State.provincial_review}),
+        State.rejected,
+        Actor.reviewer,
+        guards=(Guard.state, Guard.actor, Guard.comment),
+    ),
+    _step("reopen", _ON({State.recommended}), State.provincial_review, Actor.reviewer),
+    _step("batch_submitted", _ON({State.recommended}), State.submitted, Actor.system, guards=_SYSTEM),
+    _step("batch_returned", _ON({State.submitted}), State.recommended, Actor.system, guards=_SYSTEM),
+    _step(
+        "approve",
+        _ON({State.submitted}),
+        State.approved,
+        Actor.office,
+        guards=(Guard.state, Guard.actor, Guard.document_number),
+    ),
+    _step("not_approve", _ON({State.submitted}), State.not_approved, Actor.office),
 )
-_BY_ACTION = {s.action: s for s in STEPS}
+# Steps that leave the state as it is: offered in allowed_actions, guarded like the others.
+IN_PLACE_STEPS: tuple[Step, ...] = (
+    _step("edit", EDITABLE_STATES, None, Actor.applicant),
+    _step("attach", EDITABLE_STATES, None, Actor.applicant),
+    _step("delete", _ON({State.draft}), None, Actor.applicant),
+    _step(
+        "endorse",
+        _ON({State.endorsing}),
+        None,
+        Actor.applicant,
+        Actor.signatory,
+        guards=(Guard.state, Guard.pending_sign_off),
+        refusal=Text("仅在会签阶段可签署意见", "Sign-offs are taken only while the application is endorsing"),
+    ),
+    _step(
+        "verify_paper_endorsement",
+        _REVIEWING,
+        None,
+        Actor.reviewer,
+        guards=(Guard.actor, Guard.state, Guard.pending_paper),
+        refusal=Text("仅在审核阶段可核验纸质签署", "Paper sign-offs are verified during review"),
+    ),
+)
+_ALL = STEPS + IN_PLACE_STEPS
+_BY_ACTION = {s.action: s for s in _ALL}
+# Steps refused once the deadline has passed, and the states they start from.
+DEADLINE_ACTIONS = frozenset(s.action for s in STEPS if s.checks_deadline)
+DEADLINE_STATES = frozenset(state for s in STEPS if s.checks_deadline for state in s.sources)
+_OFFER_ONLY = frozenset({Guard.pending_sign_off, Guard.pending_paper})
 
-# Going back to an editable state voids the sign-offs collected for the old content.
-EDIT_RETURN_TARGETS = frozenset({State.draft, State.returned})
+
+def step_of(action: str) -> Step | None:
+    return _BY_ACTION.get(action)
 
 
-class TransitionNotAllowed(Exception):
-    def __init__(self, action: str, state: str) -> None:
-        self.action, self.state = action, state
-        super().__init__(f"{action} not allowed in {state}")
-
-
-def step_for(action: str, state: str) -> Step:
-    """The step ``action`` takes from ``state``, or TransitionNotAllowed."""
-    step = _BY_ACTION.get(action)
-    if step is None or State(state) not in step.sources:
-        raise TransitionNotAllowed(action, state)
-    return step
-
-
-def actor_for(action: str) -> Actor:
-    return _BY_ACTION[action].actor
-
-
-def available_actions(state: str, actors: set[Actor]) -> list[str]:
-    """Actions of the table open from ``state`` to a caller acting as any of ``actors``."""
+def available_actions(state: str, actors: set[Actor], facts: set[Guard]) -> list[str]:
+    """Actions of the table open from ``state`` to a caller acting as any of ``actors``; ``facts`` are the
+    offer-only guards that hold now (a pending sign-off, a paper sign-off awaiting verification)."""
     current = State(state)
-    return [s.action for s in STEPS if current in s.sources and s.actor in actors and s.actor is not Actor.system]
+    return [
+        s.action
+        for s in _ALL
+        if current in s.sources
+        and Actor.system not in s.actors
+        and s.actors & actors
+        and all(g in facts for g in s.guards if g in _OFFER_ONLY)
+    ]

@@ -5,6 +5,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.principal import CurrentPrincipal, Principal, authenticate, oauth2_scheme
@@ -30,7 +31,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
@@ -151,16 +152,14 @@ def list_attachments(
 ) -> Page[AttachmentPublic]:
     """The attachments of an application the caller can see, oldest id first."""
     load_visible_application(session, principal, application_id)
-    query = sa.select(Attachment).where(Attachment.application_id == application_id)
+    query = sa.select(Attachment).where(col(Attachment.application_id) == application_id)
     if kind:
-        query = query.where(Attachment.kind == kind)
-    after = decode_token(page_token, 1)
-    if after:
-        query = query.where(Attachment.id > after[0])
-    rows = list(session.execute(query.order_by(Attachment.id).limit(page_size + 1)).scalars())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(items=[service.public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+        query = query.where(col(Attachment.kind) == kind)
+    keyset = Keyset((col(Attachment.id),))
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
+    )
+    return Page(items=[service.public(r) for r in rows], next_page_token=token)
 
 
 @router.get(

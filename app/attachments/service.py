@@ -23,6 +23,7 @@ from app.attachments.errors import TooManyAttachments, upload_too_large
 from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, ReceivedFile, ReceivedForm, UploadLimits
+from app.core.concurrency import compare_and_set
 from app.core.db import Database
 from app.core.deps import if_match_allows
 from app.core.errors import (
@@ -378,12 +379,9 @@ def _commit_row(
 
 def _touch(session: Session, application: Application, now: datetime) -> None:
     """Attachments are part of the application's content: a new version, so a concurrent
-    transition that read the old set of attachments fails its compare-and-set."""
-    session.execute(
-        sa.update(Application)
-        .where(Application.id == application.id)
-        .values(version=Application.version + 1, updated_at=now)
-    )
+    transition that read the old set of attachments fails its compare-and-set. The caller holds the
+    application's lock, so the version it read is the stored one."""
+    compare_and_set(session, application, application.version, updated_at=now)
 
 
 # --- reading and removing --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, require_role
@@ -38,7 +39,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
+from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.core.production import legacy_key
 from app.documents.fonts import FontUnavailable, cjk_font
 from app.reference.models import Call
@@ -46,6 +47,7 @@ from app.reference.models import Call
 router = APIRouter(prefix="/api/v1")
 TAGS: list[str | Any] = ["batches"]
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
+OLDEST_FIRST = Keyset((col(Batch.created_at), col(Batch.id)))
 WRITE = problem_responses(
     NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed, InvalidTransition
 )
@@ -107,18 +109,19 @@ def list_batches(
     count = (
         sa.select(sa.func.count())
         .select_from(BatchItem)
-        .join(Application, Application.id == BatchItem.application_id)
-        .where(BatchItem.batch_id == Batch.id, visibility_filter(principal))
+        .join(Application, col(Application.id) == col(BatchItem.application_id))
+        .where(col(BatchItem.batch_id) == col(Batch.id), visibility_filter(principal))
         .scalar_subquery()
     )
     query = sa.select(Batch, count).where(service.batch_visibility(principal))
     if call_id:
-        query = query.where(Batch.call_id == call_id)
-    after = decode_token(page_token, 2)
-    if after:
-        created = sa.literal(token_time(after[0]), Batch.created_at.type)  # type: ignore[attr-defined]
-        query = query.where(sa.tuple_(Batch.created_at, Batch.id) > sa.tuple_(created, sa.literal(after[1])))
-    rows = session.execute(query.order_by(Batch.created_at, Batch.id).limit(page_size + 1)).all()
+        query = query.where(col(Batch.call_id) == call_id)
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, OLDEST_FIRST, page_token, page_size)).all(),
+        OLDEST_FIRST,
+        page_size,
+        key_of=lambda row: row[0],
+    )
     items = [
         BatchSummary(
             id=b.id,
@@ -131,12 +134,8 @@ def list_batches(
             updated_at=b.updated_at,
             submitted_at=b.submitted_at,
         )
-        for b, n in rows[:page_size]
+        for b, n in rows
     ]
-    token = None
-    if len(rows) > page_size:
-        last = rows[page_size - 1][0]
-        token = encode_token([last.created_at.isoformat(), last.id])
     return Page(items=items, next_page_token=token)
 
 
@@ -179,8 +178,8 @@ def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[Batc
     """The history: submissions, acknowledgements and returns, with who, when and why (oldest first, one page)."""
     rows = session.execute(
         sa.select(BatchTransition)
-        .where(BatchTransition.batch_id == batch.id)
-        .order_by(BatchTransition.at, BatchTransition.id)
+        .where(col(BatchTransition.batch_id) == batch.id)
+        .order_by(col(BatchTransition.at), col(BatchTransition.id))
     ).scalars()
     return Page(
         items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None

@@ -1,46 +1,47 @@
 """Recommended lists: who sees them, building the ranked list, submission, office actions, receipts."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.applications.access import visibility_filter
-from app.applications.actions import apply_step
+from app.applications.actions import apply_action
 from app.applications.models import Application, Endorsement
 from app.applications.states import State
-from app.applications.workflow import step_for
-from app.batches import receipts
+from app.batches.issuing import all_receipts as all_receipts
+from app.batches.issuing import issue_receipt
+from app.batches.issuing import latest_receipt as latest_receipt
 from app.batches.keystore import Signer
 from app.batches.models import (
-    EDITABLE_BATCH_STATES,
     OFFICE_VISIBLE_BATCH_STATES,
     Batch,
     BatchItem,
     BatchState,
-    BatchTransition,
     Receipt,
 )
 from app.batches.schemas import BatchItemPublic, BatchPublic, ItemsPut
-from app.core.clock import BEIJING
+from app.batches.transitions import apply_batch_action, check_batch_guards
+from app.batches.workflow import (
+    INITIAL_BATCH_STATE,
+    BatchActor,
+    available_batch_actions,
+)
 from app.core.errors import (
     AppError,
-    DeadlinePassed,
     Duplicate,
     FieldError,
     Forbidden,
-    InvalidTransition,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.outbox import record_event
-from app.organizations.models import Organization
 from app.reference.models import Call
 
 
@@ -82,39 +83,19 @@ def batch_visibility(principal: Principal) -> sa.ColumnElement[bool]:
         return sa.true()
     clauses: list[sa.ColumnElement[bool]] = []
     if principal.is_recommender_reviewer:
-        clauses.append(Batch.recommender_id == principal.organization_id)
+        clauses.append(col(Batch.recommender_id) == principal.organization_id)
     if principal.has(Role.office):
-        clauses.append(Batch.state.in_(OFFICE_VISIBLE_BATCH_STATES))  # type: ignore[attr-defined]
+        clauses.append(col(Batch.state).in_(OFFICE_VISIBLE_BATCH_STATES))
     return sa.or_(*clauses) if clauses else sa.false()
 
 
 def load_visible_batch(session: Session, principal: Principal, batch_id: str) -> Batch:
     batch = session.execute(
-        sa.select(Batch).where(Batch.id == batch_id, batch_visibility(principal))
+        sa.select(Batch).where(col(Batch.id) == batch_id, batch_visibility(principal))
     ).scalar_one_or_none()
     if batch is None:
         raise NotFound()
     return batch
-
-
-def _require_owner(principal: Principal, batch: Batch) -> None:
-    if not (principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id):
-        raise Forbidden(
-            Text("只有推荐单位的审核人可管理本单位的推荐清单", "Only a reviewer of the recommender manages its list"),
-            extra={"required_roles": [Role.reviewer.value]},
-        )
-
-
-def _cas(session: Session, batch: Batch, version: int, **values: Any) -> None:
-    """Compare-and-set on ``version``: of two concurrent writers exactly one wins, the other gets 412."""
-    values["version"] = version + 1
-    updated = session.execute(
-        sa.update(Batch).where(Batch.id == batch.id, Batch.version == version).values(**values)
-    ).rowcount
-    if updated != 1:
-        raise PreconditionFailed()
-    for key, value in values.items():
-        setattr(batch, key, value)
 
 
 def _event(session: Session, type: str, batch: Batch, now: datetime, actor_id: str, **data: Any) -> None:
@@ -139,7 +120,9 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
     if session.get(Call, call_id) is None:
         raise ValidationFailed(errors=[FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
     exists = session.execute(
-        sa.select(Batch.id).where(Batch.call_id == call_id, Batch.recommender_id == principal.organization_id)
+        sa.select(col(Batch.id)).where(
+            col(Batch.call_id) == call_id, col(Batch.recommender_id) == principal.organization_id
+        )
     ).first()
     if exists is not None:
         raise Duplicate(
@@ -150,7 +133,7 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
         id=new_id("bat"),
         call_id=call_id,
         recommender_id=principal.organization_id,
-        state=BatchState.open,
+        state=INITIAL_BATCH_STATE,
         created_by=principal.user_id,
         created_at=now,
         updated_at=now,
@@ -168,9 +151,9 @@ def items_of(
     list it returned, the applications the recommender put on it since)."""
     query = (
         sa.select(BatchItem, Application)
-        .join(Application, Application.id == BatchItem.application_id)
-        .where(BatchItem.batch_id == batch_id)
-        .order_by(BatchItem.rank)
+        .join(Application, col(Application.id) == col(BatchItem.application_id))
+        .where(col(BatchItem.batch_id) == batch_id)
+        .order_by(col(BatchItem.rank))
     )
     if principal is not None:
         query = query.where(visibility_filter(principal))
@@ -178,20 +161,11 @@ def items_of(
     return [(r[0], r[1]) for r in rows]
 
 
-def _not_editable(batch: Batch) -> InvalidTransition:
-    return InvalidTransition(
-        Text("推荐清单已报送，仅在未报送或被退回时可修改", "The list can change only while open or returned"),
-        extra={"state": batch.state},
-    )
-
-
 def set_items(
     session: Session, principal: Principal, batch: Batch, body: ItemsPut, version: int, now: datetime
 ) -> None:
     """Replace the ranked list: ranks 1..n, each a recommended application of this recommender and call."""
-    _require_owner(principal, batch)
-    if batch.state not in EDITABLE_BATCH_STATES:
-        raise _not_editable(batch)
+    step = check_batch_guards(session, principal, batch, "set_items", now=now)
     errors: list[FieldError] = []
     seen_ranks: set[int] = set()
     seen_apps: set[str] = set()
@@ -265,53 +239,14 @@ def set_items(
             )
     if errors:
         raise ValidationFailed(errors=errors)
-    _cas(session, batch, version, updated_at=now)
-    session.execute(sa.delete(BatchItem).where(BatchItem.batch_id == batch.id))
+    apply_batch_action(session, principal, batch, step, version=version, now=now)
+    session.execute(sa.delete(BatchItem).where(col(BatchItem.batch_id) == batch.id))
     if body.items:
         session.execute(
             sa.insert(BatchItem),
             [{"batch_id": batch.id, "application_id": item.application_id, "rank": item.rank} for item in body.items],
         )
     _event(session, "batch.items_set", batch, now, principal.user_id, item_count=n)
-
-
-def _history(
-    session: Session, batch: Batch, action: str, source: str, actor_id: str, now: datetime, comment: str | None = None
-) -> None:
-    session.add(
-        BatchTransition(
-            id=new_id("btr"),
-            batch_id=batch.id,
-            action=action,
-            from_state=source,
-            to_state=batch.state,
-            actor_id=actor_id,
-            comment=comment,
-            at=now,
-        )
-    )
-
-
-def _check_call_deadline(call: Call, now: datetime) -> None:
-    if now > call.deadline:
-        shown = call.deadline.astimezone(BEIJING)
-        raise DeadlinePassed(
-            Text(
-                "已超过截止时间（北京时间 {deadline}），逾期不予受理",
-                "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
-            ),
-            deadline=shown.strftime("%Y-%m-%d %H:%M:%S"),
-            extra={"deadline": shown.isoformat()},
-        )
-
-
-def _wrong_state(action: str, batch: Batch) -> InvalidTransition:
-    return InvalidTransition(
-        Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
-        action=action,
-        state=batch.state,
-        extra={"state": batch.state},
-    )
 
 
 def transition(
@@ -327,12 +262,10 @@ def transition(
     if action == "submit":
         submit(session, principal, batch, version, now, signers)
     elif action == "acknowledge":
-        require_role(principal, Role.office)
-        if batch.state != BatchState.submitted:
-            raise _wrong_state(action, batch)
-        source = batch.state
-        _cas(session, batch, version, state=BatchState.acknowledged, acknowledged_at=now, updated_at=now)
-        _history(session, batch, action, source, principal.user_id, now, comment)
+        step = check_batch_guards(session, principal, batch, action, now=now, comment=comment)
+        apply_batch_action(
+            session, principal, batch, step, version=version, now=now, comment=comment, acknowledged_at=now
+        )
         _event(session, "batch.acknowledged", batch, now, principal.user_id)
     else:
         return_batch(session, principal, batch, comment, version, now)
@@ -342,16 +275,12 @@ def submit(
     session: Session, principal: Principal, batch: Batch, version: int, now: datetime, signers: list[Signer]
 ) -> Receipt:
     """Submit the list: lock it and its applications, and issue a signed receipt — all or nothing."""
-    _require_owner(principal, batch)
-    if batch.state not in EDITABLE_BATCH_STATES:
-        raise _wrong_state("submit", batch)
+    step = check_batch_guards(session, principal, batch, "submit", now=now)
     call = session.get(Call, batch.call_id)
     assert call is not None
-    _check_call_deadline(call, now)
-    source = batch.state
     # The batch first, before its items are read: a concurrent submission loses here (412) rather than
     # finding the applications the winner has just submitted; a refusal below rolls this back.
-    _cas(session, batch, version, state=BatchState.submitted, submitted_at=now, updated_at=now, return_comment=None)
+    apply_batch_action(session, principal, batch, step, version=version, now=now, submitted_at=now, return_comment=None)
     rows = items_of(session, batch.id)
     if not rows:
         raise BatchEmpty(
@@ -371,12 +300,12 @@ def submit(
     position = {a.id: i for i, (_, a) in enumerate(rows)}
     unverified = (
         session.execute(
-            sa.select(Endorsement.application_id)
+            sa.select(col(Endorsement.application_id))
             .where(
-                Endorsement.application_id.in_(position),  # type: ignore[attr-defined]
-                Endorsement.mode == "paper",
-                Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
-                sa.or_(Endorsement.verification.is_(None), Endorsement.verification != "confirmed"),  # type: ignore[union-attr]
+                col(Endorsement.application_id).in_(position),
+                col(Endorsement.mode) == "paper",
+                col(Endorsement.voided_at).is_(None),
+                sa.or_(col(Endorsement.verification).is_(None), col(Endorsement.verification) != "confirmed"),
             )
             .distinct()
         )
@@ -399,16 +328,8 @@ def submit(
             ],
         )
     for _, application in rows:
-        apply_step(
-            session,
-            application,
-            step_for("batch_submitted", application.state),
-            actor_id=principal.user_id,
-            version=application.version,
-            now=now,
-        )
-    receipt = _issue_receipt(session, batch, call, rows, now, signers)
-    _history(session, batch, "submit", source, principal.user_id, now)
+        apply_action(session, principal, application, "batch_submitted", version=application.version, now=now)
+    receipt = issue_receipt(session, batch, call, rows, now, signers)
     _event(
         session,
         "batch.submitted",
@@ -425,107 +346,32 @@ def return_batch(
     session: Session, principal: Principal, batch: Batch, comment: str | None, version: int, now: datetime
 ) -> None:
     """The office returns a submitted list (退回) before the deadline; its applications go back to recommended."""
-    require_role(principal, Role.office)
-    if batch.state != BatchState.submitted:
-        raise _wrong_state("return", batch)
-    if not comment:
-        raise ValidationFailed(
-            errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))]
-        )
-    call = session.get(Call, batch.call_id)
-    assert call is not None
-    _check_call_deadline(call, now)
-    source = batch.state
-    _cas(session, batch, version, state=BatchState.returned, return_comment=comment, updated_at=now)
+    step = check_batch_guards(session, principal, batch, "return", now=now, comment=comment)
+    apply_batch_action(
+        session, principal, batch, step, version=version, now=now, comment=comment, return_comment=comment
+    )
     for _, application in items_of(session, batch.id):
         if application.state == State.submitted:
-            apply_step(
+            apply_action(
                 session,
+                principal,
                 application,
-                step_for("batch_returned", application.state),
-                actor_id=principal.user_id,
+                "batch_returned",
                 version=application.version,
                 now=now,
                 comment=comment,
             )
-    _history(session, batch, "return", source, principal.user_id, now, comment)
     _event(session, "batch.returned", batch, now, principal.user_id)
 
 
-def _tracking_key(value: str) -> str:
-    return "".join(ch for ch in value.upper() if ch.isalnum())
-
-
-def _issue_receipt(
-    session: Session,
-    batch: Batch,
-    call: Call,
-    rows: list[tuple[BatchItem, Application]],
-    now: datetime,
-    signers: list[Signer],
-) -> Receipt:
-    from app.attachments.service import attachment_digests
-
-    previous = latest_receipt(session, batch.id)
-    seq = (previous.seq if previous else 0) + 1
-    org = session.get(Organization, batch.recommender_id)
-    assert org is not None
-    who = _tracking_key(org.key) if org.key else _tracking_key(org.id.split("_")[-1])[-6:]
-    tracking = f"SMPS-{_tracking_key(call.key)}-{who}-{seq:03d}"
-    items = [
-        {
-            "rank": item.rank,
-            "application_id": a.id,
-            "title": a.title,
-            "content_digest": a.content_digest,
-            "attachments": [{"id": d["id"], "sha256": d["sha256"]} for d in attachment_digests(session, a.id)],
-        }
-        for item, a in rows
-    ]
-    document = receipts.seal(
-        {
-            "tracking_number": tracking,
-            "submitted_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "call_id": call.id,
-            "recommender_id": batch.recommender_id,
-            "batch_id": batch.id,
-            "items": items,
-            "previous_tracking_number": previous.tracking_number if previous else None,
-        },
-        signers,
-    )
-    receipt = Receipt(
-        id=new_id("rcp"),
-        batch_id=batch.id,
-        seq=seq,
-        tracking_number=tracking,
-        digest=receipts.digest(document),
-        document=document,
-        issued_at=now,
-    )
-    session.add(receipt)
-    session.flush()
-    return receipt
-
-
-def latest_receipt(session: Session, batch_id: str) -> Receipt | None:
-    return session.execute(
-        sa.select(Receipt).where(Receipt.batch_id == batch_id).order_by(Receipt.seq.desc()).limit(1)  # type: ignore[attr-defined]
-    ).scalar_one_or_none()
-
-
-def all_receipts(session: Session, batch_id: str) -> list[Receipt]:
-    return list(session.execute(sa.select(Receipt).where(Receipt.batch_id == batch_id).order_by(Receipt.seq)).scalars())
-
-
 def allowed_actions(principal: Principal, batch: Batch) -> list[str]:
-    owner = principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id
-    actions: list[str] = []
-    if owner and batch.state in EDITABLE_BATCH_STATES:
-        actions += ["set_items", "submit"]
-    if principal.has(Role.office) and batch.state == BatchState.submitted:
-        actions += ["acknowledge", "return"]
-    return actions
+    """The workflow table's steps open to the caller (app.batches.workflow)."""
+    actors: set[BatchActor] = set()
+    if principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id:
+        actors.add(BatchActor.owner)
+    if principal.has(Role.office):
+        actors.add(BatchActor.office)
+    return available_batch_actions(batch.state, actors)
 
 
 def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPublic:
@@ -534,7 +380,7 @@ def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPubl
         id=batch.id,
         call_id=batch.call_id,
         recommender_id=batch.recommender_id,
-        state=batch.state,
+        state=BatchState(batch.state),
         version=batch.version,
         return_comment=batch.return_comment,
         items=[

@@ -1,17 +1,28 @@
-"""Keyset pagination with opaque page tokens."""
+"""Keyset pagination with opaque page tokens.
+
+A list declares its sort key once (a ``Keyset``: columns ending in a unique one, ascending or newest
+first); ``keyset_query`` orders, filters past the token and fetches one row more than the page, and
+``keyset_page`` cuts the page and makes the next token from its last row.
+"""
 
 import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import orjson
+import sqlalchemy as sa
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy.orm import Mapped, QueryableAttribute
 
-from app.core.errors import FieldError, ValidationFailed
+from app.core.errors import AppError, FieldError, ValidationFailed
 from app.core.i18n import Text
 
 T = TypeVar("T")
+R = TypeVar("R")
+S = TypeVar("S", bound=sa.Select[Any])
 
 PageSize = Annotated[int, Query(ge=1, le=500, description="Items per page (default 50, max 500)")]
 PageToken = Annotated[
@@ -28,7 +39,7 @@ def encode_token(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
-def _invalid_token() -> ValidationFailed:
+def _invalid_token() -> AppError:
     return ValidationFailed(
         errors=[FieldError("query:/page_token", "invalid_page_token", Text("分页令牌无效", "Invalid page token"))]
     )
@@ -60,3 +71,59 @@ def token_time(value: str) -> datetime:
     if moment.tzinfo is None:
         raise _invalid_token()
     return moment
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """The sort key of a list: its columns, the last one unique (the id), all ascending or all descending."""
+
+    columns: tuple[Mapped[Any], ...]
+    descending: bool = False
+
+    def _attribute(self, column: Mapped[Any]) -> QueryableAttribute[Any]:
+        # ``col(Model.field)`` is typed Mapped; on the class it is the instrumented attribute.
+        return cast(QueryableAttribute[Any], column)
+
+    def _is_time(self, column: Mapped[Any]) -> bool:
+        kind = self._attribute(column).type
+        return isinstance(kind, sa.DateTime) or isinstance(getattr(kind, "impl", None), sa.DateTime)
+
+    def _values(self, token: str) -> list[Any]:
+        raw = decode_token(token, len(self.columns))
+        assert raw is not None
+        return [token_time(v) if self._is_time(c) else v for c, v in zip(self.columns, raw, strict=True)]
+
+    def _after(self, values: list[Any]) -> sa.ColumnElement[bool]:
+        """Rows strictly past ``values`` in this order: (a, b) > (x, y) written as a > x OR (a = x AND b > y),
+        which binds each value with its column's type and lets either database use the index."""
+        clause: sa.ColumnElement[bool] | None = None
+        for column, value in reversed(list(zip(self.columns, values, strict=True))):
+            past = column < value if self.descending else column > value
+            clause = past if clause is None else sa.or_(past, sa.and_(column == value, clause))
+        assert clause is not None
+        return clause
+
+    def token_for(self, row: Any) -> str:
+        values = [getattr(row, self._attribute(c).key) for c in self.columns]
+        return encode_token([v.isoformat() if isinstance(v, datetime) else v for v in values])
+
+
+def keyset_query(query: S, keyset: Keyset, page_token: str | None, page_size: int) -> S:
+    """``query`` ordered by the keyset, past the page token, limited to one row more than the page."""
+    if page_token is not None:
+        query = query.where(keyset._after(keyset._values(page_token)))
+    order = [c.desc() if keyset.descending else c.asc() for c in keyset.columns]
+    return query.order_by(*order).limit(page_size + 1)
+
+
+def keyset_page(
+    rows: Sequence[R], keyset: Keyset, page_size: int, key_of: Callable[[R], Any] | None = None
+) -> tuple[list[R], str | None]:
+    """The page out of the rows ``keyset_query`` fetched, and the token of the next page (None on the last).
+
+    ``key_of`` picks the object holding the key columns out of a row (default: the row itself)."""
+    page = list(rows[:page_size])
+    if len(rows) <= page_size:
+        return page, None
+    last = page[-1] if key_of is None else key_of(page[-1])
+    return page, keyset.token_for(last)

@@ -1,11 +1,11 @@
 """Endpoints of the events package: the change feed and webhook subscriptions."""
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response, status
+from sqlmodel import col
 
 from app.accounts.models import User
 from app.accounts.principal import CurrentPrincipal, Principal
@@ -22,7 +22,7 @@ from app.core.errors import (
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.outbox_models import Event
-from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token
+from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.events.feed import decode_cursor, read_feed
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import (
@@ -41,6 +41,8 @@ from app.events.webhooks import check_url, new_secret, public_error
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
+WEBHOOKS = Keyset((col(Webhook.id),))
+DELIVERIES = Keyset((col(WebhookDelivery.created_at), col(WebhookDelivery.id)), descending=True)  # newest first
 
 
 class TooManyWebhooks(AppError):
@@ -186,16 +188,13 @@ def list_webhooks(
     page_token: PageToken = None,
 ) -> Page[WebhookPublic]:
     """The subscriptions of the caller's organization (an admin sees all)."""
-    query = sa.select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.id).limit(page_size + 1)  # type: ignore[union-attr]
+    query = sa.select(Webhook).where(col(Webhook.deleted_at).is_(None))
     if not principal.is_admin:
-        query = query.where(Webhook.organization_id == principal.organization_id)
-    after = decode_token(page_token, 1)
-    if after:
-        query = query.where(Webhook.id > after[0])
-    rows = list(session.execute(query).scalars())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(items=[_webhook_public(r) for r in rows], next_page_token=encode_token([rows[-1].id]) if more else None)
+        query = query.where(col(Webhook.organization_id) == principal.organization_id)
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, WEBHOOKS, page_token, page_size)).scalars().all(), WEBHOOKS, page_size
+    )
+    return Page(items=[_webhook_public(r) for r in rows], next_page_token=token)
 
 
 @router.get(
@@ -250,28 +249,12 @@ def list_webhook_deliveries(
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
     hook = _load_webhook(session, principal, webhook_id)
-    query = (
-        sa.select(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == hook.id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())  # type: ignore[attr-defined]
-        .limit(page_size + 1)
-    )
+    query = sa.select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     if state:
-        query = query.where(WebhookDelivery.state == state)
-    after = decode_token(page_token, 2)
-    if after:
-        try:
-            created = datetime.fromisoformat(after[0])
-        except (TypeError, ValueError):
-            raise ValidationFailed(
-                errors=[
-                    FieldError("query:/page_token", "invalid_page_token", Text("分页令牌无效", "Invalid page token"))
-                ]
-            ) from None
-        query = query.where(sa.tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < sa.tuple_(created, after[1]))
-    rows = list(session.execute(query).scalars())
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+        query = query.where(col(WebhookDelivery.state) == state)
+    rows, token = keyset_page(
+        session.execute(keyset_query(query, DELIVERIES, page_token, page_size)).scalars().all(), DELIVERIES, page_size
+    )
     attempts: dict[str, list[WebhookAttemptPublic]] = {r.id: [] for r in rows}
     if rows:
         for attempt in session.execute(
@@ -309,5 +292,4 @@ def list_webhook_deliveries(
         )
         for r in rows
     ]
-    token = encode_token([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
     return Page(items=items, next_page_token=token)

@@ -27,8 +27,3 @@ def check_credit_code(code: str) -> CreditCodeCheck:
     if check_character(code[:17]) != code[17]:
         return CreditCodeCheck.bad_check_character
     return CreditCodeCheck.valid
-
-
-def area_code(code: str) -> str:
-    """Characters 3–8: the GB/T 2260 area code of the registering authority."""
-    return code[2:8]

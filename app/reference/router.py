@@ -1,17 +1,12 @@
 """Endpoints: provinces and calls (public reference lists; the office manages calls)."""
 
-from datetime import UTC
-
-import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 
-from app.accounts.models import Role
-from app.accounts.principal import CurrentPrincipal, require_role
+from app.accounts.principal import CurrentPrincipal
 from app.core.clock import BEIJING
-from app.core.deps import DbSession, IfMatch, Now, etag, require_version
+from app.core.deps import DbSession, IfMatch, Now, etag
 from app.core.errors import (
     Duplicate,
-    FieldError,
     Forbidden,
     NotAuthenticated,
     NotFound,
@@ -20,17 +15,11 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.i18n import Text
-from app.core.ids import new_id
-from app.core.outbox import record_event
-from app.organizations.models import Organization
-from app.reference import data
+from app.reference import service
 from app.reference.models import Call
 from app.reference.schemas import CallCreate, CallPublic, CallSummary, CallUpdate, ProvincePublic
-from app.reference.seed import DEFAULT_ATTACHMENT_RULES
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
-_NAMES = {code: (name, name_en) for code, name, name_en in [*data.PROVINCES, data.XPCC]}
 
 
 def _call_public(call: Call) -> CallPublic:
@@ -42,27 +31,13 @@ def _call_public(call: Call) -> CallPublic:
 @router.get("/provinces", operation_id="list_provinces", response_model=list[ProvincePublic])
 def list_provinces(session: DbSession) -> list[ProvincePublic]:
     """The 32 recommenders by region: 31 provinces (GB/T 2260) and XPCC (pseudo-code 660000)."""
-    bureaus = session.execute(
-        sa.select(Organization).where(Organization.recommender_kind == "province").order_by(Organization.key)
-    ).scalars()
-    return [
-        ProvincePublic(
-            code=o.key or o.province_code,
-            name=_NAMES[o.province_code][0],
-            name_en=_NAMES[o.province_code][1],
-            recommender_id=o.id,
-            recommender_name=o.name,
-        )
-        for o in bureaus
-        if o.province_code in _NAMES
-    ]
+    return service.provinces(session)
 
 
 @router.get("/calls", operation_id="list_calls", response_model=list[CallSummary])
 def list_calls(session: DbSession) -> list[CallSummary]:
     """Every call for applications, newest first."""
-    calls = session.execute(sa.select(Call).order_by(Call.issue_date.desc(), Call.id)).scalars()  # type: ignore[attr-defined]
-    return [CallSummary.model_validate(_call_public(c).model_dump()) for c in calls]
+    return [CallSummary.model_validate(_call_public(c).model_dump()) for c in service.calls(session)]
 
 
 @router.get(
@@ -73,9 +48,7 @@ def list_calls(session: DbSession) -> list[CallSummary]:
 )
 def get_call(call_id: str, session: DbSession, response: Response) -> CallPublic:
     """A call with its domain catalogue, eligibility conditions, form sections and deadline."""
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound()
+    call = service.load_call(session, call_id)
     response.headers["ETag"] = etag(call.version)
     return _call_public(call)
 
@@ -91,44 +64,7 @@ def create_call(
     body: CallCreate, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
 ) -> CallPublic:
     """Open a new call (office). Catalogue, conditions and sections are copied from an earlier call."""
-    require_role(principal, Role.office)
-    if session.execute(sa.select(Call.id).where(Call.key == body.key)).first():
-        raise Duplicate(errors=[FieldError("/key", "duplicate", Text("已存在", "Already exists"))])
-    source = (
-        session.get(Call, body.copy_from_call_id)
-        if body.copy_from_call_id
-        else (session.execute(sa.select(Call).where(Call.key == data.NINTH_CALL_KEY)).scalar_one_or_none())
-    )
-    if body.copy_from_call_id and source is None:
-        raise ValidationFailed(
-            errors=[FieldError("/copy_from_call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
-        )
-    call = Call(
-        id=new_id("call"),
-        key=body.key,
-        name=body.name,
-        name_en=body.name_en,
-        notice_number=body.notice_number,
-        issue_date=body.issue_date,
-        deadline=body.deadline.astimezone(UTC),
-        catalogue=source.catalogue if source else data.CATALOGUE_9TH,
-        conditions=source.conditions if source else data.CONDITIONS_9TH,
-        sections=source.sections if source else data.SECTIONS_9TH,
-        attachment_rules=source.attachment_rules if source else DEFAULT_ATTACHMENT_RULES,
-        quota_per_recommender=body.quota_per_recommender,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(call)
-    session.flush()
-    record_event(
-        session,
-        "call.created",
-        call,
-        actor_id=principal.user_id,
-        now=now,
-        data={"key": call.key, "deadline": call.deadline.isoformat()},
-    )
+    call = service.create_call(session, principal, body, now)
     response.headers["ETag"] = etag(call.version)
     return _call_public(call)
 
@@ -151,25 +87,6 @@ def update_call(
     if_match: IfMatch = None,
 ) -> CallPublic:
     """Extend or change a call's deadline or quota (office; If-Match). The change and its reason are audited."""
-    require_role(principal, Role.office)
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound()
-    version = require_version(call.version, if_match)
-    values: dict = {"updated_at": now, "version": version + 1}
-    audit: dict = {"reason": body.reason}
-    if body.deadline is not None:
-        values["deadline"] = body.deadline.astimezone(UTC)
-        audit.update(previous_deadline=call.deadline.isoformat(), deadline=values["deadline"].isoformat())
-    if "quota_per_recommender" in body.model_fields_set:
-        values["quota_per_recommender"] = body.quota_per_recommender
-        audit.update(previous_quota=call.quota_per_recommender, quota=body.quota_per_recommender)
-    if (
-        session.execute(sa.update(Call).where(Call.id == call_id, Call.version == version).values(**values)).rowcount
-        != 1
-    ):
-        raise PreconditionFailed()
-    session.refresh(call)
-    record_event(session, "call.updated", call, actor_id=principal.user_id, now=now, data=audit)
+    call = service.update_call(session, principal, call_id, body, if_match, now)
     response.headers["ETag"] = etag(call.version)
     return _call_public(call)

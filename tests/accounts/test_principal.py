@@ -10,14 +10,12 @@ from sqlmodel import col
 
 from app.accounts.models import ApiKey, User
 from app.accounts.principal import load_principal, resolve_credential, user_of_credential
-from app.core.db import commit
 from tests.factories import make_org, make_user
 
 
 def _set(app: FastAPI, statement: sa.Update) -> None:
-    with app.state.database.writer() as session:
+    with app.state.database.transaction() as session:
         session.execute(statement)
-        commit(session)
 
 
 def test_a_credential_and_its_user_resolve_to_the_same_principal(app: FastAPI) -> None:

@@ -1,0 +1,81 @@
+"""The recommended list's workflow as data: (state, action) → next state, who may take it, its guards.
+
+Pure: no FastAPI, no database. ``app.batches.service.apply_batch_action`` runs a step's guards in the
+order listed here and applies it with a compare-and-set on ``version``; nothing else assigns a list's
+``state``. ``allowed_actions`` comes from the same table.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.batches.models import EDITABLE_BATCH_STATES, BatchState
+from app.core.i18n import Text
+
+
+class BatchActor(StrEnum):
+    owner = "owner"  # a reviewer of the recommender whose list it is
+    office = "office"
+
+
+class BatchGuard(StrEnum):
+    """A precondition of a step, checked in the order the step lists them."""
+
+    actor = "actor"  # 403 unless the caller acts as the step's actor
+    state = "state"  # 409 invalid_transition unless the list is in a source state
+    comment = "comment"  # 422 on /comment without one
+    deadline = "deadline"  # 409 deadline_passed after the call's deadline
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStep:
+    action: str
+    sources: frozenset[BatchState]
+    target: BatchState | None  # None: the list changes but keeps its state
+    actor: BatchActor
+    guards: tuple[BatchGuard, ...]
+    refusal: Text | None = None  # detail of the 409 when the state does not allow the step
+
+
+INITIAL_BATCH_STATE = BatchState.open
+BATCH_STEPS: tuple[BatchStep, ...] = (
+    BatchStep(
+        "set_items",
+        EDITABLE_BATCH_STATES,
+        None,
+        BatchActor.owner,
+        (BatchGuard.actor, BatchGuard.state),
+        refusal=Text("推荐清单已报送，仅在未报送或被退回时可修改", "The list can change only while open or returned"),
+    ),
+    BatchStep(
+        "submit",
+        EDITABLE_BATCH_STATES,
+        BatchState.submitted,
+        BatchActor.owner,
+        (BatchGuard.actor, BatchGuard.state, BatchGuard.deadline),
+    ),
+    BatchStep(
+        "acknowledge",
+        frozenset({BatchState.submitted}),
+        BatchState.acknowledged,
+        BatchActor.office,
+        (BatchGuard.actor, BatchGuard.state),
+    ),
+    BatchStep(
+        "return",
+        frozenset({BatchState.submitted}),
+        BatchState.returned,
+        BatchActor.office,
+        (BatchGuard.actor, BatchGuard.state, BatchGuard.comment, BatchGuard.deadline),
+    ),
+)
+_BY_ACTION = {s.action: s for s in BATCH_STEPS}
+
+
+def batch_step(action: str) -> BatchStep:
+    return _BY_ACTION[action]
+
+
+def available_batch_actions(state: str, actors: set[BatchActor]) -> list[str]:
+    """Actions of the table open from ``state`` to a caller acting as any of ``actors``."""
+    current = BatchState(state)
+    return [s.action for s in BATCH_STEPS if current in s.sources and s.actor in actors]
