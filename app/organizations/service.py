@@ -13,8 +13,8 @@ from app.core.deps import require_version
 from app.core.errors import AppError, Duplicate, FieldError, NotFound, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.pagination import Keyset, keyset_page, keyset_query
 from app.core.outbox import record_event
+from app.core.pagination import Keyset, keyset_page, keyset_query
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
