@@ -13,8 +13,8 @@ from app.accounts.models import AccessToken, ApiKey, Role, User
 from app.core.clock import as_utc
 from app.core.db import Database, UTCDateTime
 from app.core.deps import DbSession, Now
-from app.core.direct import DirectSelect
 from app.core.errors import Forbidden, NotAuthenticated
+from app.core.fast.select import DirectSelect
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization

@@ -33,7 +33,6 @@ from app.applications.schemas import (
 from app.applications.states import State
 from app.core.clock import BEIJING
 from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_matches, require_version
-from app.core.direct import DirectSelect
 from app.core.errors import (
     DeadlinePassed,
     DomainValueError,
@@ -47,6 +46,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.core.fast.select import DirectSelect
 from app.core.i18n import Text, localized, negotiate
 from app.core.pagination import Page, PageSize, PageToken, decode_token, encode_token, token_time
 from app.reference.models import Call

@@ -20,6 +20,7 @@ from xml.etree.ElementTree import ParseError
 
 from app.bulk.columns import EmptyUpload, UnknownColumns, cell_text, header_key, row_to_form
 from app.core.errors import AppError, FieldError, UnsupportedMediaType
+from app.core.fast.libraries import xlsx_date_formats
 from app.core.i18n import Text
 from app.core.settings import Settings
 
@@ -332,8 +333,7 @@ def _xlsx_records(data: bytes, limits: Limits) -> Iterator[tuple[int, list[Any]]
                 reader.shared_strings,
                 data_only=True,
                 epoch=workbook.epoch,
-                date_formats=workbook._date_formats,
-                timedelta_formats=workbook._timedelta_formats,
+                **xlsx_date_formats(workbook),
             )
             for number, cells in parser.parse():
                 values: list[Any] = []

@@ -1,0 +1,42 @@
+"""Small reaches into private parts of libraries, each where the library has no public way to do it.
+
+The pinned versions (uv.lock) are the ones these were written against; a test exercising each path
+(receipt signing, webhook delivery, XLSX uploads) fails if a new version moves the attribute.
+"""
+
+from typing import Any
+
+import httpcore
+import httpx
+from gmalg import SM2
+from gmalg import sm2 as gmalg_sm2
+from gmalg.base import Hash
+
+
+def sm2_with_hash(sm2: SM2, hash_obj: Hash) -> SM2:
+    """``sm2`` computing with ``hash_obj`` instead of gmalg's pure-Python SM3.
+
+    gmalg builds its SM3 inside ``SM2.__init__`` with no parameter to pass another; OpenSSL's SM3 is
+    hundreds of times faster, which makes SM2 receipt signatures cheap (``python -m bench.batch_submit``).
+    """
+    sm2._core = gmalg_sm2.SM2Core(gmalg_sm2._ecdlp, hash_obj)
+    return sm2
+
+
+def use_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool) -> httpx.HTTPTransport:
+    """``transport`` (httpx's error mapping, TLS and pooling) sending through ``pool``.
+
+    httpx builds its httpcore pool without a network-backend parameter; webhook delivery needs one
+    that connects only to the addresses it checked (app.events.addresses).
+    """
+    transport._pool = pool
+    return transport
+
+
+def xlsx_date_formats(workbook: Any) -> dict[str, Any]:
+    """The keyword arguments openpyxl's own reader gives its sheet parser for dates and durations.
+
+    The bulk XLSX reader drives ``WorkSheetParser`` directly (the read-only worksheet pads rows and
+    trusts the declared dimension); the formats it needs are kept on the workbook privately.
+    """
+    return {"date_formats": workbook._date_formats, "timedelta_formats": workbook._timedelta_formats}
