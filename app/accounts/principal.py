@@ -1,5 +1,6 @@
 """Who is calling: resolved once per request from a bearer token or an API key."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -113,9 +114,18 @@ def _first(db: Session | sa.Connection, query: DirectSelect, params: dict) -> An
 
 
 def authenticate(
-    session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool
+    session: Session | sa.Connection,
+    database: Database,
+    credential: str | None,
+    now: datetime,
+    *,
+    read_only: bool,
+    record_use: Callable[[Database, str, datetime], None] | None = None,
 ) -> Principal:
-    """Resolve a bearer token or an API key to its principal, or raise 401."""
+    """Resolve a bearer token or an API key to its principal, or raise 401.
+
+    ``record_use``: on a read, what records the key's last use (its own short write by default).
+    """
     if not credential:
         raise _unauthenticated()
     digest = secret_hash(credential)
@@ -130,7 +140,7 @@ def authenticate(
         raise _unauthenticated()
     if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
         if read_only:
-            _record_key_use(database, key_id, now)
+            (record_use or record_key_use)(database, key_id, now)
         else:  # already a write transaction: record it there (a second writer would wait on this one)
             session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return Principal(
@@ -145,7 +155,7 @@ def authenticate(
     )
 
 
-def _record_key_use(database: Database, key_id: str, now: datetime) -> None:
+def record_key_use(database: Database, key_id: str, now: datetime) -> None:
     # Its own short write, so a GET keeps its read-only transaction.
     with database.writer() as session, session.begin():
         session.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
