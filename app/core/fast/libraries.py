@@ -1,6 +1,6 @@
 """Small reaches into private parts of libraries, each where the library has no public way to do it.
 
-The pinned versions (uv.lock) are the ones these were written against; a test exercising each path
+The locked versions (uv.lock) are the ones these were written against; a test exercising each path
 (receipt signing, webhook delivery, XLSX uploads) fails if a new version moves the attribute.
 """
 
@@ -33,10 +33,20 @@ def use_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool) -> h
     return transport
 
 
-def xlsx_date_formats(workbook: Any) -> dict[str, Any]:
-    """The keyword arguments openpyxl's own reader gives its sheet parser for dates and durations.
+def xlsx_sheet_parser(source: Any, shared_strings: Any, workbook: Any) -> Any:
+    """openpyxl's own sheet parser over ``source``, set up as its reader sets it up (values, not formulas).
 
-    The bulk XLSX reader drives ``WorkSheetParser`` directly (the read-only worksheet pads rows and
-    trusts the declared dimension); the formats it needs are kept on the workbook privately.
+    The bulk XLSX reader drives ``WorkSheetParser`` (a private module) directly: the read-only
+    worksheet pads rows and trusts the declared dimension. The date and duration formats it needs are
+    kept on the workbook privately.
     """
-    return {"date_formats": workbook._date_formats, "timedelta_formats": workbook._timedelta_formats}
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    return WorkSheetParser(
+        source,
+        shared_strings,
+        data_only=True,
+        epoch=workbook.epoch,
+        date_formats=workbook._date_formats,
+        timedelta_formats=workbook._timedelta_formats,
+    )
