@@ -1,8 +1,12 @@
 """Read one application (API-key auth, ~10 KB) vs the framework serving the same bytes; lists at 100k vs 10k rows.
 
-python -m bench.read_path
+python -m bench.read_path [--postgres ADMIN_URL]
 """
 
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -51,11 +55,11 @@ def _applicant_key(url: str, application_id: str) -> str:
     return key
 
 
-def read_one(seconds: int = 8) -> dict:
+def read_one(seconds: int = 8, url: str | None = None) -> dict:
     """``GET /applications/{id}`` as a reviewer and as an applicant (API keys), against two references
     serving the same bytes: the floor (an ``async def`` endpoint returning a pre-encoded ``Response``:
     the framework with no work) and a plain endpoint returning the dict (FastAPI encoding it)."""
-    url = temp_sqlite_url()
+    url = url or temp_sqlite_url()
     info = build_database(url, 200)
     application_id = info["visible_application_id"]
     callers = {"reviewer": info["reviewer_key"], "applicant": _applicant_key(url, application_id)}
@@ -116,5 +120,27 @@ def list_scaling(seconds: int = 8, small: int = 10_000, large: int = 100_000) ->
     }
 
 
+@contextmanager
+def scratch_postgres(admin_url: str) -> Iterator[str]:
+    """A new empty database on the server of ``admin_url``, dropped afterwards."""
+    admin = sa.create_engine(
+        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    name = f"smps_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 if __name__ == "__main__":
-    print(orjson.dumps(read_one(), option=orjson.OPT_INDENT_2).decode())
+    # python -m bench.read_path [--postgres postgresql://user@host:port/postgres]
+    results = {"sqlite": read_one()}
+    if "--postgres" in sys.argv:
+        with scratch_postgres(sys.argv[sys.argv.index("--postgres") + 1]) as pg_url:
+            results["postgresql"] = read_one(url=pg_url)
+    print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
