@@ -4,6 +4,7 @@ Two functions work out a caller, for every path that needs one: ``resolve_creden
 token or an ``smps_`` API key, valid now) and ``load_principal`` (a user by id, for work done on a
 user's behalf later: webhook deliveries, resumed bulk uploads)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -18,8 +19,8 @@ from app.accounts.models import AccessToken, ApiKey, Role, User
 from app.core.clock import as_utc
 from app.core.db import Database, UTCDateTime
 from app.core.deps import DbSession, Now
-from app.core.direct import DirectSelect
 from app.core.errors import Forbidden, NotAuthenticated
+from app.core.fast.select import DirectSelect
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization
@@ -170,9 +171,18 @@ def user_of_credential(database: Database, credential: str, now: datetime) -> st
 
 
 def authenticate(
-    session: Session | sa.Connection, database: Database, credential: str | None, now: datetime, *, read_only: bool
+    session: Session | sa.Connection,
+    database: Database,
+    credential: str | None,
+    now: datetime,
+    *,
+    read_only: bool,
+    record_use: Callable[[Database, str, datetime], None] | None = None,
 ) -> Principal:
-    """Resolve a bearer token or an API key to its principal, or raise 401; records an API key's use."""
+    """Resolve a bearer token or an API key to its principal, or raise 401; records an API key's use.
+
+    ``record_use``: on a read, what records the key's last use (its own short write by default).
+    """
     found = _resolve(session, credential, now) if credential else None
     if found is None:
         raise _unauthenticated()
@@ -180,13 +190,13 @@ def authenticate(
     key_id = principal.api_key_id
     if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
         if read_only:
-            _record_key_use(database, key_id, now)
+            (record_use or record_key_use)(database, key_id, now)
         else:  # already a write transaction: record it there (a second writer would wait on this one)
             session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
     return principal
 
 
-def _record_key_use(database: Database, key_id: str, now: datetime) -> None:
+def record_key_use(database: Database, key_id: str, now: datetime) -> None:
     # Its own short write, so a GET keeps its read-only transaction.
     with database.transaction() as session:
         session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))

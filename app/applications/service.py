@@ -31,6 +31,7 @@ from app.applications.validation import OrgFacts, Report, party_list, validate_a
 from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, INITIAL_STATE, Actor, Guard, available_actions
 from app.core.concurrency import compare_and_set
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
+from app.core.fast.select import DirectSelect
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.outbox import new_event, queue_event, record_event
@@ -439,6 +440,7 @@ _DEADLINES = (
     .outerjoin(Organization, col(Organization.id) == sa.bindparam("recommender_id"))
     .where(col(Call.id) == sa.bindparam("call_id"))
 )
+_DIRECT_DEADLINES = DirectSelect(_DEADLINES)
 
 
 def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool:
@@ -446,9 +448,12 @@ def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool
     in the states those steps start from."""
     if now is None or application.state not in DEADLINE_STATES:
         return False
-    row = executor.execute(
-        _DEADLINES, {"call_id": application.call_id, "recommender_id": application.recommender_id}
-    ).first()
+    params = {"call_id": application.call_id, "recommender_id": application.recommender_id}
+    # A bare connection is the hot read path: straight on the driver; a session takes the usual way.
+    if isinstance(executor, sa.Connection):
+        row = _DIRECT_DEADLINES.first(executor, params)
+    else:
+        row = executor.execute(_DEADLINES, params).first()
     if row is None:
         return False
     return now > min(d for d in row if d is not None)

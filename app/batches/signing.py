@@ -16,16 +16,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from gmalg import SM2, SM3
-from gmalg import sm2 as gmalg_sm2
 from gmalg.base import Hash
+
+from app.core.fast.libraries import sm2_with_hash
 
 Alg = Literal["Ed25519", "SM2-SM3"]
 ALGORITHMS: tuple[Alg, ...] = ("Ed25519", "SM2-SM3")
 SM2_CURVE_OID = "1.2.156.10197.1.301"
 SM2_DEFAULT_ID = b"1234567812345678"
 
-if "sm2p256v1" not in keys.NamedCurve._map.values():  # type: ignore[attr-defined]
-    keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)
+keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)  # asn1crypto lacks it; registering again changes nothing
 _SM2_PARAMS = keys.ECDomainParameters(name="named", value="sm2p256v1")
 
 
@@ -57,7 +57,7 @@ def _sm2(scalar: bytes | None, point: bytes) -> SM2:
     sm2 = SM2(scalar, SM2_DEFAULT_ID, point)
     if "sm3" in hashlib.algorithms_available:
         # gmalg takes its hash as an object; its SM2 class makes a pure-Python one, replaced here.
-        sm2._core = gmalg_sm2.SM2Core(gmalg_sm2._ecdlp, _OpenSSLSM3())
+        sm2_with_hash(sm2, _OpenSSLSM3())
     return sm2
 
 

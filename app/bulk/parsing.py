@@ -20,6 +20,7 @@ from xml.etree.ElementTree import ParseError
 
 from app.bulk.columns import EmptyUpload, UnknownColumns, cell_text, header_key, row_to_form
 from app.core.errors import AppError, FieldError, UnsupportedMediaType
+from app.core.fast.libraries import xlsx_sheet_parser
 from app.core.i18n import Text
 from app.core.settings import Settings
 
@@ -301,7 +302,6 @@ def _xlsx_records(data: bytes, limits: Limits) -> Iterator[tuple[int, list[Any]]
     """
     from openpyxl.reader.excel import ExcelReader
     from openpyxl.styles.stylesheet import apply_stylesheet
-    from openpyxl.worksheet._reader import WorkSheetParser
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -327,14 +327,7 @@ def _xlsx_records(data: bytes, limits: Limits) -> Iterator[tuple[int, list[Any]]
         workbook = reader.wb
         _count_rows(reader.archive, targets[0], limits)
         with reader.archive.open(targets[0]) as source:
-            parser = WorkSheetParser(
-                source,
-                reader.shared_strings,
-                data_only=True,
-                epoch=workbook.epoch,
-                date_formats=workbook._date_formats,
-                timedelta_formats=workbook._timedelta_formats,
-            )
+            parser = xlsx_sheet_parser(source, reader.shared_strings, workbook)
             for number, cells in parser.parse():
                 values: list[Any] = []
                 for cell in cells:

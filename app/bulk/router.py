@@ -1,6 +1,5 @@
 """Endpoints of the bulk package: upload many applications at once, then follow the upload."""
 
-import gc
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any, cast
 
@@ -33,6 +32,7 @@ from app.core.errors import (
     field_errors_from_pydantic,
     problem_responses,
 )
+from app.core.fast.collector import loads_without_collector
 from app.core.i18n import Text, localized, negotiate
 from app.reference.models import Call
 
@@ -122,24 +122,11 @@ def _mode(value: Any) -> str:
         ) from None
 
 
-def _parse_json(body: bytes) -> Any:
-    """``orjson.loads`` without the cyclic collector running again and again while a large document is
-    built: the parser makes only acyclic containers and holds the GIL until it returns, so the pause
-    is confined to this call (unless the collector was off already)."""
-    if not gc.isenabled():
-        return orjson.loads(body)
-    gc.disable()
-    try:
-        return orjson.loads(body)
-    finally:
-        gc.enable()
-
-
 async def _read_json(request: Request, limit: int) -> tuple[str, list[Any], str]:
     """(mode, rows, the body as the upload's stored payload: JSON text with ``rows``)."""
     body = b"".join([chunk async for chunk in _limited(request, limit)])
     try:
-        document = _parse_json(body)
+        document = loads_without_collector(body)
     except orjson.JSONDecodeError:
         raise MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON")) from None
     bare = isinstance(document, list)

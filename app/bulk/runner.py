@@ -8,11 +8,8 @@ holds a lease on the upload; ``resume_unfinished`` and the worker (``app.worker`
 pick up uploads whose lease ran out and mark failed those that have been tried too often.
 """
 
-import gc
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +22,8 @@ from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.bulk.service import RowContext, apply_rows, cap_errors, listed_errors, prepare_rows
 from app.core.clock import Clock, system_clock
 from app.core.db import Database
+from app.core.fast.collector import collector_spared
+from app.core.fast.sqlite import large_page_cache
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.settings import Settings
@@ -101,33 +100,6 @@ def _save_progress(
         raise LeaseLost(upload_id)
 
 
-_spared_runs = 0
-_spared_lock = threading.Lock()
-
-
-@contextmanager
-def _collector_spared() -> Iterator[None]:
-    """While uploads run, full collections of the cyclic GC skip the objects that existed before (the
-    service's own and the parsed rows): otherwise each one the rows' new objects trigger walks them
-    all again. ``gc.freeze`` sets them aside until the last concurrent run ends (``gc.unfreeze``); a
-    freeze made by someone else (e.g. a pre-forking server) is left alone."""
-    global _spared_runs
-    with _spared_lock:
-        ours = _spared_runs > 0 or gc.get_freeze_count() == 0
-        if ours:
-            if _spared_runs == 0:
-                gc.freeze()
-            _spared_runs += 1
-    try:
-        yield
-    finally:
-        if ours:
-            with _spared_lock:
-                _spared_runs -= 1
-                if _spared_runs == 0:
-                    gc.unfreeze()
-
-
 def run_upload(
     database: Database,
     settings: Settings,
@@ -140,7 +112,7 @@ def run_upload(
     ``payload``: the parsed rows as just committed with the upload (the request hands them over so
     they are not read back and parsed again); without it they are read from the store.
     """
-    with _collector_spared():
+    with collector_spared():
         _run_upload(database, settings, upload_id, clock, payload)
 
 
@@ -206,22 +178,6 @@ class _GiveUp(Exception):
 SQLITE_BULK_CACHE_KIB = 64 * 1024
 
 
-@contextmanager
-def _large_cache(session: Session) -> Iterator[None]:
-    """SQLite: a larger page cache for the connection of this transaction, put back before it ends."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    default = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with suppress(sa.exc.DBAPIError):  # a connection that failed is discarded anyway
-            connection.exec_driver_sql(f"PRAGMA cache_size={default}")
-
-
 def _run_all_or_nothing(
     database: Database, settings: Settings, upload: BulkUpload, data: dict[str, Any], owner: str, clock: Clock
 ) -> None:
@@ -232,7 +188,7 @@ def _run_all_or_nothing(
         if principal is None:
             raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
         now = clock()
-        with _large_cache(session):
+        with large_page_cache(session):
             prepared = prepare_rows(session, principal, rows, context, now)
             if prepared.invalid:
                 # Nothing is created: the valid rows are reported as skipped.
@@ -283,7 +239,7 @@ def _run_valid_rows(
                 raise _GiveUp(Text("上传者账号已停用", "The uploader's account is no longer active"))
             now = clock()
             chunk = list(enumerate(rows[processed : processed + size], start=processed))
-            with _large_cache(session):
+            with large_page_cache(session):
                 prepared = prepare_rows(session, principal, chunk, context, now)
                 apply_rows(session, principal, prepared, upload.id, now)
             done = processed + len(chunk) >= len(rows)

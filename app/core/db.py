@@ -14,11 +14,11 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import SQLModel
 
+from app.core.fast.sqlite import install_sqlite_hooks
 from app.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -66,20 +66,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         poolclass=sa.pool.QueuePool,
     )
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        # Straight to the driver: this runs for every transaction, and the full execution path costs more than the statement.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]  # always set on a live sqlite3 connection
+    install_sqlite_hooks(engine, immediate=immediate)
 
     return engine
 

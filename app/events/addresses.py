@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import httpcore
 import httpx
 
+from app.core.fast.libraries import use_pool
+
 log = logging.getLogger("smps.webhooks")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -156,7 +158,9 @@ class PinnedTransport(httpx.HTTPTransport):
     def __init__(self, backend: PinnedBackend, *, verify: bool = True) -> None:
         super().__init__(verify=verify, trust_env=False)
         # httpx builds its pool without a network backend parameter; this pool is the same but for it.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-            network_backend=backend,
+        use_pool(
+            self,
+            httpcore.ConnectionPool(
+                ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False), network_backend=backend
+            ),
         )

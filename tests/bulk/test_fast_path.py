@@ -3,11 +3,9 @@ equal those of ``sa.insert``; a JSON body stored as received reads back as the r
 a run from the store creates what a run from memory creates; bulk events keep the feed's order."""
 
 import contextlib
-import gc
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from app.applications.models import Application, ApplicationParty
@@ -165,22 +163,3 @@ async def test_bulk_events_continue_the_feed_in_order(app, client):
     r = await client.get("/api/v1/events", headers=cast.applicant.headers)
     assert r.status_code == 200
     assert {e["id"] for e in r.json()["items"]} >= {e.id for e in bulk}
-
-
-def test_the_collector_spares_old_objects_only_while_uploads_run() -> None:
-    if gc.get_freeze_count():
-        pytest.skip("something in this process froze objects already")
-    with bulk_runner._collector_spared():
-        assert gc.get_freeze_count() > 0
-        with bulk_runner._collector_spared():  # a concurrent run
-            pass
-        assert gc.get_freeze_count() > 0  # the first run goes on
-    assert gc.get_freeze_count() == 0
-    gc.freeze()  # someone else's freeze (a pre-forking server) is left as it is
-    try:
-        frozen = gc.get_freeze_count()
-        with bulk_runner._collector_spared():
-            pass
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()

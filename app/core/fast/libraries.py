@@ -1,0 +1,52 @@
+"""Small reaches into private parts of libraries, each where the library has no public way to do it.
+
+The locked versions (uv.lock) are the ones these were written against; a test exercising each path
+(receipt signing, webhook delivery, XLSX uploads) fails if a new version moves the attribute.
+"""
+
+from typing import Any
+
+import httpcore
+import httpx
+from gmalg import SM2
+from gmalg import sm2 as gmalg_sm2
+from gmalg.base import Hash
+
+
+def sm2_with_hash(sm2: SM2, hash_obj: Hash) -> SM2:
+    """``sm2`` computing with ``hash_obj`` instead of gmalg's pure-Python SM3.
+
+    gmalg builds its SM3 inside ``SM2.__init__`` with no parameter to pass another; OpenSSL's SM3 is
+    hundreds of times faster, which makes SM2 receipt signatures cheap (``python -m bench.batch_submit``).
+    """
+    sm2._core = gmalg_sm2.SM2Core(gmalg_sm2._ecdlp, hash_obj)
+    return sm2
+
+
+def use_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool) -> httpx.HTTPTransport:
+    """``transport`` (httpx's error mapping, TLS and pooling) sending through ``pool``.
+
+    httpx builds its httpcore pool without a network-backend parameter; webhook delivery needs one
+    that connects only to the addresses it checked (app.events.addresses).
+    """
+    transport._pool = pool
+    return transport
+
+
+def xlsx_sheet_parser(source: Any, shared_strings: Any, workbook: Any) -> Any:
+    """openpyxl's own sheet parser over ``source``, set up as its reader sets it up (values, not formulas).
+
+    The bulk XLSX reader drives ``WorkSheetParser`` (a private module) directly: the read-only
+    worksheet pads rows and trusts the declared dimension. The date and duration formats it needs are
+    kept on the workbook privately.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    return WorkSheetParser(
+        source,
+        shared_strings,
+        data_only=True,
+        epoch=workbook.epoch,
+        date_formats=workbook._date_formats,
+        timedelta_formats=workbook._timedelta_formats,
+    )
