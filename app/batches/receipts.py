@@ -68,7 +68,7 @@ def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool
     try:
         data = payload(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
-        return False, "malformed", None, None
+        return False, "malformed", None
     for sig in signatures:
         if not isinstance(sig, dict) or not all(isinstance(sig.get(f), str) for f in ("kid", "alg", "value")):
             return False, "malformed", None
