@@ -305,7 +305,14 @@ class ApplicationPublic(BaseModel):
     funding: dict[str, Any] | None
     eligibility: list[dict[str, Any]]
     sign_offs: list[SignOff] = Field(description="Sign-off status of every required party")
-    allowed_actions: list[ApplicationAction] = Field(description="What the caller may do now")
+    allowed_actions: list[ApplicationAction] = Field(
+        description="What the caller may do now, judged by the application's state, the caller's roles, the "
+        "call's deadline and (for `endorse`, `verify_paper_endorsement`) the pending sign-offs; not by the form's "
+        "content. So `submit` is offered for an incomplete form too, and taking it is then refused with 422 "
+        "`application_invalid` (`GET /applications/{application_id}/validation` lists what is missing), as are "
+        "the checks made on the request itself (an opinion to return or reject, a rejected paper sign-off on "
+        "`recommend`)."
+    )
     outcome_document_number: str | None
     created_at: datetime
     updated_at: datetime
