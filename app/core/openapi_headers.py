@@ -57,6 +57,7 @@ _FILES = {
     "get_recommended_list_csv",
     "get_recommended_list_xlsx",
     "get_bulk_upload_template",
+    "get_batch_receipt_pdf",
 }
 
 
