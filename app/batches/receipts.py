@@ -61,9 +61,9 @@ def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool
         return False, "malformed", None
     if not signatures:
         return False, "unsigned", None
-    published = {}
-    for key in keys:
-        k = key if isinstance(key, dict) else key.public()
+    published: dict[Any, dict[str, Any]] = {}
+    for entry in keys:
+        k: dict[str, Any] = entry if isinstance(entry, dict) else dict(entry.public())
         published[k.get("kid")] = k
     try:
         data = payload(document)

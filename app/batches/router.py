@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, require_role
@@ -109,18 +110,19 @@ def list_batches(
     count = (
         sa.select(sa.func.count())
         .select_from(BatchItem)
-        .join(Application, Application.id == BatchItem.application_id)
-        .where(BatchItem.batch_id == Batch.id, visibility_filter(principal))
+        .join(Application, col(Application.id) == col(BatchItem.application_id))
+        .where(col(BatchItem.batch_id) == col(Batch.id), visibility_filter(principal))
         .scalar_subquery()
     )
     query = sa.select(Batch, count).where(service.batch_visibility(principal))
     if call_id:
-        query = query.where(Batch.call_id == call_id)
+        query = query.where(col(Batch.call_id) == call_id)
     after = decode_token(page_token, 2)
     if after:
-        created = sa.literal(token_time(after[0]), Batch.created_at.type)  # type: ignore[attr-defined]
+        # The column's own type, so that the bound time compares as the stored one does on each database.
+        created = sa.literal(token_time(after[0]), Batch.__table__.c.created_at.type)  # type: ignore[attr-defined]  # SQLModel declares no __table__
         query = query.where(sa.tuple_(Batch.created_at, Batch.id) > sa.tuple_(created, sa.literal(after[1])))
-    rows = session.execute(query.order_by(Batch.created_at, Batch.id).limit(page_size + 1)).all()
+    rows = session.execute(query.order_by(col(Batch.created_at), col(Batch.id)).limit(page_size + 1)).all()
     items = [
         BatchSummary(
             id=b.id,
@@ -181,8 +183,8 @@ def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[Batc
     """The history: submissions, acknowledgements and returns, with who, when and why (oldest first, one page)."""
     rows = session.execute(
         sa.select(BatchTransition)
-        .where(BatchTransition.batch_id == batch.id)
-        .order_by(BatchTransition.at, BatchTransition.id)
+        .where(col(BatchTransition.batch_id) == batch.id)
+        .order_by(col(BatchTransition.at), col(BatchTransition.id))
     ).scalars()
     return Page(
         items=[BatchTransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None

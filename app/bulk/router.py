@@ -1,13 +1,14 @@
 """Endpoints of the bulk package: upload many applications at once, then follow the upload."""
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -97,7 +98,7 @@ _REQUEST_BODY = {
 }
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     """The body, refused with 413 as soon as it passes ``limit`` (before the rest is read)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -155,7 +156,7 @@ async def _read_json(request: Request, limit: int) -> tuple[str, list[Any], str]
     try:
         envelope = _Envelope.model_validate(document)
     except ValidationError as exc:
-        raise ValidationFailed(errors=field_errors_from_pydantic(list(exc.errors()))) from None
+        raise ValidationFailed(errors=field_errors_from_pydantic([dict(e) for e in exc.errors()])) from None
     # The body is valid JSON whose rows are what was parsed: it is stored as it came (an envelope has
     # only `mode` and `rows`), not serialized again.
     text = body.decode()
@@ -298,9 +299,11 @@ def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, se
     calls = [
         TemplateCall(*row)
         for row in session.execute(
-            sa.select(Call.key, Call.name, Call.catalogue, Call.conditions).order_by(Call.deadline.desc(), Call.key)
+            sa.select(col(Call.key), col(Call.name), col(Call.catalogue), col(Call.conditions)).order_by(
+                col(Call.deadline).desc(), col(Call.key)
+            )
         )
-    ]  # type: ignore[attr-defined]
+    ]
     template = build_template(calls, settings.max_bulk_upload_rows)
     return Response(
         template,
@@ -327,7 +330,7 @@ def get_bulk_upload(
 ) -> BulkUploadPublic:
     """Progress of an upload and one result per processed row (the uploader, its organization's applicants, admins)."""
     upload = session.execute(
-        sa.select(BulkUpload).where(BulkUpload.id == upload_id, service.visible_upload_filter(principal))
+        sa.select(BulkUpload).where(col(BulkUpload.id) == upload_id, service.visible_upload_filter(principal))
     ).scalar_one_or_none()
     if upload is None:
         raise NotFound()
