@@ -10,11 +10,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StrictBool,
     StrictInt,
     StringConstraints,
+    TypeAdapter,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+from typing_extensions import TypedDict
 
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
@@ -202,6 +207,43 @@ class Attestation(Strict):
     note: Note | None = None
 
 
+class Sections(TypedDict, total=False):
+    """The form's narrative sections (正文章节) by key: every call has these seven (`GET /calls/{call_id}`
+    lists them with their titles, which are required for submission and their lengths). Another key is
+    refused (422 `unknown_section`)."""
+
+    # How pydantic configures a TypedDict; mypy reads every class statement as a key.
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    basic_situation: Annotated[LongText, Field(description="基本情况 (Basic situation)")]
+    groundwork: Annotated[LongText, Field(description="工作基础 (Standardization groundwork)")]
+    objectives: Annotated[LongText, Field(description="试点目标 (Objectives)")]
+    main_tasks: Annotated[LongText, Field(description="主要任务 (Main tasks, incl. the standard-system framework)")]
+    schedule: Annotated[LongText, Field(description="进度安排 (Schedule)")]
+    expected_results: Annotated[LongText, Field(description="预期效果 (Expected results)")]
+    safeguards: Annotated[LongText, Field(description="保障措施 (Safeguards: organisation, staffing, funding)")]
+
+
+SECTION_KEYS = tuple(Sections.__annotations__)
+
+
+class _DocumentedAs:
+    """Document a value as another type while validating it as its own: the sections stay a plain mapping
+    checked against the call (an unknown key is `unknown_section`, not a schema error), and the document
+    names the keys so that a typed client sees them."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(TypeAdapter(self.shape).core_schema)
+
+
+SectionKey = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
+SectionTexts = Annotated[dict[SectionKey, LongText], _DocumentedAs(Sections)]
+StoredSections = Annotated[dict[str, str], _DocumentedAs(Sections)]
+
+
 class ApplicationFields(Strict):
     """The form's fields; all optional while drafting — the validation endpoint says what is missing."""
 
@@ -210,7 +252,7 @@ class ApplicationFields(Strict):
     parties: Parties | None = None
     contact: Contact | None = None
     period: Period | None = None
-    sections: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")], LongText] | None = Field(
+    sections: SectionTexts | None = Field(
         default=None, max_length=30, description="Narrative sections by key (see the call's `sections`)"
     )
     standards: list[StandardRow] | None = Field(default=None, max_length=1000)
@@ -258,12 +300,19 @@ class ApplicationPublic(BaseModel):
     parties: dict[str, Any]
     contact: dict[str, Any] | None
     period: dict[str, Any] | None
-    sections: dict[str, str]
+    sections: StoredSections
     standards: list[dict[str, Any]]
     funding: dict[str, Any] | None
     eligibility: list[dict[str, Any]]
     sign_offs: list[SignOff] = Field(description="Sign-off status of every required party")
-    allowed_actions: list[ApplicationAction] = Field(description="What the caller may do now")
+    allowed_actions: list[ApplicationAction] = Field(
+        description="What the caller may do now, judged by the application's state, the caller's roles, the "
+        "call's deadline and (for `endorse`, `verify_paper_endorsement`) the pending sign-offs; not by the form's "
+        "content. So `submit` is offered for an incomplete form too, and taking it is then refused with 422 "
+        "`application_invalid` (`GET /applications/{application_id}/validation` lists what is missing), as are "
+        "the checks made on the request itself (an opinion to return or reject, a rejected paper sign-off on "
+        "`recommend`)."
+    )
     outcome_document_number: str | None
     created_at: datetime
     updated_at: datetime

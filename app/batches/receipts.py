@@ -61,14 +61,14 @@ def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool
         return False, "malformed", None
     if not signatures:
         return False, "unsigned", None
-    published = {}
-    for key in keys:
-        k = key if isinstance(key, dict) else key.public()
+    published: dict[Any, dict[str, Any]] = {}
+    for entry in keys:
+        k: dict[str, Any] = entry if isinstance(entry, dict) else dict(entry.public())
         published[k.get("kid")] = k
     try:
         data = payload(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
-        return False, "malformed", None, None
+        return False, "malformed", None
     for sig in signatures:
         if not isinstance(sig, dict) or not all(isinstance(sig.get(f), str) for f in ("kid", "alg", "value")):
             return False, "malformed", None

@@ -14,6 +14,7 @@ from app.batches import receipts, receipts_hmac, service
 from app.batches.keystore import key_store, signers_for
 from app.batches.models import Batch, BatchItem, BatchTransition
 from app.batches.schemas import (
+    VERIFY_BODY,
     BatchCreate,
     BatchPublic,
     BatchSummary,
@@ -21,6 +22,7 @@ from app.batches.schemas import (
     BatchTransitionRequest,
     CallSubmissionSummary,
     ItemsPut,
+    ReceiptDocument,
     ReceiptKeys,
     ReceiptPublic,
     VerifyResult,
@@ -248,11 +250,12 @@ def list_batch_receipts(batch: VisibleBatch, session: DbSession) -> list[dict[st
     response_model=VerifyResult,
     tags=TAGS,
     responses=problem_responses(NotAuthenticated, ValidationFailed),
+    openapi_extra={"requestBody": VERIFY_BODY},
 )
 def verify_receipt(
     principal: CurrentPrincipal,
     settings: AppSettings,
-    body: Annotated[dict[str, Any], Body(description="A receipt as issued")],
+    body: Annotated[ReceiptDocument, Body()],
 ) -> VerifyResult:
     """Whether a receipt is genuine (signed by this service) and unchanged; receipts issued before public-key
     signatures (HMAC) too. Anyone can check a receipt without the server: see GET /receipt-keys."""

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, WithJsonSchema
 
 from app.batches.models import BatchState
 
@@ -125,6 +125,16 @@ class ReceiptPublic(BaseModel):
     key_id: str | None = Field(default=None, description="Legacy (HMAC) receipts only")
     digest: str | None = Field(default=None, description="Legacy (HMAC) receipts only")
     signature: str | None = Field(default=None, description="Legacy (HMAC) receipts only")
+
+
+# The body of `POST /receipts/verify`: read as the JSON object that arrived, never through the model (which
+# would drop unknown members and so could call a changed receipt unchanged); documented as a receipt.
+ReceiptDocument = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/ReceiptPublic"})]
+VERIFY_BODY = {
+    "description": "A receipt as issued (`GET /batches/{batch_id}/receipt`), members unchanged. An object "
+    "that is not a receipt is answered 200 with `valid: false` and `reason: malformed`, not refused: a verifier "
+    "reports on any document it is given. A body that is not a JSON object is refused (422 `validation_failed`)."
+}
 
 
 class ReceiptKey(BaseModel):

@@ -47,7 +47,13 @@ class _Envelope(BaseModel):
     rows: list[Any]
 
 
-_ROW = {"description": "An application as the body of `POST /applications` (`ApplicationCreate`)"}
+_ROWS = {
+    "type": "array",
+    "minItems": 1,  # none: 422 empty_upload
+    "items": {"$ref": "#/components/schemas/ApplicationCreate"},
+    "description": "Applications, each as the body of `POST /applications`. A row that does not fit is still "
+    "accepted with the upload and reported as `invalid` in its `results`, with its errors",
+}
 _REQUEST_BODY = {
     "required": True,
     "content": {
@@ -66,10 +72,10 @@ _REQUEST_BODY = {
                                 "enum": [m.value for m in BulkMode],
                                 "default": "all_or_nothing",
                             },
-                            "rows": {"type": "array", "items": _ROW},
+                            "rows": _ROWS,
                         },
                     },
-                    {"type": "array", "items": _ROW, "description": "A bare array of rows"},
+                    {**_ROWS, "description": "A bare array of rows"},
                 ]
             }
         },

@@ -57,6 +57,7 @@ _FILES = {
     "get_recommended_list_csv",
     "get_recommended_list_xlsx",
     "get_bulk_upload_template",
+    "get_batch_receipt_pdf",
 }
 
 
@@ -89,8 +90,39 @@ def declare_headers(operation: dict[str, Any]) -> None:
             _add(response, "Content-Range", required=True)
 
 
+# What each 400 code of the service means; `bad_request` can answer any operation (RejectNulInUrl runs
+# before routing), so a parameterless GET declares it too, and says when.
+_BAD_REQUEST = {
+    "malformed_json": "the body is not valid JSON",
+    "malformed_multipart": "the multipart body is broken (boundary, parts or Content-Length)",
+    "bad_request": "the URL contains a NUL character (`%00` in the path or the query string)",
+}
+# Bodies the framework may fail to read, by media type (a URL-encoded form is always readable).
+_UNREADABLE_BODY = {"application/json": "JSON that is not UTF-8", "multipart/form-data": "a broken multipart form"}
+
+
+def _describe_bad_request(operation: dict[str, Any]) -> None:
+    response = operation["responses"].get("400")
+    if response is None:
+        return
+    media = operation.get("requestBody", {}).get("content", {})
+    codes = {c.strip() for c in response.get("description", "").split(",") if c.strip()} | {"bad_request"}
+    if "application/json" not in media:
+        codes.discard("malformed_json")
+    meanings = []
+    for code in sorted(codes, key=list(_BAD_REQUEST).index):
+        meaning = _BAD_REQUEST[code]
+        unreadable = [_UNREADABLE_BODY[m] for m in media if m in _UNREADABLE_BODY]
+        if code == "bad_request" and unreadable and "malformed_multipart" not in codes:
+            meaning += f", or the body could not be read (e.g. {', '.join(unreadable)})"
+        meanings.append(f"`{code}`: {meaning}")
+    response["description"] = "; ".join(meanings)
+
+
 def prune_errors(operation: dict[str, Any]) -> None:
-    """No 422 where nothing is validated (no parameter, no body); no 412/428 without an If-Match parameter."""
+    """No 422 where nothing is validated (no parameter, no body); no 412/428 without an If-Match parameter;
+    the 400 says what each of its codes means."""
+    _describe_bad_request(operation)
     parameters = operation.get("parameters", [])
     if not parameters and "requestBody" not in operation:
         operation["responses"].pop("422", None)

@@ -43,5 +43,23 @@ export async function probes(seen: Schemas["ApplicationPublic"]): Promise<void> 
   // @ts-expect-error the If-Match header is required to delete an attachment too
   await client.DELETE("/api/v1/attachments/{attachment_id}", { params: { path: { attachment_id: "att_1" } } });
 
-  console.log(state, offered);
+  // A typo in a section key: the form's sections are a closed set.
+  const form: Schemas["ApplicationCreate"] = {
+    call_id: "cal_1",
+    title: "济南市历下区政务服务标准化试点",
+    // @ts-expect-error "basic_situaton" is not a section (basic_situation, groundwork, …)
+    sections: { basic_situaton: "…" },
+  };
+
+  // A bulk row that is not an application: rows are the body of POST /applications.
+  await client.POST("/api/v1/bulk-uploads", {
+    // @ts-expect-error "name" is not a member of an application row (its title is `title`)
+    body: { mode: "valid_rows", rows: [{ call_id: "cal_1", name: "济南市历下区政务服务标准化试点" }] },
+  });
+
+  // A receipt to verify is a receipt as issued, not any object.
+  // @ts-expect-error a tracking number alone is not a receipt (items, signatures… are missing)
+  await client.POST("/api/v1/receipts/verify", { body: { tracking_number: "SMPS-2022-0001" } });
+
+  console.log(state, offered, form);
 }

@@ -1,9 +1,11 @@
-"""Fixtures of the contract tests: settings that accept the test webhook host, and no DNS lookups."""
+"""Fixtures of the contract tests: settings that accept the test webhook host, no DNS lookups, the generated
+Python client."""
 
 import ipaddress
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from fastapi import FastAPI
@@ -11,7 +13,14 @@ from fastapi import FastAPI
 import app.events.addresses
 from app.core.settings import Settings
 from app.events.addresses import IPAddress
+from tests.contract import python_client
 from tests.contract.world import WEBHOOK_HOST
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """The generated Python client, once per run."""
+    yield from python_client.generate(tmp_path_factory.mktemp("client"))
 
 
 @pytest.fixture

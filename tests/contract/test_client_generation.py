@@ -1,15 +1,12 @@
 """The committed OpenAPI document is valid, and a client generated from it works.
 
 `openapi-spec-validator` checks the document; `openapi-python-client` generates a Python client
-with warnings treated as failures (a duplicate model name, a schema it cannot read, a response it
-cannot type would each fail here), and the generated package then talks to the app.
+with warnings treated as failures (tests/contract/python_client.py), and the generated package then
+talks to the app.
 """
 
 import importlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from types import ModuleType
 
 import httpx
@@ -17,59 +14,15 @@ import pytest
 from fastapi import FastAPI
 from openapi_spec_validator import validate
 
-from tests.conftest import ROOT_DIR
+from tests.contract.python_client import DOCUMENT, api
 from tests.factories import make_user, seeded_org
 
 # The consumers' tools judge the document, not the database: this runs once, in the SQLite pass.
 pytestmark = pytest.mark.backend_independent
 
-DOCUMENT = ROOT_DIR / "openapi" / "openapi.json"
-PACKAGE = "smps_generated_client"
-# The shipped configuration (contract/python-client.json): downloads are typed as bytes (`File`).
-CONFIG = json.loads((ROOT_DIR / "contract" / "python-client.json").read_text())
-
 
 def test_the_document_is_valid_openapi() -> None:
     validate(json.loads(DOCUMENT.read_text()))
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    where = tmp_path_factory.mktemp("client")
-    config = where / "config.json"
-    config.write_text(json.dumps({**CONFIG, "package_name_override": PACKAGE}))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "openapi_python_client",
-            "generate",
-            "--path",
-            str(DOCUMENT),
-            "--meta",
-            "none",
-            "--output-path",
-            str(where / PACKAGE),
-            "--config",
-            str(config),
-            "--fail-on-warning",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, f"generation failed:\n{run.stdout}\n{run.stderr}"
-    sys.path.insert(0, str(where))
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        sys.path.remove(str(where))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
-            del sys.modules[name]
-
-
-def _api(package: ModuleType, name: str) -> ModuleType:
-    return importlib.import_module(f"{package.__name__}.api.{name}")
 
 
 async def test_a_generated_client_calls_the_api(app: FastAPI, generated: ModuleType) -> None:
@@ -77,7 +30,7 @@ async def test_a_generated_client_calls_the_api(app: FastAPI, generated: ModuleT
     client = generated.AuthenticatedClient(
         base_url="http://testserver", token=reviewer.api_key, httpx_args={"transport": httpx.ASGITransport(app=app)}
     )
-    list_calls, get_call = _api(generated, "reference.list_calls"), _api(generated, "reference.get_call")
+    list_calls, get_call = api(generated, "reference.list_calls"), api(generated, "reference.get_call")
     models = importlib.import_module(f"{generated.__name__}.models")
 
     calls = await list_calls.asyncio(client=client)
@@ -93,7 +46,7 @@ async def test_a_generated_client_calls_the_api(app: FastAPI, generated: ModuleT
     assert missing.parsed.code == "not_found"
 
     # An authenticated operation with query parameters: the change feed.
-    page = await _api(generated, "events.list_events").asyncio(client=client, page_size=5)
+    page = await api(generated, "events.list_events").asyncio(client=client, page_size=5)
     assert isinstance(page, models.EventPage) and isinstance(page.has_more, bool)
 
 
@@ -121,17 +74,17 @@ async def test_downloads_are_bytes_and_no_declared_answer_is_unexpected(app: Fas
     )
     types = importlib.import_module(f"{generated.__name__}.types")
 
-    template = await _api(generated, "bulk.get_bulk_upload_template").asyncio_detailed(client=client)
+    template = await api(generated, "bulk.get_bulk_upload_template").asyncio_detailed(client=client)
     assert template.status_code == 200 and isinstance(template.parsed, types.File)
     assert template.parsed.payload.read()[:2] == b"PK"  # an XLSX is a zip
-    listed = await _api(generated, "documents.get_recommended_list_csv").asyncio_detailed(
+    listed = await api(generated, "documents.get_recommended_list_csv").asyncio_detailed(
         batch_id=batch["id"], client=client
     )
     assert listed.status_code == 200 and isinstance(listed.parsed, types.File)
     assert "济南市历下区".encode() in listed.parsed.payload.read()
 
     # Answers other than success are declared, so raise_on_unexpected_status never fires on them.
-    get_application = _api(generated, "applications.get_application")
+    get_application = api(generated, "applications.get_application")
     assert (
         await get_application.asyncio_detailed(application_id=application["id"], client=anonymous)
     ).status_code == 401
@@ -142,7 +95,7 @@ async def test_downloads_are_bytes_and_no_declared_answer_is_unexpected(app: Fas
         application_id=application["id"], client=client.with_headers({"If-None-Match": current.headers["etag"]})
     )
     assert unchanged.status_code == 304
-    stale = await _api(generated, "applications.transition_application").asyncio_detailed(
+    stale = await api(generated, "applications.transition_application").asyncio_detailed(
         application_id=application["id"],
         client=client,
         if_match='"0"',
