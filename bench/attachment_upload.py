@@ -250,7 +250,11 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
                 growths.append((peak - before) / 1024)
                 uploads.append(seconds)
                 # Remove it so the next round stores it anew (not a retried upload of the same content).
-                gone = httpx.delete(f"{base}/api/v1/attachments/{answer['id']}", headers=headers, timeout=30)
+                gone = httpx.delete(
+                    f"{base}/api/v1/attachments/{answer['id']}",
+                    headers={**headers, "If-Match": f'"{answer["sha256"]}"'},
+                    timeout=30,
+                )
                 assert gone.status_code == 204, gone.text
                 _wait_until_removed(storage / "blobs", size)  # its file goes after the answer; not during the next
         copy = storage / "source" / "copy.pdf"
