@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from app.attachments import sniff
 from app.attachments.blobstore import new_key
 from app.attachments.errors import MalformedMultipart, upload_too_large
-from app.core.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from app.core.errors import AppError, FieldError, UnsupportedMediaType, ValidationFailed
 from app.core.i18n import Text
 
 # A received chunk, or a slice of one (never copied).
@@ -74,7 +74,7 @@ _NOT_ALLOWED = Text(
 )
 
 
-def _not_allowed(limits: UploadLimits) -> UnsupportedMediaType:
+def _not_allowed(limits: UploadLimits) -> AppError:
     allowed = ", ".join(sorted(limits.allowed_types))
     return UnsupportedMediaType(
         _NOT_ALLOWED, allowed=allowed, extra={"reason": "type_mismatch", "allowed_types": sorted(limits.allowed_types)}
@@ -405,11 +405,11 @@ def _decode_field(name: str, raw: bytes) -> str:
         ) from exc
 
 
-def _field_too_long(name: str) -> ValidationFailed:
+def _field_too_long(name: str) -> AppError:
     return ValidationFailed(errors=[FieldError(f"/{name}", "too_long", Text("长度超过上限", "Too long"))])
 
 
-def _only_one_file() -> ValidationFailed:
+def _only_one_file() -> AppError:
     return ValidationFailed(
         errors=[FieldError("/file", "too_many_files", Text("每个请求只能上传一个文件", "One file per request"))]
     )
