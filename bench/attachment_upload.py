@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import orjson
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.accounts.models import User
 from app.accounts.service import create_api_key
@@ -56,8 +57,10 @@ def _setup(url: str) -> dict[str, str]:
     now = datetime.now(UTC)
     try:
         with database.writer() as session:
-            call_id = session.execute(sa.select(Call.id).where(Call.key == "9th-batch")).scalar_one()
-            recommender = session.execute(sa.select(Organization.id).where(Organization.key == "370000")).scalar_one()
+            call_id = session.execute(sa.select(col(Call.id)).where(col(Call.key) == "9th-batch")).scalar_one()
+            recommender = session.execute(
+                sa.select(col(Organization.id)).where(col(Organization.key) == "370000")
+            ).scalar_one()
             body = "11370102MB0000001"
             org = Organization(
                 id=new_id("org"),
@@ -73,6 +76,7 @@ def _setup(url: str) -> dict[str, str]:
             user = User(
                 id=new_id("usr"),
                 username="bench_uploader",
+                username_folded="bench_uploader",
                 display_name="申报人",
                 organization_id=org.id,
                 roles=["applicant"],

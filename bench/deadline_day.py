@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.attachments.blobstore import FileSystemBlobStore
 from app.attachments.models import Attachment
@@ -227,7 +228,7 @@ async def _submit_batch(http: httpx.AsyncClient, load: Load, call_id: str, rec: 
 async def _day(
     base: str, call_id: str, recs: list[Recommender], office: str, seconds: float
 ) -> tuple[Load, dict[str, str], set[str], float]:
-    load, seen, stop = Load(), set(), asyncio.Event()
+    load, seen, stop = Load(), set[str](), asyncio.Event()
     scans = [b"".join(BigPdf(mb * MiB).chunks()) for mb in range(1, 6)]
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
@@ -309,8 +310,8 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
             database = make_database(settings)
             try:
                 with database.reader() as session:
-                    events = set(session.execute(sa.select(Event.id)).scalars())
-                    keys = list(session.execute(sa.select(Attachment.storage_key)).scalars())
+                    events = set(session.execute(sa.select(col(Event.id))).scalars())
+                    keys = list(session.execute(sa.select(col(Attachment.storage_key))).scalars())
             finally:
                 database.dispose()
             store = FileSystemBlobStore(settings.storage_dir)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.accounts.models import User
 from app.accounts.service import create_api_key
@@ -55,7 +56,8 @@ def _org(session: Any, name: str, province: str, tag: str, now: datetime) -> str
 def _user(session: Any, org_id: str, role: str, now: datetime) -> str:
     user = User(
         id=new_id("usr"),
-        username=f"dd_{role}_{uuid.uuid4().hex[:10]}",
+        username=(username := f"dd_{role}_{uuid.uuid4().hex[:10]}"),
+        username_folded=username.casefold(),
         display_name=f"{role}用户",
         organization_id=org_id,
         roles=[role],
@@ -77,9 +79,9 @@ def setup(settings: Settings) -> tuple[str, list[Recommender], str]:
         with database.writer() as session:
             call = open_call(session, now, f"dd-{uuid.uuid4().hex[:6]}")
             rows = session.execute(
-                sa.select(Organization.id, Organization.province_code)
-                .where(Organization.recommender_kind.is_not(None))  # type: ignore[union-attr]
-                .order_by(Organization.province_code)
+                sa.select(col(Organization.id), col(Organization.province_code))
+                .where(col(Organization.recommender_kind).is_not(None))
+                .order_by(col(Organization.province_code))
             ).all()
             recommenders = []
             for n, (org_id, province) in enumerate(rows[:32]):
@@ -99,7 +101,9 @@ def setup(settings: Settings) -> tuple[str, list[Recommender], str]:
                         }
                     )
                 recommenders.append(rec)
-            office_org = session.execute(sa.select(Organization.id).where(Organization.key == "office")).scalar_one()
+            office_org = session.execute(
+                sa.select(col(Organization.id)).where(col(Organization.key) == "office")
+            ).scalar_one()
             office = _user(session, office_org, "office", now)
             call_id = call.id
             commit(session)
