@@ -137,7 +137,7 @@ def serve(settings: Settings, workers: int, log: Path) -> tuple[subprocess.Popen
         argv, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(1800):  # a busy machine takes its time to import and fork the workers
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                 return proc, base
