@@ -1,6 +1,7 @@
 """The people of deadline day (bench/deadline_day.py), made directly in the database, and the server they use."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -137,11 +138,15 @@ def serve(settings: Settings, workers: int, log: Path) -> tuple[subprocess.Popen
         argv, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(1800):  # a busy machine takes its time to import and fork the workers
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"smps serve did not start: {log.read_text()[-2000:]}")
+    try:
+        for _ in range(1800):  # a busy machine takes its time to import and fork the workers
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    return proc, base
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"smps serve did not start: {log.read_text()[-2000:]}")
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: the supervisor and its workers
+        proc.wait()
+        raise
