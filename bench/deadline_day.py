@@ -375,8 +375,9 @@ def run(admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2)) 
         runs.append(run_once(admin_url, w, seconds))
         _print({"runs": runs[-1:]})  # as soon as it is known: a later run may fail
     out: dict[str, Any] = {"name": "deadline_day", "runs": runs}
-    if len(runs) == 2:
-        out["ratio_rps"] = round(runs[1]["rps"] / runs[0]["rps"], 3)
+    rps = {r["workers"]: r["rps"] for r in runs}
+    if 1 in rps and 2 in rps:
+        out["ratio_rps"] = round(rps[2] / rps[1], 3)
     return out
 
 
