@@ -333,12 +333,12 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
                 database.dispose()
             store = FileSystemBlobStore(settings.storage_dir)
             missing_files = [k for k in keys if not store.exists(k)]
-            # The office may see an application's events once the application is on a submitted list; those
-            # written before (drafting, sign-offs) were behind its cursor by then. Every event it may see at
-            # the time it reads them (the lists' own) must reach it live; the rest is counted.
-            missed = {e for e, t in visible.items() if t.startswith("batch.") and e not in seen}
+            # The office may see an application's or a list's events once the list is submitted; those written
+            # before (drafting, sign-offs, the open list) were behind its cursor by then. What it may see when
+            # written, the submissions, must reach it live; the rest is counted.
+            missed = {e for e, t in visible.items() if t == "batch.submitted" and e not in seen}
             if missed:
-                problems.append(f"{len(missed)} batch events the office may see were not seen by its live feed")
+                problems.append(f"{len(missed)} batch.submitted events were not seen by the office's live feed")
             if set(visible) - events:
                 problems.append("the office's feed names events that are not in the log")
             if missing_files:
