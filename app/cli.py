@@ -64,6 +64,9 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
         access_log=False,
         http=HeaderCappedHttpToolsProtocol,
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        # A worker still importing the app on a busy host can miss uvicorn's 5 s health ping; killed for
+        # it, its replacement misses it too, and the service never comes up.
+        timeout_worker_healthcheck=30,
         **forwarding,
     )
 

@@ -29,6 +29,8 @@ def main() -> None:
         __import__("bench.form_pdf", fromlist=["run"]).run(seconds),
         __import__("bench.hostile", fromlist=["run"]).run(),
     ]
+    if args.postgres:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
+        results.append(__import__("bench.deadline_day", fromlist=["run"]).run(args.postgres, 30 if args.quick else 60))
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
     RESULTS.mkdir(exist_ok=True)

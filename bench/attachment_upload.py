@@ -1,6 +1,7 @@
 """Attachment upload: a 200 MB PDF sent as multipart to the real server (uvicorn), against `cp` of the
-same file into the storage directory's file system. Targets (QUALITY.md): the server's peak RSS grows
-by < 64 MB; upload throughput ÷ `cp` throughput ≥ 0.5.
+same file into the storage directory's file system. Targets: the server's peak RSS grows by < 64 MB;
+upload throughput ≥ 0.7 of the floor, the slower of `sha256sum` and `cp` + fsync of the same file on the
+same disk (an upload must both digest and durably write every byte); upload ÷ `cp` ≥ 0.5 (QUALITY.md).
 
 The client is curl (a C client, so the figure is the server's), the file is read from the page cache
 by both curl and cp. The server's RSS is read from /proc/<pid>/status: VmHWM reset to the current RSS
@@ -31,6 +32,7 @@ from typing import Any
 import httpx
 import orjson
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.accounts.models import User
 from app.accounts.service import create_api_key
@@ -55,8 +57,10 @@ def _setup(url: str) -> dict[str, str]:
     now = datetime.now(UTC)
     try:
         with database.transaction() as session:
-            call_id = session.execute(sa.select(Call.id).where(Call.key == "9th-batch")).scalar_one()
-            recommender = session.execute(sa.select(Organization.id).where(Organization.key == "370000")).scalar_one()
+            call_id = session.execute(sa.select(col(Call.id)).where(col(Call.key) == "9th-batch")).scalar_one()
+            recommender = session.execute(
+                sa.select(col(Organization.id)).where(col(Organization.key) == "370000")
+            ).scalar_one()
             body = "11370102MB0000001"
             org = Organization(
                 id=new_id("org"),
@@ -72,6 +76,7 @@ def _setup(url: str) -> dict[str, str]:
             user = User(
                 id=new_id("usr"),
                 username="bench_uploader",
+                username_folded="bench_uploader",
                 display_name="申报人",
                 organization_id=org.id,
                 roles=["applicant"],
@@ -199,6 +204,14 @@ def _cp(source: Path, target: Path, fsync: bool) -> float:
     return seconds
 
 
+def _sha256sum(source: Path, expected: str) -> float:
+    start = time.perf_counter()
+    out = subprocess.run(["sha256sum", str(source)], capture_output=True, text=True, check=True).stdout
+    seconds = time.perf_counter() - start
+    assert out.split()[0] == expected, out
+    return seconds
+
+
 def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="smps-bench-upload-") as tmp:
         root = Path(tmp)
@@ -249,14 +262,20 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
                 growths.append((peak - before) / 1024)
                 uploads.append(seconds)
                 # Remove it so the next round stores it anew (not a retried upload of the same content).
-                gone = httpx.delete(f"{base}/api/v1/attachments/{answer['id']}", headers=headers, timeout=30)
+                gone = httpx.delete(
+                    f"{base}/api/v1/attachments/{answer['id']}",
+                    headers={**headers, "If-Match": f'"{answer["sha256"]}"'},
+                    timeout=30,
+                )
                 assert gone.status_code == 204, gone.text
                 _wait_until_removed(storage / "blobs", size)  # its file goes after the answer; not during the next
         copy = storage / "source" / "copy.pdf"
         cps = [_cp(source, copy, fsync=False) for _ in range(repeat)]
         cps_fsync = [_cp(source, copy, fsync=True) for _ in range(repeat)]
+        sums = [_sha256sum(source, sha256) for _ in range(repeat)]
         shutil.rmtree(storage / "source")
-    upload_s, cp_s, cp_fsync_s = (statistics.median(x) for x in (uploads, cps, cps_fsync))
+    upload_s, cp_s, cp_fsync_s, sum_s = (statistics.median(x) for x in (uploads, cps, cps_fsync, sums))
+    floor_s = max(cp_fsync_s, sum_s)  # the slower of the two things an upload must do with every byte
     mb = size / 1e6
     sha256_rate = _hashlib_rate()
     return {
@@ -274,6 +293,11 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
         "cp_mb_per_s": round(mb / cp_s),
         "cp_fsync_seconds": [round(s, 3) for s in cps_fsync],
         "cp_fsync_mb_per_s": round(mb / cp_fsync_s),
+        "sha256sum_seconds": [round(s, 3) for s in sums],
+        "sha256sum_mb_per_s": round(mb / sum_s),
+        "floor_mb_per_s": round(mb / floor_s),
+        "ratio_vs_floor": round(floor_s / upload_s, 3),
+        "floor_target": ">= 0.7",
         "ratio": round(cp_s / upload_s, 3),
         "ratio_vs_cp_fsync": round(cp_fsync_s / upload_s, 3),
         "target": ">= 0.5",
@@ -301,6 +325,11 @@ if __name__ == "__main__":
         args = args[: args.index("--repeat")] + args[args.index("--repeat") + 2 :]
     result = run(int(args[0]) if args else 200, n)
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    print(
+        f"floor (slower of sha256sum {result['sha256sum_mb_per_s']} MB/s and cp+fsync "
+        f"{result['cp_fsync_mb_per_s']} MB/s) {result['floor_mb_per_s']} MB/s; upload {result['upload_mb_per_s']} MB/s; "
+        f"ratio {result['ratio_vs_floor']} (target ≥ 0.7)"
+    )
     print(
         f"peak RSS growth {result['rss_growth_mib']} MiB (target < 64); upload {result['upload_mb_per_s']} MB/s, "
         f"cp {result['cp_mb_per_s']} MB/s, ratio {result['ratio']} (target ≥ 0.5); "

@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from app.attachments import sniff
 from app.attachments.blobstore import new_key
 from app.attachments.errors import MalformedMultipart, upload_too_large
-from app.core.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from app.core.errors import AppError, FieldError, UnsupportedMediaType, ValidationFailed
 from app.core.i18n import Text
 
 # A received chunk, or a slice of one (never copied).
@@ -36,8 +36,6 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 BATCH_BYTES = 2 * 1024 * 1024
 # At most this much of the file waits in memory for those threads (then reading pauses).
 MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
-# The writing thread syncs the data to disk after this much, so the final fsync has little to do.
-SYNC_EVERY_BYTES = 32 * 1024 * 1024
 try:
     _IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))  # buffers per writev (POSIX: at least 16)
 except (ValueError, OSError):
@@ -76,7 +74,7 @@ _NOT_ALLOWED = Text(
 )
 
 
-def _not_allowed(limits: UploadLimits) -> UnsupportedMediaType:
+def _not_allowed(limits: UploadLimits) -> AppError:
     allowed = ", ".join(sorted(limits.allowed_types))
     return UnsupportedMediaType(
         _NOT_ALLOWED, allowed=allowed, extra={"reason": "type_mismatch", "allowed_types": sorted(limits.allowed_types)}
@@ -88,8 +86,8 @@ class _FileSink:
 
     The received chunks are not copied: batches of them go to two threads of this upload, one
     hashing (SHA-256 cannot be split, so it alone sets the pace; hashlib lets go of the GIL while
-    it digests) and one writing with ``os.writev`` and syncing as it goes, so the final fsync has
-    little left to do. At most ``MAX_IN_FLIGHT_BYTES`` wait for either; beyond that the request
+    it digests) and one writing with ``os.writev``; one fsync at the end makes the file durable (syncing
+    as it went made each write wait for the disk, and the kernel writes back dirty pages meanwhile anyway). At most ``MAX_IN_FLIGHT_BYTES`` wait for either; beyond that the request
     stops reading until they catch up. A file smaller than one batch takes one trip to a thread.
     """
 
@@ -109,7 +107,6 @@ class _FileSink:
         self.pending_bytes = 0
         self.fd: int | None = None
         self.written = 0  # touched by the writing thread only
-        self.synced = 0
         self.lanes: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None  # (hashing, writing)
         self.in_flight: deque[tuple[int, Future[None], Future[None]]] = deque()
         self.in_flight_bytes = 0
@@ -140,9 +137,6 @@ class _FileSink:
                 written -= len(views.pop(0))
             if written:
                 views[0] = views[0][written:]
-        if self.written - self.synced >= SYNC_EVERY_BYTES:
-            os.fdatasync(self.fd)
-            self.synced = self.written
 
     def _close(self) -> None:
         assert self.fd is not None
@@ -411,11 +405,11 @@ def _decode_field(name: str, raw: bytes) -> str:
         ) from exc
 
 
-def _field_too_long(name: str) -> ValidationFailed:
+def _field_too_long(name: str) -> AppError:
     return ValidationFailed(errors=[FieldError(f"/{name}", "too_long", Text("长度超过上限", "Too long"))])
 
 
-def _only_one_file() -> ValidationFailed:
+def _only_one_file() -> AppError:
     return ValidationFailed(
         errors=[FieldError("/file", "too_many_files", Text("每个请求只能上传一个文件", "One file per request"))]
     )

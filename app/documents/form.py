@@ -1,7 +1,8 @@
 """What the application form (申请书) prints, as plain text: the input of the typesetting and of its cache key.
 
 Everything the PDF shows comes from a :class:`PrintedForm`, so two forms whose printed text is equal are
-the same document; the rendered file is cached under a digest of this text (``app.documents.form_cache``).
+the same document. A draft's ETag is a digest of this text; a frozen form is cached under a stamp of
+what this text is built from (``app.documents.form_cache``), so a cache hit builds none of it.
 """
 
 from dataclasses import dataclass, field

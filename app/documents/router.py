@@ -1,25 +1,29 @@
 """Endpoints of the documents package: the printable application form and the recommended list."""
 
+import functools
 from collections import Counter
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio
 import sqlalchemy as sa
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from app.accounts.principal import CurrentPrincipal, Principal
-from app.applications.access import VisibleApplication
-from app.applications.models import Endorsement
+from app.accounts.principal import CurrentPrincipal, Principal, authenticate, oauth2_scheme
+from app.applications.access import loader
+from app.applications.models import Application, Endorsement
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
-from app.core.deps import AppSettings, DbSession
+from app.core.deps import DbSession
+from app.core.direct import DirectSelect
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
 from app.documents import sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, form_fonts
 from app.documents.form import printed_form
-from app.documents.form_cache import cached, form_digest, form_store_of, keep
+from app.documents.form_cache import cached, form_digest, form_store_of, frozen_stamp, keep
 from app.documents.pdf import render_form
 from app.organizations.models import Organization
 from app.reference.models import Call
@@ -34,6 +38,10 @@ def _download(content: bytes, media_type: str, filename: str, fallback: str, eta
     if etag:
         headers.update({"ETag": etag, "Cache-Control": "private, no-cache"})
     return Response(content, media_type=media_type, headers=headers)
+
+
+def _not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
 
 def _none_match(header: str | None, etag: str) -> bool:
@@ -51,11 +59,10 @@ def _none_match(header: str | None, etag: str) -> bool:
         **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable),
     },
 )
-def get_application_form_pdf(
-    application: VisibleApplication,
-    session: DbSession,
-    settings: AppSettings,
+async def get_application_form_pdf(
     request: Request,
+    application_id: Annotated[str, Path(max_length=32, description="Application id")],
+    credential: Annotated[str | None, Depends(oauth2_scheme)],
     if_none_match: Annotated[
         str | None,
         Header(max_length=1024, description="An ETag from an earlier download: 304 if the form is unchanged"),
@@ -63,23 +70,54 @@ def get_application_form_pdf(
 ) -> Response:
     """The application form (申请书) as an A4 PDF: cover, unit profile, sections, standards, attestations, opinions.
 
-    The `ETag` is a digest of everything the form prints, so it changes with a sign-off or a review.
+    The `ETag` changes with everything the form prints (a sign-off, a review, a party's name).
     A frozen application's form is rendered once per ETag and then served from storage; a draft's each time."""
-    fonts = form_fonts(settings.cjk_font, settings.cjk_title_font)
-    form = printed_form(gather(session, application))
-    digest = form_digest(form, fonts)
-    etag = f'"{digest}"'
-    if _none_match(if_none_match, etag):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
-    if application.content_digest is None:  # a draft changes with every edit: nothing worth keeping
+    # One hop to a worker thread; a stored form is found without building its text (see form_cache).
+    return await anyio.to_thread.run_sync(_form_pdf, request, credential, application_id, if_none_match)
+
+
+@functools.lru_cache(maxsize=64)
+def _loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
+    return DirectSelect(loader(roles, recommender_kind))
+
+
+def _form_pdf(request: Request, credential: str | None, application_id: str, if_none_match: str | None) -> Response:
+    state = request.app.state
+    fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
+    store = form_store_of(request.app)
+    with state.database.read_engine.connect() as conn, conn.begin():
+        principal = authenticate(conn, state.database, credential, state.clock(), read_only=True)
+        row = _loader(principal.roles, principal.recommender_kind).first(
+            conn, {"org": principal.organization_id, "application_id": application_id}
+        )
+        if row is None:
+            raise NotFound()
+        if row.content_digest is not None:
+            etag = f'"{frozen_stamp(conn, row, fonts)}"'
+            if _none_match(if_none_match, etag):
+                return _not_modified(etag)
+            found = cached(store, etag.strip('"'))
+            if found is not None:
+                return _form_download(found, row.title, row.id, etag)
+    # A draft, or a frozen form not rendered yet: the printed text, read in one transaction with its stamp.
+    with state.database.reader() as session:
+        application = session.get(Application, application_id)  # visible: checked above
+        if application is None:
+            raise NotFound()
+        form = printed_form(gather(session, application))
+        if application.content_digest is None:  # a draft changes with every edit: nothing worth keeping
+            etag = f'"{form_digest(form, fonts)}"'
+            if _none_match(if_none_match, etag):
+                return _not_modified(etag)
+            return _form_download(render_form(form, fonts), application.title, application.id, etag)
+        digest = frozen_stamp(session.connection(), application, fonts)
         content = render_form(form, fonts)
-    else:
-        store = form_store_of(request.app)
-        content = cached(store, digest)
-        if content is None:
-            content = render_form(form, fonts)
-            keep(store, digest, content)
-    return _download(content, "application/pdf", f"{application.title}-申请书.pdf", f"{application.id}.pdf", etag)
+    keep(store, digest, content)
+    return _form_download(content, application.title, application.id, f'"{digest}"')
+
+
+def _form_download(content: bytes, title: str, application_id: str, etag: str) -> Response:
+    return _download(content, "application/pdf", f"{title}-申请书.pdf", f"{application_id}.pdf", etag)
 
 
 def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, list[list[Any]]]:
@@ -88,23 +126,24 @@ def _rows(session: Session, batch: Batch, principal: Principal) -> tuple[str, li
     assert call is not None and recommender is not None
     items = items_of(session, batch.id, principal)
     ids = [a.id for _, a in items]
-    units = (
-        dict(
-            session.execute(
-                sa.select(Organization.id, Organization.name).where(
-                    Organization.id.in_({a.undertaking_org_id for _, a in items})
+    units: dict[str, str] = (
+        {
+            org_id: name
+            for org_id, name in session.execute(
+                sa.select(col(Organization.id), col(Organization.name)).where(
+                    col(Organization.id).in_({a.undertaking_org_id for _, a in items})
                 )
             ).all()
-        )
+        }
         if items
         else {}
-    )  # type: ignore[attr-defined]
+    )
     signs: dict[str, Counter[str]] = {i: Counter() for i in ids}
     if ids:
         for app_id, decision, mode in session.execute(
-            sa.select(Endorsement.application_id, Endorsement.decision, Endorsement.mode).where(
-                Endorsement.application_id.in_(ids), Endorsement.voided_at.is_(None)
-            )  # type: ignore[attr-defined, union-attr]
+            sa.select(col(Endorsement.application_id), col(Endorsement.decision), col(Endorsement.mode)).where(
+                col(Endorsement.application_id).in_(ids), col(Endorsement.voided_at).is_(None)
+            )
         ).all():
             signs[app_id][decision] += 1
             signs[app_id]["paper"] += mode == "paper"

@@ -68,7 +68,7 @@ class LiveServer:
             env=env,
         )
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # the app's imports take a while on a busy machine
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from PIL import Image
 from pypdf import PdfReader
 
+from app.applications.models import Application
 from app.core.settings import Settings
 from app.organizations.models import Organization
 from tests.applications.cast import Flow, make_cast
@@ -159,3 +160,26 @@ async def test_a_draft_form_is_rendered_each_time_and_not_stored(
     assert edited.status_code == 304
     edited = await client.get(url, headers=cast.applicant.headers)
     assert edited.status_code == 200 and "便民服务" in "".join(_lines(edited.content))
+
+
+async def test_a_frozen_form_follows_the_application_version_and_answers_304_otherwise(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    cast = await make_cast(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    first = await client.get(url, headers=cast.reviewer.headers)
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert (
+        await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+    ).status_code == 304
+
+    # Every sign-off, review and batch step moves the version: the stored file is not served for it.
+    with app.state.database.transaction() as session:
+        session.get(Application, flow.id).version += 1
+    moved = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+    assert moved.status_code == 200 and moved.headers["etag"] != first.headers["etag"]
+    assert moved.content.startswith(b"%PDF")
+    forms = settings.storage_dir / "forms" / "blobs"
+    assert len([p for p in forms.rglob("*") if p.is_file()]) == 2
