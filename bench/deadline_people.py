@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from app.accounts.models import User
 from app.accounts.service import create_api_key
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.migrate import migrate
 from app.core.settings import Settings
@@ -77,7 +77,7 @@ def setup(settings: Settings) -> tuple[str, list[Recommender], str]:
     database = make_database(settings)
     now = datetime.now(UTC)
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             call = open_call(session, now, f"dd-{uuid.uuid4().hex[:6]}")
             rows = session.execute(
                 sa.select(col(Organization.id), col(Organization.province_code))
@@ -107,7 +107,6 @@ def setup(settings: Settings) -> tuple[str, list[Recommender], str]:
             ).scalar_one()
             office = _user(session, office_org, "office", now)
             call_id = call.id
-            commit(session)
     finally:
         database.dispose()
     return call_id, recommenders, office

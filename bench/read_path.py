@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.accounts.service import create_api_key
 from app.applications.models import Application
-from app.core.db import commit, make_database
+from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.security import hash_password
 from app.core.settings import Settings
@@ -35,7 +35,7 @@ def _applicant_key(url: str, application_id: str) -> str:
     """An API key of an applicant of the application's undertaking unit (who sees it as its own)."""
     database = make_database(Settings(database_url=url))
     now = datetime.now(UTC)
-    with database.writer() as session:
+    with database.transaction() as session:
         org = session.execute(sa.select(Application.undertaking_org_id).where(Application.id == application_id))
         user = User(
             id=new_id("usr"),
@@ -50,7 +50,6 @@ def _applicant_key(url: str, application_id: str) -> str:
         session.add(user)
         session.flush()
         _, key = create_api_key(session, user.id, "bench", now)
-        commit(session)
     database.dispose()
     return key
 

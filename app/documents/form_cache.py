@@ -35,7 +35,7 @@ from app.applications.models import Review
 from app.applications.validation import party_list
 from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
 from app.batches.models import Batch, BatchItem, BatchState, Receipt
-from app.core.direct import DirectSelect
+from app.core.fast.select import DirectSelect
 from app.documents.fonts import FormFonts
 from app.documents.form import PrintedForm
 from app.organizations.models import Organization
