@@ -17,8 +17,8 @@ from app.applications.models import Application, Endorsement
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import DbSession
-from app.core.fast.select import DirectSelect
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
+from app.core.fast.select import DirectSelect
 from app.documents import sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, form_fonts
