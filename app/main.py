@@ -24,7 +24,12 @@ from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
+from app.core.version import service_version
+from app.metrics.multiprocess import worker_exits
+from app.metrics.router import install as install_metrics
 from app.routers import ROUTERS
+
+SERVICE_VERSION = service_version()
 
 DESCRIPTION = """\
 Submission flow of the standardization pilot programme for social management and public services
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.database.dispose()
+        worker_exits()  # this worker's live gauges leave the metrics directory with it
 
     app = FastAPIOffline(
         title="smps",
@@ -62,7 +68,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
-    app.add_middleware(RequestIdMiddleware)
+    metrics = install_metrics(app, settings)
+    app.add_middleware(RequestIdMiddleware, observer=metrics)
     app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
     cors.install(app, settings.cors_origins)  # outside the others: problems answered by the layers above carry it too
     if settings.trusted_proxies:
@@ -74,8 +81,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
     def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
+        """The process is alive, and which release of the service it runs."""
+        return {"status": "ok", "version": SERVICE_VERSION}
 
     @app.get("/readyz", tags=["health"], operation_id="get_readiness", responses=problem_responses(ServiceUnavailable))
     def readyz(request: Request) -> dict[str, str]:
