@@ -203,6 +203,7 @@ def _read_application(request: Request, credential: str | None, application_id: 
     state = request.app.state
     with state.database.read_engine.connect() as conn, conn.begin():
         principal = authenticate(conn, state.database, credential, state.clock(), read_only=True)
+        request.state.user_id = principal.user_id  # for the request's log line
         application = _direct_loader(principal.roles, principal.recommender_kind).first(
             conn, {"org": principal.organization_id, "application_id": application_id}
         )
