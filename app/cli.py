@@ -72,6 +72,7 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
         access_log=False,
         http=HeaderCappedHttpToolsProtocol,
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         **forwarding,
     )
 

@@ -1,5 +1,7 @@
 """create_app(): routers, error handlers, lifespan — wiring only."""
 
+import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -90,7 +92,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         try:
             with request.app.state.database.reader() as session:
                 session.execute(sa.text("SELECT 1"))
-            probe = settings.storage_dir / ".ready"
+            # One probe file per process and thread: concurrent probes must not unlink each other's.
+            probe = settings.storage_dir / f".ready-{os.getpid()}-{threading.get_ident()}"
             probe.write_bytes(b"ok")
             probe.unlink()
             # Where attachment files live: writable directory, or a reachable S3 bucket.
