@@ -51,9 +51,7 @@ async def test_a_scrape_adds_up_both_workers(servers: Servers, tmp_path: Path) -
     directory = tmp_path / "metrics"
     directory.mkdir()
     (directory / "counter_999999.db").write_bytes(b"left by an earlier start")
-    server = servers.start(
-        workers=2, command="smps", SMPS_METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(directory)
-    )
+    server = servers.start(workers=2, command="smps", SMPS_METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(directory))
     assert not (directory / "counter_999999.db").exists(), "an earlier start's files are cleared"
 
     sent = 0
