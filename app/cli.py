@@ -8,6 +8,7 @@ import click
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.settings import Settings
 
@@ -81,8 +82,10 @@ def _resolve_org(session: "Session", ref: str) -> str:
     from app.organizations.models import Organization
 
     row = session.execute(
-        sa.select(Organization.id).where(
-            sa.or_(Organization.id == ref, Organization.key == ref, Organization.credit_code == ref.upper())
+        sa.select(col(Organization.id)).where(
+            sa.or_(
+                col(Organization.id) == ref, col(Organization.key) == ref, col(Organization.credit_code) == ref.upper()
+            )
         )
     ).first()
     if row is None:
@@ -152,7 +155,9 @@ def create_api_key(username: str, name: str) -> None:
     database = make_database(Settings())
     try:
         with database.writer() as session:
-            user_id = session.execute(sa.select(User.id).where(User.username == username)).scalar_one_or_none()
+            user_id = session.execute(
+                sa.select(col(User.id)).where(col(User.username) == username)
+            ).scalar_one_or_none()
             if user_id is None:
                 raise click.ClickException(f"no user {username!r}")
             _, key = create(session, user_id, name, datetime.now(UTC))

@@ -69,5 +69,5 @@ def get_metrics(request: Request, credential: Annotated[str | None, Depends(oaut
         registry.register(request.app.state.business_metrics)
     else:
         registry = request.app.state.metrics.registry
-    encoder, content_type = choose_encoder(request.headers.get("accept"))
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encoder(registry), media_type=content_type)

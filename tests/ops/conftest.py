@@ -3,7 +3,6 @@
 A module that needs PostgreSQL (``pytestmark = pytest.mark.postgresql_only``) is not collected on
 SQLite, rather than reported as skipped; with SMPS_TEST_DATABASE=postgresql but no server it fails."""
 
-
 from tests.conftest import BACKEND
 from tests.races.conftest import real_time, servers  # noqa: F401  (shared fixtures)
 
