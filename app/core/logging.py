@@ -15,9 +15,19 @@ access_log = logging.getLogger("smps.access")
 
 
 class JsonFormatter(logging.Formatter):
+    _second = -1
+    _stamp = ""
+
+    def _time(self, record: logging.LogRecord) -> str:
+        # Formatted once per second: at hundreds of requests a second, strftime is most of a line's cost.
+        second = int(record.created)
+        if second != self._second:
+            self._stamp, self._second = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), second
+        return self._stamp
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": self._time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -57,6 +67,8 @@ class RequestObserver(Protocol):
 
 
 UNMATCHED_ROUTE = "<unmatched>"
+# Any other method a client sends is reported as OTHER: label values stay a bounded set.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Scope) -> str:
@@ -104,15 +116,16 @@ class RequestIdMiddleware:
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             if observer is not None:
-                observer.finished(scope["method"], route, status, seconds)
+                observer.finished(method, route, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
                     extra={
                         "fields": {
                             "request_id": request_id,
-                            "method": scope["method"],
+                            "method": method,
                             "route": route,
                             "status": status,
                             "duration_ms": round(seconds * 1000, 2),
