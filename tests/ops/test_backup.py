@@ -57,7 +57,8 @@ async def test_backup_restores_to_the_same_data(
     flow = Flow(client, cast)
     await flow.create()
     await flow.attach_scan()
-    assert (await flow.act("submit")).status_code == 200
+    submitted = await flow.act("submit")
+    assert submitted.status_code == 200, submitted.text
     original = await flow.get(cast.applicant)
     assert original.status_code == 200
 

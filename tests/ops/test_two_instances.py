@@ -33,6 +33,7 @@ from tests.races.live import LiveServer, Servers, live_cast, one_winner
 API = "/api/v1"
 BUCKET = "smps-two-instances"
 ROWS = 600
+pytestmark = pytest.mark.usefixtures("real_time")
 
 
 @pytest.fixture(autouse=True)
