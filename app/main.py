@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(IdempotencyMiddleware)  # inside the request id, so replays carry one too
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
-    metrics = install_metrics(app, settings)
+    metrics = install_metrics(app)
     app.add_middleware(RequestIdMiddleware, observer=metrics)
     app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
     cors.install(app, settings.cors_origins)  # outside the others: problems answered by the layers above carry it too

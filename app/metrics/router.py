@@ -19,7 +19,7 @@ router = APIRouter()
 _EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def install(app: FastAPI, settings: Settings) -> RequestMetrics:
+def install(app: FastAPI) -> RequestMetrics:
     """The app's series, its pool gauges and the endpoint; the business gauges join every scrape."""
     metrics = RequestMetrics()
     metrics.watch_pools(app.state.database)
