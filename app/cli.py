@@ -14,6 +14,7 @@ from app.core.settings import Settings
 
 
 @click.group(help="smps — standardization pilot submission service.")
+@click.version_option(package_name="smps", prog_name="smps", message="%(prog)s %(version)s")
 def main() -> None:
     pass
 
@@ -34,6 +35,14 @@ def migrate() -> None:
 @click.option("--no-migrate", is_flag=True, help="Skip the migration step.")
 @click.option("--no-worker", is_flag=True, help="Do not run the webhook worker in this process (run `smps worker`).")
 def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool) -> None:
+    from app.metrics.multiprocess import shared_directory
+
+    # Before anything imports prometheus-client: every worker writes its metrics there (app/metrics/).
+    with shared_directory():
+        _serve(host, port, workers, no_migrate, no_worker)
+
+
+def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool) -> None:
     import uvicorn
 
     from app.main import preflight
@@ -66,7 +75,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool)
         h11_max_incomplete_event_size=settings.max_header_bytes,
         # A worker still importing the app on a busy host can miss uvicorn's 5 s health ping; killed for
         # it, its replacement misses it too, and the service never comes up.
-        timeout_worker_healthcheck=30,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         **forwarding,
     )
 
@@ -194,6 +203,24 @@ def openapi(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(render())
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command(
+    help="Back up the database to OUTPUT while the service runs: SQLite with its online backup API (OUTPUT "
+    "is a SQLite file), PostgreSQL with pg_dump -Fc (restore with pg_restore). Attachment files are not "
+    "in it: back up SMPS_STORAGE_DIR or the S3 bucket alongside."
+)
+@click.argument("output", type=click.Path(path_type=Path, dir_okay=False))
+def backup(output: Path) -> None:
+    from app.operations.backup import backup as run
+
+    settings = Settings()
+    _require_migrated()
+    try:
+        done = run(settings.database_url, output)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(done.description)
 
 
 def _require_migrated() -> None:

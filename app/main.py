@@ -2,6 +2,8 @@
 outside a request: ``migrate`` (with the reference data's seeding) and ``preflight`` (with the checks
 of receipt signing)."""
 
+import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -29,10 +31,15 @@ from app.core.middleware import RejectNulInUrl, install_method_not_allowed
 from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
+from app.core.version import service_version
 from app.events.event_schemas import document_events
+from app.metrics.multiprocess import worker_exits
+from app.metrics.router import install as install_metrics
 from app.openapi_doc import document_stored_shapes
 from app.reference.seed import seed_reference_data
 from app.routers import ROUTERS
+
+SERVICE_VERSION = service_version()
 
 DESCRIPTION = """\
 Submission flow of the standardization pilot programme for social management and public services
@@ -65,6 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.database.dispose()
+        worker_exits()  # this worker's live gauges leave the metrics directory with it
 
     app = FastAPIOffline(
         title="smps",
@@ -86,7 +94,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     # Inside the request id, so replays carry one too.
     app.add_middleware(IdempotencyMiddleware, resolve_user=user_of_credential)
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
-    app.add_middleware(RequestIdMiddleware)
+    metrics = install_metrics(app)
+    app.add_middleware(RequestIdMiddleware, observer=metrics)
     app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
     cors.install(app, settings.cors_origins)  # outside the others: problems answered by the layers above carry it too
     if settings.trusted_proxies:
@@ -98,8 +107,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     @app.get("/healthz", tags=["health"], operation_id="get_health")
     def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
+        """The process is alive, and which release of the service it runs."""
+        return {"status": "ok", "version": SERVICE_VERSION}
 
     @app.get("/readyz", tags=["health"], operation_id="get_readiness", responses=problem_responses(ServiceUnavailable))
     def readyz(request: Request) -> dict[str, str]:
@@ -107,7 +116,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         try:
             with request.app.state.database.reader() as session:
                 session.execute(sa.text("SELECT 1"))
-            probe = settings.storage_dir / ".ready"
+            # One probe file per process and thread: concurrent probes must not unlink each other's.
+            probe = settings.storage_dir / f".ready-{os.getpid()}-{threading.get_ident()}"
             probe.write_bytes(b"ok")
             probe.unlink()
             # Where attachment files live: writable directory, or a reachable S3 bucket.

@@ -11,7 +11,7 @@ from tests.conftest import ROOT_DIR
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/healthz")).json() == {"status": "ok", "version": "1.0.0"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}
 

@@ -76,9 +76,11 @@ def current_principal(
     now: Now,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    return authenticate(
+    principal = authenticate(
         session, request.app.state.database, credential, now, read_only=request.method in ("GET", "HEAD", "OPTIONS")
     )
+    request.state.user_id = principal.user_id  # for the request's log line
+    return principal
 
 
 _USER_COLUMNS = (

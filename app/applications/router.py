@@ -235,6 +235,7 @@ def _read_application(
     state = request.app.state
     with state.database.read_engine.connect() as conn, conn.begin():
         principal = authenticate(conn, state.database, credential, state.clock(), read_only=True, record_use=record_use)
+        request.state.user_id = principal.user_id  # for the request's log line
         application = _direct_loader(principal.roles, principal.recommender_kind).first(
             conn, {"org": principal.organization_id, "application_id": application_id}
         )

@@ -51,7 +51,9 @@ def _upload_principal(
     # (read_only: an API key's last use is recorded in a separate short write).
     database = request.app.state.database
     with database.reader() as session:
-        return authenticate(session, database, credential, now, read_only=True)
+        principal = authenticate(session, database, credential, now, read_only=True)
+    request.state.user_id = principal.user_id  # for the request's log line
+    return principal
 
 
 UPLOAD_BODY = {

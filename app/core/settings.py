@@ -57,7 +57,13 @@ class Settings(BaseSettings):
     cjk_font: Path | None = None
     # The heavier face for the form's title and headings (黑体 style); unset: searched, else the body font.
     cjk_title_font: Path | None = None
+    # Level of the "smps" loggers (one JSON line per request at info): debug, info, warning, error.
     log_level: str = "INFO"
+    # `smps serve --workers N`: how long a worker may take to answer its supervisor's ping before it is
+    # killed and replaced (uvicorn's default of 5 s kills workers still importing on a loaded host).
+    worker_healthcheck_seconds: int = Field(default=30, ge=1)
+    # Bearer token a Prometheus scraper sends to GET /metrics (admins may read it with their own credentials).
+    metrics_token: SecretStr | None = None
     # Attachments: limits enforced while the upload is read; types judged by the file's content.
     max_attachment_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_application_attachments_bytes: int = Field(default=200 * 1024 * 1024, ge=1)

@@ -1,0 +1,1 @@
+"""Operators' tools: backups of the database (``smps backup``)."""
