@@ -9,6 +9,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Path
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal
@@ -27,27 +28,27 @@ def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
     org = principal.organization_id
     # "Once past draft": a draft withdrawn before it was ever submitted never went before the parties.
     past_draft = sa.and_(
-        Application.state != State.draft,
-        sa.or_(Application.state != State.withdrawn, Application.submitted_at.is_not(None)),
-    )  # type: ignore[union-attr]
+        col(Application.state) != State.draft,
+        sa.or_(col(Application.state) != State.withdrawn, col(Application.submitted_at).is_not(None)),
+    )
     clauses: list[sa.ColumnElement[bool]] = []
     if principal.has(Role.applicant):
-        clauses.append(Application.undertaking_org_id == org)
+        clauses.append(col(Application.undertaking_org_id) == org)
     if principal.has(Role.signatory):
         named = sa.exists().where(
-            ApplicationParty.application_id == Application.id, ApplicationParty.organization_id == org
+            col(ApplicationParty.application_id) == col(Application.id), col(ApplicationParty.organization_id) == org
         )
         clauses.append(sa.and_(past_draft, named))
     if principal.has(Role.reviewer) and principal.recommender_kind:
         clauses.append(
             sa.and_(
-                Application.recommender_id == org,
-                sa.or_(past_draft, Application.entered_by_org_id == org),
+                col(Application.recommender_id) == org,
+                sa.or_(past_draft, col(Application.entered_by_org_id) == org),
             )
         )
     if principal.has(Role.office):
         # Equalities, not IN: the statement is compiled once and reused as is (no expanding parameters).
-        clauses.append(sa.or_(*(Application.state == s for s in OFFICE_VISIBLE_STATES)))
+        clauses.append(sa.or_(*(col(Application.state) == s for s in OFFICE_VISIBLE_STATES)))
     return sa.or_(*clauses) if clauses else sa.false()
 
 
@@ -77,7 +78,7 @@ def entry_errors(principal: Principal, undertaking_province_code: str) -> list[F
 
 
 @functools.lru_cache(maxsize=64)
-def loader(roles: frozenset[str], recommender_kind: str | None) -> sa.Select[tuple[Application]]:
+def loader(roles: frozenset[str], recommender_kind: str | None) -> sa.Select[Application]:
     """The loading statement for callers of one kind, with the organization as a bound parameter."""
     shape = Principal(
         user_id="",
@@ -88,7 +89,7 @@ def loader(roles: frozenset[str], recommender_kind: str | None) -> sa.Select[tup
         recommender_kind=recommender_kind,
         roles=roles,
     )
-    return sa.select(Application).where(Application.id == sa.bindparam("application_id"), visibility_filter(shape))
+    return sa.select(Application).where(col(Application.id) == sa.bindparam("application_id"), visibility_filter(shape))
 
 
 def load_visible_application(

@@ -4,6 +4,7 @@ from collections import Counter, defaultdict
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.applications.models import Application
 from app.applications.states import OFFICE_VISIBLE_STATES, State
@@ -16,8 +17,8 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
     recommenders = (
         session.execute(
             sa.select(Organization)
-            .where(Organization.recommender_kind.is_not(None))  # type: ignore[union-attr]
-            .order_by(Organization.recommender_kind.desc(), Organization.key, Organization.name)  # type: ignore[union-attr]
+            .where(col(Organization.recommender_kind).is_not(None))
+            .order_by(col(Organization.recommender_kind).desc(), col(Organization.key), col(Organization.name))
         )
         .scalars()
         .all()
@@ -25,7 +26,7 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
     batches = {
         b.recommender_id: b
         for b in session.execute(
-            sa.select(Batch).where(Batch.call_id == call_id, Batch.state.in_(OFFICE_VISIBLE_BATCH_STATES))  # type: ignore[attr-defined]
+            sa.select(Batch).where(col(Batch.call_id) == call_id, col(Batch.state).in_(OFFICE_VISIBLE_BATCH_STATES))
         ).scalars()
     }
     by_field: dict[str, Counter[str]] = defaultdict(Counter)
@@ -33,13 +34,13 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
     counts: Counter[str] = Counter()
     if batches:
         rows = session.execute(
-            sa.select(Batch.recommender_id, Application.domain_area, Application.state)
-            .join(BatchItem, BatchItem.batch_id == Batch.id)
-            .join(Application, Application.id == BatchItem.application_id)
+            sa.select(col(Batch.recommender_id), col(Application.domain_area), col(Application.state))
+            .join(BatchItem, col(BatchItem.batch_id) == col(Batch.id))
+            .join(Application, col(Application.id) == col(BatchItem.application_id))
             .where(
-                Batch.id.in_([b.id for b in batches.values()]),  # type: ignore[attr-defined]
-                Application.state.in_(OFFICE_VISIBLE_STATES),
-            )  # what was submitted, not what a returned list holds since  # type: ignore[attr-defined]
+                col(Batch.id).in_([b.id for b in batches.values()]),
+                col(Application.state).in_(OFFICE_VISIBLE_STATES),
+            )  # what was submitted, not what a returned list holds since
         ).all()
         for recommender_id, area, state in rows:
             counts[recommender_id] += 1
@@ -56,7 +57,7 @@ def call_summary(session: Session, call_id: str) -> CallSubmissionSummary:
                 key=org.key,
                 recommender_kind=org.recommender_kind or "",
                 batch_id=batch.id if batch else None,
-                state=batch.state if batch else "not_submitted",
+                state=BatchState(batch.state) if batch else "not_submitted",
                 item_count=counts[org.id],
                 acknowledged=batch is not None and batch.state == BatchState.acknowledged,
                 by_field=dict(sorted(by_field[org.id].items())),

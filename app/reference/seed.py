@@ -1,9 +1,12 @@
 """Idempotent seed of the reference data: recommenders, the joint office, the 9th-batch call."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.ids import new_id
 from app.organizations.models import Organization, OrganizationKind, RecommenderKind
@@ -22,7 +25,7 @@ DEFAULT_ATTACHMENT_RULES = {
 
 def seed_reference_data(session: Session) -> None:
     now = datetime.now(UTC)
-    existing = set(session.execute(select(Organization.key).where(Organization.key.is_not(None))).scalars())  # type: ignore[union-attr]
+    existing = set(session.execute(select(col(Organization.key)).where(col(Organization.key).is_not(None))).scalars())
     for code, name, name_en in [*data.PROVINCES, data.XPCC]:
         if code in existing:
             continue
@@ -52,11 +55,13 @@ def seed_reference_data(session: Session) -> None:
                 updated_at=now,
             )
         )
-    if session.execute(select(Call.id).where(Call.key == data.NINTH_CALL_KEY)).first() is None:
+    if session.execute(select(col(Call.id)).where(col(Call.key) == data.NINTH_CALL_KEY)).first() is None:
+        # The reference module keeps the call as plain data; its keys are Call's columns of the same names.
+        ninth_call: Mapping[str, Any] = data.NINTH_CALL
         session.add(
             Call(
                 id=new_id("call"),
-                **data.NINTH_CALL,
+                **ninth_call,
                 catalogue=data.CATALOGUE_9TH,
                 conditions=data.CONDITIONS_9TH,
                 sections=data.SECTIONS_9TH,
