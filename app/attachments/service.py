@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
@@ -187,9 +188,9 @@ class UploadPlan:
 
 def _usage(session: Session, application_id: str) -> tuple[dict[str, int], int]:
     rows = session.execute(
-        sa.select(Attachment.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(Attachment.size), 0))
-        .where(Attachment.application_id == application_id)
-        .group_by(Attachment.kind)
+        sa.select(col(Attachment.kind), sa.func.count(), sa.func.coalesce(sa.func.sum(col(Attachment.size)), 0))
+        .where(col(Attachment.application_id) == application_id)
+        .group_by(col(Attachment.kind))
     ).all()
     return {kind: int(n) for kind, n, _ in rows}, sum(int(total) for _, _, total in rows)
 
@@ -247,9 +248,9 @@ def _existing_copy(session: Session, application_id: str, kind: str, sha256: str
     return session.execute(
         sa.select(Attachment)
         .where(
-            Attachment.application_id == application_id,
-            Attachment.kind == kind,
-            Attachment.sha256 == sha256,
+            col(Attachment.application_id) == application_id,
+            col(Attachment.kind) == kind,
+            col(Attachment.sha256) == sha256,
         )
         .limit(1)
     ).scalar_one_or_none()
@@ -391,8 +392,8 @@ def load_visible_attachment(session: Session, principal: Principal, attachment_i
     """The attachment if the caller may see its application, else 404."""
     row = session.execute(
         sa.select(Attachment)
-        .join(Application, Application.id == Attachment.application_id)
-        .where(Attachment.id == attachment_id, visibility_filter(principal))
+        .join(Application, col(Application.id) == col(Attachment.application_id))
+        .where(col(Attachment.id) == attachment_id, visibility_filter(principal))
     ).scalar_one_or_none()
     if row is None:
         raise NotFound()
@@ -443,11 +444,11 @@ def _require_removable(session: Session, application: Application, row: Attachme
     """
     if application.state == State.endorsing and row.kind == PAPER_ENDORSEMENT_KIND:
         endorsement_id = session.execute(
-            sa.select(Endorsement.id)
+            sa.select(col(Endorsement.id))
             .where(
-                Endorsement.application_id == application.id,
-                Endorsement.attachment_id == row.id,
-                Endorsement.voided_at.is_(None),  # type: ignore[union-attr]
+                col(Endorsement.application_id) == application.id,
+                col(Endorsement.attachment_id) == row.id,
+                col(Endorsement.voided_at).is_(None),
             )
             .limit(1)
         ).scalar_one_or_none()
@@ -470,7 +471,7 @@ def _require_removable(session: Session, application: Application, row: Attachme
 def remove_blob_if_unreferenced(database: Database, store: BlobStore, key: str) -> None:
     """After a deletion committed: remove the file unless a row still names it (the sweep is the backstop)."""
     with database.reader() as session:
-        if session.execute(sa.select(Attachment.id).where(Attachment.storage_key == key)).first():
+        if session.execute(sa.select(col(Attachment.id)).where(col(Attachment.storage_key) == key)).first():
             return
     store.delete(key)
 
@@ -481,9 +482,9 @@ def remove_blob_if_unreferenced(database: Database, store: BlobStore, key: str) 
 def attachment_digests(session: Session, application_id: str) -> list[dict[str, str]]:
     """``[{"id", "kind", "sha256"}]`` of the application's attachments, sorted by id (stored digests, no file read)."""
     rows = session.execute(
-        sa.select(Attachment.id, Attachment.kind, Attachment.sha256)
-        .where(Attachment.application_id == application_id)
-        .order_by(Attachment.id)
+        sa.select(col(Attachment.id), col(Attachment.kind), col(Attachment.sha256))
+        .where(col(Attachment.application_id) == application_id)
+        .order_by(col(Attachment.id))
     ).all()
     return [{"id": r.id, "kind": r.kind, "sha256": r.sha256} for r in rows]
 
@@ -497,7 +498,7 @@ def missing_required_kinds(session: Session, call: Call, application_id: str) ->
         return []
     present = set(
         session.execute(
-            sa.select(Attachment.kind).where(Attachment.application_id == application_id).distinct()
+            sa.select(col(Attachment.kind)).where(col(Attachment.application_id) == application_id).distinct()
         ).scalars()
     )
     return sorted(required - present)
@@ -505,7 +506,9 @@ def missing_required_kinds(session: Session, call: Call, application_id: str) ->
 
 def attachment_belongs(session: Session, application_id: str, attachment_id: str, kind: str | None = None) -> bool:
     """Whether the attachment exists on this application (and is of ``kind`` when given)."""
-    query = sa.select(Attachment.id).where(Attachment.id == attachment_id, Attachment.application_id == application_id)
+    query = sa.select(col(Attachment.id)).where(
+        col(Attachment.id) == attachment_id, col(Attachment.application_id) == application_id
+    )
     if kind is not None:
-        query = query.where(Attachment.kind == kind)
+        query = query.where(col(Attachment.kind) == kind)
     return session.execute(query).first() is not None

@@ -192,8 +192,8 @@ def rows_of(records: Iterable[tuple[int, Sequence[Any]]], limits: Limits) -> Par
         cells: dict[str, str | None] = {}
         for key, value in zip(keys, raw, strict=False):
             if key:
-                cells[key] = text = _text(value, f"/rows/{len(rows)}/{key}", limits)
-                if text is not None:
+                cells[key] = cell = _text(value, f"/rows/{len(rows)}/{key}", limits)
+                if cell is not None:
                     cells_seen += 1
         if cells_seen > limits.cells:
             raise TooManyCells(Text("最多 {max} 个非空单元格", "At most {max} non-empty cells"), max=limits.cells)

@@ -22,8 +22,8 @@ _PROBLEM = {
     "title": "请求头过大",
     "status": 431,
     "code": "headers_too_large",
-    "detail": "请求头部分超过 {limit} 字节（The request's header section is larger than {limit} bytes）",
 }
+_DETAIL = "请求头部分超过 {limit} 字节（The request's header section is larger than {limit} bytes）"
 
 
 class HeaderCappedHttpToolsProtocol(HttpToolsProtocol):
@@ -69,7 +69,7 @@ class HeaderCappedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = True
         problem = {
             **_PROBLEM,
-            "detail": _PROBLEM["detail"].format(limit=self._header_cap),
+            "detail": _DETAIL.format(limit=self._header_cap),
             "max_bytes": self._header_cap,
         }
         body = json.dumps(problem, ensure_ascii=False).encode()

@@ -19,6 +19,10 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
+def _all_attachment_types() -> list[AttachmentType]:
+    return ["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SMPS_", env_file=".env", extra="ignore")
 
@@ -69,7 +73,7 @@ class Settings(BaseSettings):
     max_application_attachments_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     # Comma-separated in the environment: SMPS_ALLOWED_ATTACHMENT_TYPES=pdf,ofd,jpeg
     allowed_attachment_types: Annotated[list[AttachmentType], NoDecode, BeforeValidator(_comma_list)] = Field(
-        default_factory=lambda: ["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
+        default_factory=_all_attachment_types
     )
     # Where attachment files live: "filesystem" (under storage_dir) or "s3" (an S3-compatible bucket).
     blob_backend: Literal["filesystem", "s3"] = "filesystem"

@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.accounts.models import User
 from app.applications.models import Application, Endorsement, Review
@@ -59,14 +60,16 @@ def gather(session: Session, application: Application) -> Facts:
         parties.append(("management", application.recommender_id))
     ids = {org for _, org in parties}
     orgs = (
-        {o.id: o for o in session.execute(sa.select(Organization).where(Organization.id.in_(ids))).scalars()}
+        {o.id: o for o in session.execute(sa.select(Organization).where(col(Organization.id).in_(ids))).scalars()}
         if ids
         else {}
-    )  # type: ignore[attr-defined]
+    )
     endorsements = {
         (e.party_role, e.organization_id): e
         for e in session.execute(
-            sa.select(Endorsement).where(Endorsement.application_id == application.id, Endorsement.voided_at.is_(None))  # type: ignore[union-attr]
+            sa.select(Endorsement).where(
+                col(Endorsement.application_id) == application.id, col(Endorsement.voided_at).is_(None)
+            )
         ).scalars()
     }
     facts = Facts(application, call, orgs, parties)
@@ -74,11 +77,11 @@ def gather(session: Session, application: Application) -> Facts:
         op = Opinion(role, facts.name(org))
         if role == "management":
             row = session.execute(
-                sa.select(Review, User.display_name)
-                .join(User, User.id == Review.reviewer_id)
-                .where(Review.application_id == application.id, Review.recommender_id == org)
-                .order_by(Review.recorded_at.desc())
-                .limit(1)  # type: ignore[attr-defined]
+                sa.select(Review, col(User.display_name))
+                .join(User, col(User.id) == col(Review.reviewer_id))
+                .where(col(Review.application_id) == application.id, col(Review.recommender_id) == org)
+                .order_by(col(Review.recorded_at).desc())
+                .limit(1)
             ).first()
             if row is not None:
                 review, reviewer = row
@@ -93,14 +96,15 @@ def gather(session: Session, application: Application) -> Facts:
             op.signatory = " ".join(x for x in (e.signatory_name, e.signatory_title) if x)
         facts.opinions.append(op)
     facts.tracking_number = session.execute(
-        sa.select(Receipt.tracking_number)
-        .join(Batch, Batch.id == Receipt.batch_id)
-        .join(BatchItem, BatchItem.batch_id == Batch.id)
+        sa.select(col(Receipt.tracking_number))
+        .join(Batch, col(Batch.id) == col(Receipt.batch_id))
+        .join(BatchItem, col(BatchItem.batch_id) == col(Batch.id))
         .where(
-            BatchItem.application_id == application.id, Batch.state.in_((BatchState.submitted, BatchState.acknowledged))
-        )  # type: ignore[attr-defined]
-        .order_by(Receipt.seq.desc())
-        .limit(1)  # type: ignore[attr-defined]
+            col(BatchItem.application_id) == application.id,
+            col(Batch.state).in_((BatchState.submitted, BatchState.acknowledged)),
+        )
+        .order_by(col(Receipt.seq).desc())
+        .limit(1)
     ).scalar_one_or_none()
     return facts
 

@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable
 from app.documents.wrap import wrap_lines
 
 
-class Lines(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
+class Lines(Flowable):
     def __init__(self, lines: list[str], font: str, size: float, leading: float, align: str = "left") -> None:
         super().__init__()
         self.lines, self.font, self.size, self.leading, self.align = lines or [""], font, size, leading, align

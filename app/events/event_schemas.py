@@ -42,7 +42,7 @@ class ApplicationDeletedData(_Data):
 class ApplicationStateChangedData(_Data):
     action: str = Field(
         description="The step: a caller's action or the system's (`all_agreed`, `batch_submitted`…)",
-        json_schema_extra={"enum": sorted({step.action for step in STEPS})},
+        json_schema_extra={"enum": [*sorted({step.action for step in STEPS})]},
     )
     from_: StateName = Field(alias="from")
     to: StateName

@@ -15,7 +15,8 @@ from app.batches.models import Batch
 from app.bulk.models import BulkUpload
 from app.core.clock import as_utc
 from app.core.db import Database
-from app.events.models import Event, WebhookDelivery, WebhookFanout
+from app.core.outbox_models import Event
+from app.events.models import WebhookDelivery, WebhookFanout
 
 _BULK_IN_PROGRESS = ("queued", "running")
 
