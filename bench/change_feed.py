@@ -33,14 +33,14 @@ APPLICATIONS = 2_000
 PAGES_COMPARED = 10  # full pages at each end of the feed
 ROUNDS = 5
 INVISIBLE_EVERY = 10  # one event in ten is about an application the reviewer does not see
-TYPES = ("application.created", "application.updated", "application.state_changed", "application.endorsed")
+TYPES = ("application.created", "application.updated", "application.state_changed", "review.recorded")
 
 
 def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
     """n events about the applications of the database; returns how many the reviewer may see."""
     database = make_database(Settings(database_url=url))
     try:
-        with database.writer() as session:
+        with database.transaction() as session:
             apps = session.execute(
                 sa.select(
                     Application.id,
@@ -60,11 +60,17 @@ def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
                 about = hidden[seq % len(hidden)] if seq % INVISIBLE_EVERY == 0 else visible[seq % len(visible)]
                 seen += seq % INVISIBLE_EVERY != 0
                 kind = TYPES[seq % len(TYPES)]
-                data = (
-                    {"from": "provincial_review", "to": about.state}
-                    if kind == "application.state_changed"
-                    else {"state": about.state, "title": about.title}
-                )
+                # Each type's data as the service writes it (the feed's response model checks it).
+                data: dict[str, Any] = {
+                    "application.created": {"state": about.state, "title": about.title},
+                    "application.updated": {"fields": ["title"]},
+                    "application.state_changed": {
+                        "action": "recommend",
+                        "from": "provincial_review",
+                        "to": about.state,
+                    },
+                    "review.recorded": {"decision": "recommend"},
+                }[kind]
                 batch.append(
                     {
                         "seq": seq,
@@ -90,7 +96,6 @@ def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
                 .where(EventCounter.id == 1)  # type: ignore[arg-type]
                 .values(value=first + n_events - 1)
             )
-            session.commit()
         return seen
     finally:
         database.dispose()
