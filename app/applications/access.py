@@ -84,7 +84,7 @@ def loader(roles: frozenset[str], recommender_kind: str | None) -> sa.Select[App
         user_id="",
         username="",
         display_name="",
-        organization_id=sa.bindparam("org"),  # type: ignore[arg-type]
+        organization_id=sa.bindparam("org"),  # type: ignore[arg-type]  # a bound parameter, so one statement serves every organization
         province_code="",
         recommender_kind=recommender_kind,
         roles=roles,

@@ -113,23 +113,23 @@ def list_applications(
     # Only the summary's columns: the form itself (about 10 KB each) stays in the database.
     query = sa.select(*_SUMMARY_COLUMNS).where(visibility_filter(principal))
     if call_id:
-        query = query.where(Application.call_id == call_id)
+        query = query.where(col(Application.call_id) == call_id)
     if state:
-        query = query.where(Application.state.in_([s.value for s in state]))  # type: ignore[attr-defined]
+        query = query.where(col(Application.state).in_([s.value for s in state]))
     if province:
-        query = query.where(Application.province_code == province)
+        query = query.where(col(Application.province_code) == province)
     if recommender_id:
-        query = query.where(Application.recommender_id == recommender_id)
+        query = query.where(col(Application.recommender_id) == recommender_id)
     if domain:
         query = (
-            query.where(Application.domain_area == domain)
+            query.where(col(Application.domain_area) == domain)
             if "." in domain
-            else query.where(Application.domain_area.startswith(domain + ".", autoescape=True))
-        )  # type: ignore[union-attr]
+            else query.where(col(Application.domain_area).startswith(domain + ".", autoescape=True))
+        )
     if q:
-        query = query.where(Application.title.contains(q, autoescape=True))  # type: ignore[attr-defined]
+        query = query.where(col(Application.title).contains(q, autoescape=True))
     if updated_after:
-        query = query.where(Application.updated_at > updated_after)
+        query = query.where(col(Application.updated_at) > updated_after)
     rows, token = keyset_page(
         session.execute(keyset_query(query, NEWEST_FIRST, page_token, page_size)).all(), NEWEST_FIRST, page_size
     )
@@ -321,7 +321,9 @@ def validate_application(
 def list_transitions(application: VisibleApplication, session: DbSession) -> Page[TransitionPublic]:
     """The history: who moved the application, when, from which state to which, and why (oldest first, one page)."""
     rows = session.execute(
-        sa.select(Transition).where(Transition.application_id == application.id).order_by(Transition.at, Transition.id)
+        sa.select(Transition)
+        .where(col(Transition.application_id) == application.id)
+        .order_by(col(Transition.at), col(Transition.id))
     ).scalars()
     return Page(items=[TransitionPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 
@@ -361,8 +363,8 @@ def list_endorsements(application: VisibleApplication, session: DbSession) -> li
     """Every sign-off, including those voided when the content changed."""
     rows = session.execute(
         sa.select(Endorsement)
-        .where(Endorsement.application_id == application.id)
-        .order_by(Endorsement.recorded_at, Endorsement.id)
+        .where(col(Endorsement.application_id) == application.id)
+        .order_by(col(Endorsement.recorded_at), col(Endorsement.id))
     ).scalars()
     return [_endorsement_public(e) for e in rows]
 
@@ -417,7 +419,9 @@ def verify_paper_endorsement(
 def list_reviews(application: VisibleApplication, session: DbSession) -> Page[ReviewPublic]:
     """The recommender's review decisions on the application, oldest first, one page (who may see it: as the application)."""
     rows = session.execute(
-        sa.select(Review).where(Review.application_id == application.id).order_by(Review.recorded_at, Review.id)
+        sa.select(Review)
+        .where(col(Review.application_id) == application.id)
+        .order_by(col(Review.recorded_at), col(Review.id))
     ).scalars()
     return Page(items=[ReviewPublic.model_validate(r, from_attributes=True) for r in rows], next_page_token=None)
 

@@ -1,7 +1,7 @@
 """Endpoints of the events package: the change feed and webhook subscriptions."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response, status
@@ -29,6 +29,7 @@ from app.events.schemas import (
     EVENT_TYPE_PATTERN,
     EVENT_TYPES_FILTER_PATTERN,
     FEED_PAGE_SIZE,
+    DeliveryState,
     EventPage,
     WebhookAttemptPublic,
     WebhookCreate,
@@ -110,9 +111,9 @@ def _webhook_public(row: Webhook) -> WebhookPublic:
 
 def _load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str) -> Webhook:
     """The subscription if the caller may see it (its organization's, or any for an admin), else 404."""
-    query = sa.select(Webhook).where(Webhook.id == webhook_id, Webhook.deleted_at.is_(None))  # type: ignore[union-attr]
+    query = sa.select(Webhook).where(col(Webhook.id) == webhook_id, col(Webhook.deleted_at).is_(None))
     if not principal.is_admin:
-        query = query.where(Webhook.organization_id == principal.organization_id)
+        query = query.where(col(Webhook.organization_id) == principal.organization_id)
     row = session.execute(query).scalar_one_or_none()
     if row is None:
         raise NotFound()
@@ -163,10 +164,12 @@ def create_webhook(
 def _check_webhook_quota(session: sa.orm.Session, user_id: str, limit: int) -> None:
     # The user's row is locked first (PostgreSQL; SQLite writers are serialized anyway), so two concurrent
     # subscriptions cannot both take the last place.
-    session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+    session.execute(sa.select(col(User.id)).where(col(User.id) == user_id).with_for_update())
     count = session.execute(
-        sa.select(sa.func.count()).select_from(Webhook).where(Webhook.owner_id == user_id, Webhook.deleted_at.is_(None))
-    ).scalar_one()  # type: ignore[union-attr]
+        sa.select(sa.func.count())
+        .select_from(Webhook)
+        .where(col(Webhook.owner_id) == user_id, col(Webhook.deleted_at).is_(None))
+    ).scalar_one()
     if count >= limit:
         raise TooManyWebhooks(
             Text(
@@ -226,7 +229,7 @@ def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: 
     row.deleted_at = now
     session.execute(
         sa.update(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == row.id, WebhookDelivery.state == "pending")
+        .where(col(WebhookDelivery.webhook_id) == row.id, col(WebhookDelivery.state) == "pending")
         .values(state="cancelled", next_attempt_at=None, lease_token=None, completed_at=now)
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -259,10 +262,10 @@ def list_webhook_deliveries(
     if rows:
         for attempt in session.execute(
             sa.select(WebhookAttempt)
-            .where(WebhookAttempt.delivery_id.in_(list(attempts)))  # type: ignore[attr-defined]
-            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
+            .where(col(WebhookAttempt.delivery_id).in_(list(attempts)))
+            .order_by(col(WebhookAttempt.delivery_id), col(WebhookAttempt.number))
         ).scalars():
-            outcome = (
+            outcome: Literal["succeeded", "failed"] | None = (
                 None
                 if attempt.finished_at is None
                 else ("succeeded" if attempt.status_code is not None and 200 <= attempt.status_code < 300 else "failed")
@@ -281,7 +284,8 @@ def list_webhook_deliveries(
             id=r.id,
             event_id=r.event_id,
             event_type=r.event_type,
-            state=r.state,
+            # The worker writes only these four states (WebhookDeliveryPublic validates them again).
+            state=cast(DeliveryState, r.state),
             attempt_count=r.attempts,
             next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
             last_error=public_error(r.last_status_code, r.last_error),
