@@ -4,29 +4,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from app.applications.schemas import ApplicationCreate
+from pydantic import BaseModel, Field
 
 
 class BulkMode(StrEnum):
     all_or_nothing = "all_or_nothing"
     valid_rows = "valid_rows"
-
-
-class BulkUploadRequest(BaseModel):
-    """The JSON form of an upload (a CSV or XLSX file is sent as multipart `file` + `mode` instead)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: BulkMode = Field(
-        default=BulkMode.all_or_nothing,
-        description="all_or_nothing: create every row or none; valid_rows: create the valid rows",
-    )
-    rows: list[ApplicationCreate] = Field(
-        description="Applications, each as the body of `POST /applications`; "
-        "each row is checked on its own and reported in `results`"
-    )
 
 
 class RowError(BaseModel):

@@ -34,7 +34,6 @@ from app.core.outbox import sequence
 from app.core.outbox_models import Event
 from app.reference.models import Call
 
-MODES = ("all_or_nothing", "valid_rows")
 _APPLICATIONS = Application.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
 _PARTIES = ApplicationParty.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
 _EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
