@@ -131,7 +131,7 @@ def make_database(settings: Settings) -> Database:
     engine = sa.create_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=20,
+        max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,

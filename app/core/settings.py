@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     max_form_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
     db_pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL connections opened beyond the pool under load (closed again when returned). A process runs
+    # up to a thread pool of requests (40) plus the writes admitted on the event loop (half of that), each
+    # holding a connection: the pool must cover them all, or requests wait for a connection inside the
+    # threads the connection holders need, and fail after the pool timeout.
+    db_max_overflow: int = Field(default=60, ge=0)
     # "production" refuses to start with development keys or defaults that weaken security (app/core/production.py).
     environment: Literal["development", "production"] = "development"
     # Receipt signing keys (PEM files, see app/batches/keystore.py); unset: "receipt-keys" beside storage_dir.
