@@ -21,7 +21,7 @@ def main() -> None:
     seconds = 4 if args.quick else 8
     results = [
         read_path.read_one(seconds),
-        read_path.list_scaling(seconds, *((2_000, 20_000) if args.quick else (10_000, 100_000))),
+        read_path.list_scaling(seconds, *((5_000, 50_000) if args.quick else (10_000, 100_000))),
         bulk_import.run(2_000 if args.quick else 10_000, args.postgres),
         __import__("bench.batch_submit", fromlist=["run"]).run(args.postgres, repeats=1 if args.quick else 3),
         attachment_upload.run(repeat=1 if args.quick else 3),

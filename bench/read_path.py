@@ -100,22 +100,34 @@ def read_one(seconds: int = 8, url: str | None = None) -> dict:
     return result
 
 
+# The reviewer's list, as the review screen asks for it, and with the search and domain filters
+# (the title search matches about a third of the applications: its page is found further down the index).
+LIST_FILTERS = {
+    "state": "state=provincial_review",
+    "q": "state=provincial_review&q=1",
+    "domain": "state=provincial_review&domain=1.2",
+}
+
+
 def list_scaling(seconds: int = 8, small: int = 10_000, large: int = 100_000) -> dict:
-    figures = {}
+    """Requests/s of a list page at ``large`` rows ÷ at ``small`` rows, for each filter of LIST_FILTERS."""
+    figures: dict[str, dict[int, float]] = {name: {} for name in LIST_FILTERS}
     for n in (small, large):
         url = temp_sqlite_url()
         info = build_database(url, n)
         headers = {"Authorization": f"Bearer {info['reviewer_key']}"}
         with server("app.asgi:app", {"SMPS_DATABASE_URL": url}) as base:
-            target = f"{base}/api/v1/applications?page_size=50&recommender_id={info['recommender_id']}&state=provincial_review"
-            assert len(httpx.get(target, headers=headers).json()["items"]) == 50
-            figures[n] = wrk(target, headers, seconds)
+            for name, query in LIST_FILTERS.items():
+                target = f"{base}/api/v1/applications?page_size=50&recommender_id={info['recommender_id']}&{query}"
+                assert httpx.get(target, headers=headers).json()["items"], name
+                figures[name][n] = wrk(target, headers, seconds)
+    ratios = {name: round(f[large] / f[small], 3) for name, f in figures.items()}
     return {
         "name": "list_applications",
-        f"rps_{small}": figures[small],
-        f"rps_{large}": figures[large],
-        "ratio": round(figures[large] / figures[small], 3),
-        "target": ">= 0.8",
+        "rps": {name: {str(n): rps for n, rps in f.items()} for name, f in figures.items()},
+        "ratios": ratios,
+        "ratio": min(ratios.values()),
+        "target": ">= 0.8 for every filter",
     }
 
 
