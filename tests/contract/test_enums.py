@@ -1,6 +1,7 @@
 """Closed values are enums in the document, and the enums hold every value the service uses."""
 
 import json
+from types import SimpleNamespace
 
 import httpx
 import jsonschema
@@ -43,7 +44,7 @@ def test_event_types_are_listed_and_nothing_else_is_emitted() -> None:
         SCHEMAS[ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"] for ref in union["oneOf"]
     } == EVENT_TYPES
     with pytest.raises(ValueError, match="undeclared event type"):
-        record_event(None, "application.renamed", object(), now=None)  # type: ignore[arg-type]
+        record_event(None, "application.renamed", SimpleNamespace(id="app_x"), now=None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
