@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The locked dependencies with the test extras.
+# The locked dependencies with the test extras; then the lint and type checks (ruff format, ruff check,
+# mypy on app/): a lint or type error fails the run before any test.
 scripts/setup.sh --extra test
+scripts/lint.sh
 
 # A PostgreSQL cluster of our own, in a temporary directory, on a private port.
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)}

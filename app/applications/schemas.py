@@ -213,7 +213,7 @@ class Sections(TypedDict, total=False):
     refused (422 `unknown_section`)."""
 
     # How pydantic configures a TypedDict; mypy reads every class statement as a key.
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]  # pydantic reads it from a TypedDict; mypy sees a plain key
 
     basic_situation: Annotated[LongText, Field(description="基本情况 (Basic situation)")]
     groundwork: Annotated[LongText, Field(description="工作基础 (Standardization groundwork)")]

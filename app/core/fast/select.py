@@ -37,7 +37,7 @@ class DirectSelect:
             raise ValueError("DirectSelect cannot run statements with expanding parameters (IN lists)")
         columns = compiled._result_columns  # (key, name, objects, type)
         processors = [col[3]._cached_result_processor(dialect, None) for col in columns]
-        row_type = namedtuple("Row", [col[0] for col in columns], rename=True)  # type: ignore[misc]
+        row_type = namedtuple("Row", [col[0] for col in columns], rename=True)  # type: ignore[misc]  # field names known only at run time
         positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         defaults = dict(compiled.construct_params(_check=False))  # values the statement carries itself
         # One callable per parameter here: only tuple-valued (IN) parameters get a sequence, refused above.
@@ -54,7 +54,7 @@ class DirectSelect:
         values = {**defaults, **params}
         for name, process in binds.items():
             values[name] = process(values[name])
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # set on every live pooled connection
         try:
             cursor.execute(sql, [values[name] for name in positions] if positions is not None else values)
             raw = cursor.fetchall()
