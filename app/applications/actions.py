@@ -25,6 +25,7 @@ from app.applications.service import (
 from app.applications.states import EDITABLE_STATES
 from app.applications.validation import party_list
 from app.applications.workflow import Actor, Step
+from app.attachments.queries import attachment_belongs, attachment_digests
 from app.core.concurrency import compare_and_set
 from app.core.errors import (
     AppError,
@@ -117,8 +118,6 @@ def transition(
     def digest() -> dict[str, Any]:
         if action != "submit":
             return {}
-        from app.attachments.service import attachment_digests
-
         # Sign-off pages are records of approval, not content the parties approve: they stay out of the digest.
         content_files = [a for a in attachment_digests(session, application.id) if a["kind"] != "paper_endorsement"]
         return {"content_digest": canonical_digest(application, content_files), "submitted_at": now}
@@ -165,8 +164,6 @@ def endorse(
                     )
                 ]
             )
-        from app.attachments.service import attachment_belongs
-
         if not attachment_belongs(session, application.id, body.attachment_id, kind="paper_endorsement"):
             raise ValidationFailed(
                 errors=[

@@ -29,6 +29,7 @@ from app.applications.schemas import (
 from app.applications.states import EDITABLE_STATES, State
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
 from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, INITIAL_STATE, Actor, Guard, available_actions
+from app.attachments.queries import missing_required_kinds
 from app.core.concurrency import compare_and_set
 from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.fast.select import DirectSelect
@@ -108,8 +109,6 @@ def _referenced_orgs(content: dict[str, Any]) -> set[str]:
 
 
 def run_validation(session: Session, application: Application, call: Call) -> Report:
-    from app.attachments.service import missing_required_kinds
-
     orgs = org_facts(session, _referenced_orgs(application.content))
     return validate_application(application.content, call, orgs, missing_required_kinds(session, call, application.id))
 

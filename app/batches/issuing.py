@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.applications.models import Application
+from app.attachments.queries import attachment_digests
 from app.batches import receipts
 from app.batches.keystore import Signer
 from app.batches.models import Batch, BatchItem, Receipt
@@ -27,8 +28,6 @@ def issue_receipt(
     now: datetime,
     signers: list[Signer],
 ) -> Receipt:
-    from app.attachments.service import attachment_digests
-
     previous = latest_receipt(session, batch.id)
     seq = (previous.seq if previous else 0) + 1
     org = session.get(Organization, batch.recommender_id)
