@@ -133,7 +133,11 @@ def list_applications(
     rows, token = keyset_page(
         session.execute(keyset_query(query, NEWEST_FIRST, page_token, page_size)).all(), NEWEST_FIRST, page_size
     )
-    return Page(items=[ApplicationSummary.model_construct(**r._mapping) for r in rows], next_page_token=token)
+    names = query.selected_columns.keys()
+    return Page(
+        items=[ApplicationSummary.model_construct(**dict(zip(names, r, strict=True))) for r in rows],
+        next_page_token=token,
+    )
 
 
 @router.post(
