@@ -31,8 +31,8 @@ from sqlmodel import col
 from app.attachments.blobstore import FileSystemBlobStore
 from app.attachments.models import Attachment
 from app.core.db import make_database
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event
 from bench.deadline_people import Recommender, serve, setup
 from tests.attachments.files import BigPdf
 
