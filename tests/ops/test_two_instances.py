@@ -23,8 +23,9 @@ from sqlmodel import col
 from app.applications.models import Application
 from app.attachments.blobstore import new_key
 from app.bulk.models import BulkUpload
+from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import Event, WebhookDelivery, WebhookFanout
+from app.events.models import WebhookDelivery, WebhookFanout
 from tests.applications.cast import MINIMAL_PDF
 from tests.conftest import BACKEND, ROOT_DIR
 from tests.events.conftest import Receiver
