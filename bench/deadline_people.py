@@ -19,8 +19,8 @@ from app.accounts.models import User
 from app.accounts.service import create_api_key
 from app.core.db import make_database
 from app.core.ids import new_id
-from app.core.migrate import migrate
 from app.core.settings import Settings
+from app.main import migrate
 from app.organizations.credit_code import check_character
 from app.organizations.models import Organization
 from bench.batch_submit import open_call

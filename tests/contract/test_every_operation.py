@@ -288,6 +288,9 @@ async def _administration(call: Driver, http: httpx.AsyncClient, cast: Cast) -> 
     admin, office, reviewer = cast.admin, cast.office, cast.reviewer
     ids = {ex.CALL: cast.call_id, ex.UNDERTAKING: cast.undertaking}
 
+    metrics = await call("get_metrics", admin, 200)
+    assert b"smps_http_requests" in metrics.content  # the exposition, counting the walk's own requests
+    await call("get_metrics", reviewer, 403)
     await call("list_api_keys", admin, 200)
     key = await call(
         "create_api_key", admin, 201, body=call.model("ApiKeyCreate", _example("create_api_key", "system", ids))
