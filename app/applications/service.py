@@ -36,7 +36,7 @@ from app.core.fast.select import DirectSelect
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
-from app.core.outbox import new_event, queue_event, record_event
+from app.core.outbox import new_event, queue_event
 from app.organizations.models import Organization
 from app.reference.labels import ROLES, labelled
 from app.reference.models import Call
@@ -333,16 +333,15 @@ def delete_application(
     if getattr(deleted, "rowcount", 0) != 1:  # a CursorResult; Session.execute is typed as any Result
         raise PreconditionFailed()
     # Seen by whoever could see the draft (app.events.access): its unit and the recommender that entered it.
-    record_event(
+    record_application_event(
         session,
         "application.deleted",
         application,
+        application,
+        principal,
         now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.entered_by_org_id,
-        organization_id=application.undertaking_org_id,
         data={"title": application.title},
+        recommender_id=application.entered_by_org_id,
     )
 
 
