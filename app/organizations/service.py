@@ -11,11 +11,12 @@ from app.accounts.principal import Principal, require_role
 from app.core.concurrency import compare_and_set
 from app.core.deps import require_version
 from app.core.errors import AppError, Duplicate, FieldError, NotFound, ValidationFailed
+from app.core.fetch_page import fetch_page
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
 from app.core.outbox import record_event
-from app.core.pagination import Keyset, keyset_page, keyset_query
+from app.core.pagination import Keyset
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
@@ -44,8 +45,7 @@ def list_organizations(
         query = query.where(col(Organization.name).contains(q, autoescape=True))
     if credit_code:
         query = query.where(col(Organization.credit_code) == credit_code.upper())
-    rows = session.execute(keyset_query(query, BY_ID, page_token, page_size)).scalars().all()
-    return keyset_page(rows, BY_ID, page_size)
+    return fetch_page(session, query, BY_ID, page_token, page_size)
 
 
 def load_organization(session: Session, org_id: str) -> Organization:
