@@ -36,7 +36,8 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.fetch_page import fetch_page
+from app.core.pagination import Keyset, Page, PageSize, PageToken
 from app.core.security import hash_password
 from app.organizations.models import Organization
 
@@ -121,10 +122,7 @@ def list_api_keys(
     query = sa.select(ApiKey)
     if not principal.is_admin:
         query = query.where(col(ApiKey.user_id) == principal.user_id)
-    keyset = Keyset((col(ApiKey.id),))
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
-    )
+    rows, token = fetch_page(session, query, Keyset((col(ApiKey.id),)), page_token, page_size)
     return Page(items=[_key_public(r) for r in rows], next_page_token=token)
 
 
@@ -168,10 +166,7 @@ def list_users(
     query = sa.select(User)
     if organization_id:
         query = query.where(col(User.organization_id) == organization_id)
-    keyset = Keyset((col(User.id),))
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
-    )
+    rows, token = fetch_page(session, query, Keyset((col(User.id),)), page_token, page_size)
     return Page(items=[_user_public(u) for u in rows], next_page_token=token)
 
 

@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.applications.events import record_application_event
 from app.applications.guards import ApplicationInvalid as ApplicationInvalid
 from app.applications.guards import PaperEndorsementRejected as PaperEndorsementRejected
 from app.applications.guards import check_guards
@@ -29,13 +30,11 @@ from app.attachments.queries import attachment_belongs, attachment_digests
 from app.core.concurrency import compare_and_set
 from app.core.errors import (
     AppError,
-    FieldError,
     Forbidden,
-    ValidationFailed,
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.outbox import record_event
+from app.core.invalid import invalid
 
 
 class AlreadyEndorsed(AppError):
@@ -90,15 +89,13 @@ def apply_action(
             at=now,
         )
     )
-    record_event(
+    record_application_event(
         session,
         "application.state_changed",
         application,
+        application,
+        principal,
         now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.recommender_id,
-        organization_id=application.undertaking_org_id,
         data={"action": step.action, "from": source, "to": step.target},
     )
     return step
@@ -137,14 +134,10 @@ def endorse(
     check_guards(session, principal, application, "endorse", now=now)
     named = {(role, org) for role, org, _ in party_list(application.content.get("parties") or {})}
     if (body.role, body.organization_id) not in named:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/organization_id",
-                    "not_a_party",
-                    Text("该单位不是本申请中该角色的一方", "The organization is not this party of the application"),
-                )
-            ]
+        raise invalid(
+            "/organization_id",
+            "not_a_party",
+            Text("该单位不是本申请中该角色的一方", "The organization is not this party of the application"),
         )
     if body.mode == "online":
         if not (principal.has(Role.signatory) and principal.organization_id == body.organization_id):
@@ -155,24 +148,16 @@ def endorse(
     else:
         require_actor(principal, application, Actor.applicant)
         if not body.attachment_id:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "/attachment_id",
-                        "required",
-                        Text("纸质签署须附盖章页扫描件", "A paper sign-off needs the scanned stamped page"),
-                    )
-                ]
+            raise invalid(
+                "/attachment_id",
+                "required",
+                Text("纸质签署须附盖章页扫描件", "A paper sign-off needs the scanned stamped page"),
             )
         if not attachment_belongs(session, application.id, body.attachment_id, kind="paper_endorsement"):
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "/attachment_id",
-                        "unknown_attachment",
-                        Text("附件不存在或不是纸质签署页", "No such paper_endorsement attachment on this application"),
-                    )
-                ]
+            raise invalid(
+                "/attachment_id",
+                "unknown_attachment",
+                Text("附件不存在或不是纸质签署页", "No such paper_endorsement attachment on this application"),
             )
     current = current_endorsements(session, application.id)
     if any(e.party_role == body.role and e.organization_id == body.organization_id for e in current):
@@ -196,15 +181,13 @@ def endorse(
     )
     session.add(endorsement)
     session.flush()
-    record_event(
+    record_application_event(
         session,
         "endorsement.recorded",
         endorsement,
+        application,
+        principal,
         now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.recommender_id,
-        organization_id=application.undertaking_org_id,
         data={"role": body.role, "organization_id": body.organization_id, "decision": body.decision, "mode": body.mode},
     )
     signs = sign_offs(application, [*current, endorsement])
@@ -239,30 +222,18 @@ def verify_paper_endorsement(
     check_guards(session, principal, application, "verify_paper_endorsement", now=now)
     endorsement = next((e for e in current_endorsements(session, application.id) if e.id == endorsement_id), None)
     if endorsement is None or endorsement.mode != "paper":
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/endorsement_id",
-                    "not_a_paper_endorsement",
-                    Text("不是本申请的纸质签署", "Not a paper sign-off of this application"),
-                )
-            ]
+        raise invalid(
+            "/endorsement_id",
+            "not_a_paper_endorsement",
+            Text("不是本申请的纸质签署", "Not a paper sign-off of this application"),
         )
     apply_action(session, principal, application, "verify_paper_endorsement", version=version, now=now)
     endorsement.verification = body.verdict
     endorsement.verified_by = principal.user_id
     endorsement.verified_at = now
     endorsement.verification_comment = body.comment
-    record_event(
-        session,
-        "endorsement.verified",
-        endorsement,
-        now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.recommender_id,
-        organization_id=application.undertaking_org_id,
-        data={"verdict": body.verdict},
+    record_application_event(
+        session, "endorsement.verified", endorsement, application, principal, now=now, data={"verdict": body.verdict}
     )
     return endorsement
 
@@ -296,16 +267,8 @@ def review(
         comment=body.opinion,
         prepare=record,
     )
-    record_event(
-        session,
-        "review.recorded",
-        row,
-        now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.recommender_id,
-        organization_id=application.undertaking_org_id,
-        data={"decision": body.decision},
+    record_application_event(
+        session, "review.recorded", row, application, principal, now=now, data={"decision": body.decision}
     )
     return row
 

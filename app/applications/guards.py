@@ -15,8 +15,9 @@ from app.applications.service import actors_of, current_endorsements, require_ac
 from app.applications.states import State
 from app.applications.workflow import Guard, Step, step_of
 from app.core.clock import BEIJING
-from app.core.errors import AppError, DeadlinePassed, FieldError, InvalidTransition, ValidationFailed
+from app.core.errors import AppError, DeadlinePassed, InvalidTransition
 from app.core.i18n import Text
+from app.core.invalid import invalid
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -92,14 +93,8 @@ def _refuse_actor(a: _Attempt) -> None:
 
 def _refuse_no_comment(a: _Attempt) -> None:
     if not a.comment:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/opinion",
-                    "required",
-                    Text("退回或不予推荐须填写意见", "An opinion is required to return or reject"),
-                )
-            ]
+        raise invalid(
+            "/opinion", "required", Text("退回或不予推荐须填写意见", "An opinion is required to return or reject")
         )
 
 
@@ -129,14 +124,8 @@ def _refuse_rejected_paper(a: _Attempt) -> None:
 
 def _refuse_no_document_number(a: _Attempt) -> None:
     if not a.document_number:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/document_number",
-                    "required",
-                    Text("须填写下达文件文号", "The approving document number is required"),
-                )
-            ]
+        raise invalid(
+            "/document_number", "required", Text("须填写下达文件文号", "The approving document number is required")
         )
 
 

@@ -14,6 +14,7 @@ from sqlmodel import col
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.applications.access import entry_errors
+from app.applications.events import record_application_event
 from app.applications.models import Application, ApplicationParty, Endorsement, Review
 from app.applications.schemas import (
     ApplicationAction,
@@ -31,11 +32,12 @@ from app.applications.validation import OrgFacts, Report, party_list, validate_a
 from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, INITIAL_STATE, Actor, Guard, available_actions
 from app.attachments.queries import missing_required_kinds
 from app.core.concurrency import compare_and_set
-from app.core.errors import FieldError, Forbidden, InvalidState, PreconditionFailed, ValidationFailed
+from app.core.errors import Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.fast.select import DirectSelect
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.outbox import new_event, queue_event, record_event
+from app.core.invalid import invalid
+from app.core.outbox import new_event, queue_event
 from app.organizations.models import Organization
 from app.reference.labels import ROLES, labelled
 from app.reference.models import Call
@@ -82,7 +84,7 @@ def require_actor(principal: Principal, application: Application, actor: Actor) 
 def load_call(session: Session, call_id: str, pointer: str = "/call_id") -> Call:
     call = session.get(Call, call_id)
     if call is None:
-        raise ValidationFailed(errors=[FieldError(pointer, "unknown_call", Text("征集批次不存在", "No such call"))])
+        raise invalid(pointer, "unknown_call", Text("征集批次不存在", "No such call"))
     return call
 
 
@@ -184,45 +186,33 @@ def prepare_application(
     entered_by = None
     if principal.has(Role.applicant):
         if parties.get("undertaking", principal.organization_id) != principal.organization_id:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "/parties/undertaking",
-                        "must_be_own_organization",
-                        Text("承担单位须为本单位", "The undertaking unit must be your organization"),
-                    )
-                ]
+            raise invalid(
+                "/parties/undertaking",
+                "must_be_own_organization",
+                Text("承担单位须为本单位", "The undertaking unit must be your organization"),
             )
         parties["undertaking"] = principal.organization_id
     elif principal.is_recommender_reviewer:
         # A recommender enters a paper application on the unit's behalf.
         if not parties.get("undertaking"):
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "/parties/undertaking",
-                        "required",
-                        Text("代录申请须指定承担单位", "Name the undertaking unit of the application you enter"),
-                    )
-                ]
+            raise invalid(
+                "/parties/undertaking",
+                "required",
+                Text("代录申请须指定承担单位", "Name the undertaking unit of the application you enter"),
             )
         content.setdefault("recommender_id", principal.organization_id)
         if content["recommender_id"] != principal.organization_id:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "/recommender_id",
-                        "must_be_own_organization",
-                        Text("代录申请的推荐单位须为本单位", "You can only enter applications you recommend"),
-                    )
-                ]
+            raise invalid(
+                "/recommender_id",
+                "must_be_own_organization",
+                Text("代录申请的推荐单位须为本单位", "You can only enter applications you recommend"),
             )
         entered_by = principal.organization_id
     else:
         require_role(principal, Role.applicant)
     call = find_call(call_id)
     if call is None:
-        raise ValidationFailed(errors=[FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
+        raise invalid("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))
     orgs = find_orgs(_referenced_orgs(content))
     wrong = [e for e in validate_application(content, call, orgs, []).errors if e.code in WRITE_TIME_CODES]
     if wrong:
@@ -291,30 +281,18 @@ def update_application(
         else:
             content[key] = value
     if "title" not in content:
-        raise ValidationFailed(
-            errors=[FieldError("/title", "required", Text("项目名称不能为空", "The title cannot be removed"))]
-        )
+        raise invalid("/title", "required", Text("项目名称不能为空", "The title cannot be removed"))
     parties = content.setdefault("parties", {"participating": []})
     if parties.get("undertaking", application.undertaking_org_id) != application.undertaking_org_id:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/parties/undertaking",
-                    "undertaking_fixed",
-                    Text("承担单位不可更改", "The undertaking unit cannot change"),
-                )
-            ]
+        raise invalid(
+            "/parties/undertaking", "undertaking_fixed", Text("承担单位不可更改", "The undertaking unit cannot change")
         )
     parties["undertaking"] = application.undertaking_org_id
     if application.entered_by_org_id and content.get("recommender_id") != application.entered_by_org_id:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/recommender_id",
-                    "must_be_own_organization",
-                    Text("代录申请的推荐单位须为本单位", "You can only enter applications you recommend"),
-                )
-            ]
+        raise invalid(
+            "/recommender_id",
+            "must_be_own_organization",
+            Text("代录申请的推荐单位须为本单位", "You can only enter applications you recommend"),
         )
     if (
         content.get("recommender_id") != application.recommender_id
@@ -323,33 +301,21 @@ def update_application(
         ).first()
     ):
         # Its reviews are the recommender's internal record: another recommender would inherit them.
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/recommender_id",
-                    "recommender_fixed_after_review",
-                    Text(
-                        "推荐单位审核后不可更换；如需改由其他单位推荐，请撤回本申请并重新申报",
-                        "The recommender cannot change once it has reviewed the application; withdraw it and apply anew",
-                    ),
-                )
-            ]
+        raise invalid(
+            "/recommender_id",
+            "recommender_fixed_after_review",
+            Text(
+                "推荐单位审核后不可更换；如需改由其他单位推荐，请撤回本申请并重新申报",
+                "The recommender cannot change once it has reviewed the application; withdraw it and apply anew",
+            ),
         )
     call = session.get(Call, application.call_id)
     assert call is not None
     _refuse_wrong_content(session, content, call)
     compare_and_set(session, application, version, content=content, updated_at=now, **_columns_from_content(content))
     _sync_parties(session, application)
-    record_event(
-        session,
-        "application.updated",
-        application,
-        now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.recommender_id,
-        organization_id=application.undertaking_org_id,
-        data={"fields": sorted(changes)},
+    record_application_event(
+        session, "application.updated", application, application, principal, now=now, data={"fields": sorted(changes)}
     )
     return application
 
@@ -366,16 +332,15 @@ def delete_application(
     if getattr(deleted, "rowcount", 0) != 1:  # a CursorResult; Session.execute is typed as any Result
         raise PreconditionFailed()
     # Seen by whoever could see the draft (app.events.access): its unit and the recommender that entered it.
-    record_event(
+    record_application_event(
         session,
         "application.deleted",
         application,
+        application,
+        principal,
         now=now,
-        actor_id=principal.user_id,
-        application_id=application.id,
-        recommender_id=application.entered_by_org_id,
-        organization_id=application.undertaking_org_id,
         data={"title": application.title},
+        recommender_id=application.entered_by_org_id,
     )
 
 

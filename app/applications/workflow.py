@@ -70,6 +70,7 @@ INITIAL_STATE = State.draft  # where every application starts (created through t
 _ALIVE = frozenset({State.draft, State.returned, State.endorsing, State.provincial_review, State.recommended})
 _ON = frozenset
 _SYSTEM = (Guard.state,)
+_WITH_COMMENT = (Guard.state, Guard.actor, Guard.comment)
 _REVIEWING = frozenset({State.provincial_review, State.recommended})
 
 STEPS: tuple[Step, ...] = (
@@ -91,20 +92,8 @@ STEPS: tuple[Step, ...] = (
         Actor.reviewer,
         guards=(Guard.state, Guard.actor, Guard.deadline, Guard.no_rejected_paper),
     ),
-    _step(
-        "return",
-        _ON({State.provincial_review}),
-        State.returned,
-        Actor.reviewer,
-        guards=(Guard.state, Guard.actor, Guard.comment),
-    ),
-    _step(
-        "reject",
-        _ON({State.provincial_review}),
-        State.rejected,
-        Actor.reviewer,
-        guards=(Guard.state, Guard.actor, Guard.comment),
-    ),
+    _step("return", _ON({State.provincial_review}), State.returned, Actor.reviewer, guards=_WITH_COMMENT),
+    _step("reject", _ON({State.provincial_review}), State.rejected, Actor.reviewer, guards=_WITH_COMMENT),
     _step("reopen", _ON({State.recommended}), State.provincial_review, Actor.reviewer),
     _step("batch_submitted", _ON({State.recommended}), State.submitted, Actor.system, guards=_SYSTEM),
     _step("batch_returned", _ON({State.submitted}), State.recommended, Actor.system, guards=_SYSTEM),

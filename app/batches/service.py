@@ -41,6 +41,7 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.invalid import invalid
 from app.core.outbox import record_event
 from app.reference.models import Call
 
@@ -118,7 +119,7 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
             extra={"required_roles": [Role.reviewer.value]},
         )
     if session.get(Call, call_id) is None:
-        raise ValidationFailed(errors=[FieldError("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))])
+        raise invalid("/call_id", "unknown_call", Text("征集批次不存在", "No such call"))
     exists = session.execute(
         sa.select(col(Batch.id)).where(
             col(Batch.call_id) == call_id, col(Batch.recommender_id) == principal.organization_id

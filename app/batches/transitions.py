@@ -12,9 +12,10 @@ from app.batches.models import Batch, BatchState, BatchTransition
 from app.batches.workflow import BatchActor, BatchGuard, BatchStep, batch_step
 from app.core.clock import BEIJING
 from app.core.concurrency import compare_and_set
-from app.core.errors import DeadlinePassed, FieldError, Forbidden, InvalidTransition, ValidationFailed
+from app.core.errors import DeadlinePassed, Forbidden, InvalidTransition
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.invalid import invalid
 from app.reference.models import Call
 
 
@@ -72,9 +73,7 @@ def check_batch_guards(
         elif guard is BatchGuard.state:
             _refuse_state(batch, step)
         elif guard is BatchGuard.comment and not comment:
-            raise ValidationFailed(
-                errors=[FieldError("/comment", "required", Text("退回须填写意见", "A comment is required to return"))]
-            )
+            raise invalid("/comment", "required", Text("退回须填写意见", "A comment is required to return"))
         elif guard is BatchGuard.deadline:
             _refuse_late(session, batch, now)
     return step

@@ -4,12 +4,14 @@ Exit codes: 0 every row created; 1 some rows invalid (or nothing created because
 2 usage, authentication or other HTTP 4xx errors; 3 the server or the network failed after retries.
 """
 
+import functools
 import json
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import click
 import httpx
@@ -107,12 +109,21 @@ def _http(ctx: click.Context, url: str, key_file: Path) -> Api:
     return Api(httpx.Client(base_url=url, headers=headers, timeout=60.0))
 
 
-def _run(func: Any, *args: Any) -> None:
-    try:
-        func(*args)
-    except ClientFailure as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+P = ParamSpec("P")
+
+
+def _exits_on_failure(command: Callable[P, None]) -> Callable[P, None]:
+    """A command that prints a ``ClientFailure`` and exits with its code instead of a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except ClientFailure as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return run
 
 
 @click.group(help="Use the service's API from scripts (bulk uploads, the change feed).")
@@ -154,6 +165,7 @@ _KEY = click.option(
 @click.option("--idempotency-key", default=None, help="Retries reuse it (one is generated when not given)")
 @click.option("--poll-interval", default=0.5, show_default=True, type=float)
 @click.pass_context
+@_exits_on_failure
 def upload(
     ctx: click.Context,
     file: Path,
@@ -164,20 +176,6 @@ def upload(
     all_rows: bool,
     idempotency_key: str | None,
     poll_interval: float,
-) -> None:
-    _run(_upload, ctx, file, url, key_file, mode, report, idempotency_key, poll_interval, all_rows)
-
-
-def _upload(
-    ctx: click.Context,
-    file: Path,
-    url: str,
-    key_file: Path,
-    mode: str | None,
-    report: Path | None,
-    idempotency_key: str | None,
-    poll_interval: float,
-    all_rows: bool = False,
 ) -> None:
     api = _http(ctx, url, key_file)
     # A key makes the POST safe to retry: a replay answers with the upload already made.
@@ -283,21 +281,8 @@ def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
 @click.option("--poll-interval", default=2.0, show_default=True, type=float)
 @click.option("--max-pages", default=None, type=int, hidden=True)
 @click.pass_context
+@_exits_on_failure
 def events(
-    ctx: click.Context,
-    url: str,
-    key_file: Path,
-    follow: bool,
-    types: str | None,
-    after: str | None,
-    page_size: int,
-    poll_interval: float,
-    max_pages: int | None,
-) -> None:
-    _run(_events, ctx, url, key_file, follow, types, after, page_size, poll_interval, max_pages)
-
-
-def _events(
     ctx: click.Context,
     url: str,
     key_file: Path,

@@ -34,6 +34,7 @@ from app.core.errors import (
 )
 from app.core.fast.collector import loads_without_collector
 from app.core.i18n import Text, localized, negotiate
+from app.core.invalid import invalid
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
@@ -117,14 +118,10 @@ def _mode(value: Any) -> str:
     try:
         return BulkMode(value or BulkMode.all_or_nothing).value
     except ValueError:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/mode",
-                    "invalid_choice",
-                    Text("取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"),
-                )
-            ]
+        raise invalid(
+            "/mode",
+            "invalid_choice",
+            Text("取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"),
         ) from None
 
 
@@ -170,9 +167,7 @@ async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tu
         )
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise ValidationFailed(
-            errors=[FieldError("/file", "required", Text("缺少上传文件 file", "The file field is required"))]
-        )
+        raise invalid("/file", "required", Text("缺少上传文件 file", "The file field is required"))
     mode = _mode(form.get("mode"))
     data = await upload.read()
     await upload.close()

@@ -34,44 +34,41 @@ UNFINISHED = ("queued", "running")
 _UPLOADS = BulkUpload.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__ on the class
 
 
+def _update_upload(session: Session, upload_id: str, *where: Any, **values: Any) -> int:
+    """Set ``values`` on the upload if ``where`` holds; how many rows changed (1, or 0 when it did not hold)."""
+    statement = sa.update(_UPLOADS).where(_UPLOADS.c.id == upload_id, *where).values(**values)
+    rowcount: int = session.connection().execute(statement).rowcount
+    return rowcount
+
+
 def _claim(database: Database, upload_id: str, owner: str, now: datetime, settings: Settings) -> bool:
     with database.transaction() as session:
-        claimed = (
-            session.connection()
-            .execute(
-                sa.update(_UPLOADS)
-                .where(
-                    _UPLOADS.c.id == upload_id,
-                    _UPLOADS.c.state.in_(UNFINISHED),
-                    sa.or_(_UPLOADS.c.lease_until.is_(None), _UPLOADS.c.lease_until < now),
-                )
-                .values(
-                    state="running",
-                    lease_owner=owner,
-                    attempts=_UPLOADS.c.attempts + 1,
-                    updated_at=now,
-                    lease_until=now + timedelta(seconds=settings.bulk_lease_seconds),
-                )
-            )
-            .rowcount
-            == 1
+        claimed = _update_upload(
+            session,
+            upload_id,
+            _UPLOADS.c.state.in_(UNFINISHED),
+            sa.or_(_UPLOADS.c.lease_until.is_(None), _UPLOADS.c.lease_until < now),
+            state="running",
+            lease_owner=owner,
+            attempts=_UPLOADS.c.attempts + 1,
+            updated_at=now,
+            lease_until=now + timedelta(seconds=settings.bulk_lease_seconds),
         )
-    return claimed
+    return claimed == 1
 
 
 def _fail(database: Database, upload_id: str, now: datetime, reason: Text) -> None:
     with database.transaction() as session:
-        session.execute(
-            sa.update(_UPLOADS)
-            .where(_UPLOADS.c.id == upload_id, _UPLOADS.c.state.in_(UNFINISHED))
-            .values(
-                state="failed",
-                failure={"zh": reason.zh, "en": reason.en},
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
-                finished_at=now,
-            )
+        _update_upload(
+            session,
+            upload_id,
+            _UPLOADS.c.state.in_(UNFINISHED),
+            state="failed",
+            failure={"zh": reason.zh, "en": reason.en},
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+            finished_at=now,
         )
 
 
@@ -82,19 +79,13 @@ class LeaseLost(Exception):
 def _save_progress(
     session: Session, upload_id: str, owner: str, expected_processed: int, values: dict[str, Any]
 ) -> None:
-    updated = (
-        session.connection()
-        .execute(
-            sa.update(_UPLOADS)
-            .where(
-                _UPLOADS.c.id == upload_id,
-                _UPLOADS.c.lease_owner == owner,
-                _UPLOADS.c.state == "running",
-                _UPLOADS.c.processed_rows == expected_processed,
-            )
-            .values(**values)
-        )
-        .rowcount
+    updated = _update_upload(
+        session,
+        upload_id,
+        _UPLOADS.c.lease_owner == owner,
+        _UPLOADS.c.state == "running",
+        _UPLOADS.c.processed_rows == expected_processed,
+        **values,
     )
     if updated != 1:
         raise LeaseLost(upload_id)

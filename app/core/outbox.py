@@ -8,7 +8,7 @@ after it read. Code that inserts many events itself (bulk uploads) numbers them 
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,17 +22,17 @@ _PENDING = "smps_pending_events"
 _EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__ on the class
 
 
-def new_event(
-    type: str,
-    subject_id: str,
-    *,
-    now: datetime,
-    actor_id: str | None = None,
-    application_id: str | None = None,
-    recommender_id: str | None = None,
-    organization_id: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+class EventScope(TypedDict, total=False):
+    """Who acted, whom the event concerns (the feed's visibility filter reads these) and its data."""
+
+    actor_id: str | None
+    application_id: str | None
+    recommender_id: str | None
+    organization_id: str | None
+    data: dict[str, Any] | None
+
+
+def new_event(type: str, subject_id: str, *, now: datetime, **scope: Unpack[EventScope]) -> dict[str, Any]:
     """The row of an event (without its ``seq``, which ``sequence`` gives at commit)."""
     if type not in EVENT_TYPES:  # the document lists them: a new type is added there first
         raise ValueError(f"undeclared event type {type!r}")
@@ -41,12 +41,12 @@ def new_event(
         type=type,
         subject_type=type.split(".")[0],
         subject_id=subject_id,
-        actor_id=actor_id,
+        actor_id=scope.get("actor_id"),
         occurred_at=now,
-        application_id=application_id,
-        recommender_id=recommender_id,
-        organization_id=organization_id,
-        data=data or {},
+        application_id=scope.get("application_id"),
+        recommender_id=scope.get("recommender_id"),
+        organization_id=scope.get("organization_id"),
+        data=scope.get("data") or {},
     )
 
 
@@ -55,32 +55,9 @@ def queue_event(session: Session, event: dict[str, Any]) -> None:
     session.info.setdefault(_PENDING, []).append(event)
 
 
-def record_event(
-    session: Session,
-    type: str,
-    subject: Any,
-    *,
-    now: datetime,
-    actor_id: str | None = None,
-    application_id: str | None = None,
-    recommender_id: str | None = None,
-    organization_id: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> None:
+def record_event(session: Session, type: str, subject: Any, *, now: datetime, **scope: Unpack[EventScope]) -> None:
     """Queue an event about ``subject`` (a row with an ``id``) for this transaction."""
-    queue_event(
-        session,
-        new_event(
-            type,
-            subject.id,
-            now=now,
-            actor_id=actor_id,
-            application_id=application_id,
-            recommender_id=recommender_id,
-            organization_id=organization_id,
-            data=data,
-        ),
-    )
+    queue_event(session, new_event(type, subject.id, now=now, **scope))
 
 
 def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -29,6 +29,12 @@ def _public(org: Organization) -> OrganizationPublic:
     return OrganizationPublic.model_validate(org, from_attributes=True)
 
 
+def _tagged(org: Organization, response: Response) -> OrganizationPublic:
+    """One organization answered with its version as the ETag (the If-Match of its PATCH)."""
+    response.headers["ETag"] = etag(org.version)
+    return _public(org)
+
+
 @router.get("", operation_id="list_organizations", response_model=Page[OrganizationPublic], responses=AUTH)
 def list_organizations(
     principal: CurrentPrincipal,
@@ -63,8 +69,7 @@ def create_organization(
 ) -> OrganizationPublic:
     """Register an organization (admin or office). The credit code is checked per GB 32100-2015."""
     org = service.create_organization(session, principal, body, now)
-    response.headers["ETag"] = etag(org.version)
-    return _public(org)
+    return _tagged(org, response)
 
 
 @router.get(
@@ -78,8 +83,7 @@ def get_organization(
 ) -> OrganizationPublic:
     """One organization, with its `ETag` (the If-Match of `PATCH /organizations/{id}`)."""
     org = service.load_organization(session, org_id)
-    response.headers["ETag"] = etag(org.version)
-    return _public(org)
+    return _tagged(org, response)
 
 
 @router.patch(
@@ -101,5 +105,4 @@ def update_organization(
     org = service.update_organization(
         session, principal, service.load_organization(session, org_id), body, if_match, now
     )
-    response.headers["ETag"] = etag(org.version)
-    return _public(org)
+    return _tagged(org, response)

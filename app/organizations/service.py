@@ -11,10 +11,12 @@ from app.accounts.principal import Principal, require_role
 from app.core.concurrency import compare_and_set
 from app.core.deps import require_version
 from app.core.errors import AppError, Duplicate, FieldError, NotFound, ValidationFailed
+from app.core.fetch_page import fetch_page
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.invalid import invalid
 from app.core.outbox import record_event
-from app.core.pagination import Keyset, keyset_page, keyset_query
+from app.core.pagination import Keyset
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
@@ -43,8 +45,7 @@ def list_organizations(
         query = query.where(col(Organization.name).contains(q, autoescape=True))
     if credit_code:
         query = query.where(col(Organization.credit_code) == credit_code.upper())
-    rows = session.execute(keyset_query(query, BY_ID, page_token, page_size)).scalars().all()
-    return keyset_page(rows, BY_ID, page_size)
+    return fetch_page(session, query, BY_ID, page_token, page_size)
 
 
 def load_organization(session: Session, org_id: str) -> Organization:
@@ -125,14 +126,10 @@ def update_organization(
     if not (own_deadline_only and principal.has(Role.reviewer) and org.recommender_kind):
         require_role(principal, Role.admin, Role.office)
     if "internal_deadline" in fields and not org.recommender_kind:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "/internal_deadline",
-                    "not_a_recommender",
-                    Text("仅推荐单位可设置内部截止时间", "Only recommenders have an internal deadline"),
-                )
-            ]
+        raise invalid(
+            "/internal_deadline",
+            "not_a_recommender",
+            Text("仅推荐单位可设置内部截止时间", "Only recommenders have an internal deadline"),
         )
     version = require_version(org.version, if_match)
     compare_and_set(session, org, version, updated_at=now, **fields)

@@ -28,6 +28,12 @@ def _call_public(call: Call) -> CallPublic:
     return public
 
 
+def _tagged(call: Call, response: Response) -> CallPublic:
+    """One call answered with its version as the ETag (the If-Match of its PATCH)."""
+    response.headers["ETag"] = etag(call.version)
+    return _call_public(call)
+
+
 @router.get("/provinces", operation_id="list_provinces", response_model=list[ProvincePublic])
 def list_provinces(session: DbSession) -> list[ProvincePublic]:
     """The 32 recommenders by region: 31 provinces (GB/T 2260) and XPCC (pseudo-code 660000)."""
@@ -49,8 +55,7 @@ def list_calls(session: DbSession) -> list[CallSummary]:
 def get_call(call_id: str, session: DbSession, response: Response) -> CallPublic:
     """A call with its domain catalogue, eligibility conditions, form sections and deadline."""
     call = service.load_call(session, call_id)
-    response.headers["ETag"] = etag(call.version)
-    return _call_public(call)
+    return _tagged(call, response)
 
 
 @router.post(
@@ -65,8 +70,7 @@ def create_call(
 ) -> CallPublic:
     """Open a new call (office). Catalogue, conditions and sections are copied from an earlier call."""
     call = service.create_call(session, principal, body, now)
-    response.headers["ETag"] = etag(call.version)
-    return _call_public(call)
+    return _tagged(call, response)
 
 
 @router.patch(
@@ -88,5 +92,4 @@ def update_call(
 ) -> CallPublic:
     """Extend or change a call's deadline or quota (office; If-Match). The change and its reason are audited."""
     call = service.update_call(session, principal, call_id, body, if_match, now)
-    response.headers["ETag"] = etag(call.version)
-    return _call_public(call)
+    return _tagged(call, response)

@@ -11,9 +11,10 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.core.concurrency import compare_and_set
 from app.core.deps import require_version
-from app.core.errors import Duplicate, FieldError, NotFound, ValidationFailed
+from app.core.errors import Duplicate, FieldError, NotFound
 from app.core.i18n import Text
 from app.core.ids import new_id
+from app.core.invalid import invalid
 from app.core.outbox import record_event
 from app.organizations.models import Organization
 from app.reference import data
@@ -65,9 +66,7 @@ def create_call(session: Session, principal: Principal, body: CallCreate, now: d
         else (session.execute(sa.select(Call).where(col(Call.key) == data.NINTH_CALL_KEY)).scalar_one_or_none())
     )
     if body.copy_from_call_id and source is None:
-        raise ValidationFailed(
-            errors=[FieldError("/copy_from_call_id", "unknown_call", Text("征集批次不存在", "No such call"))]
-        )
+        raise invalid("/copy_from_call_id", "unknown_call", Text("征集批次不存在", "No such call"))
     call = Call(
         id=new_id("call"),
         key=body.key,
