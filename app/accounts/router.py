@@ -88,7 +88,7 @@ def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
         organization_name=org.name,
         province_code=org.province_code,
         recommender_kind=org.recommender_kind,
-        roles=sorted(principal.roles),  # type: ignore[arg-type]
+        roles=[Role(r) for r in sorted(principal.roles)],
         authenticated_with="api_key" if principal.api_key_id else "token",
     )
 

@@ -210,7 +210,7 @@ def set_items(
         {
             a.id: a
             for a in session.execute(
-                sa.select(Application).where(Application.id.in_(ids), visibility_filter(principal))  # type: ignore[attr-defined]
+                sa.select(Application).where(col(Application.id).in_(ids), visibility_filter(principal))
             ).scalars()
         }
         if ids
