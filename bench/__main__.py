@@ -1,4 +1,4 @@
-"""`make bench`: run the benchmarks, print each QUALITY.md ratio with its raw figures, keep them as JSON.
+"""`make bench`: run the benchmarks, print each target ratio with its raw figures, keep them as JSON.
 
 python -m bench [--quick] [--postgres ADMIN_URL]
 """

@@ -1,7 +1,7 @@
 """Attachment upload: a 200 MB PDF sent as multipart to the real server (uvicorn), against `cp` of the
 same file into the storage directory's file system. Targets: the server's peak RSS grows by < 64 MB;
 upload throughput ≥ 0.7 of the floor, the slower of `sha256sum` and `cp` + fsync of the same file on the
-same disk (an upload must both digest and durably write every byte); upload ÷ `cp` ≥ 0.5 (QUALITY.md).
+same disk (an upload must both digest and durably write every byte); upload ÷ `cp` ≥ 0.5.
 
 The client is curl (a C client, so the figure is the server's), the file is read from the page cache
 by both curl and cp. The server's RSS is read from /proc/<pid>/status: VmHWM reset to the current RSS

@@ -1,6 +1,6 @@
 """Batch submission: the time to submit a recommended list of 300 applications with 5 attachments each
 through `POST /batches/{id}/transitions {"action": "submit"}` on a uvicorn server ÷ the time for 30.
-Target ≤ 12 (QUALITY.md: linear or better; receipts reuse stored digests, no file is re-read).
+Target ≤ 12 (linear or better; receipts reuse stored digests, no file is re-read).
 
 The lists are built directly in the database for speed: a call open now, applications in state
 `recommended` with content digests, attachment rows with SHA-256 values and real small files in the

@@ -1,6 +1,6 @@
 """Bulk import: rows/s of `POST /bulk-uploads` end to end (10,000 valid applications, through the app,
 until the upload is finished) ÷ rows/s of a raw executemany INSERT of the same rows into the same kind
-of database. Target ≥ 0.2 (QUALITY.md). Best of 3 alternating runs of each side.
+of database. Target ≥ 0.2. Best of 3 alternating runs of each side.
 
     .venv/bin/python -m bench.bulk_import [n] [--postgres postgresql://user@host:port/postgres]
 """

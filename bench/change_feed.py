@@ -1,6 +1,6 @@
 """Change feed: time per page at the end of a 100,000-event feed ÷ at its start (pages of 500), through
 `GET /api/v1/events` on a uvicorn server, as a provincial reviewer (the visibility filter applies:
-most events are about applications the reviewer sees, some are not). Target ≤ 1.2 (QUALITY.md).
+most events are about applications the reviewer sees, some are not). Target ≤ 1.2.
 
 The whole feed is walked once to learn each page's cursor; then the first and the last full pages
 are fetched alternately, several rounds, and the medians compared. The server's CPU time per page

@@ -1,5 +1,5 @@
 """Hostile payloads against a real `smps serve`: for each, the status answered, the time to answer and
-the server's peak RSS growth (QUALITY.md: a refused 200 MiB body grows the server by < 64 MiB).
+the server's peak RSS growth (a refused 200 MiB body grows the server by < 64 MiB).
 
 One function per payload, each returning what to send (``Payload``); ``PAYLOADS`` lists them, so a
 new payload is one function and one entry. The client is a raw socket that sends the request head,

@@ -1,4 +1,4 @@
-"""The bad-input catalogue of QUALITY.md: each answered with its documented problem, and nothing in the store changed.
+"""The bad-input catalogue: each answered with its documented problem, and nothing in the store changed.
 
 Every case first sets the scene, then marks the store, then sends one bad request.
 """
