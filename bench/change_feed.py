@@ -13,9 +13,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +24,7 @@ from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.outbox_models import Event, EventCounter
 from app.core.settings import Settings
-from bench.common import build_database, cpu_seconds, server, server_pid
+from bench.common import build_database, cpu_seconds, scratch_postgres, server, server_pid
 
 APPLICATIONS = 2_000
 PAGES_COMPARED = 10  # full pages at each end of the feed
@@ -158,29 +155,13 @@ def _measure(url: str, n_events: int, page_size: int) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _postgres_database(admin_url: str) -> Iterator[str]:
-    admin = sa.create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    name = f"smps_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def run(n_events: int = 100_000, postgres_admin_url: str | None = None, page_size: int = 500) -> dict[str, Any]:
     """Measure on SQLite, and on PostgreSQL when an admin URL is given (a scratch database is created)."""
     out: dict[str, Any] = {"name": "change_feed", "target": "<= 1.2"}
     with tempfile.TemporaryDirectory(prefix="smps-bench-") as tmp:
         out["sqlite"] = _measure(f"sqlite:///{tmp}/bench.db", n_events, page_size)
     if postgres_admin_url:
-        with _postgres_database(postgres_admin_url) as url:
+        with scratch_postgres(postgres_admin_url) as url:
             out["postgresql"] = _measure(url, n_events, page_size)
     return out
 

@@ -4,9 +4,6 @@ python -m bench.read_path [--postgres ADMIN_URL]
 """
 
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -20,7 +17,7 @@ from app.core.db import make_database
 from app.core.ids import new_id
 from app.core.security import hash_password
 from app.core.settings import Settings
-from bench.common import build_database, cpu_seconds, server, server_pid, temp_sqlite_url, wrk
+from bench.common import build_database, cpu_seconds, scratch_postgres, server, server_pid, temp_sqlite_url, wrk
 
 
 def measure(base: str, url: str, headers: dict[str, str] | None, seconds: int) -> tuple[float, float]:
@@ -129,23 +126,6 @@ def list_scaling(seconds: int = 8, small: int = 10_000, large: int = 100_000) ->
         "ratio": min(ratios.values()),
         "target": ">= 0.8 for every filter",
     }
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """A new empty database on the server of ``admin_url``, dropped afterwards."""
-    admin = sa.create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    name = f"smps_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":
