@@ -3,6 +3,7 @@
 from app.accounts import models as _accounts  # noqa: F401
 from app.applications import models as _applications  # noqa: F401
 from app.attachments import models as _attachments  # noqa: F401
+from app.attachments import sweep_models as _sweeps  # noqa: F401
 from app.batches import models as _batches  # noqa: F401
 from app.bulk import models as _bulk  # noqa: F401
 from app.core import idempotency_models as _idempotency  # noqa: F401

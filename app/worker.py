@@ -11,8 +11,9 @@ Each pass (``run_once``):
    workers may look: a runner claims the upload's lease first, and only one claim succeeds. While
    the loop runs they run in a thread of their own, so deliveries go on meanwhile.
 
-``run_forever`` also keeps the attachments' storage sweep running (``app.attachments.sweep``; safe
-from any number of processes), once an hour.
+``run_forever`` also keeps the attachments' storage sweep running (``app.attachments.sweep``), every
+``SMPS_STORAGE_SWEEP_INTERVAL_SECONDS`` (an hour): each worker looks, one sweeps the store per interval
+(a lease row), the sweep of each in ``storage_sweeps``.
 
 ``run_once(now)`` takes the time from the caller, so tests drive retries without sleeping.
 """
@@ -43,7 +44,6 @@ log = logging.getLogger("smps.worker")
 HOUSEKEEPING_EVERY = timedelta(minutes=5)
 PRUNE_BATCH = 5000
 BULK_RESUME_EVERY = timedelta(minutes=1)
-SWEEP_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -195,7 +195,7 @@ class Worker:
         return start_periodic_sweep(
             self.database,
             store,
-            interval=SWEEP_EVERY,
+            interval=timedelta(seconds=self.settings.storage_sweep_interval_seconds),
             grace=timedelta(seconds=self.settings.storage_sweep_grace_seconds),
         )
 

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     # The storage sweep leaves files younger than this alone (uploads in flight, rows not yet committed).
     storage_sweep_grace_seconds: int = Field(default=3600, ge=0)
+    # How often a long-running worker sweeps; however many run, one process sweeps the store per interval.
+    storage_sweep_interval_seconds: float = Field(default=3600, gt=0)
     # Change feed: events older than this many days are pruned by the worker (None keeps them all).
     event_retention_days: int | None = Field(default=None, ge=1)
     # Webhooks: hosts or addresses (comma-separated; CIDR ranges allowed) that may receive deliveries

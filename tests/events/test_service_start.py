@@ -10,7 +10,6 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app import worker as worker_module
 from app.attachments.blobstore import FileSystemBlobStore, blob_store_of, new_key
 from app.bulk.models import BulkUpload
 from app.core.settings import Settings
@@ -58,8 +57,8 @@ async def test_the_worker_resumes_uploads_whose_runner_is_gone(
 
 
 async def test_the_worker_loop_resumes_in_the_background_and_runs_the_sweep(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
     cast = await make_cast(app, client)
     upload_id = _store_upload(app, cast, "valid_rows", [cast.form(title=f"后台{i}") for i in range(3)])
     _leave_running(app, upload_id, lease_owner="run_dead", lease_until=datetime(2022, 11, 1, tzinfo=UTC))
@@ -68,7 +67,7 @@ async def test_the_worker_loop_resumes_in_the_background_and_runs_the_sweep(
     (store.blob_dir / orphan[:2]).mkdir(exist_ok=True)
     (store.blob_dir / orphan[:2] / orphan).write_bytes(b"left by a crash")
     settings.storage_sweep_grace_seconds = 0
-    monkeypatch.setattr(worker_module, "SWEEP_EVERY", timedelta(seconds=0.05))
+    settings.storage_sweep_interval_seconds = 0.05
 
     worker = Worker(app.state.database, settings)
     stop = threading.Event()
