@@ -9,8 +9,9 @@ without ``--no-worker``), yet the shared store is swept once per interval: a pro
 the lease row (``storage_sweep_lease``), and only one claim succeeds while a sweep runs or since one
 started less than an interval ago. The others sweep only their own temporary files (they live on
 each host's disk) and skip the store. Every sweep of the store leaves a row in ``storage_sweeps``:
-who, when, what it removed. A sweep whose process dies keeps its lease no longer than ``LEASE``
-(renewed while it runs); then the next process takes over and marks it abandoned.
+who, when, what it removed. A sweep whose process dies keeps its lease no longer than about an
+interval (renewed while it runs, at most ``LEASE``); then the next process takes over and marks it
+abandoned.
 Run it by hand with ``smps storage sweep`` (cron, a systemd timer).
 """
 
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col
 
-from app.attachments.blobstore import BlobStore
+from app.attachments.blobstore import BlobStore, StoredBlob
 from app.attachments.models import Attachment
 from app.attachments.sweep_models import StorageSweep, StorageSweepLease
 from app.core.db import Database
@@ -34,8 +35,13 @@ from app.core.ids import new_id
 log = logging.getLogger("smps.storage")
 
 _BATCH = 500
-# A sweep holds the store this long without renewing; it renews between its steps.
+# Blobs listed or rows read between two looks at the lease.
+_RENEW_EVERY = 5000
+# A sweep holds the store this long without renewing; it renews as it goes. A periodic sweep's lease
+# is its interval within these bounds, so a sweep whose process died delays the next one by no more
+# than about an interval.
 LEASE = timedelta(minutes=10)
+MIN_LEASE = timedelta(seconds=10)
 # A process waking a little before a full interval since the last start (another host's clock runs
 # ahead, a thread's wait ends early) still takes its turn: no two sweeps start closer than this share.
 DUE_SHARE = 0.9
@@ -110,7 +116,11 @@ def _sweep_blobs(
 ) -> None:
     # The store is listed before the rows are read: a blob listed here whose row commits later was
     # moved into place moments ago, so the grace period keeps it.
-    blobs = {b.key: b for b in store.list()}
+    blobs: dict[str, StoredBlob] = {}
+    for blob in store.list():
+        blobs[blob.key] = blob
+        if len(blobs) % _RENEW_EVERY == 0:
+            renew()
     renew()
     known: set[str] = set()
     with database.reader() as session:
@@ -121,6 +131,8 @@ def _sweep_blobs(
         )
         for row in rows:
             known.add(row.storage_key)
+            if len(known) % _RENEW_EVERY == 0:
+                renew()
             if row.storage_key not in blobs and not store.exists(row.storage_key):
                 report.missing_files.append({"attachment_id": row.id, "application_id": row.application_id})
 
@@ -308,11 +320,12 @@ def start_periodic_sweep(
     """
     stop = threading.Event()
     owner = sweeper_name()
+    lease = min(LEASE, max(interval, MIN_LEASE))
 
     def run() -> None:
         while not stop.wait(interval.total_seconds()):
             try:
-                sweep_once(database, store, grace=grace, interval=interval, owner=owner)
+                sweep_once(database, store, grace=grace, interval=interval, owner=owner, lease=lease)
             except Exception:
                 log.exception("storage sweep failed")
 

@@ -1,6 +1,7 @@
 """Two `smps serve` instances (2 workers each) and two `smps worker` processes on one PostgreSQL
-database and one S3 bucket (a moto server) behave as one service. PostgreSQL only: not collected on
-SQLite (tests/ops/conftest.py); with SMPS_TEST_DATABASE=postgresql the database must be there."""
+database and one S3 bucket (a moto server) behave as one service; the storage sweep each of them
+keeps running sweeps the bucket once per interval. PostgreSQL only: not collected on SQLite
+(tests/ops/conftest.py); with SMPS_TEST_DATABASE=postgresql the database must be there."""
 
 import asyncio
 import os
@@ -9,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -22,6 +24,9 @@ from sqlmodel import col
 
 from app.applications.models import Application
 from app.attachments.blobstore import new_key
+from app.attachments.models import Attachment
+from app.attachments.sweep import DUE_SHARE
+from app.attachments.sweep_models import StorageSweep
 from app.bulk.models import BulkUpload
 from app.core.outbox_models import Event
 from app.core.settings import Settings
@@ -34,6 +39,9 @@ from tests.races.live import LiveServer, Servers, live_cast, one_winner
 API = "/api/v1"
 BUCKET = "smps-two-instances"
 ROWS = 600
+# Every process's storage sweep wakes this often; the bucket is swept once per interval all the same.
+SWEEP_INTERVAL = 1.0
+SWEEP_GRACE = 5
 pytestmark = pytest.mark.usefixtures("real_time")
 
 
@@ -61,7 +69,7 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def shared_env(s3_endpoint: str, tmp_path: Path) -> dict[str, str]:
-    """What every process gets: the bucket, webhooks to this host, short bulk leases."""
+    """What every process gets: the bucket, webhooks to this host, short bulk leases, a sweep every second."""
     return {
         "SMPS_BLOB_BACKEND": "s3",
         "SMPS_S3_ENDPOINT_URL": s3_endpoint,
@@ -73,6 +81,8 @@ def shared_env(s3_endpoint: str, tmp_path: Path) -> dict[str, str]:
         "SMPS_WORKER_POLL_SECONDS": "0.2",
         "SMPS_BULK_LEASE_SECONDS": "2",
         "SMPS_BULK_CHUNK_ROWS": "20",
+        "SMPS_STORAGE_SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL),
+        "SMPS_STORAGE_SWEEP_GRACE_SECONDS": str(SWEEP_GRACE),
     }
 
 
@@ -148,6 +158,8 @@ async def _scenario(
     receiver: Receiver,
 ) -> None:
     cast = await live_cast(app, client)
+    bucket = Bucket(env)
+    orphan = bucket.put(new_key())  # left by a crash between the upload and its row's commit
     a, b = two_instances(servers, env)
     headers = cast.applicant.headers
 
@@ -224,6 +236,56 @@ async def _scenario(
     assert set(events.values()) == {1} and len(events) == len(deliveries)
     kinds = Counter(orjson.loads(body)["type"] for _, body in receiver.requests)
     assert kinds["application.created"] == ROWS + 1
+
+    # 5. Each instance's embedded worker and both workers sweep every second, yet the bucket is swept
+    #    once per interval: the orphan is removed by one sweep, the uploaded file stays.
+    sweepers = {p.pid for p in (a.process, b.process, *workers.started) if p is not None}
+    _check_one_sweep_per_interval(app, bucket, orphan, sweepers)
+
+
+class Bucket:
+    """The test's prefix of the shared bucket, seen directly."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=env["SMPS_S3_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self.prefix = env["SMPS_S3_PREFIX"]
+
+    def put(self, key: str) -> str:
+        self.client.put_object(Bucket=BUCKET, Key=self.prefix + key, Body=b"no row names this")
+        return key
+
+    def names(self) -> set[str]:
+        listed = self.client.list_objects_v2(Bucket=BUCKET, Prefix=self.prefix).get("Contents", [])
+        return {o["Key"][len(self.prefix) :] for o in listed}
+
+
+def _check_one_sweep_per_interval(app: FastAPI, bucket: Bucket, orphan: str, pids: set[int]) -> None:
+    gone = _wait(lambda: orphan not in bucket.names(), bool, 60)
+    assert gone, "the orphan past its grace period was never removed"
+    time.sleep(2 * SWEEP_INTERVAL)  # a second sweep of the orphan would be recorded meanwhile
+    with app.state.database.reader() as session:
+        referenced = set(session.execute(sa.select(col(Attachment.storage_key))).scalars())
+        sweeps = list(session.execute(sa.select(StorageSweep).order_by(col(StorageSweep.started_at))).scalars())
+    assert referenced and referenced <= bucket.names()  # the uploaded file stays
+    assert len(sweeps) >= 4
+    removed = [s for s in sweeps if s.removed_orphans]
+    assert [(s.removed_orphans, s.removed_keys) for s in removed] == [(1, [orphan])]  # removed once
+    # Swept by these processes, one at a time, never two within one interval: four processes
+    # sweeping on their own would start one every quarter of an interval or so.
+    assert {int(s.owner.rsplit(":", 1)[1]) for s in sweeps} <= pids
+    for previous, following in zip(sweeps, sweeps[1:], strict=False):
+        assert following.started_at - previous.started_at >= timedelta(seconds=SWEEP_INTERVAL * DUE_SHARE)
+        if previous.state == "finished":
+            assert previous.finished_at is not None and following.started_at >= previous.finished_at
+    # The killed instance may have died mid-sweep: its sweep was taken over, no other one was left over.
+    assert {s.state for s in sweeps[:-1]} <= {"finished", "abandoned"}
+    assert sum(s.state == "abandoned" for s in sweeps) <= 1
 
 
 def _upload_row(app: FastAPI, upload_id: str) -> BulkUpload:
