@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from sqlmodel import col
 
 from app.attachments.blobstore import FileSystemBlobStore, StoredBlob, new_key
@@ -21,6 +22,7 @@ from app.attachments.sweep import (
     finish_sweep,
     renew_sweep,
     sweep_once,
+    sweeper_name,
 )
 from app.attachments.sweep_models import StorageSweep
 from app.core.db import Database, make_database
@@ -192,3 +194,29 @@ def test_a_failed_sweep_is_recorded_and_releases_the_lease(database: Database, s
     orphan = _orphan(store)
     assert sweep_once(database, store, grace=GRACE, interval=None, owner="host-1:1").removed_orphans == [orphan]
     assert [r.state for r in _records(database)] == ["failed", "finished"]
+
+
+def test_the_command_sweeps_through_the_lease(
+    database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("SMPS_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SMPS_STORAGE_DIR", str(settings.storage_dir))
+    store = FileSystemBlobStore(settings.storage_dir)
+    orphan = _orphan(store)
+    running = claim_sweep(database, "host-0:1", datetime.now(UTC), interval=HOUR)
+    assert running is not None
+
+    busy = CliRunner().invoke(main, ["storage", "sweep"])
+    assert busy.exit_code == 3 and "another process is sweeping the store" in busy.output
+    assert store.exists(orphan)
+    assert CliRunner().invoke(main, ["storage", "sweep", "--dry-run"]).exit_code == 0  # no lease needed
+    assert len(_records(database)) == 1
+
+    finish_sweep(database, running, datetime.now(UTC), SweepReport())
+    done = CliRunner().invoke(main, ["storage", "sweep"])
+    assert done.exit_code == 0, done.output
+    assert orphan in done.output and not store.exists(orphan)
+    last = _records(database)[-1]
+    assert (last.owner, last.state, last.removed_keys) == (sweeper_name(), "finished", [orphan])
