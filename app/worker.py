@@ -12,8 +12,8 @@ Each pass (``run_once``):
    the loop runs they run in a thread of their own, so deliveries go on meanwhile.
 
 ``run_forever`` also keeps the attachments' storage sweep running (``app.attachments.sweep``), every
-``SMPS_STORAGE_SWEEP_INTERVAL_SECONDS`` (an hour): each worker looks, one sweeps the store per interval
-(a lease row), the sweep of each in ``storage_sweeps``.
+``SMPS_STORAGE_SWEEP_INTERVAL_SECONDS`` (an hour): every worker looks, one sweeps the store per
+interval (a lease row), and each sweep is recorded in ``storage_sweeps``.
 
 ``run_once(now)`` takes the time from the caller, so tests drive retries without sleeping.
 """
