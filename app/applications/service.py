@@ -398,6 +398,17 @@ def allowed_actions(principal: Principal, application: Application, signs: list[
     return available_actions(application.state, actors, facts)
 
 
+def open_actions(
+    principal: Principal, application: Any, signs: list[SignOff], *, closed: bool
+) -> list[ApplicationAction]:
+    """``allowed_actions`` less the deadline steps once the deadline has passed (``closed``)."""
+    return [
+        cast(ApplicationAction, a)
+        for a in allowed_actions(principal, application, signs)
+        if not (closed and a in DEADLINE_ACTIONS)
+    ]
+
+
 _DEADLINES = (
     sa.select(col(Call.deadline), col(Organization.internal_deadline))
     .select_from(Call)
@@ -413,11 +424,11 @@ def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool
     if now is None or application.state not in DEADLINE_STATES:
         return False
     params = {"call_id": application.call_id, "recommender_id": application.recommender_id}
-    # A bare connection is the hot read path: straight on the driver; a session takes the usual way.
-    if isinstance(executor, sa.Connection):
-        row = _DIRECT_DEADLINES.first(executor, params)
-    else:
+    # A connection is the hot read path: straight on the driver; a session takes the usual way.
+    if isinstance(executor, Session):
         row = executor.execute(_DEADLINES, params).first()
+    else:
+        row = _DIRECT_DEADLINES.first(executor, params)
     if row is None:
         return False
     return now > min(d for d in row if d is not None)
@@ -463,11 +474,7 @@ def represent(
         funding=c.get("funding"),
         eligibility=c.get("eligibility") or [],
         sign_offs=signs,
-        allowed_actions=[
-            cast(ApplicationAction, a)
-            for a in allowed_actions(principal, application, signs)
-            if not (closed and a in DEADLINE_ACTIONS)
-        ],
+        allowed_actions=open_actions(principal, application, signs, closed=closed),
         outcome_document_number=application.outcome_document_number,
         created_at=application.created_at,
         updated_at=application.updated_at,
