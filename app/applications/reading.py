@@ -4,7 +4,7 @@ What the answer costs beyond the framework's own work (``python -m bench.read_pa
 low:
 
 - Rows come straight from the driver (``DirectSelect``), not as ORM objects: the representation only
-  reads attributes. Principal, application and deadlines are read in one transaction, so they agree.
+  reads attributes. Principal, then the application with its deadlines, are read in one transaction, so they agree.
 - On SQLite the read runs inline on the event loop, on the loop's own connection
   (``app.core.fast.reader``); on PostgreSQL, a round trip to the server, it runs in one of a few worker
   threads while the loop serves others.
@@ -41,7 +41,7 @@ from app.core.errors import NotFound
 from app.core.fast.select import DirectSelect, Executor
 
 # What a read needs of the row before it knows whether its body is kept: who may see it (the loader's
-# filter), which version it is, and what decides the caller's actions and the deadline.
+# filter), which version it is, and what decides the caller's actions, with the two deadlines.
 _HEAD = (
     col(Application.id),
     col(Application.version),
@@ -51,6 +51,8 @@ _HEAD = (
     col(Application.recommender_id),
     col(Application.undertaking_org_id),
     col(Application.entered_by_org_id),
+    service.CALL_DEADLINE,
+    service.RECOMMENDER_DEADLINE,
 )
 _ROW = DirectSelect(sa.select(Application).where(col(Application.id) == sa.bindparam("application_id")))
 _ENDORSEMENTS = DirectSelect(service.CURRENT_ENDORSEMENTS)
@@ -129,7 +131,7 @@ def read_application(
     )
     if head is None:
         raise NotFound()
-    closed = service.past_deadline(db, head, now)
+    closed = service.deadlines_passed(now, head.state, (head.call_deadline, head.recommender_deadline))
     version: Version = (head.id, head.version, head.updated_at)
     loaded = None
     signs = REPRESENTATIONS.sign_offs(version)

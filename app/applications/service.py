@@ -1,7 +1,7 @@
 """The application aggregate: create, edit, delete, list, and its public representation."""
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -429,9 +429,30 @@ def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool
         row = executor.execute(_DEADLINES, params).first()
     else:
         row = _DIRECT_DEADLINES.first(executor, params)
-    if row is None:
+    return row is not None and deadlines_passed(now, application.state, row)
+
+
+# The two deadlines of an application as columns of a query on it: its call's, and its recommender's own.
+CALL_DEADLINE = (
+    sa.select(col(Call.deadline))
+    .where(col(Call.id) == col(Application.call_id))
+    .scalar_subquery()
+    .label("call_deadline")
+)
+RECOMMENDER_DEADLINE = (
+    sa.select(col(Organization.internal_deadline))
+    .where(col(Organization.id) == col(Application.recommender_id))
+    .scalar_subquery()
+    .label("recommender_deadline")
+)
+
+
+def deadlines_passed(now: datetime | None, state: str, deadlines: Iterable[datetime | None]) -> bool:
+    """Whether a deadline step from ``state`` would be refused at ``now``: the earlier deadline has passed."""
+    if now is None or state not in DEADLINE_STATES:
         return False
-    return now > min(d for d in row if d is not None)
+    known = [d for d in deadlines if d is not None]
+    return bool(known) and now > min(known)
 
 
 def to_public(

@@ -4,10 +4,13 @@ every caller, at every step, before and after the deadline; and the hoisted rout
 from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import col
 
 from app.applications import reading
 from app.applications.reading import Representations
 from app.core.clock import BEIJING
+from app.organizations.models import Organization
 from tests.applications.cast import Actor, Flow, make_cast
 
 
@@ -61,7 +64,24 @@ async def test_kept_bodies_follow_every_step_and_caller(app, client, clock, monk
     in_review = seen["reviewer"][-1]
     assert in_review["state"] == "provincial_review" and "recommend" in in_review["allowed_actions"]
 
-    # The deadline passes: the same version, the same kept entry, but no deadline step is offered any more.
+    # The recommender's own deadline (内部截止时间) passes, though not the call's: no more recommending.
+    with app.state.database.transaction() as session:
+        session.execute(
+            sa.update(Organization)
+            .where(col(Organization.id) == cast.recommender)
+            .values(internal_deadline=datetime(2022, 10, 31, 17, 0, tzinfo=BEIJING))
+        )
+    await look()
+    assert seen["reviewer"][-1]["version"] == in_review["version"]
+    assert "recommend" not in seen["reviewer"][-1]["allowed_actions"]
+    with app.state.database.transaction() as session:
+        session.execute(
+            sa.update(Organization).where(col(Organization.id) == cast.recommender).values(internal_deadline=None)
+        )
+    await look()
+    assert seen["reviewer"][-1] == in_review
+
+    # The call's deadline passes: the same version, the same kept entry, but no deadline step is offered.
     clock.set(datetime(2022, 11, 16, 9, 0, tzinfo=BEIJING))
     await look()
     closed = seen["reviewer"][-1]
