@@ -37,6 +37,11 @@ oauth2_scheme = OAuth2PasswordBearer(
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
+def key_use_due(last_used: datetime | None, now: datetime) -> bool:
+    """Whether a key last used at ``last_used`` has its use recorded again at ``now``."""
+    return last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     user_id: str
@@ -190,7 +195,7 @@ def authenticate(
         raise _unauthenticated()
     principal, last_used = found
     key_id = principal.api_key_id
-    if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
+    if key_id is not None and key_use_due(last_used, now):
         if read_only:
             (record_use or record_key_use)(database, key_id, now)
         else:  # already a write transaction: record it there (a second writer would wait on this one)

@@ -4,7 +4,8 @@ What the answer costs beyond the framework's own work (``python -m bench.read_pa
 low:
 
 - Rows come straight from the driver (``DirectSelect``), not as ORM objects: the representation only
-  reads attributes. Principal, then the application with its deadlines, are read in one transaction, so they agree.
+  reads attributes. Caller, application and deadlines are read in one transaction, so they agree; for an
+  API key this process has resolved before, in one query (``app.accounts.key_hints``).
 - On SQLite the read runs inline on the event loop, on the loop's own connection
   (``app.core.fast.reader``); on PostgreSQL, a round trip to the server, it runs in one of a few worker
   threads while the loop serves others.
@@ -30,7 +31,8 @@ import sqlalchemy as sa
 from fastapi import Request, Response, status
 from sqlmodel import col
 
-from app.accounts.principal import authenticate, oauth2_scheme, record_key_use
+from app.accounts.key_hints import KEY_HINTS, STILL_GRANTS
+from app.accounts.principal import Principal, authenticate, key_use_due, oauth2_scheme, record_key_use
 from app.applications import service
 from app.applications.access import loader
 from app.applications.models import Application
@@ -39,6 +41,7 @@ from app.core.db import Database
 from app.core.deps import etag, if_none_match_matches
 from app.core.errors import NotFound
 from app.core.fast.select import DirectSelect, Executor
+from app.core.security import API_KEY_PREFIX, secret_hash
 
 # What a read needs of the row before it knows whether its body is kept: who may see it (the loader's
 # filter), which version it is, and what decides the caller's actions, with the two deadlines.
@@ -63,6 +66,12 @@ Version = tuple[str, int, datetime]
 @functools.lru_cache(maxsize=64)
 def _head(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
     return DirectSelect(loader(roles, recommender_kind).with_only_columns(*_HEAD))
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_head(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
+    """The head, and whether the caller's API key still stands for the principal kept with it."""
+    return DirectSelect(loader(roles, recommender_kind).with_only_columns(*_HEAD, STILL_GRANTS))
 
 
 class Representations:
@@ -114,6 +123,38 @@ def _load(db: Executor, application_id: str) -> tuple[Any, list[Any], list[SignO
     return row, endorsements, service.sign_offs(row, endorsements)
 
 
+def _caller_and_head(
+    request: Request,
+    db: Executor,
+    credential: str | None,
+    application_id: str,
+    record_use: Callable[[Database, str, datetime], None] | None,
+) -> tuple[Principal, Any]:
+    """The caller, and the head of the application if they may see it (None otherwise)."""
+    state = request.app.state
+    now = state.clock()
+    digest = secret_hash(credential) if credential and credential.startswith(API_KEY_PREFIX) else None
+    hint = KEY_HINTS.get(digest) if digest else None
+    if digest and hint is not None:  # a key seen before: one query, the check of the key riding along
+        principal = hint.principal
+        head = _checked_head(principal.roles, principal.recommender_kind).first(
+            db, {"application_id": application_id, **hint.params()}
+        )
+        if head is not None and head.still_grants:
+            if key_use_due(hint.last_used, now):
+                (record_use or record_key_use)(state.database, hint.params()["key_id"], now)
+                hint.last_used = now
+            return principal, head
+        KEY_HINTS.forget(digest)  # changed, or not visible: resolved afresh, answered as without a hint
+    principal = authenticate(db, state.database, credential, now, read_only=True, record_use=record_use)
+    if digest:
+        KEY_HINTS.keep(db, digest, principal, now)
+    head = _head(principal.roles, principal.recommender_kind).first(
+        db, {"org": principal.organization_id, "application_id": application_id}
+    )
+    return principal, head
+
+
 def read_application(
     request: Request,
     db: Executor,
@@ -122,15 +163,11 @@ def read_application(
     record_use: Callable[[Database, str, datetime], None] | None = None,
 ) -> tuple[bytes, int]:
     """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
-    state = request.app.state
-    now = state.clock()
-    principal = authenticate(db, state.database, credential, now, read_only=True, record_use=record_use)
+    principal, head = _caller_and_head(request, db, credential, application_id, record_use)
     request.state.user_id = principal.user_id  # for the request's log line
-    head = _head(principal.roles, principal.recommender_kind).first(
-        db, {"org": principal.organization_id, "application_id": application_id}
-    )
     if head is None:
         raise NotFound()
+    now = request.app.state.clock()
     closed = service.deadlines_passed(now, head.state, (head.call_deadline, head.recommender_deadline))
     version: Version = (head.id, head.version, head.updated_at)
     loaded = None
