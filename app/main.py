@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 
 from app.accounts.principal import user_of_credential
+from app.applications.router import router as applications_router
 from app.attachments.blobstore import blob_store_of
 from app.batches.startup import make_development_keys, receipt_key_problems
 from app.core import cors, docs_pages, production
@@ -20,6 +21,7 @@ from app.core.caching import CacheHeaders
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
 from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
+from app.core.fast.routes import hoist
 from app.core.i18n import Text
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(index_router)
     for router in ROUTERS:
         app.include_router(router)
+    hoist(app, applications_router, "get_application")  # the hottest read, matched first (core/fast/routes.py)
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)

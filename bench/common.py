@@ -167,9 +167,15 @@ def build_database(url: str, n_applications: int, provinces: int = 8) -> dict[st
 
 
 @contextmanager
-def server(module: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
-    """Start uvicorn serving ``module`` on a free loopback port; yield its base URL."""
+def server(module: str, env: dict[str, str], workers: int = 1, log: Path | None = None) -> Iterator[str]:
+    """Start uvicorn serving ``module`` on a free loopback port; yield its base URL.
+
+    ``log``: the service logs at its default level into this file, as in production (one JSON line per
+    request); without it, warnings only.
+    """
     port = free_port()
+    logging = {} if log is not None else {"SMPS_LOG_LEVEL": "WARNING"}
+    log_file = log.open("ab") if log is not None else None
     proc = subprocess.Popen(
         [
             PYTHON,
@@ -187,7 +193,8 @@ def server(module: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
             "--no-access-log",
         ],
         cwd=ROOT,
-        env={**os.environ, **env, "SMPS_LOG_LEVEL": "WARNING"},
+        env={**os.environ, **env, **logging},
+        stderr=log_file,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -204,6 +211,8 @@ def server(module: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+        if log_file is not None:
+            log_file.close()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -4,7 +4,9 @@ python -m bench.read_path [--postgres ADMIN_URL]
 """
 
 import sys
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
@@ -60,7 +62,9 @@ def read_one(seconds: int = 8, url: str | None = None) -> dict:
     application_id = info["visible_application_id"]
     callers = {"reviewer": info["reviewer_key"], "applicant": _applicant_key(url, application_id)}
     figures: dict[str, tuple[float, float]] = {}
-    with server("app.asgi:app", {"SMPS_DATABASE_URL": url}) as base:
+    # At the default log level, one JSON line per request into a file, as an operator runs it.
+    log = Path(tempfile.mkdtemp(prefix="smps-bench-log-")) / "access.log"
+    with server("app.asgi:app", {"SMPS_DATABASE_URL": url}, log=log) as base:
         target = f"{base}/api/v1/applications/{application_id}"
         bodies = {}
         for caller, key in callers.items():
@@ -75,9 +79,12 @@ def read_one(seconds: int = 8, url: str | None = None) -> dict:
         floor_rps, floor_cpu = measure(base, f"{base}/constant", None, seconds)
     with server("bench.bare_app:app", payload) as base:
         dict_rps, dict_cpu = measure(base, f"{base}/constant", None, seconds)
+    lines = sum(1 for _ in log.open("rb"))
+    assert lines >= 0.9 * seconds * sum(rps for rps, _ in figures.values()), "a line for every request"
     result: dict = {
         "name": "read_one_application",
         "bytes": len(body),
+        "access_log_lines": lines,
         "floor_rps": floor_rps,
         "floor_cpu_ms_per_request": round(floor_cpu, 3),
         "dict_rps": dict_rps,

@@ -20,7 +20,7 @@ from app.core.clock import as_utc
 from app.core.db import Database, UTCDateTime
 from app.core.deps import DbSession, Now
 from app.core.errors import Forbidden, NotAuthenticated
-from app.core.fast.select import DirectSelect
+from app.core.fast.select import DirectSelect, Executor
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization
@@ -35,6 +35,11 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 # Last use of an API key is recorded at most this often, so reads stay reads.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def key_use_due(last_used: datetime | None, now: datetime) -> bool:
+    """Whether a key last used at ``last_used`` has its use recorded again at ``now``."""
+    return last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +123,11 @@ _BY_USER = DirectSelect(
 )
 
 
-def _first(db: Session | sa.Connection, query: DirectSelect, params: dict[str, Any]) -> Any:
-    # A bare connection is the hot read path: run on the driver directly; a session takes the usual way.
-    if isinstance(db, sa.Connection):
-        return query.first(db, params)
-    return db.execute(query.statement, params).first()
+def _first(db: Session | Executor, query: DirectSelect, params: dict[str, Any]) -> Any:
+    # A connection is the hot read path: run on the driver directly; a session takes the usual way.
+    if isinstance(db, Session):
+        return db.execute(query.statement, params).first()
+    return query.first(db, params)
 
 
 def _principal(row: Any, api_key_id: str | None = None) -> Principal:
@@ -138,7 +143,7 @@ def _principal(row: Any, api_key_id: str | None = None) -> Principal:
     )
 
 
-def _resolve(db: Session | sa.Connection, credential: str, now: datetime) -> tuple[Principal, datetime | None] | None:
+def _resolve(db: Session | Executor, credential: str, now: datetime) -> tuple[Principal, datetime | None] | None:
     """The principal of a valid credential, with its API key's last use (None for a token)."""
     digest = secret_hash(credential)
     key_id = last_used = None
@@ -153,13 +158,13 @@ def _resolve(db: Session | sa.Connection, credential: str, now: datetime) -> tup
     return _principal(row, key_id), last_used
 
 
-def resolve_credential(db: Session | sa.Connection, credential: str, now: datetime) -> Principal | None:
+def resolve_credential(db: Session | Executor, credential: str, now: datetime) -> Principal | None:
     """The principal a bearer token or an API key stands for, if it is valid now (an active user)."""
     found = _resolve(db, credential, now)
     return found[0] if found is not None else None
 
 
-def load_principal(db: Session | sa.Connection, user_id: str) -> Principal | None:
+def load_principal(db: Session | Executor, user_id: str) -> Principal | None:
     """The principal a user acts as now; None when the user is gone or deactivated."""
     row = _first(db, _BY_USER, {"user_id": user_id})
     return _principal(row) if row is not None and row[5] else None
@@ -173,7 +178,7 @@ def user_of_credential(database: Database, credential: str, now: datetime) -> st
 
 
 def authenticate(
-    session: Session | sa.Connection,
+    session: Session | Executor,
     database: Database,
     credential: str | None,
     now: datetime,
@@ -190,10 +195,11 @@ def authenticate(
         raise _unauthenticated()
     principal, last_used = found
     key_id = principal.api_key_id
-    if key_id is not None and (last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY):
+    if key_id is not None and key_use_due(last_used, now):
         if read_only:
             (record_use or record_key_use)(database, key_id, now)
         else:  # already a write transaction: record it there (a second writer would wait on this one)
+            assert isinstance(session, Session | sa.Connection), "a write transaction is a session or a connection"
             session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
     return principal
 

@@ -1,21 +1,19 @@
 """Endpoints of the application aggregate."""
 
-import functools
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-import anyio
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BeforeValidator
 from sqlmodel import col
 
-from app.accounts.principal import CurrentPrincipal, authenticate, oauth2_scheme, record_key_use
+from app.accounts.principal import CurrentPrincipal, oauth2_scheme
 from app.applications import actions, service
-from app.applications.access import VisibleApplication, loader, visibility_filter
+from app.applications.access import VisibleApplication, visibility_filter
 from app.applications.models import Application, Endorsement, Review, Transition
+from app.applications.reading import answer_read, lean_get_application
 from app.applications.schemas import (
     ApplicationCreate,
     ApplicationPublic,
@@ -34,8 +32,7 @@ from app.applications.schemas import (
 )
 from app.applications.states import State
 from app.core.clock import BEIJING
-from app.core.db import Database
-from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_matches, require_version
+from app.core.deps import DbSession, IfMatch, Now, etag, require_version
 from app.core.errors import (
     DeadlinePassed,
     DomainValueError,
@@ -50,7 +47,6 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.fast.routes import lean_route
-from app.core.fast.select import DirectSelect
 from app.core.i18n import Text, localized, negotiate
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.reference.models import Call
@@ -162,42 +158,7 @@ async def get_application(
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Response:
     """One application with its sign-off status and what the caller may do next (304 on a matching `If-None-Match`)."""
-    return await _answer_read(request, credential, application_id)
-
-
-async def _lean_get_application(request: Request) -> Response | None:
-    # The same parameters as above, read without FastAPI's per-request solving; an id too long for
-    # the path is left to FastAPI's handler, which words the 422.
-    application_id = request.path_params["application_id"]
-    if len(application_id) > 32:
-        return None
-    return await _answer_read(request, await oauth2_scheme(request), application_id)
-
-
-async def _answer_read(request: Request, credential: str | None, application_id: str) -> Response:
-    database = request.app.state.database
-    if database.dialect == "sqlite":
-        body, version = await _read_inline(request, credential, application_id)
-    else:  # a round trip to the server: in a worker thread, the event loop serving others meanwhile
-        body, version = await anyio.to_thread.run_sync(
-            _read_application, request, credential, application_id, limiter=_read_limiter()
-        )
-    tag = etag(version)
-    if if_none_match_matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-    return Response(body, media_type="application/json", headers={"ETag": tag})
-
-
-async def _read_inline(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
-    # SQLite reads are lookups in this process's page cache (WAL: a reader never waits for a writer),
-    # cheaper than the hop to a worker thread and back (python -m bench.read_path). Only the key's
-    # last-use write, which may wait for the write lock, goes to a thread, before the answer as before.
-    uses: list[tuple[Database, str, datetime]] = []
-    try:
-        return _read_application(request, credential, application_id, lambda *use: uses.append(use))
-    finally:
-        for use in uses:
-            await anyio.to_thread.run_sync(record_key_use, *use)
+    return await answer_read(request, credential, application_id)
 
 
 router.add_api_route(
@@ -207,48 +168,8 @@ router.add_api_route(
     operation_id="get_application",
     response_model=ApplicationPublic,
     responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}},
-    route_class_override=lean_route(_lean_get_application),
+    route_class_override=lean_route(lean_get_application),
 )
-
-
-@functools.cache
-def _read_limiter() -> anyio.CapacityLimiter:
-    # A few threads do this work faster than many: more would only take turns on the interpreter lock.
-    return anyio.CapacityLimiter(READ_THREADS)
-
-
-READ_THREADS = 2
-
-
-@functools.lru_cache(maxsize=64)
-def _direct_loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
-    return DirectSelect(loader(roles, recommender_kind))
-
-
-_DIRECT_ENDORSEMENTS = DirectSelect(service.CURRENT_ENDORSEMENTS)
-
-
-def _read_application(
-    request: Request,
-    credential: str | None,
-    application_id: str,
-    record_use: Callable[[Database, str, datetime], None] | None = None,
-) -> tuple[bytes, int]:
-    # Rows straight from the driver, not ORM objects: the representation only reads attributes,
-    # and this is the hottest path of the service. One transaction, so the three reads agree.
-    state = request.app.state
-    with state.database.read_engine.connect() as conn, conn.begin():
-        principal = authenticate(conn, state.database, credential, state.clock(), read_only=True, record_use=record_use)
-        request.state.user_id = principal.user_id  # for the request's log line
-        application = _direct_loader(principal.roles, principal.recommender_kind).first(
-            conn, {"org": principal.organization_id, "application_id": application_id}
-        )
-        if application is None:
-            raise NotFound()
-        endorsements = _DIRECT_ENDORSEMENTS.all(conn, {"application_id": application_id})
-        closed = service.past_deadline(conn, application, state.clock())
-    public = service.represent(principal, application, endorsements, closed=closed)
-    return public.__pydantic_serializer__.to_json(public), public.version
 
 
 @router.patch(

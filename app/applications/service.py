@@ -1,7 +1,7 @@
 """The application aggregate: create, edit, delete, list, and its public representation."""
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -398,6 +398,17 @@ def allowed_actions(principal: Principal, application: Application, signs: list[
     return available_actions(application.state, actors, facts)
 
 
+def open_actions(
+    principal: Principal, application: Any, signs: list[SignOff], *, closed: bool
+) -> list[ApplicationAction]:
+    """``allowed_actions`` less the deadline steps once the deadline has passed (``closed``)."""
+    return [
+        cast(ApplicationAction, a)
+        for a in allowed_actions(principal, application, signs)
+        if not (closed and a in DEADLINE_ACTIONS)
+    ]
+
+
 _DEADLINES = (
     sa.select(col(Call.deadline), col(Organization.internal_deadline))
     .select_from(Call)
@@ -413,14 +424,35 @@ def past_deadline(executor: Any, application: Any, now: datetime | None) -> bool
     if now is None or application.state not in DEADLINE_STATES:
         return False
     params = {"call_id": application.call_id, "recommender_id": application.recommender_id}
-    # A bare connection is the hot read path: straight on the driver; a session takes the usual way.
-    if isinstance(executor, sa.Connection):
-        row = _DIRECT_DEADLINES.first(executor, params)
-    else:
+    # A connection is the hot read path: straight on the driver; a session takes the usual way.
+    if isinstance(executor, Session):
         row = executor.execute(_DEADLINES, params).first()
-    if row is None:
+    else:
+        row = _DIRECT_DEADLINES.first(executor, params)
+    return row is not None and deadlines_passed(now, application.state, row)
+
+
+# The two deadlines of an application as columns of a query on it: its call's, and its recommender's own.
+CALL_DEADLINE = (
+    sa.select(col(Call.deadline))
+    .where(col(Call.id) == col(Application.call_id))
+    .scalar_subquery()
+    .label("call_deadline")
+)
+RECOMMENDER_DEADLINE = (
+    sa.select(col(Organization.internal_deadline))
+    .where(col(Organization.id) == col(Application.recommender_id))
+    .scalar_subquery()
+    .label("recommender_deadline")
+)
+
+
+def deadlines_passed(now: datetime | None, state: str, deadlines: Iterable[datetime | None]) -> bool:
+    """Whether a deadline step from ``state`` would be refused at ``now``: the earlier deadline has passed."""
+    if now is None or state not in DEADLINE_STATES:
         return False
-    return now > min(d for d in row if d is not None)
+    known = [d for d in deadlines if d is not None]
+    return bool(known) and now > min(known)
 
 
 def to_public(
@@ -463,11 +495,7 @@ def represent(
         funding=c.get("funding"),
         eligibility=c.get("eligibility") or [],
         sign_offs=signs,
-        allowed_actions=[
-            cast(ApplicationAction, a)
-            for a in allowed_actions(principal, application, signs)
-            if not (closed and a in DEADLINE_ACTIONS)
-        ],
+        allowed_actions=open_actions(principal, application, signs, closed=closed),
         outcome_document_number=application.outcome_document_number,
         created_at=application.created_at,
         updated_at=application.updated_at,

@@ -6,6 +6,7 @@ separate engine with deferred transactions so they never wait for a writer. Post
 production store (psycopg 3); there one engine serves both.
 """
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import SQLModel
 
+from app.core.fast.reader import LoopReader
 from app.core.fast.sqlite import install_sqlite_hooks
 from app.core.settings import Settings
 
@@ -111,7 +113,14 @@ class Database:
     def dialect(self) -> str:
         return self.write_engine.dialect.name
 
+    @functools.cached_property
+    def loop_reader(self) -> LoopReader:
+        """SQLite: read transactions on the event loop's own connection (``app.core.fast.reader``)."""
+        return LoopReader(self.read_engine)
+
     def dispose(self) -> None:
+        if "loop_reader" in self.__dict__:
+            self.loop_reader.close()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

@@ -120,16 +120,15 @@ class RequestIdMiddleware:
             if observer is not None:
                 observer.finished(method, route, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "request_id": request_id,
-                            "method": method,
-                            "route": route,
-                            "status": status,
-                            "duration_ms": round(seconds * 1000, 2),
-                            "user_id": state.get("user_id"),
-                        }
-                    },
-                )
+                # The record made here and handed to the handlers: ``access_log.info`` would also look up
+                # the calling frame, which no line shows, and that is a third of a line's cost.
+                record = logging.LogRecord(access_log.name, logging.INFO, __file__, 0, "request", None, None)
+                record.__dict__["fields"] = {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "user_id": state.get("user_id"),
+                }
+                access_log.handle(record)

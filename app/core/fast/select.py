@@ -12,6 +12,7 @@ internals (``_result_columns``, ``_bind_processors``, ``_cached_result_processor
 
 from collections import namedtuple
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -24,6 +25,17 @@ _Plan = tuple[
     list[Callable[[Any], Any] | None],
     type,
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverTransaction:
+    """A transaction open on a bare driver connection (``app.core.fast.reader``), for DirectSelect."""
+
+    driver: Any
+    dialect: sa.Dialect
+
+
+Executor = sa.Connection | DriverTransaction
 
 
 class DirectSelect:
@@ -46,15 +58,17 @@ class DirectSelect:
         self._plans[dialect.name] = plan
         return plan
 
-    def all(self, conn: sa.Connection, params: dict[str, Any]) -> list[Any]:
+    def all(self, conn: Executor, params: dict[str, Any]) -> list[Any]:
         """Rows (attribute access by column key) of the statement on ``conn``'s current transaction."""
-        sql, positions, defaults, binds, processors, row_type = self._plans.get(conn.dialect.name) or self._plan(
-            conn.dialect
-        )
+        if isinstance(conn, sa.Connection):
+            driver, dialect = conn.connection.driver_connection, conn.dialect
+        else:
+            driver, dialect = conn.driver, conn.dialect
+        sql, positions, defaults, binds, processors, row_type = self._plans.get(dialect.name) or self._plan(dialect)
         values = {**defaults, **params}
         for name, process in binds.items():
             values[name] = process(values[name])
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # set on every live pooled connection
+        cursor = driver.cursor()  # type: ignore[union-attr]  # set on every live pooled connection
         try:
             cursor.execute(sql, [values[name] for name in positions] if positions is not None else values)
             raw = cursor.fetchall()
@@ -62,6 +76,6 @@ class DirectSelect:
             cursor.close()
         return [row_type(*[p(v) if p else v for p, v in zip(processors, row, strict=True)]) for row in raw]
 
-    def first(self, conn: sa.Connection, params: dict[str, Any]) -> Any | None:
+    def first(self, conn: Executor, params: dict[str, Any]) -> Any | None:
         rows = self.all(conn, params)
         return rows[0] if rows else None

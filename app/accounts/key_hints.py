@@ -1,0 +1,98 @@
+"""API keys this process has resolved, and the check that one still stands for the same caller.
+
+The hottest read (``app.applications.reading``) would otherwise spend a query on the caller before
+the one on the application. A key resolved once is kept here with the principal it stood for; the
+read's query on the application then carries ``STILL_GRANTS``: an EXISTS over the key, its user and the
+user's organization, true only while the key is not revoked, its user is active, and every fact the
+principal is made of — organization, roles, the organization's province and kind — is what it was. It
+is read in the same snapshot as the application; when it is false, the caller is resolved afresh. A
+revocation, a deactivation or a change of roles therefore counts from the next request, exactly as
+without the hint, on every instance.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from app.accounts.models import ApiKey, User
+from app.accounts.principal import Principal
+from app.core.fast.select import DirectSelect, Executor
+from app.organizations.models import Organization
+
+# Roles as the store holds them (text of the JSON column), compared as such: no serializer's spacing or
+# order can make a changed list look unchanged, or an unchanged one look changed.
+_ROLES_TEXT = sa.cast(col(User.roles), sa.Text)
+
+STILL_GRANTS = (
+    sa.exists()
+    .where(
+        col(ApiKey.id) == sa.bindparam("key_id"),
+        col(ApiKey.revoked_at).is_(None),
+        col(User.id) == col(ApiKey.user_id),
+        col(User.is_active).is_(True),
+        col(User.organization_id) == sa.bindparam("org"),
+        sa.bindparam("roles_text", type_=sa.Text) == _ROLES_TEXT,
+        col(Organization.id) == col(User.organization_id),
+        col(Organization.province_code) == sa.bindparam("province", type_=sa.String),
+        col(Organization.recommender_kind).is_not_distinct_from(sa.bindparam("kind", type_=sa.String)),
+    )
+    .label("still_grants")
+)
+_STORED_ROLES = DirectSelect(sa.select(_ROLES_TEXT).where(col(User.id) == sa.bindparam("user_id")))
+
+
+@dataclass(slots=True)
+class KeyHint:
+    principal: Principal
+    roles_text: str
+    last_used: datetime  # as this process last saw or recorded it
+
+    def params(self) -> dict[str, Any]:
+        """The bound parameters of ``STILL_GRANTS`` (``org`` is the loader's too: the same value)."""
+        p = self.principal
+        return {
+            "key_id": p.api_key_id,
+            "org": p.organization_id,
+            "roles_text": self.roles_text,
+            "province": p.province_code,
+            "kind": p.recommender_kind,
+        }
+
+
+class KeyHints:
+    """Hints by the key's digest (what the store holds too), the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._hints: OrderedDict[str, KeyHint] = OrderedDict()
+        self._lock = threading.Lock()  # PostgreSQL reads run in worker threads
+
+    def get(self, digest: str) -> KeyHint | None:
+        with self._lock:
+            hint = self._hints.get(digest)
+            if hint is not None:
+                self._hints.move_to_end(digest)
+            return hint
+
+    def keep(self, db: Executor, digest: str, principal: Principal, now: datetime) -> None:
+        """Keep ``principal``, just resolved from the key of ``digest`` in ``db``'s transaction."""
+        stored = _STORED_ROLES.first(db, {"user_id": principal.user_id})
+        if stored is None:
+            return
+        with self._lock:
+            self._hints[digest] = KeyHint(principal, stored[0], now)
+            self._hints.move_to_end(digest)
+            while len(self._hints) > self.size:
+                self._hints.popitem(last=False)
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._hints.pop(digest, None)
+
+
+KEY_HINTS = KeyHints(size=10_000)

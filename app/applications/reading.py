@@ -1,0 +1,235 @@
+"""``GET /applications/{id}``: the hottest read of the service, answered on its lean route.
+
+What the answer costs beyond the framework's own work (``python -m bench.read_path``), and what keeps it
+low:
+
+- Rows come straight from the driver (``DirectSelect``), not as ORM objects: the representation only
+  reads attributes. Caller, application and deadlines are read in one transaction, so they agree; for an
+  API key this process has resolved before, in one query (``app.accounts.key_hints``).
+- On SQLite the read runs inline on the event loop, on the loop's own connection
+  (``app.core.fast.reader``); on PostgreSQL, a round trip to the server, it runs in one of a few worker
+  threads while the loop serves others.
+- The encoded body of an application version is kept in memory (``Representations``). A version is
+  named by the row's ``id``, ``version`` and ``updated_at``: every change to what the body shows — an
+  edit, a sign-off, a paper verification, a review, a batch step — goes through a compare-and-set that
+  moves ``version``, and a version once committed never changes. So a hit needs only the columns that
+  decide who may see the row and which actions the caller has (a row of a few short columns), never the
+  form itself or its sign-offs. Nothing has to be invalidated: a newer version is another key, and
+  several instances need not agree on anything. The caller's actions are part of the key, since they
+  depend on who asks and on the deadline.
+"""
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+from fastapi import Request, Response, status
+from sqlmodel import col
+
+from app.accounts.key_hints import KEY_HINTS, STILL_GRANTS
+from app.accounts.principal import Principal, authenticate, key_use_due, oauth2_scheme, record_key_use
+from app.applications import service
+from app.applications.access import loader
+from app.applications.models import Application
+from app.applications.schemas import SignOff
+from app.core.db import Database
+from app.core.deps import etag, if_none_match_matches
+from app.core.errors import NotFound
+from app.core.fast.select import DirectSelect, Executor
+from app.core.security import API_KEY_PREFIX, secret_hash
+
+# What a read needs of the row before it knows whether its body is kept: who may see it (the loader's
+# filter), which version it is, and what decides the caller's actions, with the two deadlines.
+_HEAD = (
+    col(Application.id),
+    col(Application.version),
+    col(Application.updated_at),
+    col(Application.state),
+    col(Application.call_id),
+    col(Application.recommender_id),
+    col(Application.undertaking_org_id),
+    col(Application.entered_by_org_id),
+    service.CALL_DEADLINE,
+    service.RECOMMENDER_DEADLINE,
+)
+_ROW = DirectSelect(sa.select(Application).where(col(Application.id) == sa.bindparam("application_id")))
+_ENDORSEMENTS = DirectSelect(service.CURRENT_ENDORSEMENTS)
+
+Version = tuple[str, int, datetime]
+
+
+@functools.lru_cache(maxsize=64)
+def _head(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
+    return DirectSelect(loader(roles, recommender_kind).with_only_columns(*_HEAD))
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_head(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
+    """The head, and whether the caller's API key still stands for the principal kept with it."""
+    return DirectSelect(loader(roles, recommender_kind).with_only_columns(*_HEAD, STILL_GRANTS))
+
+
+class Representations:
+    """Encoded bodies by application version and the caller's actions, least recently used first out,
+    within ``max_bytes`` of bodies; each version also keeps its sign-offs (which decide the actions)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._size = 0
+        self._versions: OrderedDict[Version, tuple[list[SignOff], dict[tuple[str, ...], bytes]]] = OrderedDict()
+        self._lock = threading.Lock()  # PostgreSQL reads run in worker threads
+
+    def sign_offs(self, version: Version) -> list[SignOff] | None:
+        with self._lock:
+            kept = self._versions.get(version)
+            if kept is None:
+                return None
+            self._versions.move_to_end(version)
+            return kept[0]
+
+    def body(self, version: Version, actions: tuple[str, ...]) -> bytes | None:
+        with self._lock:
+            kept = self._versions.get(version)
+            return kept[1].get(actions) if kept is not None else None
+
+    def keep(self, version: Version, signs: list[SignOff], actions: tuple[str, ...], body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return
+        with self._lock:
+            kept = self._versions.setdefault(version, (signs, {}))
+            previous = kept[1].get(actions)
+            kept[1][actions] = body
+            self._size += len(body) - (len(previous) if previous is not None else 0)
+            self._versions.move_to_end(version)
+            while self._size > self.max_bytes:
+                _, (_, bodies) = self._versions.popitem(last=False)
+                self._size -= sum(len(b) for b in bodies.values())
+
+
+# About 3,000 bodies of a full-size form: the applications being worked on at once in a province's
+# busiest hour, per process.
+REPRESENTATIONS = Representations(max_bytes=32 * 1024 * 1024)
+
+
+def _load(db: Executor, application_id: str) -> tuple[Any, list[Any], list[SignOff]]:
+    row = _ROW.first(db, {"application_id": application_id})
+    assert row is not None, "read in the transaction that found it visible"
+    endorsements = _ENDORSEMENTS.all(db, {"application_id": application_id})
+    return row, endorsements, service.sign_offs(row, endorsements)
+
+
+def _caller_and_head(
+    request: Request,
+    db: Executor,
+    credential: str | None,
+    application_id: str,
+    record_use: Callable[[Database, str, datetime], None] | None,
+) -> tuple[Principal, Any]:
+    """The caller, and the head of the application if they may see it (None otherwise)."""
+    state = request.app.state
+    now = state.clock()
+    digest = secret_hash(credential) if credential and credential.startswith(API_KEY_PREFIX) else None
+    hint = KEY_HINTS.get(digest) if digest else None
+    if digest and hint is not None:  # a key seen before: one query, the check of the key riding along
+        principal = hint.principal
+        head = _checked_head(principal.roles, principal.recommender_kind).first(
+            db, {"application_id": application_id, **hint.params()}
+        )
+        if head is not None and head.still_grants:
+            if key_use_due(hint.last_used, now):
+                (record_use or record_key_use)(state.database, hint.params()["key_id"], now)
+                hint.last_used = now
+            return principal, head
+        KEY_HINTS.forget(digest)  # changed, or not visible: resolved afresh, answered as without a hint
+    principal = authenticate(db, state.database, credential, now, read_only=True, record_use=record_use)
+    if digest:
+        KEY_HINTS.keep(db, digest, principal, now)
+    head = _head(principal.roles, principal.recommender_kind).first(
+        db, {"org": principal.organization_id, "application_id": application_id}
+    )
+    return principal, head
+
+
+def read_application(
+    request: Request,
+    db: Executor,
+    credential: str | None,
+    application_id: str,
+    record_use: Callable[[Database, str, datetime], None] | None = None,
+) -> tuple[bytes, int]:
+    """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
+    principal, head = _caller_and_head(request, db, credential, application_id, record_use)
+    request.state.user_id = principal.user_id  # for the request's log line
+    if head is None:
+        raise NotFound()
+    now = request.app.state.clock()
+    closed = service.deadlines_passed(now, head.state, (head.call_deadline, head.recommender_deadline))
+    version: Version = (head.id, head.version, head.updated_at)
+    loaded = None
+    signs = REPRESENTATIONS.sign_offs(version)
+    if signs is None:
+        loaded = _load(db, application_id)
+        signs = loaded[2]
+    actions = tuple(service.open_actions(principal, head, signs, closed=closed))
+    body = REPRESENTATIONS.body(version, actions)
+    if body is None:
+        row, endorsements, signs = loaded or _load(db, application_id)
+        public = service.represent(principal, row, endorsements, closed=closed)
+        body = public.__pydantic_serializer__.to_json(public)
+        REPRESENTATIONS.keep(version, signs, tuple(public.allowed_actions), body)
+    return body, head.version
+
+
+@functools.cache
+def _read_limiter() -> anyio.CapacityLimiter:
+    # A few threads do this work faster than many: more would only take turns on the interpreter lock.
+    return anyio.CapacityLimiter(READ_THREADS)
+
+
+READ_THREADS = 2
+
+
+def _read_pooled(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
+    with request.app.state.database.read_engine.connect() as conn, conn.begin():
+        return read_application(request, conn, credential, application_id)
+
+
+async def _read_inline(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
+    # SQLite reads are lookups in this process's page cache (WAL: a reader never waits for a writer),
+    # cheaper than the hop to a worker thread and back. Only the key's last-use write, which may wait
+    # for the write lock, goes to a thread, before the answer as before.
+    uses: list[tuple[Database, str, datetime]] = []
+    try:
+        with request.app.state.database.loop_reader.transaction() as db:
+            return read_application(request, db, credential, application_id, lambda *use: uses.append(use))
+    finally:
+        for use in uses:
+            await anyio.to_thread.run_sync(record_key_use, *use)
+
+
+async def answer_read(request: Request, credential: str | None, application_id: str) -> Response:
+    """The response to ``GET /applications/{id}``: 200 with the ETag, or 304 on a matching ``If-None-Match``."""
+    if request.app.state.database.dialect == "sqlite":
+        body, version = await _read_inline(request, credential, application_id)
+    else:  # a round trip to the server: in a worker thread, the event loop serving others meanwhile
+        body, version = await anyio.to_thread.run_sync(
+            _read_pooled, request, credential, application_id, limiter=_read_limiter()
+        )
+    tag = etag(version)
+    if if_none_match_matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    return Response(body, media_type="application/json", headers={"ETag": tag})
+
+
+async def lean_get_application(request: Request) -> Response | None:
+    """The lean handler of ``GET /applications/{id}``: the endpoint's parameters read without FastAPI's
+    per-request solving; an id too long for the path is left to FastAPI's handler, which words the 422."""
+    application_id = request.path_params["application_id"]
+    if len(application_id) > 32:
+        return None
+    return await answer_read(request, await oauth2_scheme(request), application_id)
