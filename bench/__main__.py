@@ -104,7 +104,7 @@ def main() -> None:
     def step(benchmark: str, measure: Callable[[], dict[str, Any]], report: Callable[[dict[str, Any]], None]) -> None:
         try:
             result = measure()
-        except Exception as exc:  # noqa: BLE001  # one failed benchmark must not hide the others' ratios
+        except Exception as exc:  # one failed benchmark must not hide the others' ratios
             traceback.print_exc()
             table.failed(benchmark, f"{type(exc).__name__}: {exc}")
             return
