@@ -5,7 +5,9 @@ lists all along; applicants (two units per recommender) create applications, upl
 submit, have their three parties sign and their reviewer recommend, as many times as the time allows;
 the office (联合办公室) tails `/events`. In the last seconds every reviewer builds its batch (推荐清单)
 of what it recommended and submits it. Then the checks: no response ≥ 500, each batch submitted once
-with a receipt `/receipts/verify` calls valid, the office's feed saw every event, every attachment
+with a receipt `/receipts/verify` calls valid, every event the office may see reached it (live, or
+in the history of a submitted list it reads on each `batch.submitted`: bench/deadline_office.py), the
+`/metrics` request counters (all workers) match the load's own count per route, every attachment
 row has its file. Run at 1 and at 2 workers, each on a fresh scratch database; per operation req/s,
 p50, p99 and errors, and the 2-worker ÷ 1-worker ratio of all requests per second.
 
@@ -15,6 +17,7 @@ p50, p99 and errors, and the 2-worker ÷ 1-worker ratio of all requests per seco
 import argparse
 import asyncio
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -33,6 +36,7 @@ from app.attachments.models import Attachment
 from app.core.db import make_database
 from app.core.outbox_models import Event
 from app.core.settings import Settings
+from bench.deadline_office import OfficeView, compare_counts, scrape_requests, tail, whole_feed
 from bench.deadline_people import Recommender, serve, setup
 from tests.attachments.files import BigPdf
 
@@ -159,10 +163,12 @@ async def _applicant(
             )
             if r is None:
                 break
-            etag = (
-                r.headers.get("etag")
-                or (await http.get(base, headers={"Authorization": f"Bearer {key}"})).headers["etag"]
-            )
+            etag = r.headers.get("etag") or ""
+            if not etag:
+                r = await load.call(http, "read_etag", "GET", base, key)
+                if r is None:
+                    break
+                etag = r.headers["etag"]
         else:
             body = {"decision": "recommend", "opinion": "同意推荐"}
             if await load.call(
@@ -177,23 +183,6 @@ async def _reader(http: httpx.AsyncClient, load: Load, rec: Recommender, until: 
     while time.monotonic() < until:
         i += 1
         await load.call(http, "list", "GET", f"/api/v1/applications?page_size=50&{filters[i % len(filters)]}", rec.key)
-
-
-async def _tail(http: httpx.AsyncClient, load: Load, office: str, seen: set[str], stop: asyncio.Event) -> None:
-    """The office's feed, page after page; once the day is over, until three polls in a row bring nothing."""
-    cursor: str | None = None
-    quiet = 0
-    while quiet < 3:
-        params = {"after": cursor} if cursor else {}
-        r = await load.call(http, "events", "GET", "/api/v1/events", office, params=params)
-        if r is not None:
-            page = r.json()
-            seen.update(e["id"] for e in page["items"])
-            cursor = page["next_cursor"]
-            if page["has_more"]:
-                continue
-            quiet = quiet + 1 if stop.is_set() and not page["items"] else 0
-        await asyncio.sleep(0.5 if stop.is_set() else 0.2)
 
 
 async def _submit_batch(http: httpx.AsyncClient, load: Load, call_id: str, rec: Recommender) -> str | None:
@@ -226,16 +215,18 @@ async def _submit_batch(http: httpx.AsyncClient, load: Load, call_id: str, rec: 
 
 
 async def _day(
-    base: str, call_id: str, recs: list[Recommender], office: str, seconds: float
-) -> tuple[Load, dict[str, str], set[str], float]:
-    load, seen, stop = Load(), set[str](), asyncio.Event()
+    base: str, call_id: str, recs: list[Recommender], office: str, seconds: float, metrics_token: str
+) -> tuple[Load, dict[str, str], OfficeView, dict[tuple[str, str], int], float]:
+    load, view, stop = Load(), OfficeView(), asyncio.Event()
     scans = [b"".join(BigPdf(mb * MiB).chunks()) for mb in range(1, 6)]
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends: a request sent on a connection the
+    # server is closing fails with ReadError without ever reaching it.
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=3)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         start = time.monotonic()
         # Everyone works until the last seconds; then the lists go in, all at once.
         until = start + seconds * 0.8
-        tail = asyncio.create_task(_tail(http, load, office, seen, stop))
+        office_task = asyncio.create_task(tail(load, http, office, view, stop))
         await asyncio.gather(
             *(_reader(http, load, rec, until) for rec in recs),
             *(_applicant(http, load, call_id, rec, unit, scans, until) for rec in recs for unit in rec.units),
@@ -244,8 +235,10 @@ async def _day(
         elapsed = time.monotonic() - start
         batches = {rec.org_id: b for rec, b in zip([r for r in recs if r.recommended], ids, strict=True) if b}
         stop.set()
-        await tail
-    return load, batches, seen, elapsed
+        await office_task
+        # Before any request the load does not count (the checks'): the scrape must match the load's own tally.
+        scraped = await scrape_requests(http, metrics_token)
+    return load, batches, view, scraped, elapsed
 
 
 async def _verify(base: str, recs: list[Recommender], batches: dict[str, str], office: str) -> list[str]:
@@ -271,22 +264,6 @@ async def _verify(base: str, recs: list[Recommender], batches: dict[str, str], o
             if not verdict.get("valid"):
                 problems.append(f"batch {batch_id}: receipt not valid ({verdict})")
     return problems
-
-
-async def _office_feed(base: str, office: str) -> dict[str, str]:
-    """The whole feed as the office reads it now, from the start: event id -> type."""
-    out: dict[str, str] = {}
-    cursor: str | None = None
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        while True:
-            params = {"after": cursor} if cursor else {}
-            r = await http.get("/api/v1/events", params=params, headers={"Authorization": f"Bearer {office}"})
-            r.raise_for_status()
-            page = r.json()
-            out.update((e["id"], e["type"]) for e in page["items"])
-            cursor = page["next_cursor"]
-            if not page["has_more"]:
-                return out
 
 
 def _stats(load: Load, elapsed: float) -> dict[str, Any]:
@@ -316,11 +293,14 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
             settings = Settings(database_url=url, storage_dir=Path(tmp) / "files")
             call_id, recs, office = setup(settings)
             log = Path(tempfile.gettempdir()) / f"{name}.log"  # kept: the server's own account of any 5xx
-            proc, base = serve(settings, workers, log)
+            metrics_token = secrets.token_urlsafe(24)
+            proc, base = serve(settings, workers, log, metrics_token)
             try:
-                load, batches, seen, elapsed = asyncio.run(_day(base, call_id, recs, office, seconds))
+                load, batches, view, scraped, elapsed = asyncio.run(
+                    _day(base, call_id, recs, office, seconds, metrics_token)
+                )
                 problems = asyncio.run(_verify(base, recs, batches, office))
-                visible = asyncio.run(_office_feed(base, office))
+                visible = asyncio.run(whole_feed(base, office))
             finally:
                 os.killpg(proc.pid, 15)
                 proc.wait(timeout=30)
@@ -333,12 +313,17 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
                 database.dispose()
             store = FileSystemBlobStore(settings.storage_dir)
             missing_files = [k for k in keys if not store.exists(k)]
-            # The office may see an application's or a list's events once the list is submitted; those written
-            # before (drafting, sign-offs, the open list) were behind its cursor by then. What it may see when
-            # written, the submissions, must reach it live; the rest is counted.
-            missed = {e for e, t in visible.items() if t == "batch.submitted" and e not in seen}
-            if missed:
+            # What the office may see (its whole feed, read from the start now) reached it live or in the
+            # history of a submitted list; the submissions themselves live.
+            seen = view.live | view.history
+            if unseen := set(visible) - seen:
+                problems.append(f"{len(unseen)} events the office may see reached neither its feed nor a history read")
+            if missed := {e for e, t in visible.items() if t == "batch.submitted" and e not in view.live}:
                 problems.append(f"{len(missed)} batch.submitted events were not seen by the office's live feed")
+            if view.history_reads != len(batches):
+                problems.append(f"the office read {view.history_reads} list histories for {len(batches)} lists")
+            metrics, mismatches = compare_counts({op: len(t) for op, t in load.times.items()}, scraped)
+            problems += mismatches
             if set(visible) - events:
                 problems.append("the office's feed names events that are not in the log")
             if missing_files:
@@ -356,7 +341,11 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
                 "applications_recommended": sum(len(r.recommended) for r in recs),
                 "events": len(events),
                 "events_office_may_see": len(visible),
-                "events_seen_live_by_office": len(seen & set(visible)),
+                "events_seen_live_by_office": len(view.live & set(visible)),
+                "events_seen_in_history_reads": len(view.history & set(visible)),
+                "events_seen_by_office": len(seen & set(visible)),
+                "history_reads": view.history_reads,
+                "metrics_requests": metrics,
                 "attachments": len(keys),
                 "responses_5xx": load.server_errors,
                 "problems": problems,
@@ -389,9 +378,15 @@ def _print(result: dict[str, Any]) -> None:
             print(f"{op:<14}{s['requests']:>9}{s['rps']:>8}{s['p50_ms']!s:>9}{s['p99_ms']!s:>9}{s['errors']:>8}")
         print(
             f"batches submitted {r['batches_submitted']}, applications recommended {r['applications_recommended']}, "
-            f"events {r['events']} (office may see {r['events_office_may_see']}, saw live "
-            f"{r['events_seen_live_by_office']}), attachments {r['attachments']}, 5xx {r['responses_5xx']}"
+            f"events {r['events']}, attachments {r['attachments']}, 5xx {r['responses_5xx']}"
         )
+        print(
+            f"office: may see {r['events_office_may_see']} events, saw {r['events_seen_by_office']} of them "
+            f"({r['events_seen_live_by_office']} live, {r['events_seen_in_history_reads']} in "
+            f"{r['history_reads']} list history reads)"
+        )
+        agree = sum(t["bench"] == t["metrics"] for t in r["metrics_requests"].values())
+        print(f"/metrics request counters agree with the load's own for {agree} of {len(r['metrics_requests'])} routes")
         print(
             "checks: " + ("all passed" if not r["problems"] else "; ".join(r["problems"])) + f" (log {r['server_log']})"
         )

@@ -112,10 +112,13 @@ def setup(settings: Settings) -> tuple[str, list[Recommender], str]:
     return call_id, recommenders, office
 
 
-def serve(settings: Settings, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    settings: Settings, workers: int, log: Path, metrics_token: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
+        **({"SMPS_METRICS_TOKEN": metrics_token} if metrics_token else {}),
         "SMPS_DATABASE_URL": settings.database_url,
         "SMPS_STORAGE_DIR": str(settings.storage_dir),
         "SMPS_LOG_LEVEL": "WARNING",

@@ -26,6 +26,8 @@ from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, 
 from app.events.feed import decode_cursor, read_feed
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import (
+    APPLICATION_ID_PATTERN,
+    BATCH_ID_PATTERN,
     EVENT_TYPE_PATTERN,
     EVENT_TYPES_FILTER_PATTERN,
     FEED_PAGE_SIZE,
@@ -96,13 +98,52 @@ def list_events(
     page_size: Annotated[
         int, Query(ge=1, le=FEED_PAGE_SIZE, description=(f"Events per page (default and max {FEED_PAGE_SIZE})"))
     ] = FEED_PAGE_SIZE,
+    application_id: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            pattern=APPLICATION_ID_PATTERN,
+            description=(
+                "Only the history of this application (申报): its creation, edits, sign-offs, reviews, attachments "
+                "and state changes, read from the start (or from `after`). An application the caller cannot see "
+                "gives an empty page, as an unknown id does"
+            ),
+        ),
+    ] = None,
+    batch_id: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            pattern=BATCH_ID_PATTERN,
+            description=(
+                "Only the events of this list (推荐清单) and of the applications now in it, read from the start "
+                "(or from `after`); with `application_id`, the events matching both. A list the caller cannot "
+                "see (the office before it is submitted, an applicant always) gives an empty page, as an "
+                "unknown id does"
+            ),
+        ),
+    ] = None,
 ) -> EventPage:
     """The change feed: the events the caller may see, in commit order, after a cursor.
 
     Store `next_cursor` once the page is processed and pass it back as `after`: no event is ever
     skipped, even when the transactions that wrote them committed in another order than they began.
+
+    An event is shown to a caller who can see its subject *now*. An application's history (drafting,
+    sign-offs, provincial review) therefore becomes visible to the office only once its list is
+    submitted, behind a cursor that has moved on. To read it, tail the feed and, on each
+    `batch.submitted`, read that list's history with `batch_id` (or one application's with
+    `application_id`): same visibility, same pages and cursors as the whole feed.
     """
-    return read_feed(session, principal, decode_cursor(session, after), _types(types), page_size)
+    return read_feed(
+        session,
+        principal,
+        decode_cursor(session, after),
+        _types(types),
+        page_size,
+        application_id=application_id,
+        batch_id=batch_id,
+    )
 
 
 def _webhook_public(row: Webhook) -> WebhookPublic:

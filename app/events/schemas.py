@@ -13,6 +13,9 @@ _NAME = EVENT_TYPE_PATTERN[1:-1]
 # The feed's `types` filter as the router reads it: names separated by commas, blanks and empty items ignored.
 EVENT_TYPES_FILTER_PATTERN = rf"^[\s,]*(?:{_NAME}(?:\s*,[\s,]*{_NAME})*)?[\s,]*$"
 EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=EVENT_TYPE_PATTERN)]
+# The ids the history filters of the feed accept (``app.core.ids.new_id``: a prefix and hexadecimal digits).
+APPLICATION_ID_PATTERN = r"^app_[0-9a-f]{1,28}$"
+BATCH_ID_PATTERN = r"^bat_[0-9a-f]{1,28}$"
 # Events per page of the change feed: the default and the largest, for the API and `smps client events` alike.
 FEED_PAGE_SIZE = 500
 

@@ -6,8 +6,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, multiprocess
+# prometheus-client is imported only inside the functions: it chooses where values live when it is
+# first imported, and `smps serve` imports this module before it sets the directory. With one worker
+# uvicorn serves in that same process, whose requests would otherwise be counted in memory, unscraped.
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -48,6 +53,8 @@ def _alive(pid: int) -> bool:
 def forget_dead_workers(directory: str) -> None:
     """Drop the live gauges (in flight, pool) of workers that died without a clean exit, e.g. a worker
     uvicorn restarted after a crash; their counters and histograms stay, they were real requests."""
+    from prometheus_client import multiprocess
+
     pids: set[int] = set()
     for entry in Path(directory).glob("gauge_live*_*.db"):
         tail = entry.stem.rsplit("_", 1)[-1]
@@ -60,13 +67,17 @@ def forget_dead_workers(directory: str) -> None:
 
 def worker_exits() -> None:
     """A worker shutting down cleanly removes its live gauges itself."""
+    from prometheus_client import multiprocess
+
     directory = os.environ.get(ENV)
     if directory:
         multiprocess.mark_process_dead(os.getpid(), directory)
 
 
-def scrape_registry(directory: str) -> CollectorRegistry:
+def scrape_registry(directory: str) -> "CollectorRegistry":
     """A registry adding up every worker's files (built per scrape, as prometheus-client advises)."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
     forget_dead_workers(directory)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=directory)
