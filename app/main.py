@@ -34,6 +34,7 @@ from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
 from app.core.version import service_version
+from app.documents.router import router as documents_router
 from app.events.event_schemas import document_events
 from app.metrics.multiprocess import worker_exits
 from app.metrics.router import install as install_metrics
@@ -133,7 +134,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(index_router)
     for router in ROUTERS:
         app.include_router(router)
-    hoist(app, applications_router, "get_application")  # the hottest read, matched first (core/fast/routes.py)
+    # The hottest reads, matched first (core/fast/routes.py): an application, and its form as reviewers print it.
+    hoist(app, applications_router, "get_application")
+    hoist(app, documents_router, "get_application_form_pdf")
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)

@@ -7,8 +7,9 @@ user's behalf later: webhook deliveries, resumed bulk uploads)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -25,6 +26,8 @@ from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization
 from app.reference.labels import ROLES, label_list
+
+T = TypeVar("T")
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
@@ -208,6 +211,25 @@ def record_key_use(database: Database, key_id: str, now: datetime) -> None:
     # Its own short write, so a GET keeps its read-only transaction.
     with database.transaction() as session:
         session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+
+
+RecordUse = Callable[[Database, str, datetime], None]
+
+
+async def read_on_loop(database: Database, read: Callable[[Executor, RecordUse], T]) -> T:
+    """SQLite: ``read(db, record_use)`` in a read transaction on the event loop's own connection.
+
+    SQLite reads are lookups in this process's page cache (WAL: a reader never waits for a writer),
+    cheaper than a hop to a worker thread and back. Only a key's last-use write, which may wait for the
+    write lock, goes to a thread, before the answer.
+    """
+    uses: list[tuple[Database, str, datetime]] = []
+    try:
+        with database.loop_reader.transaction() as db:
+            return read(db, lambda *use: uses.append(use))
+    finally:
+        for use in uses:
+            await anyio.to_thread.run_sync(record_key_use, *use)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -32,7 +32,7 @@ from fastapi import Request, Response, status
 from sqlmodel import col
 
 from app.accounts.key_hints import KEY_HINTS, STILL_GRANTS
-from app.accounts.principal import Principal, authenticate, key_use_due, oauth2_scheme, record_key_use
+from app.accounts.principal import Principal, authenticate, key_use_due, oauth2_scheme, read_on_loop, record_key_use
 from app.applications import service
 from app.applications.access import loader
 from app.applications.models import Application
@@ -199,23 +199,13 @@ def _read_pooled(request: Request, credential: str | None, application_id: str) 
         return read_application(request, conn, credential, application_id)
 
 
-async def _read_inline(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
-    # SQLite reads are lookups in this process's page cache (WAL: a reader never waits for a writer),
-    # cheaper than the hop to a worker thread and back. Only the key's last-use write, which may wait
-    # for the write lock, goes to a thread, before the answer as before.
-    uses: list[tuple[Database, str, datetime]] = []
-    try:
-        with request.app.state.database.loop_reader.transaction() as db:
-            return read_application(request, db, credential, application_id, lambda *use: uses.append(use))
-    finally:
-        for use in uses:
-            await anyio.to_thread.run_sync(record_key_use, *use)
-
-
 async def answer_read(request: Request, credential: str | None, application_id: str) -> Response:
     """The response to ``GET /applications/{id}``: 200 with the ETag, or 304 on a matching ``If-None-Match``."""
     if request.app.state.database.dialect == "sqlite":
-        body, version = await _read_inline(request, credential, application_id)
+        body, version = await read_on_loop(
+            request.app.state.database,
+            lambda db, record_use: read_application(request, db, credential, application_id, record_use),
+        )
     else:  # a round trip to the server: in a worker thread, the event loop serving others meanwhile
         body, version = await anyio.to_thread.run_sync(
             _read_pooled, request, credential, application_id, limiter=_read_limiter()

@@ -62,6 +62,9 @@ class FormFonts:
 
 _lock = threading.Lock()
 _registered: dict[str, str] = {}
+# The faces chosen for each configuration (looking them up walks the candidate paths: most of a stored
+# form's request, ``python -m bench.form_pdf``). Not kept when there is none, so a font installed later is found.
+_chosen: dict[tuple[Path | None, Path | None], FormFonts] = {}
 
 
 def _register(path: Path) -> str | None:
@@ -95,6 +98,9 @@ def form_fonts(configured: Path | None, configured_title: Path | None = None) ->
     A configured body font (``SMPS_CJK_FONT``) is used as given; the title face is ``SMPS_CJK_TITLE_FONT``,
     else the first heavier face found, else the body face.
     """
+    chosen = _chosen.get((configured, configured_title))
+    if chosen is not None:  # a face once found stays: fonts change with a deployment, which restarts
+        return chosen
     with _lock:
         body = _first([configured] if configured else [Path(p) for p in BODY_CANDIDATES])
         if body is None:
@@ -105,7 +111,8 @@ def form_fonts(configured: Path | None, configured_title: Path | None = None) ->
                 )
             )
         title = _first([configured_title] if configured_title else [Path(p) for p in TITLE_CANDIDATES]) or body
-    return FormFonts(body[0], title[0], (body[1], title[1]))
+        chosen = _chosen[(configured, configured_title)] = FormFonts(body[0], title[0], (body[1], title[1]))
+    return chosen
 
 
 def cjk_font(configured: Path | None) -> str:

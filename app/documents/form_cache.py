@@ -35,7 +35,7 @@ from app.applications.models import Review
 from app.applications.validation import party_list
 from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
 from app.batches.models import Batch, BatchItem, BatchState, Receipt
-from app.core.fast.select import DirectSelect
+from app.core.fast.select import DirectSelect, Executor
 from app.documents.fonts import FormFonts
 from app.documents.form import PrintedForm
 from app.organizations.models import Organization
@@ -125,7 +125,7 @@ def _orgs_stamp(count: int) -> DirectSelect:
     )
 
 
-def frozen_stamp(conn: sa.Connection, a: FrozenRow, fonts: FormFonts) -> str:
+def frozen_stamp(conn: Executor, a: FrozenRow, fonts: FormFonts) -> str:
     """The hex SHA-256 naming a frozen application's rendered form, read without building the form."""
     call = _CALL_STAMP.first(conn, {"call_id": a.call_id, "application_id": a.id, "rec": a.recommender_id})
     ids = sorted({org for _, org, _ in party_list(a.content.get("parties") or {})} | {a.recommender_id or ""})

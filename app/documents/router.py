@@ -11,14 +11,16 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.principal import CurrentPrincipal, Principal, authenticate, oauth2_scheme
+from app.accounts.principal import CurrentPrincipal, Principal, RecordUse, authenticate, oauth2_scheme, read_on_loop
 from app.applications.access import loader
 from app.applications.models import Application, Endorsement
+from app.attachments.blobstore import FileSystemBlobStore
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import DbSession
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
-from app.core.fast.select import DirectSelect
+from app.core.fast.routes import lean_route
+from app.core.fast.select import DirectSelect, Executor
 from app.documents import sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, form_fonts
@@ -49,16 +51,6 @@ def _none_match(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-@router.get(
-    "/applications/{application_id}/form.pdf",
-    operation_id="get_application_form_pdf",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
-        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
-        **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable),
-    },
-)
 async def get_application_form_pdf(
     request: Request,
     application_id: Annotated[str, Path(max_length=32, description="Application id")],
@@ -72,7 +64,48 @@ async def get_application_form_pdf(
 
     The `ETag` changes with everything the form prints (a sign-off, a review, a party's name).
     A frozen application's form is rendered once per ETag and then served from storage; a draft's each time."""
-    # One hop to a worker thread; a stored form is found without building its text (see form_cache).
+    return await _answer_form(request, credential, application_id, if_none_match)
+
+
+async def _lean_form_pdf(request: Request) -> Response | None:
+    # The same parameters as above, read without FastAPI's per-request solving; what is too long for
+    # them is left to FastAPI's handler, which words the 422.
+    application_id = request.path_params["application_id"]
+    if_none_match = request.headers.get("if-none-match")
+    if len(application_id) > 32 or (if_none_match is not None and len(if_none_match) > 1024):
+        return None
+    return await _answer_form(request, await oauth2_scheme(request), application_id, if_none_match)
+
+
+router.add_api_route(
+    "/applications/{application_id}/form.pdf",
+    get_application_form_pdf,
+    methods=["GET"],
+    operation_id="get_application_form_pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
+        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable),
+    },
+    route_class_override=lean_route(_lean_form_pdf),
+)
+
+
+async def _answer_form(
+    request: Request, credential: str | None, application_id: str, if_none_match: str | None
+) -> Response:
+    # A stored form is found without building its text (see form_cache). On SQLite with forms on the local
+    # disk that is a few lookups in the page cache and a file read: on the event loop, as GET
+    # /applications/{id}; anything else, and every render, in a worker thread.
+    state = request.app.state
+    if state.database.dialect == "sqlite" and isinstance(form_store_of(request.app), FileSystemBlobStore):
+        stored = await read_on_loop(
+            state.database,
+            lambda db, record_use: _stored_form(request, db, credential, application_id, if_none_match, record_use),
+        )
+        if stored is not None:
+            return stored
     return await anyio.to_thread.run_sync(_form_pdf, request, credential, application_id, if_none_match)
 
 
@@ -81,24 +114,40 @@ def _loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect
     return DirectSelect(loader(roles, recommender_kind))
 
 
+def _stored_form(
+    request: Request,
+    db: Executor,
+    credential: str | None,
+    application_id: str,
+    if_none_match: str | None,
+    record_use: RecordUse | None = None,
+) -> Response | None:
+    """A frozen application's stored form (or 304); None for a draft or a form not rendered yet."""
+    state = request.app.state
+    fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
+    principal = authenticate(db, state.database, credential, state.clock(), read_only=True, record_use=record_use)
+    row = _loader(principal.roles, principal.recommender_kind).first(
+        db, {"org": principal.organization_id, "application_id": application_id}
+    )
+    if row is None:
+        raise NotFound()
+    if row.content_digest is None:
+        return None
+    etag = f'"{frozen_stamp(db, row, fonts)}"'
+    if _none_match(if_none_match, etag):
+        return _not_modified(etag)
+    found = cached(form_store_of(request.app), etag.strip('"'))
+    return _form_download(found, row.title, row.id, etag) if found is not None else None
+
+
 def _form_pdf(request: Request, credential: str | None, application_id: str, if_none_match: str | None) -> Response:
     state = request.app.state
     fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
     store = form_store_of(request.app)
     with state.database.read_engine.connect() as conn, conn.begin():
-        principal = authenticate(conn, state.database, credential, state.clock(), read_only=True)
-        row = _loader(principal.roles, principal.recommender_kind).first(
-            conn, {"org": principal.organization_id, "application_id": application_id}
-        )
-        if row is None:
-            raise NotFound()
-        if row.content_digest is not None:
-            etag = f'"{frozen_stamp(conn, row, fonts)}"'
-            if _none_match(if_none_match, etag):
-                return _not_modified(etag)
-            found = cached(store, etag.strip('"'))
-            if found is not None:
-                return _form_download(found, row.title, row.id, etag)
+        stored = _stored_form(request, conn, credential, application_id, if_none_match)
+        if stored is not None:
+            return stored
     # A draft, or a frozen form not rendered yet: the printed text, read in one transaction with its stamp.
     with state.database.reader() as session:
         application = session.get(Application, application_id)  # visible: checked above

@@ -3,15 +3,19 @@
 import io
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pdfplumber
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from PIL import Image
 from pypdf import PdfReader
+from sqlmodel import col
 
+from app.accounts.models import ApiKey
 from app.applications.models import Application
 from app.core.settings import Settings
 from app.organizations.models import Organization
@@ -183,3 +187,28 @@ async def test_a_frozen_form_follows_the_application_version_and_answers_304_oth
     assert moved.content.startswith(b"%PDF")
     forms = settings.storage_dir / "forms" / "blobs"
     assert len([p for p in forms.rglob("*") if p.is_file()]) == 2
+
+
+async def test_the_lean_form_route_keeps_the_contract_on_bad_input_and_credentials(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    cast = await make_cast(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    assert (await client.get(url, headers=cast.reviewer.headers)).status_code == 200  # stored from now on
+    stored = await client.get(url, headers=cast.reviewer.headers)
+    assert stored.status_code == 200 and stored.headers["content-type"] == "application/pdf"
+    assert stored.headers["cache-control"] == "private, no-cache" and stored.headers.get("x-request-id")
+    long_tag = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": '"' + "a" * 1100 + '"'})
+    assert long_tag.status_code == 422 and long_tag.json()["code"] == "validation_failed"
+    too_long = await client.get("/api/v1/applications/" + "a" * 33 + "/form.pdf", headers=cast.reviewer.headers)
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["pointer"] == "path:/application_id"
+    assert (await client.get(url)).status_code == 401
+    hidden = await client.get(url, headers=cast.stranger.headers)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
+    with app.state.database.transaction() as session:
+        session.execute(
+            sa.update(ApiKey).where(col(ApiKey.user_id) == cast.reviewer.user_id).values(revoked_at=datetime.now(UTC))
+        )
+    refused = await client.get(url, headers=cast.reviewer.headers)
+    assert refused.status_code == 401 and refused.json()["code"] == "not_authenticated"
