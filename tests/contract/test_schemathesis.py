@@ -25,6 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.generation.meta import ParameterLocation
 from schemathesis.python.asgi import shutdown_lifespans
 
 from tests.conftest import ROOT_DIR
@@ -138,8 +139,16 @@ def test_every_operation_conforms_to_the_document(app: FastAPI) -> None:
     def send(operation: schemathesis.APIOperation, case: schemathesis.Case, role: str | None, phase: str) -> None:
         nonlocal calls
         calls += 1
+        headers = dict(world.actors[role].headers) if role else {}
+        component = case.meta.components.get(ParameterLocation.HEADER) if case.meta is not None else None
+        if component is not None and component.mode is GenerationMode.NEGATIVE:
+            # Headers made invalid on purpose (an Authorization that breaks its format) are sent as made:
+            # the role's credentials in their place would make the request valid, and the refusal
+            # Schemathesis expects of it would never come.
+            made = {name.lower() for name in case.headers or {}}
+            headers = {name: value for name, value in headers.items() if name.lower() not in made}
         try:
-            case.call_and_validate(headers=dict(world.actors[role].headers) if role else {})
+            case.call_and_validate(headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # every failure is collected; the run goes on
             kinds = sorted(str(getattr(e, "title", type(e).__name__)) for e in getattr(exc, "exceptions", [exc]))
             key = f"{operation.label}: {', '.join(kinds)}"
