@@ -129,8 +129,8 @@ def _caller_and_head(
     credential: str | None,
     application_id: str,
     record_use: Callable[[Database, str, datetime], None] | None,
-) -> tuple[Principal, Any]:
-    """The caller, and the head of the application if they may see it (None otherwise)."""
+) -> tuple[Principal, Any, datetime]:
+    """The caller, the head of the application if they may see it (None otherwise), and the time read."""
     state = request.app.state
     now = state.clock()
     digest = secret_hash(credential) if credential and credential.startswith(API_KEY_PREFIX) else None
@@ -144,7 +144,7 @@ def _caller_and_head(
             if key_use_due(hint.last_used, now):
                 (record_use or record_key_use)(state.database, hint.params()["key_id"], now)
                 hint.last_used = now
-            return principal, head
+            return principal, head, now
         KEY_HINTS.forget(digest)  # changed, or not visible: resolved afresh, answered as without a hint
     principal = authenticate(db, state.database, credential, now, read_only=True, record_use=record_use)
     if digest:
@@ -152,7 +152,7 @@ def _caller_and_head(
     head = _head(principal.roles, principal.recommender_kind).first(
         db, {"org": principal.organization_id, "application_id": application_id}
     )
-    return principal, head
+    return principal, head, now
 
 
 def read_application(
@@ -163,11 +163,10 @@ def read_application(
     record_use: Callable[[Database, str, datetime], None] | None = None,
 ) -> tuple[bytes, int]:
     """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
-    principal, head = _caller_and_head(request, db, credential, application_id, record_use)
+    principal, head, now = _caller_and_head(request, db, credential, application_id, record_use)
     request.state.user_id = principal.user_id  # for the request's log line
     if head is None:
         raise NotFound()
-    now = request.app.state.clock()
     closed = service.deadlines_passed(now, head.state, (head.call_deadline, head.recommender_deadline))
     version: Version = (head.id, head.version, head.updated_at)
     loaded = None
