@@ -7,8 +7,10 @@ low:
   reads attributes. Caller, application and deadlines are read in one transaction, so they agree; for an
   API key this process has resolved before, in one query (``app.accounts.key_hints``).
 - On SQLite the read runs inline on the event loop, on the loop's own connection
-  (``app.core.fast.reader``); on PostgreSQL, a round trip to the server, it runs in one of a few worker
-  threads while the loop serves others.
+  (``app.core.fast.reader``). On PostgreSQL, a round trip to the server, it runs in one of a few worker
+  threads while the loop serves others, on a connection kept for these reads
+  (``app.core.fast.server_reader``): in one statement, without a transaction around it, when the
+  caller's key is hinted and the body kept; otherwise all of it again on one read-only snapshot.
 - The encoded body of an application version is kept in memory (``Representations``). A version is
   named by the row's ``id``, ``version`` and ``updated_at``: every change to what the body shows — an
   edit, a sign-off, a paper verification, a review, a batch step — goes through a compare-and-set that
@@ -22,7 +24,7 @@ low:
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,13 +33,21 @@ import sqlalchemy as sa
 from fastapi import Request, Response, status
 from sqlmodel import col
 
-from app.accounts.key_hints import KEY_HINTS, STILL_GRANTS
-from app.accounts.principal import Principal, authenticate, key_use_due, oauth2_scheme, read_on_loop, record_key_use
+from app.accounts.key_hints import KEY_HINTS, STILL_GRANTS, KeyHint
+from app.accounts.principal import (
+    Principal,
+    RecordUse,
+    authenticate,
+    key_use_due,
+    oauth2_scheme,
+    read_on_loop,
+    record_key_use,
+)
 from app.applications import service
 from app.applications.access import loader
 from app.applications.models import Application
 from app.applications.schemas import SignOff
-from app.core.db import Database
+from app.core.db import READ_THREADS, Database
 from app.core.deps import etag, if_none_match_matches
 from app.core.errors import NotFound
 from app.core.fast.select import DirectSelect, Executor
@@ -123,30 +133,63 @@ def _load(db: Executor, application_id: str) -> tuple[Any, list[Any], list[SignO
     return row, endorsements, service.sign_offs(row, endorsements)
 
 
+@dataclass(frozen=True, slots=True)
+class _Hinted:
+    """A read by a caller whose API key this process has resolved: the one query that checks the key too."""
+
+    digest: str
+    hint: KeyHint
+    now: datetime
+    head: DirectSelect
+    params: dict[str, Any]
+
+
+def _hinted(request: Request, credential: str | None, application_id: str) -> _Hinted | None:
+    if not (credential and credential.startswith(API_KEY_PREFIX)):
+        return None
+    digest = secret_hash(credential)
+    hint = KEY_HINTS.get(digest)
+    if hint is None:
+        return None
+    principal = hint.principal
+    return _Hinted(
+        digest,
+        hint,
+        request.app.state.clock(),
+        _checked_head(principal.roles, principal.recommender_kind),
+        {"application_id": application_id, **hint.params()},
+    )
+
+
+def _still_granted(request: Request, hinted: _Hinted, head: Any, record_use: RecordUse | None) -> bool:
+    """Whether the hinted key still stands for its principal, who may see the application; its use
+    recorded when due. Otherwise the hint is forgotten: the caller is resolved afresh."""
+    if head is None or not head.still_grants:
+        KEY_HINTS.forget(hinted.digest)  # changed, or not visible: answered as without a hint
+        return False
+    if key_use_due(hinted.hint.last_used, hinted.now):
+        (record_use or record_key_use)(request.app.state.database, hinted.params["key_id"], hinted.now)
+        hinted.hint.last_used = hinted.now
+    return True
+
+
 def _caller_and_head(
     request: Request,
     db: Executor,
     credential: str | None,
     application_id: str,
-    record_use: Callable[[Database, str, datetime], None] | None,
+    record_use: RecordUse | None,
 ) -> tuple[Principal, Any, datetime]:
     """The caller, the head of the application if they may see it (None otherwise), and the time read."""
+    hinted = _hinted(request, credential, application_id)
+    if hinted is not None:
+        head = hinted.head.first(db, hinted.params)
+        if _still_granted(request, hinted, head, record_use):
+            return hinted.hint.principal, head, hinted.now
     state = request.app.state
     now = state.clock()
-    digest = secret_hash(credential) if credential and credential.startswith(API_KEY_PREFIX) else None
-    hint = KEY_HINTS.get(digest) if digest else None
-    if digest and hint is not None:  # a key seen before: one query, the check of the key riding along
-        principal = hint.principal
-        head = _checked_head(principal.roles, principal.recommender_kind).first(
-            db, {"application_id": application_id, **hint.params()}
-        )
-        if head is not None and head.still_grants:
-            if key_use_due(hint.last_used, now):
-                (record_use or record_key_use)(state.database, hint.params()["key_id"], now)
-                hint.last_used = now
-            return principal, head, now
-        KEY_HINTS.forget(digest)  # changed, or not visible: resolved afresh, answered as without a hint
     principal = authenticate(db, state.database, credential, now, read_only=True, record_use=record_use)
+    digest = secret_hash(credential) if credential and credential.startswith(API_KEY_PREFIX) else None
     if digest:
         KEY_HINTS.keep(db, digest, principal, now)
     head = _head(principal.roles, principal.recommender_kind).first(
@@ -155,15 +198,10 @@ def _caller_and_head(
     return principal, head, now
 
 
-def read_application(
-    request: Request,
-    db: Executor,
-    credential: str | None,
-    application_id: str,
-    record_use: Callable[[Database, str, datetime], None] | None = None,
-) -> tuple[bytes, int]:
-    """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
-    principal, head, now = _caller_and_head(request, db, credential, application_id, record_use)
+def _answer(
+    request: Request, principal: Principal, head: Any, now: datetime, db: Executor | None
+) -> tuple[bytes, int] | None:
+    """The body and version for the caller; loaded through ``db`` if not kept, None if not kept and no ``db``."""
     request.state.user_id = principal.user_id  # for the request's log line
     if head is None:
         raise NotFound()
@@ -172,16 +210,34 @@ def read_application(
     loaded = None
     signs = REPRESENTATIONS.sign_offs(version)
     if signs is None:
-        loaded = _load(db, application_id)
+        if db is None:
+            return None
+        loaded = _load(db, head.id)
         signs = loaded[2]
     actions = tuple(service.open_actions(principal, head, signs, closed=closed))
     body = REPRESENTATIONS.body(version, actions)
     if body is None:
-        row, endorsements, signs = loaded or _load(db, application_id)
+        if db is None:
+            return None
+        row, endorsements, signs = loaded or _load(db, head.id)
         public = service.represent(principal, row, endorsements, closed=closed)
         body = public.__pydantic_serializer__.to_json(public)
         REPRESENTATIONS.keep(version, signs, tuple(public.allowed_actions), body)
     return body, head.version
+
+
+def read_application(
+    request: Request,
+    db: Executor,
+    credential: str | None,
+    application_id: str,
+    record_use: RecordUse | None = None,
+) -> tuple[bytes, int]:
+    """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
+    principal, head, now = _caller_and_head(request, db, credential, application_id, record_use)
+    answer = _answer(request, principal, head, now, db)
+    assert answer is not None, "read with a transaction to load from"
+    return answer
 
 
 @functools.cache
@@ -190,25 +246,37 @@ def _read_limiter() -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(READ_THREADS)
 
 
-READ_THREADS = 2
+def _read_snapshot(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
+    return request.app.state.database.server_reader.run(
+        lambda db: read_application(request, db, credential, application_id), snapshot=True
+    )
 
 
-def _read_pooled(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
-    with request.app.state.database.read_engine.connect() as conn, conn.begin():
-        return read_application(request, conn, credential, application_id)
+async def _read_on_server(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
+    """PostgreSQL: a kept answer for a hinted key in one statement awaited on the loop; anything else
+    (a key not seen before, a body not kept, a key that changed) read whole on one snapshot, in a thread."""
+    hinted = _hinted(request, credential, application_id)
+    if hinted is not None:
+        uses: list[tuple[Database, str, datetime]] = []
+        head = await request.app.state.database.loop_statements.first(hinted.head, hinted.params)
+        if _still_granted(request, hinted, head, lambda *use: uses.append(use)):
+            for use in uses:  # a short write, which may wait for a lock: off the loop
+                await anyio.to_thread.run_sync(record_key_use, *use)
+            answer = _answer(request, hinted.hint.principal, head, hinted.now, None)
+            if answer is not None:
+                return answer
+    return await anyio.to_thread.run_sync(_read_snapshot, request, credential, application_id, limiter=_read_limiter())
 
 
 async def answer_read(request: Request, credential: str | None, application_id: str) -> Response:
     """The response to ``GET /applications/{id}``: 200 with the ETag, or 304 on a matching ``If-None-Match``."""
-    if request.app.state.database.dialect == "sqlite":
+    database = request.app.state.database
+    if database.dialect == "sqlite":
         body, version = await read_on_loop(
-            request.app.state.database,
-            lambda db, record_use: read_application(request, db, credential, application_id, record_use),
+            database, lambda db, record_use: read_application(request, db, credential, application_id, record_use)
         )
-    else:  # a round trip to the server: in a worker thread, the event loop serving others meanwhile
-        body, version = await anyio.to_thread.run_sync(
-            _read_pooled, request, credential, application_id, limiter=_read_limiter()
-        )
+    else:  # a round trip to the server: awaited, the event loop serving others meanwhile
+        body, version = await _read_on_server(request, credential, application_id)
     tag = etag(version)
     if if_none_match_matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import SQLModel
 
 from app.core.fast.reader import LoopReader
+from app.core.fast.server_reader import LoopStatements, ServerReader
 from app.core.fast.sqlite import install_sqlite_hooks
 from app.core.settings import Settings
 
@@ -73,6 +74,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+# Connections of each process beyond its pool, PostgreSQL only: for the reads of several statements (one
+# per read thread) and for the one-statement reads awaited on the event loop.
+READ_THREADS = 2
+LOOP_STATEMENTS = 4
+
+
 @dataclass
 class Database:
     """The engines of one running service."""
@@ -118,9 +125,20 @@ class Database:
         """SQLite: read transactions on the event loop's own connection (``app.core.fast.reader``)."""
         return LoopReader(self.read_engine)
 
+    @functools.cached_property
+    def server_reader(self) -> ServerReader:
+        """PostgreSQL: reads on driver connections kept out of the pool (``app.core.fast.server_reader``)."""
+        return ServerReader(self.read_engine)
+
+    @functools.cached_property
+    def loop_statements(self) -> LoopStatements:
+        """PostgreSQL: one-statement reads awaited on the event loop (``app.core.fast.server_reader``)."""
+        return LoopStatements(self.read_engine, size=LOOP_STATEMENTS)
+
     def dispose(self) -> None:
-        if "loop_reader" in self.__dict__:
-            self.loop_reader.close()
+        for reader in ("loop_reader", "server_reader", "loop_statements"):
+            if reader in self.__dict__:
+                self.__dict__[reader].close()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

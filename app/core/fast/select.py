@@ -58,23 +58,45 @@ class DirectSelect:
         self._plans[dialect.name] = plan
         return plan
 
+    def _bound(self, dialect: sa.Dialect, params: dict[str, Any]) -> tuple[str, Any, _Plan]:
+        plan = self._plans.get(dialect.name) or self._plan(dialect)
+        sql, positions, defaults, binds, _, _ = plan
+        values = {**defaults, **params}
+        for name, process in binds.items():
+            values[name] = process(values[name])
+        return sql, [values[name] for name in positions] if positions is not None else values, plan
+
+    @staticmethod
+    def _rows(plan: _Plan, raw: list[Any]) -> list[Any]:
+        processors, row_type = plan[4], plan[5]
+        return [row_type(*[p(v) if p else v for p, v in zip(processors, row, strict=True)]) for row in raw]
+
     def all(self, conn: Executor, params: dict[str, Any]) -> list[Any]:
         """Rows (attribute access by column key) of the statement on ``conn``'s current transaction."""
         if isinstance(conn, sa.Connection):
             driver, dialect = conn.connection.driver_connection, conn.dialect
         else:
             driver, dialect = conn.driver, conn.dialect
-        sql, positions, defaults, binds, processors, row_type = self._plans.get(dialect.name) or self._plan(dialect)
-        values = {**defaults, **params}
-        for name, process in binds.items():
-            values[name] = process(values[name])
+        sql, args, plan = self._bound(dialect, params)
         cursor = driver.cursor()  # type: ignore[union-attr]  # set on every live pooled connection
         try:
-            cursor.execute(sql, [values[name] for name in positions] if positions is not None else values)
+            cursor.execute(sql, args)
             raw = cursor.fetchall()
         finally:
             cursor.close()
-        return [row_type(*[p(v) if p else v for p, v in zip(processors, row, strict=True)]) for row in raw]
+        return self._rows(plan, raw)
+
+    async def first_async(self, driver: Any, dialect: sa.Dialect, params: dict[str, Any]) -> Any | None:
+        """``first`` on an async driver connection (psycopg's ``AsyncConnection``) in autocommit."""
+        sql, args, plan = self._bound(dialect, params)
+        cursor = driver.cursor()
+        try:
+            await cursor.execute(sql, args)
+            raw = await cursor.fetchall()
+        finally:
+            await cursor.close()
+        rows = self._rows(plan, raw)
+        return rows[0] if rows else None
 
     def first(self, conn: Executor, params: dict[str, Any]) -> Any | None:
         rows = self.all(conn, params)

@@ -16,7 +16,7 @@ CALL_NAMES = DirectSelect(sa.select(Call.id, Call.name).order_by(Call.id))
 def test_reads_see_the_last_commit_and_keep_nothing(app) -> None:
     database = app.state.database
     if BACKEND != "sqlite":
-        assert database.dialect == "postgresql"  # its reads take pooled connections in worker threads
+        assert database.dialect == "postgresql"  # its reads: test_server_reader.py
         return
     reader = database.loop_reader
     with reader.transaction() as db:
