@@ -5,6 +5,7 @@ python -m bench.read_path [--postgres ADMIN_URL]
 
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,37 +54,48 @@ def _applicant_key(url: str, application_id: str) -> str:
     return key
 
 
-def read_one(seconds: int = 8, url: str | None = None) -> dict:
+def read_one(seconds: int = 4, url: str | None = None, rounds: int = 3) -> dict:
     """``GET /applications/{id}`` as a reviewer and as an applicant (API keys), against two references
     serving the same bytes: the floor (an ``async def`` endpoint returning a pre-encoded ``Response``:
-    the framework with no work) and a plain endpoint returning the dict (FastAPI encoding it)."""
+    the framework with no work) and a plain endpoint returning the dict (FastAPI encoding it).
+
+    The three servers run side by side and are measured in turn, ``rounds`` times over: each figure is
+    its best round, so a slower spell of the machine weighs on every figure alike, not on one."""
     url = url or temp_sqlite_url()
     info = build_database(url, 200)
     application_id = info["visible_application_id"]
     callers = {"reviewer": info["reviewer_key"], "applicant": _applicant_key(url, application_id)}
-    figures: dict[str, tuple[float, float]] = {}
     # At the default log level, one JSON line per request into a file, as an operator runs it.
     log = Path(tempfile.mkdtemp(prefix="smps-bench-log-")) / "access.log"
-    with server("app.asgi:app", {"SMPS_DATABASE_URL": url}, log=log) as base:
+    with ExitStack() as stack:
+        base = stack.enter_context(server("app.asgi:app", {"SMPS_DATABASE_URL": url}, log=log))
         target = f"{base}/api/v1/applications/{application_id}"
         bodies = {}
         for caller, key in callers.items():
-            headers = {"Authorization": f"Bearer {key}"}
-            response = httpx.get(target, headers=headers)
+            response = httpx.get(target, headers={"Authorization": f"Bearer {key}"})
             assert response.status_code == 200, response.text
             bodies[caller] = response.content
-            figures[caller] = measure(base, target, headers, seconds)
-    body = bodies["reviewer"]
-    payload = {"SMPS_BENCH_PAYLOAD": orjson.loads(body) and body.decode()}
-    with server("bench.floor_app:app", payload) as base:
-        floor_rps, floor_cpu = measure(base, f"{base}/constant", None, seconds)
-    with server("bench.bare_app:app", payload) as base:
-        dict_rps, dict_cpu = measure(base, f"{base}/constant", None, seconds)
+        payload = {"SMPS_BENCH_PAYLOAD": orjson.loads(bodies["reviewer"]) and bodies["reviewer"].decode()}
+        floor = stack.enter_context(server("bench.floor_app:app", payload))
+        bare = stack.enter_context(server("bench.bare_app:app", payload))
+        runs: dict[str, tuple[str, str, dict[str, str] | None]] = {
+            "floor": (floor, f"{floor}/constant", None),
+            **{c: (base, target, {"Authorization": f"Bearer {k}"}) for c, k in callers.items()},
+            "dict": (bare, f"{bare}/constant", None),
+        }
+        best: dict[str, tuple[float, float]] = {}
+        for _ in range(rounds):
+            for name, run in runs.items():
+                rps, cpu = measure(*run, seconds)
+                kept = best.get(name, (0.0, float("inf")))
+                best[name] = (max(kept[0], rps), min(kept[1], cpu))
     lines = sum(1 for _ in log.open("rb"))
-    assert lines >= 0.9 * seconds * sum(rps for rps, _ in figures.values()), "a line for every request"
+    assert lines >= 0.9 * seconds * sum(best[c][0] for c in callers), "a line for every request"
+    (floor_rps, floor_cpu), (dict_rps, dict_cpu) = best["floor"], best["dict"]
     result: dict = {
         "name": "read_one_application",
-        "bytes": len(body),
+        "bytes": len(bodies["reviewer"]),
+        "rounds": rounds,
         "access_log_lines": lines,
         "floor_rps": floor_rps,
         "floor_cpu_ms_per_request": round(floor_cpu, 3),
@@ -91,7 +103,8 @@ def read_one(seconds: int = 8, url: str | None = None) -> dict:
         "dict_cpu_ms_per_request": round(dict_cpu, 3),
         "target": ">= 0.40 of the floor",
     }
-    for caller, (rps, cpu) in figures.items():
+    for caller in callers:
+        rps, cpu = best[caller]
         result[caller] = {
             "rps": rps,
             "cpu_ms_per_request": round(cpu, 3),
@@ -104,8 +117,6 @@ def read_one(seconds: int = 8, url: str | None = None) -> dict:
     return result
 
 
-# The reviewer's list, as the review screen asks for it, and with the search and domain filters
-# (the title search matches about a third of the applications: its page is found further down the index).
 LIST_FILTERS = {
     "state": "state=provincial_review",
     "q": "state=provincial_review&q=1",

@@ -41,7 +41,7 @@ Executor = sa.Connection | DriverTransaction
 class DirectSelect:
     def __init__(self, statement: sa.Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[tuple[str, str], _Plan] = {}  # by dialect and driver: their parameter styles differ
 
     def _plan(self, dialect: sa.Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
@@ -55,11 +55,11 @@ class DirectSelect:
         # One callable per parameter here: only tuple-valued (IN) parameters get a sequence, refused above.
         binds = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))
         plan: _Plan = (compiled.string, positions, defaults, binds, list(processors), row_type)
-        self._plans[dialect.name] = plan
+        self._plans[(dialect.name, dialect.driver)] = plan
         return plan
 
     def _bound(self, dialect: sa.Dialect, params: dict[str, Any]) -> tuple[str, Any, _Plan]:
-        plan = self._plans.get(dialect.name) or self._plan(dialect)
+        plan = self._plans.get((dialect.name, dialect.driver)) or self._plan(dialect)
         sql, positions, defaults, binds, _, _ = plan
         values = {**defaults, **params}
         for name, process in binds.items():
@@ -87,15 +87,10 @@ class DirectSelect:
         return self._rows(plan, raw)
 
     async def first_async(self, driver: Any, dialect: sa.Dialect, params: dict[str, Any]) -> Any | None:
-        """``first`` on an async driver connection (psycopg's ``AsyncConnection``) in autocommit."""
+        """``first`` on an asyncpg connection, ``dialect`` SQLAlchemy's for asyncpg: the statement runs
+        alone, prepared once per connection by asyncpg's statement cache."""
         sql, args, plan = self._bound(dialect, params)
-        cursor = driver.cursor()
-        try:
-            await cursor.execute(sql, args)
-            raw = await cursor.fetchall()
-        finally:
-            await cursor.close()
-        rows = self._rows(plan, raw)
+        rows = self._rows(plan, await driver.fetch(sql, *args))
         return rows[0] if rows else None
 
     def first(self, conn: Executor, params: dict[str, Any]) -> Any | None:

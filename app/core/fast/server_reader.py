@@ -1,17 +1,17 @@
-"""PostgreSQL: the hottest reads on a few driver connections kept for them, one statement at a time.
+"""PostgreSQL: the hottest reads on connections kept for them, out of the engine's pool.
 
 ``GET /applications/{id}`` mostly needs one statement (``app.applications.reading``). Through the
 engine it would cost four round trips and the pool's machinery around them: the pre-ping, ``BEGIN``,
-the statement, and the rollback of the pool's reset; so these connections are kept out of the pool,
-in autocommit (a statement alone is its own snapshot), and a read that needs several statements asks
-for a snapshot: ``REPEATABLE READ, READ ONLY`` on the same connection, so they all see one moment
-(``python -m bench.read_path --postgres``).
+the statement, and the rollback of the pool's reset (``python -m bench.read_path --postgres``). So:
 
-The connections are made by the engine (its connect hooks and the driver's adapters apply), then
-detached from its pool; the pool's gauges do not count them. At most one per read thread
-(``db.READ_THREADS``) is open at once. A connection the server dropped is found at its next use:
-that read is tried once more on a new connection, so a restart of the server or an idle timeout
-costs no request.
+- ``LoopStatements``: a statement alone (its own snapshot), awaited on the event loop on a few asyncpg
+  connections;
+- ``ServerReader``: a read of several statements, in a read thread, on one ``REPEATABLE READ, READ
+  ONLY`` snapshot of a psycopg connection made by the engine (its connect hooks and adapters apply)
+  and then detached from its pool. At most one per read thread (``db.READ_THREADS``) is open at once.
+
+The pool's gauges count neither. A connection the server dropped is found at its next use: that read
+is tried once more on a new connection, so a restart of the server or an idle timeout costs no request.
 """
 
 import asyncio
@@ -19,12 +19,22 @@ from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
+import asyncpg
 import psycopg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Engine
 
 from app.core.fast.select import DirectSelect, DriverTransaction
 
 T = TypeVar("T")
+
+# What a connection lost to the server raises: closed under it, or the server shutting it down.
+_LOST = (
+    asyncpg.InterfaceError,
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 class ServerReader:
@@ -95,24 +105,28 @@ class ServerReader:
 
 
 class LoopStatements:
-    """Async driver connections to PostgreSQL on the event loop, for reads of one statement.
+    """asyncpg connections to PostgreSQL on the event loop, for reads of one statement.
 
-    The read of a kept answer is one statement; awaiting it on the loop costs less than a worker
-    thread's hop there and back, and no thread waits for the interpreter lock to take the rows. At
-    most ``size`` statements run at once; others wait their turn. The connections belong to the loop
-    that made them: on another loop (a test client's), they are closed and new ones made.
+    The read of a kept answer is one statement. Awaited on the loop it costs less than a worker
+    thread's hop there and back, and asyncpg takes half the CPU of psycopg's async connection for it
+    (``python -m bench.read_path --postgres``): its protocol is compiled, and it keeps each connection's
+    prepared statements. At most ``size`` statements run at once; others wait their turn. The
+    connections belong to the loop that made them: on another loop (a test client's) they are closed
+    and new ones made. A connection interrupted mid-statement (a cancelled request) is closed, never
+    reused.
     """
 
     def __init__(self, engine: Engine, size: int) -> None:
         self.engine = engine
         self.size = size
+        self.dialect = asyncpg_dialect()  # the statements' parameter style and result types for asyncpg
         self._loop: asyncio.AbstractEventLoop | None = None
         self._turns = asyncio.Semaphore(size)
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._idle: list[asyncpg.Connection] = []
 
-    async def _new(self) -> psycopg.AsyncConnection[Any]:
-        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)  # with the engine's adapters
-        return await psycopg.AsyncConnection.connect(*cargs, **cparams, autocommit=True)
+    async def _new(self) -> asyncpg.Connection:
+        # The engine's URL as libpq reads it: host, port, user, password, database, sslmode, a socket's host.
+        return await asyncpg.connect(self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
 
     def _on_this_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -121,37 +135,33 @@ class LoopStatements:
             self._loop, self._turns = loop, asyncio.Semaphore(self.size)
 
     async def first(self, select: DirectSelect, params: dict[str, Any]) -> Any | None:
-        """The first row of ``select`` (``DirectSelect.first``), the statement its own snapshot."""
+        """The first row of ``select`` (as ``DirectSelect.first``), the statement its own snapshot."""
         self._on_this_loop()
         async with self._turns:
             kept = bool(self._idle)
-            driver = self._idle.pop() if kept else await self._new()
             try:
-                row = await select.first_async(driver, self.engine.dialect, params)
-            except psycopg.OperationalError:
-                if not (kept and driver.broken):
-                    self._release(driver)
+                return await self._first_on(self._idle.pop() if kept else await self._new(), select, params)
+            except _LOST:
+                if not kept:
                     raise
-                driver = await self._new()
-                try:
-                    row = await select.first_async(driver, self.engine.dialect, params)
-                except BaseException:
-                    self._release(driver)
-                    raise
-            except BaseException:
-                self._release(driver)
-                raise
-            self._release(driver)
-            return row
+            return await self._first_on(await self._new(), select, params)  # lost while idle: on a new one
 
-    def _release(self, driver: psycopg.AsyncConnection[Any]) -> None:
-        if driver.closed or driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            driver.pgconn.finish()
-        else:
-            self._idle.append(driver)
+    async def _first_on(self, driver: asyncpg.Connection, select: DirectSelect, params: dict[str, Any]) -> Any | None:
+        try:
+            row = await select.first_async(driver, self.dialect, params)
+        except BaseException as error:
+            if isinstance(error, asyncpg.PostgresError) and not isinstance(error, _LOST):
+                self._idle.append(driver)  # the statement failed; the connection is fine
+            else:
+                driver.terminate()
+            raise
+        self._idle.append(driver)
+        return row
 
     def close(self) -> None:
-        """Close the idle connections (from any loop: closing one does not wait)."""
+        """Close the idle connections (from any thread or loop: terminating one does not wait)."""
         idle, self._idle = self._idle, []
+        if self._loop is None or self._loop.is_closed():
+            return  # their loop is gone, and its transports with it: the sockets close as they are collected
         for driver in idle:
-            driver.pgconn.finish()
+            driver.terminate()

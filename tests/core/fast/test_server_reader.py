@@ -4,6 +4,7 @@ same rows as the engine's, never more connections than allowed."""
 
 import asyncio
 
+import asyncpg
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -102,7 +103,17 @@ async def test_loop_statements_replace_a_dropped_connection(app) -> None:
     pid_of = DirectSelect(sa.select(sa.func.pg_backend_pid().label("pid")))
     pid = (await statements.first(pid_of, {})).pid
     _terminate(app, pid)
-    assert (await statements.first(pid_of, {})).pid != pid
-    with pytest.raises(psycopg.errors.UndefinedFunction):
+    replaced = (await statements.first(pid_of, {})).pid
+    assert replaced != pid
+    with pytest.raises(asyncpg.exceptions.UndefinedFunctionError):  # a failed statement: the connection stays
         await statements.first(DirectSelect(sa.select(sa.func.no_such_function().label("x"))), {})
-    assert (await statements.first(pid_of, {})).pid is not None
+    assert (await statements.first(pid_of, {})).pid == replaced
+
+
+async def test_a_cancelled_statement_leaves_no_connection_half_used(app) -> None:
+    statements = app.state.database.loop_statements
+    slow = DirectSelect(sa.select(sa.func.pg_sleep(5).label("slept")))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(statements.first(slow, {}), 0.2)  # as a request cancelled mid-read
+    assert statements._idle == []  # closed, not handed to the next read
+    assert (await statements.first(FIRST_CALL, {})) is not None
