@@ -277,6 +277,10 @@ def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep polling for new events")
 @click.option("--types", default=None, help="Comma-separated event types, e.g. application.created,batch.submitted")
 @click.option("--after", default=None, help="Start after this cursor (default: the beginning)")
+@click.option("--application-id", default=None, help="Only this application's history (app_…)")
+@click.option(
+    "--batch-id", default=None, help="Only this recommended list's events and those of the applications in it (bat_…)"
+)
 @click.option("--page-size", default=FEED_PAGE_SIZE, show_default=True, type=click.IntRange(1, FEED_PAGE_SIZE))
 @click.option("--poll-interval", default=2.0, show_default=True, type=float)
 @click.option("--max-pages", default=None, type=int, hidden=True)
@@ -289,18 +293,19 @@ def events(
     follow: bool,
     types: str | None,
     after: str | None,
+    application_id: str | None,
+    batch_id: str | None,
     page_size: int,
     poll_interval: float,
     max_pages: int | None,
 ) -> None:
     api = _http(ctx, url, key_file)
     pages = 0
+    filters = {"types": types, "application_id": application_id, "batch_id": batch_id}
     while True:
-        params: dict[str, Any] = {"page_size": page_size}
+        params: dict[str, Any] = {"page_size": page_size, **{k: v for k, v in filters.items() if v}}
         if after:
             params["after"] = after
-        if types:
-            params["types"] = types
         page = api.request("GET", "/api/v1/events", params=params).json()
         for item in page.get("items") or []:
             click.echo(json.dumps(item, ensure_ascii=False, separators=(",", ":")))

@@ -20,6 +20,7 @@ from app.bulk.client import client as client_group
 from app.bulk.columns import COLUMNS
 from app.bulk.models import BulkUpload
 from app.core.outbox_models import Event
+from app.events.schemas import FEED_PAGE_SIZE
 from tests.applications.cast import Cast, make_cast
 
 URL = "/api/v1/bulk-uploads"
@@ -443,3 +444,30 @@ def test_cli_events_prints_json_lines_and_follows_the_cursor(tmp_path: Path):
         '{"id":"e2","type":"application.created","cursor":"c2"}',
     ]
     assert asked == [(None, "application.created"), ("c1", "application.created")]
+
+
+def test_cli_events_reads_one_history(tmp_path: Path):
+    key_file = tmp_path / "key"
+    key_file.write_text("smps_x")
+    asked = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        return httpx.Response(200, json={"items": [{"id": "e1"}], "next_cursor": "c1", "has_more": False})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://x")
+    args = [
+        "events",
+        "--url",
+        "http://x",
+        "--api-key-file",
+        str(key_file),
+        "--batch-id",
+        "bat_1",
+        "--application-id",
+        "app_2",
+    ]
+    result = CliRunner().invoke(client_group, args, obj={"http": http})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ['{"id":"e1"}']
+    assert asked == [{"page_size": str(FEED_PAGE_SIZE), "batch_id": "bat_1", "application_id": "app_2"}]
