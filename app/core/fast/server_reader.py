@@ -28,6 +28,26 @@ from app.core.fast.select import DirectSelect, DriverTransaction
 
 T = TypeVar("T")
 
+# Parameters of libpq's connection string that are no server settings and that asyncpg does not read:
+# left to psycopg's connections (``connect_timeout`` is asyncpg's ``timeout``).
+_LIBPQ_ONLY = (
+    "connect_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "client_encoding",
+    "gssencmode",
+    "channel_binding",
+    "requirepeer",
+    "hostaddr",
+    "load_balance_hosts",
+    "sslcompression",
+    "sslsni",
+    "require_auth",
+)
+
 # What a connection lost to the server raises: closed under it, or the server shutting it down.
 _LOST = (
     asyncpg.InterfaceError,
@@ -125,8 +145,14 @@ class LoopStatements:
         self._idle: list[asyncpg.Connection] = []
 
     async def _new(self) -> asyncpg.Connection:
-        # The engine's URL as libpq reads it: host, port, user, password, database, sslmode, a socket's host.
-        return await asyncpg.connect(self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+        # The engine's URL: asyncpg reads host, port, user, password, database, the ssl settings and
+        # target_session_attrs as libpq does, and sends any other parameter as a server setting.
+        url = self.engine.url.set(drivername="postgresql")
+        timeout = url.query.get("connect_timeout")
+        url = url.difference_update_query(_LIBPQ_ONLY)
+        return await asyncpg.connect(
+            url.render_as_string(hide_password=False), timeout=float(timeout) if isinstance(timeout, str) else 60
+        )
 
     def _on_this_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.fast.select import DirectSelect
+from app.core.fast.server_reader import LoopStatements
 from app.reference.models import Call
 
 pytestmark = pytest.mark.postgresql_only  # SQLite reads on the loop's own connection: test_reader.py
@@ -117,3 +118,29 @@ async def test_a_cancelled_statement_leaves_no_connection_half_used(app) -> None
         await asyncio.wait_for(statements.first(slow, {}), 0.2)  # as a request cancelled mid-read
     assert statements._idle == []  # closed, not handed to the next read
     assert (await statements.first(FIRST_CALL, {})) is not None
+
+
+async def test_libpq_parameters_of_the_url_are_read_or_left_to_psycopg(app) -> None:
+    database = app.state.database
+    url = database.read_engine.url.update_query_dict(
+        {
+            "connect_timeout": "5",
+            "keepalives": "1",
+            "application_name": "smps-test",
+            "options": "-c statement_timeout=4321",
+        }
+    )
+    engine = sa.create_engine(url)
+    try:
+        statements = LoopStatements(engine, size=1)
+        settings = DirectSelect(
+            sa.select(
+                sa.func.current_setting("application_name").label("name"),
+                sa.func.current_setting("statement_timeout").label("timeout"),
+            )
+        )
+        row = await statements.first(settings, {})
+        assert (row.name, row.timeout) == ("smps-test", "4321ms")
+        statements.close()
+    finally:
+        engine.dispose()
