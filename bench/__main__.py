@@ -143,6 +143,18 @@ def main() -> None:
         lambda: form_pdf.run(seconds),
         lambda r: table.add("form.pdf second request ÷ JSON read", "SQLite", r["ratio"], ">= 0.5"),
     )
+    if pg:
+
+        def form_pdf_pg() -> dict[str, Any]:
+            assert pg is not None
+            with scratch_postgres(pg) as url:
+                return form_pdf.run(seconds, url=url)
+
+        step(
+            "form.pdf",
+            form_pdf_pg,
+            lambda r: table.add("form.pdf second request ÷ JSON read", "PostgreSQL", r["ratio"], ">= 0.5"),
+        )
     step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
     if pg:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
         step("deadline day", lambda: deadline_day.run(pg, 30 if quick else 60), lambda r: _deadline(table, r))

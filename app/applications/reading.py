@@ -47,7 +47,7 @@ from app.applications import service
 from app.applications.access import loader
 from app.applications.models import Application
 from app.applications.schemas import SignOff
-from app.core.db import READ_THREADS, Database
+from app.core.db import Database
 from app.core.deps import etag, if_none_match_matches
 from app.core.errors import NotFound
 from app.core.fast.select import DirectSelect, Executor
@@ -240,18 +240,6 @@ def read_application(
     return answer
 
 
-@functools.cache
-def _read_limiter() -> anyio.CapacityLimiter:
-    # A few threads do this work faster than many: more would only take turns on the interpreter lock.
-    return anyio.CapacityLimiter(READ_THREADS)
-
-
-def _read_snapshot(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
-    return request.app.state.database.server_reader.run(
-        lambda db: read_application(request, db, credential, application_id), snapshot=True
-    )
-
-
 async def _read_on_server(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
     """PostgreSQL: a kept answer for a hinted key in one statement awaited on the loop; anything else
     (a key not seen before, a body not kept, a key that changed) read whole on one snapshot, in a thread."""
@@ -265,7 +253,9 @@ async def _read_on_server(request: Request, credential: str | None, application_
             answer = _answer(request, hinted.hint.principal, head, hinted.now, None)
             if answer is not None:
                 return answer
-    return await anyio.to_thread.run_sync(_read_snapshot, request, credential, application_id, limiter=_read_limiter())
+    return await request.app.state.database.server_reader.run_in_thread(
+        lambda db: read_application(request, db, credential, application_id), snapshot=True
+    )
 
 
 async def answer_read(request: Request, credential: str | None, application_id: str) -> Response:

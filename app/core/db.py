@@ -128,7 +128,7 @@ class Database:
     @functools.cached_property
     def server_reader(self) -> ServerReader:
         """PostgreSQL: reads on driver connections kept out of the pool (``app.core.fast.server_reader``)."""
-        return ServerReader(self.read_engine)
+        return ServerReader(self.read_engine, threads=READ_THREADS)
 
     @functools.cached_property
     def loop_statements(self) -> LoopStatements:

@@ -95,17 +95,31 @@ router.add_api_route(
 async def _answer_form(
     request: Request, credential: str | None, application_id: str, if_none_match: str | None
 ) -> Response:
-    # A stored form is found without building its text (see form_cache). On SQLite with forms on the local
-    # disk that is a few lookups in the page cache and a file read: on the event loop, as GET
-    # /applications/{id}; anything else, and every render, in a worker thread.
-    state = request.app.state
-    if state.database.dialect == "sqlite" and isinstance(form_store_of(request.app), FileSystemBlobStore):
-        stored = await read_on_loop(
-            state.database,
-            lambda db, record_use: _stored_form(request, db, credential, application_id, if_none_match, record_use),
+    # A stored form is found without building its text (see form_cache): the application's stamp, then
+    # the file. On SQLite the stamp is a few lookups in the page cache, on the event loop as for GET
+    # /applications/{id}; on PostgreSQL it is read on one snapshot of a kept read connection, in a read
+    # thread. A file on the local disk is read on the loop, one in S3 in a worker thread, as is every render.
+    database, store = request.app.state.database, form_store_of(request.app)
+    if database.dialect == "sqlite":
+        stamped = await read_on_loop(
+            database, lambda db, record_use: _form_stamp(request, db, credential, application_id, record_use)
         )
-        if stored is not None:
-            return stored
+    else:
+        stamped = await database.server_reader.run_in_thread(
+            lambda db: _form_stamp(request, db, credential, application_id), snapshot=True
+        )
+    if stamped is not None:
+        row, etag = stamped
+        if _none_match(if_none_match, etag):
+            return _not_modified(etag)
+        key = etag.strip('"')
+        found = (
+            cached(store, key)
+            if isinstance(store, FileSystemBlobStore)
+            else await anyio.to_thread.run_sync(cached, store, key)
+        )
+        if found is not None:
+            return _form_download(found, row.title, row.id, etag)
     return await anyio.to_thread.run_sync(_form_pdf, request, credential, application_id, if_none_match)
 
 
@@ -114,15 +128,10 @@ def _loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect
     return DirectSelect(loader(roles, recommender_kind))
 
 
-def _stored_form(
-    request: Request,
-    db: Executor,
-    credential: str | None,
-    application_id: str,
-    if_none_match: str | None,
-    record_use: RecordUse | None = None,
-) -> Response | None:
-    """A frozen application's stored form (or 304); None for a draft or a form not rendered yet."""
+def _form_stamp(
+    request: Request, db: Executor, credential: str | None, application_id: str, record_use: RecordUse | None = None
+) -> tuple[Any, str] | None:
+    """A frozen application's row (as the caller may see it) and the ETag of its form; None for a draft."""
     state = request.app.state
     fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
     principal = authenticate(db, state.database, credential, state.clock(), read_only=True, record_use=record_use)
@@ -133,22 +142,15 @@ def _stored_form(
         raise NotFound()
     if row.content_digest is None:
         return None
-    etag = f'"{frozen_stamp(db, row, fonts)}"'
-    if _none_match(if_none_match, etag):
-        return _not_modified(etag)
-    found = cached(form_store_of(request.app), etag.strip('"'))
-    return _form_download(found, row.title, row.id, etag) if found is not None else None
+    return row, f'"{frozen_stamp(db, row, fonts)}"'
 
 
 def _form_pdf(request: Request, credential: str | None, application_id: str, if_none_match: str | None) -> Response:
     state = request.app.state
     fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
     store = form_store_of(request.app)
-    with state.database.read_engine.connect() as conn, conn.begin():
-        stored = _stored_form(request, conn, credential, application_id, if_none_match)
-        if stored is not None:
-            return stored
-    # A draft, or a frozen form not rendered yet: the printed text, read in one transaction with its stamp.
+    # A draft, or a frozen form not rendered yet (the caller may see it: _form_stamp said so): the printed
+    # text, read in one transaction with its stamp.
     with state.database.reader() as session:
         application = session.get(Application, application_id)  # visible: checked above
         if application is None:

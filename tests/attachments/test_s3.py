@@ -16,9 +16,12 @@ from app.attachments.blobstore import S3BlobStore, blob_store_of, new_key
 from app.attachments.models import Attachment
 from app.attachments.sweep import sweep_storage
 from app.core.settings import Settings
+from app.documents.form_cache import form_store_of
 from app.main import create_app
+from tests.applications.cast import make_cast
 from tests.attachments import files
 from tests.attachments.conftest import World
+from tests.batches.helpers import recommended
 
 BUCKET = "smps-attachments"
 
@@ -99,4 +102,25 @@ async def test_upload_download_delete_and_sweep_on_s3(s3_settings: Settings, clo
         )
         assert deleted.status_code == 204
         assert not store.exists(key)
+    app.state.database.dispose()
+
+
+async def test_a_frozen_form_is_kept_in_the_bucket_and_served_from_it(s3_settings: Settings, clock: Any) -> None:
+    app = create_app(s3_settings, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        cast = await make_cast(app, client)
+        flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+        url = f"/api/v1/applications/{flow.id}/form.pdf"
+        first = await client.get(url, headers=cast.reviewer.headers)
+        assert first.status_code == 200 and first.content.startswith(b"%PDF")
+        store = form_store_of(app)
+        assert isinstance(store, S3BlobStore) and store.prefix.endswith("forms/")
+        (key,) = [blob.key for blob in store.list()]
+        store.client.put_object(Bucket=BUCKET, Key=store.prefix + key, Body=first.content + b"%stored\n")
+        again = await client.get(url, headers=cast.applicant.headers)  # read from the bucket, not rendered
+        assert again.status_code == 200 and again.content == first.content + b"%stored\n"
+        assert again.headers["etag"] == first.headers["etag"]
+        unchanged = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+        assert unchanged.status_code == 304
     app.state.database.dispose()

@@ -8,17 +8,19 @@ the statement, and the rollback of the pool's reset (``python -m bench.read_path
   connections;
 - ``ServerReader``: a read of several statements, in a read thread, on one ``REPEATABLE READ, READ
   ONLY`` snapshot of a psycopg connection made by the engine (its connect hooks and adapters apply)
-  and then detached from its pool. At most one per read thread (``db.READ_THREADS``) is open at once.
+  and then detached from its pool. At most one per read thread (``threads``) is open at once.
 
 The pool's gauges count neither. A connection the server dropped is found at its next use: that read
 is tried once more on a new connection, so a restart of the server or an idle timeout costs no request.
 """
 
 import asyncio
+import functools
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
+import anyio
 import asyncpg
 import psycopg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -60,10 +62,21 @@ _LOST = (
 class ServerReader:
     """Driver connections to PostgreSQL for reads, handed to one thread at a time."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, threads: int) -> None:
         self.engine = engine
+        self.threads = threads
         self._idle: SimpleQueue[Any] = SimpleQueue()
         self._closed = False
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run_in_thread(self, read: Callable[[DriverTransaction], T], *, snapshot: bool = False) -> T:
+        """``run`` in a worker thread, at most ``threads`` at once (a few do this work faster than many:
+        more would only take turns on the interpreter lock), the event loop serving others meanwhile."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.run, read, snapshot=snapshot), limiter=self._limiter
+        )
 
     def _new(self) -> Any:
         pooled = self.engine.raw_connection()  # made by the engine: its hooks and adapters
