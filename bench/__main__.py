@@ -69,7 +69,7 @@ def _lists(table: Table, result: dict[str, Any]) -> None:
     sizes = sorted(int(n) for n in next(iter(result["rps"].values())))
     label = f"{sizes[-1] // 1000}k ÷ {sizes[0] // 1000}k"
     for name, ratio in result["ratios"].items():
-        table.add(f"list applications ({name}) at {label}", "SQLite", ratio, ">= 0.8")
+        table.add(f"list applications ({name}) at {label}", BACKENDS[result["backend"]], ratio, ">= 0.8")
 
 
 def _per_backend(table: Table, benchmark: str, result: dict[str, Any], target: str) -> None:
@@ -122,6 +122,12 @@ def main() -> None:
         step("read one application", read_one_pg, lambda r: _read_one(table, "PostgreSQL", r))
     sizes = (5_000, 50_000) if quick else (10_000, 100_000)
     step("list applications", lambda: read_path.list_scaling(seconds, *sizes), lambda r: _lists(table, r))
+    if pg:
+        step(
+            "list applications",
+            lambda: read_path.list_scaling(seconds, *sizes, postgres=pg),
+            lambda r: _lists(table, r),
+        )
     step(
         "bulk import ÷ raw executemany",
         lambda: bulk_import.run(2_000 if quick else 10_000, pg),
