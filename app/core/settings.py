@@ -4,7 +4,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, StringConstraints
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_RECEIPT_KEY = "smps-development-receipt-key"
@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # Webhooks one user may subscribe at a time.
     max_webhooks_per_user: int = Field(default=10, ge=1)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # A claimed delivery not recorded within this time is due again (its worker is presumed dead). At
+    # least three timeouts (connecting, sending and the answer are each bounded by one), so a live
+    # worker always records its attempt before another may take the delivery.
+    webhook_lease_seconds: float = Field(default=120.0, gt=0)
     # Finished webhook deliveries (and their attempts) are kept this many days.
     webhook_delivery_retention_days: int = Field(default=30, ge=1)
     # How long a stored response to an Idempotency-Key is replayed.
@@ -124,6 +128,12 @@ class Settings(BaseSettings):
     max_bulk_xlsx_inflated_bytes: int = Field(default=128 * 1024 * 1024, ge=1024 * 1024)
     max_bulk_xlsx_compression_ratio: int = Field(default=100, ge=2)
     max_bulk_listed_errors: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> "Settings":
+        if self.webhook_lease_seconds < 3 * self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must be at least three times webhook_timeout_seconds")
+        return self
 
     @cached_property
     def keys_dir(self) -> Path:

@@ -6,8 +6,9 @@
 2. **Delivery.** Due deliveries are claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write
    lock serialises) by pushing their due time one lease ahead and stamping a lease token, then sent
    outside any transaction. Only the holder of the token records the outcome. A worker that dies
-   mid-attempt leaves the delivery due again when the lease expires: at least once, never two
-   workers on one attempt.
+   mid-attempt leaves the delivery due again when the lease (``SMPS_WEBHOOK_LEASE_SECONDS``)
+   expires: at least once (the dead worker's attempt may have arrived), never two workers on one
+   attempt.
 
 The worker (``app.worker``) runs these passes; times come from the caller, so tests drive retries
 without sleeping.
@@ -49,8 +50,6 @@ BACKOFF = (
     timedelta(hours=10),
 )
 RETRY_WINDOW = timedelta(days=3)
-# A claimed attempt not recorded within this time is due again (its worker is presumed dead).
-LEASE = timedelta(minutes=2)
 FANOUT_BATCH = 500
 CLAIM_BATCH = 8
 
@@ -212,7 +211,7 @@ class Webhooks:
                 .values(
                     attempts=col(WebhookDelivery.attempts) + 1,
                     lease_token=token,
-                    next_attempt_at=now + LEASE,
+                    next_attempt_at=now + timedelta(seconds=self.settings.webhook_lease_seconds),
                     last_attempt_at=now,
                 )
             )

@@ -5,16 +5,18 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi import FastAPI
+from pydantic import ValidationError
 from standardwebhooks import Webhook as Verifier
 
 from app.cli import main
 from app.core.idempotency_models import IdempotencyKey
 from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.delivery import LEASE, RETRY_WINDOW
+from app.events.delivery import RETRY_WINDOW
 from app.events.models import WebhookDelivery
 from app.worker import Worker
 from tests.conftest import Actor
@@ -141,6 +143,9 @@ async def test_a_restarted_worker_resumes_without_losing_or_repeating(
     hook = await _subscribe(client, owner, receiver.url)
     first = [emit(app, "organization.updated", unit, organization_id=unit) for _ in range(3)]
     now = datetime.now(UTC)
+    # A lease shorter than the default two minutes (SMPS_WEBHOOK_LEASE_SECONDS) is the one honoured.
+    settings = settings.model_copy(update={"webhook_lease_seconds": 45.0})
+    lease = timedelta(seconds=45)
 
     # A worker fans out and claims, then dies before sending anything.
     doomed = Worker(app.state.database, settings)
@@ -153,9 +158,10 @@ async def test_a_restarted_worker_resumes_without_losing_or_repeating(
     try:
         result = restarted.run_once(now + timedelta(seconds=1))
         assert (result.fanned_out, result.succeeded) == (2, 2)  # the claimed three wait for their lease
-        result = restarted.run_once(now + LEASE + timedelta(seconds=1))
+        assert restarted.run_once(now + lease - timedelta(seconds=1)).attempted == 0
+        result = restarted.run_once(now + lease + timedelta(seconds=1))
         assert result.succeeded == 3
-        assert restarted.run_once(now + LEASE * 10).attempted == 0
+        assert restarted.run_once(now + lease * 10).attempted == 0
     finally:
         restarted.close()
     assert sorted(_event_ids(receiver)) == sorted(first + later)
@@ -166,6 +172,13 @@ async def test_a_restarted_worker_resumes_without_losing_or_repeating(
             "succeeded",
         ]
         assert delivery["attempts"][0]["error"] == "abandoned"
+
+
+def test_a_lease_shorter_than_three_timeouts_is_refused() -> None:
+    # A live worker's attempt (connect, send, answer: one timeout each) must end within its lease.
+    with pytest.raises(ValidationError, match="webhook_lease_seconds"):
+        Settings(webhook_timeout_seconds=10, webhook_lease_seconds=29)
+    assert Settings(webhook_timeout_seconds=10, webhook_lease_seconds=30).webhook_lease_seconds == 30
 
 
 async def test_two_workers_never_send_one_attempt_twice(

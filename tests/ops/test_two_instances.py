@@ -30,7 +30,8 @@ from app.attachments.sweep_models import StorageSweep
 from app.bulk.models import BulkUpload
 from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.models import WebhookDelivery, WebhookFanout
+from app.events.delivery import CLAIM_BATCH
+from app.events.models import WebhookAttempt, WebhookDelivery, WebhookFanout
 from tests.applications.cast import MINIMAL_PDF
 from tests.conftest import BACKEND, ROOT_DIR
 from tests.events.conftest import Receiver
@@ -79,6 +80,9 @@ def shared_env(s3_endpoint: str, tmp_path: Path) -> dict[str, str]:
         "SMPS_S3_SECRET_ACCESS_KEY": "testing",
         "SMPS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "SMPS_WORKER_POLL_SECONDS": "0.2",
+        # A delivery claimed by the killed instance is retried within seconds, not minutes.
+        "SMPS_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "SMPS_WEBHOOK_LEASE_SECONDS": "6",
         "SMPS_BULK_LEASE_SECONDS": "2",
         "SMPS_BULK_CHUNK_ROWS": "20",
         "SMPS_STORAGE_SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL),
@@ -222,19 +226,31 @@ async def _scenario(
         ).all()
     assert len(titles) == ROWS and all(count == 1 for _, count in titles)
 
-    # 4. Every event is delivered once, whichever worker (or instance's embedded worker) claimed it.
+    # 4. Every event is delivered once, whichever worker (or instance's embedded worker) claimed it:
+    #    each attempt is made by one process only. The one exception is by design (at least once): an
+    #    attempt the killed instance had sent but not recorded is abandoned when its lease runs out and
+    #    made again, so that delivery may arrive twice under its one webhook-id.
     _wait(lambda: _outbox_drained(app), bool, 120)
     time.sleep(2)  # a second delivery of any event would arrive meanwhile
     with app.state.database.reader() as session:
         deliveries = session.execute(
             sa.select(col(WebhookDelivery.id), col(WebhookDelivery.state), col(WebhookDelivery.event_id))
         ).all()
+        abandoned = set(
+            session.execute(
+                sa.select(col(WebhookAttempt.delivery_id)).where(col(WebhookAttempt.error).like("abandoned%"))
+            ).scalars()
+        )
     assert {state for _, state, _ in deliveries} == {"succeeded"}
     delivered = Counter(h["webhook-id"] for h, _ in receiver.requests)
-    assert set(delivered) == {d for d, _, _ in deliveries} and set(delivered.values()) == {1}, delivered.most_common(3)
+    assert set(delivered) == {d for d, _, _ in deliveries}
+    twice = {d for d, n in delivered.items() if n > 1}
+    assert twice <= abandoned and all(delivered[d] == 2 for d in twice), delivered.most_common(3)
+    # The killed instance runs one embedded worker: at most one claimed batch was in flight there.
+    assert len(abandoned) <= CLAIM_BATCH, abandoned
     events = Counter(orjson.loads(body)["data"]["id"] for _, body in receiver.requests)
-    assert set(events.values()) == {1} and len(events) == len(deliveries)
-    kinds = Counter(orjson.loads(body)["type"] for _, body in receiver.requests)
+    assert len(events) == len(deliveries) and all(events[e] == delivered[d] for d, _, e in deliveries)
+    kinds = Counter(orjson.loads(body)["type"] for body in {h["webhook-id"]: b for h, b in receiver.requests}.values())
     assert kinds["application.created"] == ROWS + 1
 
     # 5. Each instance's embedded worker and both workers sweep every second, yet the bucket is swept
