@@ -24,6 +24,7 @@ low:
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -134,17 +135,24 @@ def _load(db: Executor, application_id: str) -> tuple[Any, list[Any], list[SignO
 
 
 @dataclass(frozen=True, slots=True)
-class _Hinted:
+class Hinted:
     """A read by a caller whose API key this process has resolved: the one query that checks the key too."""
 
     digest: str
     hint: KeyHint
     now: datetime
-    head: DirectSelect
+    head: DirectSelect  # its rows carry ``still_grants``
     params: dict[str, Any]
 
 
-def _hinted(request: Request, credential: str | None, application_id: str) -> _Hinted | None:
+def hinted(
+    request: Request,
+    credential: str | None,
+    application_id: str,
+    checked: Callable[[frozenset[str], str | None], DirectSelect] = _checked_head,
+) -> Hinted | None:
+    """The hinted read of the application for this caller, if their key is hinted; ``checked`` builds
+    the statement for a kind of caller (the loader's filter and ``STILL_GRANTS``)."""
     if not (credential and credential.startswith(API_KEY_PREFIX)):
         return None
     digest = secret_hash(credential)
@@ -152,16 +160,16 @@ def _hinted(request: Request, credential: str | None, application_id: str) -> _H
     if hint is None:
         return None
     principal = hint.principal
-    return _Hinted(
+    return Hinted(
         digest,
         hint,
         request.app.state.clock(),
-        _checked_head(principal.roles, principal.recommender_kind),
+        checked(principal.roles, principal.recommender_kind),
         {"application_id": application_id, **hint.params()},
     )
 
 
-def _still_granted(request: Request, hinted: _Hinted, head: Any, record_use: RecordUse | None) -> bool:
+def still_granted(request: Request, hinted: Hinted, head: Any, record_use: RecordUse | None) -> bool:
     """Whether the hinted key still stands for its principal, who may see the application; its use
     recorded when due. Otherwise the hint is forgotten: the caller is resolved afresh."""
     if head is None or not head.still_grants:
@@ -173,6 +181,27 @@ def _still_granted(request: Request, hinted: _Hinted, head: Any, record_use: Rec
     return True
 
 
+async def granted_on_loop(request: Request, hinted: Hinted, head: Any) -> bool:
+    """``still_granted`` for a head read on the event loop: the key's use, when due, recorded in a
+    thread (a short write, which may wait for a lock)."""
+    uses: list[tuple[Database, str, datetime]] = []
+    if not still_granted(request, hinted, head, lambda *use: uses.append(use)):
+        return False
+    for use in uses:
+        await anyio.to_thread.run_sync(record_key_use, *use)
+    return True
+
+
+def resolve_caller(
+    request: Request, db: Executor, credential: str | None, now: datetime, record_use: RecordUse | None
+) -> Principal:
+    """The caller, authenticated afresh; an API key is kept for the hinted reads that follow."""
+    principal = authenticate(db, request.app.state.database, credential, now, read_only=True, record_use=record_use)
+    if credential and credential.startswith(API_KEY_PREFIX):
+        KEY_HINTS.keep(db, secret_hash(credential), principal, now)
+    return principal
+
+
 def _caller_and_head(
     request: Request,
     db: Executor,
@@ -181,17 +210,13 @@ def _caller_and_head(
     record_use: RecordUse | None,
 ) -> tuple[Principal, Any, datetime]:
     """The caller, the head of the application if they may see it (None otherwise), and the time read."""
-    hinted = _hinted(request, credential, application_id)
-    if hinted is not None:
-        head = hinted.head.first(db, hinted.params)
-        if _still_granted(request, hinted, head, record_use):
-            return hinted.hint.principal, head, hinted.now
-    state = request.app.state
-    now = state.clock()
-    principal = authenticate(db, state.database, credential, now, read_only=True, record_use=record_use)
-    digest = secret_hash(credential) if credential and credential.startswith(API_KEY_PREFIX) else None
-    if digest:
-        KEY_HINTS.keep(db, digest, principal, now)
+    known = hinted(request, credential, application_id)
+    if known is not None:
+        head = known.head.first(db, known.params)
+        if still_granted(request, known, head, record_use):
+            return known.hint.principal, head, known.now
+    now = request.app.state.clock()
+    principal = resolve_caller(request, db, credential, now, record_use)
     head = _head(principal.roles, principal.recommender_kind).first(
         db, {"org": principal.organization_id, "application_id": application_id}
     )
@@ -243,14 +268,11 @@ def read_application(
 async def _read_on_server(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
     """PostgreSQL: a kept answer for a hinted key in one statement awaited on the loop; anything else
     (a key not seen before, a body not kept, a key that changed) read whole on one snapshot, in a thread."""
-    hinted = _hinted(request, credential, application_id)
-    if hinted is not None:
-        uses: list[tuple[Database, str, datetime]] = []
-        head = await request.app.state.database.loop_statements.first(hinted.head, hinted.params)
-        if _still_granted(request, hinted, head, lambda *use: uses.append(use)):
-            for use in uses:  # a short write, which may wait for a lock: off the loop
-                await anyio.to_thread.run_sync(record_key_use, *use)
-            answer = _answer(request, hinted.hint.principal, head, hinted.now, None)
+    known = hinted(request, credential, application_id)
+    if known is not None:
+        head = await request.app.state.database.loop_statements.first(known.head, known.params)
+        if await granted_on_loop(request, known, head):
+            answer = _answer(request, known.hint.principal, head, known.now, None)
             if answer is not None:
                 return answer
     return await request.app.state.database.server_reader.run_in_thread(

@@ -125,11 +125,14 @@ def _orgs_stamp(count: int) -> DirectSelect:
     )
 
 
-def frozen_stamp(conn: Executor, a: FrozenRow, fonts: FormFonts) -> str:
-    """The hex SHA-256 naming a frozen application's rendered form, read without building the form."""
-    call = _CALL_STAMP.first(conn, {"call_id": a.call_id, "application_id": a.id, "rec": a.recommender_id})
+def _stamp_params(a: FrozenRow) -> tuple[dict[str, Any], DirectSelect, dict[str, Any]]:
+    """The parameters of the call's stamp, and the statement and parameters of the organizations'."""
     ids = sorted({org for _, org, _ in party_list(a.content.get("parties") or {})} | {a.recommender_id or ""})
-    orgs = _orgs_stamp(len(ids)).all(conn, {f"o{i}": org for i, org in enumerate(ids)})
+    call = {"call_id": a.call_id, "application_id": a.id, "rec": a.recommender_id}
+    return call, _orgs_stamp(len(ids)), {f"o{i}": org for i, org in enumerate(ids)}
+
+
+def _stamp(a: FrozenRow, call: Any, orgs: list[Any], fonts: FormFonts) -> str:
     payload = orjson.dumps(
         [
             RENDER_VERSION,
@@ -142,6 +145,19 @@ def frozen_stamp(conn: Executor, a: FrozenRow, fonts: FormFonts) -> str:
         ]
     )
     return hashlib.sha256(payload).hexdigest()
+
+
+def frozen_stamp(conn: Executor, a: FrozenRow, fonts: FormFonts) -> str:
+    """The hex SHA-256 naming a frozen application's rendered form, read without building the form."""
+    call_params, orgs, orgs_params = _stamp_params(a)
+    return _stamp(a, _CALL_STAMP.first(conn, call_params), orgs.all(conn, orgs_params), fonts)
+
+
+async def frozen_stamp_async(driver: Any, dialect: sa.Dialect, a: FrozenRow, fonts: FormFonts) -> str:
+    """``frozen_stamp`` on an asyncpg connection (``LoopStatements.run``), in the transaction that read ``a``."""
+    call_params, orgs, orgs_params = _stamp_params(a)
+    call = await _CALL_STAMP.first_async(driver, dialect, call_params)
+    return _stamp(a, call, await orgs.all_async(driver, dialect, orgs_params), fonts)
 
 
 def form_store_of(app: FastAPI) -> BlobStore:

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.principal import CurrentPrincipal, Principal, RecordUse, authenticate, oauth2_scheme, read_on_loop
+from app.accounts.key_hints import STILL_GRANTS
+from app.accounts.principal import CurrentPrincipal, Principal, RecordUse, oauth2_scheme, read_on_loop
 from app.applications.access import loader
 from app.applications.models import Application, Endorsement
+from app.applications.reading import granted_on_loop, hinted, resolve_caller
 from app.attachments.blobstore import FileSystemBlobStore
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
@@ -25,7 +27,7 @@ from app.documents import sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, form_fonts
 from app.documents.form import printed_form
-from app.documents.form_cache import cached, form_digest, form_store_of, frozen_stamp, keep
+from app.documents.form_cache import cached, form_digest, form_store_of, frozen_stamp, frozen_stamp_async, keep
 from app.documents.pdf import render_form
 from app.organizations.models import Organization
 from app.reference.models import Call
@@ -97,17 +99,16 @@ async def _answer_form(
 ) -> Response:
     # A stored form is found without building its text (see form_cache): the application's stamp, then
     # the file. On SQLite the stamp is a few lookups in the page cache, on the event loop as for GET
-    # /applications/{id}; on PostgreSQL it is read on one snapshot of a kept read connection, in a read
-    # thread. A file on the local disk is read on the loop, one in S3 in a worker thread, as is every render.
+    # /applications/{id}; on PostgreSQL, for a hinted API key, three statements on one snapshot awaited
+    # on the loop, otherwise all of it on one snapshot in a read thread. A file on the local disk is
+    # read on the loop, one in S3 in a worker thread, as is every render.
     database, store = request.app.state.database, form_store_of(request.app)
     if database.dialect == "sqlite":
         stamped = await read_on_loop(
             database, lambda db, record_use: _form_stamp(request, db, credential, application_id, record_use)
         )
     else:
-        stamped = await database.server_reader.run_in_thread(
-            lambda db: _form_stamp(request, db, credential, application_id), snapshot=True
-        )
+        stamped = await _stamp_on_server(request, credential, application_id)
     if stamped is not None:
         row, etag = stamped
         if _none_match(if_none_match, etag):
@@ -128,13 +129,44 @@ def _loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect
     return DirectSelect(loader(roles, recommender_kind))
 
 
+@functools.lru_cache(maxsize=64)
+def _checked_loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
+    """The loader's row, and whether the caller's API key still stands for its hinted principal."""
+    return DirectSelect(loader(roles, recommender_kind).add_columns(STILL_GRANTS))
+
+
+async def _stamp_on_server(request: Request, credential: str | None, application_id: str) -> tuple[Any, str] | None:
+    """``_form_stamp`` on PostgreSQL: awaited on the loop for a hinted API key, else in a read thread."""
+    known = hinted(request, credential, application_id, _checked_loader)
+    if known is not None:
+        state = request.app.state
+        fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
+        statements = state.database.loop_statements
+
+        async def read(driver: Any) -> tuple[Any, str | None]:
+            async with statements.snapshot(driver):
+                row = await known.head.first_async(driver, statements.dialect, known.params)
+                if row is None or not row.still_grants or row.content_digest is None:
+                    return row, None
+                return row, await frozen_stamp_async(driver, statements.dialect, row, fonts)
+
+        row, stamp = await statements.run(read)
+        if await granted_on_loop(request, known, row):
+            request.state.user_id = known.hint.principal.user_id  # for the request's log line
+            return None if stamp is None else (row, f'"{stamp}"')
+    return await request.app.state.database.server_reader.run_in_thread(
+        lambda db: _form_stamp(request, db, credential, application_id), snapshot=True
+    )
+
+
 def _form_stamp(
     request: Request, db: Executor, credential: str | None, application_id: str, record_use: RecordUse | None = None
 ) -> tuple[Any, str] | None:
     """A frozen application's row (as the caller may see it) and the ETag of its form; None for a draft."""
     state = request.app.state
     fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
-    principal = authenticate(db, state.database, credential, state.clock(), read_only=True, record_use=record_use)
+    principal = resolve_caller(request, db, credential, state.clock(), record_use)
+    request.state.user_id = principal.user_id  # for the request's log line
     row = _loader(principal.roles, principal.recommender_kind).first(
         db, {"org": principal.organization_id, "application_id": application_id}
     )

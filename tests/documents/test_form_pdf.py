@@ -212,3 +212,30 @@ async def test_the_lean_form_route_keeps_the_contract_on_bad_input_and_credentia
         )
     refused = await client.get(url, headers=cast.reviewer.headers)
     assert refused.status_code == 401 and refused.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.postgresql_only
+async def test_on_postgresql_a_stored_form_for_a_kept_key_is_stamped_on_the_event_loop(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cast = await make_cast(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    first = await client.get(url, headers=cast.reviewer.headers)  # rendered and stored; the key kept
+    assert first.status_code == 200
+
+    def in_a_thread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the stamp of a kept key is read on the loop")
+
+    monkeypatch.setattr(app.state.database.server_reader, "run_in_thread", in_a_thread)
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    same = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+    assert same.status_code == 304
+    # The stamp read on the loop covers the parties' organizations too (read from the form's JSON).
+    with app.state.database.transaction() as session:
+        session.get(Organization, cast.guarantor).name = "济南市历下区人民政府办公室"
+    renamed = await client.get(url, headers={**cast.reviewer.headers, "If-None-Match": first.headers["etag"]})
+    assert renamed.status_code == 200 and renamed.headers["etag"] != first.headers["etag"]
+    assert "济南市历下区人民政府办公室" in "".join(_lines(renamed.content))

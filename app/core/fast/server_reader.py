@@ -16,12 +16,13 @@ is tried once more on a new connection, so a restart of the server or an idle ti
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
 import anyio
 import asyncpg
+import orjson
 import psycopg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Engine
@@ -49,6 +50,11 @@ _LIBPQ_ONLY = (
     "sslsni",
     "require_auth",
 )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
 
 # What a connection lost to the server raises: closed under it, or the server shutting it down.
 _LOST = (
@@ -138,9 +144,9 @@ class ServerReader:
 
 
 class LoopStatements:
-    """asyncpg connections to PostgreSQL on the event loop, for reads of one statement.
+    """asyncpg connections to PostgreSQL on the event loop, for reads of a statement or a few.
 
-    The read of a kept answer is one statement. Awaited on the loop it costs less than a worker
+    The read of a kept answer is one statement; the stamp of a stored form, three on one snapshot. Awaited on the loop it costs less than a worker
     thread's hop there and back, and asyncpg takes half the CPU of psycopg's async connection for it
     (``python -m bench.read_path --postgres``): its protocol is compiled, and it keeps each connection's
     prepared statements. At most ``size`` statements run at once; others wait their turn. The
@@ -163,9 +169,12 @@ class LoopStatements:
         url = self.engine.url.set(drivername="postgresql")
         timeout = url.query.get("connect_timeout")
         url = url.difference_update_query(_LIBPQ_ONLY)
-        return await asyncpg.connect(
+        driver = await asyncpg.connect(
             url.render_as_string(hide_password=False), timeout=float(timeout) if isinstance(timeout, str) else 60
         )
+        # JSON columns decoded as the engine decodes them (SQLAlchemy leaves it to asyncpg's codecs).
+        await driver.set_type_codec("json", encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
+        return driver
 
     def _on_this_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -175,27 +184,38 @@ class LoopStatements:
 
     async def first(self, select: DirectSelect, params: dict[str, Any]) -> Any | None:
         """The first row of ``select`` (as ``DirectSelect.first``), the statement its own snapshot."""
+        return await self.run(lambda driver: select.first_async(driver, self.dialect, params))
+
+    async def run(self, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``read(connection)`` on a kept connection (``self.dialect`` binds its statements); tried once
+        more on a new connection if the kept one turns out lost. Several statements that must agree
+        go in a transaction of ``read``'s own (``snapshot``)."""
         self._on_this_loop()
         async with self._turns:
             kept = bool(self._idle)
             try:
-                return await self._first_on(self._idle.pop() if kept else await self._new(), select, params)
+                return await self._run_on(self._idle.pop() if kept else await self._new(), read)
             except _LOST:
                 if not kept:
                     raise
-            return await self._first_on(await self._new(), select, params)  # lost while idle: on a new one
+            return await self._run_on(await self._new(), read)  # lost while idle: on a new one
 
-    async def _first_on(self, driver: asyncpg.Connection, select: DirectSelect, params: dict[str, Any]) -> Any | None:
+    @staticmethod
+    def snapshot(driver: asyncpg.Connection) -> Any:
+        """A ``REPEATABLE READ, READ ONLY`` transaction: ``async with statements.snapshot(driver):``."""
+        return driver.transaction(isolation="repeatable_read", readonly=True)
+
+    async def _run_on(self, driver: asyncpg.Connection, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         try:
-            row = await select.first_async(driver, self.dialect, params)
+            result = await read(driver)
         except BaseException as error:
             if isinstance(error, asyncpg.PostgresError) and not isinstance(error, _LOST):
-                self._idle.append(driver)  # the statement failed; the connection is fine
+                self._idle.append(driver)  # the statement failed (its transaction rolled back); the connection is fine
             else:
                 driver.terminate()
             raise
         self._idle.append(driver)
-        return row
+        return result
 
     def close(self) -> None:
         """Close the idle connections (from any thread or loop: terminating one does not wait)."""
