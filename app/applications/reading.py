@@ -72,6 +72,8 @@ _ROW = DirectSelect(sa.select(Application).where(col(Application.id) == sa.bindp
 _ENDORSEMENTS = DirectSelect(service.CURRENT_ENDORSEMENTS)
 
 Version = tuple[str, int, datetime]
+# Builds the statement of a read for one kind of caller (roles, recommender kind).
+Statement = Callable[[frozenset[str], str | None], DirectSelect]
 
 
 @functools.lru_cache(maxsize=64)
@@ -149,10 +151,12 @@ def hinted(
     request: Request,
     credential: str | None,
     application_id: str,
-    checked: Callable[[frozenset[str], str | None], DirectSelect] = _checked_head,
+    checked: Statement = _checked_head,
+    params: dict[str, Any] | None = None,
 ) -> Hinted | None:
     """The hinted read of the application for this caller, if their key is hinted; ``checked`` builds
-    the statement for a kind of caller (the loader's filter and ``STILL_GRANTS``)."""
+    the statement for a kind of caller (the loader's filter and ``STILL_GRANTS``), ``params`` are any
+    more parameters it takes."""
     if not (credential and credential.startswith(API_KEY_PREFIX)):
         return None
     digest = secret_hash(credential)
@@ -165,7 +169,7 @@ def hinted(
         hint,
         request.app.state.clock(),
         checked(principal.roles, principal.recommender_kind),
-        {"application_id": application_id, **hint.params()},
+        {"application_id": application_id, **hint.params(), **(params or {})},
     )
 
 
@@ -202,23 +206,31 @@ def resolve_caller(
     return principal
 
 
-def _caller_and_head(
+def caller_and_head(
     request: Request,
     db: Executor,
     credential: str | None,
     application_id: str,
     record_use: RecordUse | None,
+    statements: tuple[Statement, Statement] = (_checked_head, _head),
+    params: dict[str, Any] | None = None,
 ) -> tuple[Principal, Any, datetime]:
-    """The caller, the head of the application if they may see it (None otherwise), and the time read."""
-    known = hinted(request, credential, application_id)
+    """The caller, the row of the application if they may see it (None otherwise), and the time read.
+
+    ``statements`` build the row's statement for a kind of caller: with ``STILL_GRANTS`` for a hinted
+    key, and without it for a caller resolved afresh (``hinted``'s ``checked``, and the loader's
+    filter); ``params`` are any more parameters they take.
+    """
+    checked, plain = statements
+    known = hinted(request, credential, application_id, checked, params)
     if known is not None:
         head = known.head.first(db, known.params)
         if still_granted(request, known, head, record_use):
             return known.hint.principal, head, known.now
     now = request.app.state.clock()
     principal = resolve_caller(request, db, credential, now, record_use)
-    head = _head(principal.roles, principal.recommender_kind).first(
-        db, {"org": principal.organization_id, "application_id": application_id}
+    head = plain(principal.roles, principal.recommender_kind).first(
+        db, {"org": principal.organization_id, "application_id": application_id, **(params or {})}
     )
     return principal, head, now
 
@@ -259,7 +271,7 @@ def read_application(
     record_use: RecordUse | None = None,
 ) -> tuple[bytes, int]:
     """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
-    principal, head, now = _caller_and_head(request, db, credential, application_id, record_use)
+    principal, head, now = caller_and_head(request, db, credential, application_id, record_use)
     answer = _answer(request, principal, head, now, db)
     assert answer is not None, "read with a transaction to load from"
     return answer

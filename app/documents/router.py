@@ -1,6 +1,5 @@
 """Endpoints of the documents package: the printable application form and the recommended list."""
 
-import functools
 from collections import Counter
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -11,23 +10,35 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.key_hints import STILL_GRANTS
 from app.accounts.principal import CurrentPrincipal, Principal, RecordUse, oauth2_scheme, read_on_loop
-from app.applications.access import loader
 from app.applications.models import Application, Endorsement
-from app.applications.reading import granted_on_loop, hinted, resolve_caller
+from app.applications.reading import Statement, caller_and_head, granted_on_loop, hinted
 from app.attachments.blobstore import FileSystemBlobStore
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import DbSession
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
 from app.core.fast.routes import lean_route
-from app.core.fast.select import DirectSelect, Executor
+from app.core.fast.select import Executor
 from app.documents import sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, form_fonts
 from app.documents.form import printed_form
-from app.documents.form_cache import cached, form_digest, form_store_of, frozen_stamp, frozen_stamp_async, keep
+from app.documents.form_cache import (
+    PARTIES,
+    PARTY_IDS,
+    cached,
+    form_digest,
+    form_store_of,
+    frozen_stamp,
+    keep,
+    kept,
+    parties,
+    parties_of,
+    render_stamp,
+    stamp_params,
+    stamp_read,
+)
 from app.documents.pdf import render_form
 from app.organizations.models import Organization
 from app.reference.models import Call
@@ -97,11 +108,11 @@ router.add_api_route(
 async def _answer_form(
     request: Request, credential: str | None, application_id: str, if_none_match: str | None
 ) -> Response:
-    # A stored form is found without building its text (see form_cache): the application's stamp, then
-    # the file. On SQLite the stamp is a few lookups in the page cache, on the event loop as for GET
-    # /applications/{id}; on PostgreSQL, for a hinted API key, three statements on one snapshot awaited
-    # on the loop, otherwise all of it on one snapshot in a read thread. A file on the local disk is
-    # read on the loop, one in S3 in a worker thread, as is every render.
+    # A stored form is found without building its text (see form_cache): the application's stamp, one
+    # statement, then the file. On SQLite the stamp is read on the event loop as for GET
+    # /applications/{id}; on PostgreSQL, for a hinted API key, awaited on the loop, otherwise in a read
+    # thread. A form served lately is at hand in memory; one on the local disk is read on the loop, one
+    # in S3 in a worker thread, as is every render.
     database, store = request.app.state.database, form_store_of(request.app)
     if database.dialect == "sqlite":
         stamped = await read_on_loop(
@@ -113,47 +124,49 @@ async def _answer_form(
         row, etag = stamped
         if _none_match(if_none_match, etag):
             return _not_modified(etag)
-        key = etag.strip('"')
-        found = (
-            cached(store, key)
-            if isinstance(store, FileSystemBlobStore)
-            else await anyio.to_thread.run_sync(cached, store, key)
-        )
+        stamp = etag.strip('"')
+        found = kept(stamp)
+        if found is None:
+            found = (
+                cached(store, stamp)
+                if isinstance(store, FileSystemBlobStore)
+                else await anyio.to_thread.run_sync(cached, store, stamp)
+            )
         if found is not None:
             return _form_download(found, row.title, row.id, etag)
     return await anyio.to_thread.run_sync(_form_pdf, request, credential, application_id, if_none_match)
 
 
-@functools.lru_cache(maxsize=64)
-def _loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
-    return DirectSelect(loader(roles, recommender_kind))
+def _stamp_reads(org_count: int) -> tuple[Statement, Statement]:
+    """The stamp's statement for a hinted API key (``STILL_GRANTS``) and for a caller resolved afresh."""
+    return (
+        lambda roles, kind: stamp_read(roles, kind, org_count, checked=True),
+        lambda roles, kind: stamp_read(roles, kind, org_count),
+    )
 
 
-@functools.lru_cache(maxsize=64)
-def _checked_loader(roles: frozenset[str], recommender_kind: str | None) -> DirectSelect:
-    """The loader's row, and whether the caller's API key still stands for its hinted principal."""
-    return DirectSelect(loader(roles, recommender_kind).add_columns(STILL_GRANTS))
+def _stamped(row: Any, digest: str | None, ids: list[str], request: Request) -> tuple[Any, str] | None:
+    """The row and the ETag of its stored form; None for a draft, or for an application whose content
+    changed since its parties were read (rendered afresh, which reads them again)."""
+    if row.content_digest is None or row.content_digest != digest:
+        return None
+    state = request.app.state
+    return row, f'"{frozen_stamp(row, ids, form_fonts(state.settings.cjk_font, state.settings.cjk_title_font))}"'
 
 
 async def _stamp_on_server(request: Request, credential: str | None, application_id: str) -> tuple[Any, str] | None:
     """``_form_stamp`` on PostgreSQL: awaited on the loop for a hinted API key, else in a read thread."""
-    known = hinted(request, credential, application_id, _checked_loader)
+    statements = request.app.state.database.loop_statements
+    known_parties = PARTY_IDS.get(application_id)
+    if known_parties is None:  # the application's first form in this process
+        known_parties = parties_of(application_id, await statements.first(PARTIES, {"application_id": application_id}))
+    digest, ids = known_parties
+    known = hinted(request, credential, application_id, _stamp_reads(len(ids))[0], stamp_params(ids))
     if known is not None:
-        state = request.app.state
-        fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
-        statements = state.database.loop_statements
-
-        async def read(driver: Any) -> tuple[Any, str | None]:
-            async with statements.snapshot(driver):
-                row = await known.head.first_async(driver, statements.dialect, known.params)
-                if row is None or not row.still_grants or row.content_digest is None:
-                    return row, None
-                return row, await frozen_stamp_async(driver, statements.dialect, row, fonts)
-
-        row, stamp = await statements.run(read)
+        row = await statements.first(known.head, known.params)
         if await granted_on_loop(request, known, row):
             request.state.user_id = known.hint.principal.user_id  # for the request's log line
-            return None if stamp is None else (row, f'"{stamp}"')
+            return _stamped(row, digest, ids, request)
     return await request.app.state.database.server_reader.run_in_thread(
         lambda db: _form_stamp(request, db, credential, application_id), snapshot=True
     )
@@ -163,18 +176,14 @@ def _form_stamp(
     request: Request, db: Executor, credential: str | None, application_id: str, record_use: RecordUse | None = None
 ) -> tuple[Any, str] | None:
     """A frozen application's row (as the caller may see it) and the ETag of its form; None for a draft."""
-    state = request.app.state
-    fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
-    principal = resolve_caller(request, db, credential, state.clock(), record_use)
-    request.state.user_id = principal.user_id  # for the request's log line
-    row = _loader(principal.roles, principal.recommender_kind).first(
-        db, {"org": principal.organization_id, "application_id": application_id}
+    digest, ids = parties(db, application_id)
+    principal, row, _ = caller_and_head(
+        request, db, credential, application_id, record_use, _stamp_reads(len(ids)), stamp_params(ids)
     )
+    request.state.user_id = principal.user_id  # for the request's log line
     if row is None:
         raise NotFound()
-    if row.content_digest is None:
-        return None
-    return row, f'"{frozen_stamp(db, row, fonts)}"'
+    return _stamped(row, digest, ids, request)
 
 
 def _form_pdf(request: Request, credential: str | None, application_id: str, if_none_match: str | None) -> Response:
@@ -182,8 +191,10 @@ def _form_pdf(request: Request, credential: str | None, application_id: str, if_
     fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
     store = form_store_of(request.app)
     # A draft, or a frozen form not rendered yet (the caller may see it: _form_stamp said so): the printed
-    # text, read in one transaction with its stamp.
+    # text and its stamp, read on one snapshot.
     with state.database.reader() as session:
+        if state.database.dialect == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         application = session.get(Application, application_id)  # visible: checked above
         if application is None:
             raise NotFound()
@@ -193,7 +204,7 @@ def _form_pdf(request: Request, credential: str | None, application_id: str, if_
             if _none_match(if_none_match, etag):
                 return _not_modified(etag)
             return _form_download(render_form(form, fonts), application.title, application.id, etag)
-        digest = frozen_stamp(session.connection(), application, fonts)
+        digest = render_stamp(session.connection(), application, fonts)
         content = render_form(form, fonts)
     keep(store, digest, content)
     return _form_download(content, application.title, application.id, f'"{digest}"')

@@ -16,6 +16,7 @@ from app.attachments.blobstore import S3BlobStore, blob_store_of, new_key
 from app.attachments.models import Attachment
 from app.attachments.sweep import sweep_storage
 from app.core.settings import Settings
+from app.documents import form_cache
 from app.documents.form_cache import form_store_of
 from app.main import create_app
 from tests.applications.cast import make_cast
@@ -105,7 +106,9 @@ async def test_upload_download_delete_and_sweep_on_s3(s3_settings: Settings, clo
     app.state.database.dispose()
 
 
-async def test_a_frozen_form_is_kept_in_the_bucket_and_served_from_it(s3_settings: Settings, clock: Any) -> None:
+async def test_a_frozen_form_is_kept_in_the_bucket_and_served_from_it(
+    s3_settings: Settings, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = create_app(s3_settings, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -118,6 +121,9 @@ async def test_a_frozen_form_is_kept_in_the_bucket_and_served_from_it(s3_setting
         assert isinstance(store, S3BlobStore) and store.prefix.endswith("forms/")
         (key,) = [blob.key for blob in store.list()]
         store.client.put_object(Bucket=BUCKET, Key=store.prefix + key, Body=first.content + b"%stored\n")
+        at_hand = await client.get(url, headers=cast.applicant.headers)  # kept in memory by this process
+        assert at_hand.status_code == 200 and at_hand.content == first.content
+        monkeypatch.setattr(form_cache, "KEPT_FORMS", form_cache.KeptForms(max_bytes=1024 * 1024))
         again = await client.get(url, headers=cast.applicant.headers)  # read from the bucket, not rendered
         assert again.status_code == 200 and again.content == first.content + b"%stored\n"
         assert again.headers["etag"] == first.headers["etag"]

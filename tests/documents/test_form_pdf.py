@@ -18,6 +18,7 @@ from sqlmodel import col
 from app.accounts.models import ApiKey
 from app.applications.models import Application
 from app.core.settings import Settings
+from app.documents import form_cache
 from app.organizations.models import Organization
 from tests.applications.cast import Flow, make_cast
 from tests.batches.helpers import recommended
@@ -111,7 +112,7 @@ async def test_a_maximum_size_application_prints_whole_with_room_for_seals(
 
 
 async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cast = await make_cast(app, client)
     flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
@@ -125,8 +126,12 @@ async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
     text = "\n".join(_lines(first.content))
     assert "1,200,000 元" in text and "■ 同意推荐" in text and "同意。同意申报" not in text
 
-    # Served from the store: what is stored is what comes back.
+    # Served from what this process keeps at hand, then, in a process that has not seen it, from the
+    # store: what is stored is what comes back.
     stored[0].write_bytes(first.content + b"%stored\n")
+    at_hand = await client.get(url, headers=cast.applicant.headers)
+    assert at_hand.status_code == 200 and at_hand.content == first.content
+    monkeypatch.setattr(form_cache, "KEPT_FORMS", form_cache.KeptForms(max_bytes=1024 * 1024))
     again = await client.get(url, headers=cast.applicant.headers)
     assert again.status_code == 200 and again.content.endswith(b"%stored\n")
     assert again.headers["etag"] == first.headers["etag"]
@@ -140,6 +145,33 @@ async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
     assert renamed.status_code == 200 and renamed.headers["etag"] != first.headers["etag"]
     assert "济南市历下区人民政府办公室" in "".join(_lines(renamed.content))
     assert len([p for p in forms.rglob("*") if p.is_file()]) == 2
+
+
+async def test_a_form_frozen_again_with_other_parties_prints_and_follows_them(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # The organizations a form names are kept per application with the content digest they were read
+    # from; content frozen anew (another digest) names other parties, and the stamp follows them.
+    cast = await make_cast(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    first = await client.get(url, headers=cast.reviewer.headers)
+    assert (await client.get(url, headers=cast.reviewer.headers)).headers["etag"] == first.headers["etag"]
+    other = cast.stranger.organization_id
+    with app.state.database.transaction() as session:
+        application = session.get(Application, flow.id)
+        application.content = {**application.content, "parties": {**application.content["parties"], "guarantor": other}}
+        application.content_digest = "cd" * 32
+    moved = await client.get(url, headers=cast.reviewer.headers)
+    assert moved.status_code == 200 and moved.headers["etag"] != first.headers["etag"]
+    assert "青岛市市北区人民政府" in "".join(_lines(moved.content))
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.headers["etag"] == moved.headers["etag"]
+    with app.state.database.transaction() as session:
+        session.get(Organization, other).name = "青岛市市北区人民政府办公室"
+    renamed = await client.get(url, headers=cast.reviewer.headers)
+    assert renamed.headers["etag"] != moved.headers["etag"]
+    assert "青岛市市北区人民政府办公室" in "".join(_lines(renamed.content))
 
 
 async def test_a_draft_form_is_rendered_each_time_and_not_stored(
