@@ -144,9 +144,9 @@ class ServerReader:
 
 
 class LoopStatements:
-    """asyncpg connections to PostgreSQL on the event loop, for reads of a statement or a few.
+    """asyncpg connections to PostgreSQL on the event loop, for reads of one statement.
 
-    The read of a kept answer is one statement; the stamp of a stored form, three on one snapshot. Awaited on the loop it costs less than a worker
+    The read of a kept answer is one statement, as is the stamp of a stored form. Awaited on the loop it costs less than a worker
     thread's hop there and back, and asyncpg takes half the CPU of psycopg's async connection for it
     (``python -m bench.read_path --postgres``): its protocol is compiled, and it keeps each connection's
     prepared statements. At most ``size`` statements run at once; others wait their turn. The
@@ -189,7 +189,7 @@ class LoopStatements:
     async def run(self, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """``read(connection)`` on a kept connection (``self.dialect`` binds its statements); tried once
         more on a new connection if the kept one turns out lost. Several statements that must agree
-        go in a transaction of ``read``'s own (``snapshot``)."""
+        go in a transaction of ``read``'s own (asyncpg's ``transaction``)."""
         self._on_this_loop()
         async with self._turns:
             kept = bool(self._idle)
@@ -199,11 +199,6 @@ class LoopStatements:
                 if not kept:
                     raise
             return await self._run_on(await self._new(), read)  # lost while idle: on a new one
-
-    @staticmethod
-    def snapshot(driver: asyncpg.Connection) -> Any:
-        """A ``REPEATABLE READ, READ ONLY`` transaction: ``async with statements.snapshot(driver):``."""
-        return driver.transaction(isolation="repeatable_read", readonly=True)
 
     async def _run_on(self, driver: asyncpg.Connection, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         try:
