@@ -10,8 +10,6 @@ revocation, a deactivation or a change of roles therefore counts from the next r
 without the hint, on every instance.
 """
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +19,7 @@ from sqlmodel import col
 
 from app.accounts.models import ApiKey, User
 from app.accounts.principal import Principal
+from app.core.bounded import BoundedLru
 from app.core.fast.select import DirectSelect, Executor
 from app.organizations.models import Organization
 
@@ -68,31 +67,19 @@ class KeyHints:
     """Hints by the key's digest (what the store holds too), the least recently used dropped first."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._hints: OrderedDict[str, KeyHint] = OrderedDict()
-        self._lock = threading.Lock()  # PostgreSQL reads run in worker threads
+        self._hints: BoundedLru[str, KeyHint] = BoundedLru(size)
 
     def get(self, digest: str) -> KeyHint | None:
-        with self._lock:
-            hint = self._hints.get(digest)
-            if hint is not None:
-                self._hints.move_to_end(digest)
-            return hint
+        return self._hints.get(digest)
 
     def keep(self, db: Executor, digest: str, principal: Principal, now: datetime) -> None:
         """Keep ``principal``, just resolved from the key of ``digest`` in ``db``'s transaction."""
         stored = _STORED_ROLES.first(db, {"user_id": principal.user_id})
-        if stored is None:
-            return
-        with self._lock:
-            self._hints[digest] = KeyHint(principal, stored[0], now)
-            self._hints.move_to_end(digest)
-            while len(self._hints) > self.size:
-                self._hints.popitem(last=False)
+        if stored is not None:
+            self._hints.put(digest, KeyHint(principal, stored[0], now))
 
     def forget(self, digest: str) -> None:
-        with self._lock:
-            self._hints.pop(digest, None)
+        self._hints.pop(digest)
 
 
 KEY_HINTS = KeyHints(size=10_000)

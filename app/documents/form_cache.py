@@ -7,7 +7,7 @@ goes through a compare-and-set), the content digest frozen at submission, the pr
 the parties' organizations, the call's version, the latest reviewer's name and the receipt number,
 plus the typesetting version, the font files and the time zone the dates are printed in. One
 statement reads it (``stamp_read``), its own snapshot, given the organizations the form names; those
-are kept per application with the content digest they were read from (``PartyIds``), since the
+are kept per application with the content digest they were read from (``PARTY_IDS``), since the
 digest covers the content that names them. A cached file therefore always equals what a fresh render
 would give, and nothing has to be invalidated: a new sign-off gives a new stamp. The forms served
 lately are kept in memory too (``KeptForms``): a stamp names one file forever.
@@ -41,6 +41,7 @@ from app.applications.models import Application, Review
 from app.applications.validation import party_list
 from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
 from app.batches.models import Batch, BatchItem, BatchState, Receipt
+from app.core.bounded import BoundedLru
 from app.core.fast.select import DirectSelect, Executor
 from app.documents.fonts import FormFonts
 from app.documents.form import PrintedForm
@@ -146,35 +147,10 @@ def party_ids(content: dict[str, Any], recommender_id: str | None) -> list[str]:
     return sorted({org for _, org, _ in party_list(content.get("parties") or {})} | {recommender_id or ""} - {""})
 
 
-class PartyIds:
-    """The organizations of a frozen application's form, by application: (content digest, ids).
-
-    The content digest covers the content the parties are named in, so the ids kept for a digest are
-    right for as long as the application has that digest; a read whose row has another digest takes
-    the ids afresh. Bounded, the least recently used dropped first.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, tuple[str | None, list[str]]] = OrderedDict()
-        self._lock = threading.Lock()  # PostgreSQL reads run in worker threads too
-
-    def get(self, application_id: str) -> tuple[str | None, list[str]] | None:
-        with self._lock:
-            kept = self._ids.get(application_id)
-            if kept is not None:
-                self._ids.move_to_end(application_id)
-            return kept
-
-    def keep(self, application_id: str, digest: str, ids: list[str]) -> None:
-        with self._lock:
-            self._ids[application_id] = (digest, ids)
-            self._ids.move_to_end(application_id)
-            while len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-
-
-PARTY_IDS = PartyIds(size=10_000)
+# The organizations of a frozen application's form, by application: (content digest, ids). The digest
+# covers the content the parties are named in, so the ids kept with a digest are right for as long as
+# the application has that digest; a read whose row has another digest takes them afresh.
+PARTY_IDS: BoundedLru[str, tuple[str | None, list[str]]] = BoundedLru(10_000)
 # The content digest and parties of one application, read when its parties are not kept.
 PARTIES = DirectSelect(
     sa.select(col(Application.content_digest), col(Application.content), col(Application.recommender_id)).where(
@@ -189,7 +165,7 @@ def parties_of(application_id: str, row: Any) -> tuple[str | None, list[str]]:
         return None, []
     ids = party_ids(row.content, row.recommender_id)
     if row.content_digest is not None:
-        PARTY_IDS.keep(application_id, row.content_digest, ids)
+        PARTY_IDS.put(application_id, (row.content_digest, ids))
     return row.content_digest, ids
 
 
@@ -225,7 +201,7 @@ def render_stamp(conn: Executor, application: Application, fonts: FormFonts) -> 
     """The stamp of a frozen application read in ``conn``'s transaction, by id (the render's own)."""
     assert application.content_digest is not None, "a draft's form is named by its text"
     ids = party_ids(application.content, application.recommender_id)
-    PARTY_IDS.keep(application.id, application.content_digest, ids)
+    PARTY_IDS.put(application.id, (application.content_digest, ids))
     row = stamp_read(None, None, len(ids)).first(conn, {"application_id": application.id, **stamp_params(ids)})
     assert row is not None, "read in the transaction that found it"
     return frozen_stamp(row, ids, fonts)
