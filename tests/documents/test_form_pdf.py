@@ -20,7 +20,7 @@ from app.applications.models import Application
 from app.core.settings import Settings
 from app.documents import form_cache
 from app.organizations.models import Organization
-from tests.applications.cast import Flow, make_cast
+from tests.applications.cast import Cast, Flow, make_cast
 from tests.batches.helpers import recommended
 from tests.documents.forms import CODE, maximal_flow
 
@@ -40,6 +40,13 @@ def _lines(pdf: bytes) -> list[str]:
 
 def _flat(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+async def _recommended_form(app: FastAPI, client: httpx.AsyncClient) -> tuple[Cast, Flow, str]:
+    """A recommended (frozen) application and the URL of its form."""
+    cast = await make_cast(app, client)
+    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
+    return cast, flow, f"/api/v1/applications/{flow.id}/form.pdf"
 
 
 async def test_a_maximum_size_application_prints_whole_with_room_for_seals(
@@ -114,9 +121,7 @@ async def test_a_maximum_size_application_prints_whole_with_room_for_seals(
 async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cast = await make_cast(app, client)
-    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
-    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    cast, flow, url = await _recommended_form(app, client)
     forms = settings.storage_dir / "forms" / "blobs"
 
     first = await client.get(url, headers=cast.reviewer.headers)
@@ -152,9 +157,7 @@ async def test_a_form_frozen_again_with_other_parties_prints_and_follows_them(
 ) -> None:
     # The organizations a form names are kept per application with the content digest they were read
     # from; content frozen anew (another digest) names other parties, and the stamp follows them.
-    cast = await make_cast(app, client)
-    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
-    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    cast, flow, url = await _recommended_form(app, client)
     first = await client.get(url, headers=cast.reviewer.headers)
     assert (await client.get(url, headers=cast.reviewer.headers)).headers["etag"] == first.headers["etag"]
     other = cast.stranger.organization_id
@@ -201,9 +204,7 @@ async def test_a_draft_form_is_rendered_each_time_and_not_stored(
 async def test_a_frozen_form_follows_the_application_version_and_answers_304_otherwise(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    cast = await make_cast(app, client)
-    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
-    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    cast, flow, url = await _recommended_form(app, client)
     first = await client.get(url, headers=cast.reviewer.headers)
     again = await client.get(url, headers=cast.reviewer.headers)
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
@@ -224,9 +225,7 @@ async def test_a_frozen_form_follows_the_application_version_and_answers_304_oth
 async def test_the_lean_form_route_keeps_the_contract_on_bad_input_and_credentials(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    cast = await make_cast(app, client)
-    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
-    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    cast, flow, url = await _recommended_form(app, client)
     assert (await client.get(url, headers=cast.reviewer.headers)).status_code == 200  # stored from now on
     stored = await client.get(url, headers=cast.reviewer.headers)
     assert stored.status_code == 200 and stored.headers["content-type"] == "application/pdf"
@@ -250,9 +249,7 @@ async def test_the_lean_form_route_keeps_the_contract_on_bad_input_and_credentia
 async def test_on_postgresql_a_stored_form_for_a_kept_key_is_stamped_on_the_event_loop(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cast = await make_cast(app, client)
-    flow = await recommended(client, cast, "济南市历下区政务服务标准化试点")
-    url = f"/api/v1/applications/{flow.id}/form.pdf"
+    cast, flow, url = await _recommended_form(app, client)
     first = await client.get(url, headers=cast.reviewer.headers)  # rendered and stored; the key kept
     assert first.status_code == 200
 
