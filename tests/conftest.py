@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -112,6 +113,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def app(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
     application = create_app(settings, clock=clock)
     yield application
+    # A bulk upload's runner may still be writing: let it finish before its database goes.
+    for thread in threading.enumerate():
+        if thread.name.startswith("bulk-"):
+            thread.join(timeout=30)
     application.state.database.dispose()
 
 
