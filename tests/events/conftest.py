@@ -32,7 +32,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that records the POSTs it gets; fails the first ``fail_first``."""
+    """An HTTP server on 127.0.0.1 that records the POSTs it gets whole; fails the first ``fail_first``."""
 
     def __init__(self, fail_first: int = 0, status: int = 204) -> None:
         self.fail_first = fail_first
@@ -43,7 +43,11 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender went away mid-request (a killed worker): not received
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                     failing = len(receiver.requests) <= receiver.fail_first
