@@ -86,14 +86,11 @@ class DirectSelect:
             cursor.close()
         return self._rows(plan, raw)
 
-    async def all_async(self, driver: Any, dialect: sa.Dialect, params: dict[str, Any]) -> list[Any]:
-        """``all`` on an asyncpg connection, ``dialect`` SQLAlchemy's for asyncpg: prepared once per
-        connection by asyncpg's statement cache; in the connection's transaction, if one is open."""
-        sql, args, plan = self._bound(dialect, params)
-        return self._rows(plan, await driver.fetch(sql, *args))
-
     async def first_async(self, driver: Any, dialect: sa.Dialect, params: dict[str, Any]) -> Any | None:
-        rows = await self.all_async(driver, dialect, params)
+        """``first`` on an asyncpg connection, ``dialect`` SQLAlchemy's for asyncpg: the statement runs
+        alone, prepared once per connection by asyncpg's statement cache."""
+        sql, args, plan = self._bound(dialect, params)
+        rows = self._rows(plan, await driver.fetch(sql, *args))
         return rows[0] if rows else None
 
     def first(self, conn: Executor, params: dict[str, Any]) -> Any | None:

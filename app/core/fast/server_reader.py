@@ -16,7 +16,7 @@ is tried once more on a new connection, so a restart of the server or an idle ti
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
@@ -146,10 +146,10 @@ class ServerReader:
 class LoopStatements:
     """asyncpg connections to PostgreSQL on the event loop, for reads of one statement.
 
-    The read of a kept answer is one statement, as is the stamp of a stored form. Awaited on the loop it costs less than a worker
-    thread's hop there and back, and asyncpg takes half the CPU of psycopg's async connection for it
-    (``python -m bench.read_path --postgres``): its protocol is compiled, and it keeps each connection's
-    prepared statements. At most ``size`` statements run at once; others wait their turn. The
+    The read of a kept answer is one statement, as is the stamp of a stored form. Awaited on the loop
+    it costs less than a worker thread's hop there and back, and asyncpg takes half the CPU of
+    psycopg's async connection for it (``python -m bench.read_path --postgres``): its protocol is
+    compiled, and it keeps each connection's prepared statements. At most ``size`` statements run at once; others wait their turn. The
     connections belong to the loop that made them: on another loop (a test client's) they are closed
     and new ones made. A connection interrupted mid-statement (a cancelled request) is closed, never
     reused.
@@ -184,33 +184,27 @@ class LoopStatements:
 
     async def first(self, select: DirectSelect, params: dict[str, Any]) -> Any | None:
         """The first row of ``select`` (as ``DirectSelect.first``), the statement its own snapshot."""
-        return await self.run(lambda driver: select.first_async(driver, self.dialect, params))
-
-    async def run(self, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """``read(connection)`` on a kept connection (``self.dialect`` binds its statements); tried once
-        more on a new connection if the kept one turns out lost. Several statements that must agree
-        go in a transaction of ``read``'s own (asyncpg's ``transaction``)."""
         self._on_this_loop()
         async with self._turns:
             kept = bool(self._idle)
             try:
-                return await self._run_on(self._idle.pop() if kept else await self._new(), read)
+                return await self._first_on(self._idle.pop() if kept else await self._new(), select, params)
             except _LOST:
                 if not kept:
                     raise
-            return await self._run_on(await self._new(), read)  # lost while idle: on a new one
+            return await self._first_on(await self._new(), select, params)  # lost while idle: on a new one
 
-    async def _run_on(self, driver: asyncpg.Connection, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _first_on(self, driver: asyncpg.Connection, select: DirectSelect, params: dict[str, Any]) -> Any | None:
         try:
-            result = await read(driver)
+            row = await select.first_async(driver, self.dialect, params)
         except BaseException as error:
             if isinstance(error, asyncpg.PostgresError) and not isinstance(error, _LOST):
-                self._idle.append(driver)  # the statement failed (its transaction rolled back); the connection is fine
+                self._idle.append(driver)  # the statement failed; the connection is fine
             else:
                 driver.terminate()
             raise
         self._idle.append(driver)
-        return result
+        return row
 
     def close(self) -> None:
         """Close the idle connections (from any thread or loop: terminating one does not wait)."""
