@@ -28,7 +28,7 @@ from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
 from app.core.index import router as index_router
 from app.core.limits import LimitRequestBodies
 from app.core.limits import add_to_openapi as add_body_limits_to_openapi
-from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.logging import RequestIdMiddleware, configure_logging, flush_logs
 from app.core.middleware import RejectNulInUrl, install_method_not_allowed
 from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         yield
         app.state.database.dispose()
         worker_exits()  # this worker's live gauges leave the metrics directory with it
+        flush_logs()
 
     app = FastAPIOffline(
         title="smps",

@@ -87,14 +87,29 @@ def _checked_head(roles: frozenset[str], recommender_kind: str | None) -> Direct
     return DirectSelect(loader(roles, recommender_kind).with_only_columns(*_HEAD, STILL_GRANTS))
 
 
+# Who reads a version, as far as its actions go: the principal, and whether the deadline has passed.
+Caller = tuple[Principal, bool]
+# A version read by more callers than this forgets the actions it kept, and keeps them afresh.
+_CALLERS_PER_VERSION = 64
+
+
+@dataclass(slots=True)
+class _Kept:
+    signs: list[SignOff]
+    bodies: dict[tuple[str, ...], bytes]  # by the caller's actions
+    actions: dict[Caller, tuple[str, ...]]
+
+
 class Representations:
     """Encoded bodies by application version and the caller's actions, least recently used first out,
-    within ``max_bytes`` of bodies; each version also keeps its sign-offs (which decide the actions)."""
+    within ``max_bytes`` of bodies. Each version also keeps its sign-offs (which decide the actions), and
+    the actions of the callers who read it lately (a principal and whether the deadline has passed: what
+    else decides them is the version's), so a kept answer costs no walk of the workflow table."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._size = 0
-        self._versions: OrderedDict[Version, tuple[list[SignOff], dict[tuple[str, ...], bytes]]] = OrderedDict()
+        self._versions: OrderedDict[Version, _Kept] = OrderedDict()
         self._lock = threading.Lock()  # PostgreSQL reads run in worker threads
 
     def sign_offs(self, version: Version) -> list[SignOff] | None:
@@ -103,25 +118,39 @@ class Representations:
             if kept is None:
                 return None
             self._versions.move_to_end(version)
-            return kept[0]
+            return kept.signs
+
+    def actions(self, version: Version, caller: Caller) -> tuple[str, ...] | None:
+        with self._lock:
+            kept = self._versions.get(version)
+            return kept.actions.get(caller) if kept is not None else None
 
     def body(self, version: Version, actions: tuple[str, ...]) -> bytes | None:
         with self._lock:
             kept = self._versions.get(version)
-            return kept[1].get(actions) if kept is not None else None
+            return kept.bodies.get(actions) if kept is not None else None
+
+    def keep_actions(self, version: Version, caller: Caller, actions: tuple[str, ...]) -> None:
+        with self._lock:
+            kept = self._versions.get(version)
+            if kept is None:
+                return
+            if len(kept.actions) >= _CALLERS_PER_VERSION:
+                kept.actions.clear()
+            kept.actions[caller] = actions
 
     def keep(self, version: Version, signs: list[SignOff], actions: tuple[str, ...], body: bytes) -> None:
         if len(body) > self.max_bytes:
             return
         with self._lock:
-            kept = self._versions.setdefault(version, (signs, {}))
-            previous = kept[1].get(actions)
-            kept[1][actions] = body
+            kept = self._versions.setdefault(version, _Kept(signs, {}, {}))
+            previous = kept.bodies.get(actions)
+            kept.bodies[actions] = body
             self._size += len(body) - (len(previous) if previous is not None else 0)
             self._versions.move_to_end(version)
             while self._size > self.max_bytes:
-                _, (_, bodies) = self._versions.popitem(last=False)
-                self._size -= sum(len(b) for b in bodies.values())
+                _, dropped = self._versions.popitem(last=False)
+                self._size -= sum(len(b) for b in dropped.bodies.values())
 
 
 # About 3,000 bodies of a full-size form: the applications being worked on at once in a province's
@@ -244,14 +273,17 @@ def _answer(
         raise NotFound()
     closed = service.deadlines_passed(now, head.state, (head.call_deadline, head.recommender_deadline))
     version: Version = (head.id, head.version, head.updated_at)
+    caller: Caller = (principal, closed)
     loaded = None
-    signs = REPRESENTATIONS.sign_offs(version)
-    if signs is None:
-        if db is None:
-            return None
-        loaded = _load(db, head.id)
-        signs = loaded[2]
-    actions = tuple(service.open_actions(principal, head, signs, closed=closed))
+    actions = kept_actions = REPRESENTATIONS.actions(version, caller)
+    if actions is None:
+        signs = REPRESENTATIONS.sign_offs(version)
+        if signs is None:
+            if db is None:
+                return None
+            loaded = _load(db, head.id)
+            signs = loaded[2]
+        actions = tuple(service.open_actions(principal, head, signs, closed=closed))
     body = REPRESENTATIONS.body(version, actions)
     if body is None:
         if db is None:
@@ -260,6 +292,8 @@ def _answer(
         public = service.represent(principal, row, endorsements, closed=closed)
         body = public.__pydantic_serializer__.to_json(public)
         REPRESENTATIONS.keep(version, signs, tuple(public.allowed_actions), body)
+    if kept_actions is None:
+        REPRESENTATIONS.keep_actions(version, caller, actions)
     return body, head.version
 
 

@@ -1,5 +1,6 @@
 """One JSON line per request: the fields operators search by, never a credential or form content."""
 
+import asyncio
 import io
 import logging
 
@@ -8,6 +9,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
+from app.core.logging import GATHER_SECONDS, JsonLines
 from app.core.settings import Settings
 from app.main import create_app
 from tests.applications.cast import Flow, make_cast
@@ -30,8 +32,11 @@ class Written:
         self.stream = io.StringIO()
 
     def readouterr(self) -> "Written":
+        handlers = logging.getLogger("smps").handlers
+        for handler in handlers:
+            handler.flush()  # the lines of the loop's current turn too
         self.err, self.stream = self.stream.getvalue(), io.StringIO()
-        for handler in logging.getLogger("smps").handlers:
+        for handler in handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(self.stream)
         return self
@@ -118,3 +123,66 @@ async def test_the_level_setting_silences_request_lines(settings: Settings, cloc
         assert logging.getLogger("smps").level == logging.WARNING
     finally:
         application.state.database.dispose()
+
+
+async def test_lines_on_the_loop_go_out_together_and_warnings_at_once() -> None:
+    stream = io.StringIO()
+    handler = JsonLines(stream)
+    logger = logging.getLogger("smps.test_gathering")
+    logger.handlers[:], logger.propagate, logger.level = [handler], False, logging.INFO
+    try:
+        logger.info("first")
+        logger.info("second")
+        assert stream.getvalue() == ""  # gathered on the loop's thread
+        await asyncio.sleep(GATHER_SECONDS * 2)
+        assert [orjson.loads(t)["message"] for t in stream.getvalue().splitlines()] == ["first", "second"]
+        logger.info("third")
+        logger.warning("a warning")  # at once, after what was gathered
+        assert [orjson.loads(t)["message"] for t in stream.getvalue().splitlines()][2:] == ["third", "a warning"]
+        logger.info("fourth")
+        await asyncio.to_thread(logger.info, "from a thread")  # no loop there: at once, after the gathered
+        assert [orjson.loads(t)["message"] for t in stream.getvalue().splitlines()][4:] == ["fourth", "from a thread"]
+        logger.info("fifth")
+        handler.flush()
+        assert orjson.loads(stream.getvalue().splitlines()[-1])["message"] == "fifth"
+    finally:
+        logger.handlers[:] = []
+
+
+def test_a_line_gathered_on_a_loop_now_closed_goes_out_with_the_next_loop() -> None:
+    stream = io.StringIO()
+    handler = JsonLines(stream)
+
+    async def write(line: str) -> None:
+        handler.write_line(line)
+
+    asyncio.run(write('{"n":1}'))  # its flush was due on a loop that is gone
+    assert stream.getvalue() == ""
+
+    async def write_and_wait(line: str) -> None:
+        handler.write_line(line)
+        await asyncio.sleep(GATHER_SECONDS * 2)
+
+    asyncio.run(write_and_wait('{"n":2}'))
+    assert stream.getvalue().splitlines() == ['{"n":1}', '{"n":2}']
+
+
+async def test_request_lines_go_through_logging_when_it_is_set_up_otherwise(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    extra = Keep()
+    access = logging.getLogger("smps.access")
+    access.addHandler(extra)  # a second handler: the line is a record, for both
+    try:
+        assert (await client.get("/healthz")).status_code == 200
+    finally:
+        access.removeHandler(extra)
+    (record,) = records
+    assert record.levelno == logging.INFO and record.getMessage() == "request"
+    assert record.__dict__["fields"]["route"] == "/healthz" and record.__dict__["fields"]["status"] == 200

@@ -11,6 +11,9 @@ error keeps its usual problem body.
 Routing is the other cost: the application's router tries each included router in turn, and each of
 those tries every route of its own, so a request for the fourth router is matched against all the routes
 before it, twice. ``hoist`` puts a copy of a route first in the application's router, out of the document.
+The copy answers a lean response itself, without the wrapping FastAPI gives every endpoint (two exit
+stacks for dependencies with ``yield``, of which a lean handler has none, and a handler of exceptions,
+which the application's own ``ExceptionMiddleware`` is too, with the same handlers).
 """
 
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,25 +22,30 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 LeanHandler = Callable[[Request], Awaitable[Response | None]]
 
 
-def lean_route(lean: LeanHandler) -> type[APIRoute]:
-    """An ``APIRoute`` class (``route_class_override``) whose requests try ``lean`` first."""
+class LeanRoute(APIRoute):
+    """A route whose requests try its ``lean`` handler first (set by ``lean_route``)."""
 
-    class LeanRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            standard = super().get_route_handler()
+    lean: LeanHandler
 
-            async def handler(request: Request) -> Response:
-                response = await lean(request)
-                return response if response is not None else await standard(request)
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        standard = super().get_route_handler()
+        lean = self.lean
 
-            return handler
+        async def handler(request: Request) -> Response:
+            response = await lean(request)
+            return response if response is not None else await standard(request)
 
-    return LeanRoute
+        return handler
+
+
+def lean_route(lean: LeanHandler) -> type[LeanRoute]:
+    """A ``LeanRoute`` class (``route_class_override``) whose requests try ``lean`` first."""
+    return type("LeanRoute", (LeanRoute,), {"lean": staticmethod(lean)})
 
 
 def hoist(app: FastAPI, router: APIRouter, operation_id: str) -> None:
@@ -49,14 +57,22 @@ def hoist(app: FastAPI, router: APIRouter, operation_id: str) -> None:
     nor the application may add dependencies or a prefix when including it (none do): the copy would
     not have them.
     """
-    source = next(r for r in router.routes if isinstance(r, APIRoute) and r.operation_id == operation_id)
+    source = next(r for r in router.routes if isinstance(r, LeanRoute) and r.operation_id == operation_id)
     methods = frozenset(source.methods or ())
+    lean = source.lean
 
     class Hoisted(type(source)):  # type: ignore[misc]  # a route class known only at run time
         def matches(self, scope: Scope) -> tuple[Match, Scope]:
             if scope.get("method") not in methods:
                 return Match.NONE, {}
             return super().matches(scope)
+
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            response = await lean(Request(scope, receive, send))
+            if response is None:  # FastAPI's handler answers (and tries the lean one again: a length check)
+                await super().handle(scope, receive, send)
+            else:
+                await response(scope, receive, send)
 
     copy = Hoisted(
         source.path,

@@ -1,12 +1,14 @@
 """The bodies ``GET /applications/{id}`` keeps per version are what a fresh representation gives, for
 every caller, at every step, before and after the deadline; and the hoisted route changes no answer."""
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from app.accounts.principal import Principal
 from app.applications import reading
 from app.applications.reading import Representations
 from app.core.clock import BEIJING
@@ -124,3 +126,20 @@ async def test_the_hoisted_copy_changes_no_answer(app, client) -> None:
     assert refused.status_code == 405
     assert set(refused.headers["allow"].split(", ")) == {m.upper() for m in paths}
     assert (await client.get(url, headers=cast.applicant.headers)).json()["title"] == "新的项目名称"
+
+
+def test_a_versions_callers_keep_their_actions_within_bounds() -> None:
+    kept = Representations(max_bytes=1 << 20)
+    version = ("app_1", 3, datetime(2022, 11, 1, tzinfo=BEIJING))
+    principal = Principal("usr_1", "u", "U", "org_1", "110000", "province", frozenset({"reviewer"}))
+    kept.keep_actions(version, (principal, False), ("recommend",))
+    assert kept.actions(version, (principal, False)) is None  # only for a version whose body is kept
+    kept.keep(version, [], ("recommend",), b"{}")
+    kept.keep_actions(version, (principal, False), ("recommend",))
+    assert kept.actions(version, (principal, False)) == ("recommend",)
+    assert kept.actions(version, (principal, True)) is None  # after the deadline: another caller
+    assert kept.actions(version, (replace(principal, roles=frozenset({"applicant"})), False)) is None
+    for n in range(64):  # a version read by many callers starts its list afresh
+        kept.keep_actions(version, (replace(principal, user_id=f"usr_{n + 2}"), False), ())
+    assert kept.actions(version, (principal, False)) is None
+    assert kept.actions(version, (replace(principal, user_id="usr_65"), False)) == ()
