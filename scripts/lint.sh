@@ -8,4 +8,4 @@ scripts/setup.sh --extra test
 .venv/bin/ruff check --quiet app tests bench
 .venv/bin/mypy app
 # Every package app/ imports is declared in pyproject.toml's dependencies (not only reached through another).
-.venv/bin/deptry --no-ansi app >/dev/null
+.venv/bin/deptry --no-ansi app
