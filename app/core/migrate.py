@@ -16,15 +16,14 @@ from sqlalchemy.orm import Session
 from app.core.db import make_database
 from app.core.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+# The migrations ship inside the package (package data), so an installed copy migrates from any directory.
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def _migrations_dir() -> Path:
-    # A checkout keeps migrations/ beside app/; an installed copy (the container image) beside the working directory.
-    for candidate in (ROOT / "migrations", Path.cwd() / "migrations"):
-        if (candidate / "env.py").exists():
-            return candidate
-    raise RuntimeError("migrations/ not found beside the app or in the working directory")
+    if not (MIGRATIONS / "env.py").exists():
+        raise RuntimeError(f"the migrations are missing from the installed package ({MIGRATIONS})")
+    return MIGRATIONS
 
 
 def alembic_config(database_url: str) -> Config:

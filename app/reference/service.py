@@ -80,6 +80,8 @@ def create_call(session: Session, principal: Principal, body: CallCreate, now: d
         sections=source.sections if source else data.SECTIONS_9TH,
         attachment_rules=source.attachment_rules if source else DEFAULT_ATTACHMENT_RULES,
         quota_per_recommender=body.quota_per_recommender,
+        # A round copied from a practice call is practice too (its lists get practice tracking numbers).
+        is_practice=source.is_practice if source else False,
         created_at=now,
         updated_at=now,
     )
