@@ -148,7 +148,7 @@ def test_the_production_install_starts_and_serves_from_an_empty_directory(tmp_pa
         )
     try:
         ready = _wait(f"http://127.0.0.1:{port}/readyz", process, log)
-        assert ready.json()["status"] == "ok"
+        assert ready.json()["status"] == "ready"
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/calls", timeout=10).status_code == 200
     finally:
         _stop(process)
