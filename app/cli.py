@@ -1,19 +1,58 @@
-"""The ``smps`` command."""
+"""The ``smps`` command.
 
+Only click is imported up front: each command imports what it uses when it runs, and the command groups
+of other packages are loaded when named (``LazyGroup``), so ``smps --version`` and ``smps receipt verify``
+start without the web application.
+"""
+
+import importlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from app.core.settings import Settings
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.core.settings import Settings
+
+# Command groups kept in their own packages: name → "module:attribute", imported when used.
+LAZY_COMMANDS = {
+    "client": "app.bulk.client:client",
+    "keys": "app.batches.cli:keys",
+    "receipt": "app.batches.cli:receipt",
+    "storage": "app.attachments.cli:storage",
+    "worker": "app.worker:worker",
+}
 
 
-@click.group(help="smps — standardization pilot submission service.")
+class LazyGroup(click.Group):
+    """A group whose listed subcommands are imported only when one of them is run or its help shown."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+def _settings() -> "Settings":
+    from app.core.settings import Settings
+
+    return Settings()
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, help="smps — standardization pilot submission service.")
 @click.version_option(package_name="smps", prog_name="smps", message="%(prog)s %(version)s")
 def main() -> None:
     pass
@@ -23,7 +62,7 @@ def main() -> None:
 def migrate() -> None:
     from app.main import migrate as run
 
-    settings = Settings()
+    settings = _settings()
     run(settings)
     click.echo(f"database ready: {_safe_url(settings.database_url)}", err=True)
 
@@ -47,18 +86,18 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
 
     from app.main import preflight
 
-    preflight(Settings(), "serve")
+    preflight(_settings(), "serve")
     if not no_migrate:
         from app.main import migrate as run
 
-        run(Settings())
+        run(_settings())
     if not no_worker:
         from app.worker import start_worker_thread
 
-        start_worker_thread(Settings())
+        start_worker_thread(_settings())
     from app.core.serving import HeaderCappedHttpToolsProtocol
 
-    settings = Settings()
+    settings = _settings()
     # X-Forwarded-For is believed only from SMPS_TRUSTED_PROXIES (the app applies the same rule in-process).
     proxies = ",".join(str(n) for n in settings.trusted_proxies)
     forwarding: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
@@ -81,6 +120,9 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
 
 
 def _resolve_org(session: "Session", ref: str) -> str:
+    import sqlalchemy as sa
+    from sqlmodel import col
+
     from app.organizations.models import Organization
 
     row = session.execute(
@@ -123,7 +165,7 @@ def create_user(
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
-    database = make_database(Settings())
+    database = make_database(_settings())
     try:
         with database.transaction() as session:
             org_id = _resolve_org(session, organization)
@@ -148,12 +190,15 @@ def create_user(
 @click.option("--username", required=True)
 @click.option("--name", default="cli", show_default=True)
 def create_api_key(username: str, name: str) -> None:
+    import sqlalchemy as sa
+    from sqlmodel import col
+
     from app.accounts.models import User
     from app.accounts.service import create_api_key as create
     from app.core.db import make_database
 
     _require_migrated()
-    database = make_database(Settings())
+    database = make_database(_settings())
     try:
         with database.transaction() as session:
             user_id = session.execute(
@@ -179,10 +224,12 @@ def create_api_key(username: str, name: str) -> None:
     help="Where the demo data and keys are kept (read first, then rewritten).",
 )
 def demo(output: Path) -> None:
+    import orjson
+
     from app.demo import create_demo, previous_keys
     from app.main import migrate as run
 
-    settings = Settings()
+    settings = _settings()
     run(settings)
     try:
         known = previous_keys(orjson.loads(output.read_bytes()))
@@ -214,7 +261,7 @@ def openapi(output: Path) -> None:
 def backup(output: Path) -> None:
     from app.operations.backup import backup as run
 
-    settings = Settings()
+    settings = _settings()
     _require_migrated()
     try:
         done = run(settings.database_url, output)
@@ -227,29 +274,13 @@ def _require_migrated() -> None:
     """Commands that read the database stop in one line (exit 2) when it is missing or behind, creating nothing."""
     from app.core.migrate import require_migrated
 
-    require_migrated(Settings())
+    require_migrated(_settings())
 
 
 def _safe_url(url: str) -> str:
+    import sqlalchemy as sa
+
     return sa.engine.make_url(url).render_as_string(hide_password=True)
-
-
-from app.attachments.cli import storage  # noqa: E402
-
-main.add_command(storage)
-
-from app.bulk.client import client  # noqa: E402
-
-main.add_command(client)
-
-from app.worker import worker  # noqa: E402
-
-main.add_command(worker)
-
-from app.batches.cli import keys, receipt  # noqa: E402
-
-main.add_command(receipt)
-main.add_command(keys)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from bench import (
     batch_submit,
     bulk_import,
     change_feed,
+    cli_startup,
     deadline_day,
     form_pdf,
     hostile,
@@ -96,6 +97,11 @@ def _deadline(table: Table, result: dict[str, Any]) -> None:
     )
 
 
+def _cli(table: Table, result: dict[str, Any]) -> None:
+    table.add("smps --version ÷ python -c pass (wall time)", "—", result["ratio_version"], "<= 5")
+    table.add("smps receipt verify ÷ python -c pass (wall time)", "—", result["ratio_receipt_verify"], "<= 5")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data sets and shorter loads")
@@ -165,6 +171,7 @@ def main() -> None:
             form_pdf_pg,
             lambda r: table.add("form.pdf second request ÷ JSON read", "PostgreSQL", r["ratio"], ">= 0.5"),
         )
+    step("command line start", lambda: cli_startup.run(5 if quick else 15), lambda r: _cli(table, r))
     step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
     if pg:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
         step("deadline day", lambda: deadline_day.run(pg, 30 if quick else 60), lambda r: _deadline(table, r))

@@ -6,9 +6,6 @@ from typing import Any
 import click
 import orjson
 
-from app.batches import receipts, receipts_hmac
-from app.core.settings import Settings
-
 
 @click.group(help="Batch receipts.")
 def receipt() -> None:
@@ -26,7 +23,7 @@ def _load_keys(keys_file: Path | None, url: str | None) -> list[dict[str, Any]]:
         import httpx
 
         try:
-            response = httpx.get(f"{str(url).rstrip('/')}/api/v1/receipt-keys", timeout=30, follow_redirects=True)
+            response = httpx.get(f"{url}/api/v1/receipt-keys", timeout=30, follow_redirects=True)
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -52,6 +49,16 @@ def _load_keys(keys_file: Path | None, url: str | None) -> list[dict[str, Any]]:
 def verify(file: Path, keys_file: Path | None, url: str | None) -> None:
     if (keys_file is None) == (url is None):
         raise click.UsageError("give the published keys: either --keys KEYS.json or --url BASE")
+    if url is not None:
+        from app.core.service_url import checked_service_root
+
+        try:
+            url = checked_service_root(url)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    # Imported here: `smps receipt verify` is what third parties run, and starts without the web application.
+    from app.batches import receipts, receipts_hmac
+
     keys = _load_keys(keys_file, url)
     kid = None
     try:
@@ -82,6 +89,7 @@ def keys() -> None:
 
 def _store() -> Any:
     from app.batches.keystore import key_store
+    from app.core.settings import Settings
 
     return key_store(Settings().keys_dir)
 

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec
 import click
 import httpx
 
+from app.core.service_url import checked_service_root
 from app.documents.cells import write_csv
 from app.events.schemas import FEED_PAGE_SIZE
 
@@ -78,24 +79,10 @@ def _read_key(path: Path) -> str:
 
 def service_root(url: str) -> str:
     """The service's base URL, checked before any request: a typo is a usage error now, not minutes of retries."""
-    example = "e.g. http://127.0.0.1:8000"
     try:
-        parsed = httpx.URL(url.strip())
-    except (httpx.InvalidURL, TypeError):
-        raise ClientFailure(f"--url {url!r} is not a URL ({example})", EXIT_USAGE) from None
-    if "://" not in url:
-        raise ClientFailure(f"--url {url!r} has no scheme: did you mean http://{url.strip()}?", EXIT_USAGE)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ClientFailure(f"--url {url!r} needs http:// or https:// and a host ({example})", EXIT_USAGE)
-    path = parsed.path.rstrip("/")
-    if path.endswith("/api/v1") or "/api/v1/" in path:
-        root = str(parsed.copy_with(path=path[: path.index("/api/v1")] or "/", query=None, fragment=None))
-        raise ClientFailure(
-            f"--url points at the API ({parsed.path}), give the service root instead: {root.rstrip('/')}", EXIT_USAGE
-        )
-    if parsed.query or parsed.fragment:
-        raise ClientFailure(f"--url {url!r} should carry no query or fragment ({example})", EXIT_USAGE)
-    return str(parsed).rstrip("/")
+        return checked_service_root(url)
+    except ValueError as exc:
+        raise ClientFailure(str(exc), EXIT_USAGE) from None
 
 
 def _http(ctx: click.Context, url: str, key_file: Path) -> Api:
