@@ -4,7 +4,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from app.documents.fonts import RECOMMENDED, FontUnavailable, form_fonts
+from app.documents.font_paths import RECOMMENDED
+from app.documents.fonts import FontUnavailable, form_fonts
 from app.documents.glyphs import code_point
 
 # What the documents print whatever the application says: ASCII (codes, numbers, e-mail, the tracking
@@ -66,18 +67,3 @@ def fonts_readiness(configured: Path | None, configured_title: Path | None) -> F
         missing=[code_point(ch) for ch in missing],
         recommended=recommended,
     )
-
-
-def hint(configured: Path | None, configured_title: Path | None) -> str:
-    """One line for ``make run`` when the official faces are absent (empty when they are there)."""
-    report = fonts_readiness(configured, configured_title)
-    if (report.recommended or configured is not None) and report.covers_printed:
-        return ""
-    packages = " ".join(RECOMMENDED.values())
-    if not report.available:
-        meanwhile = "no Chinese font: form.pdf and receipt.pdf answer 503 font_unavailable"
-    else:
-        meanwhile = "printing with " + ", ".join(dict.fromkeys(f.family for f in report.body + report.title))
-        if report.missing:
-            meanwhile += f" (no glyph for {' '.join(report.missing)})"
-    return f"Fonts: for the official look of the printed forms, install the Debian packages {packages}; meanwhile {meanwhile}."
