@@ -51,7 +51,7 @@ class FormFonts:
 
     body: FontChain
     title: FontChain
-    fingerprint: str  # the faces' files and sizes: part of a stored form's stamp
+    fingerprint: str  # the faces, their files' names and sizes: part of a stored form's stamp
 
     @property
     def faces(self) -> list[Face]:
@@ -165,10 +165,15 @@ def form_fonts(configured: Path | None, configured_title: Path | None = None) ->
             )
         title = _first((str(configured_title),) if configured_title else TITLE_CANDIDATES) or body
         marks = _register(MARKS)
-        body_chain = [body, *filter(None, map(_register, BODY_FALLBACKS)), title, marks]
-        title_chain = [title, *filter(None, map(_register, TITLE_FALLBACKS)), body, marks]
+        body_latin = [_register(p) for p in BODY_FALLBACKS]
+        title_latin = [_register(p) for p in TITLE_FALLBACKS]
+        # Both chains hold the same faces (so they cover the same characters), each its own first.
+        body_chain = [body, *body_latin, title, *title_latin, marks]
+        title_chain = [title, *title_latin, body, *body_latin, marks]
         fonts = FormFonts(FontChain(_distinct(body_chain)), FontChain(_distinct(title_chain)), "")
-        fingerprint = hashlib.sha256(repr([(f.file, _state(f.file)) for f in fonts.faces]).encode()).hexdigest()
+        # Names and sizes, not paths nor times: instances with the same fonts share their stored forms.
+        faces = [(f.family, Path(f.file).name, (_state(f.file) or (0, 0))[0]) for f in fonts.faces]
+        fingerprint = hashlib.sha256(repr(faces).encode()).hexdigest()
         fonts = FormFonts(fonts.body, fonts.title, fingerprint)
         _chosen[key] = (fonts, looked_at, now)
     return fonts
