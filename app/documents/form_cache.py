@@ -5,8 +5,8 @@ that finds its file builds no text at all. The stamp covers everything the form 
 application's row (its ``version`` moves with every sign-off, review and batch step, each of which
 goes through a compare-and-set), the content digest frozen at submission, the printed columns of
 the parties' organizations, the call's version, the latest reviewer's name and the receipt number,
-plus the typesetting version, the faces chosen (their files and sizes: a form set before a font was
-installed is not served once it is) and the time zone the dates are printed in. One
+plus the typesetting version, the faces chosen (``FormFonts.fingerprint``: a form set before a font
+was installed is not served once it is) and the time zone the dates are printed in. One
 statement reads it (``stamp_read``), its own snapshot, given the organizations the form names; those
 are kept per application with the content digest they were read from (``PARTY_IDS``), since the
 digest covers the content that names them. A cached file therefore always equals what a fresh render
