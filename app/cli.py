@@ -270,6 +270,14 @@ def backup(output: Path) -> None:
     click.echo(done.description)
 
 
+@main.command(help="The faces form.pdf and receipt.pdf are printed with and what they cover, as /readyz reports them.")
+def fonts() -> None:
+    from app.documents.font_report import fonts_readiness
+
+    settings = Settings()
+    click.echo(fonts_readiness(settings.cjk_font, settings.cjk_title_font).model_dump_json(indent=2))
+
+
 def _require_migrated() -> None:
     """Commands that read the database stop in one line (exit 2) when it is missing or behind, creating nothing."""
     from app.core.migrate import require_migrated

@@ -34,6 +34,7 @@ from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
 from app.core.version import service_version
+from app.documents.font_report import Readiness, fonts_readiness
 from app.documents.router import router as documents_router
 from app.events.event_schemas import document_events
 from app.metrics.multiprocess import worker_exits
@@ -115,8 +116,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         return {"status": "ok", "version": SERVICE_VERSION}
 
     @app.get("/readyz", tags=["health"], operation_id="get_readiness", responses=problem_responses(ServiceUnavailable))
-    def readyz(request: Request) -> dict[str, str]:
-        """The database answers and the storage directory is writable."""
+    def readyz(request: Request) -> Readiness:
+        """The database answers and the storage directory is writable (else 503). Also which faces print
+        form.pdf and receipt.pdf and whether they cover what the documents print: without a Chinese face
+        those two answer 503 `font_unavailable`, the service stays ready."""
         try:
             with request.app.state.database.reader() as session:
                 session.execute(sa.text("SELECT 1"))
@@ -130,7 +133,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             raise ServiceUnavailable(
                 Text("数据库或存储不可用", "The database or the storage is unavailable"), headers={"Retry-After": "5"}
             ) from exc
-        return {"status": "ready"}
+        return Readiness(status="ready", fonts=fonts_readiness(settings.cjk_font, settings.cjk_title_font))
 
     app.include_router(index_router)
     for router in ROUTERS:

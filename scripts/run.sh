@@ -19,6 +19,8 @@ fi
 .venv/bin/smps demo --output var/demo.json >/dev/null
 echo "Demo data (also in var/demo.json):"
 cat var/demo.json
+# One line when the official faces of the printed forms are absent: which Debian packages give them.
+.venv/bin/python -m app.documents.font_hint
 echo "Receipt signing keys (development, var/receipt-keys):"; .venv/bin/smps keys generate --development >/dev/null; .venv/bin/smps keys list
 # 0.0.0.0 / :: listen everywhere; the link to open is then the loopback one.
 case "$HOST" in 0.0.0.0) SHOWN=127.0.0.1 ;; ::) SHOWN="[::1]" ;; *:*) SHOWN="[$HOST]" ;; *) SHOWN=$HOST ;; esac

@@ -13,7 +13,8 @@ from tests.conftest import ROOT_DIR
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok", "version": "1.0.0"}
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["fonts"]["available"] and ready.json()["fonts"]["covers_printed"]
 
 
 async def test_ninth_batch_call_is_seeded_exactly(client: httpx.AsyncClient) -> None:

@@ -43,7 +43,7 @@ from app.core.errors import (
 )
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.core.production import legacy_key
-from app.documents.fonts import FontUnavailable, cjk_font
+from app.documents.fonts import FontUnavailable, form_fonts
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1")
@@ -303,7 +303,8 @@ def get_batch_receipt_pdf(batch: VisibleBatch, session: DbSession, settings: App
     if receipt is None:
         raise NotFound()
     base = (settings.public_base_url or str(request.base_url)).rstrip("/")
-    content = receipt_pdf(session, receipt, cjk_font(settings.cjk_font), f"{base}/api/v1/receipt-keys")
+    fonts = form_fonts(settings.cjk_font, settings.cjk_title_font)
+    content = receipt_pdf(session, receipt, fonts, f"{base}/api/v1/receipt-keys")
     disposition = f'attachment; filename="{receipt.tracking_number}.pdf"'
     return Response(content, media_type="application/pdf", headers={"Content-Disposition": disposition})
 

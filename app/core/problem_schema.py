@@ -35,3 +35,7 @@ class Problem(BaseModel):
     batch_id: str | None = Field(None, description="`duplicate`: the batch that exists already")
     kind: str | None = Field(None, description="`attachment_limit_reached`: the attachment kind")
     max_count: int | None = Field(None, description="`attachment_limit_reached`: how many of that kind are allowed")
+    characters: list[str] | None = Field(
+        None, description="`font_unavailable`: the code points (`U+1F600`) no installed font has a glyph for"
+    )
+    fonts_tried: list[str] | None = Field(None, description="`font_unavailable`: the font files tried, in order")

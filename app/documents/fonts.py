@@ -1,12 +1,24 @@
-"""Finding fonts with Chinese glyphs that reportlab can embed (TrueType outlines; CFF-based OTF won't do).
+"""Finding the faces that print the service's documents (TrueType outlines reportlab can embed; CFF-based OTF won't do).
 
 The form is set like an official paper: a 宋体/明体-style serif for the body (AR PL UMing, Debian
 ``fonts-arphic-uming``) and a heavier 黑体-style face for titles and headings (WenQuanYi Micro Hei,
 ``fonts-wqy-microhei``). Noto Serif CJK (``fonts-noto-cjk``) would look the part but ships CFF outlines,
 which reportlab cannot embed.
+
+Each Chinese face is followed by faces for what it may lack (``app.documents.glyphs``): DejaVu when the
+system has it, then reportlab's own Bitstream Vera (Latin letters, digits, “ ” — …), which always ships
+with the service, then the service's own marks font (■ □). Droid Sans Fallback, often the only Chinese
+font of a fresh Debian machine, has no Latin letter nor digit: they come from those faces.
+
+The faces are looked up again at most every ``RECHECK_SECONDS`` (a few ``stat`` calls), so fonts
+installed or removed while the service runs are taken without a restart; forms stored before name the
+faces they were set with (``FormFonts.fingerprint``), so none set with other faces is served again.
 """
 
+import hashlib
+import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,106 +27,157 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from app.core.errors import AppError
 from app.core.i18n import Text
+from app.documents.font_paths import (
+    BODY_CANDIDATES,
+    BODY_FALLBACKS,
+    MARKS,
+    TITLE_CANDIDATES,
+    TITLE_FALLBACKS,
+)
+from app.documents.glyphs import Face, FontChain, code_point
 
-# Serif (宋体/明体) TrueType CJK fonts of common distributions, best first; sans faces after them
-# so that a machine with only a sans font still prints.
-BODY_CANDIDATES = (
-    "/usr/share/fonts/truetype/arphic/uming.ttc",  # index 0: AR PL UMing CN (simplified forms)
-    "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf",
-    "/System/Library/Fonts/Supplemental/Songti.ttc",
-    "C:/Windows/Fonts/simsun.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/google-droid/DroidSansFallback.ttf",
-    "/System/Library/Fonts/STHeiti Light.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-    # CFF-based: reportlab refuses them, tried last in case a build accepts them.
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-)
-# Heavier faces (黑体) for the title and headings; without one the body face is used.
-TITLE_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/System/Library/Fonts/STHeiti Medium.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
+RECHECK_SECONDS = 30.0
 
 
 class FontUnavailable(AppError):
     status = 503
     code = "font_unavailable"
-    title = Text("缺少中文字体，无法生成文件", "No Chinese font available to render the document")
+    title = Text("缺少字体，无法生成文件", "No font available to render the document")
 
 
 @dataclass(frozen=True, slots=True)
 class FormFonts:
-    """Registered reportlab font names, and the files they came from (part of the rendered form's cache key)."""
+    """The faces for the body and for titles and headings, each a chain tried per character."""
 
-    body: str
-    title: str
-    files: tuple[str, str]
+    body: FontChain
+    title: FontChain
+    fingerprint: str  # the faces, their files' names and sizes: part of a stored form's stamp
+
+    @property
+    def faces(self) -> list[Face]:
+        return list({f.file: f for f in (*self.body.faces, *self.title.faces)}.values())
+
+    def require(self, texts: "list[str] | tuple[str, ...]", chain: FontChain | None = None) -> None:
+        """503 ``font_unavailable`` naming the characters of ``texts`` that no face of the chain has."""
+        chains = (chain,) if chain else (self.body, self.title)
+        text = "".join(texts)
+        missing = sorted({ch for c in chains for ch in c.missing(text)})
+        if missing:
+            raise unavailable(missing, [f.file for c in chains for f in c.faces])
+
+
+def unavailable(missing: list[str], tried: list[str]) -> FontUnavailable:
+    points = [code_point(ch) for ch in missing]
+    shown = " ".join(points[:20]) + (" …" if len(points) > 20 else "")
+    return FontUnavailable(
+        Text(
+            "已安装的字体都没有这些字符：{chars}（已尝试：{fonts}）",
+            "No installed font has these characters: {chars} (tried: {fonts})",
+        ),
+        extra={"characters": points, "fonts_tried": list(dict.fromkeys(tried))},
+        chars=shown,
+        fonts="、".join(dict.fromkeys(tried)),
+    )
 
 
 _lock = threading.Lock()
-_registered: dict[str, str] = {}
-# The faces chosen for each configuration (looking them up walks the candidate paths: most of a stored
-# form's request, ``python -m bench.form_pdf``). Not kept when there is none, so a font installed later is found.
-_chosen: dict[tuple[Path | None, Path | None], FormFonts] = {}
+_registered: dict[tuple[str, int, float], Face] = {}
+# The faces chosen for each configuration, with the state of the files they were chosen from and when
+# that was last looked at. Not kept when there is none, so a font installed later is found at once.
+_chosen: dict[tuple[Path | None, Path | None], tuple[FormFonts, tuple[object, ...], float]] = {}
 
 
-def _register(path: Path) -> str | None:
-    key = str(path)
-    if key in _registered:
-        return _registered[key]
-    if not path.is_file():
-        return None
-    name = f"SmpsCJK{len(_registered)}"
+def _state(path: str) -> tuple[int, float] | None:
     try:
-        pdfmetrics.registerFont(
-            TTFont(name, key, subfontIndex=0) if key.lower().endswith(".ttc") else TTFont(name, key)
-        )
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime
+
+
+def _register(path: str) -> Face | None:
+    state = _state(path)
+    if state is None:
+        return None
+    key = (path, *state)
+    face = _registered.get(key)
+    if face is not None:
+        return face
+    name = f"SmpsFont{len(_registered)}"
+    try:
+        font = TTFont(name, path, subfontIndex=0) if path.lower().endswith(".ttc") else TTFont(name, path)
+        pdfmetrics.registerFont(font)
     except Exception:  # noqa: BLE001 — unreadable or PostScript-outline font: try the next one
         return None
-    _registered[key] = name
-    return name
+    family = font.face.familyName
+    face = Face(
+        name,
+        path,
+        family.decode("utf-8", "replace") if isinstance(family, bytes) else str(family),
+        frozenset(font.face.charToGlyph),
+    )
+    _registered[key] = face
+    return face
 
 
-def _first(paths: list[Path]) -> tuple[str, str] | None:
-    for path in paths:
-        name = _register(path)
-        if name:
-            return name, str(path)
-    return None
+def _first(paths: tuple[str, ...]) -> Face | None:
+    return next((face for face in map(_register, paths) if face is not None), None)
+
+
+def _looked_at(configured: Path | None, configured_title: Path | None) -> tuple[object, ...]:
+    """The state of every file the choice depends on: a change means choosing again."""
+    paths = [
+        *([str(configured)] if configured else BODY_CANDIDATES),
+        *([str(configured_title)] if configured_title else TITLE_CANDIDATES),
+        *BODY_FALLBACKS,
+        *TITLE_FALLBACKS,
+    ]
+    return tuple(_state(p) for p in paths)
 
 
 def form_fonts(configured: Path | None, configured_title: Path | None = None) -> FormFonts:
-    """The body and title faces; 503 ``font_unavailable`` when there is no body face.
+    """The body and title chains; 503 ``font_unavailable`` when there is no Chinese face.
 
     A configured body font (``SMPS_CJK_FONT``) is used as given; the title face is ``SMPS_CJK_TITLE_FONT``,
-    else the first heavier face found, else the body face.
+    else the first heavier face found, else the body face. Latin and mark faces follow each.
     """
-    chosen = _chosen.get((configured, configured_title))
-    if chosen is not None:  # a face once found stays: fonts change with a deployment, which restarts
-        return chosen
+    key = (configured, configured_title)
+    kept = _chosen.get(key)
+    now = time.monotonic()
+    if kept is not None and now - kept[2] < RECHECK_SECONDS:
+        return kept[0]
     with _lock:
-        body = _first([configured] if configured else [Path(p) for p in BODY_CANDIDATES])
+        looked_at = _looked_at(configured, configured_title)
+        if kept is not None and kept[1] == looked_at:
+            _chosen[key] = (kept[0], looked_at, now)
+            return kept[0]
+        body = _first((str(configured),) if configured else BODY_CANDIDATES)
         if body is None:
+            tried = [str(configured)] if configured else list(BODY_CANDIDATES)
+            _chosen.pop(key, None)
             raise FontUnavailable(
                 Text(
-                    "服务器未安装可嵌入的中文字体（可设置 SMPS_CJK_FONT）",
-                    "The server has no embeddable Chinese font (set SMPS_CJK_FONT)",
-                )
+                    "服务器未安装可嵌入的中文字体（可安装 fonts-arphic-uming fonts-wqy-microhei，或设置 SMPS_CJK_FONT）",
+                    "The server has no embeddable Chinese font "
+                    "(install fonts-arphic-uming fonts-wqy-microhei, or set SMPS_CJK_FONT)",
+                ),
+                extra={"fonts_tried": tried},
             )
-        title = _first([configured_title] if configured_title else [Path(p) for p in TITLE_CANDIDATES]) or body
-        chosen = _chosen[(configured, configured_title)] = FormFonts(body[0], title[0], (body[1], title[1]))
-    return chosen
+        title = _first((str(configured_title),) if configured_title else TITLE_CANDIDATES) or body
+        marks = _register(MARKS)
+        body_latin = [_register(p) for p in BODY_FALLBACKS]
+        title_latin = [_register(p) for p in TITLE_FALLBACKS]
+        # Both chains hold the same faces (so they cover the same characters), each its own first.
+        body_chain = [body, *body_latin, title, *title_latin, marks]
+        title_chain = [title, *title_latin, body, *body_latin, marks]
+        fonts = FormFonts(FontChain(_distinct(body_chain)), FontChain(_distinct(title_chain)), "")
+        # Names and sizes, not paths nor times: instances with the same fonts share their stored forms.
+        faces = [(f.family, Path(f.file).name, (_state(f.file) or (0, 0))[0]) for f in fonts.faces]
+        fingerprint = hashlib.sha256(repr(faces).encode()).hexdigest()
+        fonts = FormFonts(fonts.body, fonts.title, fingerprint)
+        _chosen[key] = (fonts, looked_at, now)
+    return fonts
 
 
-def cjk_font(configured: Path | None) -> str:
-    """The registered font name to draw Chinese text with; 503 ``font_unavailable`` when there is none."""
-    return form_fonts(configured).body
+def _distinct(faces: list[Face | None]) -> tuple[Face, ...]:
+    return tuple({f.file: f for f in faces if f is not None}.values())

@@ -119,5 +119,5 @@ def printed_form(facts: Facts) -> PrintedForm:
         )
     form.footer = f"内容摘要 SHA-256：{a.content_digest or '（未冻结）'}"
     if facts.tracking_number:
-        form.footer += f"　报送回执编号：{facts.tracking_number}"
+        form.footer += f"\n报送回执编号：{facts.tracking_number}"
     return form

@@ -5,7 +5,8 @@ that finds its file builds no text at all. The stamp covers everything the form 
 application's row (its ``version`` moves with every sign-off, review and batch step, each of which
 goes through a compare-and-set), the content digest frozen at submission, the printed columns of
 the parties' organizations, the call's version, the latest reviewer's name and the receipt number,
-plus the typesetting version, the font files and the time zone the dates are printed in. One
+plus the typesetting version, the faces chosen (``FormFonts.fingerprint``: a form set before a font
+was installed is not served once it is) and the time zone the dates are printed in. One
 statement reads it (``stamp_read``), its own snapshot, given the organizations the form names; those
 are kept per application with the content digest they were read from (``PARTY_IDS``), since the
 digest covers the content that names them. A cached file therefore always equals what a fresh render
@@ -49,19 +50,13 @@ from app.organizations.models import Organization
 from app.reference.models import Call
 
 # Bump when the typesetting changes, so forms rendered before are not served again.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 FORMS = "forms"
-
-
-@cache
-def _font_files(files: tuple[str, ...]) -> list[tuple[str, int]]:
-    """The font files and their sizes; a font changes only with a deployment, which restarts the process."""
-    return [(path, os.stat(path).st_size) for path in files]
 
 
 def form_digest(form: PrintedForm, fonts: FormFonts) -> str:
     """The hex SHA-256 of a form's printed text (a draft's ETag)."""
-    payload = orjson.dumps({"v": RENDER_VERSION, "fonts": _font_files(tuple(fonts.files)), "form": form})
+    payload = orjson.dumps({"v": RENDER_VERSION, "fonts": fonts.fingerprint, "form": form})
     return hashlib.sha256(payload).hexdigest()  # orjson writes dataclasses
 
 
@@ -179,7 +174,7 @@ def frozen_stamp(row: Any, ids: list[str], fonts: FormFonts) -> str:
     payload = orjson.dumps(
         [
             RENDER_VERSION,
-            _font_files(tuple(fonts.files)),
+            fonts.fingerprint,
             time.tzname,
             [row.id, row.version, row.content_digest, row.title, row.state, row.submitted_at, row.updated_at],
             [row.undertaking_org_id, row.recommender_id, row.call_id],

@@ -1,23 +1,24 @@
 """A flowable of lines already filled (``app.documents.wrap``): drawn as they are, split between lines.
 
 reportlab's Paragraph breaks CJK text again each time a table measures or splits a cell, which made a
-maximum-size form take minutes; these lines are measured once.
+maximum-size form take minutes; these lines are measured once. Each character is drawn in the first face of the chain that has it.
 """
 
 from typing import Any
 
 from reportlab.platypus import Flowable
 
+from app.documents.glyphs import FontChain
 from app.documents.wrap import wrap_lines
 
 
 class Lines(Flowable):
-    def __init__(self, lines: list[str], font: str, size: float, leading: float, align: str = "left") -> None:
+    def __init__(self, lines: list[str], font: FontChain, size: float, leading: float, align: str = "left") -> None:
         super().__init__()
         self.lines, self.font, self.size, self.leading, self.align = lines or [""], font, size, leading, align
 
     @classmethod
-    def of(cls, text: str, font: str, size: float, leading: float, width: float, align: str = "left") -> "Lines":
+    def of(cls, text: str, font: FontChain, size: float, leading: float, width: float, align: str = "left") -> "Lines":
         return cls(wrap_lines(text, font, size, width), font, size, leading, align)
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
@@ -35,14 +36,9 @@ class Lines(Flowable):
 
     def draw(self) -> None:
         canvas: Any = self.canv
-        canvas.setFont(self.font, self.size)
         # Baseline of the first line: the text centred in its leading, descenders (~0.12 em) below.
         y = self.height - (self.leading - self.size) / 2 - self.size * 0.88
         for line in self.lines:
-            if self.align == "right":
-                canvas.drawRightString(self.width, y, line)
-            elif self.align == "center":
-                canvas.drawCentredString(self.width / 2, y, line)
-            else:
-                canvas.drawString(0, y, line)
+            x = {"right": self.width, "center": self.width / 2}.get(self.align, 0)
+            self.font.draw(canvas, x, y, line, self.size, self.align)
             y -= self.leading

@@ -6,7 +6,8 @@ across pages between rows.
 """
 
 import io
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 from reportlab.lib import colors
@@ -14,8 +15,10 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, CondPageBreak, Frame, PageBreak, PageTemplate, Spacer, Table, TableStyle
 
+from app.documents.font_report import PRINTED
 from app.documents.fonts import FormFonts
 from app.documents.form import OpinionBox, PrintedForm, numeral
+from app.documents.glyphs import FontChain
 from app.documents.lines import Lines
 from app.documents.wrap import wrap_lines
 
@@ -25,11 +28,13 @@ PAD = 5  # cell padding, points
 ROW_LINES = 20
 SEAL_ROOM = 42 * mm  # blank space for a ~4 cm seal (公章) above the signature and date line
 LABEL_WIDTH = 40 * mm
+FOOTER_SIZE, FOOTER_LEADING = 7.5, 10
+PAGE_NUMBER_Y = 10 * mm  # the page number's baseline; the footer's lines stand above it
 
 
 @dataclass(frozen=True)
 class Face:
-    font: str
+    font: FontChain
     size: float
     leading: float
     space_before: float = 0
@@ -140,7 +145,21 @@ def _opinion_box(box: OpinionBox, f: _Faces) -> Table:
     return table
 
 
+def _texts(value: Any) -> Iterator[str]:
+    """Every string a printed form holds."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+    elif is_dataclass(value):
+        for field in fields(value):
+            yield from _texts(getattr(value, field.name))
+
+
 def render_form(form: PrintedForm, fonts: FormFonts) -> bytes:
+    """The form as PDF bytes; 503 ``font_unavailable`` before anything is set if a character has no face."""
+    fonts.require([PRINTED, *_texts(form)])
     f = _Faces(fonts)
     story: list[Any] = _cover(form, f)
     story += [*f.h.heading("一、承担单位基本情况"), _field_table(form.profile, f)]
@@ -163,11 +182,14 @@ def render_form(form: PrintedForm, fonts: FormFonts) -> bytes:
     for box in form.opinions:
         story += [CondPageBreak(SEAL_ROOM + 40 * mm), _opinion_box(box, f), Spacer(1, 5 * mm)]
 
+    # The footer (content digest, then the receipt's number) in lines of its own above the page number.
+    footer = wrap_lines(form.footer, fonts.body, FOOTER_SIZE, FRAME_WIDTH) if form.footer else []
+
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont(fonts.body, 7.5)
-        canvas.drawString(MARGIN, 12 * mm, form.footer)
-        canvas.drawRightString(A4[0] - MARGIN, 12 * mm, f"第 {doc.page} 页")
+        for i, line in enumerate(reversed(footer), start=1):
+            fonts.body.draw(canvas, MARGIN, PAGE_NUMBER_Y + i * FOOTER_LEADING, line, FOOTER_SIZE)
+        fonts.body.draw(canvas, A4[0] - MARGIN, PAGE_NUMBER_Y, f"第 {doc.page} 页", FOOTER_SIZE, "right")
         canvas.restoreState()
 
     buffer = io.BytesIO()

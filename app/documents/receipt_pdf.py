@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.batches import receipts
 from app.batches.models import Receipt
 from app.core.clock import BEIJING
+from app.documents.fonts import FormFonts, unavailable
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -45,19 +46,29 @@ def _beijing(iso: str) -> str:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(BEIJING).strftime("%Y年%m月%d日 %H:%M:%S")
 
 
-def receipt_pdf(session: Session, receipt: Receipt, font: str, verify_url: str) -> bytes:
+def receipt_pdf(session: Session, receipt: Receipt, fonts: FormFonts, verify_url: str) -> bytes:
+    """The receipt as PDF bytes; 503 ``font_unavailable`` before anything is set if a character has no face."""
     doc = receipt.document
     legacy = "signatures" not in doc
     digest = doc.get("digest", "") if legacy else receipts.digest(doc)
     call = session.get(Call, doc["call_id"])
     recommender = session.get(Organization, doc["recommender_id"])
-    base = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
+    chain = fonts.body
+    base = ParagraphStyle("body", fontName=chain.first, fontSize=10, leading=15, wordWrap="CJK")
     small = ParagraphStyle("small", parent=base, fontSize=8, leading=11)
     mono = ParagraphStyle("mono", parent=base, fontName="Courier", fontSize=7.5, leading=10, wordWrap="CJK")
     title = ParagraphStyle("title", parent=base, fontSize=20, leading=30, alignment=TA_CENTER, spaceAfter=6)
 
+    missing: set[str] = set()
+
     def p(text: Any, style: ParagraphStyle = base) -> Paragraph:
-        return Paragraph(escape(str(text if text is not None else "")), style)
+        text = str(text if text is not None else "")
+        if style is mono:  # hexadecimal digests and key ids, in the PDF's own Courier
+            return Paragraph(escape(text), style)
+        lacking = chain.missing(text)
+        missing.update(lacking)
+        # Each run in the face that has its glyphs (Droid Sans Fallback has no digit nor Latin letter).
+        return Paragraph(escape(text) if lacking else chain.markup(text), style)
 
     grid = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
     facts = Table(
@@ -102,6 +113,8 @@ def receipt_pdf(session: Session, receipt: Receipt, font: str, verify_url: str) 
             small,
         ),
     ]
+    if missing:
+        raise unavailable(sorted(missing), [f.file for f in chain.faces])
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer,

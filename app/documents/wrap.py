@@ -3,12 +3,12 @@
 reportlab's CJK wrapping may break after any character, so a standard code (``GB/T 32169.1-2015``), a
 document number (``国标委发〔2023〕5号``), an amount (``1,200,000 元``) or a bracketed phrase could be torn
 across two lines. Text is therefore cut into units that must stay whole, and lines are filled here with
-the font's own metrics (``app.documents.lines`` draws them as they are).
+the metrics of the faces that draw them (``app.documents.lines`` draws them as they are).
 """
 
 import re
 
-from reportlab.pdfbase.pdfmetrics import getFont
+from app.documents.glyphs import FontChain
 
 _OPEN = re.escape("（(〔《【[「『〈“‘")
 _CLOSE = re.escape("）)〕》】]」』〉”’")
@@ -28,9 +28,10 @@ def units(text: str) -> list[str]:
     return _UNIT.findall(text)
 
 
-def wrap_lines(text: str, font: str, size: float, width: float) -> list[str]:
-    """``text`` filled into lines no wider than ``width`` points; its own line breaks are kept."""
-    measure = getFont(font).stringWidth
+def wrap_lines(text: str, font: FontChain, size: float, width: float) -> list[str]:
+    """``text`` filled into lines no wider than ``width`` points, each character measured in the face
+    that draws it; its own line breaks are kept."""
+    measure = font.width
     lines: list[str] = []
     for paragraph in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line: list[str] = []
