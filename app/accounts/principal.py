@@ -23,7 +23,6 @@ from app.core.db import Database, UTCDateTime
 from app.core.deps import DbSession, Now, writes
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.fast.select import DirectSelect, Executor
-from app.core.fast.sqlite import SQLITE_BUSY_TIMEOUT_MS
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization
@@ -226,26 +225,8 @@ def record_key_use(database: Database, key_id: str, now: datetime) -> None:
     waits: when another writer holds the lock (SQLite's, or the key's row), this use goes unrecorded and a
     later one, at most a minute on, records it."""
     update = sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now)
-    with database.write_engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        driver = conn.connection.driver_connection  # PRAGMAs on the driver: SQLAlchemy would begin first
-        assert driver is not None
-        if sqlite:
-            driver.execute("PRAGMA busy_timeout=0")
-        try:
-            with conn.begin():
-                if not sqlite:
-                    mine = sa.select(col(ApiKey.id)).where(col(ApiKey.id) == key_id).with_for_update(skip_locked=True)
-                    if conn.execute(mine).first() is None:
-                        return
-                conn.execute(update)
-        except sa.exc.OperationalError:
-            if not sqlite:
-                raise
-            log.debug("api key use not recorded: the database is busy")
-        finally:
-            if sqlite:
-                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    if not database.write_now(lambda conn: conn.execute(update)):
+        log.debug("api key use not recorded: the database is busy")
 
 
 RecordUse = Callable[[Database, str, datetime], None]

@@ -274,7 +274,11 @@ def judge_upload(
     # A kind sent after the file is checked here, before the file is stored.
     require_state_accepts(plan.state, kind)
     check_kind(plan.rules, kind, plan.counts.get(kind, 0))
-    return kind, description, allowed_types(plan.settings, plan.rules, kind) & sniff.types_for_extension(received.extension)
+    return (
+        kind,
+        description,
+        allowed_types(plan.settings, plan.rules, kind) & sniff.types_for_extension(received.extension),
+    )
 
 
 def detect(received: ReceivedFile, allowed: frozenset[str]) -> sniff.Detected:

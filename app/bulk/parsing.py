@@ -58,7 +58,9 @@ class SpreadsheetTooLarge(AppError):
 class SpreadsheetPartTooLarge(AppError):
     status = 413
     code = "spreadsheet_part_too_large"
-    title = Text("XLSX 文件的某个组成部分解压后超过大小上限", "A part of the XLSX file is larger than allowed once decompressed")
+    title = Text(
+        "XLSX 文件的某个组成部分解压后超过大小上限", "A part of the XLSX file is larger than allowed once decompressed"
+    )
 
 
 class CompressionRatioTooHigh(AppError):
