@@ -7,6 +7,7 @@ production store (psycopg 3); there one engine serves both.
 """
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ class Database:
                         conn.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
                     write(conn)
                 return True
-            except sa.exc.OperationalError:
+            except (sa.exc.OperationalError, sqlite3.OperationalError):  # BEGIN IMMEDIATE fails in the driver
                 return False
             finally:
                 if sqlite:
