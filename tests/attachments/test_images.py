@@ -117,3 +117,38 @@ def test_a_progressive_jpeg_with_restart_markers_ends_where_its_eoi_is() -> None
             sniff.check_image(path, "jpeg")
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             assert sniff._jpeg_end(mapped) == len(data)
+
+
+async def test_image_decodes_at_once_are_limited_per_process(
+    client: httpx.AsyncClient, app: FastAPI, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six pictures uploaded at once with ``max_concurrent_file_checks`` 2: every one is checked and
+    stored, never more than two checks (decodes holding every pixel) at a time."""
+    import asyncio
+    import threading
+
+    from app.attachments import service
+
+    app.state.settings = app.state.settings.model_copy(update={"max_concurrent_file_checks": 2})
+    running, most = 0, 0
+    lock = threading.Lock()
+    real = service.detect
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            return real(*args)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(service, "detect", counted)
+    pictures = [files.image("png", (900 + i, 700)) for i in range(6)]
+    responses = await asyncio.gather(
+        *[upload(client, world, p, filename=f"p{i}.png", kind="evidence") for i, p in enumerate(pictures)]
+    )
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
+    assert 1 <= most <= 2
