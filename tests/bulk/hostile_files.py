@@ -117,7 +117,10 @@ def metadata_bomb_xlsx(part: str, inflated_mib: int = 64) -> bytes:
         return xlsx(sheet(HEADER_ROW), content_types=_CONTENT_TYPES.replace("</Types>", filler + "</Types>"))
     if part == "workbook":
         filler = _distinct('<definedName name="n{}">Sheet1!$A$1</definedName>', inflated_mib)
-        return xlsx(sheet(HEADER_ROW), workbook=_WORKBOOK.replace("</workbook>", f"<definedNames>{filler}</definedNames></workbook>"))
+        return xlsx(
+            sheet(HEADER_ROW),
+            workbook=_WORKBOOK.replace("</workbook>", f"<definedNames>{filler}</definedNames></workbook>"),
+        )
     strings = _distinct("<si><t>{}</t></si>", inflated_mib)
     shared = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>'
     return xlsx(sheet(HEADER_ROW), extra={"xl/sharedStrings.xml": shared.encode()})

@@ -16,12 +16,24 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.core.deps import write_slot, writers_admitted
-from tests.attachments.conftest import World, world  # noqa: F401 (a fixture)
-from tests.factories import make_org, make_user
+from tests.attachments.conftest import make_application
+from tests.conftest import Actor
+from tests.factories import make_org, make_user, seeded_org
 
 # Guards against a hang, not a timing threshold: a request that waits for the gate held by a paused
 # trickle would wait for ever (the trickle resumes only after it).
 HANG = 60
+
+
+@pytest.fixture
+def owner(app: FastAPI) -> tuple[Actor, str]:
+    """An applicant and a draft application of theirs (attachments are read only for a real application)."""
+    unit = make_org(app)
+    applicant = make_user(app, unit, "applicant")
+    application_id = make_application(
+        app, undertaking_org_id=unit, created_by=applicant.user_id, recommender_id=seeded_org(app, "370000")
+    )
+    return applicant, application_id
 
 
 def _write_operations(app: FastAPI) -> list[tuple[str, str, str]]:
@@ -75,18 +87,18 @@ def _body(media: str, *, attachment: bool = False) -> tuple[list[bytes], dict[st
 
 
 async def test_no_write_route_holds_the_gate_while_its_body_trickles_in(
-    app: FastAPI, client: httpx.AsyncClient, world: World
+    app: FastAPI, client: httpx.AsyncClient, owner: tuple[Actor, str]
 ) -> None:
     """Every POST/PUT/PATCH/DELETE of the OpenAPI document, its body sent in pieces: whenever the
     application waits for the next piece, no request holds the write gate."""
-    actor = world.applicant
+    actor, application_id = owner
     operations = _write_operations(app)
     assert ("POST", "/api/v1/bulk-uploads", "application/json") in operations
     awaited_client = []
     for method, path, media in operations:
         chunks, headers = _body(media, attachment=path.endswith("/attachments"))
         trickle = Trickle(chunks)
-        path = path.replace("/applications/x1/", f"/applications/{world.application_id}/")
+        path = path.replace("/applications/x1/", f"/applications/{application_id}/")
         await client.request(
             method, path, content=trickle.stream(app), headers={**actor.headers, **headers, "If-Match": "*"}
         )
@@ -95,7 +107,7 @@ async def test_no_write_route_holds_the_gate_while_its_body_trickles_in(
             awaited_client.append(path)
     # The routes that read their bodies themselves were among those that awaited the client.
     assert "/api/v1/bulk-uploads" in awaited_client
-    assert f"/api/v1/applications/{world.application_id}/attachments" in awaited_client
+    assert f"/api/v1/applications/{application_id}/attachments" in awaited_client
 
 
 @pytest.mark.parametrize("media", ["application/json", "multipart/form-data"])
@@ -156,7 +168,9 @@ async def test_a_read_records_key_use_without_waiting_for_the_write_lock(
     finally:
         holder.close()
     with database.reader() as session:
-        assert session.execute(sa.select(ApiKey.last_used_at).where(ApiKey.user_id == actor.user_id)).scalar_one() is None
+        assert (
+            session.execute(sa.select(ApiKey.last_used_at).where(ApiKey.user_id == actor.user_id)).scalar_one() is None
+        )
     assert (await client.get(path, headers=actor.headers)).status_code == 200
     with database.reader() as session:
         used = session.execute(sa.select(ApiKey.last_used_at).where(ApiKey.user_id == actor.user_id)).scalar_one()
