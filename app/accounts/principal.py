@@ -4,6 +4,7 @@ Two functions work out a caller, for every path that needs one: ``resolve_creden
 token or an ``smps_`` API key, valid now) and ``load_principal`` (a user by id, for work done on a
 user's behalf later: webhook deliveries, resumed bulk uploads)."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from sqlmodel import col
 from app.accounts.models import AccessToken, ApiKey, Role, User
 from app.core.clock import as_utc
 from app.core.db import Database, UTCDateTime
-from app.core.deps import DbSession, Now
+from app.core.deps import DbSession, Now, writes
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.fast.select import DirectSelect, Executor
 from app.core.i18n import Text
@@ -28,6 +29,7 @@ from app.organizations.models import Organization
 from app.reference.labels import ROLES, label_list
 
 T = TypeVar("T")
+log = logging.getLogger("smps")
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
@@ -84,9 +86,20 @@ def current_principal(
     now: Now,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    principal = authenticate(
-        session, request.app.state.database, credential, now, read_only=request.method in ("GET", "HEAD", "OPTIONS")
-    )
+    principal = authenticate(session, request.app.state.database, credential, now, read_only=not writes(request))
+    request.state.user_id = principal.user_id  # for the request's log line
+    return principal
+
+
+def reading_principal(
+    request: Request, now: Now, credential: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The caller, resolved in a short read of its own, for a route that streams its body: the body is
+    read and checked after authentication and before the write gate (``app.core.deps``), so no
+    transaction is held while it arrives (an API key's use is recorded by ``record_key_use``)."""
+    database = request.app.state.database
+    with database.reader() as session:
+        principal = authenticate(session, database, credential, now, read_only=True)
     request.state.user_id = principal.user_id  # for the request's log line
     return principal
 
@@ -208,9 +221,12 @@ def authenticate(
 
 
 def record_key_use(database: Database, key_id: str, now: datetime) -> None:
-    # Its own short write, so a GET keeps its read-only transaction.
-    with database.transaction() as session:
-        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+    """Record a key's use in a short write of its own (a read keeps its read-only transaction) that never
+    waits: when another writer holds the lock (SQLite's, or the key's row), this use goes unrecorded and a
+    later one, at most a minute on, records it."""
+    update = sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now)
+    if not database.write_now(lambda conn: conn.execute(update)):
+        log.debug("api key use not recorded: the database is busy")
 
 
 RecordUse = Callable[[Database, str, datetime], None]
@@ -233,6 +249,8 @@ async def read_on_loop(database: Database, read: Callable[[Executor, RecordUse],
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+# For the routes that stream their bodies (``reading_principal``).
+ReadingPrincipal = Annotated[Principal, Depends(reading_principal)]
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

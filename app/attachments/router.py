@@ -3,14 +3,14 @@
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.principal import CurrentPrincipal, Principal, authenticate, oauth2_scheme
+from app.accounts.principal import CurrentPrincipal, ReadingPrincipal
 from app.applications.access import load_visible_application
-from app.attachments import service
+from app.attachments import service, storing
 from app.attachments.blobstore import blob_store_of
 from app.attachments.download import content_disposition, download_headers, parse_range, unsatisfiable
 from app.attachments.errors import MalformedMultipart, RangeNotSatisfiable, TooManyAttachments
@@ -42,18 +42,6 @@ FILE_CONTENT = {
     media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in sorted(set(MEDIA_TYPES.values()))
 }
 AttachmentId = Annotated[str, Path(max_length=32, description="Attachment id")]
-
-
-def _upload_principal(
-    request: Request, now: Now, credential: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
-    # Resolved in a short read of its own: the upload must not hold a transaction while the body streams
-    # (read_only: an API key's last use is recorded in a separate short write).
-    database = request.app.state.database
-    with database.reader() as session:
-        principal = authenticate(session, database, credential, now, read_only=True)
-    request.state.user_id = principal.user_id  # for the request's log line
-    return principal
 
 
 UPLOAD_BODY = {
@@ -111,7 +99,7 @@ UPLOAD_BODY = {
 async def upload_attachment(
     request: Request,
     application_id: ApplicationId,
-    principal: Annotated[Principal, Depends(_upload_principal)],
+    principal: ReadingPrincipal,
     now: Now,
     response: Response,
 ) -> AttachmentPublic:
@@ -128,10 +116,10 @@ async def upload_attachment(
     plan = await run_in_threadpool(service.plan_upload, database, principal, application_id, settings)
     form = await receive_upload(request, store.temp_dir, plan.limits, plan.on_field)
     try:
-        attachment, created = await run_in_threadpool(service.store_upload, database, store, principal, plan, form, now)
+        attachment, created = await storing.store_upload(database, store, principal, plan, form, now)
     finally:
-        if form.file is not None:
-            form.file.temp_path.unlink(missing_ok=True)
+        if form.file is not None:  # off the loop: removing a large file can take a while
+            await run_in_threadpool(form.file.temp_path.unlink, True)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/attachments/{attachment.id}"
     response.headers["ETag"] = f'"{attachment.sha256}"'

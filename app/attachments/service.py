@@ -19,7 +19,7 @@ from app.applications.access import load_visible_application, visibility_filter
 from app.applications.models import Application, Endorsement
 from app.applications.states import EDITABLE_STATES, State
 from app.attachments import sniff
-from app.attachments.blobstore import BlobStore, new_key
+from app.attachments.blobstore import BlobStore
 from app.attachments.errors import TooManyAttachments, upload_too_large
 from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
@@ -57,6 +57,9 @@ _REFUSALS: dict[str, Text] = {
     "unreadable_pdf": Text("PDF 文件已损坏或无法读取", "The PDF is damaged or cannot be read"),
     "unreadable_image": Text("图片已损坏或无法完整解码", "The image is damaged or does not decode whole"),
     "image_too_large": Text("图片像素超过上限（5000 万像素）", "The image has more than 50 megapixels"),
+    "trailing_data": Text(
+        "文件结束标记之后还有其他数据，不予接收", "The file has data after its end marker and is not accepted"
+    ),
 }
 
 
@@ -256,71 +259,37 @@ def _existing_copy(session: Session, application_id: str, kind: str, sha256: str
     ).scalar_one_or_none()
 
 
-def store_upload(
-    database: Database,
-    store: BlobStore,
-    principal: Principal,
-    plan: UploadPlan,
-    form: ReceivedForm,
-    now: datetime,
-) -> tuple[AttachmentPublic, bool]:
-    """Check the received file, move it into the store, commit its row. Returns (attachment, created).
-
-    The same content uploaded again as the same kind (a retried upload whose answer was lost)
-    returns the attachment already stored, with ``created`` false.
-
-    The temporary file is gone when this returns or raises. It is removed here, in a worker thread,
-    not on the event loop: removing a large file can take a while (a file system mounted with
-    ``discard`` trims its blocks on the spot, some 0.3 s for 200 MB).
-    """
-    try:
-        return _store_upload(database, store, principal, plan, form, now)
-    finally:
-        if form.file is not None:
-            form.file.temp_path.unlink(missing_ok=True)
-
-
-def _store_upload(
-    database: Database,
-    store: BlobStore,
-    principal: Principal,
-    plan: UploadPlan,
-    form: ReceivedForm,
-    now: datetime,
-) -> tuple[AttachmentPublic, bool]:
+def judge_upload(
+    database: Database, plan: UploadPlan, form: ReceivedForm
+) -> tuple[str, str | None, frozenset[str]] | AttachmentPublic:
+    """The cheap checks of a received form: (kind, description, the types its file may be), or the
+    attachment already stored with the same content as the same kind (a retried upload)."""
     kind, description = _form_fields(form, plan.rules)
     received = form.file
     assert received is not None
     with database.reader() as session:
         copy = _existing_copy(session, plan.application_id, kind, received.sha256)
     if copy is not None:
-        return public(copy), False
+        return public(copy)
     # A kind sent after the file is checked here, before the file is stored.
     require_state_accepts(plan.state, kind)
     check_kind(plan.rules, kind, plan.counts.get(kind, 0))
+    return (
+        kind,
+        description,
+        allowed_types(plan.settings, plan.rules, kind) & sniff.types_for_extension(received.extension),
+    )
 
-    allowed = allowed_types(plan.settings, plan.rules, kind) & sniff.types_for_extension(received.extension)
+
+def detect(received: ReceivedFile, allowed: frozenset[str]) -> sniff.Detected:
+    """The file's type by its content, with its costly checks (image decode, PDF structure), or 415."""
     try:
-        detected = sniff.finish(received.temp_path, received.head_kind, received.size, allowed)
+        return sniff.finish(received.temp_path, received.head_kind, received.size, allowed)
     except sniff.Refused as refused:
         raise UnsupportedMediaType(_REFUSALS[refused.code], extra={"reason": refused.code}) from refused
-    filename = received.filename
-    if received.extension is None:
-        filename = f"{filename}.{sorted(sniff.EXTENSIONS[detected.file_type])[0]}"
-
-    key = new_key()
-    store.put(received.temp_path, key)
-    try:
-        result = _commit_row(database, principal, plan, kind, description, filename, detected, received, key, now)
-    except BaseException:
-        store.delete(key)
-        raise
-    if not result[1]:
-        store.delete(key)  # a concurrent identical upload won; its file serves
-    return result
 
 
-def _commit_row(
+def commit_row(
     database: Database,
     principal: Principal,
     plan: UploadPlan,

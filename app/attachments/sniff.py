@@ -3,9 +3,13 @@
 The first bytes tell PDF, JPEG, PNG and ZIP apart as soon as they arrive, so anything else is
 refused before the rest is read. The ZIP-based formats (OFD, DOCX, XLSX) are told apart by their
 central directory once the file is complete; a PDF must open, not be encrypted, and have pages; a
-PNG or JPEG must decode to its last pixel (Pillow), within a pixel limit, a PNG end at its IEND chunk.
+PNG or JPEG must decode to its last pixel (Pillow), within a pixel limit. Nothing may follow a file's
+end marker (a PNG's IEND chunk, a JPEG's EOI, a PDF's last ``%%EOF`` but whitespace): a picture with an
+HTML page or a ZIP behind it is refused (``trailing_data``), not trimmed — what is stored is what the
+client sent, byte for byte, or nothing.
 """
 
+import mmap
 import struct
 import unicodedata
 import zipfile
@@ -50,7 +54,10 @@ MAX_FILENAME_CHARS = 200
 # at 700 dpi or a phone's best photo. Below Pillow's own bomb threshold (about 89 MP), so its warning
 # never fires for an image this check lets through.
 MAX_IMAGE_PIXELS = 50_000_000
-_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What may follow a PDF's last %%EOF: line ends and other white space (PDF 32000-1 §7.2.2).
+_PDF_WHITESPACE = b" \t\r\n\x00\x0c"
+_PDF_TAIL_BYTES = 1024
 
 
 class Refused(Exception):
@@ -132,6 +139,70 @@ def check_pdf(path: Path, size: int) -> None:
         raise Refused("unreadable_pdf") from exc
     if pages == 0:
         raise Refused("pdf_without_pages")
+    _check_pdf_tail(path, size)
+
+
+def _check_pdf_tail(path: Path, size: int) -> None:
+    """Only white space after the last ``%%EOF`` (an incremental update's own ``%%EOF`` comes last)."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - _PDF_TAIL_BYTES))
+        tail = fh.read()
+    at = tail.rfind(b"%%EOF")
+    if at < 0 or tail[at + 5 :].strip(_PDF_WHITESPACE):
+        raise Refused("trailing_data")
+
+
+def _png_end(data: mmap.mmap) -> int:
+    """The offset just past the IEND chunk, walking the chunks from the signature."""
+    if not data[:8] == _PNG_SIGNATURE:
+        raise Refused("unreadable_image")
+    at = 8
+    while at + 12 <= len(data):
+        (length,) = struct.unpack_from(">I", data, at)
+        kind = data[at + 4 : at + 8]
+        at += 12 + length
+        if kind == b"IEND":
+            return at
+    raise Refused("unreadable_image")
+
+
+def _jpeg_end(data: mmap.mmap) -> int:
+    """The offset just past the EOI marker, walking the segments and the entropy-coded scans from SOI."""
+    at, size = 2, len(data)
+    while at < size:
+        if data[at] != 0xFF:
+            raise Refused("unreadable_image")
+        while at < size and data[at] == 0xFF:  # fill bytes
+            at += 1
+        if at >= size:
+            break
+        marker = data[at]
+        at += 1
+        if marker == 0xD9:
+            return at
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue  # standalone markers
+        if at + 2 > size:
+            break
+        (length,) = struct.unpack_from(">H", data, at)
+        at += length
+        if marker == 0xDA:  # a scan: its coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn
+            while True:
+                at = data.find(b"\xff", at)
+                if at < 0 or at + 1 >= size:
+                    raise Refused("unreadable_image")
+                follower = data[at + 1]
+                if follower != 0x00 and not 0xD0 <= follower <= 0xD7:
+                    break
+                at += 2
+    raise Refused("unreadable_image")
+
+
+def _check_image_end(path: Path, file_type: str) -> None:
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = _png_end(data) if file_type == "png" else _jpeg_end(data)
+        if end != len(data):
+            raise Refused("trailing_data")
 
 
 def check_image(path: Path, file_type: str) -> None:
@@ -149,11 +220,7 @@ def check_image(path: Path, file_type: str) -> None:
                 # Every scan is still decoded, at an eighth of the size: the check costs little memory.
                 image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
-        if file_type == "png":
-            with path.open("rb") as fh:
-                fh.seek(-len(_PNG_END), 2)
-                if fh.read() != _PNG_END:
-                    raise Refused("unreadable_image")  # something hides behind the picture
+        _check_image_end(path, file_type)  # something may hide behind the picture
     except Refused:
         raise
     except Image.DecompressionBombError as exc:

@@ -28,7 +28,7 @@ from app.batches.schemas import (
     VerifyResult,
 )
 from app.batches.summary import call_summary
-from app.core.deps import AppSettings, DbSession, IfMatch, Now, etag, require_version
+from app.core.deps import AppSettings, DbSession, IfMatch, Now, etag, reads_only, require_version
 from app.core.errors import (
     DeadlinePassed,
     Duplicate,
@@ -252,6 +252,7 @@ def list_batch_receipts(batch: VisibleBatch, session: DbSession) -> list[dict[st
     responses=problem_responses(NotAuthenticated, ValidationFailed),
     openapi_extra={"requestBody": VERIFY_BODY},
 )
+@reads_only  # a POST for its body only: no write gate, no write transaction
 def verify_receipt(
     principal: CurrentPrincipal,
     settings: AppSettings,

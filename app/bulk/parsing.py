@@ -55,6 +55,14 @@ class SpreadsheetTooLarge(AppError):
     title = Text("XLSX 文件解压后超过大小上限", "The XLSX file is larger than allowed once decompressed")
 
 
+class SpreadsheetPartTooLarge(AppError):
+    status = 413
+    code = "spreadsheet_part_too_large"
+    title = Text(
+        "XLSX 文件的某个组成部分解压后超过大小上限", "A part of the XLSX file is larger than allowed once decompressed"
+    )
+
+
 class CompressionRatioTooHigh(AppError):
     status = 413
     code = "compression_ratio_too_high"
@@ -73,6 +81,7 @@ ERRORS = (
     CellTooLong,
     TooManyCells,
     SpreadsheetTooLarge,
+    SpreadsheetPartTooLarge,
     CompressionRatioTooHigh,
     UnreadableSpreadsheet,
 )
@@ -103,6 +112,7 @@ class Limits:
     cells: int
     inflated_bytes: int
     ratio: int
+    part_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
@@ -113,6 +123,7 @@ class Limits:
             settings.max_bulk_upload_cells,
             settings.max_bulk_xlsx_inflated_bytes,
             settings.max_bulk_xlsx_compression_ratio,
+            settings.max_bulk_xlsx_part_bytes,
         )
 
     @property
@@ -266,6 +277,14 @@ def check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
     """
     total = 0
     for info in archive.infolist():
+        # A part other than a worksheet is parsed whole (openpyxl reads the manifest, the workbook, the
+        # shared strings and the styles into memory): capped before any parser sees it.
+        if info.file_size > limits.part_bytes and not info.filename.startswith("xl/worksheets/"):
+            raise SpreadsheetPartTooLarge(
+                Text("{part} 解压后最多 {max} 字节", "{part} may hold at most {max} bytes once decompressed"),
+                part=info.filename[:100],
+                max=limits.part_bytes,
+            )
         total += info.file_size
         if total > limits.inflated_bytes:
             raise SpreadsheetTooLarge(

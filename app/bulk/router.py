@@ -1,18 +1,21 @@
 """Endpoints of the bulk package: upload many applications at once, then follow the upload."""
 
+import logging
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, BackgroundTasks, Path, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
-from app.accounts.principal import CurrentPrincipal
+from app.accounts.principal import CurrentPrincipal, ReadingPrincipal
 from app.bulk import parsing, runner, service
 from app.bulk.columns import EmptyUpload, UnknownColumns
 from app.bulk.models import BulkUpload
@@ -37,6 +40,7 @@ from app.core.i18n import Text, localized, negotiate
 from app.core.invalid import invalid
 from app.reference.models import Call
 
+log = logging.getLogger("smps")
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,13 +109,18 @@ async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit)
     seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > limit:
-            raise PayloadTooLarge(
-                Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit
-            )
-        yield chunk
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                raise PayloadTooLarge(
+                    Text("上传内容超过 {limit} 字节", "The upload is larger than {limit} bytes"), limit=limit
+                )
+            yield chunk
+    except ClientDisconnect:
+        # The client went away mid-body: nothing of ours failed, so no 500 and no stack trace.
+        log.info("bulk upload: the client disconnected after %d bytes of its body", seen)
+        raise BadRequest(Text("上传中断，请重新上传", "The upload was interrupted; send it again")) from None
 
 
 def _mode(value: Any) -> str:
@@ -175,6 +184,45 @@ async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tu
     return mode, source, parsed
 
 
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A bulk upload's body, read and parsed in full."""
+
+    mode: str
+    source: str
+    rows: list[Any]
+    lines: list[int] | None = None
+    headers: dict[str, str] | None = None
+    stored: str | None = None  # the JSON body as stored
+
+
+async def _receive(request: Request, principal: ReadingPrincipal, settings: AppSettings) -> _Received:
+    """The body read and parsed (the XLSX or CSV file included) after authentication and before the
+    write gate (``app.core.deps``): a slow client or a costly file holds no lock."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    limit = settings.max_bulk_upload_bytes
+    if content_type == "application/json" or content_type.endswith("+json"):
+        mode, rows, stored = await _read_json(request, limit)
+        received = _Received(mode, "json", rows, stored=stored)
+    elif content_type == "multipart/form-data":
+        mode, source, parsed = await _read_file(request, limit, parsing.Limits.of(settings))
+        received = _Received(mode, source, parsed.rows, parsed.lines, parsed.headers)
+    else:
+        raise UnsupportedMediaType(
+            Text(
+                "请以 JSON 或 multipart/form-data（CSV、XLSX 文件）上传",
+                "Send JSON, or a CSV or XLSX file as multipart/form-data",
+            )
+        )
+    if not received.rows:
+        raise EmptyUpload()
+    if len(received.rows) > settings.max_bulk_upload_rows:
+        raise parsing.TooManyRows(
+            Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows
+        )
+    return received
+
+
 @router.post(
     "/bulk-uploads",
     operation_id="create_bulk_upload",
@@ -196,7 +244,8 @@ async def _read_file(request: Request, limit: int, limits: parsing.Limits) -> tu
 )
 async def create_bulk_upload(
     request: Request,
-    principal: CurrentPrincipal,
+    received: Annotated[_Received, Depends(_receive)],  # first: the body is in before the session's write gate
+    principal: ReadingPrincipal,
     session: DbSession,
     settings: AppSettings,
     now: Now,
@@ -210,44 +259,19 @@ async def create_bulk_upload(
     errors pointing at `/rows/<row>/…` (JSON) or at the file's column. `all_or_nothing` creates every
     row or, if any row is invalid, none; `valid_rows` creates the valid rows.
     """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    limit = settings.max_bulk_upload_bytes
-    lines: list[int] | None = None
-    headers: dict[str, str] | None = None
-    stored: str | None = None
-    if content_type == "application/json" or content_type.endswith("+json"):
-        mode, rows, stored = await _read_json(request, limit)
-        source = "json"
-    elif content_type == "multipart/form-data":
-        mode, source, parsed = await _read_file(request, limit, parsing.Limits.of(settings))
-        rows, lines, headers = parsed.rows, parsed.lines, parsed.headers
-    else:
-        raise UnsupportedMediaType(
-            Text(
-                "请以 JSON 或 multipart/form-data（CSV、XLSX 文件）上传",
-                "Send JSON, or a CSV or XLSX file as multipart/form-data",
-            )
-        )
-    if not rows:
-        raise EmptyUpload()
-    if len(rows) > settings.max_bulk_upload_rows:
-        raise parsing.TooManyRows(
-            Text("每次最多上传 {max} 行", "At most {max} rows per upload"), max=settings.max_bulk_upload_rows
-        )
-
     lang = negotiate(request.headers.get("accept-language"))
 
     def _store() -> BulkUploadPublic:
         upload = service.create_upload(
             session,
             principal,
-            mode=mode,
-            source=source,
-            rows=rows,
-            lines=lines,
-            headers=headers,
+            mode=received.mode,
+            source=received.source,
+            rows=received.rows,
+            lines=received.lines,
+            headers=received.headers,
             now=now,
-            stored=stored,
+            stored=received.stored,
         )
         return render_upload(upload, lang)
 
@@ -259,7 +283,7 @@ async def create_bulk_upload(
         settings,
         public.id,
         request.app.state.clock,
-        service.payload_of(rows, lines, headers),
+        service.payload_of(received.rows, received.lines, received.headers),
     )
     response.headers["Location"] = f"/api/v1/bulk-uploads/{public.id}"  # where to follow the processing
     response.headers.update(localized(lang))

@@ -7,7 +7,8 @@ production store (psycopg 3); there one engine serves both.
 """
 
 import functools
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlmodel import SQLModel
 
 from app.core.fast.reader import LoopReader
 from app.core.fast.server_reader import LoopStatements, ServerReader
-from app.core.fast.sqlite import install_sqlite_hooks
+from app.core.fast.sqlite import SQLITE_BUSY_TIMEOUT_MS, install_sqlite_hooks
 from app.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -115,6 +116,29 @@ class Database:
             raise
         finally:
             session.close()
+
+    def write_now(self, write: Callable[[sa.Connection], object]) -> bool:
+        """Run ``write`` in a short transaction of its own that never waits for another writer: False,
+        nothing written, when SQLite's lock is held (busy timeout 0 for this one) or a row it needs
+        stays locked on PostgreSQL past ``lock_timeout`` (100 ms). For bookkeeping that a later call
+        redoes (an API key's last use, a lease's renewal), not for the request's own work."""
+        with self.write_engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            driver = conn.connection.driver_connection  # PRAGMAs on the driver: SQLAlchemy would begin first
+            assert driver is not None
+            if sqlite:
+                driver.execute("PRAGMA busy_timeout=0")
+            try:
+                with conn.begin():
+                    if not sqlite:
+                        conn.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+                    write(conn)
+                return True
+            except (sa.exc.OperationalError, sqlite3.OperationalError):  # BEGIN IMMEDIATE fails in the driver
+                return False
+            finally:
+                if sqlite:
+                    driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     @property
     def dialect(self) -> str:

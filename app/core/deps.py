@@ -6,7 +6,7 @@ import re
 import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -20,6 +20,52 @@ from app.core.i18n import Text
 from app.core.settings import Settings
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READS_ONLY = "__smps_reads_only__"
+F = TypeVar("F", bound=Callable[..., object])
+
+
+# The rule, for every route: never hold a lock while waiting on someone else.
+#
+# 1. A request writes unless its method only reads (GET, HEAD, OPTIONS) or its endpoint is marked
+#    ``@reads_only`` (a POST that computes an answer, e.g. verifying a receipt): ``writes(request)``.
+#    A request that does not write takes neither the write gate nor a write transaction, and its
+#    authentication records an API key's use without waiting for anyone (``record_key_use``).
+# 2. A writing request takes the gate (``_write_gate``) and its write transaction only once its body
+#    has been received in full and every costly check of it is done: ``get_session`` and ``get_writer``
+#    read what is left of an ordinary body (bounded by ``app.core.limits``) before taking the gate; a
+#    route that streams its own body (``STREAMING_ROUTES``: the bulk upload, attachments) reads and
+#    checks it in a dependency that comes before the session, or takes the gate itself for its commit
+#    (``write_slot``). A streaming body still unread when the gate is asked for is a programming error.
+# tests/core/test_write_gate.py sends a trickling body to every writing route and proves the gate is
+# free whenever a request waits for its client.
+
+
+def reads_only(endpoint: F) -> F:
+    """Mark an endpoint whose method is not GET as one that never writes (no write gate, no write lock)."""
+    setattr(endpoint, _READS_ONLY, True)
+    return endpoint
+
+
+def writes(request: Request) -> bool:
+    """Whether ``request`` writes: the one decision of rule 1 above."""
+    if request.method in _READ_METHODS:
+        return False
+    return not getattr(request.scope.get("endpoint"), _READS_ONLY, False)
+
+
+def _body_received(request: Request) -> bool:
+    return hasattr(request, "_body") or bool(getattr(request, "_stream_consumed", False))
+
+
+async def _receive_body(request: Request) -> None:
+    """Rule 2: the body in full before the gate (free when FastAPI has read it for a body parameter)."""
+    if _body_received(request):
+        return
+    from app.core.limits import body_limit  # the limits middleware bounds what is read here
+
+    if body_limit(request.scope, request.app.state.settings) is None:
+        raise RuntimeError(f"{request.method} {request.url.path} asks for the write gate before reading its body")
+    await request.body()
 
 
 # Write transactions of requests admitted at once, per database and event loop: one on SQLite (it has
@@ -42,6 +88,17 @@ def _write_gate(database: Database) -> anyio.CapacityLimiter:
     return gate
 
 
+def write_slot(database: Database) -> anyio.CapacityLimiter:
+    """The write gate, for code that runs its own short write transaction (``async with write_slot(db):``):
+    the commit of a streamed upload, an ``Idempotency-Key``'s claim. Take it with everything read and checked."""
+    return _write_gate(database)
+
+
+def writers_admitted(database: Database) -> int:
+    """How many requests hold the write gate now (for tests and metrics)."""
+    return int(_write_gate(database).borrowed_tokens)
+
+
 async def _finish(fn: Callable[..., object], *args: object) -> None:
     """End the transaction (commit or roll back, then close) in a thread of its own (not the shared
     pool, whose threads may be waiting on this transaction's locks: FastAPI runs the exit of sync
@@ -51,9 +108,12 @@ async def _finish(fn: Callable[..., object], *args: object) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's one transaction (``Database.transaction``); reads use the non-locking reader on SQLite."""
+    """The request's one transaction (``Database.transaction``): a write transaction behind the write gate
+    for a request that ``writes``, taken once its body is in; otherwise the reader (non-locking on SQLite)."""
     database: Database = request.app.state.database
-    reading = request.method in _READ_METHODS
+    reading = not writes(request)
+    if not reading:
+        await _receive_body(request)
     async with contextlib.nullcontext() if reading else _write_gate(database):
         transaction = database.transaction(read=reading)
         session = transaction.__enter__()  # only makes the session: the transaction begins at its first statement
@@ -67,8 +127,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 async def get_writer(request: Request) -> AsyncIterator[Database]:
     """The database, for an endpoint that runs its own ``Database.transaction``, admitted through the
-    same write gate as a writing request's session."""
+    same write gate as a writing request's session (once its body is in)."""
     database: Database = request.app.state.database
+    await _receive_body(request)
     async with _write_gate(database):
         yield database
 

@@ -3,8 +3,13 @@
 A pure ASGI middleware, so the request body streams through untouched (uploads may be large): its
 SHA-256 is computed on the way to the application, and only the (small JSON) response is kept.
 
-- The first request with a key inserts an ``in_flight`` row in its own short committed transaction;
-  the unique constraint on (user, key) decides who is first, on SQLite and PostgreSQL alike.
+- The first request with a key inserts an ``in_flight`` row in its own short committed transaction,
+  taken through the write gate like every other write (``app.core.deps.write_slot``); the unique
+  constraint on (user, key) decides who is first, on SQLite and PostgreSQL alike.
+- The claim is a lease (``idempotency_lease_seconds``, 10 s) that the request renews while it runs,
+  in short writes that never wait. A process that dies mid-request stops renewing: a retry with the
+  key proceeds once the lease has run out. ``Retry-After`` says when to come back: 1 s while the claim
+  is being renewed, the lease's remaining seconds once it no longer is.
 - When the application answers 2xx or 4xx, the response (status, headers, body) is stored before
   its last byte goes out; a 5xx, an exception or a body the application did not read to the end
   releases the key, so the request may be retried.
@@ -17,8 +22,11 @@ kept ``idempotency_ttl_hours``; the worker purges expired ones. Who the user is,
 the service says: the app factory hands the middleware a ``resolve_user`` callable.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +42,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import Database
+from app.core.deps import write_slot
 from app.core.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
@@ -53,8 +62,8 @@ HEADER = "Idempotency-Key"
 PREFIX = "/api/v1/"
 EXCLUDED_PATHS = frozenset({"/api/v1/auth/token"})
 MAX_KEY_LENGTH = 255
-# An in-flight key whose request never finished (the process died) is free again after this.
-IN_FLIGHT_LEASE = timedelta(hours=1)
+# Renewals of an in-flight claim per lease: one may fail (the database busy) and the next still be in time.
+RENEWALS_PER_LEASE = 5
 MAX_STORED_BODY = 1024 * 1024
 # Response headers that describe one transmission rather than the resource: not replayed.
 _NOT_REPLAYED = frozenset(
@@ -75,6 +84,17 @@ class _Stored:
     status: int | None
     headers: list[list[str]]
     body: bytes | None
+    expires_at: datetime | None = None
+
+
+def retry_after(stored: _Stored, now: datetime, lease: timedelta) -> int:
+    """Seconds until a retry can make progress: soon while the claim is renewed (its request is alive),
+    when its lease runs out once it is not (its process died)."""
+    if stored.expires_at is None:
+        return 1
+    remaining = (stored.expires_at - now).total_seconds()
+    renewed_lately = remaining > (lease - 2 * lease / RENEWALS_PER_LEASE).total_seconds()
+    return 1 if renewed_lately else max(1, math.ceil(remaining))
 
 
 def applies(method: str, path: str) -> bool:
@@ -124,10 +144,23 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
+        lease = timedelta(seconds=state.settings.idempotency_lease_seconds)
         where = (user_id, key)
-        row_id, existing = await run_in_threadpool(_claim, database, where, scope["method"], scope["path"], now, ttl)
+        live = _live_claims(state)
+        async with write_slot(database):
+            row_id, existing = await run_in_threadpool(
+                _claim, database, where, scope["method"], scope["path"], now, lease, frozenset(live)
+            )
         if row_id is not None:
-            await self._first(scope, receive, send, database, row_id, ttl, headers)
+            live.add(row_id)
+            renewing = asyncio.create_task(_renew(database, row_id, lease, state.clock))
+            try:
+                await self._first(scope, receive, send, database, row_id, ttl, headers)
+            finally:
+                live.discard(row_id)
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
             return
         assert existing is not None
         if existing.state != "completed":
@@ -140,7 +173,7 @@ class IdempotencyMiddleware:
                         "请稍后用同一 Idempotency-Key 重试以获取结果",
                         "Retry later with the same Idempotency-Key to get its result",
                     ),
-                    headers={"Retry-After": "1"},
+                    headers={"Retry-After": str(retry_after(existing, now, lease))},
                 ),
             )
             return
@@ -202,7 +235,8 @@ class IdempotencyMiddleware:
                 elif not message.get("more_body", False) and body_read:
                     # Stored before the last byte goes out: a client that has the answer can replay it.
                     try:
-                        await run_in_threadpool(_store, database, row_id, hasher.hexdigest(), response, ttl)
+                        async with write_slot(database):
+                            await run_in_threadpool(_store, database, row_id, hasher.hexdigest(), response, ttl)
                         stored = True
                     except Exception:
                         log.exception("could not store an idempotent response")
@@ -214,7 +248,26 @@ class IdempotencyMiddleware:
             if not stored:
                 # Also when the request was cancelled (the client went away): the key must not stay taken.
                 with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(_release, database, row_id)
+                    async with write_slot(database):
+                        await run_in_threadpool(_release, database, row_id)
+
+
+def _live_claims(state: Any) -> set[int]:
+    """Ids of the claims this process's requests hold now: never taken over, whatever their lease says."""
+    live: set[int] | None = getattr(state, "idempotency_live_claims", None)
+    if live is None:
+        live = state.idempotency_live_claims = set()
+    return live
+
+
+async def _renew(database: Database, row_id: int, lease: timedelta, clock: Callable[[], datetime]) -> None:
+    """Keep the claim's lease running while its request does (cancelled when it ends)."""
+    while True:
+        await anyio.sleep(lease.total_seconds() / RENEWALS_PER_LEASE)
+        try:
+            await run_in_threadpool(_extend_lease, database, row_id, clock() + lease)
+        except Exception:
+            log.warning("could not renew an Idempotency-Key's lease", exc_info=True)
 
 
 def _bearer(value: bytes | None) -> str | None:
@@ -259,13 +312,25 @@ def _match(where: tuple[str, str]) -> sa.ColumnElement[bool]:
 
 
 def _claim(
-    database: Database, where: tuple[str, str], method: str, path: str, now: datetime, ttl: timedelta
+    database: Database,
+    where: tuple[str, str],
+    method: str,
+    path: str,
+    now: datetime,
+    lease: timedelta,
+    live: frozenset[int] = frozenset(),
 ) -> tuple[int | None, _Stored | None]:
-    """Insert the in-flight row (its id: this request is first) or return the row that is there."""
+    """Insert the in-flight row (its id: this request is first) or return the row that is there.
+
+    A row past its ``expires_at`` is taken over: a stored response kept its time, or a claim whose
+    lease ran out (its process died) — unless a request of this process still holds it (``live``)."""
     for _ in range(3):
         try:
             with database.transaction() as session:
-                session.execute(sa.delete(IdempotencyKey).where(_match(where), col(IdempotencyKey.expires_at) <= now))
+                expired = sa.delete(IdempotencyKey).where(_match(where), col(IdempotencyKey.expires_at) <= now)
+                if live:
+                    expired = expired.where(col(IdempotencyKey.id).not_in(live))
+                session.execute(expired)
                 row_id = session.execute(
                     sa.insert(IdempotencyKey)
                     .values(
@@ -276,7 +341,7 @@ def _claim(
                         state="in_flight",
                         response_headers=[],
                         created_at=now,
-                        expires_at=now + min(ttl, IN_FLIGHT_LEASE),
+                        expires_at=now + lease,
                     )
                     .returning(col(IdempotencyKey.id))
                 ).scalar_one()
@@ -294,6 +359,7 @@ def _claim(
                     row.response_status,
                     row.response_headers,
                     row.response_body,
+                    row.expires_at,
                 )
         # Released between our insert and our read: try again.
     return None, _Stored("in_flight", method, path, None, None, [], None)
@@ -316,6 +382,18 @@ def _store(database: Database, row_id: int, digest: str, response: dict[str, Any
                 expires_at=created + ttl,
             )
         )
+
+
+def _extend_lease(database: Database, row_id: int, until: datetime) -> None:
+    """Move an in-flight claim's lease on, in a short write that never waits: when the database is busy,
+    this renewal is skipped and the next one, a fifth of a lease later, tries again."""
+    extend = (
+        sa.update(IdempotencyKey)
+        .where(col(IdempotencyKey.id) == row_id, col(IdempotencyKey.state) == "in_flight")
+        .values(expires_at=until)
+    )
+    if not database.write_now(lambda conn: conn.execute(extend)):
+        log.debug("Idempotency-Key lease not renewed this time: the database is busy")
 
 
 def _release(database: Database, row_id: int) -> None:

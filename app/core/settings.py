@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Attachments: limits enforced while the upload is read; types judged by the file's content.
     max_attachment_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_application_attachments_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    # Image decodes and PDF checks of uploads running at once in one process (a 49-megapixel PNG holds
+    # some 150 MB while it is decoded); the others wait their turn without holding a thread.
+    max_concurrent_file_checks: int = Field(default=2, ge=1)
     # Comma-separated in the environment: SMPS_ALLOWED_ATTACHMENT_TYPES=pdf,ofd,jpeg
     allowed_attachment_types: Annotated[list[AttachmentType], NoDecode, BeforeValidator(_comma_list)] = Field(
         default_factory=_all_attachment_types
@@ -109,6 +112,9 @@ class Settings(BaseSettings):
     webhook_delivery_retention_days: int = Field(default=30, ge=1)
     # How long a stored response to an Idempotency-Key is replayed.
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # An Idempotency-Key in flight is leased for this long and renewed while its request runs: when the
+    # process dies mid-request, a retry with the key proceeds once the lease has run out.
+    idempotency_lease_seconds: float = Field(default=10.0, ge=1, le=300)
     # The worker's pause when it found nothing to do.
     worker_poll_seconds: float = Field(default=1.0, gt=0)
 
@@ -127,6 +133,9 @@ class Settings(BaseSettings):
     max_bulk_upload_cells: int = Field(default=600_000, ge=1)
     max_bulk_xlsx_inflated_bytes: int = Field(default=128 * 1024 * 1024, ge=1024 * 1024)
     max_bulk_xlsx_compression_ratio: int = Field(default=100, ge=2)
+    # Each XLSX part other than a worksheet ([Content_Types].xml, workbook.xml, sharedStrings.xml,
+    # styles, relationships) once inflated: such parts are parsed whole, not as a stream.
+    max_bulk_xlsx_part_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     max_bulk_listed_errors: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")

@@ -389,7 +389,7 @@ async def test_application_total_limit(world: World, settings: Settings, clock: 
     transport = httpx.ASGITransport(app=capped)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         assert (await upload(client, world, one, kind="evidence")).status_code == 201
-        assert (await upload(client, world, files.pdf(pages=1) + b"\n%", kind="evidence")).status_code == 201
+        assert (await upload(client, world, files.pdf(pages=1) + b"\r\n", kind="evidence")).status_code == 201
         third = await upload(client, world, files.pdf(pages=2), kind="evidence")
     capped.state.database.dispose()
     assert third.status_code == 413 and third.json()["code"] == "payload_too_large"

@@ -45,13 +45,19 @@ def _cell(ref: str, text: str) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
 
 
-def xlsx(sheet_xml: str | bytes, extra: dict[str, bytes] | None = None, level: int = 6) -> bytes:
+def xlsx(
+    sheet_xml: str | bytes,
+    extra: dict[str, bytes] | None = None,
+    level: int = 6,
+    content_types: str | bytes = _CONTENT_TYPES,
+    workbook: str | bytes = _WORKBOOK,
+) -> bytes:
     """A minimal XLSX whose first sheet is ``sheet_xml`` (inline strings, no shared strings)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("[Content_Types].xml", content_types)
         archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        archive.writestr("xl/workbook.xml", workbook)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         archive.writestr("xl/worksheets/sheet1.xml", sheet_xml, compresslevel=level)
         for name, data in (extra or {}).items():
@@ -91,6 +97,33 @@ BILLION_LAUGHS_DOCTYPE = (
     + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
     + "]>"
 )
+
+
+def _distinct(template: str, inflated_mib: int) -> str:
+    """``template`` repeated with a random three-digit name each time, to ``inflated_mib`` MiB: XML that
+    compresses some thirty to one, within the ratio check, so only its inflated size is hostile."""
+    import random
+
+    draw = random.Random(inflated_mib)
+    count = inflated_mib * 1024 * 1024 // len(template.format("000"))
+    return "".join(template.format(f"{draw.getrandbits(12):03x}") for _ in range(count))
+
+
+def metadata_bomb_xlsx(part: str, inflated_mib: int = 64) -> bytes:
+    """A megabytes-small XLSX whose ``[Content_Types].xml``, ``workbook.xml`` or ``sharedStrings.xml`` is
+    ``inflated_mib`` MiB of well-formed XML: openpyxl parses these parts whole (tens of seconds, GBs)."""
+    if part == "content_types":
+        filler = _distinct('<Default Extension="x{}" ContentType="application/xml"/>', inflated_mib)
+        return xlsx(sheet(HEADER_ROW), content_types=_CONTENT_TYPES.replace("</Types>", filler + "</Types>"))
+    if part == "workbook":
+        filler = _distinct('<definedName name="n{}">Sheet1!$A$1</definedName>', inflated_mib)
+        return xlsx(
+            sheet(HEADER_ROW),
+            workbook=_WORKBOOK.replace("</workbook>", f"<definedNames>{filler}</definedNames></workbook>"),
+        )
+    strings = _distinct("<si><t>{}</t></si>", inflated_mib)
+    shared = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>'
+    return xlsx(sheet(HEADER_ROW), extra={"xl/sharedStrings.xml": shared.encode()})
 
 
 def billion_laughs_xlsx() -> bytes:

@@ -135,3 +135,13 @@ async def test_row_errors_listed_are_capped_and_the_rest_counted(app, client):
         listed = [e for r in done["results"] for e in (r["errors"] or [])]
         assert len(listed) == 5 and done["omitted_error_count"] == 3
         assert {r["row"] for r in done["results"] if r["status"] == "invalid"} == set(bad)
+
+
+@pytest.mark.parametrize("part", ["content_types", "workbook", "shared_strings"])
+async def test_an_xlsx_metadata_part_is_capped_before_any_parser_sees_it(app, client, part):
+    """A small XLSX (within the inflated-size and ratio checks) whose manifest, workbook or shared strings
+    inflate to 64 MiB: 413 ``spreadsheet_part_too_large`` from the archive's directory, nothing parsed
+    (openpyxl took 17–33 s and 2.2 GB on such a part)."""
+    data = h.metadata_bomb_xlsx(part, 64)
+    assert len(data) < app.state.settings.max_bulk_upload_bytes
+    await _refused(app, client, "申请.xlsx", data, 413, "spreadsheet_part_too_large")
