@@ -123,8 +123,8 @@ def _guide(workbook: Workbook, calls: list[TemplateCall], choices: dict[str, lis
     for c in COLUMNS:
         guide.append([c.zh, c.key, c.en, c.example])
     guide.append([])
-    for note in NOTES:
-        guide.append(list(note))
+    for zh, en in NOTES:
+        guide.append([zh, en])
     sections: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("征集批次 (call_id)", "call key", choices["call_id"]),
         ("领域 (domain_area)", "domain area code", choices["domain_area"]),
@@ -141,7 +141,7 @@ def _guide(workbook: Workbook, calls: list[TemplateCall], choices: dict[str, lis
         ),
         (
             "单位性质 (organization kind)",
-            "of the organizations the ids name (registered beforehand)",
+            "of the organizations the ids or credit codes name (registered beforehand)",
             list(ORGANIZATION_KINDS.items()),
         ),
     ]
