@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 
 class BulkMode(StrEnum):
-    """all_or_nothing: every row, or none if one is invalid; valid_rows: each valid row; upsert: each
+    """`all_or_nothing`: every row, or none if one is invalid; `valid_rows`: each valid row; `upsert`: each
     valid row, and a row matching an editable application the caller may edit updates it."""
 
     all_or_nothing = "all_or_nothing"
@@ -17,7 +17,7 @@ class BulkMode(StrEnum):
 
 
 class RowStatus(StrEnum):
-    """What became of one row (``docs/bulk-columns.md``, "Duplicates and updates")."""
+    """What became of one row (docs/bulk-columns.md, "Duplicates and updates")."""
 
     created = "created"
     updated = "updated"
