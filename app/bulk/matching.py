@@ -64,7 +64,7 @@ def find_existing(
 
     ``for_update``: with their forms, and locked on PostgreSQL until the transaction ends (so the
     version read is the version updated)."""
-    found: dict[Key, list[Existing]] = {}
+    found: dict[Key, list[tuple[datetime, Existing]]] = {}
     columns = [
         col(Application.id),
         col(Application.call_id),
@@ -75,28 +75,27 @@ def find_existing(
         col(Application.recommender_id),
         col(Application.entered_by_org_id),
         col(Application.content) if for_update else sa.null(),
+        col(Application.created_at),
     ]
     ordered = sorted(keys)
     for i in range(0, len(ordered), 300):
         part = ordered[i : i + 300]
-        query = (
-            sa.select(*columns)
-            .where(
-                col(Application.undertaking_org_id).in_({k[1] for k in part}),
-                col(Application.call_id).in_({k[0] for k in part}),
-                col(Application.title).in_({k[2] for k in part}),
-                col(Application.state) != State.withdrawn,
-                visibility_filter(principal),
-            )
-            .order_by(col(Application.created_at).desc(), col(Application.id))
-        )
+        query = sa.select(*columns).where(
+            col(Application.undertaking_org_id).in_({k[1] for k in part}),
+            col(Application.call_id).in_({k[0] for k in part}),
+            col(Application.title).in_({k[2] for k in part}),
+            col(Application.state) != State.withdrawn,
+            visibility_filter(principal),
+        )  # no ORDER BY: SQLite would then walk the unit's applications by creation, not this index
         if for_update and session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=_APPLICATIONS)
-        for row in session.execute(query):
+        for *row, created_at in session.execute(query):
             existing = Existing(*row)
             if existing.key in keys:
-                found.setdefault(existing.key, []).append(existing)
-    return found
+                found.setdefault(existing.key, []).append((created_at, existing))
+    return {
+        key: [e for _, e in sorted(m, key=lambda pair: (pair[0], pair[1].id), reverse=True)] for key, m in found.items()
+    }
 
 
 def reviewed(session: Session, application_ids: set[str]) -> set[str]:
