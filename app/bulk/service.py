@@ -2,9 +2,11 @@
 
 Each row is created as ``POST /applications`` creates one: the form's schema, then
 ``prepare_application`` (its rules, defaults, row, parties and ``application.created`` event). Only
-the batching is the upload's own: the calls and organizations named by the rows are loaded once, and
-applications, their parties and their events (numbered by the outbox's sequencer) are inserted in one
-go each (``app.bulk.inserts``: COPY on PostgreSQL, the driver's executemany on SQLite).
+the batching is the upload's own: the calls and organizations named by the rows (by id or credit
+code, ``app.bulk.references``) are loaded once, the applications the rows match once
+(``app.bulk.matching``: duplicates, and the drafts an ``upsert`` updates), and applications, their
+parties and their events (numbered by the outbox's sequencer) are inserted in one go each
+(``app.bulk.inserts``: COPY on PostgreSQL, the driver's executemany on SQLite).
 
 Running an upload (leases, chunks, progress, resuming) is ``app.bulk.runner``.
 """
