@@ -1,13 +1,15 @@
 """Uploading the same rows again: duplicates with the ids they match, and upsert's updates of drafts."""
 
+import contextlib
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.applications.models import ApplicationParty
+from app.bulk import runner as bulk_runner
 from app.core.outbox_models import Event
 from tests.applications.cast import Cast, Flow, make_cast
-from tests.bulk.test_bulk import URL, count_applications, wait_done
+from tests.bulk.test_bulk import URL, _leave_running, _store_upload, count_applications, wait_done
 
 COUNTS = ("created_count", "updated_count", "duplicate_count", "error_count")
 
@@ -185,3 +187,29 @@ async def test_upsert_is_an_accepted_mode_of_files_and_bodies(app, client):
     )
     assert r.status_code == 202 and r.json()["mode"] == "upsert"
     await wait_done(client, r.json()["id"], cast.applicant.headers)
+
+
+async def test_a_resumed_upload_knows_the_rows_its_committed_chunks_made(app, client, monkeypatch):
+    cast = await make_cast(app, client)
+    app.state.settings.bulk_chunk_rows = 2
+    rows = [cast.form(title="续传甲"), cast.form(title="续传乙"), cast.form(title="续传丙"), cast.form(title="续传甲")]
+    upload_id = _store_upload(app, cast, "valid_rows", rows)
+    original, calls = bulk_runner.apply_rows, {"n": 0}
+
+    def crash_second_chunk(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process dies in the second chunk
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_runner, "apply_rows", crash_second_chunk)
+    with contextlib.suppress(KeyboardInterrupt):
+        bulk_runner.run_upload(app.state.database, app.state.settings, upload_id)
+    monkeypatch.setattr(bulk_runner, "apply_rows", original)
+    _leave_running(app, upload_id, lease_until=None)
+    assert bulk_runner.resume_unfinished(app.state.database, app.state.settings) == [upload_id]
+    done = await wait_done(client, upload_id, cast.applicant.headers)
+    assert [r["status"] for r in done["results"]] == ["created", "created", "created", "duplicate"]
+    assert done["results"][3]["duplicate_of_row"] == 0
+    assert done["results"][3]["application_id"] == done["results"][0]["application_id"]
+    assert counts(done) == (3, 0, 1, 0) and count_applications(app) == 3
