@@ -15,6 +15,8 @@ class Application(SQLModel, table=True):
         sa.Index("ix_applications_recommender_state_created", "recommender_id", "state", "created_at", "id"),
         sa.Index("ix_applications_undertaking_created", "undertaking_org_id", "created_at", "id"),
         sa.Index("ix_applications_created", "created_at", "id"),
+        # Bulk uploads find the application a row duplicates by its unit, call and title.
+        sa.Index("ix_applications_undertaking_call_title", "undertaking_org_id", "call_id", "title"),
     )
 
     id: str = Field(primary_key=True, max_length=32)

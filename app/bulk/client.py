@@ -1,7 +1,9 @@
 """``smps client``: the service's API from scripts — bulk uploads with a report, and the change feed.
 
-Exit codes: 0 every row created; 1 some rows invalid (or nothing created because of them);
-2 usage, authentication or other HTTP 4xx errors; 3 the server or the network failed after retries.
+Exit codes: 0 no row invalid (each row created, updated, or a duplicate of an application already
+there: uploading the same file again succeeds and creates nothing); 1 some rows invalid (or, in
+all_or_nothing mode, nothing created because of them); 2 usage, authentication or other HTTP 4xx
+errors; 3 the server or the network failed after retries.
 """
 
 import functools
@@ -136,16 +138,18 @@ _KEY = click.option(
 @_KEY
 @click.option(
     "--mode",
-    type=click.Choice(["all_or_nothing", "valid_rows"]),
+    type=click.Choice(["all_or_nothing", "valid_rows", "upsert"]),
     default=None,
-    help="Default all_or_nothing (or the mode inside a JSON file)",
+    help="Default all_or_nothing (or the mode inside a JSON file); upsert: a row matching a draft "
+    "(same call, undertaking unit and title) updates it",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as CSV")
 @click.option(
     "--all",
     "all_rows",
     is_flag=True,
-    help="Report every row (default: only rows with errors). `row` is the row's index as in the errors' "
+    help="Report every row with its status: created, updated, duplicate, invalid or skipped (default: "
+    "only invalid rows). `row` is the row's index as in the errors' "
     "pointers (/rows/<row>/…, the first data row is 0); `line` is its row number in the sheet or "
     "CSV file (the header is line 1, so the first data row is usually line 2)",
 )
@@ -200,15 +204,28 @@ def upload(
     sys.exit(EXIT_OK if body["error_count"] == 0 else EXIT_INVALID_ROWS)
 
 
+def _counts(body: dict[str, Any]) -> str:
+    """``3 created, 0 updated, 16 duplicate, 1 invalid``: what became of the rows processed so far."""
+    return (
+        f"{body.get('created_count', 0)} created, {body.get('updated_count', 0)} updated, "
+        f"{body.get('duplicate_count', 0)} duplicate, {body.get('error_count', 0)} invalid"
+    )
+
+
 def _wait(api: Api, upload_id: str, body: dict[str, Any], poll_interval: float) -> dict[str, Any]:
-    with click.progressbar(length=max(body["total_rows"], 1), label="processing", file=sys.stderr) as bar:
+    with click.progressbar(
+        length=max(body["total_rows"], 1),
+        label="processing",
+        file=sys.stderr,
+        item_show_func=lambda counts: counts,
+    ) as bar:
         shown = 0
         while body["state"] in ("queued", "running"):
             time.sleep(poll_interval)
             body = api.request("GET", f"/api/v1/bulk-uploads/{upload_id}").json()
-            bar.update(body["processed_rows"] - shown)
+            bar.update(body["processed_rows"] - shown, _counts(body))
             shown = body["processed_rows"]
-        bar.update(body["total_rows"] - shown)
+        bar.update(body["total_rows"] - shown, _counts(body))
     return body
 
 
@@ -222,6 +239,7 @@ def _report_lines(body: dict[str, Any], all_rows: bool = False) -> list[dict[str
             "line": result.get("line") or "",
             "status": result["status"],
             "application_id": result.get("application_id") or "",
+            "duplicate_of_row": "" if result.get("duplicate_of_row") is None else result["duplicate_of_row"],
         }
         errors = result.get("errors") or []
         if not errors:
@@ -242,18 +260,23 @@ def _report_lines(body: dict[str, Any], all_rows: bool = False) -> list[dict[str
 def _print_report(body: dict[str, Any], all_rows: bool) -> None:
     for line in _report_lines(body, all_rows):
         where = f"row {line['row']}" + (f" (line {line['line']})" if line["line"] else "")
-        detail = line["application_id"] or f"{line['column']}: {line['code']} {line['message']}".strip(": ")
+        if line["code"]:
+            detail = f"{line['column']}: {line['code']} {line['message']}".strip(": ")
+        else:
+            detail = line["application_id"]
+            if line["duplicate_of_row"] != "":
+                detail = f"{detail} (as row {line['duplicate_of_row']})".strip()
         click.echo(f"{where}\t{line['status']}\t{detail}")
     omitted = body.get("omitted_error_count") or 0
     click.echo(
-        f"{body['state']}: {body['created_count']} created, {body['error_count']} invalid, "
-        f"{body['total_rows']} rows" + (f" ({omitted} more errors not listed)" if omitted else ""),
+        f"{body['state']}: {_counts(body)}, {body['total_rows']} rows"
+        + (f" ({omitted} more errors not listed)" if omitted else ""),
         err=True,
     )
 
 
 def _write_report(path: Path, body: dict[str, Any], all_rows: bool) -> None:
-    fields = ["row", "line", "status", "application_id", "column", "code", "pointer", "message"]
+    fields = ["row", "line", "status", "application_id", "column", "code", "pointer", "message", "duplicate_of_row"]
     rows = ([line[f] for f in fields] for line in _report_lines(body, all_rows))
     path.write_bytes(write_csv(fields, rows))  # formula-safe: messages and headers come from the uploaded file
 

@@ -17,14 +17,16 @@ class BulkUpload(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     uploaded_by: str = Field(foreign_key="users.id", max_length=32, index=True)
     organization_id: str = Field(foreign_key="organizations.id", max_length=32, index=True)
-    mode: str = Field(max_length=16)  # all_or_nothing | valid_rows
+    mode: str = Field(max_length=16)  # all_or_nothing | valid_rows | upsert
     source: str = Field(max_length=8)  # json | csv | xlsx
     state: str = Field(max_length=16, index=True)  # queued | running | finished | failed
     total_rows: int = 0
     processed_rows: int = 0
     created_count: int = 0
+    updated_count: int = 0
+    duplicate_count: int = 0
     error_count: int = 0
-    # [{row, status, application_id?, errors?: [{pointer, column, code, message_zh, message_en}]}] in row order
+    # [{row, status, application_id?, duplicate_of_row?, errors?: [{pointer, column, code, message_zh, message_en}]}] in row order
     results: list[dict[str, Any]] = json_column(list)
     # Row errors beyond the first max_bulk_listed_errors are counted here instead of listed in results.
     omitted_error_count: int = 0

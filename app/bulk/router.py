@@ -56,8 +56,10 @@ _ROWS = {
     "type": "array",
     "minItems": 1,  # none: 422 empty_upload
     "items": {"$ref": "#/components/schemas/ApplicationCreate"},
-    "description": "Applications, each as the body of `POST /applications`. A row that does not fit is still "
-    "accepted with the upload and reported as `invalid` in its `results`, with its errors",
+    "description": "Applications, each as the body of `POST /applications`; in a row, an organization "
+    "(`recommender_id`, `parties`) may also be named by its unified social credit code (统一社会信用代码). "
+    "A row that does not fit is still accepted with the upload and reported as `invalid` in its `results`, "
+    "with its errors",
 }
 _REQUEST_BODY = {
     "required": True,
@@ -130,7 +132,10 @@ def _mode(value: Any) -> str:
         raise invalid(
             "/mode",
             "invalid_choice",
-            Text("取值不在允许范围内：all_or_nothing, valid_rows", "Must be one of all_or_nothing, valid_rows"),
+            Text(
+                "取值不在允许范围内：all_or_nothing, valid_rows, upsert",
+                "Must be one of all_or_nothing, valid_rows, upsert",
+            ),
         ) from None
 
 
@@ -257,7 +262,11 @@ async def create_bulk_upload(
     Answers 202 at once with the upload; rows are checked and created in the background by the rules
     of `POST /applications`. Follow it with `GET /bulk-uploads/{id}`: one result per row, with the row's
     errors pointing at `/rows/<row>/…` (JSON) or at the file's column. `all_or_nothing` creates every
-    row or, if any row is invalid, none; `valid_rows` creates the valid rows.
+    row or, if any row is invalid, none; `valid_rows` creates the valid rows; `upsert` too, and a row
+    matching an editable draft updates it. Organizations may be named by id or by unified social
+    credit code. A row with the call, undertaking unit and title of an application the caller can see
+    (or of an earlier row) is a `duplicate`, with that application's id, and creates nothing; it is
+    not an error, so it voids no `all_or_nothing` upload (docs/bulk-columns.md).
     """
     lang = negotiate(request.headers.get("accept-language"))
 

@@ -1,9 +1,10 @@
 """Running bulk uploads: leases, the chunks of an upload and its progress, resuming.
 
 Crash safety: ``all_or_nothing`` applies every row in one transaction together with the upload's
-final state, so an upload is either finished or has changed nothing. ``valid_rows`` applies chunks,
-each in one transaction with the upload's progress (compare-and-set on ``processed_rows``), so a
-resumed upload continues after the last committed chunk and never applies a row twice. A runner
+final state, so an upload is either finished or has changed nothing. ``valid_rows`` and ``upsert``
+apply chunks, each in one transaction with the upload's progress (compare-and-set on
+``processed_rows``), so a resumed upload continues after the last committed chunk and never applies
+a row twice. A runner
 holds a lease on the upload; ``resume_unfinished`` and the worker (``app.worker``, every minute)
 pick up uploads whose lease ran out and mark failed those that have been tried too often.
 """
@@ -182,14 +183,9 @@ def _run_all_or_nothing(
         with large_page_cache(session):
             prepared = prepare_rows(session, principal, rows, context, now)
             if prepared.invalid:
-                # Nothing is created: the valid rows are reported as skipped.
-                results = [
-                    r
-                    if r["status"] == "invalid"
-                    else {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
-                    for r in prepared.results
-                ]
-                created = 0
+                # Nothing is created: the valid rows are reported as skipped, and the duplicates of
+                # rows not created keep only their duplicate_of_row.
+                results, created = _voided(prepared.results), 0
             else:
                 apply_rows(session, principal, prepared, upload.id, now)
                 results, created = prepared.results, len(prepared.applications)
@@ -203,6 +199,7 @@ def _run_all_or_nothing(
                     "state": "finished",
                     "processed_rows": len(rows),
                     "created_count": created,
+                    "duplicate_count": prepared.count("duplicate"),
                     "error_count": prepared.invalid,
                     "results": results,
                     "omitted_error_count": omitted,
@@ -220,8 +217,14 @@ def _run_valid_rows(
     context = RowContext(upload.source, data.get("lines"), data.get("headers"))
     rows: list[Any] = data["rows"]
     results = list(upload.results)
-    processed, created, errors = upload.processed_rows, upload.created_count, upload.error_count
+    processed, errors = upload.processed_rows, upload.error_count
+    counts = {
+        "created_count": upload.created_count,
+        "updated_count": upload.updated_count,
+        "duplicate_count": upload.duplicate_count,
+    }
     listed, omitted = listed_errors(results), upload.omitted_error_count
+    earlier = _applications_of(results)  # a resumed upload's committed chunks
     size = settings.bulk_chunk_rows
     while True:
         with database.transaction() as session:
@@ -231,14 +234,16 @@ def _run_valid_rows(
             now = clock()
             chunk = list(enumerate(rows[processed : processed + size], start=processed))
             with large_page_cache(session):
-                prepared = prepare_rows(session, principal, chunk, context, now)
+                prepared = prepare_rows(
+                    session, principal, chunk, context, now, upsert=upload.mode == "upsert", earlier=earlier
+                )
                 apply_rows(session, principal, prepared, upload.id, now)
             done = processed + len(chunk) >= len(rows)
             chunk_listed, chunk_omitted = cap_errors(prepared.results, listed, settings.max_bulk_listed_errors)
             values: dict[str, Any] = {
                 "omitted_error_count": omitted + chunk_omitted,
                 "processed_rows": processed + len(chunk),
-                "created_count": created + len(prepared.applications),
+                **{name: counts[name] + prepared.count(name.removesuffix("_count")) for name in counts},
                 "error_count": errors + prepared.invalid,
                 "results": results + prepared.results,
                 "updated_at": now,
@@ -247,10 +252,36 @@ def _run_valid_rows(
             if done:
                 values |= {"state": "finished", "lease_owner": None, "lease_until": None, "finished_at": now}
             _save_progress(session, upload.id, owner, processed, values)
-        processed, created, errors = values["processed_rows"], values["created_count"], values["error_count"]
+        processed, errors = values["processed_rows"], values["error_count"]
+        counts = {name: values[name] for name in counts}
         results, listed, omitted = values["results"], chunk_listed, values["omitted_error_count"]
+        earlier |= _applications_of(prepared.results, earlier)
         if done:
             return
+
+
+def _voided(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An all_or_nothing upload's results when nothing is created: created rows become skipped, and a
+    duplicate of one of them names its row only (the application it would have been does not exist)."""
+    voided = {r["application_id"] for r in results if r["status"] == "created"}
+    out = []
+    for r in results:
+        if r["status"] == "created":
+            r = {k: v for k, v in r.items() if k != "application_id"} | {"status": "skipped"}
+        elif r.get("application_id") in voided:
+            r = {k: v for k, v in r.items() if k != "application_id"}
+        out.append(r)
+    return out
+
+
+def _applications_of(results: list[dict[str, Any]], known: dict[str, int] | None = None) -> dict[str, int]:
+    """Application id → the first row that created, updated or duplicated it (``prepare_rows``' ``earlier``)."""
+    out: dict[str, int] = {}
+    for r in results:
+        application_id = r.get("application_id")
+        if application_id and r["status"] != "invalid" and application_id not in (known or {}):
+            out.setdefault(application_id, r["row"])
+    return out
 
 
 def start_processing(

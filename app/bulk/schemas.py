@@ -8,8 +8,22 @@ from pydantic import BaseModel, Field
 
 
 class BulkMode(StrEnum):
+    """`all_or_nothing`: every row, or none if one is invalid; `valid_rows`: each valid row; `upsert`: each
+    valid row, and a row matching an editable application the caller may edit updates it."""
+
     all_or_nothing = "all_or_nothing"
     valid_rows = "valid_rows"
+    upsert = "upsert"
+
+
+class RowStatus(StrEnum):
+    """What became of one row (docs/bulk-columns.md, "Duplicates and updates")."""
+
+    created = "created"
+    updated = "updated"
+    duplicate = "duplicate"
+    invalid = "invalid"
+    skipped = "skipped"
 
 
 class RowError(BaseModel):
@@ -25,8 +39,21 @@ class RowError(BaseModel):
 class RowResult(BaseModel):
     row: int = Field(description="0-based index of the row in `rows` (or among the file's data rows)")
     line: int | None = Field(default=None, description="Files: the row number in the sheet (the header is row 1)")
-    status: str = Field(description="created | invalid | skipped (valid, but not created in all_or_nothing mode)")
-    application_id: str | None = None
+    status: RowStatus = Field(
+        description="created | updated (upsert: the matching draft now holds the row) | duplicate (an "
+        "application with the row's call, undertaking unit and title exists, or an earlier row of the upload "
+        "has them: nothing written) | invalid (see `errors`) | skipped (valid, but not created because "
+        "another row of an all_or_nothing upload is invalid)"
+    )
+    application_id: str | None = Field(
+        default=None,
+        description="created, updated: the application; duplicate: the application it duplicates (absent "
+        "when that is an earlier row of an all_or_nothing upload that was not created); invalid: the matching "
+        "application an upsert could not update",
+    )
+    duplicate_of_row: int | None = Field(
+        default=None, description="duplicate: the earlier row of this upload with the same call, unit and title"
+    )
     errors: list[RowError] | None = None
 
 
@@ -39,7 +66,9 @@ class BulkUploadPublic(BaseModel):
     source: str = Field(description="json | csv | xlsx")
     total_rows: int
     processed_rows: int
-    created_count: int
+    created_count: int = Field(description="Rows created")
+    updated_count: int = Field(default=0, description="Rows that updated a matching draft (upsert)")
+    duplicate_count: int = Field(default=0, description="Rows reported `duplicate`")
     error_count: int = Field(description="Rows found invalid")
     omitted_error_count: int = Field(
         default=0,
@@ -63,6 +92,7 @@ def render_upload(upload: Any, lang: str) -> BulkUploadPublic:
             line=r.get("line"),
             status=r["status"],
             application_id=r.get("application_id"),
+            duplicate_of_row=r.get("duplicate_of_row"),
             errors=[
                 RowError(
                     pointer=e["pointer"], column=e.get("column"), header=e.get("header"), code=e["code"], message=e[key]
@@ -83,6 +113,8 @@ def render_upload(upload: Any, lang: str) -> BulkUploadPublic:
         total_rows=upload.total_rows,
         processed_rows=upload.processed_rows,
         created_count=upload.created_count,
+        updated_count=upload.updated_count or 0,
+        duplicate_count=upload.duplicate_count or 0,
         error_count=upload.error_count,
         omitted_error_count=upload.omitted_error_count or 0,
         failure=failure,

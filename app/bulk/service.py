@@ -2,9 +2,11 @@
 
 Each row is created as ``POST /applications`` creates one: the form's schema, then
 ``prepare_application`` (its rules, defaults, row, parties and ``application.created`` event). Only
-the batching is the upload's own: the calls and organizations named by the rows are loaded once, and
-applications, their parties and their events (numbered by the outbox's sequencer) are inserted in one
-go each (``app.bulk.inserts``: COPY on PostgreSQL, the driver's executemany on SQLite).
+the batching is the upload's own: the calls and organizations named by the rows (by id or credit
+code, ``app.bulk.references``) are loaded once, the applications the rows match once
+(``app.bulk.matching``: duplicates, and the drafts an ``upsert`` updates), and applications, their
+parties and their events (numbered by the outbox's sequencer) are inserted in one go each
+(``app.bulk.inserts``: COPY on PostgreSQL, the driver's executemany on SQLite).
 
 Running an upload (leases, chunks, progress, resuming) is ``app.bulk.runner``.
 """
@@ -23,11 +25,23 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
 from app.applications.models import Application, ApplicationParty
 from app.applications.schemas import ApplicationCreate
-from app.applications.service import org_facts, prepare_application
-from app.applications.validation import OrgFacts, party_list
+from app.applications.service import NewApplication, prepare_application
+from app.applications.states import EDITABLE_STATES
 from app.bulk.columns import column_of, item_prefix
 from app.bulk.inserts import insert_many
+from app.bulk.matching import (
+    Key,
+    Update,
+    ambiguous,
+    apply_updates,
+    find_existing,
+    key_of,
+    reviewed,
+    update_errors,
+    update_of,
+)
 from app.bulk.models import BulkUpload, BulkUploadPayload
+from app.bulk.references import load_named_orgs, named_refs
 from app.core.errors import FieldError, ValidationFailed, field_errors_from_pydantic
 from app.core.ids import new_id
 from app.core.outbox import sequence
@@ -109,16 +123,20 @@ def visible_upload_filter(principal: Principal) -> sa.ColumnElement[bool]:
 
 @dataclass
 class Prepared:
-    """The outcome of checking some rows: per-row results and what to insert for the valid ones."""
+    """The outcome of checking some rows: per-row results and what to write for them."""
 
     results: list[dict[str, Any]] = field(default_factory=list)
     applications: list[dict[str, Any]] = field(default_factory=list)
     parties: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r["status"] == status)
 
     @property
     def invalid(self) -> int:
-        return sum(1 for r in self.results if r["status"] == "invalid")
+        return self.count("invalid")
 
 
 def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
@@ -148,13 +166,6 @@ def _load_calls(session: Session, refs: set[str]) -> dict[str, CallRules]:
             call = CallRules(*row)
             calls[call.id] = calls[call.key] = call
     return calls
-
-
-def _load_orgs(session: Session, ids: set[str]) -> dict[str, OrgFacts]:
-    orgs: dict[str, OrgFacts] = {}
-    for part in _chunks(sorted(ids)):
-        orgs.update(org_facts(session, set(part)))
-    return orgs
 
 
 class RowContext:
@@ -196,13 +207,21 @@ def prepare_rows(
     rows: list[tuple[int, Any]],
     context: RowContext,
     now: datetime,
+    *,
+    upsert: bool = False,
+    earlier: dict[str, int] | None = None,
 ) -> Prepared:
     """Check rows by the rules of ``POST /applications`` (``prepare_application``), loading the calls
-    and organizations they name once."""
+    and organizations they name once, then match them with the applications already there
+    (``app.bulk.matching``): a match is a ``duplicate``, or with ``upsert`` an update of the draft.
+
+    ``earlier``: application id → row, of the applications earlier rows of the same upload created,
+    updated or duplicated (committed in an earlier chunk), so a later row is reported as their duplicate.
+    """
     forms: list[tuple[int, str, dict[str, Any]] | tuple[int, list[FieldError]]] = []
     call_refs: set[str] = set()
     # Every organization a row may name, its own and the caller's (the rules' default): a superset is enough.
-    org_ids: set[str] = {principal.organization_id}
+    org_refs: set[str] = {principal.organization_id}
     for index, raw in rows:
         try:
             body = _validate_form(raw)
@@ -212,32 +231,100 @@ def prepare_rows(
         content = _dump_form(body, mode="json", exclude={"call_id"}, exclude_none=True)
         forms.append((index, body.call_id, content))
         call_refs.add(body.call_id)
-        org_ids.update(org for _, org, _ in party_list(content.get("parties") or {}))
-        if content.get("recommender_id"):
-            org_ids.add(content["recommender_id"])
+        org_refs.update(named_refs(content))
     calls = _load_calls(session, call_refs)
-    orgs = _load_orgs(session, org_ids)
+    named = load_named_orgs(session, org_refs)
 
-    prepared = Prepared()
+    by_row: dict[int, dict[str, Any]] = {}
+    valid: list[tuple[int, NewApplication]] = []
     for form in forms:
         index = form[0]
         if len(form) == 2:
             errors = form[1]
         else:
+            errors = named.resolve(form[2])
             try:
                 new = prepare_application(
-                    principal, form[1], form[2], now, find_call=calls.get, find_orgs=lambda _ids: orgs
+                    principal, form[1], form[2], now, find_call=calls.get, find_orgs=lambda _ids: named.facts
                 )
             except ValidationFailed as exc:
-                errors = exc.errors
+                # A credit code no organization has is reported as such, not again as an unknown id.
+                errors = errors + [e for e in exc.errors if e.pointer not in {c.pointer for c in errors}]
             else:
-                prepared.applications.append(new.row)
-                prepared.parties.extend(new.parties)
-                prepared.events.append(new.event)
-                prepared.results.append(context.result(index, "created", application_id=new.row["id"]))
-                continue
-        prepared.results.append(context.result(index, "invalid", errors=[context.error(index, e) for e in errors]))
+                if not errors:
+                    valid.append((index, new))
+                    continue
+        by_row[index] = context.result(index, "invalid", errors=[context.error(index, e) for e in errors])
+    prepared = Prepared()
+    _match(session, principal, valid, by_row, prepared, context, now, upsert=upsert, earlier=earlier or {})
+    prepared.results = [by_row[index] for index, _ in rows]
     return prepared
+
+
+def _match(
+    session: Session,
+    principal: Principal,
+    valid: list[tuple[int, NewApplication]],
+    by_row: dict[int, dict[str, Any]],
+    prepared: Prepared,
+    context: RowContext,
+    now: datetime,
+    *,
+    upsert: bool,
+    earlier: dict[str, int],
+) -> None:
+    """Decide each valid row: created, duplicate, updated (``upsert``) or invalid (an update refused)."""
+    existing = find_existing(session, principal, {key_of(new.row) for _, new in valid}, for_update=upsert)
+    was_reviewed = reviewed(session, {m[0].id for m in existing.values() if len(m) == 1}) if upsert else set()
+    seen: dict[Key, tuple[int, str | None]] = {}  # key → (first row of the upload with it, its application)
+    for index, new in valid:
+        key = key_of(new.row)
+        if key in seen:
+            first, application_id = seen[key]
+            by_row[index] = context.result(index, "duplicate", **_id(application_id), duplicate_of_row=first)
+            continue
+        matches = existing.get(key)
+        if not matches:
+            seen[key] = (index, new.row["id"])
+            prepared.applications.append(new.row)
+            prepared.parties.extend(new.parties)
+            prepared.events.append(new.event)
+            by_row[index] = context.result(index, "created", application_id=new.row["id"])
+            continue
+        target = next((m for m in matches if m.state in EDITABLE_STATES), matches[0])
+        seen[key] = (index, target.id)
+        if target.id in earlier:
+            by_row[index] = context.result(
+                index, "duplicate", application_id=target.id, duplicate_of_row=earlier[target.id]
+            )
+            continue
+        if not upsert:
+            by_row[index] = context.result(index, "duplicate", application_id=target.id)
+            continue
+        errors = (
+            [ambiguous(len(matches))]
+            if len(matches) > 1
+            else update_errors(principal, target, new.row["content"], target.id in was_reviewed)
+        )
+        if errors:
+            by_row[index] = context.result(
+                index,
+                "invalid",
+                **_id(target.id if len(matches) == 1 else None),
+                errors=[context.error(index, e) for e in errors],
+            )
+        elif target.content == new.row["content"]:
+            by_row[index] = context.result(index, "duplicate", application_id=target.id)  # nothing to change
+        else:
+            update = update_of(principal, target, new.row, new.parties, now)
+            prepared.updates.append(update)
+            prepared.parties.extend(update.parties)
+            prepared.events.append(update.event)
+            by_row[index] = context.result(index, "updated", application_id=target.id)
+
+
+def _id(application_id: str | None) -> dict[str, Any]:
+    return {"application_id": application_id} if application_id else {}
 
 
 def cap_errors(results: list[dict[str, Any]], listed: int, limit: int) -> tuple[int, int]:
@@ -261,11 +348,19 @@ def listed_errors(results: list[dict[str, Any]]) -> int:
 
 
 def apply_rows(session: Session, principal: Principal, prepared: Prepared, upload_id: str, now: datetime) -> None:
-    """Insert the prepared applications, their parties and their ``application.created`` events."""
-    if not prepared.applications:
+    """Write the prepared rows: insert the new applications, update the matched drafts (``upsert``),
+    write their parties, and their ``application.created``/``application.updated`` events."""
+    if not prepared.events:
         return
-    insert_many(session, _APPLICATIONS, prepared.applications)
-    insert_many(session, _PARTIES, prepared.parties)
+    if prepared.applications:
+        insert_many(session, _APPLICATIONS, prepared.applications)
+    if prepared.updates:
+        apply_updates(session, prepared.updates)
+        updated = [u.values["b_id"] for u in prepared.updates]
+        for part in _chunks(updated):
+            session.execute(sa.delete(_PARTIES).where(_PARTIES.c.application_id.in_(part)))
+    if prepared.parties:
+        insert_many(session, _PARTIES, prepared.parties)
     for event in prepared.events:
         event["data"]["bulk_upload_id"] = upload_id
     # Numbered by the outbox's sequencer, last before the commit (only the upload's own progress is

@@ -18,6 +18,26 @@ from app.documents.cells import cjk_font, finish_workbook
 from app.reference.labels import ORGANIZATION_KINDS, STANDARD_LEVELS, STANDARD_STATUSES
 
 LISTS_SHEET = "选项 lists"
+# What the 说明 sheet says under the columns (Chinese, English).
+NOTES = (
+    (
+        "表头可用中文、英文或“中文 (key)”形式；每行一份申请书；第一个工作表为数据。",
+        "Headers may be Chinese, English, or 'Chinese (key)'; one application per row; data on the first sheet.",
+    ),
+    (
+        "单位（推荐单位、承担单位、参加单位、保证单位、业务指导单位）可填单位 id，也可填已登记的 18 位统一社会信用代码；"
+        "未登记的代码报错 unknown_credit_code。",
+        "Organizations (recommender, undertaking, participating, guarantor, guidance) may be given by id or by "
+        "their registered 18-character unified social credit code; a code no organization has: unknown_credit_code.",
+    ),
+    (
+        "征集批次、承担单位、项目名称与已有申请（您可见的）或本文件前面的行相同的行为“重复”（duplicate），不再创建；"
+        "再次上传同一文件不会产生重复申请。选 upsert 模式时，该行更新对应的草稿或退回的申请。",
+        "A row with the call, undertaking unit and title of an application you can see (or of an earlier row) "
+        "is a duplicate and creates nothing: uploading the same file again makes no duplicates. In upsert "
+        "mode it updates that application if it is a draft or returned.",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +123,8 @@ def _guide(workbook: Workbook, calls: list[TemplateCall], choices: dict[str, lis
     for c in COLUMNS:
         guide.append([c.zh, c.key, c.en, c.example])
     guide.append([])
-    guide.append(
-        [
-            "表头可用中文、英文或“中文 (key)”形式；每行一份申请书；第一个工作表为数据。",
-            "Headers may be Chinese, English, or 'Chinese (key)'; one application per row; data on the first sheet.",
-        ]
-    )
+    for zh, en in NOTES:
+        guide.append([zh, en])
     sections: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("征集批次 (call_id)", "call key", choices["call_id"]),
         ("领域 (domain_area)", "domain area code", choices["domain_area"]),
@@ -125,7 +141,7 @@ def _guide(workbook: Workbook, calls: list[TemplateCall], choices: dict[str, lis
         ),
         (
             "单位性质 (organization kind)",
-            "of the organizations the ids name (registered beforehand)",
+            "of the organizations the ids or credit codes name (registered beforehand)",
             list(ORGANIZATION_KINDS.items()),
         ),
     ]

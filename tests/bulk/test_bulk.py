@@ -293,6 +293,7 @@ async def test_restart_resumes_or_fails_never_half_applied(app, client, monkeypa
 
     # valid_rows: the first chunk committed before the crash; the resumed run continues after it.
     settings.bulk_chunk_rows = 10
+    rows = [cast.form(title=f"续传试点{i}") for i in range(30)]  # new titles: the first 30 are there now
     upload_id = _store_upload(app, cast, "valid_rows", rows)
     calls = {"n": 0}
 
@@ -355,6 +356,8 @@ async def test_cli_upload_prints_the_report_and_exits_1_on_invalid_rows(app, cli
     lines = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert [(x["row"], x["line"], x["status"]) for x in lines] == [("17", "19", "invalid")]
     assert count_applications(app) == 19
+    with app.state.database.reader() as session:
+        created = set(session.execute(sa.select(Application.id)).scalars())
     result = runner.invoke(
         client_group,
         [
@@ -374,12 +377,30 @@ async def test_cli_upload_prints_the_report_and_exits_1_on_invalid_rows(app, cli
         ],
         obj={"http": http},
     )
-    assert result.exit_code == 1 and result.stdout.count("\tcreated\t") == 19
+    # The same file again: nothing new, the 19 rows are reported as duplicates of what the first made.
+    assert result.exit_code == 1 and result.stdout.count("\tduplicate\tapp_") == 19, result.output
     lines = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert len(lines) == 20 and [x["row"] for x in lines if x["status"] == "invalid"] == ["17"]
-    assert count_applications(app) == 38
+    assert {x["application_id"] for x in lines if x["status"] == "duplicate"} == created
+    assert "0 created, 0 updated, 19 duplicate, 1 invalid, 20 rows" in result.stderr
+    assert count_applications(app) == 19
 
-    # All valid → 0; a wrong key → 2.
+    # upsert, row 17 mended and row 0's phone changed: one created, one updated, the rest duplicates → 0.
+    rows = rows_with_bad(cast, 20, {0: ("contact_phone", "13900139000")})
+    source.write_bytes(xlsx_bytes(rows))
+    args = ["upload", str(source), "--url", "http://testserver", "--api-key-file", str(key_file)]
+    args += ["--mode", "upsert", "--report", str(report), "--all", "--poll-interval", "0.02"]
+    result = runner.invoke(client_group, args, obj={"http": http})
+    assert result.exit_code == 0, result.output
+    assert "1 created, 1 updated, 18 duplicate, 0 invalid, 20 rows" in result.stderr
+    lines = {x["row"]: x for x in csv.DictReader(report.open(encoding="utf-8-sig"))}
+    assert lines["0"]["status"] == "updated" and lines["0"]["application_id"] in created
+    assert lines["17"]["status"] == "created" and lines["17"]["application_id"] not in created
+    r = await client.get(f"/api/v1/applications/{lines['0']['application_id']}", headers=cast.applicant.headers)
+    assert r.json()["contact"]["phone"] == "13900139000" and r.json()["version"] == 2
+    assert count_applications(app) == 20
+
+    # All valid (here: duplicates) → 0; a wrong key → 2.
     source.write_bytes(xlsx_bytes(rows_with_bad(cast, 2, {})))
     args = [
         "upload",

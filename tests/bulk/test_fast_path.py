@@ -127,18 +127,20 @@ async def test_a_json_body_is_stored_as_received_and_runs_the_same_from_the_stor
         assert data["rows"] == rows and payload is not None and payload["rows"] == rows
         assert data.get("lines") is None and data.get("headers") is None
 
-    # One runs from what the request handed over, the other from the store: the same outcome.
+    # One runs from what the request handed over, the other from the store: the same rows, so the second
+    # finds each of the first's applications (same call, unit and stripped title) and reports it a duplicate.
     bulk_runner.run_upload(app.state.database, app.state.settings, ids[0], app.state.clock, handed[0])
     bulk_runner.run_upload(app.state.database, app.state.settings, ids[1], app.state.clock)
     done = [await wait_done(client, i, cast.applicant.headers) for i in ids]
-    for d in done:
-        assert d["state"] == "finished" and d["created_count"] == 4 and d["error_count"] == 1
+    assert done[0]["state"] == "finished" and done[0]["created_count"] == 4 and done[0]["error_count"] == 1
+    assert done[1]["state"] == "finished" and done[1]["duplicate_count"] == 4 and done[1]["error_count"] == 1
+    assert done[1]["created_count"] == 0
     assert done[0]["results"][4] == done[1]["results"][4]
-    created = [[r["application_id"] for r in d["results"] if r["status"] == "created"] for d in done]
+    created = [r["application_id"] for r in done[0]["results"] if r["status"] == "created"]
+    assert [r["application_id"] for r in done[1]["results"] if r["status"] == "duplicate"] == created
     with app.state.database.reader() as session:
-        contents = [[session.get(Application, a).content for a in ids_] for ids_ in created]  # type: ignore[union-attr]
-    assert contents[0] == contents[1]
-    assert contents[0][0]["title"] == "存储0号试点"  # as POST /applications stores it (stripped)
+        contents = [session.get(Application, a).content for a in created]  # type: ignore[union-attr]
+    assert contents[0]["title"] == "存储0号试点"  # as POST /applications stores it (stripped)
 
 
 async def test_bulk_events_continue_the_feed_in_order(app, client):
