@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     # After this many failures of one account in the window (from any address), each further try waits
     # 1, 2, 4… seconds (at most the maximum) after the latest failure: a guess spread over many addresses
-    # is slowed, yet no one can lock the account for everyone.
+    # is slowed, yet no one can lock the account for everyone: addresses the account signed in from before
+    # are never slowed, and a success there (or an API key's use) lifts the backoff.
     login_account_backoff_after: int = Field(default=10, ge=1)
     login_account_backoff_max_seconds: int = Field(default=60, ge=1)
     # Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client; unset:
