@@ -25,6 +25,7 @@ from bench import (
     form_pdf,
     hostile,
     read_path,
+    signatures,
 )
 from bench.common import scratch_postgres
 
@@ -96,6 +97,13 @@ def _deadline(table: Table, result: dict[str, Any]) -> None:
     )
 
 
+def _signatures(table: Table, result: dict[str, Any]) -> None:
+    for alg, target in (("SM2-SM3", "<= 3"), ("Ed25519", "reported")):
+        for op in ("sign", "verify"):
+            ratio = result[alg].get(f"{op}_ratio")
+            table.add(f"{alg} {op} per call ÷ openssl speed", "—", ratio, target if ratio is not None else "no openssl")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data sets and shorter loads")
@@ -165,6 +173,7 @@ def main() -> None:
             form_pdf_pg,
             lambda r: table.add("form.pdf second request ÷ JSON read", "PostgreSQL", r["ratio"], ">= 0.5"),
         )
+    step("signatures", lambda: signatures.run(1.0 if quick else 2.0), lambda r: _signatures(table, r))
     step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
     if pg:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
         step("deadline day", lambda: deadline_day.run(pg, 30 if quick else 60), lambda r: _deadline(table, r))

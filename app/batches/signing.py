@@ -7,6 +7,7 @@ DER ``SEQUENCE {r, s}``. SM2 hashes Z (GB/T 32918.2) with the default distinguis
 and the key files are encoded with ``asn1crypto``. The suite checks both directions against OpenSSL 3.
 """
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ def _unarmor(data: bytes, kind: str) -> bytes:
     return der
 
 
+@functools.lru_cache(maxsize=64)
 def _sm2_private(der: bytes) -> tuple[bytes, bytes]:
     """(32-byte scalar, uncompressed public point) of a PKCS#8 SM2 key."""
     try:
@@ -135,6 +137,7 @@ def sign(key: PrivateKey, payload: bytes) -> bytes:
     return algos.DSASignature({"r": int.from_bytes(rs[:32], "big"), "s": int.from_bytes(rs[32:], "big")}).dump()
 
 
+@functools.lru_cache(maxsize=256)
 def _sm2_point(public_pem: bytes) -> bytes:
     try:
         spki = keys.PublicKeyInfo.load(_unarmor(public_pem, "PUBLIC KEY"))
@@ -155,8 +158,13 @@ def check_public(alg: Alg, public_pem: bytes) -> None:
             raise KeyFormatError("not a public key") from exc
         if not isinstance(key, Ed25519PublicKey):
             raise KeyFormatError("not an Ed25519 public key")
-    elif not SM2.is_pk_valid(_sm2_point(public_pem)):
+    elif not _sm2_point_valid(public_pem):
         raise KeyFormatError("not a point of the SM2 curve")
+
+
+@functools.lru_cache(maxsize=256)
+def _sm2_point_valid(public_pem: bytes) -> bool:
+    return bool(SM2.is_pk_valid(_sm2_point(public_pem)))
 
 
 def verify(alg: Alg, public_pem: bytes, payload: bytes, signature: bytes) -> bool:
