@@ -235,6 +235,23 @@ async def read_on_loop(database: Database, read: Callable[[Executor, RecordUse],
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def reading_principal(
+    request: Request,
+    now: Now,
+    credential: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    """The caller of an endpoint that only reads although its method is POST (``POST /receipts/verify``):
+    resolved in a read transaction of its own, so the request never takes the write gate."""
+    database: Database = request.app.state.database
+    with database.transaction(read=True) as session:
+        principal = authenticate(session, database, credential, now, read_only=True)
+    request.state.user_id = principal.user_id
+    return principal
+
+
+ReadingPrincipal = Annotated[Principal, Depends(reading_principal)]
+
+
 def require_role(principal: Principal, *roles: Role) -> None:
     """403 naming the missing role unless the caller has one of ``roles``."""
     if not any(principal.has(r) for r in roles):
