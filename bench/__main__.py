@@ -24,6 +24,7 @@ from bench import (
     deadline_day,
     form_pdf,
     hostile,
+    isolation,
     read_path,
     signatures,
 )
@@ -95,6 +96,13 @@ def _deadline(table: Table, result: dict[str, Any]) -> None:
     table.add(
         "deadline day req/s, 2 workers ÷ 1 (load on the same cores)", "PostgreSQL", result.get("ratio_rps"), "reported"
     )
+
+
+def _isolation(table: Table, result: dict[str, Any]) -> None:
+    backend = BACKENDS[result["backend"]]
+    for name, figures in result["ops"].items():
+        table.add(f"isolation: {name} p99 under the hostile set ÷ idle", backend, figures["ratio"], "<= 3")
+    table.add("isolation: server RSS growth under the hostile set (MiB)", backend, result["rss_growth_mib"], "< 512")
 
 
 def _signatures(table: Table, result: dict[str, Any]) -> None:
@@ -174,7 +182,12 @@ def main() -> None:
             lambda r: table.add("form.pdf second request ÷ JSON read", "PostgreSQL", r["ratio"], ">= 0.5"),
         )
     step("signatures", lambda: signatures.run(1.0 if quick else 2.0), lambda r: _signatures(table, r))
-    step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
+    step("hostile uploads", hostile.run, lambda r: None)
+    step("isolation", lambda: isolation.run(15 if quick else 30), lambda r: _isolation(table, r))
+    if pg:
+        step(
+            "isolation", lambda: isolation.run(15 if quick else 30, pg), lambda r: _isolation(table, r)
+        )  # refusals and RSS: figures, no ratio
     if pg:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
         step("deadline day", lambda: deadline_day.run(pg, 30 if quick else 60), lambda r: _deadline(table, r))
     RESULTS.mkdir(exist_ok=True)
