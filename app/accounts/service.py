@@ -1,6 +1,7 @@
 """Accounts: logins with a database-backed failure limit, users, API keys."""
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -107,6 +108,48 @@ def find_user(session: Session, username: str) -> User | None:
     return next((u for u in rows if u.username == username), rows[0] if rows else None)
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A password checked against an account, before anything is written."""
+
+    account: str  # the folded username the limits count
+    address: str
+    user_id: str | None  # the user the password proved, if it did (and the user is active)
+
+
+def check_password(
+    database: Database, settings: Settings, username: str, password: str, address: str, now: datetime
+) -> LoginAttempt:
+    """The limits (429) and the password, on a read transaction; the costly hash is checked after it,
+    holding no lock and no write gate, so one sign-in never delays anyone else's write."""
+    account = fold_username(username)[:64]
+    address = address[:64]
+    with database.transaction(read=True) as session:
+        check_login_limits(session, settings, account, address, now)
+        user = find_user(session, username)
+        stored = user.password_hash if user else None
+        user_id = user.id if user is not None and user.is_active else None
+    ok = verify_password(password, stored)
+    return LoginAttempt(account, address, user_id if ok else None)
+
+
+def finish_login(database: Database, settings: Settings, attempt: LoginAttempt, now: datetime) -> tuple[str, datetime]:
+    """Record the failure (401), or issue a bearer token if the limits still allow it (failures may have
+    come from elsewhere meanwhile) and the user is still active."""
+    with database.transaction() as session:
+        user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
+        if user is None or not user.is_active:
+            # Committed with this transaction: the refusal is raised only after it.
+            session.add(LoginFailure(username=attempt.account, address=attempt.address, at=now))
+            issued = None
+        else:
+            check_login_limits(session, settings, attempt.account, attempt.address, now)
+            issued = _issue_token(session, settings, user, attempt.account, attempt.address, now)
+    if issued is None:
+        raise InvalidCredentials()
+    return issued
+
+
 def login(
     database: Database, settings: Settings, username: str, password: str, address: str, now: datetime
 ) -> tuple[str, datetime]:
@@ -115,21 +158,7 @@ def login(
     Usernames match case-insensitively (``Alice`` signs in as ``alice``). Failures count per folded
     account name and client address (``SMPS_TRUSTED_PROXIES`` decides what the address is).
     """
-    account = fold_username(username)[:64]
-    address = address[:64]
-    with database.transaction() as session:
-        check_login_limits(session, settings, account, address, now)
-        user = find_user(session, username)
-        ok = verify_password(password, user.password_hash if user else None)
-        if not ok or user is None or not user.is_active:
-            # Committed with this transaction: the refusal is raised only after it.
-            session.add(LoginFailure(username=account, address=address, at=now))
-            issued = None
-        else:
-            issued = _issue_token(session, settings, user, account, address, now)
-    if issued is None:
-        raise InvalidCredentials()
-    return issued
+    return finish_login(database, settings, check_password(database, settings, username, password, address, now), now)
 
 
 def _issue_token(

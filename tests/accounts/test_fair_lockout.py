@@ -82,3 +82,21 @@ async def test_the_owners_api_key_lifts_the_backoff(app: FastAPI, settings: Sett
     async with from_peer(app, "192.0.2.70") as client:
         assert (await client.get("/api/v1/me", headers=user.headers)).status_code == 200
     assert await login(app, "192.0.2.71", user.username) == 200
+
+
+def test_the_password_is_checked_before_the_write_gate_is_taken(app: FastAPI) -> None:
+    """Argon2 costs tens of milliseconds of CPU: no one else's write waits for a sign-in's hash."""
+    from app.accounts.router import checked_password
+    from app.core.deps import get_writer
+
+    def routes(items: object) -> object:
+        for r in items:  # type: ignore[attr-defined]
+            yield r
+            yield from routes(getattr(r, "routes", None) or getattr(getattr(r, "original_router", None), "routes", []))  # type: ignore[misc]
+
+    route = next(r for r in routes(app.routes) if getattr(r, "path", "") == "/api/v1/auth/token")  # type: ignore[call-overload]
+    order = [d.call for d in route.dependant.dependencies]
+    assert order.index(checked_password) < order.index(get_writer)
+    # The check itself reads only: none of its own dependencies takes the gate.
+    check = route.dependant.dependencies[order.index(checked_password)]
+    assert all(d.call is not get_writer for d in check.dependencies)
