@@ -16,7 +16,7 @@ Printed: each operation's p99 idle and under attack and their ratio (target ≤ 
 growth (target < 512 MiB), and what each hostile client got. Loopback only; every loop is bounded in
 time and count.
 
-    .venv/bin/python -m bench.isolation [--seconds 30] [--postgres ADMIN_URL]
+    .venv/bin/python -m bench.isolation [--seconds 30] [--postgres ADMIN_URL] [--skip trickle,png]
 """
 
 import argparse
@@ -44,6 +44,8 @@ from typing import Any
 
 import httpx
 import orjson
+import sqlalchemy as sa
+from sqlmodel import col
 
 from app.accounts.models import User
 from app.batches import receipts, signing
@@ -297,11 +299,15 @@ class Hostile:
             for s in socks:
                 s.close()
 
-    def run(self, until: float) -> list[threading.Thread]:
-        jobs: list[Callable[[], None]] = [lambda: self.idle(until)]
-        jobs += [lambda: self.trickler(until) for _ in range(4)]
-        jobs += [lambda: self.xlsx_bomb(until), lambda: self.signatures(until)]
-        jobs += [lambda i=i: self.pngs(until, i) for i in range(4)]  # type: ignore[misc]
+    def run(self, until: float, skip: frozenset[str] = frozenset()) -> list[threading.Thread]:
+        named: dict[str, list[Callable[[], None]]] = {
+            "idle": [lambda: self.idle(until)],
+            "trickle": [lambda: self.trickler(until) for _ in range(4)],
+            "xlsx": [lambda: self.xlsx_bomb(until)],
+            "signatures": [lambda: self.signatures(until)],
+            "png": [lambda i=i: self.pngs(until, i) for i in range(4)],  # type: ignore[misc]
+        }
+        jobs = [job for name, group in named.items() if name not in skip for job in group]
         threads = [threading.Thread(target=job, daemon=True) for job in jobs]
         for t in threads:
             t.start()
@@ -322,7 +328,7 @@ def _victim(url: str) -> str:
     now = datetime.now(UTC)
     try:
         with database.transaction() as session:
-            applicant = session.query(User).filter(User.username == "bench_uploader").one()
+            applicant = session.execute(sa.select(User).where(col(User.username) == "bench_uploader")).scalar_one()
             session.add(
                 User(
                     id=new_id("usr"),
@@ -351,8 +357,10 @@ def _database(postgres: str | None) -> Iterator[tuple[str, Path]]:
                 yield url, Path(tmp) / "files"
 
 
-def run(seconds: float = 30, postgres: str | None = None) -> dict[str, Any]:
+def run(seconds: float = 30, postgres: str | None = None, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     result: dict[str, Any] = {"bench": "isolation", "backend": "postgresql" if postgres else "sqlite"}
+    if skip:
+        result["skipped"] = sorted(skip)
     with _database(postgres) as (url, storage):
         setup = _setup(url)
         username = _victim(url)
@@ -367,7 +375,7 @@ def run(seconds: float = 30, postgres: str | None = None) -> dict[str, Any]:
             baseline = peak = rss_kib(proc.pid)
             hostile = Hostile(base, setup["key"], setup["application_id"], keys_dir)
             until = time.monotonic() + seconds + 5
-            threads = hostile.run(until)
+            threads = hostile.run(until, skip)
             time.sleep(5)  # the hostile set under way first
             sampler_stop = threading.Event()
 
@@ -411,8 +419,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.isolation", description=__doc__)
     parser.add_argument("--seconds", type=float, default=30, help="length of each phase (idle, attacked)")
     parser.add_argument("--postgres", default=None, help="an admin URL of a PostgreSQL server (scratch database)")
+    parser.add_argument(
+        "--skip", default="", help="hostile clients left out, comma-separated: idle,trickle,xlsx,signatures,png"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.seconds, args.postgres), ensure_ascii=False, indent=2))
+    skip = frozenset(name for name in args.skip.split(",") if name)
+    print(json.dumps(run(args.seconds, args.postgres, skip), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":
