@@ -6,6 +6,7 @@ start without the web application.
 """
 
 import importlib
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from app.core.serving import WireLimits
     from app.core.settings import Settings
 
 # Command groups kept in their own packages: name → "module:attribute", imported when used.
@@ -95,9 +97,11 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
         from app.worker import start_worker_thread
 
         start_worker_thread(_settings())
-    from app.core.serving import HeaderCappedHttpToolsProtocol
+    from app.core.serving import WIRE_ENVIRONMENT, HeaderCappedHttpToolsProtocol
 
     settings = _settings()
+    # The worker processes read their wire limits from the environment they inherit.
+    os.environ[WIRE_ENVIRONMENT] = _wire_limits(settings).to_environment()
     # X-Forwarded-For is believed only from SMPS_TRUSTED_PROXIES (the app applies the same rule in-process).
     proxies = ",".join(str(n) for n in settings.trusted_proxies)
     forwarding: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
@@ -112,10 +116,31 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
         access_log=False,
         http=HeaderCappedHttpToolsProtocol,
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_seconds,
         # A worker still importing the app on a busy host can miss uvicorn's 5 s health ping; killed for
         # it, its replacement misses it too, and the service never comes up.
         timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         **forwarding,
+    )
+
+
+def _wire_limits(settings: "Settings") -> "WireLimits":
+    """The wire limits of `smps serve`; open connections kept within the process's file descriptors."""
+    import resource
+
+    from app.core.serving import WireLimits
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        # Raise the soft limit to the hard one, as servers do; what remains reserves room for files.
+        soft = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    room = settings.max_connections if soft == resource.RLIM_INFINITY else max(1, soft - 256)
+    return WireLimits(
+        header_timeout_seconds=settings.header_timeout_seconds,
+        body_window_seconds=settings.body_timeout_seconds,
+        body_min_bytes=settings.body_min_bytes,
+        max_connections=min(settings.max_connections, room),
     )
 
 
@@ -274,7 +299,7 @@ def backup(output: Path) -> None:
 def fonts() -> None:
     from app.documents.font_report import fonts_readiness
 
-    settings = Settings()
+    settings = _settings()
     click.echo(fonts_readiness(settings.cjk_font, settings.cjk_title_font).model_dump_json(indent=2))
 
 

@@ -25,7 +25,9 @@ from bench import (
     deadline_day,
     form_pdf,
     hostile,
+    isolation,
     read_path,
+    signatures,
 )
 from bench.common import scratch_postgres
 
@@ -102,6 +104,20 @@ def _cli(table: Table, result: dict[str, Any]) -> None:
     table.add("smps receipt verify ÷ python -c pass (wall time)", "—", result["ratio_receipt_verify"], "<= 5")
 
 
+def _isolation(table: Table, result: dict[str, Any]) -> None:
+    backend = BACKENDS[result["backend"]]
+    for name, figures in result["ops"].items():
+        table.add(f"isolation: {name} p99 under the hostile set ÷ idle", backend, figures["ratio"], "<= 3")
+    table.add("isolation: server RSS growth under the hostile set (MiB)", backend, result["rss_growth_mib"], "< 512")
+
+
+def _signatures(table: Table, result: dict[str, Any]) -> None:
+    for alg, target in (("SM2-SM3", "<= 3"), ("Ed25519", "reported")):
+        for op in ("sign", "verify"):
+            ratio = result[alg].get(f"{op}_ratio")
+            table.add(f"{alg} {op} per call ÷ openssl speed", "—", ratio, target if ratio is not None else "no openssl")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data sets and shorter loads")
@@ -172,7 +188,11 @@ def main() -> None:
             lambda r: table.add("form.pdf second request ÷ JSON read", "PostgreSQL", r["ratio"], ">= 0.5"),
         )
     step("command line start", lambda: cli_startup.run(5 if quick else 15), lambda r: _cli(table, r))
+    step("signatures", lambda: signatures.run(1.0 if quick else 2.0), lambda r: _signatures(table, r))
     step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
+    step("isolation", lambda: isolation.run(15 if quick else 30), lambda r: _isolation(table, r))
+    if pg:
+        step("isolation", lambda: isolation.run(15 if quick else 30, pg), lambda r: _isolation(table, r))
     if pg:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
         step("deadline day", lambda: deadline_day.run(pg, 30 if quick else 60), lambda r: _deadline(table, r))
     RESULTS.mkdir(exist_ok=True)

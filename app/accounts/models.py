@@ -77,3 +77,15 @@ class LoginFailure(SQLModel, table=True):
     username: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = utc_column(index=True)
+
+
+class LoginSource(SQLModel, table=True):
+    """An address an account signed in from: its sign-ins there are never slowed by the account's
+    backoff, and a later success there lifts it (failures before it no longer count for the account)."""
+
+    __tablename__ = "login_sources"
+
+    username: str = Field(max_length=64, primary_key=True)
+    address: str = Field(max_length=64, primary_key=True)
+    first_success_at: datetime = utc_column()
+    last_success_at: datetime = utc_column()

@@ -45,6 +45,16 @@ router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 
 
+def checked_password(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: AppSettings, now: Now
+) -> service.LoginAttempt:
+    """The limits and the password, checked before the write gate is taken (the hash costs milliseconds
+    of CPU, which no other request's write should wait for)."""
+    # The peer, or the client named by a trusted proxy's X-Forwarded-For (SMPS_TRUSTED_PROXIES).
+    address = request.client.host if request.client else "unknown"
+    return service.check_password(request.app.state.database, settings, form.username, form.password, address, now)
+
+
 @router.post(
     "/auth/token",
     tags=["auth"],
@@ -53,9 +63,8 @@ AUTH = problem_responses(NotAuthenticated, ValidationFailed)
     responses=problem_responses(InvalidCredentials, TooManyRequests, ValidationFailed),
 )
 def create_token(
-    request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    database: WriterDatabase,
+    attempt: Annotated[service.LoginAttempt, Depends(checked_password)],
+    database: WriterDatabase,  # after the attempt: resolved in this order
     settings: AppSettings,
     now: Now,
 ) -> TokenResponse:
@@ -69,9 +78,7 @@ def create_token(
     `Cache-Control: no-store`, but failures are this service's problem+json (`invalid_credentials` 401,
     `too_many_attempts` 429 with `Retry-After`, `validation_failed` 422), not RFC 6749 §5.2 `error` bodies.
     """
-    # The peer, or the client named by a trusted proxy's X-Forwarded-For (SMPS_TRUSTED_PROXIES).
-    address = request.client.host if request.client else "unknown"
-    token, expires_at = service.login(database, settings, form.username, form.password, address, now)
+    token, expires_at = service.finish_login(database, settings, attempt, now)
     return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)
 
 

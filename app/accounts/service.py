@@ -1,13 +1,14 @@
 """Accounts: logins with a database-backed failure limit, users, API keys."""
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.models import AccessToken, ApiKey, LoginFailure, Role, User, fold_username
+from app.accounts.models import AccessToken, ApiKey, LoginFailure, LoginSource, Role, User, fold_username
 from app.core.clock import as_utc
 from app.core.db import Database
 from app.core.errors import (
@@ -37,28 +38,60 @@ def _too_many(settings: Settings, retry_after: int) -> AppError:
 
 
 def check_login_limits(session: Session, settings: Settings, account: str, address: str, now: datetime) -> None:
-    """429 while this (account, address) pair or this address has failed too often, or while the
-    account's backoff after many failures from anywhere has not yet passed."""
-    window = timedelta(seconds=settings.login_window_seconds)
-    by_pair, by_address, by_account, latest = session.execute(
+    """429 while this (account, address) pair or this address has failed too often, or, for a source the
+    account has not signed in from before, while the account's backoff after many failures from anywhere
+    has not yet passed."""
+    window_start = now - timedelta(seconds=settings.login_window_seconds)
+    by_pair, by_address, by_account = session.execute(
         sa.select(
             sa.func.count().filter(col(LoginFailure.username) == account, col(LoginFailure.address) == address),
             sa.func.count().filter(col(LoginFailure.address) == address),
             sa.func.count().filter(col(LoginFailure.username) == account),
-            sa.func.max(col(LoginFailure.at)).filter(col(LoginFailure.username) == account),
         ).where(
-            col(LoginFailure.at) > now - window,
+            col(LoginFailure.at) > window_start,
             sa.or_(col(LoginFailure.username) == account, col(LoginFailure.address) == address),
         )
     ).one()
     if by_pair >= settings.login_max_failures or by_address >= settings.login_max_failures_per_address:
         raise _too_many(settings, settings.login_window_seconds)
+    if by_account < settings.login_account_backoff_after:
+        return
+    known, lifted_at = _source_standing(session, account, address)
+    if known:
+        return  # failures elsewhere never make the owner wait where they signed in before
+    since = max(window_start, as_utc(lifted_at)) if lifted_at is not None else window_start
+    by_account, latest = session.execute(
+        sa.select(sa.func.count(), sa.func.max(col(LoginFailure.at))).where(
+            col(LoginFailure.username) == account, col(LoginFailure.at) > since
+        )
+    ).one()
     if by_account >= settings.login_account_backoff_after and latest is not None:
         excess = by_account - settings.login_account_backoff_after
         delay = min(2 ** min(excess, 30), settings.login_account_backoff_max_seconds)
         wait = as_utc(latest) + timedelta(seconds=delay) - now
         if wait > timedelta(0):
             raise _too_many(settings, max(1, math.ceil(wait.total_seconds())))
+
+
+def _source_standing(session: Session, account: str, address: str) -> tuple[bool, datetime | None]:
+    """Whether the account signed in from this address before, and when its backoff was last lifted: a
+    success from a source it had signed in from already, or the use of one of its API keys."""
+    known = sa.select(col(LoginSource.address)).where(
+        col(LoginSource.username) == account, col(LoginSource.address) == address
+    )
+    lifted = sa.select(sa.func.max(col(LoginSource.last_success_at))).where(
+        col(LoginSource.username) == account, col(LoginSource.last_success_at) > col(LoginSource.first_success_at)
+    )
+    key_used = (
+        sa.select(sa.func.max(col(ApiKey.last_used_at)))
+        .join(User, col(User.id) == col(ApiKey.user_id))
+        .where(col(User.username_folded) == account)
+    )
+    is_known, lifted_at, key_used_at = session.execute(
+        sa.select(known.exists(), lifted.scalar_subquery(), key_used.scalar_subquery())
+    ).one()
+    moments = [as_utc(m) for m in (lifted_at, key_used_at) if m is not None]
+    return bool(is_known), max(moments) if moments else None
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -75,6 +108,48 @@ def find_user(session: Session, username: str) -> User | None:
     return next((u for u in rows if u.username == username), rows[0] if rows else None)
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A password checked against an account, before anything is written."""
+
+    account: str  # the folded username the limits count
+    address: str
+    user_id: str | None  # the user the password proved, if it did (and the user is active)
+
+
+def check_password(
+    database: Database, settings: Settings, username: str, password: str, address: str, now: datetime
+) -> LoginAttempt:
+    """The limits (429) and the password, on a read transaction; the costly hash is checked after it,
+    holding no lock and no write gate, so one sign-in never delays anyone else's write."""
+    account = fold_username(username)[:64]
+    address = address[:64]
+    with database.transaction(read=True) as session:
+        check_login_limits(session, settings, account, address, now)
+        user = find_user(session, username)
+        stored = user.password_hash if user else None
+        user_id = user.id if user is not None and user.is_active else None
+    ok = verify_password(password, stored)
+    return LoginAttempt(account, address, user_id if ok else None)
+
+
+def finish_login(database: Database, settings: Settings, attempt: LoginAttempt, now: datetime) -> tuple[str, datetime]:
+    """Record the failure (401), or issue a bearer token if the limits still allow it (failures may have
+    come from elsewhere meanwhile) and the user is still active."""
+    with database.transaction() as session:
+        user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
+        if user is None or not user.is_active:
+            # Committed with this transaction: the refusal is raised only after it.
+            session.add(LoginFailure(username=attempt.account, address=attempt.address, at=now))
+            issued = None
+        else:
+            check_login_limits(session, settings, attempt.account, attempt.address, now)
+            issued = _issue_token(session, settings, user, attempt.account, attempt.address, now)
+    if issued is None:
+        raise InvalidCredentials()
+    return issued
+
+
 def login(
     database: Database, settings: Settings, username: str, password: str, address: str, now: datetime
 ) -> tuple[str, datetime]:
@@ -83,21 +158,7 @@ def login(
     Usernames match case-insensitively (``Alice`` signs in as ``alice``). Failures count per folded
     account name and client address (``SMPS_TRUSTED_PROXIES`` decides what the address is).
     """
-    account = fold_username(username)[:64]
-    address = address[:64]
-    with database.transaction() as session:
-        check_login_limits(session, settings, account, address, now)
-        user = find_user(session, username)
-        ok = verify_password(password, user.password_hash if user else None)
-        if not ok or user is None or not user.is_active:
-            # Committed with this transaction: the refusal is raised only after it.
-            session.add(LoginFailure(username=account, address=address, at=now))
-            issued = None
-        else:
-            issued = _issue_token(session, settings, user, account, address, now)
-    if issued is None:
-        raise InvalidCredentials()
-    return issued
+    return finish_login(database, settings, check_password(database, settings, username, password, address, now), now)
 
 
 def _issue_token(
@@ -110,10 +171,16 @@ def _issue_token(
             id=new_id("tok"), user_id=user.id, token_hash=secret_hash(token), created_at=now, expires_at=expires_at
         )
     )
-    # This address has proved itself; failures elsewhere keep counting toward the account's backoff.
+    # This address has proved itself: its failures go, and it becomes (or stays) a known source. A success
+    # from a source known before lifts the account's backoff (see check_login_limits).
     session.execute(
         sa.delete(LoginFailure).where(col(LoginFailure.username) == account, col(LoginFailure.address) == address)
     )
+    source = session.get(LoginSource, (account, address))
+    if source is None:
+        session.add(LoginSource(username=account, address=address, first_success_at=now, last_success_at=now))
+    else:
+        source.last_success_at = now
     return token, expires_at
 
 

@@ -77,6 +77,8 @@ def verify(file: Path, keys_file: Path | None, url: str | None) -> None:
         "unknown_key": "signed with a key that is not published",
         "signature_mismatch": "the signature does not match: the receipt was changed, or not signed by that key",
         "legacy_hmac_receipt": "issued before public-key signatures: check it with POST /api/v1/receipts/verify",
+        "duplicate_signature": "a key signs the receipt more than once",
+        "key_retired": "signed with a key after its retirement (the receipt's time is after the key's retired_at)",
     }
     click.echo(orjson.dumps({"valid": valid, "reason": reason, "kid": kid, "message": messages[reason]}).decode())
     raise SystemExit(0 if valid else 1)
@@ -106,12 +108,21 @@ def generate(development: bool) -> None:
 
 @keys.command(
     help="Make new active keys of both algorithms and retire the old (still published: old receipts "
-    "keep verifying). Running servers pick the new keys up."
+    "keep verifying). The retired private keys leave the keys folder: deleted, or moved to --archive. "
+    "Running servers pick the new keys up."
 )
-def rotate() -> None:
+@click.option(
+    "--archive",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Move the retired private keys to this folder (outside the keys folder; the service never reads it) "
+    "instead of deleting them.",
+)
+def rotate(archive: Path | None) -> None:
     store = _store()
+    if archive is not None and archive.resolve().is_relative_to(store.directory.resolve()):
+        raise click.UsageError(f"--archive must be outside the keys folder {store.directory}")
     before = {k.kid for k in store.published() if k.retired_at is None}
-    for k in store.rotate():
+    for k in store.rotate(archive):
         click.echo(f"{k.kid}\t{k.alg}\tactive")
     for kid in sorted(before):
         click.echo(f"{kid}\tretired")

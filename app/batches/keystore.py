@@ -127,8 +127,11 @@ class FileKeyStore:
         have = {k.alg for k in self._load() if k.retired_at is None}
         return [self._add(alg, development) for alg in ALGORITHMS if alg not in have]
 
-    def rotate(self) -> list[KeyInfo]:
-        """New active keys of both algorithms; the old ones are retired (still published, no longer used)."""
+    def rotate(self, archive: Path | None = None) -> list[KeyInfo]:
+        """New active keys of both algorithms; the old ones are retired (still published, no longer used)
+        and their private keys leave the folder: deleted, or moved to ``archive`` (outside it)."""
+        if archive is not None and archive.resolve().is_relative_to(self.directory.resolve()):
+            raise ValueError(f"the archive must be outside the keys folder {self.directory}")
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         old = [k for k in self._load() if k.retired_at is None]
         new = [self._add(alg, development=False) for alg in ALGORITHMS]
@@ -138,7 +141,26 @@ class FileKeyStore:
             self._write(
                 self.directory / f"{k.kid}.json", orjson.dumps(retired.__dict__, option=orjson.OPT_INDENT_2), 0o644
             )
+        self.remove_retired_private_keys(archive)
         return new
+
+    def retired_private_files(self) -> list[Path]:
+        """Private key files of retired keys still in the folder (left by an earlier version's rotation)."""
+        retired = {k.kid for k in self._load() if k.retired_at is not None}
+        return sorted(p for p in self.directory.glob("*.pem") if p.stem in retired)
+
+    def remove_retired_private_keys(self, archive: Path | None = None) -> list[Path]:
+        """Delete the retired keys' private files, or move them to ``archive`` (made 0700, files 0600)."""
+        files = self.retired_private_files()
+        if archive is not None and files:
+            archive.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in files:
+            if archive is None:
+                path.unlink()
+            else:
+                self._write(archive / path.name, path.read_bytes(), 0o600)
+                path.unlink()
+        return files
 
     def exposed_private_files(self) -> list[Path]:
         """Private key files that others than the owner may read."""

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import rfc8785
@@ -45,11 +46,23 @@ def seal(document: dict[str, Any], signers: list[Signer]) -> dict[str, Any]:
 def verify(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool, str]:
     """Whether every signature of ``document`` is good, by a published key; with a reason code.
 
-    Reasons: ``valid``, ``malformed``, ``unsigned`` (no signature), ``unknown_key`` (a kid not among
-    ``keys``), ``signature_mismatch`` (the receipt was changed, or the signature is not by that key).
+    Reasons: ``valid``, ``malformed``, ``unsigned`` (no signature), ``duplicate_signature`` (a kid twice),
+    ``unknown_key`` (a kid not among ``keys``), ``key_retired`` (its ``submitted_at`` is after the key's
+    ``retired_at``), ``signature_mismatch`` (the receipt was changed, or the signature is not by that key).
     """
     valid, reason, _ = check(document, keys)
     return valid, reason
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 time with its offset (``…Z``), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool, str, str | None]:
@@ -69,12 +82,26 @@ def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool
         data = payload(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
         return False, "malformed", None
+    # Every entry is looked at before any is verified: a key signs once (a repeated signature would only
+    # repeat the cost), and a retired key signs nothing dated after its retirement.
+    seen: set[str] = set()
     for sig in signatures:
         if not isinstance(sig, dict) or not all(isinstance(sig.get(f), str) for f in ("kid", "alg", "value")):
             return False, "malformed", None
+        if sig["kid"] in seen:
+            return False, "duplicate_signature", sig["kid"]
+        seen.add(sig["kid"])
         key = published.get(sig["kid"])
         if key is None or key.get("alg") != sig["alg"] or sig["alg"] not in signing.ALGORITHMS:
             return False, "unknown_key", sig["kid"]
+        if key.get("retired_at") is not None:
+            issued, retired = _moment(document.get("submitted_at")), _moment(key.get("retired_at"))
+            if issued is None or retired is None:
+                return False, "malformed", sig["kid"]
+            if issued > retired:
+                return False, "key_retired", sig["kid"]
+    for sig in signatures:
+        key = published[sig["kid"]]
         try:
             raw = base64.b64decode(sig["value"], validate=True)
             good = signing.verify(sig["alg"], str(key.get("public_key_pem", "")).encode(), data, raw)

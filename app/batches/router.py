@@ -7,10 +7,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, st
 from sqlmodel import col
 
 from app.accounts.models import Role
-from app.accounts.principal import CurrentPrincipal, Principal, require_role
+from app.accounts.principal import CurrentPrincipal, Principal, ReadingPrincipal, require_role
 from app.applications.access import visibility_filter
 from app.applications.models import Application
-from app.batches import receipts, receipts_hmac, service
+from app.batches import receipts_hmac, service
 from app.batches.keystore import key_store, signers_for
 from app.batches.models import Batch, BatchItem, BatchTransition
 from app.batches.schemas import (
@@ -28,6 +28,7 @@ from app.batches.schemas import (
     VerifyResult,
 )
 from app.batches.summary import call_summary
+from app.batches.verification import bound_signatures, verify_issued
 from app.core.deps import AppSettings, DbSession, IfMatch, Now, etag, reads_only, require_version
 from app.core.errors import (
     DeadlinePassed,
@@ -254,17 +255,21 @@ def list_batch_receipts(batch: VisibleBatch, session: DbSession) -> list[dict[st
 )
 @reads_only  # a POST for its body only: no write gate, no write transaction
 def verify_receipt(
-    principal: CurrentPrincipal,
+    request: Request,
+    principal: ReadingPrincipal,
     settings: AppSettings,
     body: Annotated[ReceiptDocument, Body()],
 ) -> VerifyResult:
-    """Whether a receipt is genuine (signed by this service) and unchanged; receipts issued before public-key
-    signatures (HMAC) too. Anyone can check a receipt without the server: see GET /receipt-keys."""
+    """Whether a receipt is genuine (signed by this service, issued by it as it stands) and unchanged;
+    receipts issued before public-key signatures (HMAC) too. At most one signature per published key
+    (422 otherwise). Anyone can check a receipt's signatures without the server: see GET /receipt-keys."""
     if receipts_hmac.is_legacy(body):
         key = legacy_key(settings)
         valid, reason = receipts_hmac.verify(body, key) if key else (False, "unknown_key")
     else:
-        valid, reason = receipts.verify(body, key_store(settings.keys_dir).published())
+        published = key_store(settings.keys_dir).published()
+        bound_signatures(body, published)
+        valid, reason = verify_issued(request.app.state.database, body, published)
     return VerifyResult(valid=valid, reason=reason)
 
 

@@ -153,7 +153,11 @@ class ReceiptKeys(BaseModel):
 
 class VerifyResult(BaseModel):
     valid: bool
-    reason: str = Field(description="valid | malformed | unsigned | unknown_key | digest_mismatch | signature_mismatch")
+    reason: str = Field(
+        description="valid | malformed | unsigned | unknown_key | key_retired | signature_mismatch | "
+        "not_issued (no receipt of this tracking number was issued here) | digest_mismatch (it differs from the "
+        "receipt issued under this tracking number)"
+    )
 
 
 class RecommenderRow(BaseModel):

@@ -3,11 +3,14 @@
 Keys are PEM as OpenSSL 3 writes them: PKCS#8 private keys, SubjectPublicKeyInfo public keys (SM2 as
 ``id-ecPublicKey`` on the curve 1.2.156.10197.1.301). Signatures are raw bytes: Ed25519's 64 bytes, SM2's
 DER ``SEQUENCE {r, s}``. SM2 hashes Z (GB/T 32918.2) with the default distinguishing ID of GB/T 35276.
-``cryptography`` has no SM2 curve, so SM2 is done by ``gmalg`` (pure Python, ``secrets`` for k) and the
-key files are encoded with ``asn1crypto``.
+``cryptography`` has no SM2 curve, so SM2 (with its SM3) is done in C by ``gmalglib`` (``secrets`` for k),
+and the key files are encoded with ``asn1crypto``; verification goes through the system's OpenSSL 3 where
+there is one (``sm2_openssl``: several times faster). The suite checks both directions against OpenSSL 3.
 """
 
+import functools
 import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,10 +18,9 @@ from asn1crypto import algos, keys, pem
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from gmalg import SM2, SM3
-from gmalg.base import Hash
+from gmalglib.sm2 import SM2
 
-from app.core.fast.libraries import sm2_with_hash
+from app.batches import sm2_openssl
 
 Alg = Literal["Ed25519", "SM2-SM3"]
 ALGORITHMS: tuple[Alg, ...] = ("Ed25519", "SM2-SM3")
@@ -29,36 +31,9 @@ keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)  # asn1crypto lacks it;
 _SM2_PARAMS = keys.ECDomainParameters(name="named", value="sm2p256v1")
 
 
-class _OpenSSLSM3(Hash):
-    """SM3 from the OpenSSL behind ``hashlib`` (hundreds of times faster than pure Python), for gmalg."""
-
-    @classmethod
-    def max_msg_length(cls) -> int:
-        return SM3.max_msg_length()
-
-    @classmethod
-    def hash_length(cls) -> int:
-        return 32
-
-    def __init__(self) -> None:
-        self._h = hashlib.new("sm3")
-
-    def reset(self) -> None:
-        self._h = hashlib.new("sm3")
-
-    def update(self, data: bytes) -> None:
-        self._h.update(data)
-
-    def value(self) -> bytes:
-        return self._h.digest()
-
-
-def _sm2(scalar: bytes | None, point: bytes) -> SM2:
-    sm2 = SM2(scalar, SM2_DEFAULT_ID, point)
-    if "sm3" in hashlib.algorithms_available:
-        # gmalg takes its hash as an object; its SM2 class makes a pure-Python one, replaced here.
-        sm2_with_hash(sm2, _OpenSSLSM3())
-    return sm2
+def _sm2(scalar: bytes | None, point: bytes | None) -> SM2:
+    given = {name: value for name, value in (("sk", scalar), ("pk", point)) if value is not None}
+    return SM2(**given, uid=SM2_DEFAULT_ID, rnd_fn=secrets.token_bytes)
 
 
 class KeyFormatError(ValueError):
@@ -92,7 +67,7 @@ def generate(alg: Alg) -> PrivateKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return PrivateKey(alg, private, public)
-    sk, pk = SM2().generate_keypair()
+    sk, pk = _sm2(None, None).generate_keypair()
     ec = keys.ECPrivateKey(
         {
             "version": "ecPrivkeyVer1",
@@ -122,6 +97,7 @@ def _unarmor(data: bytes, kind: str) -> bytes:
     return der
 
 
+@functools.lru_cache(maxsize=64)
 def _sm2_private(der: bytes) -> tuple[bytes, bytes]:
     """(32-byte scalar, uncompressed public point) of a PKCS#8 SM2 key."""
     try:
@@ -135,7 +111,7 @@ def _sm2_private(der: bytes) -> tuple[bytes, bytes]:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyFormatError("not an SM2 PKCS#8 key") from exc
     # The public point is optional in the file (OpenSSL writes it); deriving it costs a scalar multiplication.
-    derived = SM2().generate_pk(scalar) if not point else bytes(point)
+    derived = SM2.get_pk(scalar) if not point else bytes(point)
     return scalar, derived
 
 
@@ -160,10 +136,11 @@ def sign(key: PrivateKey, payload: bytes) -> bytes:
         assert isinstance(private, Ed25519PrivateKey)
         return private.sign(payload)
     scalar, point = _sm2_private(der)
-    r, s = _sm2(scalar, point).sign(payload)
-    return algos.DSASignature({"r": int.from_bytes(r, "big"), "s": int.from_bytes(s, "big")}).dump()
+    rs = _sm2(scalar, point).sign(payload)
+    return algos.DSASignature({"r": int.from_bytes(rs[:32], "big"), "s": int.from_bytes(rs[32:], "big")}).dump()
 
 
+@functools.lru_cache(maxsize=256)
 def _sm2_point(public_pem: bytes) -> bytes:
     try:
         spki = keys.PublicKeyInfo.load(_unarmor(public_pem, "PUBLIC KEY"))
@@ -184,8 +161,13 @@ def check_public(alg: Alg, public_pem: bytes) -> None:
             raise KeyFormatError("not a public key") from exc
         if not isinstance(key, Ed25519PublicKey):
             raise KeyFormatError("not an Ed25519 public key")
-    elif not SM2().verify_pk(_sm2_point(public_pem)):
+    elif not _sm2_point_valid(public_pem):
         raise KeyFormatError("not a point of the SM2 curve")
+
+
+@functools.lru_cache(maxsize=256)
+def _sm2_point_valid(public_pem: bytes) -> bool:
+    return bool(SM2.is_pk_valid(_sm2_point(public_pem)))
 
 
 def verify(alg: Alg, public_pem: bytes, payload: bytes, signature: bytes) -> bool:
@@ -211,4 +193,7 @@ def verify(alg: Alg, public_pem: bytes, payload: bytes, signature: bytes) -> boo
         or s.bit_length() > 256
     ):
         return False
-    return bool(_sm2(None, _sm2_point(public_pem)).verify(payload, r.to_bytes(32, "big"), s.to_bytes(32, "big")))
+    judged = sm2_openssl.verify(public_pem, payload, signature, SM2_DEFAULT_ID)
+    if judged is not None:
+        return judged
+    return bool(_sm2(None, _sm2_point(public_pem)).verify(payload, r.to_bytes(32, "big") + s.to_bytes(32, "big")))

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     # After this many failures of one account in the window (from any address), each further try waits
     # 1, 2, 4… seconds (at most the maximum) after the latest failure: a guess spread over many addresses
-    # is slowed, yet no one can lock the account for everyone.
+    # is slowed, yet no one can lock the account for everyone: addresses the account signed in from before
+    # are never slowed, and a success there (or an API key's use) lifts the backoff.
     login_account_backoff_after: int = Field(default=10, ge=1)
     login_account_backoff_max_seconds: int = Field(default=60, ge=1)
     # Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client; unset:
@@ -47,6 +48,15 @@ class Settings(BaseSettings):
     # Form-encoded bodies (the token endpoint); the header section `smps serve` accepts (431 beyond).
     max_form_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
+    # Deadlines on the wire (`smps serve`, app/core/serving.py): a request's headers must be complete this
+    # long after its first byte (408 beyond); while a body is read, every window must bring at least
+    # body_min_bytes (408 beyond); an idle kept-alive connection is closed after keep_alive_seconds; a
+    # process holds at most max_connections open connections (503 and closed beyond).
+    header_timeout_seconds: float = Field(default=20.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    body_min_bytes: int = Field(default=16 * 1024, ge=1)
+    keep_alive_seconds: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=4096, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     # PostgreSQL connections opened beyond the pool under load (closed again when returned). A process runs
     # up to a thread pool of requests (40) plus the writes admitted on the event loop (half of that), each

@@ -1,26 +1,13 @@
 """Small reaches into private parts of libraries, each where the library has no public way to do it.
 
 The locked versions (uv.lock) are the ones these were written against; a test exercising each path
-(receipt signing, webhook delivery, XLSX uploads) fails if a new version moves the attribute.
+(webhook delivery, XLSX uploads) fails if a new version moves the attribute.
 """
 
 from typing import Any
 
 import httpcore
 import httpx
-from gmalg import SM2
-from gmalg import sm2 as gmalg_sm2
-from gmalg.base import Hash
-
-
-def sm2_with_hash(sm2: SM2, hash_obj: Hash) -> SM2:
-    """``sm2`` computing with ``hash_obj`` instead of gmalg's pure-Python SM3.
-
-    gmalg builds its SM3 inside ``SM2.__init__`` with no parameter to pass another; OpenSSL's SM3 is
-    hundreds of times faster, which makes SM2 receipt signatures cheap (``python -m bench.batch_submit``).
-    """
-    sm2._core = gmalg_sm2.SM2Core(gmalg_sm2._ecdlp, hash_obj)
-    return sm2
 
 
 def use_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool) -> httpx.HTTPTransport:

@@ -6,31 +6,10 @@ from datetime import datetime
 import httpcore
 import httpx
 import openpyxl
-from gmalg import SM2
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 
-from app.batches import signing
-from app.core.fast.libraries import sm2_with_hash, use_pool, xlsx_sheet_parser
-
-
-class _CountingSM3(signing._OpenSSLSM3):
-    used = 0
-
-    def update(self, data: bytes) -> None:
-        type(self).used += 1
-        super().update(data)
-
-
-def test_sm2_computes_with_the_given_hash_and_agrees_with_gmalg() -> None:
-    key = signing.generate("SM2-SM3")
-    scalar, point = signing._sm2_private(signing._unarmor(key.pem, "PRIVATE KEY"))
-    fast = sm2_with_hash(SM2(scalar, signing.SM2_DEFAULT_ID, point), _CountingSM3())
-    r, s = fast.sign(b"receipt")
-    assert _CountingSM3.used > 0
-    plain = SM2(None, signing.SM2_DEFAULT_ID, point)  # gmalg's own pure-Python SM3
-    assert plain.verify(b"receipt", r, s)
-    assert not plain.verify(b"other", r, s)
+from app.core.fast.libraries import use_pool, xlsx_sheet_parser
 
 
 def test_use_pool_puts_the_pool_in_the_transport() -> None:
