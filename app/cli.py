@@ -251,6 +251,10 @@ from app.batches.cli import keys, receipt  # noqa: E402
 main.add_command(receipt)
 main.add_command(keys)
 
+from app.documents.cli import package  # noqa: E402
+
+main.add_command(package)
+
 
 if __name__ == "__main__":
     main()

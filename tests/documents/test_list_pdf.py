@@ -128,7 +128,12 @@ async def test_a_submitted_list_prints_in_rank_order_with_seal_room_tracking_num
     image = _image(pdf, tmp_path, len(pages), "last").convert("L")
     scale = 100 / 72
     room = image.crop(
-        (int(18 * MM * scale), int((seal["bottom"] + 3) * scale), int((PAGE_W - 18 * MM) * scale), int((date["top"] - 3) * scale))
+        (
+            int(18 * MM * scale),
+            int((seal["bottom"] + 3) * scale),
+            int((PAGE_W - 18 * MM) * scale),
+            int((date["top"] - 3) * scale),
+        )
     )
     assert min(room.getdata()) > 200
     # Ink where the title is: the glyphs are drawn, not blank boxes.
@@ -153,9 +158,7 @@ async def test_a_submitted_list_prints_in_rank_order_with_seal_room_tracking_num
     assert office.status_code == 200 and office.content == pdf
 
 
-async def test_an_open_list_prints_as_a_draft_for_its_recommender_only(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
+async def test_an_open_list_prints_as_a_draft_for_its_recommender_only(app: FastAPI, client: httpx.AsyncClient) -> None:
     cast, batch_id, _ = await _list(app, client, 2)
     url = f"/api/v1/batches/{batch_id}/recommended-list.pdf"
     r = await client.get(url, headers=cast.reviewer.headers)
