@@ -12,10 +12,17 @@ import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
 
+from app.attachments.blobstore import S3BlobStore
 from app.batches import receipts
 from app.cli import main
+from app.core.settings import Settings
+from app.documents import package as package_module
+from app.documents.package import checksum_store_of
+from app.main import create_app
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow
+from tests.attachments.test_s3 import s3_endpoint, s3_settings  # noqa: F401 — the moto server's fixtures
 from tests.batches.helpers import act, cast_for, open_batch, put_items
+from tests.conftest import FakeClock
 
 TITLES = ("济南市历下区政务服务标准化试点", "青岛市/社区养老服务标准化试点：“一老一小”")
 
@@ -198,3 +205,34 @@ async def test_only_a_submitted_list_has_a_package_for_its_recommender_and_the_o
     open_list = (await open_batch(client, other)).json()["id"]
     r = await client.get(f"/api/v1/batches/{open_list}/package.zip", headers=other.reviewer.headers)
     assert r.status_code == 404 and r.json()["code"] == "package_not_available"
+
+
+async def test_from_s3_the_package_streams_keeps_its_checksums_in_the_bucket_and_resumes(
+    s3_settings: Settings,  # noqa: F811
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_app(s3_settings, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        cast, batch_id = await submitted(app, client)
+        url = f"/api/v1/batches/{batch_id}/package.zip"
+        first = await client.get(url, headers=cast.reviewer.headers)
+        assert first.status_code == 200
+        sums = checksum_store_of(app)
+        assert isinstance(sums, S3BlobStore) and sums.prefix.endswith("checksums/")
+        assert len(list(sums.list())) == 5  # CRC-32 and SM3 of each attachment, kept beside it
+        # Another process (nothing in memory) reads them from the bucket: the same bytes, resumable.
+        monkeypatch.setattr(package_module, "_KEPT", package_module.BoundedLru(10))
+        again = await client.get(url, headers=cast.office.headers)
+        assert again.content == first.content
+        tail = await client.get(url, headers={**cast.reviewer.headers, "Range": "bytes=777-"})
+        assert tail.status_code == 206 and tail.content == first.content[777:]
+        keys = tmp_path / "keys.json"
+        keys.write_bytes((await client.get("/api/v1/receipt-keys")).content)
+        (tmp_path / "p.zip").write_bytes(first.content)
+        code, result = _verify(tmp_path / "p.zip", keys)
+        assert code == 0, result
+        bagit.Bag(str(_extract(first.content, tmp_path / "x"))).validate()
+    app.state.database.dispose()
