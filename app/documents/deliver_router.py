@@ -1,9 +1,10 @@
 """What a recommender delivers (国标委发〔2022〕35号, 四): the printable list to stamp, and its electronic copy."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
@@ -152,6 +153,27 @@ def package_stream(
     )
 
 
+BATCH = 8 * 1024 * 1024  # pieces pulled from the stream per trip to a worker thread
+
+
+async def in_batches(stream: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream's pieces, pulled in a worker thread (reads, renders and queries block) a few MiB at a
+    time: one thread hop per batch rather than per piece, which halved the throughput."""
+
+    def pull() -> list[bytes]:
+        pieces, size = [], 0
+        for piece in stream:
+            pieces.append(piece)
+            size += len(piece)
+            if size >= BATCH:
+                break
+        return pieces
+
+    while pieces := await anyio.to_thread.run_sync(pull):
+        for piece in pieces:
+            yield piece
+
+
 def package_size(request: Request, facts: PackageFacts, batch_id: str) -> int:
     stream = package_stream(request, facts, batch_id, sizing=True)
     while True:
@@ -208,6 +230,7 @@ def get_batch_package(
         if isinstance(wanted, tuple):
             first, last = wanted
             headers |= {"Content-Range": f"bytes {first}-{last}/{total}", "Content-Length": str(last - first + 1)}
-            body = package_stream(request, facts, batch.id, first, last)
+            body = in_batches(package_stream(request, facts, batch.id, first, last))
             return StreamingResponse(body, status.HTTP_206_PARTIAL_CONTENT, headers, "application/zip")
-    return StreamingResponse(package_stream(request, facts, batch.id), headers=headers, media_type="application/zip")
+    body = in_batches(package_stream(request, facts, batch.id))
+    return StreamingResponse(body, headers=headers, media_type="application/zip")
