@@ -24,6 +24,7 @@ from bench import (
     deadline_day,
     form_pdf,
     hostile,
+    package,
     read_path,
 )
 from bench.common import scratch_postgres
@@ -96,6 +97,16 @@ def _deadline(table: Table, result: dict[str, Any]) -> None:
     )
 
 
+def _package(table: Table, result: dict[str, Any]) -> None:
+    backend = BACKENDS[result["backend"]]
+    table.add("package.zip MB/s ÷ blob store read MB/s (second download)", backend, result["ratio"], ">= 0.5")
+    table.add("package.zip MB/s ÷ blob store read MB/s (first: SM3, forms)", backend, result["ratio_first"], "reported")
+    table.add(
+        "package.zip server RSS growth (MiB, second download)", backend, result["second"]["rss_growth_mib"], "< 64"
+    )
+    table.add("package.zip time to first byte (s)", backend, result["second"]["first_byte_s"], "< 1")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data sets and shorter loads")
@@ -165,6 +176,11 @@ def main() -> None:
             form_pdf_pg,
             lambda r: table.add("form.pdf second request ÷ JSON read", "PostgreSQL", r["ratio"], ">= 0.5"),
         )
+    step(
+        "package.zip",
+        lambda: package.run(60 if quick else 300, 5, 1.0),
+        lambda r: _package(table, r),
+    )
     step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
     if pg:  # deadline day runs on PostgreSQL under `smps serve`, at 1 and at 2 workers
         step("deadline day", lambda: deadline_day.run(pg, 30 if quick else 60), lambda r: _deadline(table, r))

@@ -14,8 +14,8 @@ and the first is reported beside it.
 import argparse
 import hashlib
 import os
-import tempfile
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
