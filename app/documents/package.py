@@ -237,6 +237,7 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
                 digests=_known(sums, att.storage_key, att.sha256),
                 read=lambda offset, key=att.storage_key: blobs.read(key, offset),  # type: ignore[misc]
                 learned=_learn(sums, att.storage_key),
+                sha256=att.sha256,
                 done=[track(f"data/{folder}/{path}")],
             )
     facts.payload = payload

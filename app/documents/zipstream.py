@@ -57,16 +57,21 @@ def sm3() -> Any:
 
 
 class Hasher:
-    def __init__(self) -> None:
-        self.crc, self.sha, self.sm = 0, hashlib.sha256(), sm3()
+    """CRC-32, SHA-256 and SM3 of a stream; a SHA-256 stored already is taken as it is, not computed."""
+
+    def __init__(self, sha256: str | None = None) -> None:
+        self.crc, self.sm, self.stored = 0, sm3(), sha256
+        self.sha = None if sha256 else hashlib.sha256()
 
     def update(self, data: bytes) -> None:
         self.crc = zlib.crc32(data, self.crc)
-        self.sha.update(data)
+        if self.sha is not None:
+            self.sha.update(data)
         self.sm.update(data)
 
     def digests(self) -> Digests:
-        return Digests(self.crc, self.sha.hexdigest(), self.sm.hexdigest())
+        sha256 = self.sha.hexdigest() if self.sha is not None else str(self.stored)
+        return Digests(self.crc, sha256, self.sm.hexdigest())
 
 
 def digests_of(data: bytes) -> Digests:
@@ -85,6 +90,7 @@ class Member:
     produce: Callable[[], bytes] | None = None
     read: Callable[[int], Iterator[bytes]] | None = None
     learned: Callable[[Digests], None] | None = None  # told the digests once they are computed
+    sha256: str | None = None  # stored already (an attachment's): not computed again
     done: list[Callable[["Member"], None]] = field(default_factory=list)
 
     def bytes_now(self) -> bytes:
@@ -179,7 +185,7 @@ def stream_zip(
                     if out.finished():
                         break
             else:
-                hasher, read = Hasher(), 0
+                hasher, read = Hasher(member.sha256), 0
                 for chunk in member.read(0):
                     hasher.update(chunk)
                     read += len(chunk)
