@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
 
-from app.attachments.blobstore import S3BlobStore
+from app.attachments.blobstore import FileSystemBlobStore, S3BlobStore
 from app.batches import receipts
 from app.cli import main
 from app.core.settings import Settings
@@ -236,3 +236,36 @@ async def test_from_s3_the_package_streams_keeps_its_checksums_in_the_bucket_and
         assert code == 0, result
         bagit.Bag(str(_extract(first.content, tmp_path / "x"))).validate()
     app.state.database.dispose()
+
+
+async def test_a_resumed_download_reads_only_the_attachments_from_its_range_on(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CRC-32 and SM3 are kept once computed: the bytes before the range are not read again."""
+    cast, batch_id = await submitted(app, client)
+    url = f"/api/v1/batches/{batch_id}/package.zip"
+    whole = (await client.get(url, headers=cast.reviewer.headers)).content
+    assert len(list(checksum_store_of(app).list())) == 5
+    reads: list[tuple[str, int]] = []
+    original = FileSystemBlobStore.read
+
+    def counted(self: FileSystemBlobStore, key: str, start: int = 0, end: int | None = None) -> Any:
+        if self.root.name != "checksums":
+            reads.append((key, start))
+        return original(self, key, start, end)
+
+    monkeypatch.setattr(FileSystemBlobStore, "read", counted)
+    monkeypatch.setattr(package_module, "_KEPT", package_module.BoundedLru(10))  # as another process
+    start = len(whole) - 3000  # within the tag files: after every attachment
+    tail = await client.get(url, headers={**cast.reviewer.headers, "Range": f"bytes={start}-"})
+    assert tail.status_code == 206 and tail.content == whole[start:]
+    assert {key for key, _ in reads} <= _form_keys(app), reads  # stored forms and lists only, no attachment
+    reads.clear()
+    again = await client.get(url, headers={**cast.reviewer.headers, "Range": "bytes=0-"})
+    assert again.content == whole and len({key for key, _ in reads} - _form_keys(app)) == 5  # each read, once
+
+
+def _form_keys(app: FastAPI) -> set[str]:
+    from app.documents.form_cache import form_store_of
+
+    return {blob.key for blob in form_store_of(app).list()}
