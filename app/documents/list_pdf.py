@@ -31,7 +31,7 @@ HEADER_BAND = 26 * mm  # above the frame: the tracking number and the QR code
 FOOTER_BAND = 14 * mm
 FRAME_WIDTH = PAGE[0] - 2 * MARGIN
 QR_SIDE = 24 * mm
-WIDTHS_MM = (10, 80, 46, 36, 27, 26, 36)
+WIDTHS_MM = (12, 80, 46, 36, 27, 26, 34)
 WIDTHS = [w * mm for w in WIDTHS_MM]
 
 

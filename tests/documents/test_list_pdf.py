@@ -56,7 +56,8 @@ def _rows(pdf: bytes) -> list[list[str]]:
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         for page in doc.pages:
             for table in page.extract_tables():
-                rows += [[re.sub(r"\s+", "", c or "") for c in row] for row in table if row[0] != "序号"]
+                cells = [[re.sub(r"\s+", "", c or "") for c in row] for row in table]
+                rows += [row for row in cells if row[0] != "序号"]
     return rows
 
 
@@ -158,7 +159,9 @@ async def test_a_submitted_list_prints_in_rank_order_with_seal_room_tracking_num
     assert office.status_code == 200 and office.content == pdf
 
 
-async def test_an_open_list_prints_as_a_draft_for_its_recommender_only(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_an_open_list_prints_as_a_draft_for_its_recommender_only(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     cast, batch_id, _ = await _list(app, client, 2)
     url = f"/api/v1/batches/{batch_id}/recommended-list.pdf"
     r = await client.get(url, headers=cast.reviewer.headers)
@@ -166,6 +169,7 @@ async def test_an_open_list_prints_as_a_draft_for_its_recommender_only(app: Fast
     with pdfplumber.open(io.BytesIO(r.content)) as doc:
         text = re.sub(r"\s+", "", "".join(p.extract_text() for p in doc.pages))
     assert "草稿" in text and "报送回执编号" not in text and "日期：" in text
+    (tmp_path / "draft.pdf").write_bytes(r.content)  # for a look
     _no_overlap(r.content)
     other = await cast_for(app, client, province="440000", area="440103")
     stranger: Actor = other.reviewer
