@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 LAZY_COMMANDS = {
     "client": "app.bulk.client:client",
     "keys": "app.batches.cli:keys",
+    "package": "app.documents.cli:package",
     "receipt": "app.batches.cli:receipt",
     "storage": "app.attachments.cli:storage",
     "worker": "app.worker:worker",

@@ -26,6 +26,14 @@ from app.reference.seed import DEFAULT_ATTACHMENT_RULES
 
 DEMO_PASSWORD = "demo-password-2026"
 PRACTICE_CALL_KEY = "practice"
+PRACTICE_CONTACT = {
+    "unit": "演示联席办公室",
+    "persons": ["练习联系人"],
+    "phones": ["010-00000000"],
+    "address": "北京市东城区演示路1号",
+    "postcode": "100000",
+    "electronic_route": "演示：通过本系统下载电子版（package.zip）报送",
+}
 DEMO_KEY_NAME = "demo"
 
 # (key, name, credit code without its check character, kind)
@@ -104,6 +112,7 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                     sections=data.SECTIONS_9TH,
                     attachment_rules=DEFAULT_ATTACHMENT_RULES,
                     is_practice=True,
+                    contact=PRACTICE_CONTACT,
                     created_at=now,
                     updated_at=now,
                 )

@@ -26,6 +26,7 @@ from bench import (
     form_pdf,
     hostile,
     isolation,
+    package,
     read_path,
     signatures,
 )
@@ -118,6 +119,16 @@ def _signatures(table: Table, result: dict[str, Any]) -> None:
             table.add(f"{alg} {op} per call ÷ openssl speed", "—", ratio, target if ratio is not None else "no openssl")
 
 
+def _package(table: Table, result: dict[str, Any]) -> None:
+    backend = BACKENDS[result["backend"]]
+    table.add("package.zip MB/s ÷ blob store read MB/s (second download)", backend, result["ratio"], ">= 0.5")
+    table.add("package.zip MB/s ÷ blob store read MB/s (first: SM3, forms)", backend, result["ratio_first"], "reported")
+    table.add(
+        "package.zip server RSS growth (MiB, second download)", backend, result["second"]["rss_growth_mib"], "< 64"
+    )
+    table.add("package.zip time to first byte (s)", backend, result["second"]["first_byte_s"], "< 1")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data sets and shorter loads")
@@ -189,6 +200,11 @@ def main() -> None:
         )
     step("command line start", lambda: cli_startup.run(5 if quick else 15), lambda r: _cli(table, r))
     step("signatures", lambda: signatures.run(1.0 if quick else 2.0), lambda r: _signatures(table, r))
+    step(
+        "package.zip",
+        lambda: package.run(60 if quick else 300, 5, 1.0),
+        lambda r: _package(table, r),
+    )
     step("hostile uploads", hostile.run, lambda r: None)  # refusals and RSS: figures, no ratio
     step("isolation", lambda: isolation.run(15 if quick else 30), lambda r: _isolation(table, r))
     if pg:

@@ -12,7 +12,7 @@ from app.applications.access import visibility_filter
 from app.applications.models import Application
 from app.batches import receipts_hmac, service
 from app.batches.keystore import key_store, signers_for
-from app.batches.models import Batch, BatchItem, BatchTransition
+from app.batches.models import Batch, BatchItem, BatchTransition, Receipt
 from app.batches.schemas import (
     VERIFY_BODY,
     BatchCreate,
@@ -116,7 +116,14 @@ def list_batches(
         .where(col(BatchItem.batch_id) == col(Batch.id), visibility_filter(principal))
         .scalar_subquery()
     )
-    query = sa.select(Batch, count).where(service.batch_visibility(principal))
+    tracking = (
+        sa.select(col(Receipt.tracking_number))
+        .where(col(Receipt.batch_id) == col(Batch.id))
+        .order_by(col(Receipt.seq).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = sa.select(Batch, count, tracking).where(service.batch_visibility(principal))
     if call_id:
         query = query.where(col(Batch.call_id) == call_id)
     rows, token = keyset_page(
@@ -133,11 +140,12 @@ def list_batches(
             state=b.state,
             version=b.version,
             item_count=n,
+            tracking_number=number,
             created_at=b.created_at,
             updated_at=b.updated_at,
             submitted_at=b.submitted_at,
         )
-        for b, n in rows
+        for b, n, number in rows
     ]
     return Page(items=items, next_page_token=token)
 

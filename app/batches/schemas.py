@@ -76,6 +76,7 @@ class BatchSummary(BaseModel):
     state: BatchState
     version: int
     item_count: int
+    tracking_number: str | None = Field(description="Of the latest receipt, once submitted")
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
@@ -170,7 +171,10 @@ class RecommenderRow(BaseModel):
     item_count: int
     acknowledged: bool
     by_field: dict[str, int] = Field(description="Items per domain field (level-1 code)")
+    by_area: dict[str, int] = Field(description="Items per domain area (level-2 code)")
     outcomes: dict[str, int] = Field(description="Items per outcome: approved, not_approved, pending")
+    tracking_number: str | None = Field(description="Of the latest receipt (报送回执编号), once submitted")
+    submitted_at: datetime | None = Field(description="When the list was last submitted")
 
 
 class SubmissionTotals(BaseModel):
@@ -178,9 +182,13 @@ class SubmissionTotals(BaseModel):
     by_state: dict[str, int] = Field(description="Recommenders per batch state (or not_submitted)")
     items: int = Field(description="Applications on the lists")
     by_field: dict[str, int] = Field(description="Items per domain field (level-1 code)")
+    by_area: dict[str, int] = Field(description="Items per domain area (level-2 code)")
 
 
 class CallSubmissionSummary(BaseModel):
     call_id: str
+    names: dict[str, str] = Field(
+        description="The call's name of each field and area code the summary counts (1 → 行政管理和服务)"
+    )
     recommenders: list[RecommenderRow]
     totals: SubmissionTotals

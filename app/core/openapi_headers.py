@@ -49,6 +49,8 @@ _VERSIONED = {  # 2xx carry the ETag of the resource (for sign-offs and reviews:
     "upload_attachment",
     "get_attachment",
     "download_attachment_content",
+    "get_recommended_list_pdf",
+    "get_batch_package",
 }
 _CREATED_AT = {"create_application", "create_batch", "upload_attachment", "create_webhook", "create_bulk_upload"}
 _FILES = {
@@ -58,6 +60,8 @@ _FILES = {
     "get_recommended_list_xlsx",
     "get_bulk_upload_template",
     "get_batch_receipt_pdf",
+    "get_recommended_list_pdf",
+    "get_batch_package",
 }
 
 

@@ -32,10 +32,11 @@ def qr_payload(document: dict[str, Any], digest: str, verify_url: str) -> str:
     ).decode()
 
 
-def _qr(text: str) -> Drawing:
+def qr_drawing(text: str, side: float = QR_SIZE) -> Drawing:
+    """A QR code of ``text``, ``side`` points square (the receipt's, and the list's on each page)."""
     widget = QrCodeWidget(text, barLevel="M")
     x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(QR_SIZE, QR_SIZE, transform=[QR_SIZE / (x1 - x0), 0, 0, QR_SIZE / (y1 - y0), 0, 0])
+    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
     drawing.add(widget)
     return drawing
 
@@ -73,7 +74,7 @@ def receipt_pdf(session: Session, receipt: Receipt, fonts: FormFonts, verify_url
     grid = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
     facts = Table(
         [
-            [p("回执编号"), p(doc["tracking_number"]), _qr(qr_payload(doc, digest, verify_url))],
+            [p("回执编号"), p(doc["tracking_number"]), qr_drawing(qr_payload(doc, digest, verify_url))],
             [p("推荐单位"), p(recommender.name if recommender else doc["recommender_id"]), ""],
             [p("征集批次"), p(call.name if call else doc["call_id"]), ""],
             [p("报送时间（北京时间）"), p(_beijing(doc["submitted_at"])), ""],

@@ -1,6 +1,9 @@
 """The recommended list (推荐清单) as a printable XLSX sheet and as CSV (formula-safe: ``app.documents.cells``)."""
 
 import io
+import re
+import zipfile
+from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -54,3 +57,17 @@ def to_xlsx(title: str, rows: list[list[Any]], footer: str = "") -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def fixed_times(xlsx: bytes, when: datetime | None) -> bytes:
+    """The workbook with every time it carries set to ``when``, so the same list gives the same file."""
+    stamp = (when or datetime(1980, 1, 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    date_time = (when or datetime(1980, 1, 1)).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()

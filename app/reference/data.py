@@ -254,6 +254,17 @@ SECTIONS_9TH = [
     },
 ]
 
+# The notice's 四、其他事项: where the list, the papers (纸质材料一份) and the electronic copy go.
+CONTACT_9TH = {
+    "unit": "市场监管总局标准技术司",
+    "persons": ["董艳", "王斌"],
+    "phones": ["010-82261022", "010-82260669"],
+    "fax": "010-82260667",
+    "address": "北京市东城区安定门外大街56号",
+    "postcode": "100011",
+    "electronic_route": "“市场监管总局工作门户”—“公文交换系统”—“上报公文”—“发送”—“标准技术司”",
+}
+
 NINTH_CALL = {
     "key": NINTH_CALL_KEY,
     "name": "第九批社会管理和公共服务综合标准化试点项目征集",
@@ -262,4 +273,5 @@ NINTH_CALL = {
     "issue_date": date(2022, 10, 9),
     # "于2022年11月15日前": the end of 2022-11-15, Beijing time.
     "deadline": datetime(2022, 11, 15, 23, 59, 59, tzinfo=BEIJING),
+    "contact": CONTACT_9TH,
 }

@@ -29,6 +29,9 @@ class Call(SQLModel, table=True):
     # Maximum number of applications on one recommender's list (None: no quota).
     quota_per_recommender: int | None = None
     is_practice: bool = False
+    # Where a recommender sends the list and papers (the notice's 联系人、电话、邮寄地址):
+    # {unit, persons[], phones[], fax, address, postcode, electronic_route}; {} when not given.
+    contact: dict[str, Any] = json_column(dict)
     version: int = 1
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()

@@ -62,7 +62,20 @@ class AttachmentRule(BaseModel):
     types: list[AttachmentType] | None = Field(None, description="Only these types (else the service's allowed types)")
 
 
+class CallContact(BaseModel):
+    """Where recommenders send the list and its papers, as the notice gives it (联系人、电话、邮寄地址)."""
+
+    unit: str | None = Field(None, description="The office's unit (e.g. 市场监管总局标准技术司)")
+    persons: list[str] = Field([], description="联系人")
+    phones: list[str] = Field([], description="电话")
+    fax: str | None = Field(None, description="传真")
+    address: str | None = Field(None, description="邮寄地址")
+    postcode: str | None = Field(None, description="邮政编码")
+    electronic_route: str | None = Field(None, description="电子版报送路径")
+
+
 class CallPublic(CallSummary):
+    contact: CallContact = Field(description="Contact persons and postal address for the list and its papers")
     catalogue: list[CatalogueNode]
     conditions: list[Condition]
     sections: list[FormSection]

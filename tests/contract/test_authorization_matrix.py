@@ -224,6 +224,20 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/batches/{batch_id}/receipts"): ("submitted_batch", 401, 404, 404, 404, 404, 200, 404, 200, 200),
     ("GET", "/api/v1/batches/{batch_id}/receipt.pdf"): ("submitted_batch", 401, 404, 404, 404, 404, 200, 404, 200, 200),
     ("GET", "/api/v1/receipt-keys"): ("-", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # The electronic copy: the submitting recommender and the office; an admin sees the list, may not take it.
+    ("GET", "/api/v1/batches/{batch_id}/package.zip"): ("submitted_batch", 401, 404, 404, 404, 404, 200, 404, 200, 403),
+    ("GET", "/api/v1/batches/{batch_id}/recommended-list.pdf"): (
+        "open_batch",
+        401,
+        404,
+        404,
+        404,
+        404,
+        200,
+        404,
+        404,
+        200,
+    ),
     ("GET", "/api/v1/batches/{batch_id}/recommended-list.xlsx"): (
         "open_batch",
         401,

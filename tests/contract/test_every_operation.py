@@ -243,6 +243,8 @@ async def _review_and_list(call: Driver, http: httpx.AsyncClient, cast: Cast) ->
     await call("get_batch_receipt_pdf", reviewer, 200, batch_id=batch_id)
     await call("get_recommended_list_csv", reviewer, 200, batch_id=batch_id)
     await call("get_recommended_list_xlsx", reviewer, 200, batch_id=batch_id)
+    await call("get_recommended_list_pdf", reviewer, 200, batch_id=batch_id)
+    await call("get_batch_package", reviewer, 200, batch_id=batch_id)
     # The receipt as the client read it (a typed ReceiptPublic), sent back as it is.
     verdict = await call("verify_receipt", office, 200, body=receipt.parsed)
     assert (verdict.parsed.valid, verdict.parsed.reason) == (True, "valid")

@@ -1,0 +1,236 @@
+"""What a recommender delivers (国标委发〔2022〕35号, 四): the printable list to stamp, and its electronic copy."""
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Role
+from app.accounts.principal import CurrentPrincipal, Principal
+from app.applications.models import Application
+from app.attachments.blobstore import blob_store_of
+from app.attachments.download import parse_range, unsatisfiable
+from app.attachments.errors import RangeNotSatisfiable
+from app.batches.models import Batch, BatchState
+from app.batches.service import load_visible_batch
+from app.core.clock import BEIJING
+from app.core.deps import DbSession
+from app.core.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed, problem_responses
+from app.core.i18n import Text
+from app.documents import sheets
+from app.documents.facts import gather
+from app.documents.fonts import FontUnavailable, FormFonts, form_fonts
+from app.documents.form import printed_form
+from app.documents.form_cache import cached, form_store_of, keep, kept, render_stamp
+from app.documents.list_pdf import list_digest, render_list
+from app.documents.listing import printed_list, submitted_receipt
+from app.documents.package import PackageFacts, Renderers, checksum_store_of, members, read_facts
+from app.documents.pdf import render_form
+from app.documents.receipt_pdf import qr_payload
+from app.documents.router import BatchId, _footer, _none_match, _rows
+from app.documents.zipstream import stream_zip
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+IfNoneMatch = Annotated[
+    str | None, Header(max_length=1024, description="An ETag from an earlier download: 304 if it is unchanged")
+]
+
+
+def _fonts(request: Request) -> FormFonts:
+    settings = request.app.state.settings
+    return form_fonts(settings.cjk_font, settings.cjk_title_font)
+
+
+def _verify_url(request: Request) -> str:
+    base = (request.app.state.settings.public_base_url or str(request.base_url)).rstrip("/")
+    return f"{base}/api/v1/receipt-keys"
+
+
+def _list_pdf(session: Session, batch: Batch, principal: Principal | None, request: Request) -> tuple[bytes, str]:
+    """The printed list and its digest; a submitted list's file is kept in the form store, as forms are."""
+    fonts, receipt = _fonts(request), submitted_receipt(session, batch)
+    qr = qr_payload(receipt.document, receipt.digest, _verify_url(request)) if receipt else None
+    printed = printed_list(session, batch, principal, receipt, qr)
+    digest = list_digest(printed, fonts)
+    if printed.draft:
+        return render_list(printed, fonts), digest
+    store = form_store_of(request.app)
+    content = kept(digest) or cached(store, digest)
+    if content is None:
+        content = render_list(printed, fonts)
+        keep(store, digest, content)
+    return content, digest
+
+
+def _headers(etag: str, filename: str, fallback: str) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}",
+    }
+
+
+@router.get(
+    "/batches/{batch_id}/recommended-list.pdf",
+    operation_id="get_recommended_list_pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The list to print, stamp and post"},
+        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+        **problem_responses(NotAuthenticated, NotFound, ValidationFailed, FontUnavailable),
+    },
+)
+def get_recommended_list_pdf(
+    batch_id: BatchId,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    request: Request,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The recommended list (推荐项目清单) as an A4 landscape PDF to print and stamp (推荐单位（盖章）): the items
+    in rank order with 承担单位, 申报领域, 试点期, 经费预算 and contact; once submitted, the tracking number and
+    the receipt's QR code on every page; while open or returned, a 草稿 watermark. `ETag`: what it prints."""
+    batch = load_visible_batch(session, principal, batch_id)
+    content, digest = _list_pdf(session, batch, principal, request)
+    headers = _headers(f'"{digest}"', "推荐清单.pdf", f"{batch.id}.pdf")
+    if _none_match(if_none_match, headers["ETag"]):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(content, media_type="application/pdf", headers=headers)
+
+
+class PackageNotAvailable(NotFound):
+    code = "package_not_available"
+    title = Text("推荐清单尚未报送，没有电子版", "The list has not been submitted: there is no electronic copy")
+
+
+def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
+    """The bag's documents, each read on a short read transaction of its own when the stream reaches it."""
+    database, store = request.app.state.database, form_store_of(request.app)
+
+    def list_pdf() -> bytes:
+        with database.reader() as s:
+            batch = s.get(Batch, batch_id)
+            assert batch is not None
+            return _list_pdf(s, batch, None, request)[0]
+
+    def list_xlsx() -> bytes:
+        with database.reader() as s:
+            batch = s.get(Batch, batch_id)
+            assert batch is not None
+            title, rows = _rows(s, batch, None)  # type: ignore[arg-type]  # None: the whole list as submitted
+            return sheets.fixed_times(sheets.to_xlsx(title, rows, _footer(s, batch)), batch.submitted_at)
+
+    def form_pdf(application_id: str) -> bytes:
+        with database.reader() as s:
+            application = s.get(Application, application_id)
+            assert application is not None and application.content_digest is not None
+            stamp = render_stamp(s.connection(), application, fonts)
+            content = kept(stamp) or cached(store, stamp)
+            if content is None:
+                content = render_form(printed_form(gather(s, application)), fonts)
+                keep(store, stamp, content)
+            return content
+
+    return Renderers(list_pdf, list_xlsx, form_pdf)
+
+
+def package_stream(
+    request: Request, facts: PackageFacts, batch_id: str, start: int = 0, end: int | None = None, sizing: bool = False
+) -> Iterator[bytes]:
+    """The ZIP's bytes (see ``stream_zip``); ``facts.known`` carries what one pass learnt to the next."""
+    render = _renderers(request, batch_id, _fonts(request))
+    when = facts.submitted_at.astimezone(BEIJING).replace(tzinfo=None)
+    return stream_zip(
+        members(facts, render, blob_store_of(request.app), checksum_store_of(request.app)),
+        when,
+        start,
+        end,
+        sizing=sizing,
+    )
+
+
+BATCH = 8 * 1024 * 1024  # pieces pulled from the stream per trip to a worker thread
+
+
+async def in_batches(stream: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream's pieces, pulled in a worker thread (reads, renders and queries block) a few MiB at a
+    time: one thread hop per batch rather than per piece, which halved the throughput."""
+
+    def pull() -> list[bytes]:
+        pieces, size = [], 0
+        for piece in stream:
+            pieces.append(piece)
+            size += len(piece)
+            if size >= BATCH:
+                break
+        return pieces
+
+    while pieces := await anyio.to_thread.run_sync(pull):
+        for piece in pieces:
+            yield piece
+
+
+def package_size(request: Request, facts: PackageFacts, batch_id: str) -> int:
+    stream = package_stream(request, facts, batch_id, sizing=True)
+    while True:
+        try:
+            next(stream)
+        except StopIteration as stop:
+            return int(stop.value)
+
+
+@router.get(
+    "/batches/{batch_id}/package.zip",
+    operation_id="get_batch_package",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "The bag, streamed"},
+        206: {"content": {"application/zip": {}}, "description": "The requested byte range (`Range: bytes=…`)"},
+        304: {"description": "Not modified (`If-None-Match` names the ETag)"},
+        **problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed, FontUnavailable),
+        **problem_responses(RangeNotSatisfiable),
+    },
+)
+def get_batch_package(
+    batch_id: BatchId,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    request: Request,
+    if_none_match: IfNoneMatch = None,
+    range_: Annotated[str | None, Header(alias="range", max_length=200, description="`bytes=first-[last]`")] = None,
+    if_range: Annotated[str | None, Header(max_length=1024, description="The ETag the range belongs to")] = None,
+) -> Response:
+    """The electronic copy (电子版) of a submitted list: a BagIt bag (RFC 8493) in a ZIP, with the signed receipt,
+    the list (PDF, XLSX), each application's 申请书 PDF and JSON and every attachment, manifests in SHA-256 and
+    SM3. The same list gives the same bytes on every request: `ETag` is the receipt's digest, and a broken
+    download resumes with `Range` (and `If-Range`). For the recommender that submitted it and the office."""
+    batch = load_visible_batch(session, principal, batch_id)
+    owner = principal.is_recommender_reviewer and principal.organization_id == batch.recommender_id
+    if not owner and not principal.has(Role.office):
+        raise Forbidden(Text("电子版仅供报送单位和联席办公室下载", "Only the submitting recommender and the office"))
+    receipt = submitted_receipt(session, batch)
+    if receipt is None or batch.state not in (BatchState.submitted, BatchState.acknowledged):
+        raise PackageNotAvailable()
+    facts = read_facts(session, batch, receipt)
+    headers = {
+        **_headers(f'"{receipt.digest}"', f"{receipt.tracking_number}.zip", f"{facts.root}.zip"),
+        "Accept-Ranges": "bytes",
+    }
+    if _none_match(if_none_match, headers["ETag"]):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    if range_ and (if_range is None or if_range.strip() == headers["ETag"]):
+        total = package_size(request, facts, batch.id)
+        wanted = parse_range(range_, total)
+        if wanted is unsatisfiable:
+            raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{total}"})
+        if isinstance(wanted, tuple):
+            first, last = wanted
+            headers |= {"Content-Range": f"bytes {first}-{last}/{total}", "Content-Length": str(last - first + 1)}
+            body = in_batches(package_stream(request, facts, batch.id, first, last))
+            return StreamingResponse(body, status.HTTP_206_PARTIAL_CONTENT, headers, "application/zip")
+    body = in_batches(package_stream(request, facts, batch.id))
+    return StreamingResponse(body, headers=headers, media_type="application/zip")
