@@ -37,7 +37,7 @@ WIDTHS = [w * mm for w in WIDTHS_MM]
 
 def list_digest(printed: PrintedList, fonts: FormFonts) -> str:
     """The hex SHA-256 of what the list prints (its ETag)."""
-    payload = orjson.dumps({"v": LIST_RENDER_VERSION, "fonts": list(fonts.files), "list": printed})
+    payload = orjson.dumps({"v": LIST_RENDER_VERSION, "fonts": fonts.fingerprint, "list": printed})
     return hashlib.sha256(payload).hexdigest()
 
 
@@ -62,12 +62,32 @@ class _NumberedCanvas(Canvas):
 
     def draw_count(self, total: int) -> None:
         self.saveState()
-        self.setFont(self._count_font, 8)
-        self.drawRightString(PAGE[0] - MARGIN, MARGIN + 2 * mm, f"第 {self._pageNumber} 页  共 {total} 页")
+        self._count_font.draw(
+            self, PAGE[0] - MARGIN, MARGIN + 2 * mm, f"第 {self._pageNumber} 页  共 {total} 页", 8, "right"
+        )
         self.restoreState()
 
 
+def _texts(printed: PrintedList) -> list[str]:
+    """Every string the list prints, to check that a face has each character before anything is set."""
+    return [
+        printed.title,
+        printed.call_name,
+        printed.notice_number,
+        printed.recommender,
+        printed.date,
+        printed.contact,
+        printed.tracking_number or "",
+        *HEADERS,
+        *(value for row in printed.rows for value in row),
+        "草稿：尚未报送，不作为正式推荐清单",
+        "推荐单位（盖章）：日期共项，按推荐排序第页报送回执编号0123456789",
+    ]
+
+
 def render_list(printed: PrintedList, fonts: FormFonts) -> bytes:
+    """The list as PDF bytes; 503 ``font_unavailable`` before anything is set if a character has no face."""
+    fonts.require(_texts(printed))
     title = Face(fonts.title, 18, 28)
     sub = Face(fonts.body, 11, 17)
     cell = Face(fonts.body, 9.5, 14)
@@ -100,26 +120,27 @@ def render_list(printed: PrintedList, fonts: FormFonts) -> bytes:
         top = PAGE[1] - MARGIN
         if printed.draft:
             canvas.setFillGray(0.85)
-            canvas.setFont(fonts.title, 110)
             canvas.translate(PAGE[0] / 2, PAGE[1] / 2)
             canvas.rotate(30)
-            canvas.drawCentredString(0, -40, "草稿")
+            fonts.title.draw(canvas, 0, -40, "草稿", 110, "center")
             canvas.rotate(-30)
             canvas.translate(-PAGE[0] / 2, -PAGE[1] / 2)
             canvas.setFillGray(0)
-            canvas.setFont(fonts.body, 9)
-            canvas.drawString(MARGIN, top - 5 * mm, "草稿：尚未报送，不作为正式推荐清单")
+            fonts.body.draw(canvas, MARGIN, top - 5 * mm, "草稿：尚未报送，不作为正式推荐清单", 9)
         if printed.tracking_number:
-            canvas.setFont(fonts.body, 9)
-            canvas.drawRightString(
-                PAGE[0] - MARGIN - QR_SIDE - 3 * mm, top - 5 * mm, f"报送回执编号：{printed.tracking_number}"
+            fonts.body.draw(
+                canvas,
+                PAGE[0] - MARGIN - QR_SIDE - 3 * mm,
+                top - 5 * mm,
+                f"报送回执编号：{printed.tracking_number}",
+                9,
+                "right",
             )
         if printed.qr:
             drawing = qr_drawing(printed.qr, QR_SIDE)
             renderPDF.draw(drawing, canvas, PAGE[0] - MARGIN - QR_SIDE, top - QR_SIDE)
-        canvas.setFont(fonts.body, 8)
         for i, line in enumerate(wrap_lines(printed.contact, fonts.body, 8, FRAME_WIDTH - 40 * mm)[:2]):
-            canvas.drawString(MARGIN, MARGIN + 6 * mm - i * 4 * mm, line)
+            fonts.body.draw(canvas, MARGIN, MARGIN + 6 * mm - i * 4 * mm, line, 8)
         canvas.restoreState()
 
     buffer = io.BytesIO()

@@ -34,11 +34,11 @@ class Digests:
 UNKNOWN = Digests(0, "0" * 64, "0" * 64)  # a stored file's digests while sizing (its bytes are not read)
 
 
-class _GmalgSM3:
-    """gmalg's pure-Python SM3 with hashlib's face, for an OpenSSL built without SM3."""
+class _GmalglibSM3:
+    """gmalglib's SM3 (C) with hashlib's face, for an OpenSSL built without SM3."""
 
     def __init__(self) -> None:
-        from gmalg import SM3
+        from gmalglib.sm3 import SM3
 
         self._h = SM3()
 
@@ -46,14 +46,14 @@ class _GmalgSM3:
         self._h.update(bytes(data))
 
     def hexdigest(self) -> str:
-        return str(self._h.value().hex())
+        return str(self._h.digest().hex())
 
 
 def sm3() -> Any:
-    """SM3 (GB/T 32905) from the OpenSSL behind hashlib, or gmalg's where OpenSSL lacks it."""
+    """SM3 (GB/T 32905) from the OpenSSL behind hashlib, or gmalglib's where OpenSSL lacks it."""
     if "sm3" in hashlib.algorithms_available:
         return hashlib.new("sm3")
-    return _GmalgSM3()  # pragma: no cover
+    return _GmalglibSM3()  # pragma: no cover
 
 
 class Hasher:

@@ -12,13 +12,13 @@ import pdfplumber
 import pytest
 from fastapi import FastAPI
 from PIL import Image
-from reportlab.pdfbase import pdfmetrics
 
 from app.batches import receipts
 from app.documents.fonts import form_fonts
 from tests.applications.cast import Cast
 from tests.batches.helpers import act, cast_for, open_batch, put_items, recommended
 from tests.conftest import Actor
+from tests.documents.printed import overlapping_words
 
 MM = 72 / 25.4
 PAGE_W, PAGE_H = 841.89, 595.27
@@ -44,7 +44,7 @@ def _words(pdf: bytes) -> list[list[dict]]:
 
 def _glyphs() -> set[int]:
     fonts = form_fonts(None)
-    return {code for name in (fonts.body, fonts.title) for code in pdfmetrics.getFont(name).face.charToGlyph}
+    return {code for chain in (fonts.body, fonts.title) for face in chain.faces for code in face.glyphs}
 
 
 GLYPHS: set[int] = set()
@@ -63,6 +63,8 @@ def _rows(pdf: bytes) -> list[list[str]]:
 
 def _no_overlap(pdf: bytes) -> None:
     GLYPHS.update(_glyphs())
+    # No two words overlap, the draft watermark (草稿, drawn over the page on purpose) aside.
+    assert [o for o in overlapping_words(pdf) if not {o[1], o[2]} & {"草", "稿", "草稿"}] == []
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         for n, page in enumerate(doc.pages):
             assert (page.width, page.height) == pytest.approx((PAGE_W, PAGE_H), abs=0.5)
