@@ -29,6 +29,7 @@ from app.core.index import router as index_router
 from app.core.limits import LimitRequestBodies
 from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging, flush_logs
+from app.core.merge_patch import document_patches
 from app.core.middleware import RejectNulInUrl, install_method_not_allowed
 from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
@@ -141,5 +142,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)
-    add_service_to_openapi(app, described=[document_events, document_stored_shapes])
+    add_service_to_openapi(app, described=[document_events, document_stored_shapes, document_patches])
     return app

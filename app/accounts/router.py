@@ -37,6 +37,7 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.fetch_page import fetch_page
+from app.core.merge_patch import refuse_nulls
 from app.core.pagination import Keyset, Page, PageSize, PageToken
 from app.core.security import hash_password
 from app.organizations.models import Organization
@@ -234,6 +235,7 @@ def update_user(
     if user is None:
         raise NotFound()
     version = require_version(user.version, if_match)
+    refuse_nulls(body, "display_name", "roles", "password", "is_active")
     roles = sorted({r.value for r in body.roles}) if body.roles is not None else None
     service.guard_admin_change(session, principal.user_id, user, roles, body.is_active)
     changes = body.model_dump(exclude_unset=True)
