@@ -69,8 +69,9 @@ ACT = {
 def _respond(
     session: DbSession, principal: CurrentPrincipal, application: Application, response: Response, now: datetime
 ) -> ApplicationPublic:
-    response.headers["ETag"] = etag(application.version)
-    return service.to_public(session, principal, application, now)
+    public = service.to_public(session, principal, application, now)
+    response.headers["ETag"] = etag(application.version, tuple(public.allowed_actions))
+    return public
 
 
 _SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
