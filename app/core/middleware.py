@@ -1,5 +1,6 @@
-"""Answers the service gives before or around routing: a URL with a NUL character, and the ``Allow``
-header of a 405 naming every method the document declares for the path."""
+"""Answers the service gives before or around routing: a URL with a NUL character, HEAD as GET
+without the body, and the ``Allow`` header of a 405 naming every method the document declares for
+the path (and HEAD wherever GET is)."""
 
 import re
 from typing import Any
@@ -32,6 +33,33 @@ class RejectNulInUrl:
         await self.app(scope, receive, send)
 
 
+class HeadAsGet:
+    """RFC 9110 §9.3.2: HEAD on every GET resource, with the headers GET would send and no body.
+
+    Innermost, so the routes (the hoisted ones too) see a GET and the layers outside see the HEAD (the
+    log line names it). The GET runs whole: a streamed download is read and dropped, which is the
+    price of answering exactly what GET would."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def send_headers_only(message: Any) -> None:
+            nonlocal ended
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not message.get("more_body", False) and not ended:
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 def allowed_methods(request: Request) -> str | None:
     """Every method the document declares for the requested path (routing names only the first route's)."""
     patterns: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allowed_methods", None)
@@ -51,6 +79,8 @@ def allowed_methods(request: Request) -> str | None:
         request.app.state.allowed_methods = patterns
     path = request.scope.get("path", "")
     methods: set[str] = set().union(*(m for pattern, m in patterns if pattern.fullmatch(path)))
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods)) if methods else None
 
 
