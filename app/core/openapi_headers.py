@@ -8,6 +8,10 @@ from typing import Any
 _STR = {"type": "string"}
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "The resource's entity tag: send it as `If-Match` to change it", "schema": _STR},
+    "Application-ETag": {
+        "description": "The application's ETag after this change to its attachments: the `If-Match` of its next write",
+        "schema": _STR,
+    },
     "Location": {"description": "URL of the resource created (or, for a bulk upload, of its progress)", "schema": _STR},
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`",
@@ -50,6 +54,7 @@ _VERSIONED = {  # 2xx carry the ETag of the resource (for sign-offs and reviews:
     "get_attachment",
     "download_attachment_content",
 }
+_APPLICATION_TAGGED = {"upload_attachment", "delete_attachment"}  # 2xx carry the application's ETag too
 _CREATED_AT = {"create_application", "create_batch", "upload_attachment", "create_webhook", "create_bulk_upload"}
 _FILES = {
     "download_attachment_content",
@@ -72,6 +77,8 @@ def declare_headers(operation: dict[str, Any]) -> None:
         success = status.startswith("2")
         if (success or status == "304") and op_id in _VERSIONED:
             _add(response, "ETag", required=True)
+        if success and op_id in _APPLICATION_TAGGED:
+            _add(response, "Application-ETag", required=True)
         if success and op_id in _CREATED_AT:
             _add(response, "Location", required=True)
         if success and idempotent:

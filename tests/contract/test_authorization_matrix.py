@@ -28,6 +28,7 @@ from tests.conftest import Actor
 from tests.contract.world import WEBHOOK_HOST, build_world, spare_api_key
 from tests.factories import PASSWORD, credit_code, make_org, make_user
 from tests.store import fingerprint
+from tests.tags import etag_of
 
 CALLERS = (
     "anonymous",
@@ -392,7 +393,7 @@ class Subjects:
         assert (await flow.act("submit")).status_code == 200
         page = await self.client.post(
             f"/api/v1/applications/{flow.id}/attachments",
-            headers=c.applicant.headers,
+            headers={**c.applicant.headers, "If-Match": await etag_of(self.client, flow.id, c.applicant.headers)},
             files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
             data={"kind": "paper_endorsement"},
         )

@@ -24,6 +24,7 @@ from tests.conftest import Actor
 from tests.contract.python_client import DOCUMENT, api
 from tests.contract.world import WEBHOOK_HOST, asgi_client
 from tests.factories import PASSWORD
+from tests.tags import etag_of
 
 pytestmark = pytest.mark.backend_independent
 
@@ -264,7 +265,7 @@ async def _paper_sign_off(http: httpx.AsyncClient, cast: Cast) -> tuple[Flow, st
     await flow.attach_scan()
     page = await http.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": await etag_of(http, flow.id, cast.applicant.headers)},
         files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app.core import openapi_examples as ex
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import ROOT_DIR
+from tests.tags import etag_of
 
 DOCUMENT = json.loads((ROOT_DIR / "openapi" / "openapi.json").read_text())
 PROBLEM = "application/problem+json"
@@ -79,7 +80,7 @@ def _body(operation_id: str, name: str, ids: dict[str, str]) -> dict[str, Any]:
 async def _paper_page(client: httpx.AsyncClient, flow: Flow, cast: Cast) -> str:
     r = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": await etag_of(client, flow.id, cast.applicant.headers)},
         files={"file": ("指导单位盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )
