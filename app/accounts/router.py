@@ -76,8 +76,6 @@ def create_token(
     return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)
 
 
-
-
 @router.post(
     "/auth/revoke",
     tags=["auth"],

@@ -197,6 +197,11 @@ def is_json(content_type: str | None) -> bool:
     return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+def json_content(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON media type entry of an OpenAPI ``content`` map (``application/json``, or a merge patch's)."""
+    return next((media for name, media in content.items() if is_json(name)), None)
+
+
 def unsupported_media_type() -> UnsupportedMediaType:
     """415 for a body that is not JSON where JSON is read."""
     return UnsupportedMediaType(

@@ -75,6 +75,10 @@ def validated(model: type[M], members: dict[str, Any]) -> M:
         raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from None
 
 
+PATCH_BODY = (
+    "An RFC 7396 JSON Merge Patch: members sent replace, objects merge, `null` removes. Sent as "
+    "`application/merge-patch+json`; `application/json` is taken as a synonym."
+)
 # The models whose merge patches the document describes, by the patch component's name.
 _PATCHES: dict[str, type[BaseModel]] = {}
 
@@ -86,10 +90,10 @@ def request_body(model: type[BaseModel], *, description: str | None = None) -> d
     name = model.__name__.removesuffix("Update") + "Patch"
     _PATCHES[name] = model
     content = {"schema": {"$ref": f"#/components/schemas/{name}"}}
-    # One object under both names: what the document adds to one (examples) is said of the other.
-    body: dict[str, Any] = {"required": True, "content": {MERGE_PATCH: content, JSON: content}}
-    if description:
-        body["description"] = description
+    # The patch's own media type only (`application/json` is taken as a synonym, and said so): generated
+    # clients make one body type of it, and send it as JSON.
+    body: dict[str, Any] = {"required": True, "content": {MERGE_PATCH: content}}
+    body["description"] = description or PATCH_BODY
     return {"requestBody": body}
 
 
@@ -148,11 +152,14 @@ def document_patches(schema: dict[str, Any]) -> None:
         patch = {**whole, "title": name, "properties": members}
         components[name] = patch
     # Every other PATCH reads its body as FastAPI does (flat members: replacing or clearing each is the
-    # merge patch): the patch media type is declared there too.
+    # merge patch): its body is declared as the patch media type too.
     for operations in schema["paths"].values():
-        content = operations.get("patch", {}).get("requestBody", {}).get("content", {})
+        body = operations.get("patch", {}).get("requestBody", {})
+        content = body.get("content", {})
         if JSON in content and MERGE_PATCH not in content:
-            content[MERGE_PATCH] = content[JSON]
+            content[MERGE_PATCH] = content.pop(JSON)
+        if MERGE_PATCH in content:
+            body.setdefault("description", PATCH_BODY)
 
 
 def refuse_nulls(body: BaseModel, *names: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.core.errors import PROBLEM_MEDIA_TYPE
+from app.core.errors import PROBLEM_MEDIA_TYPE, json_content
 from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
 from app.core.openapi_links import add_links
@@ -86,7 +86,7 @@ def add_problems_to_openapi(app: FastAPI) -> None:
                 operation["responses"].setdefault(
                     "400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}}
                 )
-                if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                if json_content(operation.get("requestBody", {}).get("content", {})) is not None:
                     # A body in another media type (a form, text) where JSON is read.
                     operation["responses"].setdefault(
                         "415",

@@ -5,6 +5,8 @@ checks that what arrives is declared (and Schemathesis that what is declared as 
 
 from typing import Any
 
+from app.core.errors import json_content
+
 _STR = {"type": "string"}
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "The resource's entity tag: send it as `If-Match` to change it", "schema": _STR},
@@ -105,7 +107,11 @@ _BAD_REQUEST = {
     "bad_request": "the URL contains a NUL character (`%00` in the path or the query string)",
 }
 # Bodies the framework may fail to read, by media type (a URL-encoded form is always readable).
-_UNREADABLE_BODY = {"application/json": "JSON that is not UTF-8", "multipart/form-data": "a broken multipart form"}
+_UNREADABLE_BODY = {
+    "application/json": "JSON that is not UTF-8",
+    "application/merge-patch+json": "JSON that is not UTF-8",
+    "multipart/form-data": "a broken multipart form",
+}
 
 
 def _describe_bad_request(operation: dict[str, Any]) -> None:
@@ -114,7 +120,7 @@ def _describe_bad_request(operation: dict[str, Any]) -> None:
         return
     media = operation.get("requestBody", {}).get("content", {})
     codes = {c.strip() for c in response.get("description", "").split(",") if c.strip()} | {"bad_request"}
-    if "application/json" not in media:
+    if json_content(media) is None:
         codes.discard("malformed_json")
     meanings = []
     for code in sorted(codes, key=list(_BAD_REQUEST).index):

@@ -8,6 +8,7 @@ import jsonschema
 from fastapi import FastAPI
 
 from app.core import openapi_examples as ex
+from app.core.errors import json_content
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import ROOT_DIR
 from tests.tags import etag_of
@@ -23,11 +24,12 @@ def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 
 
 def _json_bodies() -> list[tuple[str, dict[str, Any]]]:
+    """Bodies sent as JSON: `application/json`, and the merge patches (`application/merge-patch+json`)."""
     return [
-        (op["operationId"], op["requestBody"]["content"]["application/json"])
+        (op["operationId"], content)
         for ops in DOCUMENT["paths"].values()
         for op in ops.values()
-        if "application/json" in op.get("requestBody", {}).get("content", {})
+        if (content := json_content(op.get("requestBody", {}).get("content", {}))) is not None
     ]
 
 
