@@ -30,7 +30,7 @@ from app.core.limits import LimitRequestBodies
 from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging, flush_logs
 from app.core.merge_patch import document_patches
-from app.core.middleware import HeadAsGet, RejectNulInUrl, install_method_not_allowed
+from app.core.middleware import RejectNulInUrl, install_method_not_allowed
 from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
 from app.core.settings import Settings
@@ -95,8 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     install_error_handlers(app)
     install_method_not_allowed(app)
-    app.add_middleware(HeadAsGet)  # innermost: the routes see GET
-    app.add_middleware(RejectNulInUrl)
+    app.add_middleware(RejectNulInUrl)  # innermost: the routes see a HEAD as a GET
     # Inside the request id, so replays carry one too.
     app.add_middleware(IdempotencyMiddleware, resolve_user=user_of_credential)
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it

@@ -17,8 +17,9 @@ _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 class RejectNulInUrl:
     """A NUL character has no use in a URL, and PostgreSQL text cannot hold one: 400 before any routing.
+    And HEAD answered as GET without the body (``head_as_get``).
 
-    Pure ASGI (no per-request cost beyond two substring tests)."""
+    Pure ASGI (no per-request cost beyond two substring tests and a comparison)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -30,34 +31,30 @@ class RejectNulInUrl:
             error = BadRequest(Text("请求地址中含有 NUL 字符", "The URL contains a NUL character"))
             await problem_response(Request(scope), error)(scope, receive, send)
             return
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            await head_as_get(self.app, scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
-class HeadAsGet:
+async def head_as_get(app: Any, scope: Any, receive: Any, send: Any) -> None:
     """RFC 9110 §9.3.2: HEAD on every GET resource, with the headers GET would send and no body.
 
-    Innermost, so the routes (the hoisted ones too) see a GET and the layers outside see the HEAD (the
-    log line names it). The GET runs whole: a streamed download is read and dropped, which is the
-    price of answering exactly what GET would."""
+    Run by the innermost layer (``RejectNulInUrl``, no layer of its own on every request), so the routes
+    (the hoisted ones too) see a GET and the layers outside see the HEAD (the log line names it). The
+    GET runs whole: a streamed download is read and dropped, the price of answering exactly what GET
+    would."""
+    ended = False
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    async def send_headers_only(message: Any) -> None:
+        nonlocal ended
+        if message["type"] != "http.response.body":
+            await send(message)
+        elif not message.get("more_body", False) and not ended:
+            ended = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-        ended = False
-
-        async def send_headers_only(message: Any) -> None:
-            nonlocal ended
-            if message["type"] != "http.response.body":
-                await send(message)
-            elif not message.get("more_body", False) and not ended:
-                ended = True
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+    await app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 def allowed_methods(request: Request) -> str | None:
