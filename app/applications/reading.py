@@ -19,6 +19,9 @@ low:
   form itself or its sign-offs. Nothing has to be invalidated: a newer version is another key, and
   several instances need not agree on anything. The caller's actions are part of the key, since they
   depend on who asks and on the deadline.
+- The ETag names the body the caller gets: the version and a digest of those actions
+  (``app.core.deps.etag``), so a browser revalidating another user's cached copy gets 200 and this
+  caller's body, never 304; ``Vary: Authorization`` and ``private, no-cache`` say the same to caches.
 """
 
 import functools
