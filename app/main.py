@@ -29,6 +29,7 @@ from app.core.index import router as index_router
 from app.core.limits import LimitRequestBodies
 from app.core.limits import add_to_openapi as add_body_limits_to_openapi
 from app.core.logging import RequestIdMiddleware, configure_logging, flush_logs
+from app.core.merge_patch import document_patches
 from app.core.middleware import RejectNulInUrl, install_method_not_allowed
 from app.core.openapi import add_problems_to_openapi
 from app.core.openapi import add_to_openapi as add_service_to_openapi
@@ -95,14 +96,16 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     install_error_handlers(app)
     install_method_not_allowed(app)
-    app.add_middleware(RejectNulInUrl)
+    app.add_middleware(RejectNulInUrl)  # innermost: the routes see a HEAD as a GET
     # Inside the request id, so replays carry one too.
     app.add_middleware(IdempotencyMiddleware, resolve_user=user_of_credential)
     app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
     metrics = install_metrics(app)
     app.add_middleware(RequestIdMiddleware, observer=metrics)
     app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
-    cors.install(app, settings.cors_origins)  # outside the others: problems answered by the layers above carry it too
+    cors.install(
+        app, settings.cors_origins, settings.cors_allow_headers
+    )  # outside the others: problems answered by the layers above carry it too
     if settings.trusted_proxies:
         # Outermost: the client address everything sees (login limits, logs) follows the same rule as
         # `smps serve` (uvicorn's own middleware, so the two cannot differ; applying it twice changes nothing).
@@ -144,5 +147,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)
-    add_service_to_openapi(app, described=[document_events, document_stored_shapes])
+    add_service_to_openapi(app, described=[document_events, document_stored_shapes, document_patches])
     return app

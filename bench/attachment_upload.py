@@ -169,6 +169,8 @@ def _curl_upload(url: str, key: str, path: Path, filename: str) -> tuple[float, 
             "-H",
             f"Authorization: Bearer {key}",
             "-H",
+            "If-Match: *",  # any version of the application: the streaming is measured
+            "-H",
             "Expect:",
             "-F",
             "kind=evidence",
@@ -227,7 +229,7 @@ def run(size_mib: int = 200, repeat: int = 3) -> dict[str, Any]:
             "SMPS_MAX_ATTACHMENT_BYTES": str(max(256, 2 * size_mib) * MiB),
             "SMPS_MAX_APPLICATION_ATTACHMENTS_BYTES": str(max(1024, 4 * size_mib) * MiB),
         }
-        headers = {"Authorization": f"Bearer {info['key']}"}
+        headers = {"Authorization": f"Bearer {info['key']}", "If-Match": "*"}
         uploads: list[float] = []
         cpus: list[float] = []
         growths: list[float] = []

@@ -126,6 +126,7 @@ async def _applicant(
                 "POST",
                 f"{base}/attachments",
                 unit["applicant"],
+                headers={"If-Match": r.headers["etag"]},
                 files=files,
                 data={"kind": "application_form_scan"},
             )

@@ -37,6 +37,8 @@ api() {
   cat "$WORK/body"
 }
 etag() { tr -d '\r' < "$WORK/headers" | awk 'tolower($1) == "etag:" {print $2}'; }
+# The application's ETag after an upload or a removal of an attachment (the If-Match of its next write)
+app_etag() { tr -d '\r' < "$WORK/headers" | awk 'tolower($1) == "application-etag:" {print $2}'; }
 json() { printf '%s' "$1" | jq -c .; }  # the body, checked to be JSON
 step() { printf '\n== %s\n' "$*" >&2; }
 
@@ -62,12 +64,13 @@ BODY=$(jq -n --arg call "$CALL" --arg rec "$(jq -r .recommender_id "$DEMO")" --a
   funding: {amount_cny: 1200000, sources: "区财政专项资金"},
   eligibility: [1, 2, 3, 4] | map({condition: ., attested: true})}')
 APP=$(api "$APPLICANT" POST /applications -H 'Content-Type: application/json' -d "$BODY" | jq -r .id)
+APP_ETAG=$(etag)
 api "$APPLICANT" GET "/applications/$APP/validation" | jq -c '{valid, errors: [.errors[].code]}' >&2
 
 step "2. the stamped form scan, then submit for sign-off (If-Match: the ETag last read)"
-api "$APPLICANT" POST "/applications/$APP/attachments" -F kind=application_form_scan -F "file=@$PDF;type=application/pdf" | jq -c '{id, sha256}' >&2
-api "$APPLICANT" GET "/applications/$APP" > /dev/null
-api "$APPLICANT" POST "/applications/$APP/transitions" -H "If-Match: $(etag)" -H 'Content-Type: application/json' \
+api "$APPLICANT" POST "/applications/$APP/attachments" -H "If-Match: $APP_ETAG" \
+  -F kind=application_form_scan -F "file=@$PDF;type=application/pdf" | jq -c '{id, sha256}' >&2
+api "$APPLICANT" POST "/applications/$APP/transitions" -H "If-Match: $(app_etag)" -H 'Content-Type: application/json' \
   -d '{"action": "submit"}' | jq -c '{state, version}' >&2
 
 step "3. four sign-offs: three online by each party's signatory, the guarantor's on paper"
@@ -83,7 +86,9 @@ for who in "demo_applicant undertaking $UNDERTAKING 王芳" \
   endorse "$(key "$user")" "$(jq -n --arg r "$role" --arg o "$id" --arg n "$name" \
     '{role: $r, organization_id: $o, decision: "agree", opinion: "同意申报", signatory_name: $n}')" | jq -c '{party_role, decision}' >&2
 done
-PAGE=$(api "$APPLICANT" POST "/applications/$APP/attachments" -F kind=paper_endorsement -F "file=@$PDF;type=application/pdf" | jq -r .id)
+api "$APPLICANT" GET "/applications/$APP" > /dev/null
+PAGE=$(api "$APPLICANT" POST "/applications/$APP/attachments" -H "If-Match: $(etag)" \
+  -F kind=paper_endorsement -F "file=@$PDF;type=application/pdf" | jq -r .id)
 PAPER=$(endorse "$APPLICANT" "$(jq -n --arg o "$(org demo-guarantor)" --arg a "$PAGE" '{role: "guarantor", organization_id: $o,
   decision: "agree", opinion: "同意申报", signatory_name: "张伟", signatory_title: "区长", mode: "paper", attachment_id: $a}')" | jq -r .id)
 api "$APPLICANT" GET "/applications/$APP" | jq -c '{state, sign_offs: [.sign_offs[] | {role, status, mode}]}' >&2

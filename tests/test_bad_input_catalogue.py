@@ -44,7 +44,7 @@ class Scene:
     async def upload(self, content: bytes, filename: str, kind: str = "evidence") -> httpx.Response:
         return await self.client.post(
             f"{self.app_url}/attachments",
-            headers=self.cast.applicant.headers,
+            headers={**self.cast.applicant.headers, "If-Match": "*"},
             data={"kind": kind},
             files={"file": (filename, content, "application/pdf")},
         )

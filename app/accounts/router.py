@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import col
 
@@ -37,6 +37,7 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.fetch_page import fetch_page
+from app.core.merge_patch import refuse_nulls
 from app.core.pagination import Keyset, Page, PageSize, PageToken
 from app.core.security import hash_password
 from app.organizations.models import Organization
@@ -80,6 +81,38 @@ def create_token(
     """
     token, expires_at = service.finish_login(database, settings, attempt, now)
     return TokenResponse(access_token=token, expires_in=int((expires_at - now).total_seconds()), expires_at=expires_at)
+
+
+@router.post(
+    "/auth/revoke",
+    tags=["auth"],
+    operation_id="revoke_token",
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or no such token (RFC 7009 §2.2: the answer is the same)"},
+        **problem_responses(ValidationFailed),
+    },
+)
+def revoke_token(
+    token: Annotated[
+        str, Form(min_length=1, max_length=200, description="The bearer token (`smpt_…`) or API key (`smps_…`) to end")
+    ],
+    session: DbSession,
+    now: Now,
+    token_type_hint: Annotated[
+        str | None,
+        Form(
+            max_length=40,
+            description="`access_token` (or `api_key`); a hint only: every kind of credential is searched",
+        ),
+    ] = None,
+) -> Response:
+    """End a bearer token or an API key (RFC 7009 token revocation, `application/x-www-form-urlencoded`):
+    a browser frontend's sign-out. Holding the credential is what entitles one to end it, so no other
+    authentication is needed; the answer is 200 whether or not the credential existed, and the
+    credential stops working at once on every instance."""
+    service.revoke_credential(session, token, now)
+    return Response(status_code=status.HTTP_200_OK)
 
 
 @router.get("/me", tags=["auth"], operation_id="get_me", response_model=MePublic, responses=AUTH)
@@ -241,6 +274,7 @@ def update_user(
     if user is None:
         raise NotFound()
     version = require_version(user.version, if_match)
+    refuse_nulls(body, "display_name", "roles", "password", "is_active")
     roles = sorted({r.value for r in body.roles}) if body.roles is not None else None
     service.guard_admin_change(session, principal.user_id, user, roles, body.is_active)
     changes = body.model_dump(exclude_unset=True)

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.accounts.models import Role
+from app.core.schema_extra import NOT_NULL
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
@@ -34,10 +35,12 @@ class UserCreate(Strict):
 
 
 class UserUpdate(Strict):
-    display_name: Name | None = None
-    roles: list[Role] | None = Field(default=None, min_length=1, max_length=5)
-    password: Password | None = None
-    is_active: StrictBool | None = None
+    """A merge patch of the user: members sent replace; none of them can be removed (`null` is 422)."""
+
+    display_name: Name | None = Field(default=None, json_schema_extra=NOT_NULL)
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=5, json_schema_extra=NOT_NULL)
+    password: Password | None = Field(default=None, json_schema_extra=NOT_NULL)
+    is_active: StrictBool | None = Field(default=None, json_schema_extra=NOT_NULL)
 
 
 class UserPublic(BaseModel):

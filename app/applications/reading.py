@@ -19,6 +19,9 @@ low:
   form itself or its sign-offs. Nothing has to be invalidated: a newer version is another key, and
   several instances need not agree on anything. The caller's actions are part of the key, since they
   depend on who asks and on the deadline.
+- The ETag names the body the caller gets: the version and a digest of those actions
+  (``app.core.deps.etag``), so a browser revalidating another user's cached copy gets 200 and this
+  caller's body, never 304; ``Vary: Authorization`` and ``private, no-cache`` say the same to caches.
 """
 
 import functools
@@ -48,6 +51,7 @@ from app.applications import service
 from app.applications.access import loader
 from app.applications.models import Application
 from app.applications.schemas import SignOff
+from app.core.caching import PRIVATE
 from app.core.db import Database
 from app.core.deps import etag, if_none_match_matches
 from app.core.errors import NotFound
@@ -266,8 +270,8 @@ def caller_and_head(
 
 def _answer(
     request: Request, principal: Principal, head: Any, now: datetime, db: Executor | None
-) -> tuple[bytes, int] | None:
-    """The body and version for the caller; loaded through ``db`` if not kept, None if not kept and no ``db``."""
+) -> tuple[bytes, str] | None:
+    """The body and its ETag for the caller; loaded through ``db`` if not kept, None if not kept and no ``db``."""
     request.state.user_id = principal.user_id  # for the request's log line
     if head is None:
         raise NotFound()
@@ -294,7 +298,7 @@ def _answer(
         REPRESENTATIONS.keep(version, signs, tuple(public.allowed_actions), body)
     if kept_actions is None:
         REPRESENTATIONS.keep_actions(version, caller, actions)
-    return body, head.version
+    return body, etag(head.version, actions)
 
 
 def read_application(
@@ -303,15 +307,15 @@ def read_application(
     credential: str | None,
     application_id: str,
     record_use: RecordUse | None = None,
-) -> tuple[bytes, int]:
-    """The body and version of the application as the caller sees it; 401 / 404 as the problems say."""
+) -> tuple[bytes, str]:
+    """The body and ETag of the application as the caller sees it; 401 / 404 as the problems say."""
     principal, head, now = caller_and_head(request, db, credential, application_id, record_use)
     answer = _answer(request, principal, head, now, db)
     assert answer is not None, "read with a transaction to load from"
     return answer
 
 
-async def _read_on_server(request: Request, credential: str | None, application_id: str) -> tuple[bytes, int]:
+async def _read_on_server(request: Request, credential: str | None, application_id: str) -> tuple[bytes, str]:
     """PostgreSQL: a kept answer for a hinted key in one statement awaited on the loop; anything else
     (a key not seen before, a body not kept, a key that changed) read whole on one snapshot, in a thread."""
     known = hinted(request, credential, application_id)
@@ -327,18 +331,19 @@ async def _read_on_server(request: Request, credential: str | None, application_
 
 
 async def answer_read(request: Request, credential: str | None, application_id: str) -> Response:
-    """The response to ``GET /applications/{id}``: 200 with the ETag, or 304 on a matching ``If-None-Match``."""
+    """The response to ``GET /applications/{id}``: 200 with the ETag of the caller's representation
+    (version and actions), or 304 on a matching ``If-None-Match``; the body depends on who asks, so
+    caches must key it by the credentials and revalidate (``PRIVATE``)."""
     database = request.app.state.database
     if database.dialect == "sqlite":
-        body, version = await read_on_loop(
+        body, tag = await read_on_loop(
             database, lambda db, record_use: read_application(request, db, credential, application_id, record_use)
         )
     else:  # a round trip to the server: awaited, the event loop serving others meanwhile
-        body, version = await _read_on_server(request, credential, application_id)
-    tag = etag(version)
+        body, tag = await _read_on_server(request, credential, application_id)
     if if_none_match_matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-    return Response(body, media_type="application/json", headers={"ETag": tag})
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag, **PRIVATE})
+    return Response(body, media_type="application/json", headers={"ETag": tag, **PRIVATE})
 
 
 async def lean_get_application(request: Request) -> Response | None:

@@ -31,6 +31,7 @@ from app.applications.schemas import (
     VerificationRequest,
 )
 from app.applications.states import State
+from app.core import merge_patch
 from app.core.clock import BEIJING
 from app.core.deps import DbSession, IfMatch, Now, etag, require_version
 from app.core.errors import (
@@ -39,10 +40,12 @@ from app.core.errors import (
     Forbidden,
     InvalidState,
     InvalidTransition,
+    MalformedJson,
     NotAuthenticated,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    UnsupportedMediaType,
     ValidationFailed,
     problem_responses,
 )
@@ -66,8 +69,9 @@ ACT = {
 def _respond(
     session: DbSession, principal: CurrentPrincipal, application: Application, response: Response, now: datetime
 ) -> ApplicationPublic:
-    response.headers["ETag"] = etag(application.version)
-    return service.to_public(session, principal, application, now)
+    public = service.to_public(session, principal, application, now)
+    response.headers["ETag"] = etag(application.version, tuple(public.allowed_actions))
+    return public
 
 
 _SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
@@ -176,10 +180,11 @@ router.add_api_route(
     "/{application_id}",
     operation_id="update_application",
     response_model=ApplicationPublic,
-    responses={**WRITE, **problem_responses(InvalidState)},
+    responses={**WRITE, **problem_responses(InvalidState, MalformedJson, UnsupportedMediaType)},
+    openapi_extra=merge_patch.request_body(ApplicationUpdate),
 )
 def update_application(
-    body: ApplicationUpdate,
+    patch: merge_patch.MergePatch,
     application: VisibleApplication,
     principal: CurrentPrincipal,
     session: DbSession,
@@ -187,8 +192,10 @@ def update_application(
     response: Response,
     if_match: IfMatch = None,
 ) -> ApplicationPublic:
-    """Change fields of a draft or returned application (JSON merge; If-Match)."""
+    """Change fields of a draft or returned application: an RFC 7396 merge patch (nested objects merge,
+    `null` removes a member), the merged form validated as a whole (If-Match)."""
     version = require_version(application.version, if_match)
+    body = merge_patch.validated(ApplicationUpdate, merge_patch.whole_members(application.content, patch))
     service.update_application(session, principal, application, body, version, now)
     return _respond(session, principal, application, response, now)
 

@@ -266,7 +266,8 @@ class ApplicationCreate(ApplicationFields):
 
 
 class ApplicationUpdate(ApplicationFields):
-    """Partial update (JSON merge): only the fields sent change; `null` clears a field."""
+    """The form after a merge patch (RFC 7396): members sent replace, objects merge into the stored ones,
+    `null` removes a member (the title cannot be removed)."""
 
     title: Line | None = Field(default=None, json_schema_extra=NOT_NULL)  # null refused: "cannot be removed"
 

@@ -32,6 +32,7 @@ from app.applications.validation import OrgFacts, Report, party_list, validate_a
 from app.applications.workflow import DEADLINE_ACTIONS, DEADLINE_STATES, INITIAL_STATE, Actor, Guard, available_actions
 from app.attachments.queries import missing_required_kinds
 from app.core.concurrency import compare_and_set
+from app.core.deps import etag
 from app.core.errors import Forbidden, InvalidState, PreconditionFailed, ValidationFailed
 from app.core.fast.select import DirectSelect
 from app.core.i18n import Text
@@ -464,6 +465,13 @@ def to_public(
         current_endorsements(session, application.id),
         closed=past_deadline(session, application, now),
     )
+
+
+def representation_etag(
+    session: Session, principal: Principal, application: Application, now: datetime | None = None
+) -> str:
+    """The ETag of the application as ``principal`` sees it now (what ``GET`` would send them)."""
+    return etag(application.version, tuple(to_public(session, principal, application, now).allowed_actions))
 
 
 def represent(

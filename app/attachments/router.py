@@ -93,6 +93,8 @@ UPLOAD_BODY = {
             TooManyAttachments,
             PayloadTooLarge,
             UnsupportedMediaType,
+            PreconditionFailed,
+            PreconditionRequired,
         ),
     },
 )
@@ -102,6 +104,13 @@ async def upload_attachment(
     principal: ReadingPrincipal,
     now: Now,
     response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            description="The application's ETag as last read (`*`: any); required: 428 if missing, 412 if the "
+            "application changed (checked before the file is read, and again when it is stored)"
+        ),
+    ] = None,
 ) -> AttachmentPublic:
     """Attach a file (multipart: `kind`, optional `description`, `file`), streamed to storage as it arrives.
 
@@ -109,21 +118,26 @@ async def upload_attachment(
     the type is judged by content, the file name kept only as sanitized metadata. An applicant of the
     undertaking organization, or the reviewer of the recommender that entered the application, may
     attach while the application is a draft or returned.
+
+    Attaching changes the application (its version, its content digest): send its ETag as `If-Match`,
+    and keep the `Application-ETag` of the answer for the application's next write. The same file sent
+    again as the same kind (a retry) is answered 200 with the stored attachment, whatever `If-Match` says.
     """
     database = request.app.state.database
     settings = request.app.state.settings
     store = await run_in_threadpool(blob_store_of, request.app)
-    plan = await run_in_threadpool(service.plan_upload, database, principal, application_id, settings)
+    plan = await run_in_threadpool(service.plan_upload, database, principal, application_id, settings, if_match)
     form = await receive_upload(request, store.temp_dir, plan.limits, plan.on_field)
     try:
-        attachment, created = await storing.store_upload(database, store, principal, plan, form, now)
+        stored = await storing.store_upload(database, store, principal, plan, form, now)
     finally:
         if form.file is not None:  # off the loop: removing a large file can take a while
             await run_in_threadpool(form.file.temp_path.unlink, True)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    response.headers["Location"] = f"/api/v1/attachments/{attachment.id}"
-    response.headers["ETag"] = f'"{attachment.sha256}"'
-    return attachment
+    response.status_code = status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/attachments/{stored.attachment.id}"
+    response.headers["ETag"] = f'"{stored.attachment.sha256}"'
+    response.headers["Application-ETag"] = stored.application_etag
+    return stored.attachment
 
 
 @router.get(
@@ -240,10 +254,12 @@ def delete_attachment(
         str | None, Header(description="The attachment's ETag (428 if missing, 412 if it names another)")
     ] = None,
 ) -> Response:
-    """Remove an attachment while its application is a draft or returned; during sign-off, a `paper_endorsement` page that no current sign-off rests on (409 otherwise)."""
-    key = service.delete_attachment(session, principal, attachment_id, now, if_match)
+    """Remove an attachment while its application is a draft or returned; during sign-off, a `paper_endorsement` page that no current sign-off rests on (409 otherwise).
+
+    `If-Match` names the attachment; the answer's `Application-ETag` is the application's new ETag, for its next write."""
+    key, application_etag = service.delete_attachment(session, principal, attachment_id, now, if_match)
     # Runs after the response, so after the transaction committed; the file goes only if no row names it.
     background.add_task(
         service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key
     )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"Application-ETag": application_etag})

@@ -7,7 +7,7 @@ and only then is the row committed. Removing commits the row's deletion first; t
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.applications.access import load_visible_application, visibility_filter
 from app.applications.models import Application, Endorsement
+from app.applications.service import representation_etag
 from app.applications.states import EDITABLE_STATES, State
 from app.attachments import sniff
 from app.attachments.blobstore import BlobStore
@@ -26,7 +27,7 @@ from app.attachments.schemas import AttachmentPublic
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, ReceivedFile, ReceivedForm, UploadLimits
 from app.core.concurrency import compare_and_set
 from app.core.db import Database
-from app.core.deps import if_match_allows
+from app.core.deps import etag, if_match_allows
 from app.core.errors import (
     FieldError,
     Forbidden,
@@ -162,6 +163,14 @@ def allowed_types(settings: Settings, rules: dict[str, Any], kind: str | None) -
 # --- uploading -------------------------------------------------------------------------------------
 
 
+class Stored(NamedTuple):
+    """A stored upload: the attachment, whether it is new, and the application's ETag for the uploader."""
+
+    attachment: AttachmentPublic
+    created: bool
+    application_etag: str
+
+
 @dataclass
 class UploadPlan:
     """What is known before the body is read: the rules, the counts, the room left."""
@@ -173,6 +182,10 @@ class UploadPlan:
     total_bytes: int
     settings: Settings
     kind: str | None = None
+    # The application's version when the upload began, and whether If-Match named it: a stale one is
+    # answered 412 once the file is read, unless the file is already attached (a retry, answered 200).
+    version: int = 0
+    version_matched: bool = True
     limits: UploadLimits = field(init=False)
 
     def __post_init__(self) -> None:
@@ -198,16 +211,29 @@ def _usage(session: Session, application_id: str) -> tuple[dict[str, int], int]:
     return {kind: int(n) for kind, n, _ in rows}, sum(int(total) for _, _, total in rows)
 
 
-def plan_upload(database: Database, principal: Principal, application_id: str, settings: Settings) -> UploadPlan:
-    """Checks that need no body: visible (404), allowed (403), editable (409), room left (413)."""
+def plan_upload(
+    database: Database, principal: Principal, application_id: str, settings: Settings, if_match: str | None
+) -> UploadPlan:
+    """Checks that need no body: visible (404), allowed (403), editable (409), If-Match sent (428),
+    room left (413)."""
     with database.reader() as session:
         application = load_visible_application(session, principal, application_id)
         require_may_change(principal, application)
         require_accepts_upload(application, None)
+        matched = if_match_allows(if_match, etag(application.version))
         call = session.get(Call, application.call_id)
         rules = dict(call.attachment_rules) if call else {}
         counts, total = _usage(session, application_id)
-    plan = UploadPlan(application_id, application.state, rules, counts, total, settings)
+    plan = UploadPlan(
+        application_id,
+        application.state,
+        rules,
+        counts,
+        total,
+        settings,
+        version=application.version,
+        version_matched=matched,
+    )
     if plan.limits.file_bytes <= 0:
         raise upload_too_large(plan.limits)
     return plan
@@ -260,17 +286,21 @@ def _existing_copy(session: Session, application_id: str, kind: str, sha256: str
 
 
 def judge_upload(
-    database: Database, plan: UploadPlan, form: ReceivedForm
-) -> tuple[str, str | None, frozenset[str]] | AttachmentPublic:
+    database: Database, principal: Principal, plan: UploadPlan, form: ReceivedForm, now: datetime
+) -> tuple[str, str | None, frozenset[str]] | Stored:
     """The cheap checks of a received form: (kind, description, the types its file may be), or the
-    attachment already stored with the same content as the same kind (a retried upload)."""
+    attachment already stored with the same content as the same kind (a retried upload, answered 200
+    whatever its If-Match); otherwise a stale If-Match is answered 412 now."""
     kind, description = _form_fields(form, plan.rules)
     received = form.file
     assert received is not None
     with database.reader() as session:
         copy = _existing_copy(session, plan.application_id, kind, received.sha256)
-    if copy is not None:
-        return public(copy)
+        if copy is not None:
+            application = load_visible_application(session, principal, plan.application_id)
+            return Stored(public(copy), False, representation_etag(session, principal, application, now))
+    if not plan.version_matched:
+        raise PreconditionFailed(extra={"current_etag": etag(plan.version)})
     # A kind sent after the file is checked here, before the file is stored.
     require_state_accepts(plan.state, kind)
     check_kind(plan.rules, kind, plan.counts.get(kind, 0))
@@ -300,7 +330,7 @@ def commit_row(
     received: ReceivedFile,
     key: str,
     now: datetime,
-) -> tuple[AttachmentPublic, bool]:
+) -> Stored:
     with database.transaction() as session:
         # Under the application's lock (BEGIN IMMEDIATE on SQLite): the rules hold against every commit.
         application = load_visible_application(session, principal, plan.application_id, for_update=True)
@@ -308,7 +338,9 @@ def commit_row(
         require_accepts_upload(application, kind)
         copy = _existing_copy(session, application.id, kind, received.sha256)
         if copy is not None:
-            return public(copy), False
+            return Stored(public(copy), False, representation_etag(session, principal, application, now))
+        if application.version != plan.version:  # changed while the file arrived
+            raise PreconditionFailed(extra={"current_etag": etag(application.version)})
         counts, total = _usage(session, application.id)
         check_kind(plan.rules, kind, counts.get(kind, 0))
         if total + received.size > plan.settings.max_application_attachments_bytes:
@@ -344,7 +376,7 @@ def commit_row(
             data={"kind": kind, "sha256": row.sha256, "size": row.size, "file_type": row.file_type},
         )
         session.flush()
-        return public(row), True
+        return Stored(public(row), True, representation_etag(session, principal, application, now))
 
 
 def _touch(session: Session, application: Application, now: datetime) -> None:
@@ -375,8 +407,9 @@ def delete_attachment(
     attachment_id: str,
     now: datetime,
     if_match: str | None = None,
-) -> str:
-    """Remove the row (the caller's transaction commits it); returns the storage key to remove after.
+) -> tuple[str, str]:
+    """Remove the row (the caller's transaction commits it); returns the storage key to remove after,
+    and the application's new ETag for the caller.
 
     ``If-Match`` must name this attachment's ETag (or be ``*``): the caller deletes what it has seen.
     """
@@ -401,7 +434,7 @@ def delete_attachment(
     session.delete(row)
     _touch(session, application, now)
     session.flush()
-    return key
+    return key, representation_etag(session, principal, application, now)
 
 
 def _require_removable(session: Session, application: Application, row: Attachment) -> None:

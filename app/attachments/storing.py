@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.principal import Principal
 from app.attachments import service, sniff
 from app.attachments.blobstore import BlobStore, new_key
-from app.attachments.schemas import AttachmentPublic
 from app.attachments.upload import ReceivedFile, ReceivedForm
 from app.core.db import Database
 from app.core.deps import write_slot
@@ -47,15 +46,15 @@ async def store_upload(
     plan: service.UploadPlan,
     form: ReceivedForm,
     now: datetime,
-) -> tuple[AttachmentPublic, bool]:
-    """Check the received file, move it into the store, commit its row. Returns (attachment, created).
+) -> service.Stored:
+    """Check the received file, move it into the store, commit its row, and say whether it is new.
 
     The same content uploaded again as the same kind (a retried upload whose answer was lost)
     returns the attachment already stored, with ``created`` false.
     """
-    judged = await run_in_threadpool(service.judge_upload, database, plan, form)
-    if isinstance(judged, AttachmentPublic):
-        return judged, False
+    judged = await run_in_threadpool(service.judge_upload, database, principal, plan, form, now)
+    if isinstance(judged, service.Stored):
+        return judged
     kind, description, allowed = judged
     received = form.file
     assert received is not None
@@ -75,6 +74,6 @@ async def store_upload(
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(store.delete, key)
         raise
-    if not result[1]:
+    if not result.created:
         await run_in_threadpool(store.delete, key)  # a concurrent identical upload won; its file serves
     return result

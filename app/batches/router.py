@@ -78,8 +78,9 @@ VisibleBatch = Annotated[Batch, Depends(_visible_batch)]
 
 
 def _respond(session: DbSession, principal: Principal, batch: Batch, response: Response) -> BatchPublic:
-    response.headers["ETag"] = etag(batch.version)
-    return service.to_public(session, principal, batch)
+    public = service.to_public(session, principal, batch)
+    response.headers["ETag"] = etag(batch.version, tuple(public.allowed_actions))
+    return public
 
 
 @router.post(

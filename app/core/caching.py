@@ -1,12 +1,18 @@
 """Cache headers for what shared caches must not keep or mix up.
 
-A response to a caller who sent credentials is theirs alone (`Cache-Control: private`, unless the route said
-otherwise); the token endpoint's answers are never stored (`no-store`, RFC 6749 §5.1). Pure ASGI: one header
-scan per response."""
+A response to a caller who sent credentials is theirs alone, and its body may depend on who they are
+(what they may see, ``allowed_actions``): ``Cache-Control: private, no-cache`` (unless the route said
+otherwise) and ``Vary: Authorization``, so a browser that keeps it revalidates it, with the caller's
+credentials, before showing it again. The ETags of such bodies name the caller's representation
+(``app.core.deps.etag``), so a revalidation with another caller's tag is never answered 304. The token
+endpoint's answers are never stored (``no-store``, RFC 6749 §5.1). Pure ASGI: one header scan per
+response."""
 
 from typing import Any
 
-TOKEN_PATH = "/api/v1/auth/token"
+TOKEN_PATHS = ("/api/v1/auth/token", "/api/v1/auth/revoke")
+# What a route whose body depends on the caller sends itself (the lean reads, which skip nothing here).
+PRIVATE = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 
 
 class CacheHeaders:
@@ -17,10 +23,10 @@ class CacheHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] == TOKEN_PATH:
-            value = b"no-store"
+        if scope["path"] in TOKEN_PATHS:
+            value, vary = b"no-store", False
         elif any(name == b"authorization" for name, _ in scope["headers"]):
-            value = b"private"
+            value, vary = b"private, no-cache", True
         else:
             await self.app(scope, receive, send)
             return
@@ -28,9 +34,20 @@ class CacheHeaders:
         async def send_with_cache_control(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                has_cache_control = has_vary = False
+                for index, (name, header) in enumerate(headers):
+                    lowered = name.lower()
+                    if lowered == b"cache-control":
+                        has_cache_control = True
+                    elif lowered == b"vary" and vary:
+                        has_vary = True
+                        if b"authorization" not in header.lower() and header.strip() != b"*":
+                            headers[index] = (name, header + b", Authorization")
+                if not has_cache_control:
                     headers.append((b"cache-control", value))
-                    message = {**message, "headers": headers}
+                if vary and not has_vary:
+                    headers.append((b"vary", b"Authorization"))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_cache_control)

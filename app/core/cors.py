@@ -12,20 +12,33 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALLOW_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "Accept-Language"]
-EXPOSE_HEADERS = ["ETag", "Location", "Idempotent-Replayed", "Retry-After", "Content-Disposition"]
+# What browser tracing and error-reporting libraries add to every request (W3C Trace Context and
+# Baggage, Sentry), and the request id a frontend may set to find its request in the logs.
+TRACING_HEADERS = ["traceparent", "tracestate", "baggage", "sentry-trace", "X-Request-ID"]
+EXPOSE_HEADERS = [
+    "ETag",
+    "Application-ETag",
+    "Location",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Content-Disposition",
+    "Content-Range",
+    "X-Request-ID",
+    "WWW-Authenticate",
+]
 ALLOW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 PREFLIGHT_MAX_AGE = 600
 
 
 class ListedOriginsCORS:
-    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+    def __init__(self, app: ASGIApp, origins: list[str], allow_headers: list[str] | None = None) -> None:
         self.app = app
         self.origins = frozenset(origins)
         self.cors = CORSMiddleware(
             app,
             allow_origins=origins,
             allow_methods=ALLOW_METHODS,
-            allow_headers=ALLOW_HEADERS,
+            allow_headers=[*ALLOW_HEADERS, *TRACING_HEADERS, *(allow_headers or [])],
             expose_headers=EXPOSE_HEADERS,
             allow_credentials=False,
             max_age=PREFLIGHT_MAX_AGE,
@@ -48,6 +61,7 @@ class ListedOriginsCORS:
         await self.app(scope, receive, send_varying)
 
 
-def install(app: Any, origins: list[str]) -> None:
+def install(app: Any, origins: list[str], allow_headers: list[str] | None = None) -> None:
+    """CORS for ``origins`` (none: off), allowing the standard and tracing request headers and ``allow_headers``."""
     if origins:
-        app.add_middleware(ListedOriginsCORS, origins=origins)
+        app.add_middleware(ListedOriginsCORS, origins=origins, allow_headers=allow_headers or [])

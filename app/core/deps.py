@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import re
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -148,8 +150,25 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(get_now)]
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def etag(version: int, variant: tuple[str, ...] | None = None) -> str:
+    """The strong ETag of a version of a resource: ``"7"``; of one representation of it, when the body
+    depends on who asks or on the clock, ``"7.<variant>"``, the variant a short digest of what differs
+    (an application's or a batch's ``allowed_actions`` for the caller). ``If-Match`` compares the version
+    part (``require_version``); ``If-None-Match`` the whole tag, so no caller revalidates another's body."""
+    if variant is None:
+        return f'"{version}"'
+    return f'"{version}.{_variant(variant)}"'
+
+
+@functools.lru_cache(maxsize=4096)
+def _variant(variant: tuple[str, ...]) -> str:
+    return hashlib.sha256("\x1f".join(variant).encode()).hexdigest()[:10]
+
+
+def _version_part(tag: str) -> str:
+    """``"7.3f9a…"`` → ``"7"``; a tag without a variant as it is."""
+    dot = tag.find(".")
+    return tag if dot < 0 else tag[:dot] + '"'
 
 
 # RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma-separated list (§5.6.1).
@@ -158,7 +177,9 @@ _ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*')
 
 def if_match_allows(if_match: str | None, current: str) -> bool:
     """RFC 9110 §13.1.1: ``*``, or a list of entity tags one of which equals ``current`` by the strong
-    comparison (a weak tag never matches). Missing → 428; a header that does not parse matches nothing."""
+    comparison (a weak tag never matches), a representation's tag (``"7.3f9a…"``) standing for its
+    version (``"7"``): the body a caller got decides nothing of a write. Missing → 428; a header that
+    does not parse matches nothing."""
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(
             Text(
@@ -174,7 +195,7 @@ def if_match_allows(if_match: str | None, current: str) -> bool:
         tag = _ENTITY_TAG.fullmatch(member)
         if tag is None:
             return False
-        if tag.group(1) is None and tag.group(2) == current:
+        if tag.group(1) is None and _version_part(tag.group(2)) == current:
             return True
     return False
 

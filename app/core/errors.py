@@ -7,10 +7,11 @@ details are bilingual and chosen by ``Accept-Language``. Nothing from the reques
 import logging
 import re
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any, ClassVar
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -182,6 +183,42 @@ class UnsupportedMediaType(AppError):
     title = Text("不支持的文件类型", "Unsupported media type")
 
 
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json``, ``application/merge-patch+json`` or any other ``+json`` (with parameters)."""
+    if not content_type:
+        return True  # no Content-Type: read as JSON, as FastAPI does
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def json_content(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON media type entry of an OpenAPI ``content`` map (``application/json``, or a merge patch's)."""
+    return next((media for name, media in content.items() if is_json(name)), None)
+
+
+def unsupported_media_type() -> UnsupportedMediaType:
+    """415 for a body that is not JSON where JSON is read."""
+    return UnsupportedMediaType(
+        Text(
+            "请求体须为 JSON（application/json 或 application/merge-patch+json）",
+            "The request body must be JSON (application/json or application/merge-patch+json)",
+        ),
+        extra={"allowed_types": [JSON, MERGE_PATCH]},
+    )
+
+
+def _reads_json(request: Request) -> bool:
+    """Whether the request's route reads a JSON body (not a form, not a file)."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    return field is not None and not isinstance(field.field_info, params.Form)
+
+
 class ValidationFailed(AppError):
     status = 422
     code = "validation_failed"
@@ -350,6 +387,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         raw = list(exc.errors())
+        if _reads_json(request) and not is_json(request.headers.get("content-type")):
+            return problem_response(request, unsupported_media_type())
         if any(e.get("type") == "json_invalid" for e in raw):
             return problem_response(
                 request, MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON"))

@@ -1,5 +1,6 @@
-"""Answers the service gives before or around routing: a URL with a NUL character, and the ``Allow``
-header of a 405 naming every method the document declares for the path."""
+"""Answers the service gives before or around routing: a URL with a NUL character, HEAD as GET
+without the body, and the ``Allow`` header of a 405 naming every method the document declares for
+the path (and HEAD wherever GET is)."""
 
 import re
 from typing import Any
@@ -16,8 +17,9 @@ _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 class RejectNulInUrl:
     """A NUL character has no use in a URL, and PostgreSQL text cannot hold one: 400 before any routing.
+    And HEAD answered as GET without the body (``head_as_get``).
 
-    Pure ASGI (no per-request cost beyond two substring tests)."""
+    Pure ASGI (no per-request cost beyond two substring tests and a comparison)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -29,7 +31,30 @@ class RejectNulInUrl:
             error = BadRequest(Text("请求地址中含有 NUL 字符", "The URL contains a NUL character"))
             await problem_response(Request(scope), error)(scope, receive, send)
             return
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            await head_as_get(self.app, scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+async def head_as_get(app: Any, scope: Any, receive: Any, send: Any) -> None:
+    """RFC 9110 §9.3.2: HEAD on every GET resource, with the headers GET would send and no body.
+
+    Run by the innermost layer (``RejectNulInUrl``, no layer of its own on every request), so the routes
+    (the hoisted ones too) see a GET and the layers outside see the HEAD (the log line names it). The
+    GET runs whole: a streamed download is read and dropped, the price of answering exactly what GET
+    would."""
+    ended = False
+
+    async def send_headers_only(message: Any) -> None:
+        nonlocal ended
+        if message["type"] != "http.response.body":
+            await send(message)
+        elif not message.get("more_body", False) and not ended:
+            ended = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    await app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 def allowed_methods(request: Request) -> str | None:
@@ -51,6 +76,8 @@ def allowed_methods(request: Request) -> str | None:
         request.app.state.allowed_methods = patterns
     path = request.scope.get("path", "")
     methods: set[str] = set().union(*(m for pattern, m in patterns if pattern.fullmatch(path)))
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods)) if methods else None
 
 

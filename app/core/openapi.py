@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.core.errors import PROBLEM_MEDIA_TYPE
+from app.core.errors import PROBLEM_MEDIA_TYPE, json_content
 from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
 from app.core.openapi_links import add_links
@@ -75,8 +75,8 @@ Amendment = Callable[[dict[str, Any]], None]
 def add_problems_to_openapi(app: FastAPI) -> None:
     """Problems in the document as they are sent: ``application/problem+json`` with the Problem schema
     (``problem_responses`` entries come out of FastAPI as schema-less problem+json beside an application/json
-    that is never sent), and 400 on every operation (``bad_request``: a URL with a NUL character; and
-    ``malformed_json`` where there is a body)."""
+    that is never sent), 400 on every operation (``bad_request``: a URL with a NUL character; and
+    ``malformed_json`` where there is a body), and 415 where the body is JSON."""
 
     def amend(schema: dict[str, Any]) -> None:
         ref = {"$ref": "#/components/schemas/Problem"}
@@ -86,6 +86,12 @@ def add_problems_to_openapi(app: FastAPI) -> None:
                 operation["responses"].setdefault(
                     "400", {"description": codes, "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}}
                 )
+                if json_content(operation.get("requestBody", {}).get("content", {})) is not None:
+                    # A body in another media type (a form, text) where JSON is read.
+                    operation["responses"].setdefault(
+                        "415",
+                        {"description": "unsupported_media_type", "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}}},
+                    )
                 for response in operation["responses"].values():
                     content = response.get("content", {})
                     if PROBLEM_MEDIA_TYPE in content and content.get("application/json", {}).get("schema") == ref:

@@ -5,6 +5,8 @@ each example against its schema and sends it to the service with real ids in the
 
 from typing import Any
 
+from app.core.errors import json_content
+
 CALL, RECOMMENDER, APPLICATION = "call_9th_batch", "org_shandong_amr", "app_lixia_pilot"
 UNDERTAKING, PARTICIPATING = "org_lixia_approval", "org_lixia_bigdata"
 GUARANTOR, GUIDANCE, PAPER_PAGE = "org_lixia_government", "org_jinan_approval", "att_guidance_page"
@@ -219,7 +221,7 @@ def problem_example(status: str) -> dict[str, Any] | None:
 
 def add_examples(operation: dict[str, Any]) -> None:
     examples = REQUESTS.get(operation.get("operationId", ""))
-    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    content = json_content(operation.get("requestBody", {}).get("content", {}))
     if examples and content is not None:
         content["examples"] = {
             name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()

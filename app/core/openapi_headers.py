@@ -5,9 +5,15 @@ checks that what arrives is declared (and Schemathesis that what is declared as 
 
 from typing import Any
 
+from app.core.errors import json_content
+
 _STR = {"type": "string"}
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "The resource's entity tag: send it as `If-Match` to change it", "schema": _STR},
+    "Application-ETag": {
+        "description": "The application's ETag after this change to its attachments: the `If-Match` of its next write",
+        "schema": _STR,
+    },
     "Location": {"description": "URL of the resource created (or, for a bulk upload, of its progress)", "schema": _STR},
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`",
@@ -52,6 +58,7 @@ _VERSIONED = {  # 2xx carry the ETag of the resource (for sign-offs and reviews:
     "get_recommended_list_pdf",
     "get_batch_package",
 }
+_APPLICATION_TAGGED = {"upload_attachment", "delete_attachment"}  # 2xx carry the application's ETag too
 _CREATED_AT = {"create_application", "create_batch", "upload_attachment", "create_webhook", "create_bulk_upload"}
 _FILES = {
     "download_attachment_content",
@@ -76,6 +83,8 @@ def declare_headers(operation: dict[str, Any]) -> None:
         success = status.startswith("2")
         if (success or status == "304") and op_id in _VERSIONED:
             _add(response, "ETag", required=True)
+        if success and op_id in _APPLICATION_TAGGED:
+            _add(response, "Application-ETag", required=True)
         if success and op_id in _CREATED_AT:
             _add(response, "Location", required=True)
         if success and idempotent:
@@ -102,7 +111,11 @@ _BAD_REQUEST = {
     "bad_request": "the URL contains a NUL character (`%00` in the path or the query string)",
 }
 # Bodies the framework may fail to read, by media type (a URL-encoded form is always readable).
-_UNREADABLE_BODY = {"application/json": "JSON that is not UTF-8", "multipart/form-data": "a broken multipart form"}
+_UNREADABLE_BODY = {
+    "application/json": "JSON that is not UTF-8",
+    "application/merge-patch+json": "JSON that is not UTF-8",
+    "multipart/form-data": "a broken multipart form",
+}
 
 
 def _describe_bad_request(operation: dict[str, Any]) -> None:
@@ -111,7 +124,7 @@ def _describe_bad_request(operation: dict[str, Any]) -> None:
         return
     media = operation.get("requestBody", {}).get("content", {})
     codes = {c.strip() for c in response.get("description", "").split(",") if c.strip()} | {"bad_request"}
-    if "application/json" not in media:
+    if json_content(media) is None:
         codes.discard("malformed_json")
     meanings = []
     for code in sorted(codes, key=list(_BAD_REQUEST).index):

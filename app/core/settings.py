@@ -12,6 +12,10 @@ CorsOrigin = Annotated[str, StringConstraints(pattern=r"^https?://[^/?#@\s]+$")]
 AttachmentType = Literal["pdf", "ofd", "docx", "xlsx", "jpeg", "png"]
 
 
+# An HTTP field name (RFC 9110 §5.1: a token).
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")]
+
+
 def _comma_list(value: Any) -> Any:
     """``pdf,ofd,png`` from the environment → ``["pdf", "ofd", "png"]``."""
     if isinstance(value, str):
@@ -161,6 +165,11 @@ class Settings(BaseSettings):
     # Browser frontends on other origins: SMPS_CORS_ORIGINS=https://a.example.cn,http://localhost:5173
     # (exact origins, scheme://host[:port]; empty: CORS off).
     cors_origins: Annotated[list[CorsOrigin], NoDecode, BeforeValidator(_comma_list)] = Field(default_factory=list)
+    # Request headers a listed origin may send beyond the standard ones and the tracing headers
+    # (app.core.cors): SMPS_CORS_ALLOW_HEADERS=x-client-version,x-tenant
+    cors_allow_headers: Annotated[list[HeaderName], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=list
+    )
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from app.core.schema_extra import NOT_NULL
 from app.core.settings import AttachmentType
 
 Label = Annotated[
@@ -105,7 +106,7 @@ class CallCreate(BaseModel):
 class CallUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    deadline: AwareDatetime | None = None
+    deadline: AwareDatetime | None = Field(default=None, json_schema_extra=NOT_NULL)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
         description="Why the call changes (kept in the audit trail)"
     )

@@ -15,6 +15,7 @@ from app.core.errors import Duplicate, FieldError, NotFound
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
+from app.core.merge_patch import refuse_nulls
 from app.core.outbox import record_event
 from app.organizations.models import Organization
 from app.reference import data
@@ -105,6 +106,7 @@ def update_call(
     require_role(principal, Role.office)
     call = load_call(session, call_id)
     version = require_version(call.version, if_match)
+    refuse_nulls(body, "deadline")
     values: dict[str, Any] = {}
     audit: dict[str, Any] = {"reason": body.reason}
     if body.deadline is not None:

@@ -40,6 +40,12 @@ export async function probes(seen: Schemas["ApplicationPublic"]): Promise<void> 
     params: { path: { application_id: "app_1" } },
     body: { action: "submit" },
   });
+  // An upload without If-Match: it changes the application as every other write does.
+  await client.POST("/api/v1/applications/{application_id}/attachments", {
+    // @ts-expect-error the If-Match header is required to upload an attachment
+    params: { path: { application_id: "app_1" } },
+    body: { kind: "evidence", file: "…" },
+  });
   // @ts-expect-error the If-Match header is required to delete an attachment too
   await client.DELETE("/api/v1/attachments/{attachment_id}", { params: { path: { attachment_id: "att_1" } } });
 

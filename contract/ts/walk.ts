@@ -58,17 +58,23 @@ const applicant = as("demo_applicant");
 const reviewer = as("demo_reviewer");
 const office = as("demo_office");
 
-async function upload(applicationId: string, kind: string, path: string): Promise<Schemas["AttachmentPublic"]> {
-  // Multipart is sent with fetch and FormData; the answer is typed from the document all the same.
+type Uploaded = { attachment: Schemas["AttachmentPublic"]; applicationEtag: string };
+type UploadHeaders = paths["/api/v1/applications/{application_id}/attachments"]["post"]["parameters"]["header"];
+
+async function upload(applicationId: string, ifMatch: string, kind: string, path: string): Promise<Uploaded> {
+  // Multipart is sent with fetch and FormData; the header and the answer are typed from the document all the same.
   const form = new FormData();
   form.append("kind", kind);
   form.append("file", new Blob([readFileSync(path)], { type: "application/pdf" }), "申请书扫描件.pdf");
+  const header: UploadHeaders = { "if-match": ifMatch };
   const response = await fetch(`${baseUrl}/api/v1/applications/${applicationId}/attachments`, {
-    method: "POST", body: form, headers: { Authorization: `Bearer ${keyOf("demo_applicant")}` },
+    method: "POST", body: form, headers: { Authorization: `Bearer ${keyOf("demo_applicant")}`, "If-Match": header["if-match"] },
   });
   expect(response.status === 201, `upload ${kind}: ${response.status}`);
   const attachment: Schemas["AttachmentPublic"] = await response.json();
-  return attachment;
+  const applicationEtag = response.headers.get("Application-ETag");
+  if (applicationEtag === null) throw new Error(`upload ${kind}: no Application-ETag`);
+  return { attachment, applicationEtag };
 }
 
 async function read(id: string): Promise<{ application: Application; etag: string }> {
@@ -96,17 +102,19 @@ async function main(): Promise<void> {
     funding: { amount_cny: 1200000, sources: "区财政专项资金" },
     eligibility: [1, 2, 3, 4].map((condition) => ({ condition, attested: true })),
   };
-  const created = ok(await applicant.POST("/api/v1/applications", { body }), "create");
+  const createdResult = await applicant.POST("/api/v1/applications", { body });
+  const created = ok(createdResult, "create");
   expect(created.state === "draft", "a new application is a draft");
   const report = ok(await applicant.GET("/api/v1/applications/{application_id}/validation",
     { params: { path: { application_id: created.id } } }), "validation");
   expect(report.errors.some((e) => e.pointer.includes("application_form_scan")) || report.errors.length > 0,
     "without its form scan the draft cannot be submitted");
 
-  // 2. The stamped form scan, then submit for sign-off.
-  await upload(created.id, "application_form_scan", need("SMPS_SCAN"));
+  // 2. The stamped form scan (If-Match: the application's ETag), then submit for sign-off.
+  const scan = await upload(created.id, etagOf(createdResult.response), "application_form_scan", need("SMPS_SCAN"));
   let { application, etag } = await read(created.id);
   expect(application.allowed_actions.includes("submit"), "submit is offered");
+  expect(scan.applicationEtag === etag, "the upload answers the application's new ETag");
   const submitted = await applicant.POST("/api/v1/applications/{application_id}/transitions", {
     params: { path: { application_id: created.id }, header: { "if-match": etag } }, body: { action: "submit" },
   });
@@ -126,8 +134,9 @@ async function main(): Promise<void> {
               mode: "online" },
     }), `sign-off ${role}`);
   }
-  const page = await upload(created.id, "paper_endorsement", need("SMPS_PAGE"));
   ({ etag } = await read(created.id));
+  const { attachment: page, applicationEtag } = await upload(created.id, etag, "paper_endorsement", need("SMPS_PAGE"));
+  etag = applicationEtag;
   const paper = ok(await applicant.POST("/api/v1/applications/{application_id}/endorsements", {
     params: { path: { application_id: created.id }, header: { "if-match": etag } },
     body: { role: "guarantor", organization_id: org("demo-guarantor"), decision: "agree", opinion: "同意申报",

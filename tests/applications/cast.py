@@ -134,12 +134,13 @@ class Flow:
     async def attach_scan(self) -> str:
         r = await self.client.post(
             f"/api/v1/applications/{self.id}/attachments",
-            headers=self.cast.applicant.headers,
+            headers={**self.cast.applicant.headers, "If-Match": self.etag},
             files={"file": ("申请书扫描件.pdf", MINIMAL_PDF, "application/pdf")},
             data={"kind": "application_form_scan"},
         )
         assert r.status_code == 201, r.text
         await self.get(self.cast.applicant)
+        assert r.headers["application-etag"] == self.etag  # what the uploader's next GET says
         return r.json()["id"]
 
     async def post(self, path: str, actor: Actor, body: dict[str, Any], etag: str | None = None) -> httpx.Response:

@@ -4,6 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.applications.cast import MINIMAL_PDF, Flow, make_cast
+from tests.tags import etag_of
 
 
 async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -36,7 +37,7 @@ async def test_happy_path_with_one_party_on_paper(app: FastAPI, client: httpx.As
         assert r.json()["content_digest"] == body["content_digest"]
     page = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=c.applicant.headers,
+        headers={**c.applicant.headers, "If-Match": await etag_of(client, flow.id, c.applicant.headers)},
         files={"file": ("保证单位盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )
@@ -183,14 +184,14 @@ async def test_paper_sign_off_pages_stay_out_of_the_content_digest(app: FastAPI,
     first = (await flow.act("submit")).json()["content_digest"]
     page = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": flow.etag},
         files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )
     assert page.status_code == 201, page.text
     other = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": page.headers["application-etag"]},
         files={"file": ("补充.pdf", MINIMAL_PDF + b"%x", "application/pdf")},
         data={"kind": "evidence"},
     )

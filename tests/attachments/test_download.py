@@ -6,6 +6,7 @@ import pytest
 from app.attachments.download import ascii_fallback, content_disposition, parse_range, unsatisfiable
 from tests.attachments import files
 from tests.attachments.conftest import World
+from tests.tags import etag_of
 
 CONTENT = files.BigPdf(3 * 1024 * 1024 + 5, chunk=256 * 1024)
 DATA = b"".join(CONTENT.chunks())
@@ -15,7 +16,10 @@ DATA = b"".join(CONTENT.chunks())
 async def stored(client: httpx.AsyncClient, world: World) -> str:
     response = await client.post(
         f"/api/v1/applications/{world.application_id}/attachments",
-        headers=world.applicant.headers,
+        headers={
+            **world.applicant.headers,
+            "If-Match": await etag_of(client, world.application_id, world.applicant.headers),
+        },
         data={"kind": "evidence"},
         files={"file": ("证明材料.pdf", DATA, "application/pdf")},
     )

@@ -115,7 +115,8 @@ def server(settings: Settings, app: FastAPI) -> Iterator[LiveServer]:
 
 
 def _headers(world: World, boundary: str, length: int | None = None) -> dict[str, str]:
-    headers = {**world.applicant.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    # Any version (`*`): what is measured here is the streaming, not the concurrency check.
+    headers = {**world.applicant.headers, "If-Match": "*", "Content-Type": f"multipart/form-data; boundary={boundary}"}
     if length is not None:
         headers["Content-Length"] = str(length)
     return headers
@@ -131,7 +132,7 @@ def test_200_mb_upload_streams_in_bounded_memory(server: LiveServer, world: Worl
         # Warm up (imports, pools) with a small upload, then measure the big one alone.
         warm = client.post(
             url,
-            headers=world.applicant.headers,
+            headers={**world.applicant.headers, "If-Match": "*"},
             data={"kind": "other"},
             files={"file": ("warm.pdf", files.pdf(), "application/pdf")},
         )
@@ -230,7 +231,7 @@ def test_a_dropped_connection_leaves_nothing_behind(server: LiveServer, world: W
     host, port = server.url.removeprefix("http://").split(":")
     head = (
         f"POST /api/v1/applications/{world.application_id}/attachments HTTP/1.1\r\nHost: {host}\r\n"
-        f"Authorization: Bearer {world.applicant.api_key}\r\n"
+        f"Authorization: Bearer {world.applicant.api_key}\r\nIf-Match: *\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
     temp_dir = server.settings.storage_dir / "tmp"

@@ -23,6 +23,7 @@ from tests.applications.cast import make_cast
 from tests.attachments import files
 from tests.attachments.conftest import World
 from tests.batches.helpers import recommended
+from tests.tags import etag_of
 
 BUCKET = "smps-attachments"
 
@@ -67,7 +68,10 @@ async def test_upload_download_delete_and_sweep_on_s3(s3_settings: Settings, clo
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         created = await client.post(
             f"/api/v1/applications/{world.application_id}/attachments",
-            headers=world.applicant.headers,
+            headers={
+                **world.applicant.headers,
+                "If-Match": await etag_of(client, world.application_id, world.applicant.headers),
+            },
             data={"kind": "evidence"},
             files={"file": ("扫描件.pdf", data, "application/pdf")},
         )

@@ -19,6 +19,7 @@ from app.core.settings import Settings
 from app.reference.models import Call
 from tests.attachments import files
 from tests.attachments.conftest import World, make_application
+from tests.tags import etag_of
 
 
 async def attach(
@@ -26,7 +27,10 @@ async def attach(
 ) -> dict:
     response = await client.post(
         f"/api/v1/applications/{application_id or world.application_id}/attachments",
-        headers=world.applicant.headers,
+        headers={
+            **world.applicant.headers,
+            "If-Match": await etag_of(client, application_id or world.application_id, world.applicant.headers),
+        },
         data={"kind": kind},
         files={"file": (f"{kind}.pdf", files.pdf(pages=pages), "application/pdf")},
     )

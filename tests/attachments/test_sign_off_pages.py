@@ -13,12 +13,16 @@ from app.core.settings import Settings
 from tests.applications.cast import Flow, make_cast
 from tests.attachments import files
 from tests.conftest import Actor
+from tests.tags import etag_of
 
 
 async def _page(client: httpx.AsyncClient, flow: Flow, content: bytes, actor: Actor | None = None) -> httpx.Response:
     response = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=(actor or flow.cast.applicant).headers,
+        headers={
+            **(actor or flow.cast.applicant).headers,
+            "If-Match": await etag_of(client, flow.id, (actor or flow.cast.applicant).headers),
+        },
         files={"file": ("盖章页.pdf", content, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )

@@ -16,6 +16,7 @@ from app.main import create_app
 from app.reference.models import Call
 from tests.attachments import files
 from tests.attachments.conftest import World, make_application, ninth_call_id, set_state
+from tests.tags import etag_of
 
 PDF = files.pdf()
 
@@ -33,9 +34,10 @@ async def upload(
     actor: Any = None,
     **data: str,
 ) -> httpx.Response:
+    headers = (actor or world.applicant).headers
     return await client.post(
         url(world.application_id),
-        headers=(actor or world.applicant).headers,
+        headers={**headers, "If-Match": await etag_of(client, world.application_id, headers)},
         data={"kind": kind, **data},
         files={"file": (filename, content, "application/octet-stream")},
     )

@@ -29,7 +29,7 @@ async def test_two_provinces_and_a_member_unit(app: FastAPI, client: httpx.Async
     for name, cast, flows in (("sd", shandong, sd), ("bj", beijing, bj), ("mu", direct, mu)):
         created = await open_batch(client, cast)
         body = created.json()
-        assert body["state"] == "open" and body["items"] == [] and created.headers["etag"] == '"1"'
+        assert body["state"] == "open" and body["items"] == [] and created.headers["etag"].startswith('"1.')
         r = await put_items(client, body, cast.reviewer, [f.id for f in reversed(flows)], created.headers["etag"])
         assert r.status_code == 200, r.text
         assert [i["application_id"] for i in r.json()["items"]] == [f.id for f in reversed(flows)]

@@ -16,6 +16,7 @@ from app.reference.models import Call
 from tests.applications.cast import MINIMAL_PDF, Flow
 from tests.batches.helpers import act, cast_for, open_batch, put_items, recommended
 from tests.store import fingerprint
+from tests.tags import etag_of
 
 
 async def test_submission_one_second_late_changes_nothing(app: FastAPI, client: httpx.AsyncClient, clock) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +91,7 @@ async def test_unverified_paper_sign_off_blocks_submission(app: FastAPI, client:
     c = cast
     page = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=c.applicant.headers,
+        headers={**c.applicant.headers, "If-Match": await etag_of(client, flow.id, c.applicant.headers)},
         files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )

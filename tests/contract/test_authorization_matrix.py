@@ -28,6 +28,7 @@ from tests.conftest import Actor
 from tests.contract.world import WEBHOOK_HOST, build_world, spare_api_key
 from tests.factories import PASSWORD, credit_code, make_org, make_user
 from tests.store import fingerprint
+from tests.tags import etag_of
 
 CALLERS = (
     "anonymous",
@@ -53,6 +54,7 @@ CALLERS = (
 #  (method, path)                                                        subject           anon appl appl' sign sign' rev  rev' office admin
 MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/auth/token"): ("-", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/auth/revoke"): ("-", 200, 200, 200, 200, 200, 200, 200, 200, 200),  # holding it is enough
     ("GET", "/api/v1/me"): ("-", 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/api-keys"): ("-", 401, 201, 403, 403, 403, 403, 403, 403, 201),  # for the applicant
     ("GET", "/api/v1/api-keys"): ("-", 401, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -406,7 +408,7 @@ class Subjects:
         assert (await flow.act("submit")).status_code == 200
         page = await self.client.post(
             f"/api/v1/applications/{flow.id}/attachments",
-            headers=c.applicant.headers,
+            headers={**c.applicant.headers, "If-Match": await etag_of(self.client, flow.id, c.applicant.headers)},
             files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
             data={"kind": "paper_endorsement"},
         )
@@ -520,6 +522,7 @@ IF_MATCH = {
     ("PUT", "/api/v1/batches/{batch_id}/items"),
     ("POST", "/api/v1/batches/{batch_id}/transitions"),
     ("DELETE", "/api/v1/attachments/{attachment_id}"),
+    ("POST", "/api/v1/applications/{application_id}/attachments"),  # the application's
 }
 
 
@@ -589,6 +592,8 @@ def request_for(method: str, path: str, ids: dict[str, str], cast: Cast, caller:
     }
     if (method, path) == ("POST", "/api/v1/auth/token"):
         return Request(ids, data={"username": cast.applicant.username, "password": PASSWORD})
+    if (method, path) == ("POST", "/api/v1/auth/revoke"):
+        return Request(ids, data={"token": "smpt_never-issued"})
     if (method, path) == ("POST", "/api/v1/applications/{application_id}/attachments"):
         return Request(ids, data={"kind": "evidence"}, files={"file": ("佐证材料.pdf", MINIMAL_PDF, "application/pdf")})
     return Request(ids, json=bodies.get((method, path)))

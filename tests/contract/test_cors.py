@@ -61,7 +61,17 @@ async def test_a_listed_origin_reads_the_exposed_headers(cors_client: tuple[Fast
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == "http://localhost:5173"
     exposed = {h.strip() for h in r.headers["access-control-expose-headers"].split(",")}
-    assert exposed == {"ETag", "Location", "Idempotent-Replayed", "Retry-After", "Content-Disposition"}
+    assert exposed == {
+        "ETag",
+        "Application-ETag",
+        "Location",
+        "Idempotent-Replayed",
+        "Retry-After",
+        "Content-Disposition",
+        "Content-Range",
+        "X-Request-ID",
+        "WWW-Authenticate",
+    }
     assert "access-control-allow-credentials" not in r.headers
     # A problem is readable too (the frontend shows its message).
     missing = await client.get("/api/v1/applications/app_missing", headers={**admin.headers, "Origin": FRONTEND})
@@ -92,3 +102,48 @@ def test_origins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv("SMPS_CORS_ORIGINS", wrong)
         with pytest.raises(pydantic.ValidationError):
             Settings()
+
+
+async def test_a_preflight_with_the_tracing_headers_is_allowed(cors_client: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, client = cors_client
+    asked = "authorization, traceparent, tracestate, baggage, sentry-trace, x-request-id"
+    r = await client.options(
+        "/api/v1/applications",
+        headers={"Origin": FRONTEND, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": asked},
+    )
+    assert r.status_code == 200, r.text
+    allowed = {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")}
+    assert set(asked.split(", ")) <= allowed
+    refused = await client.options(
+        "/api/v1/applications",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-tenant",
+        },
+    )
+    assert refused.status_code == 400
+
+
+async def test_more_request_headers_may_be_allowed(settings: Settings, clock: FakeClock) -> None:
+    configured = settings.model_copy(update={"cors_origins": [FRONTEND], "cors_allow_headers": ["x-tenant"]})
+    app = create_app(configured, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        r = await client.options(
+            "/api/v1/applications",
+            headers={
+                "Origin": FRONTEND,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "x-tenant, traceparent",
+            },
+        )
+    app.state.database.dispose()
+    assert r.status_code == 200, r.text
+
+
+def test_allowed_headers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMPS_CORS_ALLOW_HEADERS", "X-Tenant, x-client-version")
+    assert Settings().cors_allow_headers == ["x-tenant", "x-client-version"]
+    monkeypatch.setenv("SMPS_CORS_ALLOW_HEADERS", "bad header")
+    with pytest.raises(pydantic.ValidationError):
+        Settings()

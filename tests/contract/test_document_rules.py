@@ -51,8 +51,8 @@ async def test_a_json_body_that_is_not_utf8_is_a_declared_400(app, client: httpx
 async def test_a_405_names_every_method_of_the_resource(client: httpx.AsyncClient) -> None:
     r = await client.put("/api/v1/calls/call_x")
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
-    assert r.headers["allow"] == "GET, PATCH"
-    assert (await client.delete("/api/v1/applications")).headers["allow"] == "GET, POST"
+    assert r.headers["allow"] == "GET, HEAD, PATCH"
+    assert (await client.delete("/api/v1/applications")).headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_a_nul_character_in_the_url_is_a_400(app, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,10 @@ import jsonschema
 from fastapi import FastAPI
 
 from app.core import openapi_examples as ex
+from app.core.errors import json_content
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import ROOT_DIR
+from tests.tags import etag_of
 
 DOCUMENT = json.loads((ROOT_DIR / "openapi" / "openapi.json").read_text())
 PROBLEM = "application/problem+json"
@@ -22,11 +24,12 @@ def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 
 
 def _json_bodies() -> list[tuple[str, dict[str, Any]]]:
+    """Bodies sent as JSON: `application/json`, and the merge patches (`application/merge-patch+json`)."""
     return [
-        (op["operationId"], op["requestBody"]["content"]["application/json"])
+        (op["operationId"], content)
         for ops in DOCUMENT["paths"].values()
         for op in ops.values()
-        if "application/json" in op.get("requestBody", {}).get("content", {})
+        if (content := json_content(op.get("requestBody", {}).get("content", {}))) is not None
     ]
 
 
@@ -79,7 +82,7 @@ def _body(operation_id: str, name: str, ids: dict[str, str]) -> dict[str, Any]:
 async def _paper_page(client: httpx.AsyncClient, flow: Flow, cast: Cast) -> str:
     r = await client.post(
         f"/api/v1/applications/{flow.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": await etag_of(client, flow.id, cast.applicant.headers)},
         files={"file": ("指导单位盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )

@@ -49,11 +49,12 @@ async def test_per_caller_and_localized_responses_say_so(app: FastAPI, client: h
     r = await client.get(
         f"/api/v1/applications/{flow.id}/validation", headers={**cast.applicant.headers, "Accept-Language": "en"}
     )
-    assert r.status_code == 200 and r.headers["cache-control"] == "private"
+    assert r.status_code == 200 and r.headers["cache-control"] == "private, no-cache"
     assert "Accept-Language" in r.headers["vary"] and r.headers["content-language"] == "en"
+    assert "Authorization" in r.headers["vary"]
     problem = await client.get("/api/v1/applications/app_missing", headers=cast.applicant.headers)
     assert problem.status_code == 404 and "Accept-Language" in problem.headers["vary"]
-    assert problem.headers["cache-control"] == "private"
+    assert problem.headers["cache-control"] == "private, no-cache" and "Authorization" in problem.headers["vary"]
     public = await client.get("/api/v1/provinces")
     assert "cache-control" not in public.headers
 

@@ -49,7 +49,7 @@ def test_the_section_keys_are_the_calls_and_closed_on_both_sides() -> None:
     # Every call has the 9th batch's sections: a new call copies an earlier one's, or gets these.
     assert list(SECTION_KEYS) == [s["key"] for s in SECTIONS_9TH] == [key for key, _ in SECTIONS]
     assert "sections" not in CallCreate.model_fields  # no request can give a call other sections
-    for component in ("ApplicationCreate", "ApplicationUpdate", "ApplicationPublic"):
+    for component in ("ApplicationCreate", "ApplicationPatch", "ApplicationPublic"):
         sections = _sections_of(SCHEMAS[component]["properties"]["sections"])
         assert sorted(sections["properties"]) == sorted(SECTION_KEYS), component
         assert sections["additionalProperties"] is False, component

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.backend_independent
 
 TS_DIR = CONTRACT_DIR / "ts"
 SOURCES = sorted(TS_DIR.glob("*.ts"))
-PROBES = 11
+PROBES = 12
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,7 @@ def test_the_probes_catch_what_they_say(compiled: None) -> None:
         '"sumbit"',
         '"aprove"',
         "If-Match header is required",
+        "If-Match header is required to upload an attachment",
         '"basic_situaton"',
         '"name" is not a member of an application row',
         "a tracking number alone is not a receipt",

@@ -13,6 +13,7 @@ from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.batches.helpers import act, open_batch, put_items, recommended
 from tests.conftest import Actor
 from tests.factories import make_org, make_user, seeded_org
+from tests.tags import etag_of
 
 WEBHOOK_HOST = "hooks.example.cn"
 
@@ -77,7 +78,7 @@ async def build_world(app: FastAPI, client: httpx.AsyncClient) -> World:
     assert (await paper.act("submit")).status_code == 200
     page = await client.post(
         f"/api/v1/applications/{paper.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": await etag_of(client, paper.id, cast.applicant.headers)},
         files={"file": ("盖章页.pdf", MINIMAL_PDF, "application/pdf")},
         data={"kind": "paper_endorsement"},
     )

@@ -9,6 +9,7 @@ from app.reference.data import CONDITIONS_9TH, SECTIONS_9TH
 from tests.applications.cast import Cast, Flow, make_cast
 from tests.attachments import files
 from tests.factories import make_org, make_user
+from tests.tags import etag_of
 
 CODE = "GB/T 32169.1-2015"
 NUMBER = "国标委发〔2023〕5号"
@@ -76,7 +77,7 @@ async def maximal_flow(
         if role == paper_role:
             page = await client.post(
                 f"/api/v1/applications/{flow.id}/attachments",
-                headers=cast.applicant.headers,
+                headers={**cast.applicant.headers, "If-Match": await etag_of(client, flow.id, cast.applicant.headers)},
                 files={"file": ("盖章页.pdf", files.pdf(pages=1), "application/pdf")},
                 data={"kind": "paper_endorsement"},
             )

@@ -24,6 +24,7 @@ from tests.batches.helpers import act, open_batch, put_items, recommended
 from tests.conftest import Actor
 from tests.events.conftest import Receiver
 from tests.factories import credit_code, make_user, seeded_org
+from tests.tags import etag_of
 
 ROLES = (
     "applicant",
@@ -235,7 +236,7 @@ async def test_every_role_sees_an_event_iff_it_sees_the_resource(
     await first.attach_scan()
     r = await client.post(
         f"/api/v1/applications/{first.id}/attachments",
-        headers=cast.applicant.headers,
+        headers={**cast.applicant.headers, "If-Match": await etag_of(client, first.id, cast.applicant.headers)},
         files={"file": ("盖章页.pdf", files.pdf(pages=1), "application/pdf")},
         data={"kind": "paper_endorsement"},
     )

@@ -185,7 +185,7 @@ async def _scenario(
         assert read.json() == created.json()
         scan = await via_b.post(
             f"/applications/{app_id}/attachments",
-            headers=headers,
+            headers={**headers, "If-Match": read.headers["etag"]},
             files={"file": ("申请书扫描件.pdf", MINIMAL_PDF, "application/pdf")},
             data={"kind": "application_form_scan"},
         )
@@ -194,6 +194,7 @@ async def _scenario(
         assert download.status_code == 200 and download.content == MINIMAL_PDF
         etag = (await via_a.get(f"/applications/{app_id}", headers=headers)).headers["etag"]
         assert (await via_b.get(f"/applications/{app_id}", headers=headers)).headers["etag"] == etag
+        assert scan.headers["application-etag"] == etag
 
     # 2. 50 identical submissions spread over both instances (connections opened first): one wins.
     responses = await _spread_race([a.url, b.url], 50, f"{API}/applications/{app_id}/transitions", headers, etag)

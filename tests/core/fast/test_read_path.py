@@ -23,7 +23,8 @@ async def test_answers_as_the_contract_says(app, client) -> None:
         k: v for k, v in created.items() if k not in moments
     }
     assert r.headers["etag"] == flow.etag and r.headers["content-type"] == "application/json"
-    assert r.headers["cache-control"] == "private" and r.headers.get("x-request-id")
+    assert r.headers["cache-control"] == "private, no-cache" and r.headers.get("x-request-id")
+    assert r.headers["vary"] == "Authorization"
     again = await client.get(url, headers={**cast.applicant.headers, "If-None-Match": flow.etag})
     assert again.status_code == 304 and again.headers["etag"] == flow.etag and again.content == b""
     hidden = await client.get(url, headers=cast.stranger.headers)  # a draft is its unit's alone
