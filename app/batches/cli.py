@@ -128,6 +128,20 @@ def rotate(archive: Path | None) -> None:
         click.echo(f"{kid}\tretired")
 
 
+@keys.command(help="Remove the private keys of retired keys from the keys folder (left by an older rotation).")
+@click.option(
+    "--archive",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Move them to this folder (outside the keys folder) instead of deleting them.",
+)
+def prune(archive: Path | None) -> None:
+    store = _store()
+    if archive is not None and archive.resolve().is_relative_to(store.directory.resolve()):
+        raise click.UsageError(f"--archive must be outside the keys folder {store.directory}")
+    for path in store.remove_retired_private_keys(archive):
+        click.echo(f"{path.stem}\t{'archived' if archive else 'deleted'}")
+
+
 @keys.command("list", help="Every key: kid, algorithm, created, retired (or active), development.")
 def list_keys() -> None:
     for k in _store().published():

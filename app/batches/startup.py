@@ -27,6 +27,11 @@ def receipt_key_problems(settings: Settings) -> list[str]:
         found.append("the receipt signing keys are development keys: run `smps keys rotate`")
     if settings.keys_dir.is_dir() and store.exposed_private_files():
         found.append(f"private receipt keys under {settings.keys_dir} are readable by others: chmod 600 them")
+    if settings.keys_dir.is_dir() and store.retired_private_files():
+        found.append(
+            f"private keys of retired receipt keys remain under {settings.keys_dir}: "
+            "run `smps keys prune` (or `--archive DIR` to keep them elsewhere)"
+        )
     return found
 
 

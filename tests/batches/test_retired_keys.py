@@ -150,3 +150,23 @@ def genuine_headers(app: FastAPI) -> str:
     from tests.factories import make_org, make_user
 
     return make_user(app, make_org(app), "applicant").headers["Authorization"]
+
+
+async def test_production_refuses_retired_private_keys_left_behind_until_pruned(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from app.batches.startup import receipt_key_problems
+
+    await submitted_receipt(app, client)
+    settings = app.state.settings
+    keys_dir = settings.keys_dir
+    old = {k.kid: (keys_dir / f"{k.kid}.pem").read_bytes() for k in key_store(keys_dir).published()}
+    env = {**bare_env(tmp_path), "SMPS_RECEIPT_KEYS_DIR": str(keys_dir)}
+    assert smps("keys", "rotate", cwd=tmp_path, env=env).returncode == 0
+    for kid, pem in old.items():  # as an older version's rotation left them
+        (keys_dir / f"{kid}.pem").write_bytes(pem)
+        (keys_dir / f"{kid}.pem").chmod(0o600)
+    assert any("retired receipt keys remain" in p for p in receipt_key_problems(settings))
+    pruned = smps("keys", "prune", cwd=tmp_path, env=env)
+    assert pruned.returncode == 0 and pruned.stdout.count("deleted") == len(old)
+    assert not any("retired receipt keys remain" in p for p in receipt_key_problems(settings))
