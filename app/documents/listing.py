@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.accounts.principal import Principal
-from app.batches.models import Batch, BatchItem, BatchState, Receipt
+from app.batches.models import Batch, BatchState, Receipt
 from app.batches.service import items_of, latest_receipt
 from app.core.clock import BEIJING
 from app.documents.facts import domain_label
@@ -109,13 +109,3 @@ def submitted_receipt(session: Session, batch: Batch) -> Receipt | None:
     if batch.state not in (BatchState.submitted, BatchState.acknowledged):
         return None
     return latest_receipt(session, batch.id)
-
-
-def ranked_ids(session: Session, batch_id: str) -> list[str]:
-    return list(
-        session.execute(
-            sa.select(col(BatchItem.application_id))
-            .where(col(BatchItem.batch_id) == batch_id)
-            .order_by(col(BatchItem.rank))
-        ).scalars()
-    )
