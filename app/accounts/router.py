@@ -1,6 +1,6 @@
 """Endpoints: the token, the caller, API keys, users (admin)."""
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -39,7 +39,7 @@ from app.core.errors import (
 from app.core.fetch_page import fetch_page
 from app.core.pagination import Keyset, Page, PageSize, PageToken
 from app.core.security import hash_password
-from app.organizations.models import Organization
+from app.organizations.models import Organization, RecommenderKind
 
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
@@ -87,7 +87,7 @@ def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
         organization_id=org.id,
         organization_name=org.name,
         province_code=org.province_code,
-        recommender_kind=org.recommender_kind,
+        recommender_kind=cast(RecommenderKind | None, org.recommender_kind),
         roles=[Role(r) for r in sorted(principal.roles)],
         authenticated_with="api_key" if principal.api_key_id else "token",
     )

@@ -1,11 +1,12 @@
 """API shapes of users, tokens and API keys."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.accounts.models import Role
+from app.organizations.models import RecommenderKind
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
@@ -20,7 +21,7 @@ class Strict(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the token expires")
     expires_at: datetime
 
@@ -59,9 +60,9 @@ class MePublic(BaseModel):
     organization_id: str
     organization_name: str
     province_code: str
-    recommender_kind: str | None
+    recommender_kind: RecommenderKind | None
     roles: list[Role]
-    authenticated_with: str = Field(description="`token` or `api_key`")
+    authenticated_with: Literal["token", "api_key"] = Field(description="`token` or `api_key`")
 
 
 class ApiKeyCreate(Strict):

@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from typing_extensions import TypedDict
 
+from app.applications.workflow import STEPS
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
 from app.core.schema_extra import NOT_NULL
@@ -71,6 +72,8 @@ ApplicationAction = Literal[
     "endorse",
     "verify_paper_endorsement",
 ]
+# Every step of the workflow table: the callers' actions and the system's (`all_agreed`, `batch_submitted`…).
+STEP_ACTIONS = sorted({step.action for step in STEPS})
 SignOffStatus = Literal["pending", "agreed", "disagreed"]
 VerificationState = Literal["pending", "confirmed", "rejected"]
 
@@ -360,9 +363,12 @@ class TransitionRequest(Strict):
 
 class TransitionPublic(BaseModel):
     id: str
-    action: str
-    from_state: str
-    to_state: str
+    action: str = Field(
+        description="The step: a caller's action or the system's (`all_agreed`, `batch_submitted`…)",
+        json_schema_extra={"enum": [*STEP_ACTIONS]},
+    )
+    from_state: StateName
+    to_state: StateName
     actor_id: str | None
     comment: str | None
     at: datetime
@@ -389,15 +395,15 @@ class EndorsementRequest(Strict):
 
 class EndorsementPublic(BaseModel):
     id: str
-    party_role: str
+    party_role: PartyRole
     organization_id: str
-    decision: str
+    decision: EndorsementDecision
     opinion: str
     signatory_name: str
     signatory_title: str | None
-    mode: str
+    mode: EndorsementMode
     attachment_id: str | None
-    verification: str | None
+    verification: VerificationState | None
     verification_comment: str | None
     content_digest: str
     recorded_by: str
@@ -417,7 +423,7 @@ class ReviewRequest(Strict):
 
 class ReviewPublic(BaseModel):
     id: str
-    decision: str
+    decision: ReviewDecision
     opinion: str | None
     reviewer_id: str
     recommender_id: str

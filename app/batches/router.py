@@ -1,6 +1,6 @@
 """Endpoints of the batches package: recommended lists, their transitions and receipts, the office summary."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
@@ -25,6 +25,7 @@ from app.batches.schemas import (
     ReceiptDocument,
     ReceiptKeys,
     ReceiptPublic,
+    VerifyReason,
     VerifyResult,
 )
 from app.batches.summary import call_summary
@@ -264,7 +265,7 @@ def verify_receipt(
         valid, reason = receipts_hmac.verify(body, key) if key else (False, "unknown_key")
     else:
         valid, reason = receipts.verify(body, key_store(settings.keys_dir).published())
-    return VerifyResult(valid=valid, reason=reason)
+    return VerifyResult(valid=valid, reason=cast(VerifyReason, reason))
 
 
 RECEIPT_KEYS_MAX_AGE = 300

@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, WithJsonSchema
 
+from app.applications.schemas import StateName
 from app.batches.models import BatchState
+from app.organizations.models import RecommenderKind
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Note = Annotated[
@@ -31,6 +33,10 @@ class ItemsPut(Strict):
     items: list[ItemIn] = Field(max_length=5000, description="The whole ranked list; replaces the previous one")
 
 
+# The steps of the batch workflow a representation may offer: `set_items` (PUT …/items) and the actions.
+BatchStepName = Literal["set_items", "submit", "acknowledge", "return"]
+
+
 class BatchAction(StrEnum):
     submit = "submit"
     acknowledge = "acknowledge"
@@ -46,7 +52,7 @@ class BatchItemPublic(BaseModel):
     rank: int
     application_id: str
     title: str
-    state: str
+    state: StateName
     domain_area: str | None
     content_digest: str | None
 
@@ -62,7 +68,7 @@ class BatchPublic(BaseModel):
     items: list[BatchItemPublic]
     return_comment: str | None
     tracking_number: str | None = Field(description="Of the latest receipt, once submitted")
-    allowed_actions: list[str]
+    allowed_actions: list[BatchStepName]
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
@@ -151,16 +157,24 @@ class ReceiptKeys(BaseModel):
     keys: list[ReceiptKey]
 
 
+VerifyReason = Literal["valid", "malformed", "unsigned", "unknown_key", "digest_mismatch", "signature_mismatch"]
+
+
 class VerifyResult(BaseModel):
     valid: bool
-    reason: str = Field(description="valid | malformed | unsigned | unknown_key | digest_mismatch | signature_mismatch")
+    reason: VerifyReason = Field(
+        description="valid | malformed | unsigned | unknown_key | digest_mismatch | signature_mismatch"
+    )
 
 
 class RecommenderRow(BaseModel):
     recommender_id: str
     name: str
     key: str | None
-    recommender_kind: str
+    recommender_kind: str = Field(
+        description="推荐单位类别 recommender kind: `province` (a provincial bureau) or `member_unit`",
+        json_schema_extra={"enum": [kind.value for kind in RecommenderKind]},
+    )
     batch_id: str | None
     state: BatchState | Literal["not_submitted"] = Field(description="The batch's state, or not_submitted")
     item_count: int

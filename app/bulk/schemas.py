@@ -25,7 +25,9 @@ class RowError(BaseModel):
 class RowResult(BaseModel):
     row: int = Field(description="0-based index of the row in `rows` (or among the file's data rows)")
     line: int | None = Field(default=None, description="Files: the row number in the sheet (the header is row 1)")
-    status: str = Field(description="created | invalid | skipped (valid, but not created in all_or_nothing mode)")
+    status: Literal["created", "invalid", "skipped"] = Field(
+        description="created | invalid | skipped (valid, but not created in all_or_nothing mode)"
+    )
     application_id: str | None = None
     errors: list[RowError] | None = None
 
@@ -36,7 +38,7 @@ class BulkUploadPublic(BaseModel):
         description="queued | running | finished (every row has its result) | failed"
     )
     mode: BulkMode
-    source: str = Field(description="json | csv | xlsx")
+    source: Literal["json", "csv", "xlsx"] = Field(description="json | csv | xlsx")
     total_rows: int
     processed_rows: int
     created_count: int

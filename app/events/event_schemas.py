@@ -145,6 +145,7 @@ def document_events(schema: dict[str, Any]) -> None:
         properties = {
             **base["properties"],
             "type": {"type": "string", "const": event_type},
+            "subject_type": {**base["properties"]["subject_type"], "const": event_type.split(".")[0]},
             "data": {"$ref": f"#/components/schemas/{model.__name__}"},
         }
         components[name] = {**base, "title": name, "properties": properties}

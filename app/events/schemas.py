@@ -23,7 +23,9 @@ FEED_PAGE_SIZE = 500
 class EventPublic(BaseModel):
     id: str
     type: EventType = Field(description="What happened; `subject_type` is its first part")
-    subject_type: str
+    subject_type: str = Field(
+        description="The kind of object the event is about: the first part of `type` (`application`, `batch`…)"
+    )
     subject_id: str
     occurred_at: datetime
     actor_id: str | None
