@@ -251,7 +251,8 @@ def _field_error(operation: dict[str, Any]) -> dict[str, Any]:
     """A field error of this operation: a required member of its JSON body, else its first parameter."""
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
-        example = next(iter(body.get("examples", {}).values()), {}).get("value")
+        first: dict[str, Any] = next(iter(body.get("examples", {}).values()), {})
+        example = first.get("value")
         member = next(iter(example), None) if isinstance(example, dict) and example else None
         if member is not None:
             return {"pointer": f"/{member}", **_FIELD_ERROR}
