@@ -3,8 +3,7 @@
 from typing import Annotated, cast
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlmodel import col
 
 from app.accounts import service
@@ -15,6 +14,7 @@ from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyPublic,
     MePublic,
+    TokenForm,
     TokenResponse,
     UserCreate,
     UserPublic,
@@ -54,7 +54,7 @@ AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 )
 def create_token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[TokenForm, Depends()],
     database: WriterDatabase,
     settings: AppSettings,
     now: Now,
@@ -133,7 +133,12 @@ def list_api_keys(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(NotFound)},
 )
-def revoke_api_key(key_id: str, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
+def revoke_api_key(
+    key_id: Annotated[str, Path(description="API key id (`GET /api-keys` lists them)")],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+) -> Response:
     """Revoke an API key; it stops working at once."""
     row = session.get(ApiKey, key_id)
     if row is None or (row.user_id != principal.user_id and not principal.is_admin):
@@ -159,7 +164,9 @@ def list_users(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    organization_id: Annotated[str | None, Query(max_length=32)] = None,
+    organization_id: Annotated[
+        str | None, Query(max_length=32, description="Only the users of this organization")
+    ] = None,
 ) -> Page[UserPublic]:
     """All users (admin)."""
     require_role(principal, Role.admin)
@@ -214,7 +221,7 @@ def create_user(
     },
 )
 def update_user(
-    user_id: str,
+    user_id: Annotated[str, Path(description="User id")],
     body: UserUpdate,
     principal: CurrentPrincipal,
     session: DbSession,

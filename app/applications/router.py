@@ -91,12 +91,16 @@ def list_applications(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    call_id: Annotated[str | None, Query(max_length=32)] = None,
+    call_id: Annotated[
+        str | None, Query(max_length=32, description="Only the applications of this call (征集批次)")
+    ] = None,
     state: Annotated[list[State] | None, Query(description="One or more states")] = None,
     province: Annotated[
         str | None, Query(pattern=r"^\d{6}$", description="Province code of the undertaking unit")
     ] = None,
-    recommender_id: Annotated[str | None, Query(max_length=32)] = None,
+    recommender_id: Annotated[
+        str | None, Query(max_length=32, description="Only the applications to this recommender (推荐单位)")
+    ] = None,
     domain: Annotated[
         str | None, Query(pattern=r"^\d{1,2}(\.\d{1,2})?$", description="A field (`3`) or an area (`3.4`)")
     ] = None,
@@ -154,7 +158,7 @@ def create_application(
 
 async def get_application(
     request: Request,
-    application_id: Annotated[str, Path(max_length=32)],
+    application_id: Annotated[str, Path(max_length=32, description="申请书 id of the application")],
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Response:
     """One application with its sign-off status and what the caller may do next (304 on a matching `If-None-Match`)."""
@@ -330,7 +334,7 @@ def verify_paper_endorsement(
     session: DbSession,
     now: Now,
     response: Response,
-    endorsement_id: Annotated[str, Path(max_length=32)],
+    endorsement_id: Annotated[str, Path(max_length=32, description="The paper sign-off's endorsement id")],
     if_match: IfMatch = None,
 ) -> EndorsementPublic:
     """The recommender's reviewer confirms or rejects a paper sign-off (If-Match of the application)."""

@@ -150,7 +150,9 @@ def list_attachments(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    kind: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[
+        str | None, Query(max_length=32, description="Only the attachments of this kind (`application_form_scan`…)")
+    ] = None,
 ) -> Page[AttachmentPublic]:
     """The attachments of an application the caller can see, oldest id first."""
     load_visible_application(session, principal, application_id)

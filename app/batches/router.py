@@ -103,7 +103,7 @@ def create_batch(
 def list_batches(
     principal: CurrentPrincipal,
     session: DbSession,
-    call_id: Annotated[str | None, Query(max_length=32)] = None,
+    call_id: Annotated[str | None, Query(max_length=32, description="Only the lists of this call (征集批次)")] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[BatchSummary]:
@@ -317,7 +317,9 @@ def get_batch_receipt_pdf(batch: VisibleBatch, session: DbSession, settings: App
     responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed),
 )
 def get_call_summary(
-    principal: CurrentPrincipal, session: DbSession, call_id: Annotated[str, Path(max_length=32)]
+    principal: CurrentPrincipal,
+    session: DbSession,
+    call_id: Annotated[str, Path(max_length=32, description="征集批次 id of the call")],
 ) -> CallSubmissionSummary:
     """Office: every recommender (32 provincial bureaus and the member units), its list's state and contents."""
     if not principal.is_admin:

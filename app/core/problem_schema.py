@@ -26,6 +26,8 @@ StateName = Literal[  # an application's (申请书) or a recommended list's (�
 
 
 class ProblemFieldError(BaseModel):
+    """One field's problem in a `validation_failed` (and some other) problem."""
+
     pointer: str = Field(description="JSON Pointer into the request body (or `query:/name` for a parameter)")
     code: str = Field(description="Stable machine code of this field's problem")
     message: str = Field(description="Human-readable message in the negotiated language")
