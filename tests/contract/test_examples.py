@@ -214,3 +214,40 @@ async def test_the_administrative_examples_are_accepted(app: FastAPI, client: ht
         "/api/v1/bulk-uploads", json=_body("create_bulk_upload", "rows", ids), headers=cast.applicant.headers
     )
     assert bulk.status_code == 202, bulk.text
+
+
+def _media() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every media type object of the document with an example: (operation, where, media)."""
+    out = []
+    for ops in DOCUMENT["paths"].values():
+        for op in ops.values():
+            for media_type, media in op.get("requestBody", {}).get("content", {}).items():
+                out.append((op["operationId"], f"request {media_type}", media))
+            for status, response in op["responses"].items():
+                for media_type, media in response.get("content", {}).items():
+                    out.append((op["operationId"], f"{status} {media_type}", media))
+    return [(o, w, m) for o, w, m in out if "example" in m or "examples" in m]
+
+
+def test_every_example_of_the_document_validates_against_its_schema() -> None:
+    checked = 0
+    for operation_id, where, media in _media():
+        validator = _validator(media["schema"])
+        values = [media["example"]] if "example" in media else [e["value"] for e in media["examples"].values()]
+        for value in values:
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(value)]
+            assert not errors, (operation_id, where, errors[:3])
+            checked += 1
+    assert checked > 450
+
+
+def test_every_json_success_response_has_an_example() -> None:
+    missing = [
+        (op["operationId"], status)
+        for ops in DOCUMENT["paths"].values()
+        for op in ops.values()
+        for status, response in op["responses"].items()
+        if status.startswith("2")
+        and "example" not in response.get("content", {}).get("application/json", {"example": 0})
+    ]
+    assert not missing
