@@ -26,7 +26,7 @@ DEMO_IDS |= {GUARANTOR_SIGNATORY, OFFICE_USER}
 APPLICATION, PAPER_PAGE = "app_3f9a1c27d84e65b0a1d2", "att_8e41b07c2d95f3a6c1e4"
 SCAN, BATCH = "att_1b6d93e0f27ac45d8b31", "bat_5c08e2a91f47d3b6e0a9"
 
-APPLICATION_CREATE = {
+APPLICATION_CREATE: dict[str, Any] = {
     "call_id": CALL,
     "title": "济南市历下区政务服务标准化试点",
     "domain": {"area": "1.1", "item": "1.1.3"},
