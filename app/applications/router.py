@@ -32,7 +32,7 @@ from app.applications.schemas import (
 )
 from app.applications.states import State
 from app.core.clock import BEIJING
-from app.core.deps import DbSession, IfMatch, Now, etag, require_version
+from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_parameter, require_version
 from app.core.errors import (
     DeadlinePassed,
     DomainValueError,
@@ -172,6 +172,7 @@ router.add_api_route(
     operation_id="get_application",
     response_model=ApplicationPublic,
     responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}},
+    openapi_extra={"parameters": [if_none_match_parameter("the application as the caller sees it")]},
     route_class_override=lean_route(lean_get_application),
 )
 

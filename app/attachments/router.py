@@ -18,7 +18,7 @@ from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.sniff import MEDIA_TYPES
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, receive_upload
-from app.core.deps import DbSession, Now
+from app.core.deps import DbSession, Now, if_none_match_parameter
 from app.core.errors import (
     Forbidden,
     InvalidState,
@@ -195,6 +195,7 @@ def get_attachment(
         **AUTH,
         **problem_responses(NotFound, RangeNotSatisfiable),
     },
+    openapi_extra={"parameters": [if_none_match_parameter("the file")]},
 )
 def download_attachment_content(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, request: Request
