@@ -75,6 +75,7 @@ UPLOAD_BODY = {
                     "file": {
                         "type": "string",
                         "format": "binary",
+                        "contentMediaType": "application/octet-stream",
                         "description": "PDF, OFD, DOCX, XLSX, JPEG or PNG, judged by content",
                     },
                 },

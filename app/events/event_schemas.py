@@ -178,7 +178,8 @@ def document_events(schema: dict[str, Any]) -> None:
             "subject_type": {**base["properties"]["subject_type"], "const": event_type.split(".")[0]},
             "data": {"$ref": f"#/components/schemas/{model.__name__}", "description": "What changed"},
         }
-        description = f"An event of type `{event_type}`: {model.__doc__ or ''}"
+        happened = (model.__doc__ or "").split(": ", 1)[-1]  # the docstring names its types first
+        description = f"An event of type `{event_type}`: {happened}"
         components[name] = {**base, "title": name, "description": description, "properties": properties}
         mapping[event_type] = f"#/components/schemas/{name}"
     components["EventPublic"] = {

@@ -59,16 +59,21 @@ const reviewer = as("demo_reviewer");
 const office = as("demo_office");
 
 async function upload(applicationId: string, kind: string, path: string): Promise<Schemas["AttachmentPublic"]> {
-  // Multipart is sent with fetch and FormData; the answer is typed from the document all the same.
-  const form = new FormData();
-  form.append("kind", kind);
-  form.append("file", new Blob([readFileSync(path)], { type: "application/pdf" }), "申请书扫描件.pdf");
-  const response = await fetch(`${baseUrl}/api/v1/applications/${applicationId}/attachments`, {
-    method: "POST", body: form, headers: { Authorization: `Bearer ${keyOf("demo_applicant")}` },
+  // Multipart through openapi-fetch: the document types the file part as binary (a Blob), so the body is
+  // typed like any other; the serializer only puts it into a FormData.
+  const file = new Blob([readFileSync(path)], { type: "application/pdf" });
+  const result = await applicant.POST("/api/v1/applications/{application_id}/attachments", {
+    params: { path: { application_id: applicationId } },
+    body: { kind, file },
+    bodySerializer(body) {
+      const form = new FormData();
+      form.append("kind", body.kind);
+      form.append("file", body.file, "申请书扫描件.pdf");
+      return form;
+    },
   });
-  expect(response.status === 201, `upload ${kind}: ${response.status}`);
-  const attachment: Schemas["AttachmentPublic"] = await response.json();
-  return attachment;
+  expect(result.response.status === 201, `upload ${kind}: ${result.response.status}`);
+  return ok(result, `upload ${kind}`);
 }
 
 async function read(id: string): Promise<{ application: Application; etag: string }> {
