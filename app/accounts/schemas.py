@@ -70,7 +70,7 @@ class UserPublic(BaseModel):
         description="The user's roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin"
     )
     is_active: bool = Field(description="`false` once deactivated: the account can no longer sign in")
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
     updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")
 

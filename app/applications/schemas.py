@@ -329,7 +329,7 @@ class ApplicationPublic(BaseModel):
     state: StateName = Field(
         description="申请书状态 state: draft (草稿), endorsing (签章中), provincial_review (推荐单位审核), recommended (已推荐), submitted (已报送), approved (已批准), not_approved (未批准), returned (退回修改), rejected (不予推荐), withdrawn (已撤回)"
     )
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     content_digest: str | None = Field(description="SHA-256 of the frozen content and attachments (set while frozen)")
     undertaking_org_id: str = Field(description="试点承担单位 the undertaking unit, which applies")
     province_code: str = Field(description="The undertaking unit's province (GB/T 2260 code)")
@@ -383,7 +383,7 @@ class ApplicationSummary(BaseModel):
     call_id: str = Field(description="征集批次 id of the call (`GET /calls/{call_id}`)")
     title: str = Field(description="试点项目名称 the pilot's name")
     state: StateName = Field(description="申请书状态 state")
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     undertaking_org_id: str = Field(description="试点承担单位 the undertaking unit")
     recommender_id: str | None = Field(
         description="推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit"

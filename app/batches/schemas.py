@@ -80,7 +80,7 @@ class BatchPublic(BaseModel):
     state: BatchState = Field(
         description="open (being composed) | submitted (to the office) | acknowledged (受理) | returned"
     )
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     items: list[BatchItemPublic] = Field(description="The ranked applications")
     return_comment: str | None = Field(description="The office's comment when it returned the list (退回意见)")
     tracking_number: str | None = Field(description="Of the latest receipt, once submitted")
@@ -104,7 +104,7 @@ class BatchSummary(BaseModel):
     state: BatchState = Field(
         description="open (编制中), submitted (已报送), acknowledged (已受理) or returned (已退回)"
     )
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     item_count: int = Field(description="How many applications it lists")
     created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
     updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")

@@ -75,6 +75,6 @@ class OrganizationPublic(BaseModel):
     internal_deadline: datetime | None = Field(
         description="A recommender's own cut-off for its applicants (RFC 3339); null if none"
     )
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
     updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")

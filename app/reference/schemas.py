@@ -61,7 +61,7 @@ class CallSummary(BaseModel):
     issue_date: date = Field(description="When the notice was issued")
     deadline: datetime = Field(description="Deadline for recommenders' submissions, with offset (Beijing time)")
     is_practice: bool = Field(description="A practice call (练习) of the demo: its applications are never counted")
-    version: int = Field(description="Increases with every change; the `ETag` is this number quoted")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
 
 
 class AttachmentRule(BaseModel):
