@@ -512,10 +512,40 @@ class OutcomeRequest(Strict):
     document_number: Line | None = Field(default=None, description="The approving document, e.g. 国标委发〔2023〕5号")
 
 
+# The rules of the form's check (app/applications/validation.py, and the deadline the router adds): a test
+# reads their codes from the source and holds this list to them.
+VALIDATION_CODES = [
+    "attachment_required",
+    "condition_not_attested",
+    "credit_code_check_failed",
+    "deadline_passed",
+    "domain_item_required",
+    "domain_not_open_ended",
+    "duplicate_party",
+    "duplicate_standard",
+    "funding_missing",
+    "not_a_recommender",
+    "party_credit_code_missing",
+    "period_span_unusual",
+    "recommender_province_mismatch",
+    "required",
+    "standard_code_required",
+    "standards_missing",
+    "too_long",
+    "unknown_condition",
+    "unknown_domain",
+    "unknown_organization",
+    "unknown_section",
+]
+
+
 class ValidationIssue(BaseModel):
     """One finding of the form's check: where, which rule, and why."""
 
-    code: str = Field(description="Stable code of the rule, e.g. `required`, `too_long`, `missing_attachment`")
+    code: str = Field(
+        description="Stable code of the rule, e.g. `required`, `too_long`, `attachment_required`",
+        json_schema_extra={"enum": [*VALIDATION_CODES]},
+    )
     pointer: str = Field(description="JSON Pointer into the application, e.g. `/sections/objectives`")
     message: str = Field(description="Human-readable message in the negotiated language")
 

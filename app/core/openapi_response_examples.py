@@ -216,7 +216,7 @@ RESPONSES: dict[str, Any] = {
             {"code": "required", "pointer": "/sections/objectives", "message": "必填字段缺失"},
         ],
         "warnings": [
-            {"code": "missing_attachment", "pointer": "/attachments/standards_table", "message": "建议上传标准体系表"},
+            {"code": "funding_missing", "pointer": "/funding", "message": "未填写经费安排"},
         ],
     },
     "TokenResponse": {
