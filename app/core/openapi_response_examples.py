@@ -212,12 +212,8 @@ RESPONSES: dict[str, Any] = {
     },
     "ValidationReport": {
         "valid": False,
-        "errors": [
-            {"code": "required", "pointer": "/sections/objectives", "message": "必填字段缺失"},
-        ],
-        "warnings": [
-            {"code": "funding_missing", "pointer": "/funding", "message": "未填写经费安排"},
-        ],
+        "errors": [{"code": "required", "pointer": "/sections/objectives", "message": "必填字段缺失"}],
+        "warnings": [{"code": "funding_missing", "pointer": "/funding", "message": "未填写经费安排"}],
     },
     "TokenResponse": {
         "access_token": "smpt_Vb3nK8qR2xLw7YdT5mZc9HfJ4sPa6eGu",
@@ -376,10 +372,7 @@ RESPONSES: dict[str, Any] = {
     },
 }
 # Responses whose schema is not a component: by operation.
-OPERATIONS: dict[str, Any] = {
-    "get_health": {"status": "ok", "version": "1.0.0"},
-    "get_readiness": {"status": "ready"},
-}
+OPERATIONS: dict[str, Any] = {"get_health": {"status": "ok", "version": "1.0.0"}, "get_readiness": {"status": "ready"}}
 
 
 def example_of(schema: dict[str, Any]) -> Any:
