@@ -1,6 +1,7 @@
 """Demo data for a newcomer: a practice call open now, a small cast of organizations and users.
 
-Idempotent: run again, it finds what it made. The database keeps only key digests, so the demo keys are
+Its ids are the same in every database (``keyed_id``: the call, the organizations, the users), so the
+OpenAPI document's examples name them. Idempotent: run again, it finds what it made. The database keeps only key digests, so the demo keys are
 reused from the caller's previous output (``var/demo.json``) while each still verifies; a user whose key
 does not gets a new one, and that user's other demo keys are revoked so they do not pile up.
 """
@@ -15,7 +16,7 @@ from app.accounts.models import ApiKey, User
 from app.accounts.service import create_api_key, create_user
 from app.core.clock import BEIJING
 from app.core.db import make_database
-from app.core.ids import new_id
+from app.core.ids import keyed_id
 from app.core.security import secret_hash
 from app.core.settings import Settings
 from app.organizations.credit_code import check_character
@@ -98,7 +99,7 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
             call = session.execute(sa.select(Call).where(col(Call.key) == PRACTICE_CALL_KEY)).scalar_one_or_none()
             if call is None:
                 call = Call(
-                    id=new_id("call"),
+                    id=keyed_id("call", PRACTICE_CALL_KEY),
                     key=PRACTICE_CALL_KEY,
                     name="练习征集批次（演示）",
                     name_en="Practice call (demo)",
@@ -122,7 +123,7 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                 org = session.execute(sa.select(Organization).where(col(Organization.key) == key)).scalar_one_or_none()
                 if org is None:
                     org = Organization(
-                        id=new_id("org"),
+                        id=keyed_id("org", key),
                         key=key,
                         name=name,
                         credit_code=_credit_code(code16),
@@ -150,6 +151,7 @@ def create_demo(settings: Settings, known_keys: dict[str, str] | None = None) ->
                         roles=roles,
                         password=DEMO_PASSWORD,
                         now=now,
+                        user_id=keyed_id("usr", username),
                     )
                 key = _demo_key(session, user.id, known_keys.get(username), now)
                 users.append({"username": username, "roles": roles, "organization_id": orgs[org_key], "api_key": key})

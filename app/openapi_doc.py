@@ -15,7 +15,8 @@ def document_stored_shapes(schema: dict[str, Any]) -> None:
     for name, (component, nullable, array) in STORED_SHAPES.items():
         ref = {"$ref": f"#/components/schemas/{component}"}
         shape = {"type": "array", "items": ref} if array else ref
-        members[name] = {"anyOf": [shape, {"type": "null"}]} if nullable else shape
+        described = {"description": members[name]["description"]} if "description" in members[name] else {}
+        members[name] = {"anyOf": [shape, {"type": "null"}], **described} if nullable else {**shape, **described}
 
 
 def render() -> bytes:

@@ -72,3 +72,16 @@ def test_smps_demo_keeps_its_keys_in_the_output_file(settings: Settings, tmp_pat
     assert orjson.loads(runs[0].stdout) == orjson.loads(runs[1].stdout) == orjson.loads(output.read_bytes())
     assert output.stat().st_mode & 0o077 == 0
     assert _counts(settings)["api_keys"] == 7
+
+
+def test_the_document_examples_name_the_demo_s_objects(settings: Settings) -> None:
+    from app.core import openapi_examples as ex
+
+    create_demo(settings)
+    engine = sa.create_engine(
+        settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.pool.NullPool
+    )
+    with engine.connect() as conn:
+        ids = {row[0] for model in (Call, Organization, User) for row in conn.execute(sa.select(model.id))}
+    engine.dispose()
+    assert ids >= ex.DEMO_IDS, ex.DEMO_IDS - ids

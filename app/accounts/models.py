@@ -10,6 +10,8 @@ from app.core.types import json_column, utc_column
 
 
 class Role(StrEnum):
+    """A user's role: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin (管理员)."""
+
     applicant = "applicant"
     signatory = "signatory"
     reviewer = "reviewer"

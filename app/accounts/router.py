@@ -1,10 +1,9 @@
 """Endpoints: the token, the caller, API keys, users (admin)."""
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response, status
 from sqlmodel import col
 
 from app.accounts import service
@@ -15,6 +14,7 @@ from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyPublic,
     MePublic,
+    TokenForm,
     TokenResponse,
     UserCreate,
     UserPublic,
@@ -40,14 +40,14 @@ from app.core.fetch_page import fetch_page
 from app.core.merge_patch import refuse_nulls
 from app.core.pagination import Keyset, Page, PageSize, PageToken
 from app.core.security import hash_password
-from app.organizations.models import Organization
+from app.organizations.models import Organization, RecommenderKind
 
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 
 
 def checked_password(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: AppSettings, now: Now
+    request: Request, form: Annotated[TokenForm, Depends()], settings: AppSettings, now: Now
 ) -> service.LoginAttempt:
     """The limits and the password, checked before the write gate is taken (the hash costs milliseconds
     of CPU, which no other request's write should wait for)."""
@@ -127,7 +127,7 @@ def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
         organization_id=org.id,
         organization_name=org.name,
         province_code=org.province_code,
-        recommender_kind=org.recommender_kind,
+        recommender_kind=cast(RecommenderKind | None, org.recommender_kind),
         roles=[Role(r) for r in sorted(principal.roles)],
         authenticated_with="api_key" if principal.api_key_id else "token",
     )
@@ -173,7 +173,12 @@ def list_api_keys(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(NotFound)},
 )
-def revoke_api_key(key_id: str, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
+def revoke_api_key(
+    key_id: Annotated[str, Path(description="API key id (`GET /api-keys` lists them)")],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    now: Now,
+) -> Response:
     """Revoke an API key; it stops working at once."""
     row = session.get(ApiKey, key_id)
     if row is None or (row.user_id != principal.user_id and not principal.is_admin):
@@ -199,7 +204,9 @@ def list_users(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    organization_id: Annotated[str | None, Query(max_length=32)] = None,
+    organization_id: Annotated[
+        str | None, Query(max_length=32, description="Only the users of this organization")
+    ] = None,
 ) -> Page[UserPublic]:
     """All users (admin)."""
     require_role(principal, Role.admin)
@@ -254,7 +261,7 @@ def create_user(
     },
 )
 def update_user(
-    user_id: str,
+    user_id: Annotated[str, Path(description="User id")],
     body: UserUpdate,
     principal: CurrentPrincipal,
     session: DbSession,

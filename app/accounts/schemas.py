@@ -1,12 +1,15 @@
 """API shapes of users, tokens and API keys."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.accounts.models import Role
 from app.core.schema_extra import NOT_NULL
+from app.organizations.models import RecommenderKind
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
@@ -20,67 +23,132 @@ class Strict(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
+    """A bearer token (`smpt_…`) from the OAuth2 password flow."""
+
+    access_token: str = Field(description="The token: send it as `Authorization: Bearer …`")
+    token_type: Literal["bearer"] = Field(default="bearer", description="Always `bearer`")
     expires_in: int = Field(description="Seconds until the token expires")
-    expires_at: datetime
+    expires_at: datetime = Field(description="When the token stops working (RFC 3339, UTC)")
 
 
 class UserCreate(Strict):
-    username: Username
-    display_name: Name
-    organization_id: str = Field(max_length=32)
-    roles: list[Role] = Field(min_length=1, max_length=5)
-    password: Password
+    """A new user account of an organization (admin only)."""
+
+    username: Username = Field(
+        description="Sign-in name: 3–64 letters, digits, `_`, `.` or `-`; unique regardless of case"
+    )
+    display_name: Name = Field(description="The person's name as shown to others, e.g. 王芳")
+    organization_id: str = Field(max_length=32, description="The organization (单位) the user belongs to and acts for")
+    roles: list[Role] = Field(
+        min_length=1,
+        max_length=5,
+        description="One or more roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin",
+    )
+    password: Password = Field(description="At least 8 characters; stored as an Argon2id hash")
 
 
 class UserUpdate(Strict):
-    """A merge patch of the user: members sent replace; none of them can be removed (`null` is 422)."""
+    """A merge patch of the user account: members sent replace; none of them can be removed (`null` is 422)."""
 
-    display_name: Name | None = Field(default=None, json_schema_extra=NOT_NULL)
-    roles: list[Role] | None = Field(default=None, min_length=1, max_length=5, json_schema_extra=NOT_NULL)
-    password: Password | None = Field(default=None, json_schema_extra=NOT_NULL)
-    is_active: StrictBool | None = Field(default=None, json_schema_extra=NOT_NULL)
+    display_name: Name | None = Field(
+        default=None, json_schema_extra=NOT_NULL, description="The person's name as shown to others"
+    )
+    roles: list[Role] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5,
+        json_schema_extra=NOT_NULL,
+        description="The whole new set of roles (replaces the old one)",
+    )
+    password: Password | None = Field(
+        default=None, json_schema_extra=NOT_NULL, description="A new password (at least 8 characters)"
+    )
+    is_active: StrictBool | None = Field(
+        default=None,
+        json_schema_extra=NOT_NULL,
+        description="`false` deactivates the account: its tokens and API keys stop working",
+    )
 
 
 class UserPublic(BaseModel):
-    id: str
-    username: str
-    display_name: str
-    organization_id: str
-    roles: list[Role]
-    is_active: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    """A user account of an organization."""
+
+    id: str = Field(description="User id")
+    username: str = Field(description="Sign-in name")
+    display_name: str = Field(description="The person's name as shown to others")
+    organization_id: str = Field(description="The organization (单位) the user belongs to")
+    roles: list[Role] = Field(
+        description="The user's roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin"
+    )
+    is_active: bool = Field(description="`false` once deactivated: the account can no longer sign in")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
+    created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
+    updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")
 
 
 class MePublic(BaseModel):
-    id: str
-    username: str
-    display_name: str
-    organization_id: str
-    organization_name: str
-    province_code: str
-    recommender_kind: str | None
-    roles: list[Role]
-    authenticated_with: str = Field(description="`token` or `api_key`")
+    """The caller: who the credentials belong to, for which organization and with which roles."""
+
+    id: str = Field(description="The caller's user id")
+    username: str = Field(description="Sign-in name")
+    display_name: str = Field(description="The person's name as shown to others")
+    organization_id: str = Field(description="The caller's organization (单位)")
+    organization_name: str = Field(description="That organization's name")
+    province_code: str = Field(description="That organization's province (GB/T 2260 code, e.g. 370000)")
+    recommender_kind: RecommenderKind | None = Field(
+        description="Set when the organization is a recommender (推荐单位): `province` or `member_unit`"
+    )
+    roles: list[Role] = Field(description="The caller's roles")
+    authenticated_with: Literal["token", "api_key"] = Field(description="`token` or `api_key`")
 
 
 class ApiKeyCreate(Strict):
-    name: Name
+    """A new API key (`smps_…`) for a machine client."""
+
+    name: Name = Field(description="What the key is for, e.g. 省局业务系统")
     user_id: str | None = Field(default=None, max_length=32, description="Admin only; defaults to the caller")
 
 
 class ApiKeyPublic(BaseModel):
-    id: str
-    name: str
-    user_id: str
+    """An API key as listed: never the key itself, only its first characters."""
+
+    id: str = Field(description="API key id (`DELETE /api-keys/{key_id}` revokes it)")
+    name: str = Field(description="What the key is for")
+    user_id: str = Field(description="The user the key acts as")
     key_hint: str = Field(description="The first characters of the key")
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
+    last_used_at: datetime | None = Field(description="When a request last authenticated with it; null if never")
+    revoked_at: datetime | None = Field(description="When it was revoked; null while it works")
 
 
 class ApiKeyCreated(ApiKeyPublic):
+    """A new API key, with the key itself (shown only in this response)."""
+
     key: str = Field(description="The key itself; shown only in this response")
+
+
+class TokenForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form (RFC 6749 §4.3) as FastAPI reads it, each member described."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[
+            str | None, Form(pattern="^password$", description="`password` (optional: the only grant)")
+        ] = None,
+        username: Annotated[str, Form(description="Sign-in name (any case)")],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"}, description="The user's password")],
+        scope: Annotated[str, Form(description="Ignored: a token carries the user's roles")] = "",
+        client_id: Annotated[str | None, Form(description="Ignored")] = None,
+        client_secret: Annotated[
+            str | None, Form(json_schema_extra={"format": "password"}, description="Ignored")
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )

@@ -245,7 +245,9 @@ def create_user(
     roles: list[str],
     password: str,
     now: datetime,
+    user_id: str | None = None,
 ) -> User:
+    """``user_id``: a known id (the demo's users), else a new one."""
     organization_or_error(session, organization_id, "/organization_id")
     if session.execute(sa.select(col(User.id)).where(col(User.username_folded) == fold_username(username))).first():
         raise Duplicate(
@@ -253,7 +255,7 @@ def create_user(
             errors=[FieldError("/username", "duplicate", Text("用户名已被使用", "The username is taken"))],
         )
     user = User(
-        id=new_id("usr"),
+        id=user_id or new_id("usr"),
         username=username,
         username_folded=fold_username(username),
         display_name=display_name,

@@ -33,7 +33,7 @@ from app.applications.schemas import (
 from app.applications.states import State
 from app.core import merge_patch
 from app.core.clock import BEIJING
-from app.core.deps import DbSession, IfMatch, Now, etag, require_version
+from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_parameter, require_version
 from app.core.errors import (
     DeadlinePassed,
     DomainValueError,
@@ -95,12 +95,16 @@ def list_applications(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    call_id: Annotated[str | None, Query(max_length=32)] = None,
+    call_id: Annotated[
+        str | None, Query(max_length=32, description="Only the applications of this call (征集批次)")
+    ] = None,
     state: Annotated[list[State] | None, Query(description="One or more states")] = None,
     province: Annotated[
         str | None, Query(pattern=r"^\d{6}$", description="Province code of the undertaking unit")
     ] = None,
-    recommender_id: Annotated[str | None, Query(max_length=32)] = None,
+    recommender_id: Annotated[
+        str | None, Query(max_length=32, description="Only the applications to this recommender (推荐单位)")
+    ] = None,
     domain: Annotated[
         str | None, Query(pattern=r"^\d{1,2}(\.\d{1,2})?$", description="A field (`3`) or an area (`3.4`)")
     ] = None,
@@ -158,7 +162,7 @@ def create_application(
 
 async def get_application(
     request: Request,
-    application_id: Annotated[str, Path(max_length=32)],
+    application_id: Annotated[str, Path(max_length=32, description="申请书 id of the application")],
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Response:
     """One application with its sign-off status and what the caller may do next (304 on a matching `If-None-Match`)."""
@@ -172,6 +176,7 @@ router.add_api_route(
     operation_id="get_application",
     response_model=ApplicationPublic,
     responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}},
+    openapi_extra={"parameters": [if_none_match_parameter("the application as the caller sees it")]},
     route_class_override=lean_route(lean_get_application),
 )
 
@@ -337,7 +342,7 @@ def verify_paper_endorsement(
     session: DbSession,
     now: Now,
     response: Response,
-    endorsement_id: Annotated[str, Path(max_length=32)],
+    endorsement_id: Annotated[str, Path(max_length=32, description="The paper sign-off's endorsement id")],
     if_match: IfMatch = None,
 ) -> EndorsementPublic:
     """The recommender's reviewer confirms or rejects a paper sign-off (If-Match of the application)."""

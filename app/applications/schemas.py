@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from typing_extensions import TypedDict
 
+from app.applications.workflow import STEPS
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
 from app.core.schema_extra import NOT_NULL
@@ -71,6 +72,8 @@ ApplicationAction = Literal[
     "endorse",
     "verify_paper_endorsement",
 ]
+# Every step of the workflow table: the callers' actions and the system's (`all_agreed`, `batch_submitted`…).
+STEP_ACTIONS = sorted({step.action for step in STEPS})
 SignOffStatus = Literal["pending", "agreed", "disagreed"]
 VerificationState = Literal["pending", "confirmed", "rejected"]
 
@@ -122,6 +125,8 @@ class Strict(BaseModel):
 
 
 class Domain(Strict):
+    """试点领域 the field of the pilot: an area of the call's catalogue and, where it has items, one of them."""
+
     area: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.\d{1,2}$")] = Field(
         description="Level-2 code, e.g. `1.1`"
     )
@@ -142,6 +147,8 @@ class Domain(Strict):
 
 
 class Parties(Strict):
+    """The units named on the form: 试点承担单位 undertaking, 参加单位 participating, 保证单位 guarantor, 业务指导单位 guidance."""
+
     undertaking: Id | None = Field(default=None, description="试点承担单位; defaults to the caller's organization")
     participating: list[Id] = Field(default_factory=list, max_length=20, description="参加单位")
     guarantor: Id | None = Field(default=None, description="保证单位")
@@ -149,16 +156,20 @@ class Parties(Strict):
 
 
 class Contact(Strict):
+    """联系人 the person to contact about the application."""
+
     name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")
-    ]
-    phone: Phone
-    email: Email
+    ] = Field(description="Name, e.g. 王芳")
+    phone: Phone = Field(description="Mobile (11 digits from 1[3-9]), landline (area code-number) or a 400/800 hotline")
+    email: Email = Field(description="Email address")
 
 
 class Period(Strict):
-    start: date
-    end: date
+    """试点期 the pilot period."""
+
+    start: date = Field(description="First day (YYYY-MM-DD)")
+    end: date = Field(description="Last day (YYYY-MM-DD), after the first")
 
     @model_validator(mode="after")
     def _ordered(self) -> "Period":
@@ -172,6 +183,8 @@ class Period(Strict):
 
 
 class StandardLevel(StrEnum):
+    """标准级别: national (国家标准), sector (行业标准), local (地方标准), group (团体标准), enterprise (企业标准)."""
+
     national = "national"
     sector = "sector"
     local = "local"
@@ -180,31 +193,43 @@ class StandardLevel(StrEnum):
 
 
 class StandardStatus(StrEnum):
+    """标准状态: existing (现行) or to_be_drafted (待制定)."""
+
     existing = "existing"
     to_be_drafted = "to_be_drafted"
 
 
 class StandardRow(Strict):
+    """A standard of the pilot's standard system (标准体系表)."""
+
     code: (
         Annotated[
             str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
         ]
         | None
-    ) = None
-    title: Line
-    level: StandardLevel
-    status: StandardStatus
+    ) = Field(default=None, description="标准号, e.g. GB/T 32169.1-2015; null for one still to be drafted")
+    title: Line = Field(description="标准名称 its title")
+    level: StandardLevel = Field(
+        description="级别 national (国家标准), sector (行业标准), local (地方标准), group (团体标准) or enterprise (企业标准)"
+    )
+    status: StandardStatus = Field(description="existing (现行) or to_be_drafted (待制定)")
 
 
 class Funding(Strict):
-    amount_cny: StrictInt = Field(ge=0, le=100_000_000_000)
-    sources: Note | None = None
+    """试点经费 the pilot's funding."""
+
+    amount_cny: StrictInt = Field(ge=0, le=100_000_000_000, description="Amount in yuan (人民币元), a whole number")
+    sources: Note | None = Field(default=None, description="经费来源 where the money comes from")
 
 
 class Attestation(Strict):
-    condition: StrictInt = Field(ge=1, le=20)
-    attested: StrictBool
-    note: Note | None = None
+    """The applicant's answer to one eligibility condition (申报条件) of the call."""
+
+    condition: StrictInt = Field(
+        ge=1, le=20, description="The condition's number (`GET /calls/{call_id}`: `conditions[].number`)"
+    )
+    attested: StrictBool = Field(description="Whether the applicant attests that it is met")
+    note: Note | None = Field(default=None, description="A note on it")
 
 
 class Sections(TypedDict, total=False):
@@ -247,21 +272,27 @@ StoredSections = Annotated[dict[str, str], _DocumentedAs(Sections)]
 class ApplicationFields(Strict):
     """The form's fields; all optional while drafting — the validation endpoint says what is missing."""
 
-    domain: Domain | None = None
+    domain: Domain | None = Field(default=None, description="试点领域 the field of the pilot")
     recommender_id: Id | None = Field(default=None, description="A province bureau or a member unit (推荐单位)")
-    parties: Parties | None = None
-    contact: Contact | None = None
-    period: Period | None = None
+    parties: Parties | None = Field(default=None, description="参与单位 the units named on the form")
+    contact: Contact | None = Field(default=None, description="联系人 the contact person")
+    period: Period | None = Field(default=None, description="试点期 the pilot period")
     sections: SectionTexts | None = Field(
         default=None, max_length=30, description="Narrative sections by key (see the call's `sections`)"
     )
-    standards: list[StandardRow] | None = Field(default=None, max_length=1000)
-    funding: Funding | None = None
-    eligibility: list[Attestation] | None = Field(default=None, max_length=20)
+    standards: list[StandardRow] | None = Field(
+        default=None, max_length=1000, description="标准体系表 the standards of the pilot"
+    )
+    funding: Funding | None = Field(default=None, description="试点经费 the funding")
+    eligibility: list[Attestation] | None = Field(
+        default=None, max_length=20, description="申报条件 the applicant's attestations, one per condition of the call"
+    )
 
 
 class ApplicationCreate(ApplicationFields):
-    call_id: Id
+    """A new application (申请书) in a call, saved as a draft: every member but `call_id` and `title` may come later."""
+
+    call_id: Id = Field(description="征集批次 id of the call (`GET /calls/{call_id}`)")
     title: Line = Field(description="试点项目名称, e.g. 〈地区〉〈领域〉标准化试点")
 
 
@@ -269,42 +300,56 @@ class ApplicationUpdate(ApplicationFields):
     """The form after a merge patch (RFC 7396): members sent replace, objects merge into the stored ones,
     `null` removes a member (the title cannot be removed)."""
 
-    title: Line | None = Field(default=None, json_schema_extra=NOT_NULL)  # null refused: "cannot be removed"
+    title: Line | None = Field(
+        default=None, json_schema_extra=NOT_NULL, description="试点项目名称 the pilot's name (cannot be removed)"
+    )  # null refused: "cannot be removed"
 
 
 class SignOff(BaseModel):
-    role: PartyRole
-    organization_id: str
-    status: SignOffStatus
-    endorsement_id: str | None = None
-    mode: EndorsementMode | None = None
+    """One required party's sign-off (签章意见) on the frozen content."""
+
+    role: PartyRole = Field(
+        description="The party: undertaking (承担单位), participating (参加单位), guarantor (保证单位) or guidance (业务指导单位)"
+    )
+    organization_id: str = Field(description="The party's organization")
+    status: SignOffStatus = Field(description="pending (待签), agreed (同意) or disagreed (不同意)")
+    endorsement_id: str | None = Field(default=None, description="The sign-off recorded, once there is one")
+    mode: EndorsementMode | None = Field(default=None, description="online (在线签署) or paper (纸质盖章页)")
     verification: VerificationState | None = Field(
         default=None, description="Paper sign-offs: the reviewer's verification"
     )
-    recorded_at: datetime | None = None
+    recorded_at: datetime | None = Field(default=None, description="When it was recorded")
 
 
 class ApplicationPublic(BaseModel):
-    id: str
-    call_id: str
-    title: str
-    state: StateName
-    version: int
+    """An application (申请书) with its state, sign-offs and what the caller may do next."""
+
+    id: str = Field(description="申请书 id of the application")
+    call_id: str = Field(description="征集批次 id of the call (`GET /calls/{call_id}`)")
+    title: str = Field(description="试点项目名称 the pilot's name")
+    state: StateName = Field(
+        description="申请书状态 state: draft (草稿), endorsing (签章中), provincial_review (推荐单位审核), recommended (已推荐), submitted (已报送), approved (已批准), not_approved (未批准), returned (退回修改), rejected (不予推荐), withdrawn (已撤回)"
+    )
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     content_digest: str | None = Field(description="SHA-256 of the frozen content and attachments (set while frozen)")
-    undertaking_org_id: str
-    province_code: str
-    entered_by_org_id: str | None
+    undertaking_org_id: str = Field(description="试点承担单位 the undertaking unit, which applies")
+    province_code: str = Field(description="The undertaking unit's province (GB/T 2260 code)")
+    entered_by_org_id: str | None = Field(
+        description="A recommender that entered the application for a unit; null when the unit did"
+    )
     # Built from the store without re-validation (service.represent); the document names the request side's
     # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.openapi_doc).
-    domain: dict[str, Any] | None
-    recommender_id: str | None
-    parties: dict[str, Any]
-    contact: dict[str, Any] | None
-    period: dict[str, Any] | None
-    sections: StoredSections
-    standards: list[dict[str, Any]]
-    funding: dict[str, Any] | None
-    eligibility: list[dict[str, Any]]
+    domain: dict[str, Any] | None = Field(description="试点领域 the field of the pilot")
+    recommender_id: str | None = Field(
+        description="推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit"
+    )
+    parties: dict[str, Any] = Field(description="参与单位 the units named on the form")
+    contact: dict[str, Any] | None = Field(description="联系人 the contact person")
+    period: dict[str, Any] | None = Field(description="试点期 the pilot period")
+    sections: StoredSections = Field(description="正文章节 the narrative sections by key")
+    standards: list[dict[str, Any]] = Field(description="标准体系表 the standards of the pilot")
+    funding: dict[str, Any] | None = Field(description="试点经费 the funding")
+    eligibility: list[dict[str, Any]] = Field(description="申报条件 the applicant's attestations")
     sign_offs: list[SignOff] = Field(description="Sign-off status of every required party")
     allowed_actions: list[ApplicationAction] = Field(
         description="What the caller may do now, judged by the application's state, the caller's roles, the "
@@ -314,10 +359,10 @@ class ApplicationPublic(BaseModel):
         "the checks made on the request itself (an opinion to return or reject, a rejected paper sign-off on "
         "`recommend`)."
     )
-    outcome_document_number: str | None
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None
+    outcome_document_number: str | None = Field(description="下达文号 of the approving document, once approved")
+    created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
+    updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")
+    submitted_at: datetime | None = Field(description="When it was first submitted for sign-off; null for a draft")
 
 
 # ApplicationPublic member → (component of the request side, nullable, array).
@@ -333,21 +378,29 @@ STORED_SHAPES: dict[str, tuple[str, bool, bool]] = {
 
 
 class ApplicationSummary(BaseModel):
-    id: str
-    call_id: str
-    title: str
-    state: StateName
-    version: int
-    undertaking_org_id: str
-    recommender_id: str | None
-    province_code: str
-    domain_area: str | None
-    content_digest: str | None
-    created_at: datetime
-    updated_at: datetime
+    """An application (申请书) as listed."""
+
+    id: str = Field(description="申请书 id of the application")
+    call_id: str = Field(description="征集批次 id of the call (`GET /calls/{call_id}`)")
+    title: str = Field(description="试点项目名称 the pilot's name")
+    state: StateName = Field(description="申请书状态 state")
+    version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
+    undertaking_org_id: str = Field(description="试点承担单位 the undertaking unit")
+    recommender_id: str | None = Field(
+        description="推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit"
+    )
+    province_code: str = Field(description="The undertaking unit's province (GB/T 2260 code)")
+    domain_area: str | None = Field(description="试点领域 area code, e.g. `1.1`")
+    content_digest: str | None = Field(
+        description="SHA-256 (lowercase hex) of the frozen content and attachments' digests; null while the content is editable"
+    )
+    created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
+    updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")
 
 
 class TransitionAction(StrEnum):
+    """The applicant's steps: submit (提交签章), recall (撤回修改), withdraw (撤回申报), reopen (重新审核, the recommender)."""
+
     submit = "submit"
     recall = "recall"
     withdraw = "withdraw"
@@ -355,89 +408,152 @@ class TransitionAction(StrEnum):
 
 
 class TransitionRequest(Strict):
-    action: TransitionAction
-    comment: Note | None = None
+    """A step of the applicant through the state machine."""
+
+    action: TransitionAction = Field(
+        description="submit (提交签章), recall (撤回修改, back to draft), withdraw (撤回申报) or reopen (推荐单位重新审核)"
+    )
+    comment: Note | None = Field(default=None, description="Why, for the record (e.g. the reason to withdraw)")
 
 
 class TransitionPublic(BaseModel):
-    id: str
-    action: str
-    from_state: str
-    to_state: str
-    actor_id: str | None
-    comment: str | None
-    at: datetime
+    """One step an application took (流转记录), oldest first."""
+
+    id: str = Field(description="Transition id")
+    action: str = Field(
+        description="The step: a caller's action or the system's (`all_agreed`, `batch_submitted`…)",
+        json_schema_extra={"enum": [*STEP_ACTIONS]},
+    )
+    from_state: StateName = Field(description="The state before")
+    to_state: StateName = Field(description="The state after")
+    actor_id: str | None = Field(description="The user who took it; null for the system's steps")
+    comment: str | None = Field(description="The comment given with it")
+    at: datetime = Field(description="When (RFC 3339, UTC)")
 
 
 class EndorsementRequest(Strict):
-    role: PartyRole
-    organization_id: Id
-    decision: EndorsementDecision
+    """A party's sign-off (签章意见): online by its signatory, or the applicant recording a stamped paper page."""
+
+    role: PartyRole = Field(description="The party signing: undertaking, participating, guarantor or guidance")
+    organization_id: Id = Field(description="The party's organization, as named on the form")
+    decision: EndorsementDecision = Field(
+        description="agree (同意) or disagree (不同意: the application returns to the applicant)"
+    )
     opinion: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_CONTROL)
-    ]
+    ] = Field(description="意见 the party's opinion, e.g. 同意申报")
     signatory_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
-    ]
+    ] = Field(description="签字人 the name of the person signing")
     signatory_title: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
-    ) = None
-    mode: EndorsementMode = "online"
+    ) = Field(default=None, description="签字人职务 their title, e.g. 副区长")
+    mode: EndorsementMode = Field(
+        default="online", description="online (在线签署) or paper (纸质盖章页, with `attachment_id`)"
+    )
     attachment_id: Id | None = Field(
         default=None, description="Paper sign-off: the scanned stamped page (kind paper_endorsement)"
     )
 
 
 class EndorsementPublic(BaseModel):
-    id: str
-    party_role: str
-    organization_id: str
-    decision: str
-    opinion: str
-    signatory_name: str
-    signatory_title: str | None
-    mode: str
-    attachment_id: str | None
-    verification: str | None
-    verification_comment: str | None
-    content_digest: str
-    recorded_by: str
-    recorded_at: datetime
-    voided: bool
+    """A recorded sign-off (签章意见) of one party."""
+
+    id: str = Field(description="Endorsement id")
+    party_role: PartyRole = Field(description="The party: undertaking, participating, guarantor or guidance")
+    organization_id: str = Field(description="The party's organization")
+    decision: EndorsementDecision = Field(description="agree (同意) or disagree (不同意)")
+    opinion: str = Field(description="意见 the party's opinion")
+    signatory_name: str = Field(description="签字人 who signed")
+    signatory_title: str | None = Field(description="签字人职务 their title")
+    mode: EndorsementMode = Field(description="online (在线签署) or paper (纸质盖章页)")
+    attachment_id: str | None = Field(description="Paper sign-off: the scanned stamped page")
+    verification: VerificationState | None = Field(
+        description="Paper sign-off: pending, confirmed or rejected by the reviewer; null online"
+    )
+    verification_comment: str | None = Field(description="The reviewer's comment on the paper page")
+    content_digest: str = Field(description="The content digest the party signed")
+    recorded_by: str = Field(description="The user who recorded it")
+    recorded_at: datetime = Field(description="When it was recorded")
+    voided: bool = Field(description="True once the content changed after it (returned to draft): it no longer counts")
 
 
 class VerificationRequest(Strict):
-    verdict: Verdict
-    comment: Note | None = None
+    """The reviewer's check of a paper sign-off page (纸质盖章页核验)."""
+
+    verdict: Verdict = Field(description="confirmed (与原件一致) or rejected (不符: the sign-off must be redone)")
+    comment: Note | None = Field(default=None, description="The reviewer's comment")
 
 
 class ReviewRequest(Strict):
-    decision: ReviewDecision
+    """The recommender's decision (推荐单位审核意见) on an application in provincial_review."""
+
+    decision: ReviewDecision = Field(description="recommend (推荐), return (退回修改) or reject (不予推荐)")
     opinion: Note | None = Field(default=None, description="Required to return or reject")
 
 
 class ReviewPublic(BaseModel):
-    id: str
-    decision: str
-    opinion: str | None
-    reviewer_id: str
-    recommender_id: str
-    content_digest: str | None
-    recorded_at: datetime
+    """A recorded review (审核意见) by the recommender."""
+
+    id: str = Field(description="Review id")
+    decision: ReviewDecision = Field(description="recommend (推荐), return (退回修改) or reject (不予推荐)")
+    opinion: str | None = Field(description="意见 the reviewer's opinion")
+    reviewer_id: str = Field(description="The reviewing user")
+    recommender_id: str = Field(
+        description="推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit"
+    )
+    content_digest: str | None = Field(description="The content digest reviewed")
+    recorded_at: datetime = Field(description="When it was recorded")
 
 
 class OutcomeRequest(Strict):
+    """The office's outcome (批复结果) for a submitted application."""
+
     decision: OutcomeDecision = Field(description="`approve` (with the 下达 document number) or `not_approve`")
     document_number: Line | None = Field(default=None, description="The approving document, e.g. 国标委发〔2023〕5号")
 
 
+# The rules of the form's check (app/applications/validation.py, and the deadline the router adds): a test
+# reads their codes from the source and holds this list to them.
+VALIDATION_CODES = [
+    "attachment_required",
+    "condition_not_attested",
+    "credit_code_check_failed",
+    "deadline_passed",
+    "domain_item_required",
+    "domain_not_open_ended",
+    "duplicate_party",
+    "duplicate_standard",
+    "funding_missing",
+    "not_a_recommender",
+    "party_credit_code_missing",
+    "period_span_unusual",
+    "recommender_province_mismatch",
+    "required",
+    "standard_code_required",
+    "standards_missing",
+    "too_long",
+    "unknown_condition",
+    "unknown_domain",
+    "unknown_organization",
+    "unknown_section",
+]
+
+
 class ValidationIssue(BaseModel):
-    code: str
-    pointer: str
-    message: str
+    """One finding of the form's check: where, which rule, and why."""
+
+    code: str = Field(
+        description="Stable code of the rule, e.g. `required`, `too_long`, `attachment_required`",
+        json_schema_extra={"enum": [*VALIDATION_CODES]},
+    )
+    pointer: str = Field(description="JSON Pointer into the application, e.g. `/sections/objectives`")
+    message: str = Field(description="Human-readable message in the negotiated language")
 
 
 class ValidationReport(BaseModel):
-    valid: bool
-    errors: list[ValidationIssue]
-    warnings: list[ValidationIssue]
+    """The form's check (形式审查): errors block submission, warnings do not."""
+
+    valid: bool = Field(description="True when there is no error: the application can be submitted")
+    errors: list[ValidationIssue] = Field(description="What must be fixed before submitting")
+    warnings: list[ValidationIssue] = Field(description="What deserves a look but does not block")

@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class State(StrEnum):
+    """申请书状态 state of an application (see `docs/state-machine.md`)."""
+
     draft = "draft"
     endorsing = "endorsing"
     provincial_review = "provincial_review"

@@ -18,7 +18,7 @@ from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.sniff import MEDIA_TYPES
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, receive_upload
-from app.core.deps import DbSession, Now
+from app.core.deps import DbSession, Now, if_none_match_parameter
 from app.core.errors import (
     Forbidden,
     InvalidState,
@@ -63,6 +63,7 @@ UPLOAD_BODY = {
                     "file": {
                         "type": "string",
                         "format": "binary",
+                        "contentMediaType": "application/octet-stream",
                         "description": "PDF, OFD, DOCX, XLSX, JPEG or PNG, judged by content",
                     },
                 },
@@ -152,7 +153,9 @@ def list_attachments(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    kind: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[
+        str | None, Query(max_length=32, description="Only the attachments of this kind (`application_form_scan`…)")
+    ] = None,
 ) -> Page[AttachmentPublic]:
     """The attachments of an application the caller can see, oldest id first."""
     load_visible_application(session, principal, application_id)
@@ -195,6 +198,7 @@ def get_attachment(
         **AUTH,
         **problem_responses(NotFound, RangeNotSatisfiable),
     },
+    openapi_extra={"parameters": [if_none_match_parameter("the file")]},
 )
 def download_attachment_content(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, request: Request

@@ -15,7 +15,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 # The extensions a client may use for each type.
 EXTENSIONS: dict[str, frozenset[str]] = {
@@ -26,7 +26,15 @@ EXTENSIONS: dict[str, frozenset[str]] = {
     "jpeg": frozenset({"jpg", "jpeg"}),
     "png": frozenset({"png"}),
 }
-MEDIA_TYPES = {
+MediaType = Literal[
+    "application/pdf",
+    "application/ofd",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "image/jpeg",
+    "image/png",
+]
+MEDIA_TYPES: dict[str, MediaType] = {
     "pdf": "application/pdf",
     "ofd": "application/ofd",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

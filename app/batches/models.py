@@ -11,6 +11,8 @@ from app.core.types import json_column, utc_column
 
 
 class BatchState(StrEnum):
+    """推荐名单状态 state of a recommended list: open (编制中), submitted (已报送), acknowledged (已受理), returned (已退回)."""
+
     open = "open"
     submitted = "submitted"
     acknowledged = "acknowledged"

@@ -1,6 +1,6 @@
 """Endpoints of the batches package: recommended lists, their transitions and receipts, the office summary."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
@@ -25,6 +25,7 @@ from app.batches.schemas import (
     ReceiptDocument,
     ReceiptKeys,
     ReceiptPublic,
+    VerifyReason,
     VerifyResult,
 )
 from app.batches.summary import call_summary
@@ -104,7 +105,7 @@ def create_batch(
 def list_batches(
     principal: CurrentPrincipal,
     session: DbSession,
-    call_id: Annotated[str | None, Query(max_length=32)] = None,
+    call_id: Annotated[str | None, Query(max_length=32, description="Only the lists of this call (征集批次)")] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[BatchSummary]:
@@ -279,7 +280,7 @@ def verify_receipt(
         published = key_store(settings.keys_dir).published()
         bound_signatures(body, published)
         valid, reason = verify_issued(request.app.state.database, body, published)
-    return VerifyResult(valid=valid, reason=reason)
+    return VerifyResult(valid=valid, reason=cast(VerifyReason, reason))
 
 
 RECEIPT_KEYS_MAX_AGE = 300
@@ -332,7 +333,9 @@ def get_batch_receipt_pdf(batch: VisibleBatch, session: DbSession, settings: App
     responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed),
 )
 def get_call_summary(
-    principal: CurrentPrincipal, session: DbSession, call_id: Annotated[str, Path(max_length=32)]
+    principal: CurrentPrincipal,
+    session: DbSession,
+    call_id: Annotated[str, Path(max_length=32, description="征集批次 id of the call")],
 ) -> CallSubmissionSummary:
     """Office: every recommender (32 provincial bureaus and the member units), its list's state and contents."""
     if not principal.is_admin:

@@ -1,7 +1,7 @@
 """Recommended lists: who sees them, building the ranked list, submission, office actions, receipts."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from app.accounts.principal import Principal, require_role
 from app.applications.access import visibility_filter
 from app.applications.actions import apply_action
 from app.applications.models import Application, Endorsement
+from app.applications.schemas import StateName
 from app.applications.states import State
 from app.batches.issuing import all_receipts as all_receipts
 from app.batches.issuing import issue_receipt
@@ -24,7 +25,7 @@ from app.batches.models import (
     BatchState,
     Receipt,
 )
-from app.batches.schemas import BatchItemPublic, BatchPublic, ItemsPut
+from app.batches.schemas import BatchItemPublic, BatchPublic, BatchStepName, ItemsPut
 from app.batches.transitions import apply_batch_action, check_batch_guards
 from app.batches.workflow import (
     INITIAL_BATCH_STATE,
@@ -389,14 +390,14 @@ def to_public(session: Session, principal: Principal, batch: Batch) -> BatchPubl
                 rank=item.rank,
                 application_id=a.id,
                 title=a.title,
-                state=a.state,
+                state=cast(StateName, a.state),
                 domain_area=a.domain_area,
                 content_digest=a.content_digest,
             )
             for item, a in items_of(session, batch.id, principal)
         ],
         tracking_number=latest.tracking_number if latest else None,
-        allowed_actions=allowed_actions(principal, batch),
+        allowed_actions=cast(list[BatchStepName], allowed_actions(principal, batch)),
         created_at=batch.created_at,
         updated_at=batch.updated_at,
         submitted_at=batch.submitted_at,

@@ -95,6 +95,7 @@ _REQUEST_BODY = {
                     "file": {
                         "type": "string",
                         "format": "binary",
+                        "contentMediaType": "application/octet-stream",
                         "description": "CSV (UTF-8 or GB18030) or XLSX in the layout of `GET /bulk-uploads/template.xlsx`",
                     },
                     "mode": {"type": "string", "enum": [m.value for m in BulkMode], "default": "all_or_nothing"},

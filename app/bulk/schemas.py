@@ -27,16 +27,20 @@ class RowStatus(StrEnum):
 
 
 class RowError(BaseModel):
+    """One problem with one row of a bulk upload."""
+
     pointer: str = Field(
         description="`/rows/<row>/…` — a JSON Pointer into the body, or `/rows/<row>/<column>` for files"
     )
     column: str | None = Field(description="The column of the file layout (e.g. `contact_phone`)")
     header: str | None = Field(default=None, description="The header of that column as the file spells it (files only)")
-    code: str
-    message: str
+    code: str = Field(description="Stable code, e.g. `required`, `invalid_phone`")
+    message: str = Field(description="Human-readable message in the negotiated language")
 
 
 class RowResult(BaseModel):
+    """The outcome of one row of a bulk upload."""
+
     row: int = Field(description="0-based index of the row in `rows` (or among the file's data rows)")
     line: int | None = Field(default=None, description="Files: the row number in the sheet (the header is row 1)")
     status: RowStatus = Field(
@@ -54,19 +58,24 @@ class RowResult(BaseModel):
     duplicate_of_row: int | None = Field(
         default=None, description="duplicate: the earlier row of this upload with the same call, unit and title"
     )
-    errors: list[RowError] | None = None
+    errors: list[RowError] | None = Field(default=None, description="Why the row is invalid")
 
 
 class BulkUploadPublic(BaseModel):
-    id: str
+    """A bulk upload (批量导入) and its progress, with a result per processed row."""
+
+    id: str = Field(description="Upload id")
     state: Literal["queued", "running", "finished", "failed"] = Field(
         description="queued | running | finished (every row has its result) | failed"
     )
-    mode: BulkMode
-    source: str = Field(description="json | csv | xlsx")
-    total_rows: int
-    processed_rows: int
-    created_count: int = Field(description="Rows created")
+    mode: BulkMode = Field(
+        description="all_or_nothing (any invalid row: nothing is created), valid_rows (the valid rows are "
+        "created) or upsert (valid rows created, rows matching an editable application update it)"
+    )
+    source: Literal["json", "csv", "xlsx"] = Field(description="json | csv | xlsx")
+    total_rows: int = Field(description="Rows in the upload")
+    processed_rows: int = Field(description="Rows checked so far")
+    created_count: int = Field(description="Applications created")
     updated_count: int = Field(default=0, description="Rows that updated a matching draft (upsert)")
     duplicate_count: int = Field(default=0, description="Rows reported `duplicate`")
     error_count: int = Field(description="Rows found invalid")
@@ -77,11 +86,11 @@ class BulkUploadPublic(BaseModel):
     )
     failure: str | None = Field(default=None, description="Why a failed upload failed")
     results: list[RowResult] = Field(description="One result per processed row, in row order")
-    uploaded_by: str
-    organization_id: str
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
+    uploaded_by: str = Field(description="The user who uploaded it")
+    organization_id: str = Field(description="The uploader's organization (the rows' undertaking unit by default)")
+    created_at: datetime = Field(description="When it was uploaded")
+    updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")
+    finished_at: datetime | None = Field(description="When processing ended; null while queued or running")
 
 
 def render_upload(upload: Any, lang: str) -> BulkUploadPublic:

@@ -5,6 +5,8 @@ from pydantic import BaseModel, Field
 
 
 class IndexLinks(BaseModel):
+    """Links from the service's root."""
+
     docs: str = Field(description="Interactive API documentation (Swagger UI)")
     redoc: str = Field(description="API reference (ReDoc)")
     openapi: str = Field(description="The OpenAPI document")
@@ -14,10 +16,12 @@ class IndexLinks(BaseModel):
 
 
 class ServiceIndex(BaseModel):
-    name: str = Field(examples=["smps"])
-    version: str = Field(examples=["1.0.0"])
-    description: str
-    links: IndexLinks
+    """What this service is, and where its documentation and API are."""
+
+    name: str = Field(examples=["smps"], description="The service's name")
+    version: str = Field(examples=["1.0.0"], description="Its version")
+    description: str = Field(description="What it does")
+    links: IndexLinks = Field(description="Where to go next")
 
 
 router = APIRouter()

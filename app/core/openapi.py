@@ -13,6 +13,7 @@ from app.core.openapi_examples import add_examples
 from app.core.openapi_headers import declare_headers, prune_errors
 from app.core.openapi_links import add_links
 from app.core.openapi_patch import amend_openapi
+from app.core.openapi_response_examples import add_response_examples
 from app.core.problem_codes import document_codes
 
 CONTACT = {"name": "smps maintainers"}
@@ -132,6 +133,7 @@ def add_to_openapi(app: FastAPI, described: Sequence[Amendment] = ()) -> None:
                 prune_errors(operation)
                 declare_headers(operation)
                 add_examples(operation)
+                add_response_examples(operation)
                 add_links(operation)
 
     amend_openapi(app, amend)

@@ -1,17 +1,33 @@
 """Examples in the document: a realistic body for every JSON request, and a problem of each family.
 
-Ids in the examples are readable stand-ins (`call_9th_batch`…); `tests/contract/test_examples.py` checks
-each example against its schema and sends it to the service with real ids in their place."""
+Ids of the call, the organizations and the users are those `smps demo` creates (the same in every
+database); `tests/contract/test_examples.py` checks each example against its schema and sends it to the
+service with the test's ids in their place."""
 
+import re
 from typing import Any
 
-from app.core.errors import json_content
+from app.core.errors import is_json
+from app.core.ids import keyed_id
+from app.core.problem_codes import titles
 
-CALL, RECOMMENDER, APPLICATION = "call_9th_batch", "org_shandong_amr", "app_lixia_pilot"
-UNDERTAKING, PARTICIPATING = "org_lixia_approval", "org_lixia_bigdata"
-GUARANTOR, GUIDANCE, PAPER_PAGE = "org_lixia_government", "org_jinan_approval", "att_guidance_page"
+# The demo's objects (`smps demo`: app/demo.py makes them with these ids in every database).
+CALL = keyed_id("call", "practice")  # 练习征集批次（演示）
+RECOMMENDER = keyed_id("org", "370000")  # 山东省市场监督管理局, a seeded recommender
+UNDERTAKING = keyed_id("org", "demo-undertaking")  # 济南市历下区行政审批服务局
+PARTICIPATING = keyed_id("org", "demo-participating")  # 济南市历下区大数据中心
+GUARANTOR = keyed_id("org", "demo-guarantor")  # 济南市历下区人民政府
+GUIDANCE = keyed_id("org", "demo-guidance")  # 济南市行政审批服务局
+OFFICE = keyed_id("org", "office")
+APPLICANT, REVIEWER = keyed_id("usr", "demo_applicant"), keyed_id("usr", "demo_reviewer")
+GUARANTOR_SIGNATORY, OFFICE_USER = keyed_id("usr", "demo_guarantor_signatory"), keyed_id("usr", "demo_office")
+DEMO_IDS = {CALL, RECOMMENDER, UNDERTAKING, PARTICIPATING, GUARANTOR, GUIDANCE, OFFICE, APPLICANT, REVIEWER}
+DEMO_IDS |= {GUARANTOR_SIGNATORY, OFFICE_USER}
+# What a walk through the demo creates (an application, its files, the list): ids of the same shape.
+APPLICATION, PAPER_PAGE = "app_3f9a1c27d84e65b0a1d2", "att_8e41b07c2d95f3a6c1e4"
+SCAN, BATCH = "att_1b6d93e0f27ac45d8b31", "bat_5c08e2a91f47d3b6e0a9"
 
-APPLICATION_CREATE = {
+APPLICATION_CREATE: dict[str, Any] = {
     "call_id": CALL,
     "title": "济南市历下区政务服务标准化试点",
     "domain": {"area": "1.1", "item": "1.1.3"},
@@ -41,7 +57,41 @@ APPLICATION_CREATE = {
     "eligibility": [{"condition": n, "attested": True} for n in (1, 2, 3, 4)],
 }
 
+DIGEST = "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47"
+SCAN_SHA256 = "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9"
+RECEIPT = {
+    "tracking_number": "SMPS-PRACTICE-370000-001",
+    "submitted_at": "2026-06-12T08:30:15.204381Z",
+    "call_id": CALL,
+    "recommender_id": RECOMMENDER,
+    "batch_id": BATCH,
+    "items": [
+        {
+            "rank": 1,
+            "application_id": APPLICATION,
+            "title": "济南市历下区政务服务标准化试点",
+            "content_digest": DIGEST,
+            "attachments": [{"id": SCAN, "sha256": SCAN_SHA256}],
+        }
+    ],
+    "previous_tracking_number": None,
+    "signatures": [
+        {
+            "kid": "ed25519-4b1f0c9e2a7d35e8",
+            "alg": "Ed25519",
+            "value": "q3V1Yk9mT2Z0aGVyZWNlaXB0c2lnbmVkYnl0aGVzZXJ2aWNlYWxsc2l4dHlmb3VyYnl0ZXNoZXJlLi4uLi4uLi4uLi4uLg==",
+        }
+    ],
+}
+
 REQUESTS: dict[str, dict[str, tuple[str, Any]]] = {
+    "verify_receipt": {"issued": ("A receipt as issued (报送回执), members unchanged", RECEIPT)},
+    "create_bulk_upload": {
+        "rows": (
+            "Rows are bodies of POST /applications; keep the valid ones",
+            {"mode": "valid_rows", "rows": [APPLICATION_CREATE]},
+        )
+    },
     "create_application": {"draft": ("A complete draft (申请书)", APPLICATION_CREATE)},
     "update_application": {
         "contact": (
@@ -173,45 +223,57 @@ REQUESTS: dict[str, dict[str, tuple[str, Any]]] = {
     },
 }
 
-PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
-    "401": ("not_authenticated", {"title": "未认证", "detail": "缺少或无效的访问令牌"}),
-    "403": ("forbidden", {"title": "无权执行此操作", "required_roles": ["reviewer"]}),
-    "404": ("not_found", {"title": "资源不存在"}),
-    "409": (
-        "invalid_state_transition",
-        {
-            "title": "当前状态不允许该流转",
-            "detail": "“submit”不适用于当前状态 provincial_review",
-            "state": "provincial_review",
-        },
-    ),
-    "412": ("precondition_failed", {"title": "资源已被修改（If-Match 不匹配）", "current_etag": '"7"'}),
-    "422": (
-        "validation_failed",
-        {
-            "title": "请求参数校验失败",
-            "errors": [
-                {
-                    "pointer": "/contact/phone",
-                    "code": "invalid_phone",
-                    "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                }
-            ],
-        },
-    ),
-    "428": (
-        "precondition_required",
-        {"title": "缺少 If-Match 请求头", "detail": "此操作需要 If-Match 请求头（资源的 ETag）"},
-    ),
+# Members beyond `type`, `title`, `status`, `code` that a problem of each code carries (an example of each).
+_FIELD_ERROR = {"code": "required", "message": "必填字段缺失"}
+PROBLEM_MEMBERS: dict[str, dict[str, Any]] = {
+    "not_authenticated": {"detail": "缺少或无效的访问令牌"},
+    "invalid_credentials": {"detail": "用户名或密码错误"},
+    "forbidden": {"required_roles": ["reviewer"]},
+    "invalid_state_transition": {
+        "detail": "“submit”不适用于当前状态 provincial_review",
+        "state": "provincial_review",
+    },
+    "invalid_state": {"detail": "申请书已冻结，不能修改", "state": "endorsing"},
+    "deadline_passed": {"deadline": "2023-06-30T17:00:00+08:00"},
+    "precondition_failed": {"title": "资源已被修改（If-Match 不匹配）", "current_etag": '"7"'},
+    "precondition_required": {"detail": "此操作需要 If-Match 请求头（资源的 ETag）"},
+    "payload_too_large": {"max_bytes": 52428800},
+    "unsupported_media_type": {"reason": "type_mismatch", "allowed_types": ["pdf", "ofd", "jpeg", "png"]},
+    "quota_exceeded": {"quota": 5},
+    "attachment_limit_reached": {"kind": "application_form_scan", "max_count": 3},
+    "application_invalid": {
+        "errors": [{"pointer": "/sections/objectives", "code": "required", "message": "必填字段缺失"}]
+    },
+    "idempotency_key_reused": {"detail": "同一 Idempotency-Key 已用于内容不同的请求"},
 }
 
 
-def problem_example(status: str) -> dict[str, Any] | None:
-    if status not in PROBLEMS:
-        return None
-    code, members = PROBLEMS[status]
+def _field_error(operation: dict[str, Any]) -> dict[str, Any]:
+    """A field error of this operation: a required member of its JSON body, else its first parameter."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        first: dict[str, Any] = next(iter(body.get("examples", {}).values()), {})
+        example = first.get("value")
+        member = next(iter(example), None) if isinstance(example, dict) and example else None
+        if member is not None:
+            return {"pointer": f"/{member}", **_FIELD_ERROR}
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "query":
+            return {"pointer": f"query:/{parameter['name']}", "code": "invalid_format", "message": "格式不正确"}
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path":
+            return {"pointer": f"path:/{parameter['name']}", "code": "too_long", "message": "长度超过上限 32"}
+    return {"pointer": "/", **_FIELD_ERROR}
+
+
+def problem_example(operation: dict[str, Any], status: str, code: str) -> dict[str, Any]:
+    """A problem of ``code`` as ``operation`` answers it (Chinese, as a client asking `zh-CN` reads it)."""
+    members = dict(PROBLEM_MEMBERS.get(code, {}))
+    if code == "validation_failed" or (code in ("duplicate", "unknown_columns") and "errors" not in members):
+        members["errors"] = [_field_error(operation)]
     return {
         "type": f"urn:smps:problem:{code}",
+        "title": titles().get(code, code),
         "status": int(status),
         "code": code,
         **members,
@@ -219,15 +281,47 @@ def problem_example(status: str) -> dict[str, Any] | None:
     }
 
 
+def declared_codes(response: dict[str, Any]) -> list[str]:
+    """The codes a problem response declares, in its description's order (`a, b` or `` `a`: …; `b`: … ``)."""
+    text = response.get("description", "")
+    quoted = re.findall(r"`([a-z_]+)`:", text)
+    return quoted or [c.strip() for c in text.split(",") if re.fullmatch(r"[a-z_]+", c.strip())]
+
+
+# Bodies that are not JSON: a form or a multipart upload (a file's bytes stand in as a short text).
+FORMS: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
+    ("create_token", "application/x-www-form-urlencoded"): {
+        "password": (
+            "The demo applicant signs in",
+            {"grant_type": "password", "username": "demo_applicant", "password": "demo-password-2026"},
+        )
+    },
+    ("upload_attachment", "multipart/form-data"): {
+        "scan": (
+            "The stamped form scan (申请书盖章扫描件)",
+            {"kind": "application_form_scan", "description": "申请书盖章页扫描件", "file": "%PDF-1.7 …"},
+        )
+    },
+    ("create_bulk_upload", "multipart/form-data"): {
+        "xlsx": ("A filled-in template, keeping the valid rows", {"mode": "valid_rows", "file": "PK… (XLSX)"})
+    },
+}
+
+
 def add_examples(operation: dict[str, Any]) -> None:
-    examples = REQUESTS.get(operation.get("operationId", ""))
-    content = json_content(operation.get("requestBody", {}).get("content", {}))
-    if examples and content is not None:
-        content["examples"] = {
-            name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
-        }
+    op_id = operation.get("operationId", "")
+    for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+        # JSON bodies (application/json, or a merge patch's application/merge-patch+json); forms and multipart.
+        examples = REQUESTS.get(op_id) if is_json(media_type) else FORMS.get((op_id, media_type))
+        if examples:
+            content["examples"] = {
+                name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
+            }
     for status, response in operation["responses"].items():
         problem = response.get("content", {}).get("application/problem+json")
-        example = problem_example(status)
-        if problem is not None and example is not None:
-            problem["example"] = example
+        if problem is None:
+            continue
+        problem["examples"] = {
+            code: {"summary": f"`{code}`", "value": problem_example(operation, status, code)}
+            for code in declared_codes(response)
+        }

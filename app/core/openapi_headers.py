@@ -136,10 +136,22 @@ def _describe_bad_request(operation: dict[str, Any]) -> None:
     response["description"] = "; ".join(meanings)
 
 
+def _declare_body_validation(operation: dict[str, Any]) -> None:
+    """A JSON body is validated by its schema first: its 422 can be `validation_failed` whatever else the
+    route declares (its own 422 entries replace the framework's)."""
+    response = operation["responses"].get("422")
+    if response is None or "application/json" not in operation.get("requestBody", {}).get("content", {}):
+        return
+    codes = [c.strip() for c in response.get("description", "").split(",") if c.strip()]
+    if "validation_failed" not in codes:
+        response["description"] = ", ".join(["validation_failed", *codes])
+
+
 def prune_errors(operation: dict[str, Any]) -> None:
     """No 422 where nothing is validated (no parameter, no body); no 412/428 without an If-Match parameter;
-    the 400 says what each of its codes means."""
+    the 400 says what each of its codes means; a JSON body's 422 names `validation_failed`."""
     _describe_bad_request(operation)
+    _declare_body_validation(operation)
     parameters = operation.get("parameters", [])
     if not parameters and "requestBody" not in operation:
         operation["responses"].pop("422", None)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar, cast
 import orjson
 import sqlalchemy as sa
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Mapped, QueryableAttribute
 
 from app.core.errors import AppError, FieldError, ValidationFailed
@@ -31,8 +31,17 @@ PageToken = Annotated[
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_page_token: str | None = None
+    """A page of a list: pass `next_page_token` as `page_token` for the next one."""
+
+    # The generic's parametrized models (`Page[UserPublic]`…) take their description from here.
+    model_config = ConfigDict(
+        json_schema_extra={"description": "A page of a list: pass `next_page_token` as `page_token` for the next one."}
+    )
+
+    items: list[T] = Field(description="The page's items")
+    next_page_token: str | None = Field(
+        default=None, description="Opaque token of the next page; null on the last page"
+    )
 
 
 def encode_token(values: list[Any]) -> str:

@@ -31,6 +31,12 @@ def stable_codes() -> dict[str, tuple[int, str]]:
     return {**codes, **_HANDLER_CODES}
 
 
+def titles() -> dict[str, str]:
+    """code → the Chinese title its problems carry."""
+    kinds: list[type[AppError]] = [AppError, *_subclasses(AppError)]
+    return {kind.code: kind.title.zh for kind in kinds if kind.__module__.startswith("app.")}
+
+
 def document_codes(schema: dict[str, Any]) -> None:
     codes = stable_codes()
     member = schema["components"]["schemas"]["Problem"]["properties"]["code"]

@@ -1,9 +1,33 @@
 """The problem+json body as an OpenAPI schema, with every extension member some problem carries."""
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.settings import AttachmentType
+
+# The closed vocabularies of the extension members, as the domain defines them (the kernel does not import
+# the domain: tests/contract/test_enums.py checks these against it). The model only describes the document.
+RoleName = Literal["applicant", "signatory", "reviewer", "office", "admin"]
+StateName = Literal[  # an application's (申请书) or a recommended list's (推荐名单)
+    "draft",
+    "endorsing",
+    "provincial_review",
+    "recommended",
+    "submitted",
+    "approved",
+    "not_approved",
+    "returned",
+    "rejected",
+    "withdrawn",
+    "open",
+    "acknowledged",
+]
 
 
 class ProblemFieldError(BaseModel):
+    """One field's problem in a `validation_failed` (and some other) problem."""
+
     pointer: str = Field(description="JSON Pointer into the request body (or `query:/name` for a parameter)")
     code: str = Field(description="Stable machine code of this field's problem")
     message: str = Field(description="Human-readable message in the negotiated language")
@@ -23,12 +47,18 @@ class Problem(BaseModel):
     request_id: str | None = Field(None, description="The request's id (also `X-Request-ID`), for the operator's logs")
     errors: list[ProblemFieldError] | None = Field(None, description="`validation_failed`…: one entry per field")
     current_etag: str | None = Field(None, description="`precondition_failed`: the resource's current ETag")
-    required_roles: list[str] | None = Field(None, description="`forbidden`: a role the caller would need (any of)")
-    allowed_types: list[str] | None = Field(None, description="`unsupported_media_type`: media types accepted here")
+    required_roles: list[RoleName] | None = Field(
+        None, description="`forbidden`: a role the caller would need (any of)"
+    )
+    allowed_types: list[AttachmentType] | None = Field(
+        None, description="`unsupported_media_type`: the file types accepted here (judged by content)"
+    )
     reason: str | None = Field(
         None, description="`unsupported_media_type` (`type_mismatch`, `empty_file`…), `invalid_state`: a machine reason"
     )
-    state: str | None = Field(None, description="`invalid_state`, `invalid_state_transition`: the current state")
+    state: StateName | None = Field(
+        None, description="`invalid_state`, `invalid_state_transition`: the current state of the application or list"
+    )
     deadline: str | None = Field(None, description="`deadline_passed`: the deadline passed (RFC 3339, Beijing time)")
     max_bytes: int | None = Field(None, description="`payload_too_large`: the limit in bytes")
     quota: int | None = Field(None, description="`quota_exceeded`: the recommender's quota for the call")

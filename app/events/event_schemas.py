@@ -27,82 +27,112 @@ class _Data(BaseModel):
 
 
 class ApplicationCreatedData(_Data):
-    state: StateName
-    title: str
+    """`application.created`: a draft was created."""
+
+    state: StateName = Field(description="Its state (draft)")
+    title: str = Field(description="试点项目名称 the pilot's name")
 
 
 class ChangedFieldsData(_Data):
+    """`application.updated`, `organization.updated`: members changed."""
+
     fields: list[str] = Field(description="Names of the top-level fields that changed")
 
 
 class ApplicationDeletedData(_Data):
-    title: str
+    """`application.deleted`: a draft was deleted."""
+
+    title: str = Field(description="试点项目名称 the pilot's name")
 
 
 class ApplicationStateChangedData(_Data):
+    """`application.state_changed`: the application took a step."""
+
     action: str = Field(
         description="The step: a caller's action or the system's (`all_agreed`, `batch_submitted`…)",
         json_schema_extra={"enum": [*sorted({step.action for step in STEPS})]},
     )
-    from_: StateName = Field(alias="from")
-    to: StateName
+    from_: StateName = Field(alias="from", description="The state before")
+    to: StateName = Field(description="The state after")
 
 
 class EndorsementRecordedData(_Data):
-    role: PartyRole
-    organization_id: str
-    decision: EndorsementDecision
-    mode: EndorsementMode
+    """`endorsement.recorded`: a party signed."""
+
+    role: PartyRole = Field(description="The party: undertaking, participating, guarantor or guidance")
+    organization_id: str = Field(description="The party's organization")
+    decision: EndorsementDecision = Field(description="agree or disagree")
+    mode: EndorsementMode = Field(description="online or paper")
 
 
 class EndorsementVerifiedData(_Data):
-    verdict: Verdict
+    """`endorsement.verified`: the reviewer checked a paper page."""
+
+    verdict: Verdict = Field(description="confirmed or rejected")
 
 
 class ReviewRecordedData(_Data):
-    decision: ReviewDecision
+    """`review.recorded`: the recommender decided."""
+
+    decision: ReviewDecision = Field(description="recommend, return or reject")
 
 
 class AttachmentAddedData(_Data):
-    kind: str
-    sha256: str
-    size: int
-    file_type: AttachmentType
+    """`attachment.added`: a file was attached."""
+
+    kind: str = Field(description="The attachment kind (a key of the call's `attachment_rules`)")
+    sha256: str = Field(description="SHA-256 of its content")
+    size: int = Field(description="Bytes")
+    file_type: AttachmentType = Field(description="Its type, judged by content")
 
 
 class AttachmentDeletedData(_Data):
-    kind: str
-    sha256: str
+    """`attachment.deleted`: a file was removed."""
+
+    kind: str = Field(description="The attachment kind")
+    sha256: str = Field(description="SHA-256 of its content")
 
 
 class BatchData(_Data):
-    call_id: str
-    state: BatchState
+    """`batch.*`: a recommended list changed."""
+
+    call_id: str = Field(description="征集批次 id of the call (`GET /calls/{call_id}`)")
+    state: BatchState = Field(description="The list's state after the event")
 
 
 class BatchItemsSetData(BatchData):
-    item_count: int
+    """`batch.items_set`: the ranked list was replaced."""
+
+    item_count: int = Field(description="Applications on the list")
 
 
 class BatchSubmittedData(BatchItemsSetData):
-    tracking_number: str
+    """`batch.submitted`: the list was submitted with a receipt."""
+
+    tracking_number: str = Field(description="The receipt's tracking number")
 
 
 class CallCreatedData(_Data):
-    key: str
+    """`call.created`: a call was opened."""
+
+    key: str = Field(description="Its readable key")
     deadline: str = Field(description="RFC 3339")
 
 
 class CallUpdatedData(_Data):
-    reason: str
-    previous_deadline: str | None = None
-    deadline: str | None = None
-    previous_quota: int | None = None
-    quota: int | None = None
+    """`call.updated`: a call's deadline or quota changed."""
+
+    reason: str = Field(description="Why")
+    previous_deadline: str | None = Field(default=None, description="The deadline before (RFC 3339)")
+    deadline: str | None = Field(default=None, description="The deadline after (RFC 3339)")
+    previous_quota: int | None = Field(default=None, description="The quota before")
+    quota: int | None = Field(default=None, description="The quota after")
 
 
 class OrganizationCreatedData(_Data):
-    name: str
+    """`organization.created`: an organization was registered."""
+
+    name: str = Field(description="Its name")
 
 
 DATA: dict[str, type[_Data]] = {
@@ -144,10 +174,13 @@ def document_events(schema: dict[str, Any]) -> None:
         name = _component(event_type)
         properties = {
             **base["properties"],
-            "type": {"type": "string", "const": event_type},
-            "data": {"$ref": f"#/components/schemas/{model.__name__}"},
+            "type": {"type": "string", "const": event_type, "description": "What happened (事件类型)"},
+            "subject_type": {**base["properties"]["subject_type"], "const": event_type.split(".")[0]},
+            "data": {"$ref": f"#/components/schemas/{model.__name__}", "description": "What changed"},
         }
-        components[name] = {**base, "title": name, "properties": properties}
+        happened = (model.__doc__ or "").split(": ", 1)[-1]  # the docstring names its types first
+        description = f"An event of type `{event_type}`: {happened}"
+        components[name] = {**base, "title": name, "description": description, "properties": properties}
         mapping[event_type] = f"#/components/schemas/{name}"
     components["EventPublic"] = {
         "title": "EventPublic",

@@ -289,7 +289,10 @@ def list_webhook_deliveries(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    state: Annotated[str | None, Query(pattern="^(pending|succeeded|failed|cancelled)$")] = None,
+    state: Annotated[
+        str | None,
+        Query(pattern="^(pending|succeeded|failed|cancelled)$", description="Only the deliveries in this state"),
+    ] = None,
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
     hook = _load_webhook(session, principal, webhook_id)

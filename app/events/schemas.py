@@ -21,26 +21,32 @@ FEED_PAGE_SIZE = 500
 
 
 class EventPublic(BaseModel):
-    id: str
+    id: str = Field(description="Event id: consumers deduplicate by it (delivery is at least once)")
     type: EventType = Field(description="What happened; `subject_type` is its first part")
-    subject_type: str
-    subject_id: str
-    occurred_at: datetime
-    actor_id: str | None
-    data: dict[str, Any]
+    subject_type: str = Field(
+        description="The kind of object the event is about: the first part of `type` (`application`, `batch`…)"
+    )
+    subject_id: str = Field(description="The id of the object the event is about")
+    occurred_at: datetime = Field(description="When it happened (RFC 3339, UTC)")
+    actor_id: str | None = Field(description="The user who caused it; null for the system")
+    data: dict[str, Any] = Field(description="What changed; its shape depends on `type`")
     cursor: str = Field(description="Opaque position of this event; pass it as `after` to read what follows")
 
 
 class EventPage(BaseModel):
-    items: list[EventPublic]
+    """A page of the change feed (变更流), in commit order."""
+
+    items: list[EventPublic] = Field(description="The events, oldest first")
     next_cursor: str = Field(
         description="Where to continue: pass it as `after`. When `has_more` is false the caller has caught up; "
         "poll again later with the same cursor"
     )
-    has_more: bool
+    has_more: bool = Field(description="True when more events follow: read again at once with `after=next_cursor`")
 
 
 class WebhookCreate(BaseModel):
+    """A new webhook subscription: the change feed delivered to a URL."""
+
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
@@ -54,20 +60,26 @@ class WebhookCreate(BaseModel):
     )
     description: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
-    ) = None
+    ) = Field(default=None, description="What it is for, e.g. 山东省市场监管局业务系统同步")
 
 
 class WebhookPublic(BaseModel):
-    id: str
-    url: str
-    event_types: list[str]
-    description: str | None
-    owner_id: str
-    organization_id: str
-    created_at: datetime
+    """A webhook subscription."""
+
+    id: str = Field(description="Webhook id")
+    url: str = Field(description="Where deliveries are POSTed")
+    event_types: list[str] = Field(
+        description="The event types it receives (exact names, families such as `application.*`, or `*`)"
+    )
+    description: str | None = Field(description="What it is for")
+    owner_id: str = Field(description="The user who subscribed")
+    organization_id: str = Field(description="Their organization: deliveries carry what it may read")
+    created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
 
 
 class WebhookCreated(WebhookPublic):
+    """A new webhook subscription, with its signing secret (shown only in this response)."""
+
     secret: str = Field(
         description="The signing secret (`whsec_` + base64, Standard Webhooks); shown only in this response"
     )
@@ -81,9 +93,11 @@ DELIVERY_ERROR_DESCRIPTION = (
 
 
 class WebhookAttemptPublic(BaseModel):
-    number: int
-    started_at: datetime
-    finished_at: datetime | None
+    """One attempt to deliver."""
+
+    number: int = Field(description="1 for the first attempt")
+    started_at: datetime = Field(description="When it started")
+    finished_at: datetime | None = Field(description="When it ended; null while in flight")
     outcome: Literal["succeeded", "failed"] | None = Field(
         description="`succeeded` when the receiver answered 2xx; null while the attempt is in flight"
     )
@@ -91,16 +105,18 @@ class WebhookAttemptPublic(BaseModel):
 
 
 class WebhookDeliveryPublic(BaseModel):
+    """One event's delivery to a webhook, with its attempts."""
+
     id: str = Field(description="Sent as the `webhook-id` header; the same on every retry")
-    event_id: str
-    event_type: str
+    event_id: str = Field(description="The event delivered")
+    event_type: str = Field(description="Its type (the feed's event types; new ones may appear)")
     state: DeliveryState = Field(
         description="pending (to be tried, or retried) | succeeded | failed (gave up) | cancelled"
     )
-    attempt_count: int
-    next_attempt_at: datetime | None
+    attempt_count: int = Field(description="Attempts made so far")
+    next_attempt_at: datetime | None = Field(description="When it will be tried again; null when done")
     last_error: str | None = Field(description=DELIVERY_ERROR_DESCRIPTION)
-    created_at: datetime
-    last_attempt_at: datetime | None
-    completed_at: datetime | None
-    attempts: list[WebhookAttemptPublic]
+    created_at: datetime = Field(description="When the delivery was queued")
+    last_attempt_at: datetime | None = Field(description="When it was last tried")
+    completed_at: datetime | None = Field(description="When it succeeded, failed for good or was cancelled")
+    attempts: list[WebhookAttemptPublic] = Field(description="Its attempts, first first")

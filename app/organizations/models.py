@@ -9,6 +9,8 @@ from app.core.types import utc_column
 
 
 class OrganizationKind(StrEnum):
+    """单位类型 kind of organization; market_supervision_bureau (市场监管局) and joint_office (联席办) are seeded."""
+
     government_agency = "government_agency"
     public_institution = "public_institution"
     social_organization = "social_organization"
@@ -19,6 +21,8 @@ class OrganizationKind(StrEnum):
 
 
 class RecommenderKind(StrEnum):
+    """推荐单位类别: province (省级市场监管部门) or member_unit (联席会议成员单位)."""
+
     province = "province"
     member_unit = "member_unit"
 

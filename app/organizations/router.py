@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.accounts.principal import CurrentPrincipal
 from app.core.deps import DbSession, IfMatch, Now, etag
@@ -22,6 +22,7 @@ from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
+OrgId = Annotated[str, Path(description="Organization id")]
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 
 
@@ -41,9 +42,14 @@ def list_organizations(
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-    recommender_kind: Annotated[str | None, Query(pattern="^(province|member_unit)$")] = None,
+    recommender_kind: Annotated[
+        str | None,
+        Query(pattern="^(province|member_unit)$", description="Only recommenders (推荐单位) of this kind"),
+    ] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name contains")] = None,
-    credit_code: Annotated[str | None, Query(max_length=18)] = None,
+    credit_code: Annotated[
+        str | None, Query(max_length=18, description="统一社会信用代码: the organization with this code")
+    ] = None,
 ) -> Page[OrganizationPublic]:
     """Organizations, to name parties and recommenders on an application."""
     rows, token = service.list_organizations(
@@ -79,7 +85,7 @@ def create_organization(
     responses={**AUTH, **problem_responses(NotFound)},
 )
 def get_organization(
-    org_id: str, principal: CurrentPrincipal, session: DbSession, response: Response
+    org_id: OrgId, principal: CurrentPrincipal, session: DbSession, response: Response
 ) -> OrganizationPublic:
     """One organization, with its `ETag` (the If-Match of `PATCH /organizations/{id}`)."""
     org = service.load_organization(session, org_id)
@@ -93,7 +99,7 @@ def get_organization(
     responses={**AUTH, **problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)},
 )
 def update_organization(
-    org_id: str,
+    org_id: OrgId,
     body: OrganizationUpdate,
     principal: CurrentPrincipal,
     session: DbSession,

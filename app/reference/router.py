@@ -1,6 +1,8 @@
 """Endpoints: provinces and calls (public reference lists; the office manages calls)."""
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from app.accounts.principal import CurrentPrincipal
 from app.core.clock import BEIJING
@@ -20,6 +22,7 @@ from app.reference.models import Call
 from app.reference.schemas import CallCreate, CallPublic, CallSummary, CallUpdate, ProvincePublic
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
+CallId = Annotated[str, Path(description="征集批次 id of the call (`GET /calls` lists them)")]
 
 
 def _call_public(call: Call) -> CallPublic:
@@ -52,7 +55,7 @@ def list_calls(session: DbSession) -> list[CallSummary]:
     response_model=CallPublic,
     responses=problem_responses(NotFound, ValidationFailed),
 )
-def get_call(call_id: str, session: DbSession, response: Response) -> CallPublic:
+def get_call(call_id: CallId, session: DbSession, response: Response) -> CallPublic:
     """A call with its domain catalogue, eligibility conditions, form sections and deadline."""
     call = service.load_call(session, call_id)
     return _tagged(call, response)
@@ -82,7 +85,7 @@ def create_call(
     ),
 )
 def update_call(
-    call_id: str,
+    call_id: CallId,
     body: CallUpdate,
     principal: CurrentPrincipal,
     session: DbSession,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.core.ids import new_id
+from app.core.ids import keyed_id
 from app.organizations.models import Organization, OrganizationKind, RecommenderKind
 from app.reference import data
 from app.reference.models import Call
@@ -31,7 +31,7 @@ def seed_reference_data(session: Session) -> None:
             continue
         session.add(
             Organization(
-                id=new_id("org"),
+                id=keyed_id("org", code),
                 key=code,
                 name=f"{name}市场监督管理局",
                 name_en=f"{name_en} Administration for Market Regulation",
@@ -45,7 +45,7 @@ def seed_reference_data(session: Session) -> None:
     if data.OFFICE_KEY not in existing:
         session.add(
             Organization(
-                id=new_id("org"),
+                id=keyed_id("org", data.OFFICE_KEY),
                 key=data.OFFICE_KEY,
                 name=data.OFFICE_NAME,
                 name_en=data.OFFICE_NAME_EN,
@@ -60,7 +60,7 @@ def seed_reference_data(session: Session) -> None:
         ninth_call: Mapping[str, Any] = data.NINTH_CALL
         session.add(
             Call(
-                id=new_id("call"),
+                id=keyed_id("call", data.NINTH_CALL_KEY),
                 **ninth_call,
                 catalogue=data.CATALOGUE_9TH,
                 conditions=data.CONDITIONS_9TH,

@@ -69,3 +69,85 @@ export async function probes(seen: Schemas["ApplicationPublic"]): Promise<void> 
 
   console.log(state, offered, form);
 }
+
+// What the service answers is typed as tightly as what it takes: each closed vocabulary of a response is a
+// union, so a misspelled comparison or a stale constant fails to compile.
+type Problem = Schemas["Problem"];
+type Event = Schemas["ApplicationStateChangedEvent"];
+export function answers(
+  endorsement: Schemas["EndorsementPublic"],
+  review: Schemas["ReviewPublic"],
+  step: Schemas["TransitionPublic"],
+  attachment: Schemas["AttachmentPublic"],
+  me: Schemas["MePublic"],
+  problem: Problem,
+  row: Schemas["RowResult"],
+  verdict: Schemas["VerifyResult"],
+  batch: Schemas["BatchPublic"],
+  upload: Schemas["BulkUploadPublic"],
+  token: Schemas["TokenResponse"],
+  event: Event,
+  summary: Schemas["RecommenderRow"],
+): boolean[] {
+  return [
+    // @ts-expect-error a sign-off decision is "agree" or "disagree"
+    endorsement.decision === "agreed",
+    // @ts-expect-error a sign-off mode is "online" or "paper"
+    endorsement.mode === "offline",
+    // @ts-expect-error a party is undertaking, participating, guarantor or guidance
+    endorsement.party_role === "guarantee",
+    // @ts-expect-error a paper page is pending, confirmed or rejected
+    endorsement.verification === "verified",
+    // @ts-expect-error a review decision is recommend, return or reject
+    review.decision === "recommended",
+    // @ts-expect-error a transition leads to a state, and "in_review" is none
+    step.to_state === "in_review",
+    // @ts-expect-error a transition's action is a step of the workflow table
+    step.action === "sumbit",
+    // @ts-expect-error a file type is pdf, ofd, docx, xlsx, jpeg or png
+    attachment.file_type === "PDF",
+    // @ts-expect-error a media type is one of the six detected
+    attachment.media_type === "application/x-pdf",
+    // @ts-expect-error the caller authenticated with a "token" or an "api_key"
+    me.authenticated_with === "apikey",
+    // @ts-expect-error a recommender is a "province" or a "member_unit"
+    me.recommender_kind === "provincial",
+    // @ts-expect-error a problem's state is an application's or a list's
+    problem.state === "in_review",
+    // @ts-expect-error a role is applicant, signatory, reviewer, office or admin
+    (problem.required_roles ?? []).includes("approver"),
+    // @ts-expect-error a problem's code is one of the service's stable codes
+    problem.code === "not_allowed",
+    // @ts-expect-error the accepted types are file types, not media types
+    (problem.allowed_types ?? []).includes("application/pdf"),
+    // @ts-expect-error a row is created, invalid or skipped
+    row.status === "ok",
+    // @ts-expect-error a verification's reason is valid, malformed, unsigned, unknown_key…
+    verdict.reason === "bad_signature",
+    // @ts-expect-error a list offers set_items, submit, acknowledge or return
+    batch.allowed_actions.includes("acknowledged"),
+    // @ts-expect-error a list's item carries its application's state
+    (batch.items[0]?.state ?? "draft") === "recommend",
+    // @ts-expect-error an upload's source is json, csv or xlsx
+    upload.source === "xls",
+    // @ts-expect-error a token's type is "bearer"
+    token.token_type === "Bearer",
+    // @ts-expect-error an application's event is about an "application"
+    event.subject_type === "batch",
+    // @ts-expect-error a row of the summary names a "province" or a "member_unit"
+    summary.recommender_kind === "member",
+  ];
+}
+
+// An upload's file part is binary: a Blob, not a string of its name.
+export async function uploads(file: Blob): Promise<void> {
+  await client.POST("/api/v1/applications/{application_id}/attachments", {
+    params: { path: { application_id: "app_1" } },
+    body: { kind: "application_form_scan", file },
+  });
+  await client.POST("/api/v1/applications/{application_id}/attachments", {
+    params: { path: { application_id: "app_1" } },
+    // @ts-expect-error the file part is the file's content, not its path
+    body: { kind: "application_form_scan", file: "/tmp/scan.pdf" },
+  });
+}

@@ -59,20 +59,24 @@ const reviewer = as("demo_reviewer");
 const office = as("demo_office");
 
 type Uploaded = { attachment: Schemas["AttachmentPublic"]; applicationEtag: string };
-type UploadHeaders = paths["/api/v1/applications/{application_id}/attachments"]["post"]["parameters"]["header"];
 
 async function upload(applicationId: string, ifMatch: string, kind: string, path: string): Promise<Uploaded> {
-  // Multipart is sent with fetch and FormData; the header and the answer are typed from the document all the same.
-  const form = new FormData();
-  form.append("kind", kind);
-  form.append("file", new Blob([readFileSync(path)], { type: "application/pdf" }), "申请书扫描件.pdf");
-  const header: UploadHeaders = { "if-match": ifMatch };
-  const response = await fetch(`${baseUrl}/api/v1/applications/${applicationId}/attachments`, {
-    method: "POST", body: form, headers: { Authorization: `Bearer ${keyOf("demo_applicant")}`, "If-Match": header["if-match"] },
+  // Multipart through openapi-fetch: the document types the file part as binary (a Blob), so the body is
+  // typed like any other; the serializer only puts it into a FormData. If-Match is the application's ETag.
+  const file = new Blob([readFileSync(path)], { type: "application/pdf" });
+  const result = await applicant.POST("/api/v1/applications/{application_id}/attachments", {
+    params: { path: { application_id: applicationId }, header: { "if-match": ifMatch } },
+    body: { kind, file },
+    bodySerializer(body) {
+      const form = new FormData();
+      form.append("kind", body.kind);
+      form.append("file", body.file, "申请书扫描件.pdf");
+      return form;
+    },
   });
-  expect(response.status === 201, `upload ${kind}: ${response.status}`);
-  const attachment: Schemas["AttachmentPublic"] = await response.json();
-  const applicationEtag = response.headers.get("Application-ETag");
+  expect(result.response.status === 201, `upload ${kind}: ${result.response.status}`);
+  const attachment = ok(result, `upload ${kind}`);
+  const applicationEtag = result.response.headers.get("Application-ETag");
   if (applicationEtag === null) throw new Error(`upload ${kind}: no Application-ETag`);
   return { attachment, applicationEtag };
 }

@@ -94,3 +94,37 @@ async def test_each_event_matches_the_schema_of_its_type(app: FastAPI, client: h
         "batch.items_set",
         "batch.submitted",
     } <= seen, seen
+
+
+def test_the_form_check_s_codes_are_the_enum_of_its_issues() -> None:
+    # Every `report.error(pointer, "code", zh, en)` / `report.warn(…)` of the application package.
+    import ast
+
+    codes, computed = set(), []
+    for path in sorted((ROOT_DIR / "app" / "applications").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("error", "warn")
+                and len(node.args) >= 4
+            ):
+                code = node.args[1]
+                if isinstance(code, ast.Constant):
+                    codes.add(code.value)
+                else:
+                    computed.append((path.name, node.lineno))
+    assert not computed and len(codes) > 15
+    assert set(SCHEMAS["ValidationIssue"]["properties"]["code"]["enum"]) == codes
+
+
+def test_the_problem_members_vocabularies_are_the_domain_s() -> None:
+    from typing import get_args
+
+    from app.accounts.models import Role
+    from app.applications.schemas import StateName
+    from app.batches.models import BatchState
+    from app.core import problem_schema
+
+    assert set(get_args(problem_schema.RoleName)) == {r.value for r in Role}
+    assert set(get_args(problem_schema.StateName)) == set(get_args(StateName)) | {s.value for s in BatchState}
