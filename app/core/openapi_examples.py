@@ -296,6 +296,12 @@ FORMS: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
             {"grant_type": "password", "username": "demo_applicant", "password": "demo-password-2026"},
         )
     },
+    ("revoke_token", "application/x-www-form-urlencoded"): {
+        "sign_out": (
+            "A browser signs out: the bearer token it holds ends at once",
+            {"token": "<the access_token of POST /auth/token>", "token_type_hint": "access_token"},
+        )
+    },
     ("upload_attachment", "multipart/form-data"): {
         "scan": (
             "The stamped form scan (申请书盖章扫描件)",

@@ -1,6 +1,7 @@
 """What the faces in use cover, for ``/readyz`` and for ``make run``'s one-line hint."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,8 @@ PRINTED = "".join(chr(c) for c in range(0x20, 0x7F)) + (
 
 
 class FontFace(BaseModel):
+    """One face (字体) of a printed document's chain."""
+
     family: str = Field(description="The face's family name, e.g. `AR PL UMing CN`")
     file: str = Field(description="The font file it is read from")
 
@@ -41,8 +44,10 @@ class FontsReadiness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str = Field(description="`ready`: the database answers and the storage is writable")
-    fonts: FontsReadiness
+    """The service is ready to serve (`GET /readyz`): its database and storage answer; the fonts it prints with."""
+
+    status: Literal["ready"] = Field(description="`ready`: the database answers and the storage is writable")
+    fonts: FontsReadiness = Field(description="The faces of the printed documents and what they cover")
 
 
 def fonts_readiness(configured: Path | None, configured_title: Path | None) -> FontsReadiness:
