@@ -21,9 +21,9 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.outbox_models import Event
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
-from app.events.feed import decode_cursor, read_feed
+from app.events.access import unknown_type_errors
+from app.events.feed import CursorAhead, CursorExpired, decode_cursor, log_bounds, read_feed
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import (
     APPLICATION_ID_PATTERN,
@@ -69,10 +69,19 @@ def _types(types: str | None) -> list[str]:
                 )
             ]
         )
+    unknown = unknown_type_errors(names, "query:/types", indexed=False)
+    if unknown:
+        raise ValidationFailed(errors=unknown[:1])
     return names
 
 
-@router.get("/events", tags=["events"], operation_id="list_events", response_model=EventPage, responses=AUTH)
+@router.get(
+    "/events",
+    tags=["events"],
+    operation_id="list_events",
+    response_model=EventPage,
+    responses={**AUTH, **problem_responses(CursorAhead, CursorExpired)},
+)
 def list_events(
     principal: CurrentPrincipal,
     session: DbSession,
@@ -138,7 +147,7 @@ def list_events(
     return read_feed(
         session,
         principal,
-        decode_cursor(session, after),
+        decode_cursor(session, after, principal),
         _types(types),
         page_size,
         application_id=application_id,
@@ -183,6 +192,9 @@ def create_webhook(
     with the `secret` returned here, once. Failed deliveries are retried with growing delays for up to
     three days. A user has at most `SMPS_MAX_WEBHOOKS_PER_USER` subscriptions (10 by default).
     """
+    unknown = unknown_type_errors(body.event_types, "/event_types", indexed=True)
+    if unknown:
+        raise ValidationFailed(errors=unknown)
     check_url(body.url, settings.webhook_allowed_hosts)
     _check_webhook_quota(session, principal.user_id, settings.max_webhooks_per_user)
     row = Webhook(
@@ -193,7 +205,7 @@ def create_webhook(
         event_types=sorted(set(body.event_types)),
         description=body.description,
         secret=new_secret(),
-        start_seq=session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0,
+        start_seq=log_bounds(session)[0],
         created_at=now,
     )
     session.add(row)

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
-from app.core.event_types import EventType
+from app.core.event_types import EVENT_TYPES
 
 EVENT_TYPE_PATTERN = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
 DeliveryState = Literal["pending", "succeeded", "failed", "cancelled"]
@@ -22,7 +22,11 @@ FEED_PAGE_SIZE = 500
 
 class EventPublic(BaseModel):
     id: str
-    type: EventType = Field(description="What happened; `subject_type` is its first part")
+    type: str = Field(
+        description="What happened; `subject_type` is its first part. An open set: new types are added without "
+        "notice (CHANGELOG.md lists them), so a client keeps, skips or logs a type it does not know",
+        json_schema_extra={"examples": list[JsonValue](sorted(EVENT_TYPES)[:3])},
+    )
     subject_type: str
     subject_id: str
     occurred_at: datetime
