@@ -22,7 +22,7 @@ from standardwebhooks import Webhook as StandardWebhook
 
 from app.core.outbox_models import Event
 from app.worker import Worker
-from tests.applications.cast import Cast, Flow, make_cast
+from tests.applications.cast import Flow, make_cast
 from tests.applications.test_provinces_and_roles import enter, entered_form
 from tests.batches.helpers import act, open_batch, put_items
 from tests.conftest import Actor
