@@ -35,7 +35,7 @@ from app.core.ids import new_id
 from app.core.outbox_models import Event
 from app.core.settings import Settings
 from app.events.addresses import AddressRefused, PinnedBackend, PinnedTransport
-from app.events.feed import event_public, feed_query, log_bounds
+from app.events.feed import event_public, feed_rows, log_bounds
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
 from app.events.webhooks import matches, sign
 
@@ -73,7 +73,7 @@ class Claimed:
     url: str
     secret: str
     payload: str
-    created_at: datetime
+    window_from: datetime  # when its retry window opened: created, or redelivered
 
 
 class Webhooks:
@@ -151,7 +151,7 @@ class Webhooks:
             if principal is None:
                 continue
             # The owner's feed between the two positions (a range of at most FANOUT_BATCH positions).
-            visible = session.execute(feed_query(principal, after, end, [], FANOUT_BATCH)).all()
+            visible = feed_rows(session, principal, after, end, [], FANOUT_BATCH)
             if not visible:
                 continue
             already = set(
@@ -227,7 +227,7 @@ class Webhooks:
                     col(WebhookDelivery.id),
                     col(WebhookDelivery.attempts),
                     col(WebhookDelivery.payload),
-                    col(WebhookDelivery.created_at),
+                    sa.func.coalesce(col(WebhookDelivery.retry_from), col(WebhookDelivery.created_at)),
                     col(Webhook.url),
                     col(Webhook.secret),
                 )
@@ -237,7 +237,7 @@ class Webhooks:
             session.execute(
                 sa.insert(WebhookAttempt), [dict(delivery_id=r.id, number=r.attempts, started_at=now) for r in rows]
             )
-        return [Claimed(r.id, r.attempts, token, r.url, r.secret, r.payload, r.created_at) for r in rows]
+        return [Claimed(r[0], r[1], token, r[4], r[5], r[2], r[3]) for r in rows]
 
     def attempt(self, claimed: Claimed, clock: Clock) -> bool:
         """Send one claimed delivery and record the outcome; True when the receiver took it."""
@@ -289,7 +289,7 @@ class Webhooks:
             values.update(state="succeeded", next_attempt_at=None, completed_at=now)
         else:
             due = now + backoff(claimed.number)
-            if due - claimed.created_at > RETRY_WINDOW:
+            if due - claimed.window_from > RETRY_WINDOW:
                 values.update(state="failed", next_attempt_at=None, completed_at=now)
             else:
                 values.update(next_attempt_at=due)

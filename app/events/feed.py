@@ -147,29 +147,29 @@ def history_filter(
     return sa.and_(*clauses) if clauses else sa.true()
 
 
-def feed_query(
-    principal: Principal,
-    after: int,
-    head: int,
-    types: list[str],
-    limit: int,
-    history: sa.ColumnElement[bool] | None = None,
+# Entries read at a time when a filter (types, a history) may pass over some of them.
+FILTERED_CHUNK = 1000
+
+
+def admin_query(
+    after: int, head: int, types: list[str], limit: int, history: sa.ColumnElement[bool] | None = None
 ) -> sa.Select[int, Event]:
-    """(position, event) rows: keyset on the position, so a page costs the same however long the log.
+    """An admin reads the whole log: keyset on its primary key."""
+    where = [type_filter(types), *([history] if history is not None else [])]
+    return (
+        sa.select(col(Event.seq), Event)
+        .where(col(Event.seq) > after, col(Event.seq) <= head, *where)
+        .order_by(col(Event.seq))
+        .limit(limit)
+    )
+
+
+def entry_query(principal: Principal, after: int, head: int, limit: int) -> sa.Select[int, int]:
+    """(position, event_seq) of the caller's entries: keyset on its audiences' index.
 
     An event that reached the caller through two of its audiences (an applicant who also signs for
     its unit) is shown at the first of its positions only.
     """
-    where = [type_filter(types)]
-    if history is not None:
-        where.append(history)
-    if principal.is_admin:
-        return (
-            sa.select(col(Event.seq), Event)
-            .where(col(Event.seq) > after, col(Event.seq) <= head, *where)
-            .order_by(col(Event.seq))
-            .limit(limit)
-        )
     audiences = audiences_of(principal)
     earlier = sa.orm.aliased(EventEntry)
     first_entry = ~sa.exists().where(
@@ -178,18 +178,49 @@ def feed_query(
         col(earlier.position) < col(EventEntry.position),
     )
     return (
-        sa.select(col(EventEntry.position), Event)
-        .join(Event, col(Event.seq) == col(EventEntry.event_seq))
+        sa.select(col(EventEntry.position), col(EventEntry.event_seq))
         .where(
             col(EventEntry.audience).in_(audiences),
             col(EventEntry.position) > after,
             col(EventEntry.position) <= head,
             first_entry,
-            *where,
         )
         .order_by(col(EventEntry.position))
         .limit(limit)
     )
+
+
+def feed_rows(
+    session: Session,
+    principal: Principal,
+    after: int,
+    head: int,
+    types: list[str],
+    limit: int,
+    history: sa.ColumnElement[bool] | None = None,
+) -> list[tuple[int, Event]]:
+    """Up to ``limit`` (position, event) of the caller's feed in (after, head], in order.
+
+    The entries are read by key, then their events by key (two plain lookups, so a page costs what it
+    holds whatever the length of the log); a filter reads further entries until the page is full.
+    """
+    if principal.is_admin:
+        return [(int(p), e) for p, e in session.execute(admin_query(after, head, types, limit, history)).all()]
+    filtered = bool(types) or history is not None
+    out: list[tuple[int, Event]] = []
+    while len(out) < limit and after < head:
+        chunk = session.execute(entry_query(principal, after, head, FILTERED_CHUNK if filtered else limit)).all()
+        if not chunk:
+            break
+        where = [col(Event.seq).in_([seq for _, seq in chunk]), type_filter(types)]
+        if history is not None:
+            where.append(history)
+        events = {e.seq: e for e in session.execute(sa.select(Event).where(*where)).scalars()}
+        for position, seq in chunk:
+            if seq in events and len(out) < limit:
+                out.append((position, events[seq]))
+        after = chunk[-1][0]
+    return out
 
 
 def read_feed(
@@ -205,7 +236,7 @@ def read_feed(
     head, pruned_through = log_bounds(session)
     check_cursor(after, head, pruned_through)
     history = history_filter(session, principal, application_id, batch_id) if application_id or batch_id else None
-    rows = session.execute(feed_query(principal, after, head, types, page_size + 1, history)).all()
+    rows = feed_rows(session, principal, after, head, types, page_size + 1, history)
     more = len(rows) > page_size
     rows = rows[:page_size]
     # Caught up: everything up to the head was read (or was not for this caller), so continue from it.

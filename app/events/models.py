@@ -55,6 +55,8 @@ class WebhookDelivery(SQLModel, table=True):
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = utc_column()
+    # Redelivered: its retry window runs from here instead of ``created_at``.
+    retry_from: datetime | None = utc_column(nullable=True)
     last_attempt_at: datetime | None = utc_column(nullable=True)
     completed_at: datetime | None = utc_column(nullable=True, index=True)
 

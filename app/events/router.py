@@ -1,14 +1,14 @@
 """Endpoints of the events package: the change feed and webhook subscriptions."""
 
 import re
-from typing import Annotated, Literal, cast
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response, status
 from sqlmodel import col
 
 from app.accounts.models import User
-from app.accounts.principal import CurrentPrincipal, Principal
+from app.accounts.principal import CurrentPrincipal
 from app.core.deps import AppSettings, DbSession, Now
 from app.core.errors import (
     AppError,
@@ -24,22 +24,22 @@ from app.core.ids import new_id
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
 from app.events.access import unknown_type_errors
 from app.events.feed import CursorAhead, CursorExpired, decode_cursor, log_bounds, read_feed
-from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
+from app.events.models import Webhook, WebhookDelivery
 from app.events.schemas import (
     APPLICATION_ID_PATTERN,
     BATCH_ID_PATTERN,
     EVENT_TYPE_PATTERN,
     EVENT_TYPES_FILTER_PATTERN,
     FEED_PAGE_SIZE,
-    DeliveryState,
     EventPage,
-    WebhookAttemptPublic,
     WebhookCreate,
     WebhookCreated,
     WebhookDeliveryPublic,
     WebhookPublic,
 )
-from app.events.webhooks import check_url, new_secret, public_error
+from app.events.webhook_actions import router as actions
+from app.events.webhook_views import attempts_of, delivery_public, load_webhook, webhook_public
+from app.events.webhooks import check_url, new_secret
 
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
@@ -155,21 +155,6 @@ def list_events(
     )
 
 
-def _webhook_public(row: Webhook) -> WebhookPublic:
-    return WebhookPublic.model_validate(row, from_attributes=True)
-
-
-def _load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str) -> Webhook:
-    """The subscription if the caller may see it (its organization's, or any for an admin), else 404."""
-    query = sa.select(Webhook).where(col(Webhook.id) == webhook_id, col(Webhook.deleted_at).is_(None))
-    if not principal.is_admin:
-        query = query.where(col(Webhook.organization_id) == principal.organization_id)
-    row = session.execute(query).scalar_one_or_none()
-    if row is None:
-        raise NotFound()
-    return row
-
-
 @router.post(
     "/webhooks",
     tags=["webhooks"],
@@ -211,7 +196,7 @@ def create_webhook(
     session.add(row)
     session.flush()
     response.headers["Location"] = f"/api/v1/webhooks/{row.id}"
-    return WebhookCreated(**_webhook_public(row).model_dump(), secret=row.secret)
+    return WebhookCreated(**webhook_public(row).model_dump(), secret=row.secret)
 
 
 def _check_webhook_quota(session: sa.orm.Session, user_id: str, limit: int) -> None:
@@ -250,7 +235,7 @@ def list_webhooks(
     rows, token = keyset_page(
         session.execute(keyset_query(query, WEBHOOKS, page_token, page_size)).scalars().all(), WEBHOOKS, page_size
     )
-    return Page(items=[_webhook_public(r) for r in rows], next_page_token=token)
+    return Page(items=[webhook_public(r) for r in rows], next_page_token=token)
 
 
 @router.get(
@@ -262,7 +247,7 @@ def list_webhooks(
 )
 def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession) -> WebhookPublic:
     """One webhook subscription of the caller's organization (its secret is shown only when created)."""
-    return _webhook_public(_load_webhook(session, principal, webhook_id))
+    return webhook_public(load_webhook(session, principal, webhook_id))
 
 
 @router.delete(
@@ -274,7 +259,7 @@ def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbS
 )
 def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
     """Unsubscribe (its owner or an admin); deliveries not yet made are cancelled."""
-    row = _load_webhook(session, principal, webhook_id)
+    row = load_webhook(session, principal, webhook_id)
     if row.owner_id != principal.user_id and not principal.is_admin:
         raise Forbidden(
             Text("只有订阅的创建者或管理员可以删除它", "Only the subscription's owner or an admin may delete it")
@@ -304,49 +289,16 @@ def list_webhook_deliveries(
     state: Annotated[str | None, Query(pattern="^(pending|succeeded|failed|cancelled)$")] = None,
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
-    hook = _load_webhook(session, principal, webhook_id)
+    hook = load_webhook(session, principal, webhook_id)
     query = sa.select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     if state:
         query = query.where(col(WebhookDelivery.state) == state)
     rows, token = keyset_page(
         session.execute(keyset_query(query, DELIVERIES, page_token, page_size)).scalars().all(), DELIVERIES, page_size
     )
-    attempts: dict[str, list[WebhookAttemptPublic]] = {r.id: [] for r in rows}
-    if rows:
-        for attempt in session.execute(
-            sa.select(WebhookAttempt)
-            .where(col(WebhookAttempt.delivery_id).in_(list(attempts)))
-            .order_by(col(WebhookAttempt.delivery_id), col(WebhookAttempt.number))
-        ).scalars():
-            outcome: Literal["succeeded", "failed"] | None = (
-                None
-                if attempt.finished_at is None
-                else ("succeeded" if attempt.status_code is not None and 200 <= attempt.status_code < 300 else "failed")
-            )
-            attempts[attempt.delivery_id].append(
-                WebhookAttemptPublic(
-                    number=attempt.number,
-                    started_at=attempt.started_at,
-                    finished_at=attempt.finished_at,
-                    outcome=outcome,
-                    error=public_error(attempt.status_code, attempt.error),
-                )
-            )
-    items = [
-        WebhookDeliveryPublic(
-            id=r.id,
-            event_id=r.event_id,
-            event_type=r.event_type,
-            # The worker writes only these four states (WebhookDeliveryPublic validates them again).
-            state=cast(DeliveryState, r.state),
-            attempt_count=r.attempts,
-            next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
-            last_error=public_error(r.last_status_code, r.last_error),
-            created_at=r.created_at,
-            last_attempt_at=r.last_attempt_at,
-            completed_at=r.completed_at,
-            attempts=attempts[r.id],
-        )
-        for r in rows
-    ]
+    attempts = attempts_of(session, [r.id for r in rows])
+    items = [delivery_public(r, attempts[r.id]) for r in rows]
     return Page(items=items, next_page_token=token)
+
+
+router.include_router(actions)

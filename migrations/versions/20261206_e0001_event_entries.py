@@ -1,5 +1,5 @@
 """the change feed's entries per audience and the grants of applications and lists to audiences;
-the pruned range of the log
+the pruned range of the log; a redelivery's retry window
 
 Revision ID: e0001
 Revises: 1201
@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+from app.core.db import UTCDateTime
 
 revision: str = "e0001"
 down_revision: str | Sequence[str] | None = "1201"
@@ -41,6 +43,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("event_counter", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pruned_through", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("retry_from", UTCDateTime(timezone=True), nullable=True))
     _backfill()
 
 
@@ -59,6 +63,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("retry_from")
     with op.batch_alter_table("event_counter", schema=None) as batch_op:
         batch_op.drop_column("pruned_through")
     op.drop_table("event_grants")

@@ -15,7 +15,7 @@ from app.accounts.principal import Principal
 from app.applications.models import Application
 from app.core.outbox import record_event
 from app.core.outbox_models import Event, EventCounter
-from app.events.feed import encode_cursor, feed_query
+from app.events.feed import encode_cursor, entry_query
 from app.events.schemas import FEED_PAGE_SIZE
 from tests.events.conftest import emit, make_application, make_batch
 from tests.factories import make_org, make_user, seeded_org
@@ -265,7 +265,7 @@ async def test_the_end_of_a_long_feed_is_read_by_key(app: FastAPI, client: httpx
     with app.state.database.reader() as session:
         dialect = session.get_bind().dialect.name
         for principal in principals:
-            query = feed_query(principal, last - 500, last, [], 501)
+            query = entry_query(principal, last - 500, last, 501)
             compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
             explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
             plan = " ".join(str(r[-1]) for r in session.execute(sa.text(explain + str(compiled))))
