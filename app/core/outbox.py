@@ -90,6 +90,8 @@ def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, A
 def publish(session: Session, events: list[dict[str, Any]]) -> None:
     """Hand the events just inserted (numbered by ``sequence``) to the publishers, in this transaction."""
     if events:
+        if not PUBLISHERS:  # the feed would lack these events: fail loudly, never silently
+            raise RuntimeError("no event publisher registered: import app.models (or app.events.audiences)")
         for publisher in PUBLISHERS:
             publisher(session, events)
 

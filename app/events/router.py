@@ -101,7 +101,10 @@ def list_events(
         Query(
             max_length=2000,
             json_schema_extra={"pattern": EVENT_TYPES_FILTER_PATTERN},
-            description=("Comma-separated event types; `application.*` selects a family"),
+            description=(
+                "Comma-separated event types; `application.*` selects a family, `*` all. A name that is no "
+                "event type, or a family that matches none, is refused (422 `unknown_event_type`)"
+            ),
         ),
     ] = None,
     page_size: Annotated[
@@ -113,9 +116,9 @@ def list_events(
             max_length=32,
             pattern=APPLICATION_ID_PATTERN,
             description=(
-                "Only the history of this application (申报): its creation, edits, sign-offs, reviews, attachments "
-                "and state changes, read from the start (or from `after`). An application the caller cannot see "
-                "gives an empty page, as an unknown id does"
+                "Only the history of this application (申报) as the caller received it: its creation, edits, "
+                "sign-offs, reviews, attachments and state changes, read from the start (or from `after`). An "
+                "application the caller never saw gives an empty page, as an unknown id does"
             ),
         ),
     ] = None,
@@ -133,16 +136,21 @@ def list_events(
         ),
     ] = None,
 ) -> EventPage:
-    """The change feed: the events the caller may see, in commit order, after a cursor.
+    """The change feed: every event the caller may read, in commit order, after a cursor.
 
     Store `next_cursor` once the page is processed and pass it back as `after`: no event is ever
     skipped, even when the transactions that wrote them committed in another order than they began.
 
-    An event is shown to a caller who can see its subject *now*. An application's history (drafting,
-    sign-offs, provincial review) therefore becomes visible to the office only once its list is
-    submitted, behind a cursor that has moved on. To read it, tail the feed and, on each
-    `batch.submitted`, read that list's history with `batch_id` (or one application's with
-    `application_id`): same visibility, same pages and cursors as the whole feed.
+    A caller receives every event it may read, when it may first read it: when an application (or
+    a list) becomes visible to it (a province at the applicant's submission, the office when the list
+    is submitted), its earlier events join the caller's feed at that moment, in order, ahead of its
+    cursor. What it received stays in its feed. Webhooks deliver exactly this feed.
+
+    Delivery is **at least once** (a page read again from an older cursor): dedupe by event `id`.
+    Event types are an open set across versions (a newer type parses as `UnknownEvent`); `types`
+    naming no known type is refused (422 `unknown_event_type`). A cursor ahead of the log (a database
+    restored from a backup) answers 409 `cursor_ahead`; one into events pruned by retention, 410
+    `cursor_expired`: rebuild the mirror (docs/change-feed.md).
     """
     return read_feed(
         session,
@@ -173,9 +181,13 @@ def create_webhook(
 ) -> WebhookCreated:
     """Subscribe an address to events (any signed-in user). It receives only events its owner may see.
 
-    Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
-    with the `secret` returned here, once. Failed deliveries are retried with growing delays for up to
-    three days. A user has at most `SMPS_MAX_WEBHOOKS_PER_USER` subscriptions (10 by default).
+    It delivers exactly its owner's change feed from now on, at the same moment (the payload of each
+    type: the document's `webhooks`). Deliveries are signed per Standard Webhooks (`webhook-id`,
+    `webhook-timestamp`, `webhook-signature`) with the `secret` returned here, once. Delivery is **at
+    least once**: dedupe by the event id (`data.id`) or `webhook-id`. Failed deliveries are retried with
+    growing delays for up to three days. `event_types` naming no event type are refused (422
+    `unknown_event_type` at `/event_types/<i>`). A user has at most `SMPS_MAX_WEBHOOKS_PER_USER`
+    subscriptions (10 by default).
     """
     unknown = unknown_type_errors(body.event_types, "/event_types", indexed=True)
     if unknown:

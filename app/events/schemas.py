@@ -36,12 +36,14 @@ class EventPublic(BaseModel):
 
 
 class EventPage(BaseModel):
+    """A page of the change feed. Delivery is at least once: dedupe by event `id`."""
+
     items: list[EventPublic]
     next_cursor: str = Field(
         description="Where to continue: pass it as `after`. When `has_more` is false the caller has caught up; "
         "poll again later with the same cursor"
     )
-    has_more: bool
+    has_more: bool = Field(description="More events are ready now: read the next page at once")
 
 
 class WebhookCreate(BaseModel):
@@ -54,7 +56,8 @@ class WebhookCreate(BaseModel):
     event_types: list[EventTypeName] = Field(
         min_length=1,
         max_length=50,
-        description='Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all',
+        description='Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all; '
+        "a name that is no event type, or a family matching none, is refused",
     )
     description: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] | None

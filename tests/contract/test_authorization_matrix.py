@@ -10,9 +10,9 @@ allowed request that changes state gets a fresh subject when another caller was 
 """
 
 import threading
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
