@@ -6,7 +6,8 @@ Revises: 1201
 Create Date: 2026-12-06
 
 Existing events get entries for the audiences that see their application or list now (the rule of the
-feed before this revision), at positions after the log's head: a reader's stored cursor stays valid.
+feed before this revision), at positions after the log's head: a reader's stored cursor stays valid, and
+reads those events once more after it (at least once: readers dedupe by event id).
 """
 
 from collections.abc import Sequence
