@@ -35,7 +35,7 @@ def _payload(name: str, event_type: str | None, data: dict[str, Any], descriptio
     )
     return {
         "title": name,
-        "description": description,
+        "description": description + ". Delivered at least once: dedupe by the event id (`data.id`)",
         "type": "object",
         "required": ["type", "timestamp", "data"],
         "properties": {
