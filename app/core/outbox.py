@@ -7,6 +7,7 @@ order is commit order and a feed reader that stores its cursor never misses an e
 after it read. Code that inserts many events itself (bulk uploads) numbers them with ``sequence`` too.
 """
 
+import importlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
@@ -21,9 +22,11 @@ from app.core.outbox_models import Event, EventCounter
 
 _PENDING = "smps_pending_events"
 # Called with the events just written (numbered), before the commit: the change feed's audiences
-# (``app.events.audiences``) are written by one, in the same transaction.
+# (``app.events.audiences``) are written by one, in the same transaction. That module registers itself
+# when imported; a process that imported only core (a script) has it loaded, by name, at its first event.
 Publisher = Callable[[Session, list[dict[str, Any]]], None]
 PUBLISHERS: list[Publisher] = []
+DEFAULT_PUBLISHER_MODULE = "app.events.audiences"
 _EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__ on the class
 
 
@@ -90,8 +93,10 @@ def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, A
 def publish(session: Session, events: list[dict[str, Any]]) -> None:
     """Hand the events just inserted (numbered by ``sequence``) to the publishers, in this transaction."""
     if events:
+        if not PUBLISHERS:
+            importlib.import_module(DEFAULT_PUBLISHER_MODULE)  # registers itself
         if not PUBLISHERS:  # the feed would lack these events: fail loudly, never silently
-            raise RuntimeError("no event publisher registered: import app.models (or app.events.audiences)")
+            raise RuntimeError(f"no event publisher registered ({DEFAULT_PUBLISHER_MODULE})")
         for publisher in PUBLISHERS:
             publisher(session, events)
 
