@@ -38,6 +38,7 @@ from app.core.version import service_version
 from app.documents.font_report import Readiness, fonts_readiness
 from app.documents.router import router as documents_router
 from app.events.event_schemas import document_events
+from app.events.webhook_doc import document_webhooks
 from app.metrics.multiprocess import worker_exits
 from app.metrics.router import install as install_metrics
 from app.openapi_doc import document_stored_shapes
@@ -147,5 +148,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)
-    add_service_to_openapi(app, described=[document_events, document_stored_shapes, document_patches])
+    add_service_to_openapi(
+        app, described=[document_events, document_webhooks, document_stored_shapes, document_patches]
+    )
     return app

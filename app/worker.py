@@ -34,10 +34,10 @@ from sqlmodel import SQLModel, col
 from app.core.clock import Clock, system_clock
 from app.core.db import Database, make_database
 from app.core.idempotency_models import IdempotencyKey
-from app.core.outbox_models import Event
+from app.core.outbox_models import Event, EventCounter
 from app.core.settings import Settings
 from app.events.delivery import Webhooks
-from app.events.models import WebhookAttempt, WebhookDelivery, WebhookFanout
+from app.events.models import EventEntry, WebhookAttempt, WebhookDelivery, WebhookFanout
 
 log = logging.getLogger("smps.worker")
 
@@ -64,16 +64,7 @@ def prune(database: Database, settings: Settings, now: datetime) -> dict[str, in
     expired idempotency keys, in short batches."""
     counts = {"events": 0, "deliveries": 0, "idempotency_keys": 0}
     if settings.event_retention_days is not None:
-        cutoff = now - timedelta(days=settings.event_retention_days)
-        fanned_out = sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1).scalar_subquery()
-        counts["events"] = _delete_batches(
-            database,
-            sa.select(col(Event.seq))
-            .where(col(Event.occurred_at) < cutoff, col(Event.seq) <= fanned_out)
-            .order_by(col(Event.seq))
-            .limit(PRUNE_BATCH),
-            _column(Event, "seq"),
-        )
+        counts["events"] = _prune_log(database, now - timedelta(days=settings.event_retention_days))
     cutoff = now - timedelta(days=settings.webhook_delivery_retention_days)
     finished = sa.select(col(WebhookDelivery.id)).where(col(WebhookDelivery.completed_at) < cutoff).limit(PRUNE_BATCH)
     counts["deliveries"] = _delete_batches(
@@ -85,6 +76,50 @@ def prune(database: Database, settings: Settings, now: datetime) -> dict[str, in
         _column(IdempotencyKey, "id"),
     )
     return counts
+
+
+def _prune_log(database: Database, cutoff: datetime) -> int:
+    """Prune the log up to the last event older than ``cutoff`` that webhooks have fanned out.
+
+    The feed's entries up to that position go, then the events no remaining entry shows (an event
+    revealed to an audience later stays while that entry does); the counter keeps the pruned
+    position, so a cursor before it answers 410 ``cursor_expired``.
+    """
+    with database.reader() as session:
+        fanned_out = session.execute(sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1)).scalar()
+        if fanned_out is None:
+            return 0
+        old = col(Event.occurred_at) < cutoff
+        through = max(
+            session.execute(sa.select(sa.func.max(col(Event.seq))).where(old, col(Event.seq) <= fanned_out)).scalar()
+            or 0,
+            session.execute(
+                sa.select(sa.func.max(col(EventEntry.position)))
+                .join(Event, col(Event.seq) == col(EventEntry.event_seq))
+                .where(old, col(EventEntry.position) <= fanned_out)
+            ).scalar()
+            or 0,
+        )
+    if not through:
+        return 0
+    _delete_batches(
+        database,
+        sa.select(col(EventEntry.position)).where(col(EventEntry.position) <= through).limit(PRUNE_BATCH),
+        _column(EventEntry, "position"),
+    )
+    shown = sa.exists().where(col(EventEntry.event_seq) == col(Event.seq))
+    pruned = _delete_batches(
+        database,
+        sa.select(col(Event.seq)).where(col(Event.seq) <= through, ~shown).order_by(col(Event.seq)).limit(PRUNE_BATCH),
+        _column(Event, "seq"),
+    )
+    with database.transaction() as session:
+        session.execute(
+            sa.update(EventCounter)
+            .where(col(EventCounter.id) == 1, col(EventCounter.pruned_through) < through)
+            .values(pruned_through=through)
+        )
+    return pruned
 
 
 def _column(model: type[SQLModel], name: str) -> sa.Column[Any]:

@@ -22,8 +22,10 @@ import sqlalchemy as sa
 from app.applications.models import Application
 from app.core.db import make_database
 from app.core.ids import new_id
-from app.core.outbox_models import Event, EventCounter
+from app.core.outbox import allocate, publish
+from app.core.outbox_models import Event
 from app.core.settings import Settings
+from app.events import audiences as _audiences  # noqa: F401  (registers the feed's publisher)
 from bench.common import build_database, cpu_seconds, scratch_postgres, server, server_pid
 
 APPLICATIONS = 2_000
@@ -50,7 +52,7 @@ def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
             visible = [a for a in apps if a.recommender_id == info["recommender_id"] and a.state != "draft"]
             hidden = [a for a in apps if a.recommender_id != info["recommender_id"]]
             start = datetime.now(UTC) - timedelta(days=30)
-            first = session.execute(sa.select(EventCounter.value).where(EventCounter.id == 1)).scalar_one() + 1
+            first = allocate(session, n_events)
             batch: list[dict[str, Any]] = []
             seen = 0
             for seq in range(first, first + n_events):
@@ -85,14 +87,11 @@ def _fill_events(url: str, n_events: int, info: dict[str, Any]) -> int:
                 )
                 if len(batch) == 5000:
                     session.execute(sa.insert(Event.__table__), batch)  # type: ignore[attr-defined]
+                    publish(session, batch)  # the feed's entries, as the service writes them
                     batch = []
             if batch:
                 session.execute(sa.insert(Event.__table__), batch)  # type: ignore[attr-defined]
-            session.execute(
-                sa.update(EventCounter)
-                .where(EventCounter.id == 1)  # type: ignore[arg-type]
-                .values(value=first + n_events - 1)
-            )
+                publish(session, batch)
         return seen
     finally:
         database.dispose()

@@ -44,7 +44,7 @@ from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.bulk.references import load_named_orgs, named_refs
 from app.core.errors import FieldError, ValidationFailed, field_errors_from_pydantic
 from app.core.ids import new_id
-from app.core.outbox import sequence
+from app.core.outbox import publish, sequence
 from app.core.outbox_models import Event
 from app.reference.models import Call
 
@@ -367,3 +367,4 @@ def apply_rows(session: Session, principal: Principal, prepared: Prepared, uploa
     # written after): the counter row stays locked until then, so sequence order is commit order.
     events = sequence(session, prepared.events)
     insert_many(session, _EVENTS, events)
+    publish(session, events)

@@ -7,6 +7,8 @@ order is commit order and a feed reader that stores its cursor never misses an e
 after it read. Code that inserts many events itself (bulk uploads) numbers them with ``sequence`` too.
 """
 
+import importlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
@@ -19,6 +21,12 @@ from app.core.ids import new_id
 from app.core.outbox_models import Event, EventCounter
 
 _PENDING = "smps_pending_events"
+# Called with the events just written (numbered), before the commit: the change feed's audiences
+# (``app.events.audiences``) are written by one, in the same transaction. That module registers itself
+# when imported; a process that imported only core (a script) has it loaded, by name, at its first event.
+Publisher = Callable[[Session, list[dict[str, Any]]], None]
+PUBLISHERS: list[Publisher] = []
+DEFAULT_PUBLISHER_MODULE = "app.events.audiences"
 _EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__ on the class
 
 
@@ -60,21 +68,37 @@ def record_event(session: Session, type: str, subject: Any, *, now: datetime, **
     queue_event(session, new_event(type, subject.id, now=now, **scope))
 
 
-def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Number ``events`` (sets their ``seq``, in order) and return them: the counter row moves by their
-    number and stays locked until the transaction ends. Call it last before the commit."""
-    if not events:
-        return events
+def allocate(session: Session, count: int) -> int:
+    """Take ``count`` consecutive numbers of the log's order and return the first: the counter row
+    moves by ``count`` and stays locked until the transaction ends."""
     last = session.execute(
         sa.update(EventCounter)
         .where(col(EventCounter.id) == 1)
-        .values(value=col(EventCounter.value) + len(events))
+        .values(value=col(EventCounter.value) + count)
         .returning(col(EventCounter.value))
     ).scalar_one()
-    first = last - len(events) + 1
+    return int(last) - count + 1
+
+
+def sequence(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number ``events`` (sets their ``seq``, in order) and return them. Call it last before the commit."""
+    if not events:
+        return events
+    first = allocate(session, len(events))
     for i, event in enumerate(events):
         event["seq"] = first + i
     return events
+
+
+def publish(session: Session, events: list[dict[str, Any]]) -> None:
+    """Hand the events just inserted (numbered by ``sequence``) to the publishers, in this transaction."""
+    if events:
+        if not PUBLISHERS:
+            importlib.import_module(DEFAULT_PUBLISHER_MODULE)  # registers itself
+        if not PUBLISHERS:  # the feed would lack these events: fail loudly, never silently
+            raise RuntimeError(f"no event publisher registered ({DEFAULT_PUBLISHER_MODULE})")
+        for publisher in PUBLISHERS:
+            publisher(session, events)
 
 
 def flush_events(session: Session) -> None:
@@ -82,6 +106,7 @@ def flush_events(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if pending:
         session.execute(sa.insert(_EVENTS), sequence(session, pending))
+        publish(session, pending)
 
 
 def discard_events(session: Session) -> None:

@@ -39,3 +39,5 @@ class EventCounter(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     value: int = 0
+    # Positions up to this one were pruned (retention): a cursor before it answers 410 cursor_expired.
+    pruned_through: int = 0

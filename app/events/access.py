@@ -1,51 +1,43 @@
-"""Which events a caller may see: the change feed and webhook fan-out share this one filter.
+"""Event types as callers name them: exact names, ``family.*`` or ``*``, checked against the closed set.
 
-An event is visible to a caller exactly when the caller can see its resource now (API.md, "Roles and
-who sees what"): an application's events (its endorsements, reviews, attachments) while the caller
-sees the application, a batch's events while it sees the batch, calls' and organizations' events to
-every caller (everyone reads them). A deleted draft's events vanish with it, except
-``application.deleted`` itself, shown to whoever could see the draft when it was deleted: its unit's
-applicants and the reviewers of the recommender that entered it.
+Who may read which event is decided when it is written (``app.events.audiences``); the feed and
+webhook fan-out both read those entries (``app.events.feed.feed_query``), so they cannot disagree.
 """
 
 import sqlalchemy as sa
 from sqlmodel import col
 
-from app.accounts.models import Role
-from app.accounts.principal import Principal
-from app.applications.access import visibility_filter
-from app.applications.models import Application
-from app.batches.models import Batch
-from app.batches.service import batch_visibility
+from app.core.errors import FieldError
+from app.core.event_types import EVENT_TYPES
+from app.core.i18n import Text
 from app.core.outbox_models import Event
 
-DELETED = "application.deleted"
-# Reference data: every signed-in caller reads calls and organizations.
-PUBLIC_SUBJECTS = ("call", "organization")
+
+def type_matches(pattern: str, event_type: str) -> bool:
+    """The rule of the feed's ``types`` and of subscriptions: an exact name, ``prefix.*``, or ``*``."""
+    return pattern == "*" or pattern == event_type or (pattern.endswith(".*") and event_type.startswith(pattern[:-1]))
 
 
-def event_visibility(principal: Principal) -> sa.ColumnElement[bool]:
-    """A WHERE clause on ``Event`` selecting the events ``principal`` may see."""
-    # No shortcut for admins: they too see no events of a draft that is gone.
-    org = principal.organization_id
-    about_application = sa.and_(
-        col(Event.application_id).is_not(None),
-        col(Event.type) != DELETED,
-        sa.exists().where(col(Application.id) == col(Event.application_id), visibility_filter(principal)),
-    )
-    # Recorded with the undertaking unit and, for a draft a recommender entered, that recommender.
-    could_see_draft: list[sa.ColumnElement[bool]] = [sa.true()] if principal.is_admin else []
-    if principal.has(Role.applicant):
-        could_see_draft.append(col(Event.organization_id) == org)
-    if principal.is_recommender_reviewer:
-        could_see_draft.append(col(Event.recommender_id) == org)
-    deleted = sa.and_(col(Event.type) == DELETED, sa.or_(*could_see_draft)) if could_see_draft else sa.false()
-    about_batch = sa.and_(
-        col(Event.subject_type) == "batch",
-        sa.exists().where(col(Batch.id) == col(Event.subject_id), batch_visibility(principal)),
-    )
-    public = sa.and_(col(Event.application_id).is_(None), col(Event.subject_type).in_(PUBLIC_SUBJECTS))
-    return sa.or_(about_application, deleted, about_batch, public)
+def unknown_type_errors(patterns: list[str], pointer: str, *, indexed: bool) -> list[FieldError]:
+    """A field error for each name that is no event type and each pattern that matches none.
+
+    ``indexed``: the pointer of item ``i`` is ``pointer/i`` (a JSON array); else ``pointer`` itself.
+    """
+    errors = []
+    for i, pattern in enumerate(patterns):
+        if not any(type_matches(pattern, known) for known in EVENT_TYPES):
+            errors.append(
+                FieldError(
+                    f"{pointer}/{i}" if indexed else pointer,
+                    "unknown_event_type",
+                    Text(
+                        "未知的事件类型，或不匹配任何事件类型的模式（类型列表见接口文档的 EventType）",
+                        "Unknown event type, or a pattern that matches none (the types are listed in the "
+                        "document's EventType)",
+                    ),
+                )
+            )
+    return errors
 
 
 def type_filter(types: list[str]) -> sa.ColumnElement[bool]:

@@ -1,8 +1,10 @@
 """Webhook delivery: fan-out of new events to subscriptions, and the attempts to deliver them.
 
-1. **Fan-out.** Events after the cursor (table ``webhook_fanout``) become one delivery row per
-   matching subscription whose owner may see the event now; the cursor moves in the same
-   transaction, so a restart neither loses nor repeats an event.
+1. **Fan-out.** The feed's entries after the cursor (table ``webhook_fanout``, a position of the log)
+   become one delivery row per matching subscription whose owner's feed holds them: the same query
+   as ``GET /events`` (``app.events.feed.feed_query``), so a subscription receives exactly what its
+   owner's feed shows, when the feed shows it. The cursor moves in the same transaction, so a restart
+   neither loses nor repeats an event.
 2. **Delivery.** Due deliveries are claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write
    lock serialises) by pushing their due time one lease ahead and stamping a lease token, then sent
    outside any transaction. Only the holder of the token records the outcome. A worker that dies
@@ -32,9 +34,8 @@ from app.core.db import Database
 from app.core.ids import new_id
 from app.core.outbox_models import Event
 from app.core.settings import Settings
-from app.events.access import event_visibility
 from app.events.addresses import AddressRefused, PinnedBackend, PinnedTransport
-from app.events.feed import event_public
+from app.events.feed import event_public, feed_rows, log_bounds
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
 from app.events.webhooks import matches, sign
 
@@ -54,6 +55,12 @@ FANOUT_BATCH = 500
 CLAIM_BATCH = 8
 
 
+def payload(event: Event, position: int | None = None) -> str:
+    """The body of a delivery (Standard Webhooks: ``type``, ``timestamp``, ``data``): the feed's item whole."""
+    item = event_public(event, position).model_dump(mode="json")
+    return orjson.dumps({"type": event.type, "timestamp": item["occurred_at"], "data": item}).decode()
+
+
 def backoff(failed_attempts: int) -> timedelta:
     return BACKOFF[min(failed_attempts, len(BACKOFF)) - 1]
 
@@ -66,7 +73,7 @@ class Claimed:
     url: str
     secret: str
     payload: str
-    created_at: datetime
+    window_from: datetime  # when its retry window opened: created, or redelivered
 
 
 class Webhooks:
@@ -110,7 +117,7 @@ class Webhooks:
                 last = session.execute(
                     sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1)
                 ).scalar()
-                head = session.execute(sa.select(sa.func.max(col(Event.seq)))).scalar() or 0
+                head = log_bounds(session)[0]
             if last is None or head <= last:
                 return made
             with self.database.transaction() as session:
@@ -119,7 +126,7 @@ class Webhooks:
                 ).scalar_one_or_none()
                 if cursor is None:  # another worker holds it
                     return made
-                head = session.execute(sa.select(sa.func.max(col(Event.seq)))).scalar() or 0
+                head = log_bounds(session)[0]
                 if head <= cursor.last_seq:
                     return made
                 end = min(head, cursor.last_seq + FANOUT_BATCH)
@@ -135,39 +142,39 @@ class Webhooks:
                 cursor.last_seq = end
 
     def _fan_out_range(self, session: sa.orm.Session, hooks: list[Webhook], after: int, end: int, now: datetime) -> int:
-        in_range = sa.and_(col(Event.seq) > after, col(Event.seq) <= end)
-        events = {
-            e.seq: e for e in session.execute(sa.select(Event).where(in_range).order_by(col(Event.seq))).scalars()
-        }
         by_owner: dict[str, list[Webhook]] = defaultdict(list)
         for hook in hooks:
             by_owner[hook.owner_id].append(hook)
-        payloads: dict[int, str] = {}
         rows = []
         for owner_id, owner_hooks in by_owner.items():
             principal = load_principal(session, owner_id)
             if principal is None:
                 continue
-            visible = set(
-                session.execute(sa.select(col(Event.seq)).where(in_range, event_visibility(principal))).scalars()
+            # The owner's feed between the two positions (a range of at most FANOUT_BATCH positions).
+            visible = feed_rows(session, principal, after, end, [], FANOUT_BATCH)
+            if not visible:
+                continue
+            already = set(
+                session.execute(
+                    sa.select(col(WebhookDelivery.webhook_id), col(WebhookDelivery.event_id)).where(
+                        col(WebhookDelivery.webhook_id).in_([h.id for h in owner_hooks]),
+                        col(WebhookDelivery.event_id).in_([e.id for _, e in visible]),
+                    )
+                ).all()
             )
             for hook in owner_hooks:
-                for seq in sorted(visible):
-                    event = events.get(seq)
-                    if event is None or seq <= hook.start_seq or not matches(hook.event_types, event.type):
+                for position, event in visible:
+                    if position <= hook.start_seq or not matches(hook.event_types, event.type):
                         continue
-                    if seq not in payloads:
-                        item = event_public(event).model_dump(mode="json")
-                        payloads[seq] = orjson.dumps(
-                            {"type": event.type, "timestamp": item["occurred_at"], "data": item}
-                        ).decode()
+                    if (hook.id, event.id) in already:  # received through another audience already
+                        continue
                     rows.append(
                         dict(
                             id=new_id("msg"),
                             webhook_id=hook.id,
                             event_id=event.id,
                             event_type=event.type,
-                            payload=payloads[seq],
+                            payload=payload(event, position),
                             state="pending",
                             attempts=0,
                             next_attempt_at=now,
@@ -220,7 +227,7 @@ class Webhooks:
                     col(WebhookDelivery.id),
                     col(WebhookDelivery.attempts),
                     col(WebhookDelivery.payload),
-                    col(WebhookDelivery.created_at),
+                    sa.func.coalesce(col(WebhookDelivery.retry_from), col(WebhookDelivery.created_at)),
                     col(Webhook.url),
                     col(Webhook.secret),
                 )
@@ -230,7 +237,7 @@ class Webhooks:
             session.execute(
                 sa.insert(WebhookAttempt), [dict(delivery_id=r.id, number=r.attempts, started_at=now) for r in rows]
             )
-        return [Claimed(r.id, r.attempts, token, r.url, r.secret, r.payload, r.created_at) for r in rows]
+        return [Claimed(r[0], r[1], token, r[4], r[5], r[2], r[3]) for r in rows]
 
     def attempt(self, claimed: Claimed, clock: Clock) -> bool:
         """Send one claimed delivery and record the outcome; True when the receiver took it."""
@@ -282,7 +289,7 @@ class Webhooks:
             values.update(state="succeeded", next_attempt_at=None, completed_at=now)
         else:
             due = now + backoff(claimed.number)
-            if due - claimed.created_at > RETRY_WINDOW:
+            if due - claimed.window_from > RETRY_WINDOW:
                 values.update(state="failed", next_attempt_at=None, completed_at=now)
             else:
                 values.update(next_attempt_at=due)

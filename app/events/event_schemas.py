@@ -162,6 +162,9 @@ def _component(event_type: str) -> str:
     return "".join(part.title() for part in event_type.replace("_", ".").split(".")) + "Event"
 
 
+UNKNOWN = "UnknownEvent"
+
+
 def document_events(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     base = components["EventPublic"]
@@ -169,7 +172,7 @@ def document_events(schema: dict[str, Any]) -> None:
         [(m, "serialization") for m in set(DATA.values())], ref_template="#/components/schemas/{model}"
     )
     components.update(defs.get("$defs", {}))
-    mapping = {}
+    refs = []
     for event_type, model in sorted(DATA.items()):
         name = _component(event_type)
         properties = {
@@ -181,10 +184,34 @@ def document_events(schema: dict[str, Any]) -> None:
         happened = (model.__doc__ or "").split(": ", 1)[-1]  # the docstring names its types first
         description = f"An event of type `{event_type}`: {happened}"
         components[name] = {**base, "title": name, "description": description, "properties": properties}
-        mapping[event_type] = f"#/components/schemas/{name}"
+        refs.append({"$ref": f"#/components/schemas/{name}"})
+    # New event types are additive (docs/versioning.md): a client generated from this document parses an
+    # event of a type it does not know as this catch-all instead of failing the whole page.
+    components[UNKNOWN] = {
+        **base,
+        "title": UNKNOWN,
+        "description": (
+            "An event of a type added after this version of the document: keep, skip or log it (dedupe by `id`, "
+            "store its `cursor` as for any other event)"
+        ),
+        "properties": {
+            **base["properties"],
+            "type": {
+                "type": "string",
+                "not": {"enum": sorted(DATA)},
+                "description": "A type not listed in this version of the document",
+                "examples": ["application.archived"],
+            },
+            "data": {"type": "object", "additionalProperties": True, "description": "The event's data, as sent"},
+        },
+    }
+    refs.append({"$ref": f"#/components/schemas/{UNKNOWN}"})
     components["EventPublic"] = {
         "title": "EventPublic",
-        "description": "One event of the change feed; `data` depends on `type`.",
-        "oneOf": [{"$ref": ref} for ref in mapping.values()],
-        "discriminator": {"propertyName": "type", "mapping": mapping},
+        "description": (
+            "One event of the change feed; `data` depends on `type`. The types are an open set: a type "
+            "added later (CHANGELOG.md) arrives as `UnknownEvent` in a client generated from this version. "
+            "Delivery is at least once (a page read again, a webhook retried): dedupe by `id`."
+        ),
+        "anyOf": refs,
     }

@@ -55,6 +55,8 @@ class WebhookDelivery(SQLModel, table=True):
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = utc_column()
+    # Redelivered: its retry window runs from here instead of ``created_at``.
+    retry_from: datetime | None = utc_column(nullable=True)
     last_attempt_at: datetime | None = utc_column(nullable=True)
     completed_at: datetime | None = utc_column(nullable=True, index=True)
 
@@ -78,3 +80,33 @@ class WebhookFanout(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     last_seq: int = 0
+
+
+class EventEntry(SQLModel, table=True):
+    """One event in one audience's feed, at a ``position`` of the log's order (API.md, the change feed).
+
+    An event gets an entry for each audience that may read it when it is written; an audience that
+    first sees an application (or a list) later gets entries for its earlier events then, after
+    everything already in the feed. Positions come from the event counter, so they are commit order.
+    """
+
+    __tablename__ = "event_entries"
+    __table_args__ = (
+        sa.Index("ix_event_entries_audience_position", "audience", "position"),
+        sa.Index("ix_event_entries_event_audience", "event_seq", "audience"),
+    )
+
+    position: int = Field(primary_key=True)
+    event_seq: int
+    # ``public``, ``office``, or a role of an organization: ``unit:<org>``, ``party:<org>``, ``recommender:<org>``.
+    audience: str = Field(max_length=48)
+
+
+class EventGrant(SQLModel, table=True):
+    """How far an audience has received the events of one application or list (``scope``)."""
+
+    __tablename__ = "event_grants"
+
+    scope: str = Field(primary_key=True, max_length=48)  # application:<id> | batch:<id>
+    audience: str = Field(primary_key=True, max_length=48)
+    through_seq: int

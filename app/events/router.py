@@ -1,14 +1,14 @@
 """Endpoints of the events package: the change feed and webhook subscriptions."""
 
 import re
-from typing import Annotated, Literal, cast
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response, status
 from sqlmodel import col
 
 from app.accounts.models import User
-from app.accounts.principal import CurrentPrincipal, Principal
+from app.accounts.principal import CurrentPrincipal
 from app.core.deps import AppSettings, DbSession, Now
 from app.core.errors import (
     AppError,
@@ -21,25 +21,25 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.outbox_models import Event
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
-from app.events.feed import decode_cursor, read_feed
-from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
+from app.events.access import unknown_type_errors
+from app.events.feed import CursorAhead, CursorExpired, decode_cursor, log_bounds, read_feed
+from app.events.models import Webhook, WebhookDelivery
 from app.events.schemas import (
     APPLICATION_ID_PATTERN,
     BATCH_ID_PATTERN,
     EVENT_TYPE_PATTERN,
     EVENT_TYPES_FILTER_PATTERN,
     FEED_PAGE_SIZE,
-    DeliveryState,
     EventPage,
-    WebhookAttemptPublic,
     WebhookCreate,
     WebhookCreated,
     WebhookDeliveryPublic,
     WebhookPublic,
 )
-from app.events.webhooks import check_url, new_secret, public_error
+from app.events.webhook_actions import router as actions
+from app.events.webhook_views import attempts_of, delivery_public, load_webhook, webhook_public
+from app.events.webhooks import check_url, new_secret
 
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
@@ -69,10 +69,19 @@ def _types(types: str | None) -> list[str]:
                 )
             ]
         )
+    unknown = unknown_type_errors(names, "query:/types", indexed=False)
+    if unknown:
+        raise ValidationFailed(errors=unknown[:1])
     return names
 
 
-@router.get("/events", tags=["events"], operation_id="list_events", response_model=EventPage, responses=AUTH)
+@router.get(
+    "/events",
+    tags=["events"],
+    operation_id="list_events",
+    response_model=EventPage,
+    responses={**AUTH, **problem_responses(CursorAhead, CursorExpired)},
+)
 def list_events(
     principal: CurrentPrincipal,
     session: DbSession,
@@ -92,7 +101,10 @@ def list_events(
         Query(
             max_length=2000,
             json_schema_extra={"pattern": EVENT_TYPES_FILTER_PATTERN},
-            description=("Comma-separated event types; `application.*` selects a family"),
+            description=(
+                "Comma-separated event types; `application.*` selects a family, `*` all. A name that is no "
+                "event type, or a family that matches none, is refused (422 `unknown_event_type`)"
+            ),
         ),
     ] = None,
     page_size: Annotated[
@@ -104,9 +116,9 @@ def list_events(
             max_length=32,
             pattern=APPLICATION_ID_PATTERN,
             description=(
-                "Only the history of this application (申报): its creation, edits, sign-offs, reviews, attachments "
-                "and state changes, read from the start (or from `after`). An application the caller cannot see "
-                "gives an empty page, as an unknown id does"
+                "Only the history of this application (申报) as the caller received it: its creation, edits, "
+                "sign-offs, reviews, attachments and state changes, read from the start (or from `after`). An "
+                "application the caller never saw gives an empty page, as an unknown id does"
             ),
         ),
     ] = None,
@@ -124,41 +136,31 @@ def list_events(
         ),
     ] = None,
 ) -> EventPage:
-    """The change feed: the events the caller may see, in commit order, after a cursor.
+    """The change feed: every event the caller may read, in commit order, after a cursor.
 
     Store `next_cursor` once the page is processed and pass it back as `after`: no event is ever
     skipped, even when the transactions that wrote them committed in another order than they began.
 
-    An event is shown to a caller who can see its subject *now*. An application's history (drafting,
-    sign-offs, provincial review) therefore becomes visible to the office only once its list is
-    submitted, behind a cursor that has moved on. To read it, tail the feed and, on each
-    `batch.submitted`, read that list's history with `batch_id` (or one application's with
-    `application_id`): same visibility, same pages and cursors as the whole feed.
+    A caller receives every event it may read, when it may first read it: when an application (or
+    a list) becomes visible to it (a province at the applicant's submission, the office when the list
+    is submitted), its earlier events join the caller's feed at that moment, in order, ahead of its
+    cursor. What it received stays in its feed. Webhooks deliver exactly this feed.
+
+    Delivery is **at least once** (a page read again from an older cursor): dedupe by event `id`.
+    Event types are an open set across versions (a newer type parses as `UnknownEvent`); `types`
+    naming no known type is refused (422 `unknown_event_type`). A cursor ahead of the log (a database
+    restored from a backup) answers 409 `cursor_ahead`; one into events pruned by retention, 410
+    `cursor_expired`: rebuild the mirror (docs/change-feed.md).
     """
     return read_feed(
         session,
         principal,
-        decode_cursor(session, after),
+        decode_cursor(session, after, principal),
         _types(types),
         page_size,
         application_id=application_id,
         batch_id=batch_id,
     )
-
-
-def _webhook_public(row: Webhook) -> WebhookPublic:
-    return WebhookPublic.model_validate(row, from_attributes=True)
-
-
-def _load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str) -> Webhook:
-    """The subscription if the caller may see it (its organization's, or any for an admin), else 404."""
-    query = sa.select(Webhook).where(col(Webhook.id) == webhook_id, col(Webhook.deleted_at).is_(None))
-    if not principal.is_admin:
-        query = query.where(col(Webhook.organization_id) == principal.organization_id)
-    row = session.execute(query).scalar_one_or_none()
-    if row is None:
-        raise NotFound()
-    return row
 
 
 @router.post(
@@ -179,10 +181,17 @@ def create_webhook(
 ) -> WebhookCreated:
     """Subscribe an address to events (any signed-in user). It receives only events its owner may see.
 
-    Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
-    with the `secret` returned here, once. Failed deliveries are retried with growing delays for up to
-    three days. A user has at most `SMPS_MAX_WEBHOOKS_PER_USER` subscriptions (10 by default).
+    It delivers exactly its owner's change feed from now on, at the same moment (the payload of each
+    type: the document's `webhooks`). Deliveries are signed per Standard Webhooks (`webhook-id`,
+    `webhook-timestamp`, `webhook-signature`) with the `secret` returned here, once. Delivery is **at
+    least once**: dedupe by the event id (`data.id`) or `webhook-id`. Failed deliveries are retried with
+    growing delays for up to three days. `event_types` naming no event type are refused (422
+    `unknown_event_type` at `/event_types/<i>`). A user has at most `SMPS_MAX_WEBHOOKS_PER_USER`
+    subscriptions (10 by default).
     """
+    unknown = unknown_type_errors(body.event_types, "/event_types", indexed=True)
+    if unknown:
+        raise ValidationFailed(errors=unknown)
     check_url(body.url, settings.webhook_allowed_hosts)
     _check_webhook_quota(session, principal.user_id, settings.max_webhooks_per_user)
     row = Webhook(
@@ -193,13 +202,13 @@ def create_webhook(
         event_types=sorted(set(body.event_types)),
         description=body.description,
         secret=new_secret(),
-        start_seq=session.execute(sa.select(sa.func.max(Event.seq))).scalar() or 0,
+        start_seq=log_bounds(session)[0],
         created_at=now,
     )
     session.add(row)
     session.flush()
     response.headers["Location"] = f"/api/v1/webhooks/{row.id}"
-    return WebhookCreated(**_webhook_public(row).model_dump(), secret=row.secret)
+    return WebhookCreated(**webhook_public(row).model_dump(), secret=row.secret)
 
 
 def _check_webhook_quota(session: sa.orm.Session, user_id: str, limit: int) -> None:
@@ -238,7 +247,7 @@ def list_webhooks(
     rows, token = keyset_page(
         session.execute(keyset_query(query, WEBHOOKS, page_token, page_size)).scalars().all(), WEBHOOKS, page_size
     )
-    return Page(items=[_webhook_public(r) for r in rows], next_page_token=token)
+    return Page(items=[webhook_public(r) for r in rows], next_page_token=token)
 
 
 @router.get(
@@ -250,7 +259,7 @@ def list_webhooks(
 )
 def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession) -> WebhookPublic:
     """One webhook subscription of the caller's organization (its secret is shown only when created)."""
-    return _webhook_public(_load_webhook(session, principal, webhook_id))
+    return webhook_public(load_webhook(session, principal, webhook_id))
 
 
 @router.delete(
@@ -262,7 +271,7 @@ def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbS
 )
 def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
     """Unsubscribe (its owner or an admin); deliveries not yet made are cancelled."""
-    row = _load_webhook(session, principal, webhook_id)
+    row = load_webhook(session, principal, webhook_id)
     if row.owner_id != principal.user_id and not principal.is_admin:
         raise Forbidden(
             Text("只有订阅的创建者或管理员可以删除它", "Only the subscription's owner or an admin may delete it")
@@ -295,49 +304,16 @@ def list_webhook_deliveries(
     ] = None,
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
-    hook = _load_webhook(session, principal, webhook_id)
+    hook = load_webhook(session, principal, webhook_id)
     query = sa.select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     if state:
         query = query.where(col(WebhookDelivery.state) == state)
     rows, token = keyset_page(
         session.execute(keyset_query(query, DELIVERIES, page_token, page_size)).scalars().all(), DELIVERIES, page_size
     )
-    attempts: dict[str, list[WebhookAttemptPublic]] = {r.id: [] for r in rows}
-    if rows:
-        for attempt in session.execute(
-            sa.select(WebhookAttempt)
-            .where(col(WebhookAttempt.delivery_id).in_(list(attempts)))
-            .order_by(col(WebhookAttempt.delivery_id), col(WebhookAttempt.number))
-        ).scalars():
-            outcome: Literal["succeeded", "failed"] | None = (
-                None
-                if attempt.finished_at is None
-                else ("succeeded" if attempt.status_code is not None and 200 <= attempt.status_code < 300 else "failed")
-            )
-            attempts[attempt.delivery_id].append(
-                WebhookAttemptPublic(
-                    number=attempt.number,
-                    started_at=attempt.started_at,
-                    finished_at=attempt.finished_at,
-                    outcome=outcome,
-                    error=public_error(attempt.status_code, attempt.error),
-                )
-            )
-    items = [
-        WebhookDeliveryPublic(
-            id=r.id,
-            event_id=r.event_id,
-            event_type=r.event_type,
-            # The worker writes only these four states (WebhookDeliveryPublic validates them again).
-            state=cast(DeliveryState, r.state),
-            attempt_count=r.attempts,
-            next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
-            last_error=public_error(r.last_status_code, r.last_error),
-            created_at=r.created_at,
-            last_attempt_at=r.last_attempt_at,
-            completed_at=r.completed_at,
-            attempts=attempts[r.id],
-        )
-        for r in rows
-    ]
+    attempts = attempts_of(session, [r.id for r in rows])
+    items = [delivery_public(r, attempts[r.id]) for r in rows]
     return Page(items=items, next_page_token=token)
+
+
+router.include_router(actions)

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
-from app.core.event_types import EventType
+from app.core.event_types import EVENT_TYPES
 
 EVENT_TYPE_PATTERN = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$"
 DeliveryState = Literal["pending", "succeeded", "failed", "cancelled"]
@@ -22,7 +22,11 @@ FEED_PAGE_SIZE = 500
 
 class EventPublic(BaseModel):
     id: str = Field(description="Event id: consumers deduplicate by it (delivery is at least once)")
-    type: EventType = Field(description="What happened; `subject_type` is its first part")
+    type: str = Field(
+        description="What happened; `subject_type` is its first part. An open set: new types are added without "
+        "notice (CHANGELOG.md lists them), so a client keeps, skips or logs a type it does not know",
+        json_schema_extra={"examples": list[JsonValue](sorted(EVENT_TYPES)[:3])},
+    )
     subject_type: str = Field(
         description="The kind of object the event is about: the first part of `type` (`application`, `batch`…)"
     )
@@ -34,7 +38,7 @@ class EventPublic(BaseModel):
 
 
 class EventPage(BaseModel):
-    """A page of the change feed (变更流), in commit order."""
+    """A page of the change feed (变更流), in commit order. Delivery is at least once: dedupe by event `id`."""
 
     items: list[EventPublic] = Field(description="The events, oldest first")
     next_cursor: str = Field(
@@ -56,7 +60,8 @@ class WebhookCreate(BaseModel):
     event_types: list[EventTypeName] = Field(
         min_length=1,
         max_length=50,
-        description='Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all',
+        description='Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all; '
+        "a name that is no event type, or a family matching none, is refused",
     )
     description: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] | None

@@ -15,7 +15,7 @@ from app.batches.models import Batch
 from app.bulk.models import BulkUpload
 from app.core.clock import as_utc
 from app.core.db import Database
-from app.core.outbox_models import Event
+from app.core.outbox_models import EventCounter
 from app.events.models import WebhookDelivery, WebhookFanout
 
 _BULK_IN_PROGRESS = ("queued", "running")
@@ -89,13 +89,14 @@ class BusinessCollector(Collector):
         )
 
     def _outbox(self, session: Session) -> Iterator[Metric]:
-        newest = session.execute(sa.select(sa.func.max(col(Event.seq)))).scalar_one() or 0
+        # The log's head: events and the feed's entries share its positions (the fan-out cursor is one).
+        newest = session.execute(sa.select(col(EventCounter.value)).where(col(EventCounter.id) == 1)).scalar() or 0
         fanned_out = session.execute(sa.select(col(WebhookFanout.last_seq))).scalar() or 0
         yield GaugeMetricFamily(
-            "smps_events_newest_seq", "Sequence number of the newest event in the change feed.", value=newest
+            "smps_events_newest_seq", "Position of the newest event or feed entry in the change feed.", value=newest
         )
         yield GaugeMetricFamily(
             "smps_outbox_lag_events",
-            "Events committed but not yet turned into webhook deliveries by a worker (newest seq − fanned-out seq).",
+            "Events committed but not yet turned into webhook deliveries by a worker (newest position − fanned-out position).",
             value=max(newest - fanned_out, 0),
         )

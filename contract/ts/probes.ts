@@ -151,3 +151,33 @@ export async function uploads(file: Blob): Promise<void> {
     body: { kind: "application_form_scan", file: "/tmp/scan.pdf" },
   });
 }
+
+// New event types are additive (docs/versioning.md): a page holding a type this document does not list
+// is still an `EventPage` (its event is an `UnknownEvent`), and a known type still narrows to its data.
+export function tolerates(page: Schemas["EventPage"]): string[] {
+  const future: Schemas["EventPage"] = {
+    items: [
+      {
+        id: "evt_1",
+        type: "application.archived",
+        subject_type: "application",
+        subject_id: "app_1",
+        occurred_at: "2026-12-06T10:00:00+08:00",
+        actor_id: null,
+        data: { archived_by: "usr_1" },
+        cursor: "c2VxOjE",
+      },
+    ],
+    next_cursor: "c2VxOjE",
+    has_more: false,
+  };
+  const seen: string[] = [];
+  for (const event of [...future.items, ...page.items]) {
+    if (event.type === "batch.submitted" && "tracking_number" in event.data) {
+      seen.push(`${event.id} ${String(event.data.tracking_number)}`);
+    } else {
+      seen.push(`${event.id} ${event.type}`);
+    }
+  }
+  return seen;
+}

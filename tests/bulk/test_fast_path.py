@@ -14,6 +14,7 @@ from app.bulk.inserts import insert_many
 from app.bulk.models import BulkUploadPayload
 from app.core.ids import new_id
 from app.core.outbox_models import Event, EventCounter
+from app.events.models import EventEntry
 from tests.applications.cast import make_cast
 from tests.bulk.test_bulk import URL, count_applications, wait_done
 
@@ -157,7 +158,17 @@ async def test_bulk_events_continue_the_feed_in_order(app, client):
         after = session.execute(sa.select(EventCounter.value).where(EventCounter.id == 1)).scalar_one()
     bulk = [e for e in events if e.type == "application.created"]
     assert [e.application_id for e in bulk] == [x["application_id"] for x in done["results"]]
-    assert [e.seq for e in events] == list(range(before + 1, after + 1))  # no gap, no repeat
+    # The upload's events numbered together, then the feed's entries (same counter): no gap, no repeat.
+    with app.state.database.reader() as session:
+        entries = (
+            session.execute(
+                sa.select(EventEntry.position).where(EventEntry.position > before).order_by(EventEntry.position)
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted([e.seq for e in events] + list(entries)) == list(range(before + 1, after + 1))
+    assert [e.seq for e in bulk] == list(range(bulk[0].seq, bulk[0].seq + 5))
     assert bulk[0].data == {"state": "draft", "title": "序0", "bulk_upload_id": done["id"]}
     assert bulk[0].subject_type == "application" and bulk[0].subject_id == bulk[0].application_id
     assert bulk[0].actor_id == cast.applicant.user_id and bulk[0].organization_id == cast.undertaking

@@ -12,6 +12,7 @@ allowed request that changes state gets a fresh subject when another caller was 
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,6 +22,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.accounts.models import User
+from app.core.ids import new_id
+from app.events.models import WebhookDelivery
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.batches.helpers import act as batch_act
 from tests.batches.helpers import open_batch, put_items, recommended
@@ -48,7 +51,7 @@ CALLERS = (
 # Subjects (what the path's ids name): review — an application in provincial_review; returned, endorsing, draft —
 # applications in those states; paper — in provincial_review with a paper sign-off to verify; submitted — an
 # application on a submitted list; open_batch, submitted_batch — the Shandong bureau's lists; webhook, upload, key —
-# the applicant's; user — a spare user; call — a call of its own; org — the undertaking unit; recommender — the
+# the applicant's (delivery: a failed delivery of its webhook); user — a spare user; call — a call of its own; org — the undertaking unit; recommender — the
 # Shandong bureau; scan, returned_scan — the scanned form of a review / returned application; - — nothing.
 #
 #  (method, path)                                                        subject           anon appl appl' sign sign' rev  rev' office admin
@@ -272,6 +275,19 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/webhooks/{webhook_id}"): ("webhook", 401, 200, 404, 200, 404, 404, 404, 404, 200),
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): ("webhook", 401, 204, 404, 403, 404, 404, 404, 404, 204),
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ("webhook", 401, 200, 404, 200, 404, 404, 404, 404, 200),
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): ("webhook", 401, 202, 404, 403, 404, 404, 404, 404, 202),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): (
+        "delivery",
+        401,
+        202,
+        404,
+        403,
+        404,
+        404,
+        404,
+        404,
+        202,
+    ),
     ("POST", "/api/v1/bulk-uploads"): ("-", 401, 202, 202, 403, 403, 202, 202, 403, 403),
     ("GET", "/api/v1/bulk-uploads/template.xlsx"): ("-", 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/bulk-uploads/{upload_id}"): ("upload", 401, 200, 404, 404, 404, 404, 404, 404, 200),
@@ -349,6 +365,7 @@ class Subjects:
             "open_batch": self.open_batch,
             "submitted_batch": self.submitted,
             "webhook": self.webhook,
+            "delivery": self.delivery,
             "upload": self.upload,
             "key": self.key,
             "user": self.user,
@@ -471,6 +488,25 @@ class Subjects:
         )
         assert r.status_code == 201, r.text
         return {"webhook_id": r.json()["id"]}
+
+    async def delivery(self) -> dict[str, str]:
+        """A delivery of the applicant's subscription that failed for good (written as the worker would)."""
+        ids = await self.webhook()
+        now = datetime.now(UTC)
+        with self.app.state.database.transaction() as session:
+            row = WebhookDelivery(
+                id=new_id("msg"),
+                webhook_id=ids["webhook_id"],
+                event_id=new_id("evt"),
+                event_type="application.created",
+                payload="{}",
+                state="failed",
+                attempts=8,
+                created_at=now,
+                completed_at=now,
+            )
+            session.add(row)
+        return {**ids, "delivery_id": row.id}
 
     async def upload(self) -> dict[str, str]:
         r = await self.client.post(

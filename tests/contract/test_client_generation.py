@@ -104,3 +104,35 @@ async def test_downloads_are_bytes_and_no_declared_answer_is_unexpected(app: Fas
     # The current version's tag: what If-Match compares (the caller's representation tag names the same version).
     assert stale.status_code == 412 and stale.parsed.current_etag == current.headers["etag"].split(".")[0] + '"'
     assert stale.parsed.current_etag == f'"{current.parsed.version}"'
+
+
+def test_a_page_with_an_unknown_event_type_parses(generated: ModuleType) -> None:
+    """New event types are additive (docs/versioning.md): a client generated from this document reads an
+    event of a type added later as an `UnknownEvent`, and the known ones as their own types."""
+    models = importlib.import_module(f"{generated.__name__}.models")
+    event = {
+        "subject_type": "application",
+        "subject_id": "app_1",
+        "occurred_at": "2026-12-06T10:00:00+08:00",
+        "actor_id": None,
+        "cursor": "c2VxOjE",
+    }
+    page = models.EventPage.from_dict(
+        {
+            "items": [
+                {**event, "id": "evt_1", "type": "application.archived", "data": {"archived_by": "usr_1"}},
+                {**event, "id": "evt_2", "type": "application.deleted", "data": {"title": "试点"}},
+            ],
+            "next_cursor": "c2VxOjI",
+            "has_more": False,
+        }
+    )
+    unknown, deleted = page.items
+    assert isinstance(unknown, models.UnknownEvent) and unknown.type_ == "application.archived"
+    assert unknown.data.additional_properties == {"archived_by": "usr_1"}
+    assert isinstance(deleted, models.ApplicationDeletedEvent) and deleted.data.title == "试点"
+    # A webhook delivery of an unknown type parses too.
+    delivery = models.UnknownEventDelivery.from_dict(
+        {"type": "application.archived", "timestamp": event["occurred_at"], "data": unknown.to_dict()}
+    )
+    assert delivery.data.id == "evt_1"

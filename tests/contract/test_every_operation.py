@@ -353,4 +353,7 @@ async def _administration(call: Driver, http: httpx.AsyncClient, cast: Cast) -> 
     await call("list_webhooks", reviewer, 200)
     await call("get_webhook", reviewer, 200, webhook_id=created.parsed.id)
     await call("list_webhook_deliveries", reviewer, 200, webhook_id=created.parsed.id)
+    sent = await call("send_webhook_test", reviewer, 202, webhook_id=created.parsed.id)
+    # Still pending, so refused as declared (tests/events/test_webhook_actions.py redelivers a finished one).
+    await call("redeliver_webhook_delivery", reviewer, 409, webhook_id=created.parsed.id, delivery_id=sent.parsed.id)
     await call("delete_webhook", reviewer, 204, webhook_id=created.parsed.id)

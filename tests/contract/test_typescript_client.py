@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.event_types import EVENT_TYPES
 from app.core.settings import Settings
 from app.demo import create_demo
 from tests.attachments import files
@@ -80,6 +81,14 @@ def test_the_probes_catch_what_they_say(compiled: None) -> None:
         "the file part is the file's content",
     ):
         assert mistake in probes
+
+
+def test_a_page_with_an_unknown_event_type_type_checks(compiled: None) -> None:
+    # tsc passed on `tolerates`: an EventPage holding a type this document does not list is still an
+    # EventPage (an `UnknownEvent`), and a known type still narrows to its own data.
+    probes = (TS_DIR / "probes.ts").read_text()
+    assert "export function tolerates(" in probes and 'type: "application.archived"' in probes
+    assert "application.archived" not in EVENT_TYPES
 
 
 def test_the_client_walks_the_flow(compiled: None, settings: Settings, tmp_path: Path) -> None:

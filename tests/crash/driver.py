@@ -20,6 +20,7 @@ from app.attachments.sweep import sweep_storage
 from app.batches.models import Batch, BatchItem, BatchTransition, Receipt
 from app.core.db import Database
 from app.core.outbox_models import Event, EventCounter
+from app.events.models import EventEntry
 from tests.races.live import LiveServer
 
 # Rounds per scenario and the seed of the kill points: SMPS_CRASH_ROUNDS, SMPS_CRASH_SEED.
@@ -83,10 +84,20 @@ def check_database(database: Database) -> None:
         if database.dialect == "sqlite":
             assert session.execute(sa.text("PRAGMA integrity_check")).scalars().all() == ["ok"]
             assert session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
-        # The change feed: every event a transaction numbered committed with it (no gap, no extra).
+        # The change feed: every number a transaction took committed with it, as an event or as an entry of
+        # the feed (no gap, no extra), and every entry shows an event.
         counter = session.execute(sa.select(EventCounter.value).where(EventCounter.id == 1)).scalar_one()
-        events, last = session.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(Event.seq), 0))).one()
-        assert events == last == counter, f"{events} events, last seq {last}, counter {counter}"
+        events = session.execute(sa.select(sa.func.count()).select_from(Event)).scalar_one()
+        entries = session.execute(sa.select(sa.func.count()).select_from(EventEntry)).scalar_one()
+        last = max(
+            session.execute(sa.select(sa.func.coalesce(sa.func.max(Event.seq), 0))).scalar_one(),
+            session.execute(sa.select(sa.func.coalesce(sa.func.max(EventEntry.position), 0))).scalar_one(),
+        )
+        assert events + entries == last == counter, (
+            f"{events} events, {entries} entries, last {last}, counter {counter}"
+        )
+        shown = sa.exists().where(Event.seq == EventEntry.event_seq)
+        assert session.execute(sa.select(sa.func.count()).select_from(EventEntry).where(~shown)).scalar_one() == 0
         # Every application has its parties; every batch item its application and batch.
         orphans = session.execute(
             sa.select(sa.func.count())
