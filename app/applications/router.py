@@ -199,8 +199,9 @@ def update_application(
 ) -> ApplicationPublic:
     """Change fields of a draft or returned application: an RFC 7396 merge patch (nested objects merge,
     `null` removes a member), the merged form validated as a whole (If-Match)."""
+    members = merge_patch.whole_members(application.content, patch.object())
+    body = merge_patch.validated(ApplicationUpdate, members)
     version = require_version(application.version, if_match)
-    body = merge_patch.validated(ApplicationUpdate, merge_patch.whole_members(application.content, patch))
     service.update_application(session, principal, application, body, version, now)
     return _respond(session, principal, application, response, now)
 

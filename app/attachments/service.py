@@ -184,8 +184,10 @@ class UploadPlan:
     kind: str | None = None
     # The application's version when the upload began, and whether If-Match named it: a stale one is
     # answered 412 once the file is read, unless the file is already attached (a retry, answered 200).
+    # ``any_version``: If-Match was `*`, so a change while the file arrived is no conflict either.
     version: int = 0
     version_matched: bool = True
+    any_version: bool = False
     limits: UploadLimits = field(init=False)
 
     def __post_init__(self) -> None:
@@ -233,6 +235,7 @@ def plan_upload(
         settings,
         version=application.version,
         version_matched=matched,
+        any_version=(if_match or "").strip() == "*",
     )
     if plan.limits.file_bytes <= 0:
         raise upload_too_large(plan.limits)
@@ -339,7 +342,7 @@ def commit_row(
         copy = _existing_copy(session, application.id, kind, received.sha256)
         if copy is not None:
             return Stored(public(copy), False, representation_etag(session, principal, application, now))
-        if application.version != plan.version:  # changed while the file arrived
+        if not plan.any_version and application.version != plan.version:  # changed while the file arrived
             raise PreconditionFailed(extra={"current_etag": etag(application.version)})
         counts, total = _usage(session, application.id)
         check_kind(plan.rules, kind, counts.get(kind, 0))

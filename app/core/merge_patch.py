@@ -9,6 +9,7 @@ names the same place in the patch as in the merged document.
 synonym (and a body without a Content-Type as JSON), anything else is 415 ``unsupported_media_type``.
 """
 
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -48,21 +49,38 @@ def whole_members(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, A
     return {name: None if value is None else merge_patch(current.get(name), value) for name, value in patch.items()}
 
 
-async def read_merge_patch(request: Request) -> dict[str, Any]:
-    """The patch object of the request: 415 for a body that is not JSON, 400 for JSON that does not
-    parse, 422 (pointer ``""``) for JSON that is not an object."""
+@dataclass(frozen=True, slots=True)
+class ReceivedPatch:
+    """The body of a merge-patch request, read before the request takes the database (the body may
+    arrive slowly), judged after the caller is: a caller without credentials gets 401, not a word on
+    their body."""
+
+    patch: dict[str, Any] | None
+    problem: Exception | None
+
+    def object(self) -> dict[str, Any]:
+        """The patch object: 415 for a body that is not JSON, 400 for JSON that does not parse, 422
+        (pointer ``""``) for JSON that is not an object."""
+        if self.problem is not None:
+            raise self.problem
+        assert self.patch is not None
+        return self.patch
+
+
+async def read_merge_patch(request: Request) -> ReceivedPatch:
     if not is_json(request.headers.get("content-type")):
-        raise unsupported_media_type()
+        return ReceivedPatch(None, unsupported_media_type())
     try:
         patch = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        raise MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON")) from None
+        return ReceivedPatch(None, MalformedJson(Text("请求体不是有效的 JSON", "The request body is not valid JSON")))
     if not isinstance(patch, dict):
-        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "", "input": None}])
-    return patch
+        problem = RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "", "input": None}])
+        return ReceivedPatch(None, problem)
+    return ReceivedPatch(patch, None)
 
 
-MergePatch = Annotated[dict[str, Any], Depends(read_merge_patch)]
+MergePatch = Annotated[ReceivedPatch, Depends(read_merge_patch)]
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -132,6 +132,7 @@ class Flow:
         return r
 
     async def attach_scan(self) -> str:
+        await self.get(self.cast.applicant)  # the ETag last read (a test may have changed it meanwhile)
         r = await self.client.post(
             f"/api/v1/applications/{self.id}/attachments",
             headers={**self.cast.applicant.headers, "If-Match": self.etag},

@@ -19,6 +19,9 @@ from tests.attachments.conftest import World, make_application, ninth_call_id, s
 from tests.tags import etag_of
 
 PDF = files.pdf()
+# Any version of the application (`If-Match: *`): these tests are about the body, not about concurrency
+# (tests/attachments/test_application_etag.py is).
+ANY = {"If-Match": "*"}
 
 
 def url(application_id: str) -> str:
@@ -32,12 +35,17 @@ async def upload(
     filename: str = "申报书.pdf",
     kind: str = "application_form_scan",
     actor: Any = None,
+    if_match: str | None = None,
     **data: str,
 ) -> httpx.Response:
     headers = (actor or world.applicant).headers
+    if if_match is None:
+        seen = await client.get(f"/api/v1/applications/{world.application_id}", headers=headers)
+        # The ETag the caller read; one who cannot read the application sends any (and is refused for that).
+        if_match = seen.headers["etag"] if seen.status_code == 200 else "*"
     return await client.post(
         url(world.application_id),
-        headers={**headers, "If-Match": await etag_of(client, world.application_id, headers)},
+        headers={**headers, "If-Match": if_match},
         data={"kind": kind, **data},
         files={"file": (filename, content, "application/octet-stream")},
     )
@@ -189,12 +197,14 @@ async def test_unknown_and_missing_kind(client: httpx.AsyncClient, world: World)
     assert unknown.json()["errors"][0]["code"] == "unknown_attachment_kind"
     assert "selfie" not in unknown.text  # never echoes input
     missing = await client.post(
-        url(world.application_id), headers=world.applicant.headers, files={"file": ("a.pdf", PDF, "application/pdf")}
+        url(world.application_id),
+        headers={**world.applicant.headers, **ANY},
+        files={"file": ("a.pdf", PDF, "application/pdf")},
     )
     assert missing.status_code == 422 and missing.json()["errors"][0]["pointer"] == "/kind"
     no_file = await client.post(
         url(world.application_id),
-        headers=world.applicant.headers,
+        headers={**world.applicant.headers, **ANY},
         data={"kind": "evidence"},
         files={"other": ("a.pdf", PDF, "application/pdf")},
     )
@@ -252,7 +262,7 @@ async def test_who_may_upload(client: httpx.AsyncClient, app: FastAPI, world: Wo
     )
     response = await client.post(
         url(entered),
-        headers=world.reviewer.headers,
+        headers={**world.reviewer.headers, "If-Match": await etag_of(client, entered, world.reviewer.headers)},
         data={"kind": "paper_endorsement"},
         files={"file": ("签字页.pdf", PDF, "application/pdf")},
     )
@@ -323,6 +333,7 @@ async def test_oversize_announced_by_content_length_is_refused_unread(
             content=body.stream(),
             headers={
                 **world.applicant.headers,
+                **ANY,
                 "Content-Type": "multipart/form-data; boundary=b0undary",
                 "Content-Length": str(big.size + 400),
             },
@@ -345,7 +356,7 @@ async def test_oversize_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
         response = await client.post(
             url(world.application_id),
             content=body.stream(),
-            headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+            headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
         )
     small.state.database.dispose()
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
@@ -361,7 +372,7 @@ async def test_kind_sent_before_the_file_is_checked_before_the_file_is_read(
     response = await client.post(
         url(world.application_id),
         content=body.stream(),
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/kind"
     assert body.consumed < 1024
@@ -377,7 +388,7 @@ async def test_an_impostor_is_refused_at_its_first_bytes(client: httpx.AsyncClie
     response = await client.post(
         url(world.application_id),
         content=body.stream(),
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert response.status_code == 415
     assert body.consumed < 128 * 1024
@@ -399,12 +410,14 @@ async def test_application_total_limit(world: World, settings: Settings, clock: 
 
 
 async def test_malformed_requests(client: httpx.AsyncClient, world: World) -> None:
-    not_multipart = await client.post(url(world.application_id), headers=world.applicant.headers, json={"kind": "x"})
+    not_multipart = await client.post(
+        url(world.application_id), headers={**world.applicant.headers, **ANY}, json={"kind": "x"}
+    )
     assert not_multipart.status_code == 415
     truncated = await client.post(
         url(world.application_id),
         content=b"--b0undary\r\nContent-Disposition: form-data",
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert truncated.status_code == 400 and truncated.json()["code"] == "malformed_multipart"
     long_description = await upload(client, world, PDF, description="说" * 501)
@@ -441,7 +454,7 @@ async def test_kind_sent_after_the_file(
         response = await client.post(
             url(world.application_id),
             content=b"".join(body),
-            headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+            headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
         )
         assert response.status_code == 201, response.text
         assert response.json()["description"] == "后置字段"
@@ -451,7 +464,7 @@ async def test_kind_sent_after_the_file(
     over = await client.post(
         url(world.application_id),
         content=b"".join(body),
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert over.status_code == 409 and over.json()["code"] == "attachment_limit_reached"
     assert len(rows(app)) == 3 and len(files_on_disk(settings)) == 3
@@ -462,7 +475,8 @@ async def test_concurrent_uploads_respect_max_count(
 ) -> None:
     import asyncio
 
-    responses = await asyncio.gather(*(upload(client, world, files.pdf(pages=n)) for n in range(1, 9)))
+    # Each with `If-Match: *`: the count rule is what is tested (with the tag read, all but one would be 412).
+    responses = await asyncio.gather(*(upload(client, world, files.pdf(pages=n), if_match="*") for n in range(1, 9)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] * 3 + [409] * 5, [r.text for r in responses]
     assert len(rows(app)) == 3 and len(files_on_disk(settings)) == 3
@@ -489,7 +503,7 @@ async def test_paper_sign_off_pages_arrive_during_sign_off(
     early = await client.post(
         url(world.application_id),
         content=body.stream(),
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert early.status_code == 409 and body.consumed < 1024
     # The kind sent last: refused before the file is stored.
@@ -497,7 +511,7 @@ async def test_paper_sign_off_pages_arrive_during_sign_off(
     refused = await client.post(
         url(world.application_id),
         content=b"".join(late),
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert refused.status_code == 409
     # Content stays frozen: nothing but a sign-off page is added, nothing is removed.
@@ -521,7 +535,7 @@ async def test_a_file_sent_in_many_small_pieces_is_stored_byte_for_byte(
     response = await client.post(
         url(world.application_id),
         content=stream(),
-        headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     assert response.status_code == 201, response.text
     assert response.json()["size"] == big.size and response.json()["sha256"] == big.sha256
@@ -552,7 +566,7 @@ async def test_a_failed_write_mid_upload_leaves_nothing_behind(
         await client.post(
             url(world.application_id),
             content=body.stream(),
-            headers={**world.applicant.headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+            headers={**world.applicant.headers, **ANY, "Content-Type": "multipart/form-data; boundary=b0undary"},
         )
     assert body.consumed < big.size  # it stopped soon after the failure, not at the end of the file
     assert not list((settings.storage_dir / "tmp").iterdir()) and rows(app) == []
