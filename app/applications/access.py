@@ -22,7 +22,7 @@ from app.reference.data import XPCC_CODE, XPCC_SERVED_PROVINCES
 
 
 def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
-    """A WHERE clause selecting the applications ``principal`` may see (API.md, "Roles and who sees what")."""
+    """A WHERE clause selecting the applications ``principal`` may see (docs/roles.md)."""
     if principal.is_admin:
         return sa.true()
     org = principal.organization_id

@@ -1,4 +1,4 @@
-"""Application states (API.md "Application states")."""
+"""Application states (docs/state-machine.md)."""
 
 from enum import StrEnum
 

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on every POST under /api/v1 that creates or transitions (API.md "Idempotency").
+"""``Idempotency-Key`` on every POST under /api/v1 that creates or transitions (docs/conventions.md, "Idempotency").
 
 A pure ASGI middleware, so the request body streams through untouched (uploads may be large): its
 SHA-256 is computed on the way to the application, and only the (small JSON) response is kept.

@@ -9,7 +9,7 @@ from app.core.types import json_column, utc_column
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """A POST seen with an ``Idempotency-Key``: in flight, then its stored response (API.md "Idempotency")."""
+    """A POST seen with an ``Idempotency-Key``: in flight, then its stored response (docs/conventions.md, "Idempotency")."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (sa.UniqueConstraint("user_id", "key"),)

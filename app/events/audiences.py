@@ -1,8 +1,8 @@
 """Who may read each event, decided once, when it is written: the feed's entries (``EventEntry``).
 
-The one rule of the change feed and of webhooks (API.md, "Change feed"): **a subscriber receives every
+The one rule of the change feed and of webhooks (docs/change-feed.md): **a subscriber receives every
 event it may read, when it may first read it.** Readers are grouped into audiences, one per role of an
-organization (API.md, "Roles and who sees what"):
+organization (docs/roles.md):
 
 - ``unit:<org>``: the applicants of the undertaking unit, which see their applications from creation;
 - ``party:<org>``: the signatories of an organization named on an application, once it is past draft;

@@ -83,7 +83,7 @@ class WebhookFanout(SQLModel, table=True):
 
 
 class EventEntry(SQLModel, table=True):
-    """One event in one audience's feed, at a ``position`` of the log's order (API.md, the change feed).
+    """One event in one audience's feed, at a ``position`` of the log's order (docs/change-feed.md).
 
     An event gets an entry for each audience that may read it when it is written; an audience that
     first sees an application (or a list) later gets entries for its earlier events then, after

@@ -1,6 +1,6 @@
 """Every API endpoint × every caller (own and other organization or province) → the expected status.
 
-The table below is the contract of API.md "Roles and who sees what": 401 without credentials, 404 for
+The table below is the contract of docs/roles.md: 401 without credentials, 404 for
 what the caller may not see, 403 for what it sees but may not do, 2xx where it is allowed. The routes come
 from the app's route table, so a new route without an entry fails ``test_every_route_has_an_entry``.
 

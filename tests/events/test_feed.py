@@ -61,7 +61,7 @@ async def test_pages_follow_the_cursor_and_filter_by_type(app: FastAPI, client: 
     assert [e["id"] for e in calls] == ids[::3]
     family = await _read_all(client, admin.headers, after=before["next_cursor"], types="organization.*,call.updated")
     assert [e["id"] for e in family] == ids
-    # The id of the last event processed works as a cursor too (API.md's example).
+    # The id of the last event processed works as a cursor too (the documented example).
     by_id = (await client.get("/api/v1/events", params={"after": ids[7]}, headers=admin.headers)).json()
     assert [e["id"] for e in by_id["items"]] == ids[8:]
 

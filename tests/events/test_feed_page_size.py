@@ -15,6 +15,6 @@ def test_the_api_and_the_cli_use_the_same_page_size() -> None:
     assert option.default == option.type.max == FEED_PAGE_SIZE  # type: ignore[attr-defined]
 
 
-def test_the_readme_example_asks_for_a_page_it_may() -> None:
-    readme = (ROOT_DIR / "README.md").read_text(encoding="utf-8")
+def test_the_documented_example_asks_for_a_page_it_may() -> None:
+    readme = (ROOT_DIR / "docs" / "integration.md").read_text(encoding="utf-8")
     assert f"page_size={FEED_PAGE_SIZE}" in readme

@@ -5,7 +5,7 @@ office and resubmitted, a draft the ministry entered) runs one visible change at
 step each role's poller reads the feed from its stored cursor, the worker delivers, and both mirrors
 must hold exactly the events the role may read by then: every event of each application (or list) the
 role's own GET has shown at any step so far, written up to that step — earlier events included, as
-soon as the resource becomes visible (API.md: "a subscriber receives every event it may read, when it
+soon as the resource becomes visible (docs/change-feed.md: "a subscriber receives every event it may read, when it
 may first read it"). Deliveries are verified with the `standardwebhooks` package and deduped by event
 id; the feed itself shows each event once, and an application's events in the order they happened.
 """
