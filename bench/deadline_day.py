@@ -9,7 +9,9 @@ with a receipt `/receipts/verify` calls valid, every event the office may see re
 in the history of a submitted list it reads on each `batch.submitted`: bench/deadline_office.py), the
 `/metrics` request counters (all workers) match the load's own count per route, every attachment
 row has its file. Run at 1 and at 2 workers, each on a fresh scratch database; per operation req/s,
-p50, p99 and errors, and the 2-worker ÷ 1-worker ratio of all requests per second.
+p50, p99 and errors, and the 2-worker ÷ 1-worker ratio of all requests per second. Then the capacity
+at each worker count (bench/deadline_capacity.py): the highest open-loop arrival rate with every
+operation's p99 under 1 s and no error.
 
     .venv/bin/python -m bench.deadline_day --postgres ADMIN_URL [--seconds 60] [--workers 1,2]
 """
@@ -359,7 +361,9 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
         admin.dispose()
 
 
-def run(admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+def run(
+    admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2), capacity: bool = True
+) -> dict[str, Any]:
     runs = []
     for w in workers:
         runs.append(run_once(admin_url, w, seconds))
@@ -368,6 +372,13 @@ def run(admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2)) 
     rps = {r["workers"]: r["rps"] for r in runs}
     if 1 in rps and 2 in rps:
         out["ratio_rps"] = round(rps[2] / rps[1], 3)
+    if capacity:  # the open-loop arrival rate each worker count keeps with every p99 under 1 s
+        from bench import deadline_capacity  # it builds on this module's load and forms
+
+        found = deadline_capacity.run(admin_url, workers)
+        out["capacity"] = {f"{r['backend']}/{r['workers']}": r["capacity_rps"] for r in found["runs"]}
+        out["capacity_runs"] = [{k: v for k, v in r.items() if k != "steps"} for r in found["runs"]]
+        print("\n".join(deadline_capacity.summary(found)), flush=True)
     return out
 
 
@@ -406,8 +417,10 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--no-capacity", action="store_true", help="skip the open-loop capacity climb")
     args = parser.parse_args()
-    result = run(args.postgres, args.seconds, tuple(int(w) for w in args.workers.split(",")))
+    workers = tuple(int(w) for w in args.workers.split(","))
+    result = run(args.postgres, args.seconds, workers, capacity=not args.no_capacity)
     if "ratio_rps" in result:
         print(f"2 workers ÷ 1 worker, all requests per second: {result['ratio_rps']}")
     if any(r["problems"] for r in result["runs"]):
