@@ -10,8 +10,8 @@ both go through OpenSSL's EVP interface when this process can load a libcrypto 3
 What costs is set up once: the parsed keys (``EVP_PKEY``, read-only once made, which OpenSSL lets threads
 share) are kept per PEM, and each thread keeps, per key and ID, an ``EVP_MD_CTX`` initialised once with
 the key, SM3 and the ID. A call re-initialises it without a key (``EVP_DigestSignInit`` with a NULL key
-keeps the key's context and its ID and restarts the digest, Z included) and signs or verifies in one
-call. Contexts are never shared between threads (the service signs in worker threads); a thread's
+keeps the key's context and its ID and restarts the digest, Z included: checked once per signing
+context, against a context made afresh, before it is kept) and signs or verifies in one call. Contexts are never shared between threads (the service signs in worker threads); a thread's
 contexts are freed when the thread ends.
 """
 
@@ -154,9 +154,37 @@ def _context(lib: _LibCrypto, op: int, key_pem: bytes, distinguishing_id: bytes)
     if made is None:
         return None
     scratch = (ctypes.create_string_buffer(_MAX_SIGNATURE), ctypes.c_size_t()) if op == _SIGN else None
+    found = (*made, scratch)
+    if op == _SIGN and not _signs_right(lib, found, pkey, distinguishing_id):
+        lib.md_ctx_free(made[0])
+        lib.pkey_ctx_free(made[1])
+        return None
     contexts.lib = lib
-    contexts.by_key[(op, key_pem, distinguishing_id)] = found = (*made, scratch)
+    contexts.by_key[(op, key_pem, distinguishing_id)] = found
     return found
+
+
+def _signs_right(lib: _LibCrypto, ctx: tuple[int, int, Any], pkey: int, distinguishing_id: bytes) -> bool:
+    """Whether re-initialising the kept context without its key keeps the ID and restarts the digest, as
+    OpenSSL 3 does here: two signatures made that way, each checked by a context made afresh."""
+    md_ctx, _, (buffer, size) = ctx
+    for probe in (b"probe one", b"probe two"):
+        size.value = _MAX_SIGNATURE
+        if lib.sign_init(md_ctx, None, lib.md_sm3, None, None) != 1:
+            return False
+        if lib.sign(md_ctx, buffer, ctypes.byref(size), probe, len(probe)) != 1:
+            return False
+        fresh = _new_context(lib, _VERIFY, pkey, distinguishing_id)
+        if fresh is None:
+            return False
+        try:
+            if lib.verify(fresh[0], buffer.raw[: size.value], size.value, probe, len(probe)) != 1:
+                return False
+        finally:
+            lib.md_ctx_free(fresh[0])
+            lib.pkey_ctx_free(fresh[1])
+            lib.clear_errors()
+    return True
 
 
 def _new_context(lib: _LibCrypto, op: int, pkey: int, distinguishing_id: bytes) -> tuple[int, int] | None:
