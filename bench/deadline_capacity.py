@@ -7,8 +7,9 @@ deadline-day mix, in turn: a reviewer's list of applications (filtered as in ben
 applicant's new application, an applicant reading one of its own, and the office's change feed. Each
 step holds a rate for ``step_seconds`` and the rate goes up by ``factor`` until a step fails (a p99
 ≥ 1 s or any error, or the scheduler itself falls behind by a second); the capacity is the last rate
-that passed, or 0 if the first failed. The number of steps is capped, so the run stays bounded:
-at most ``max_steps × step_seconds`` of load per worker count, plus start-up.
+that passed, or 0 if the first failed, after two halvings of the gap between the last rate that passed
+and the first that failed. The number of steps is capped, so the run stays bounded: at most
+``(max_steps + 2) × step_seconds`` of load per worker count, plus start-up.
 
     .venv/bin/python -m bench.deadline_capacity --postgres ADMIN_URL [--workers 1,2] [--sqlite]
 """
@@ -100,10 +101,14 @@ async def _step(base: str, mix: Mix, rate: float, seconds: float) -> dict[str, A
     }
 
 
-def climb(base: str, mix: Mix, start_rate: float, factor: float, step_seconds: float, max_steps: int) -> dict[str, Any]:
-    steps, capacity, rate = [], 0.0, start_rate
-    asyncio.run(_step(base, mix, start_rate, 2))  # warm-up (connections, caches, first imports): not counted
-    for _ in range(max_steps):
+def climb(
+    base: str, mix: Mix, start_rate: float, factor: float, step_seconds: float, max_steps: int, refine: int = 2
+) -> dict[str, Any]:
+    """Up by ``factor`` until a step fails, then ``refine`` halvings of the gap between the last rate that
+    passed and the first that failed."""
+    steps: list[dict[str, Any]] = []
+
+    def held(rate: float) -> bool:
         step = asyncio.run(_step(base, mix, rate, step_seconds))
         steps.append(step)
         print(
@@ -111,10 +116,22 @@ def climb(base: str, mix: Mix, start_rate: float, factor: float, step_seconds: f
             f"scheduler lag {step['scheduler_lag_ms']} ms -> {'pass' if step['passed'] else 'FAIL'}",
             flush=True,
         )
-        if not step["passed"]:
+        return bool(step["passed"])
+
+    asyncio.run(_step(base, mix, start_rate, 2))  # warm-up (connections, caches, first imports): not counted
+    capacity, failed, rate = 0.0, None, start_rate
+    for _ in range(max_steps):
+        if not held(rate):
+            failed = rate
             break
         capacity, rate = rate, round(rate * factor, 1)
-    return {"capacity_rps": capacity, "steps": steps, "reached_cap": bool(steps) and steps[-1]["passed"]}
+    for _ in range(refine if failed is not None and capacity else 0):
+        middle = round((capacity + failed) / 2, 1)
+        if held(middle):
+            capacity = middle
+        else:
+            failed = middle
+    return {"capacity_rps": capacity, "first_failed_rps": failed, "steps": steps, "reached_cap": failed is None}
 
 
 @contextmanager
