@@ -32,7 +32,8 @@ import httpx
 import sqlalchemy as sa
 
 from app.core.settings import Settings
-from bench.deadline_day import Load, _form, _stats
+from bench.deadline_day import _form
+from bench.deadline_load import Load, stats
 from bench.deadline_people import Recommender, serve, setup
 
 P99_LIMIT_S = 1.0
@@ -85,7 +86,7 @@ async def _step(base: str, mix: Mix, rate: float, seconds: float) -> dict[str, A
             tasks.append(asyncio.create_task(mix.one(http, load)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
-    ops = _stats(load, elapsed)
+    ops = stats(load, elapsed)
     errors = sum(o["errors"] for o in ops.values())
     worst = max((o["p99_ms"] or 0 for o in ops.values()), default=0)
     # A scheduler a second late is the load generator at its limit, not the server: the step does not count.
@@ -119,19 +120,19 @@ def climb(
         return bool(step["passed"])
 
     asyncio.run(_step(base, mix, start_rate, 2))  # warm-up (connections, caches, first imports): not counted
-    capacity, failed, rate = 0.0, None, start_rate
+    capacity, failed, rate = 0.0, 0.0, start_rate  # failed: 0 until a step fails
     for _ in range(max_steps):
         if not held(rate):
             failed = rate
             break
         capacity, rate = rate, round(rate * factor, 1)
-    for _ in range(refine if failed is not None and capacity else 0):
+    for _ in range(refine if failed and capacity else 0):
         middle = round((capacity + failed) / 2, 1)
         if held(middle):
             capacity = middle
         else:
             failed = middle
-    return {"capacity_rps": capacity, "first_failed_rps": failed, "steps": steps, "reached_cap": failed is None}
+    return {"capacity_rps": capacity, "first_failed_rps": failed or None, "steps": steps, "reached_cap": not failed}
 
 
 @contextmanager

@@ -20,12 +20,10 @@ import argparse
 import asyncio
 import os
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from app.attachments.models import Attachment
 from app.core.db import make_database
 from app.core.outbox_models import Event
 from app.core.settings import Settings
+from bench.deadline_load import Load, stats
 from bench.deadline_office import OfficeView, compare_counts, scrape_requests, tail, whole_feed
 from bench.deadline_people import Recommender, serve, setup
 from tests.attachments.files import BigPdf
@@ -45,40 +44,6 @@ from tests.attachments.files import BigPdf
 MiB = 1024 * 1024
 SIGNING_ROLES = ("undertaking", "guarantor", "guidance")
 SECTIONS = ("basic_situation", "groundwork", "objectives", "main_tasks", "schedule", "expected_results", "safeguards")
-
-
-class Load:
-    """Timings and answers per operation, and what the checks need."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, list[str]] = defaultdict(list)
-        self.server_errors = 0
-
-    async def call(
-        self,
-        http: httpx.AsyncClient,
-        op: str,
-        method: str,
-        url: str,
-        key: str,
-        ok: tuple[int, ...] = (200, 201),
-        **kw: Any,
-    ) -> httpx.Response | None:
-        headers = {"Authorization": f"Bearer {key}", **kw.pop("headers", {})}
-        start = time.perf_counter()
-        try:
-            r = await http.request(method, url, headers=headers, **kw)
-        except httpx.HTTPError as exc:
-            self.errors[op].append(f"{type(exc).__name__}: {exc}")
-            return None
-        self.times[op].append(time.perf_counter() - start)
-        if r.status_code >= 500:
-            self.server_errors += 1
-        if r.status_code not in ok:
-            self.errors[op].append(f"{r.status_code} {r.text[:200]}")
-            return None
-        return r
 
 
 def _form(call_id: str, rec: Recommender, unit: dict[str, str], n: int) -> dict[str, Any]:
@@ -269,20 +234,6 @@ async def _verify(base: str, recs: list[Recommender], batches: dict[str, str], o
     return problems
 
 
-def _stats(load: Load, elapsed: float) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for op in sorted(set(load.times) | set(load.errors)):
-        t = sorted(load.times.get(op, []))
-        out[op] = {
-            "requests": len(t),
-            "rps": round(len(t) / elapsed, 1),
-            "p50_ms": round(statistics.median(t) * 1000, 1) if t else None,
-            "p99_ms": round(t[min(len(t) - 1, int(len(t) * 0.99))] * 1000, 1) if t else None,
-            "errors": len(load.errors.get(op, [])),
-        }
-    return out
-
-
 def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
     admin = sa.create_engine(
         admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
@@ -339,7 +290,7 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
                 "seconds": round(elapsed, 1),
                 "requests": total,
                 "rps": round(total / elapsed, 1),
-                "operations": _stats(load, elapsed),
+                "operations": stats(load, elapsed),
                 "batches_submitted": len(batches),
                 "applications_recommended": sum(len(r.recommended) for r in recs),
                 "events": len(events),
