@@ -120,30 +120,31 @@ _KEPT: dict[tuple[int, bytes], int] = {}
 _KEPT_LOCK = threading.Lock()
 
 
-class _Contexts(threading.local):
-    """One thread's initialised contexts: (op, key PEM, ID) → (EVP_MD_CTX, EVP_PKEY_CTX, scratch)."""
+class _Contexts:
+    """One thread's initialised contexts: (op, key PEM, ID) → (EVP_MD_CTX, EVP_PKEY_CTX, scratch). Held by a
+    ``threading.local``, so it is dropped, and its contexts freed, when its thread ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, lib: _LibCrypto) -> None:
+        self.lib = lib
         self.by_key: dict[tuple[int, bytes, bytes], tuple[int, int, Any]] = {}
-        self.lib: _LibCrypto | None = None
 
-    def __del__(self) -> None:  # the thread ended (or the process is exiting)
-        lib = self.lib
-        if lib is not None:
-            for md_ctx, pkey_ctx, _ in self.by_key.values():
-                lib.md_ctx_free(md_ctx)
-                lib.pkey_ctx_free(pkey_ctx)
+    def __del__(self) -> None:
+        for md_ctx, pkey_ctx, _ in self.by_key.values():
+            self.lib.md_ctx_free(md_ctx)
+            self.lib.pkey_ctx_free(pkey_ctx)
         self.by_key = {}
 
 
-_THREAD = _Contexts()
+_THREAD = threading.local()
 _CONTEXTS_PER_THREAD = 256
 
 
 def _context(lib: _LibCrypto, op: int, key_pem: bytes, distinguishing_id: bytes) -> tuple[int, int, Any] | None:
     """This thread's context of ``op`` with the key and ID, initialised once; None when the PEM is not an
     SM2 key to OpenSSL (or too many keys are kept)."""
-    contexts = _THREAD
+    contexts: _Contexts | None = getattr(_THREAD, "contexts", None)
+    if contexts is None:
+        contexts = _THREAD.contexts = _Contexts(lib)
     found = contexts.by_key.get((op, key_pem, distinguishing_id))
     if found is not None:
         return found
@@ -159,7 +160,6 @@ def _context(lib: _LibCrypto, op: int, key_pem: bytes, distinguishing_id: bytes)
         lib.md_ctx_free(made[0])
         lib.pkey_ctx_free(made[1])
         return None
-    contexts.lib = lib
     contexts.by_key[(op, key_pem, distinguishing_id)] = found
     return found
 
