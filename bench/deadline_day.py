@@ -9,7 +9,9 @@ with a receipt `/receipts/verify` calls valid, every event the office may see re
 in the history of a submitted list it reads on each `batch.submitted`: bench/deadline_office.py), the
 `/metrics` request counters (all workers) match the load's own count per route, every attachment
 row has its file. Run at 1 and at 2 workers, each on a fresh scratch database; per operation req/s,
-p50, p99 and errors, and the 2-worker ÷ 1-worker ratio of all requests per second.
+p50, p99 and errors, and the 2-worker ÷ 1-worker ratio of all requests per second. Then the capacity
+at each worker count (bench/deadline_capacity.py): the highest open-loop arrival rate with every
+operation's p99 under 1 s and no error.
 
     .venv/bin/python -m bench.deadline_day --postgres ADMIN_URL [--seconds 60] [--workers 1,2]
 """
@@ -18,12 +20,10 @@ import argparse
 import asyncio
 import os
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from app.attachments.models import Attachment
 from app.core.db import make_database
 from app.core.outbox_models import Event
 from app.core.settings import Settings
+from bench.deadline_load import Load, stats
 from bench.deadline_office import OfficeView, compare_counts, scrape_requests, tail, whole_feed
 from bench.deadline_people import Recommender, serve, setup
 from tests.attachments.files import BigPdf
@@ -43,40 +44,6 @@ from tests.attachments.files import BigPdf
 MiB = 1024 * 1024
 SIGNING_ROLES = ("undertaking", "guarantor", "guidance")
 SECTIONS = ("basic_situation", "groundwork", "objectives", "main_tasks", "schedule", "expected_results", "safeguards")
-
-
-class Load:
-    """Timings and answers per operation, and what the checks need."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, list[str]] = defaultdict(list)
-        self.server_errors = 0
-
-    async def call(
-        self,
-        http: httpx.AsyncClient,
-        op: str,
-        method: str,
-        url: str,
-        key: str,
-        ok: tuple[int, ...] = (200, 201),
-        **kw: Any,
-    ) -> httpx.Response | None:
-        headers = {"Authorization": f"Bearer {key}", **kw.pop("headers", {})}
-        start = time.perf_counter()
-        try:
-            r = await http.request(method, url, headers=headers, **kw)
-        except httpx.HTTPError as exc:
-            self.errors[op].append(f"{type(exc).__name__}: {exc}")
-            return None
-        self.times[op].append(time.perf_counter() - start)
-        if r.status_code >= 500:
-            self.server_errors += 1
-        if r.status_code not in ok:
-            self.errors[op].append(f"{r.status_code} {r.text[:200]}")
-            return None
-        return r
 
 
 def _form(call_id: str, rec: Recommender, unit: dict[str, str], n: int) -> dict[str, Any]:
@@ -267,20 +234,6 @@ async def _verify(base: str, recs: list[Recommender], batches: dict[str, str], o
     return problems
 
 
-def _stats(load: Load, elapsed: float) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for op in sorted(set(load.times) | set(load.errors)):
-        t = sorted(load.times.get(op, []))
-        out[op] = {
-            "requests": len(t),
-            "rps": round(len(t) / elapsed, 1),
-            "p50_ms": round(statistics.median(t) * 1000, 1) if t else None,
-            "p99_ms": round(t[min(len(t) - 1, int(len(t) * 0.99))] * 1000, 1) if t else None,
-            "errors": len(load.errors.get(op, [])),
-        }
-    return out
-
-
 def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
     admin = sa.create_engine(
         admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
@@ -337,7 +290,7 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
                 "seconds": round(elapsed, 1),
                 "requests": total,
                 "rps": round(total / elapsed, 1),
-                "operations": _stats(load, elapsed),
+                "operations": stats(load, elapsed),
                 "batches_submitted": len(batches),
                 "applications_recommended": sum(len(r.recommended) for r in recs),
                 "events": len(events),
@@ -359,7 +312,9 @@ def run_once(admin_url: str, workers: int, seconds: float) -> dict[str, Any]:
         admin.dispose()
 
 
-def run(admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+def run(
+    admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2), capacity: bool = True
+) -> dict[str, Any]:
     runs = []
     for w in workers:
         runs.append(run_once(admin_url, w, seconds))
@@ -368,6 +323,13 @@ def run(admin_url: str, seconds: float = 60, workers: tuple[int, ...] = (1, 2)) 
     rps = {r["workers"]: r["rps"] for r in runs}
     if 1 in rps and 2 in rps:
         out["ratio_rps"] = round(rps[2] / rps[1], 3)
+    if capacity:  # the open-loop arrival rate each worker count keeps with every p99 under 1 s
+        from bench import deadline_capacity  # it builds on this module's load and forms
+
+        found = deadline_capacity.run(admin_url, workers)
+        out["capacity"] = {f"{r['backend']}/{r['workers']}": r["capacity_rps"] for r in found["runs"]}
+        out["capacity_runs"] = [{k: v for k, v in r.items() if k != "steps"} for r in found["runs"]]
+        print("\n".join(deadline_capacity.summary(found)), flush=True)
     return out
 
 
@@ -406,8 +368,10 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--no-capacity", action="store_true", help="skip the open-loop capacity climb")
     args = parser.parse_args()
-    result = run(args.postgres, args.seconds, tuple(int(w) for w in args.workers.split(",")))
+    workers = tuple(int(w) for w in args.workers.split(","))
+    result = run(args.postgres, args.seconds, workers, capacity=not args.no_capacity)
     if "ratio_rps" in result:
         print(f"2 workers ÷ 1 worker, all requests per second: {result['ratio_rps']}")
     if any(r["problems"] for r in result["runs"]):

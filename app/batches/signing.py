@@ -4,8 +4,8 @@ Keys are PEM as OpenSSL 3 writes them: PKCS#8 private keys, SubjectPublicKeyInfo
 ``id-ecPublicKey`` on the curve 1.2.156.10197.1.301). Signatures are raw bytes: Ed25519's 64 bytes, SM2's
 DER ``SEQUENCE {r, s}``. SM2 hashes Z (GB/T 32918.2) with the default distinguishing ID of GB/T 35276.
 ``cryptography`` has no SM2 curve, so SM2 (with its SM3) is done in C by ``gmalglib`` (``secrets`` for k),
-and the key files are encoded with ``asn1crypto``; verification goes through the system's OpenSSL 3 where
-there is one (``sm2_openssl``: several times faster). The suite checks both directions against OpenSSL 3.
+and the key files are encoded with ``asn1crypto``; signing and verification go through the system's
+OpenSSL 3 where there is one (``sm2_openssl``: several times faster). The suite checks both directions against OpenSSL 3.
 """
 
 import functools
@@ -130,6 +130,10 @@ def load_private(alg: Alg, data: bytes) -> PrivateKey:
 
 
 def sign(key: PrivateKey, payload: bytes) -> bytes:
+    if key.alg == "SM2-SM3":
+        made = sm2_openssl.sign(key.pem, payload, SM2_DEFAULT_ID)
+        if made is not None:
+            return made
     der = _unarmor(key.pem, "PRIVATE KEY")
     if key.alg == "Ed25519":
         private = serialization.load_der_private_key(der, password=None)
@@ -180,6 +184,10 @@ def verify(alg: Alg, public_pem: bytes, payload: bytes, signature: bytes) -> boo
         except InvalidSignature:
             return False
         return True
+    # OpenSSL parses the DER itself (strictly: canonical encoding, r and s in [1, n-1]).
+    judged = sm2_openssl.verify(public_pem, payload, signature, SM2_DEFAULT_ID)
+    if judged is not None:
+        return judged
     try:
         parsed = algos.DSASignature.load(signature, strict=True)
         r, s = parsed["r"].native, parsed["s"].native
@@ -193,7 +201,4 @@ def verify(alg: Alg, public_pem: bytes, payload: bytes, signature: bytes) -> boo
         or s.bit_length() > 256
     ):
         return False
-    judged = sm2_openssl.verify(public_pem, payload, signature, SM2_DEFAULT_ID)
-    if judged is not None:
-        return judged
     return bool(_sm2(None, _sm2_point(public_pem)).verify(payload, r.to_bytes(32, "big") + s.to_bytes(32, "big")))

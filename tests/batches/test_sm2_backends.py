@@ -37,3 +37,30 @@ def test_openssl_declines_what_is_not_an_sm2_key() -> None:
     ed = signing.generate("Ed25519")
     assert sm2_openssl.verify(ed.public_pem, PAYLOAD, b"0", signing.SM2_DEFAULT_ID) is None
     assert sm2_openssl.verify(b"not a key", PAYLOAD, b"0", signing.SM2_DEFAULT_ID) is None
+
+
+def test_openssl_signatures_verify_with_gmalglib_across_threads() -> None:
+    # Each thread keeps its own initialised contexts per key; signatures made concurrently by several
+    # threads with two keys are each good for their own payload, by OpenSSL's and gmalglib's verdicts.
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [signing.generate("SM2-SM3"), signing.generate("SM2-SM3")]
+
+    def make(n: int) -> tuple[signing.PrivateKey, bytes, bytes]:
+        key, payload = keys[n % 2], PAYLOAD + b"%d" % n
+        made = sm2_openssl.sign(key.pem, payload, signing.SM2_DEFAULT_ID)
+        assert made is not None
+        return key, payload, made
+
+    with ThreadPoolExecutor(4) as pool:
+        signed = list(pool.map(make, range(40)))
+    for key, payload, signature in signed:
+        assert gmalglib_verdict(key.public_pem, payload, signature)
+        assert sm2_openssl.verify(key.public_pem, payload, signature, signing.SM2_DEFAULT_ID) is True
+        assert not gmalglib_verdict(keys[0].public_pem if key is keys[1] else keys[1].public_pem, payload, signature)
+
+
+def test_openssl_declines_to_sign_with_what_is_not_an_sm2_key() -> None:
+    ed = signing.generate("Ed25519")
+    assert sm2_openssl.sign(ed.pem, PAYLOAD, signing.SM2_DEFAULT_ID) is None
+    assert sm2_openssl.sign(b"not a key", PAYLOAD, signing.SM2_DEFAULT_ID) is None
