@@ -10,6 +10,16 @@ from app.core.schema_extra import NOT_NULL
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
+# One mailbox (addr-spec): no spaces, quotes, angle brackets or control characters, a dotted domain.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,63}$",
+    ),
+    Field(description="Where notices by e-mail go (docs/notifications.md)", examples=["wangfang@example.cn"]),
+]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
 ]
@@ -32,15 +42,21 @@ class UserCreate(Strict):
     organization_id: str = Field(max_length=32)
     roles: list[Role] = Field(min_length=1, max_length=5)
     password: Password
+    email: Email | None = None
+    email_notifications: StrictBool = Field(default=True, description="false: no notices by e-mail")
 
 
 class UserUpdate(Strict):
-    """A merge patch of the user: members sent replace; none of them can be removed (`null` is 422)."""
+    """A merge patch of the user: members sent replace; `email: null` removes the address, the others
+    cannot be removed (`null` is 422). A user who is not an admin may patch their own `email` and
+    `email_notifications`, nothing else."""
 
     display_name: Name | None = Field(default=None, json_schema_extra=NOT_NULL)
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=5, json_schema_extra=NOT_NULL)
     password: Password | None = Field(default=None, json_schema_extra=NOT_NULL)
     is_active: StrictBool | None = Field(default=None, json_schema_extra=NOT_NULL)
+    email: Email | None = None
+    email_notifications: StrictBool | None = Field(default=None, json_schema_extra=NOT_NULL)
 
 
 class UserPublic(BaseModel):
@@ -50,6 +66,8 @@ class UserPublic(BaseModel):
     organization_id: str
     roles: list[Role]
     is_active: bool
+    email: str | None
+    email_notifications: bool
     version: int
     created_at: datetime
     updated_at: datetime
@@ -65,6 +83,9 @@ class MePublic(BaseModel):
     recommender_kind: str | None
     roles: list[Role]
     authenticated_with: str = Field(description="`token` or `api_key`")
+    email: str | None = Field(description="Where notices by e-mail go (`PATCH /users/{id}` changes it)")
+    email_notifications: bool
+    version: int = Field(description="The user's version: `If-Match` of `PATCH /users/{id}` on oneself")
 
 
 class ApiKeyCreate(Strict):

@@ -245,6 +245,8 @@ def create_user(
     roles: list[str],
     password: str,
     now: datetime,
+    email: str | None = None,
+    email_notifications: bool = True,
 ) -> User:
     organization_or_error(session, organization_id, "/organization_id")
     if session.execute(sa.select(col(User.id)).where(col(User.username_folded) == fold_username(username))).first():
@@ -260,6 +262,8 @@ def create_user(
         organization_id=organization_id,
         roles=sorted(set(roles)),
         password_hash=hash_password(password),
+        email=email,
+        email_notifications=email_notifications,
         created_at=now,
         updated_at=now,
     )
