@@ -28,7 +28,8 @@ def _all_attachment_types() -> list[AttachmentType]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SMPS_", env_file=".env", extra="ignore")
+    # Errors name the setting, never its value (SMPS_SMTP_URL and others may hold a password).
+    model_config = SettingsConfigDict(env_prefix="SMPS_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./var/smps.db"
     storage_dir: Path = Path("./var/files")
