@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -10,9 +11,9 @@ from app.mail.delivery import Mailer, backoff
 from app.mail.models import MailDelivery
 from app.mail.smtp import send
 from app.worker import Worker
-from tests.conftest import Actor
+from tests.conftest import Actor, FakeClock
 from tests.events.conftest import emit, make_application
-from tests.factories import make_org, make_user
+from tests.factories import make_org, make_user, seeded_org
 from tests.mail.conftest import MailServer, later, now, set_email
 
 
@@ -61,7 +62,9 @@ def test_a_server_that_is_down_gets_the_mail_once_it_is_up(
     assert worker.run_once(later(t0, hours=1)).mails_attempted == 0
 
 
-def test_retries_are_bounded_and_back_off_exponentially(app: FastAPI, settings: Settings, mail_server: MailServer) -> None:
+def test_retries_are_bounded_and_back_off_exponentially(
+    app: FastAPI, settings: Settings, mail_server: MailServer
+) -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
     assert backoff(30).total_seconds() == 6 * 3600
     mail_server.stop()
@@ -142,3 +145,30 @@ def test_events_before_mail_was_turned_on_are_not_mailed(
         assert on.run_once(now()).mails_sent == 1
     finally:
         on.close()
+
+
+async def test_undelivered_mails_in_metrics(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock, worker: Worker, mail_server: MailServer
+) -> None:
+    admin = make_user(app, seeded_org(app, "office"), "admin")
+
+    async def gauges() -> tuple[float, float]:
+        r = await client.get("/metrics", headers=admin.headers)
+        assert r.status_code == 200, r.text
+        values = {
+            line.split(" ")[0]: float(line.split(" ")[1])
+            for line in r.text.splitlines()
+            if line.startswith("smps_mail")
+        }
+        return values["smps_mails_undelivered"], values["smps_mail_oldest_undelivered_age_seconds"]
+
+    assert await gauges() == (0, 0)
+    mail_server.stop()
+    _returned(app, applicants=2)
+    worker.run_once(clock.now)
+    clock.advance(minutes=5)
+    count, age = await gauges()
+    assert count == 2 and 300 <= age < 310
+    mail_server.start()
+    worker.run_once(clock.now)
+    assert await gauges() == (0, 0)

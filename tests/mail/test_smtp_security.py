@@ -112,13 +112,25 @@ def test_implicit_tls(app: FastAPI, settings: Settings, tmp_path: Path) -> None:
 
 def test_smtp_urls() -> None:
     plain = parse_smtp_url("smtp://mail.example.cn")
-    assert (plain.host, plain.port, plain.tls, plain.starttls, plain.username) == ("mail.example.cn", 25, False, False, None)
+    assert (plain.host, plain.port, plain.tls, plain.starttls, plain.username) == (
+        "mail.example.cn",
+        25,
+        False,
+        False,
+        None,
+    )
     upgraded = parse_smtp_url("smtp://u%40x:p%3Aw@mail.example.cn?starttls=true")
     assert (upgraded.port, upgraded.starttls, upgraded.username, upgraded.password) == (587, True, "u@x", "p:w")
     implicit = parse_smtp_url("smtps://mail.example.cn:2465", "user", "secret")
     assert (implicit.port, implicit.tls, implicit.username, implicit.password) == (2465, True, "user", "secret")
     assert implicit.encrypted and not plain.encrypted
-    for bad in ("http://mail.example.cn", "smtp://", "smtp://h?starttls=maybe", "smtps://h?starttls=true", "smtp://h?x=1"):
+    for bad in (
+        "http://mail.example.cn",
+        "smtp://",
+        "smtp://h?starttls=maybe",
+        "smtps://h?starttls=true",
+        "smtp://h?x=1",
+    ):
         with pytest.raises(ValueError) as caught:
             parse_smtp_url(bad)
         assert "SMPS_SMTP_URL" in str(caught.value)
