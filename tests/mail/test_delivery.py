@@ -1,5 +1,6 @@
 """Sending notices: a server that is down, bounded retries, a worker that dies mid-batch, several workers."""
 
+import threading
 from datetime import datetime
 
 import httpx
@@ -172,3 +173,32 @@ async def test_undelivered_mails_in_metrics(
     mail_server.start()
     worker.run_once(clock.now)
     assert await gauges() == (0, 0)
+
+
+def test_workers_sharing_the_queue_send_each_mail_once(
+    app: FastAPI, settings: Settings, mail_server: MailServer
+) -> None:
+    _returned(app, applicants=12)
+    workers = [Worker(app.state.database, settings) for _ in range(3)]
+    t0 = now()
+    results: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def run(worker: Worker) -> None:
+        result = worker.run_once(t0)
+        with lock:
+            results.append((result.mails_made, result.mails_sent))
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for w in workers:
+            w.close()
+    assert sum(made for made, _ in results) == 12 and sum(sent for _, sent in results) == 12
+    addresses = mail_server.inbox.addresses()
+    assert len(addresses) == 12 and len(set(addresses)) == 12
+    assert {(r.state, r.attempts) for r in _rows(app)} == {("sent", 1)}
