@@ -271,13 +271,16 @@ def update_user(
     if_match: IfMatch = None,
 ) -> UserPublic:
     """Change a user's name, roles, password, active flag or e-mail (admin; If-Match). Any user may
-    change their own `email` (`null` removes it) and `email_notifications` (the version is `GET /me`'s).
+    change their own `email` (`null` removes it) and `email_notifications` (the version is `GET /me`'s);
+    `me` as the id names the caller.
 
     A new password or deactivation ends the user's bearer tokens (reactivation does not bring them
     back). API keys survive a password change; they are refused while the user is inactive and work
     again once reactivated (revoke them with `DELETE /api-keys/{id}`). No one may deactivate
     themselves, and the last active admin cannot be demoted or deactivated.
     """
+    if user_id == "me":
+        user_id = principal.user_id
     if not (user_id == principal.user_id and body.model_fields_set <= SELF_SERVICE):
         require_role(principal, Role.admin)
     user = session.get(User, user_id)

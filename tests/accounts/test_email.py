@@ -36,6 +36,12 @@ async def test_a_user_sets_clears_and_opts_out_of_their_own_email(app: FastAPI, 
     assert r.status_code == 200 and r.json()["email"] is None
     me = await _me(client, user.headers)
     assert (me["email"], me["email_notifications"]) == (None, False)
+    r = await client.patch(
+        "/api/v1/users/me",
+        json={"email_notifications": True},
+        headers={**user.headers, "If-Match": f'"{me["version"]}"'},
+    )
+    assert r.status_code == 200 and r.json()["id"] == user.user_id and r.json()["email_notifications"] is True
 
 
 async def test_a_user_may_not_change_anything_else_nor_anyone_else(app: FastAPI, client: httpx.AsyncClient) -> None:
