@@ -10,5 +10,6 @@ from app.core import idempotency_models as _idempotency  # noqa: F401
 from app.core import outbox_models as _outbox  # noqa: F401
 from app.events import audiences as _audiences  # noqa: F401  (writes the feed's entries with the events)
 from app.events import models as _events  # noqa: F401
+from app.mail import models as _mail  # noqa: F401
 from app.organizations import models as _organizations  # noqa: F401
 from app.reference import models as _reference  # noqa: F401

@@ -1,10 +1,11 @@
-"""The background worker: webhooks, housekeeping, bulk uploads and the storage sweep; ``smps worker``.
+"""The background worker: webhooks, notices by e-mail, housekeeping, bulk uploads and the storage sweep; ``smps worker``.
 
 Each pass (``run_once``):
 
 1. **Webhooks** (``app.events.delivery``): new events are fanned out to the subscriptions, then every
-   due delivery is attempted.
-2. **Housekeeping** (every few minutes): prune old events and finished deliveries, purge expired
+   due delivery is attempted. **Mail** (``app.mail.delivery``, when ``SMPS_SMTP_URL`` is set): the
+   same for notices by e-mail (while it is off, its cursor follows the newest event).
+2. **Housekeeping** (every few minutes): prune old events and finished deliveries and mails, purge expired
    idempotency keys.
 3. **Bulk uploads** (every minute, and on the first pass — at service start): uploads whose runner
    is gone (its lease ran out: the process died) run again (``app.bulk.runner``). Any number of
@@ -38,6 +39,8 @@ from app.core.outbox_models import Event, EventCounter
 from app.core.settings import Settings
 from app.events.delivery import Webhooks
 from app.events.models import EventEntry, WebhookAttempt, WebhookDelivery, WebhookFanout
+from app.mail.delivery import Mailer, skip_fan_out
+from app.mail.models import MailDelivery, MailFanout
 
 log = logging.getLogger("smps.worker")
 
@@ -51,24 +54,32 @@ class PassResult:
     fanned_out: int = 0
     attempted: int = 0
     succeeded: int = 0
+    mails_made: int = 0
+    mails_attempted: int = 0
+    mails_sent: int = 0
     pruned: dict[str, int] = field(default_factory=dict)
     resumed: list[str] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
-        return bool(self.fanned_out or self.attempted)
+        return bool(self.fanned_out or self.attempted or self.mails_made or self.mails_attempted)
 
 
 def prune(database: Database, settings: Settings, now: datetime) -> dict[str, int]:
     """Delete events past retention (only those already fanned out), old finished deliveries and
     expired idempotency keys, in short batches."""
-    counts = {"events": 0, "deliveries": 0, "idempotency_keys": 0}
+    counts = {"events": 0, "deliveries": 0, "mails": 0, "idempotency_keys": 0}
     if settings.event_retention_days is not None:
         counts["events"] = _prune_log(database, now - timedelta(days=settings.event_retention_days))
     cutoff = now - timedelta(days=settings.webhook_delivery_retention_days)
     finished = sa.select(col(WebhookDelivery.id)).where(col(WebhookDelivery.completed_at) < cutoff).limit(PRUNE_BATCH)
     counts["deliveries"] = _delete_batches(
         database, finished, _column(WebhookDelivery, "id"), _column(WebhookAttempt, "delivery_id")
+    )
+    counts["mails"] = _delete_batches(
+        database,
+        sa.select(col(MailDelivery.id)).where(col(MailDelivery.completed_at) < cutoff).limit(PRUNE_BATCH),
+        _column(MailDelivery, "id"),
     )
     counts["idempotency_keys"] = _delete_batches(
         database,
@@ -79,16 +90,18 @@ def prune(database: Database, settings: Settings, now: datetime) -> dict[str, in
 
 
 def _prune_log(database: Database, cutoff: datetime) -> int:
-    """Prune the log up to the last event older than ``cutoff`` that webhooks have fanned out.
+    """Prune the log up to the last event older than ``cutoff`` that webhooks and mail have fanned out.
 
     The feed's entries up to that position go, then the events no remaining entry shows (an event
     revealed to an audience later stays while that entry does); the counter keeps the pruned
     position, so a cursor before it answers 410 ``cursor_expired``.
     """
     with database.reader() as session:
-        fanned_out = session.execute(sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1)).scalar()
-        if fanned_out is None:
+        webhooks = session.execute(sa.select(col(WebhookFanout.last_seq)).where(col(WebhookFanout.id) == 1)).scalar()
+        mails = session.execute(sa.select(col(MailFanout.last_seq)).where(col(MailFanout.id) == 1)).scalar()
+        if webhooks is None or mails is None:
             return 0
+        fanned_out = min(webhooks, mails)
         old = col(Event.occurred_at) < cutoff
         through = max(
             session.execute(sa.select(sa.func.max(col(Event.seq))).where(old, col(Event.seq) <= fanned_out)).scalar()
@@ -151,6 +164,7 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.webhooks = Webhooks(database, settings, client=client)
+        self.mailer = Mailer(database, settings) if settings.mail_enabled else None
         self._last_housekeeping: datetime | None = None
         self._last_resume: datetime | None = None
         # run_forever resumes bulk uploads in a thread of its own; a single pass (run_once) waits for them.
@@ -168,6 +182,11 @@ class Worker:
         result = PassResult()
         result.fanned_out = self.webhooks.fan_out(clock())
         result.attempted, result.succeeded = self.webhooks.deliver_due(clock)
+        if self.mailer is not None:
+            result.mails_made = self.mailer.fan_out(clock())
+            result.mails_attempted, result.mails_sent = self.mailer.send_due(clock)
+        else:
+            skip_fan_out(self.database)
         started = clock()
         if self._last_housekeeping is None or started - self._last_housekeeping >= HOUSEKEEPING_EVERY:
             result.pruned = prune(self.database, self.settings, started)
@@ -257,7 +276,7 @@ def start_worker_thread(settings: Settings) -> threading.Event:
 
 
 @click.command(
-    help="Deliver webhooks and prune old events, deliveries and idempotency keys. "
+    help="Deliver webhooks and e-mail notices and prune old events, deliveries and idempotency keys. "
     "Run several on PostgreSQL if one is not enough; they share the work."
 )
 @click.option("--once", is_flag=True, help="Do one pass and exit (for a scheduler).")
@@ -278,7 +297,9 @@ def worker(once: bool) -> None:
             pass_worker.close()
             database.dispose()
         click.echo(
-            f"fanned out {result.fanned_out}, attempted {result.attempted}, succeeded {result.succeeded}", err=True
+            f"fanned out {result.fanned_out}, attempted {result.attempted}, succeeded {result.succeeded}; "
+            f"mails made {result.mails_made}, attempted {result.mails_attempted}, sent {result.mails_sent}",
+            err=True,
         )
         return
     stop = threading.Event()

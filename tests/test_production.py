@@ -114,3 +114,19 @@ def test_development_makes_keys_on_first_start(tmp_path: Path) -> None:
     keys = FileKeyStore(tmp_path / "keys").published()
     assert sorted(k.alg for k in keys) == ["Ed25519", "SM2-SM3"] and all(k.development for k in keys)
     assert all(k.kid in r.stderr for k in keys)
+
+
+def test_mail_in_production_needs_the_portal_address_and_never_sends_a_password_in_clear(tmp_path: Path) -> None:
+    FileKeyStore(tmp_path / "keys").generate()
+    base = {"public_base_url": "https://smps.example.cn"}
+    safe = production(tmp_path, smtp_url="smtps://user:pw@mail.example.cn", **base)
+    assert problems(safe) == [] and startup.warnings(safe) == []
+    assert problems(production(tmp_path, smtp_url="smtp://user:pw@mail.example.cn?starttls=true", **base)) == []
+    [clear] = problems(production(tmp_path, smtp_url="smtp://mail.example.cn", smtp_username="u", **base))
+    assert "password in clear" in clear
+    [linkless] = problems(production(tmp_path, smtp_url="smtps://mail.example.cn"))
+    assert "SMPS_PUBLIC_BASE_URL" in linkless
+    # Plain SMTP without a password: allowed, with a warning unless the relay is on this host.
+    plain = production(tmp_path, smtp_url="smtp://mail.example.cn", **base)
+    assert problems(plain) == [] and "without TLS" in startup.warnings(plain)[0]
+    assert startup.warnings(production(tmp_path, smtp_url="smtp://127.0.0.1:25", **base)) == []

@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core.types import json_column, utc_column
@@ -41,6 +42,9 @@ class User(SQLModel, table=True):
     roles: list[str] = json_column(list)
     password_hash: str | None = Field(default=None, max_length=255)
     is_active: bool = True
+    # Where notices go (app.mail); none: the user gets none. ``email_notifications`` false: opted out.
+    email: str | None = Field(default=None, max_length=254)
+    email_notifications: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     version: int = 1
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()

@@ -44,6 +44,8 @@ from app.organizations.models import Organization, RecommenderKind
 
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
+# What a user may change of their own account without being an admin.
+SELF_SERVICE = frozenset({"email", "email_notifications"})
 
 
 def checked_password(
@@ -119,7 +121,8 @@ def revoke_token(
 def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
     """The calling user, its organization and roles."""
     org = session.get(Organization, principal.organization_id)
-    assert org is not None
+    user = session.get(User, principal.user_id)
+    assert org is not None and user is not None
     return MePublic(
         id=principal.user_id,
         username=principal.username,
@@ -130,6 +133,9 @@ def get_me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
         recommender_kind=cast(RecommenderKind | None, org.recommender_kind),
         roles=[Role(r) for r in sorted(principal.roles)],
         authenticated_with="api_key" if principal.api_key_id else "token",
+        email=user.email,
+        email_notifications=user.email_notifications,
+        version=user.version,
     )
 
 
@@ -237,6 +243,8 @@ def create_user(
         organization_id=body.organization_id,
         roles=[r.value for r in body.roles],
         password=body.password,
+        email=body.email,
+        email_notifications=body.email_notifications,
         now=now,
     )
     response.headers["ETag"] = etag(user.version)
@@ -269,19 +277,24 @@ def update_user(
     response: Response,
     if_match: IfMatch = None,
 ) -> UserPublic:
-    """Change a user's name, roles, password or active flag (admin; If-Match).
+    """Change a user's name, roles, password, active flag or e-mail (admin; If-Match). Any user may
+    change their own `email` (`null` removes it) and `email_notifications` (the version is `GET /me`'s);
+    `me` as the id names the caller.
 
     A new password or deactivation ends the user's bearer tokens (reactivation does not bring them
     back). API keys survive a password change; they are refused while the user is inactive and work
     again once reactivated (revoke them with `DELETE /api-keys/{id}`). No one may deactivate
     themselves, and the last active admin cannot be demoted or deactivated.
     """
-    require_role(principal, Role.admin)
+    if user_id == "me":
+        user_id = principal.user_id
+    if not (user_id == principal.user_id and body.model_fields_set <= SELF_SERVICE):
+        require_role(principal, Role.admin)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
     version = require_version(user.version, if_match)
-    refuse_nulls(body, "display_name", "roles", "password", "is_active")
+    refuse_nulls(body, "display_name", "roles", "password", "is_active", "email_notifications")
     roles = sorted({r.value for r in body.roles}) if body.roles is not None else None
     service.guard_admin_change(session, principal.user_id, user, roles, body.is_active)
     changes = body.model_dump(exclude_unset=True)
@@ -294,6 +307,10 @@ def update_user(
         values["password_hash"] = hash_password(body.password)
     if body.is_active is not None:
         values["is_active"] = body.is_active
+    if "email" in changes:
+        values["email"] = body.email
+    if body.email_notifications is not None:
+        values["email_notifications"] = body.email_notifications
     compare_and_set(session, user, version, **values)
     if body.password is not None or body.is_active is False:
         service.revoke_tokens(session, user_id)  # deleted: reactivation does not bring them back

@@ -13,6 +13,16 @@ from app.organizations.models import RecommenderKind
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
+# One mailbox (addr-spec): no spaces, quotes, angle brackets or control characters, a dotted domain.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,63}$",
+    ),
+    Field(description="Where notices by e-mail go (docs/notifications.md)", examples=["wangfang@example.cn"]),
+]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
 ]
@@ -45,10 +55,14 @@ class UserCreate(Strict):
         description="One or more roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin",
     )
     password: Password = Field(description="At least 8 characters; stored as an Argon2id hash")
+    email: Email | None = Field(default=None, description="Where notices by e-mail (邮件通知) go; none: no notices")
+    email_notifications: StrictBool = Field(default=True, description="false: no notices by e-mail")
 
 
 class UserUpdate(Strict):
-    """A merge patch of the user account: members sent replace; none of them can be removed (`null` is 422)."""
+    """A merge patch of the user account: members sent replace; `email: null` removes the address, the others
+    cannot be removed (`null` is 422). A user who is not an admin may patch their own `email` and
+    `email_notifications`, nothing else."""
 
     display_name: Name | None = Field(
         default=None, json_schema_extra=NOT_NULL, description="The person's name as shown to others"
@@ -68,6 +82,10 @@ class UserUpdate(Strict):
         json_schema_extra=NOT_NULL,
         description="`false` deactivates the account: its tokens and API keys stop working",
     )
+    email: Email | None = Field(default=None, description="Where notices by e-mail go; `null` removes it")
+    email_notifications: StrictBool | None = Field(
+        default=None, json_schema_extra=NOT_NULL, description="false: no notices by e-mail"
+    )
 
 
 class UserPublic(BaseModel):
@@ -81,6 +99,8 @@ class UserPublic(BaseModel):
         description="The user's roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin"
     )
     is_active: bool = Field(description="`false` once deactivated: the account can no longer sign in")
+    email: str | None = Field(description="Where notices by e-mail (邮件通知) go; null: none")
+    email_notifications: bool = Field(description="false: the user gets no notices by e-mail")
     version: int = Field(description="Increases with every change (a change sends the `ETag` last read as `If-Match`)")
     created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")
     updated_at: datetime = Field(description="When it last changed (RFC 3339, UTC)")
@@ -100,6 +120,9 @@ class MePublic(BaseModel):
     )
     roles: list[Role] = Field(description="The caller's roles")
     authenticated_with: Literal["token", "api_key"] = Field(description="`token` or `api_key`")
+    email: str | None = Field(description="Where notices by e-mail go (`PATCH /users/{id}` changes it)")
+    email_notifications: bool = Field(description="false: the caller gets no notices by e-mail")
+    version: int = Field(description="The user's version: `If-Match` of `PATCH /users/{id}` on oneself")
 
 
 class ApiKeyCreate(Strict):

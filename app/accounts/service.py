@@ -246,6 +246,8 @@ def create_user(
     password: str,
     now: datetime,
     user_id: str | None = None,
+    email: str | None = None,
+    email_notifications: bool = True,
 ) -> User:
     """``user_id``: a known id (the demo's users), else a new one."""
     organization_or_error(session, organization_id, "/organization_id")
@@ -262,6 +264,8 @@ def create_user(
         organization_id=organization_id,
         roles=sorted(set(roles)),
         password_hash=hash_password(password),
+        email=email,
+        email_notifications=email_notifications,
         created_at=now,
         updated_at=now,
     )

@@ -51,10 +51,37 @@ def problems(settings: Settings, checks: Sequence[Check] = ()) -> list[str]:
     weak = [e.strip() for e in settings.webhook_allowed_hosts.split(",") if e.strip() and _weak_webhook_entry(e)]
     if weak:
         found.append(f"SMPS_WEBHOOK_ALLOWED_HOSTS lets webhooks reach loopback or private addresses: {', '.join(weak)}")
+    found.extend(_mail_problems(settings))
     # The development HMAC key is simply not used in production (legacy_key); a short real one is refused.
     if settings.receipt_signing_key != DEVELOPMENT_RECEIPT_KEY and len(settings.receipt_signing_key) < 32:
         found.append("SMPS_RECEIPT_SIGNING_KEY (legacy receipts) is shorter than 32 characters")
     return found
+
+
+def _mail_problems(settings: Settings) -> list[str]:
+    if not settings.mail_enabled:
+        return []
+    from app.mail.smtp import server_of
+
+    found = []
+    server = server_of(settings)
+    if server.username and not server.encrypted:
+        found.append("SMPS_SMTP_URL sends the SMTP password in clear: use smtps:// or ?starttls=true")
+    if not settings.public_base_url:
+        found.append("SMPS_SMTP_URL is set but SMPS_PUBLIC_BASE_URL is not: notices would carry no usable link")
+    return found
+
+
+def warnings(settings: Settings) -> list[str]:
+    """Weaker choices production starts with, said once at start."""
+    if settings.environment != "production" or not settings.mail_enabled:
+        return []
+    from app.mail.smtp import server_of
+
+    server = server_of(settings)
+    if not server.encrypted and not _weak_webhook_entry(server.host):
+        return [f"SMPS_SMTP_URL reaches {server.host} without TLS: notices cross the network in clear"]
+    return []
 
 
 def legacy_key(settings: Settings) -> str | None:
@@ -76,6 +103,8 @@ def preflight(
 
     ``before_writing`` runs between the two (e.g. the check that the database is migrated), so a
     command that stops there leaves nothing behind."""
+    for line in warnings(settings):
+        click.echo(f"smps {command}: warning: {line}", err=True)
     found = problems(settings, checks)
     if found:
         for line in found:

@@ -28,7 +28,8 @@ def _all_attachment_types() -> list[AttachmentType]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SMPS_", env_file=".env", extra="ignore")
+    # Errors name the setting, never its value (SMPS_SMTP_URL and others may hold a password).
+    model_config = SettingsConfigDict(env_prefix="SMPS_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./var/smps.db"
     storage_dir: Path = Path("./var/files")
@@ -129,6 +130,19 @@ class Settings(BaseSettings):
     # An Idempotency-Key in flight is leased for this long and renewed while its request runs: when the
     # process dies mid-request, a retry with the key proceeds once the lease has run out.
     idempotency_lease_seconds: float = Field(default=10.0, ge=1, le=300)
+    # Notices by e-mail (app.mail; docs/notifications.md): off while SMPS_SMTP_URL is unset.
+    # smtp://host:port (plain; ?starttls=true upgrades with STARTTLS), smtps://host:port (TLS from the
+    # start); credentials in the URL (smtp://user:pass@host) or in SMPS_SMTP_USERNAME/SMPS_SMTP_PASSWORD.
+    smtp_url: SecretStr | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # The From of every notice, e.g. "试点申报系统 <noreply@example.cn>".
+    mail_from: str = "smps@localhost"
+    # A claimed mail not recorded within this time is due again (its worker is presumed dead).
+    mail_lease_seconds: float = Field(default=300.0, gt=0)
+    # Attempts before a mail is given up as failed (backoff between them: app.mail.delivery).
+    mail_max_attempts: int = Field(default=8, ge=1, le=20)
     # The worker's pause when it found nothing to do.
     worker_poll_seconds: float = Field(default=1.0, gt=0)
 
@@ -156,7 +170,17 @@ class Settings(BaseSettings):
     def _lease_outlasts_an_attempt(self) -> "Settings":
         if self.webhook_lease_seconds < 3 * self.webhook_timeout_seconds:
             raise ValueError("webhook_lease_seconds must be at least three times webhook_timeout_seconds")
+        if self.mail_lease_seconds < 3 * self.smtp_timeout_seconds:
+            raise ValueError("mail_lease_seconds must be at least three times smtp_timeout_seconds")
+        if self.smtp_url is not None:
+            from app.mail.smtp import parse_smtp_url
+
+            parse_smtp_url(self.smtp_url.get_secret_value())  # ValueError: refused at start
         return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return self.smtp_url is not None and bool(self.smtp_url.get_secret_value())
 
     @cached_property
     def keys_dir(self) -> Path:

@@ -17,6 +17,7 @@ from app.core.clock import as_utc
 from app.core.db import Database
 from app.core.outbox_models import EventCounter
 from app.events.models import WebhookDelivery, WebhookFanout
+from app.mail.models import MailDelivery
 
 _BULK_IN_PROGRESS = ("queued", "running")
 
@@ -34,6 +35,7 @@ class BusinessCollector(Collector):
             yield from self._batches(session)
             yield from self._bulk(session)
             yield from self._webhooks(session)
+            yield from self._mails(session)
             yield from self._outbox(session)
 
     def _applications(self, session: Session) -> Iterator[Metric]:
@@ -85,6 +87,24 @@ class BusinessCollector(Collector):
         yield GaugeMetricFamily(
             "smps_webhook_oldest_undelivered_age_seconds",
             "Age of the oldest undelivered webhook delivery (0 when there is none).",
+            value=age,
+        )
+
+    def _mails(self, session: Session) -> Iterator[Metric]:
+        count, oldest = session.execute(
+            sa.select(sa.func.count(), sa.func.min(col(MailDelivery.created_at))).where(
+                col(MailDelivery.state) == "pending"
+            )
+        ).one()
+        yield GaugeMetricFamily(
+            "smps_mails_undelivered",
+            "Notices by e-mail not yet sent (pending: waiting for an attempt or its retry).",
+            value=count,
+        )
+        age = 0.0 if oldest is None else max((self.clock() - as_utc(oldest)).total_seconds(), 0.0)
+        yield GaugeMetricFamily(
+            "smps_mail_oldest_undelivered_age_seconds",
+            "Age of the oldest notice by e-mail not yet sent (0 when there is none).",
             value=age,
         )
 
