@@ -256,7 +256,7 @@ class Hostile:
                 try:
                     r = http.post(
                         path,
-                        headers=self.auth,
+                        headers={**self.auth, "If-Match": "*"},  # decoded and stored whatever the version
                         data={"kind": "evidence"},
                         files={"file": (f"scan{index}.png", png, "image/png")},
                     )
