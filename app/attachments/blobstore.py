@@ -98,23 +98,22 @@ class FileSystemBlobStore:
         return self._chunks(fh, None if end is None else end - start + 1)
 
     def views(self, key: str, start: int = 0) -> Iterator[memoryview]:
-        """The bytes from ``start`` to the end of a blob as views of the file mapped into memory, in chunks:
-        nothing is copied until the socket takes them. Each view keeps the mapping alive; the mapping goes
-        when the last view does. Blobs are never rewritten in place (``put`` renames a new file), so a
-        mapped file does not shrink under its views."""
-        with self.path(key).open("rb") as fh:  # opened now: a missing file fails before a response starts
-            size = os.fstat(fh.fileno()).st_size
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size > start else None
-        return self._views(mapped, start, size)
+        """The bytes from ``start`` to the end of a blob as views of the file mapped into memory, a window
+        of VIEW_BYTES at a time (its pages mapped at once): nothing is copied until the socket takes them.
+        Each view keeps its window mapped; the window goes when the view does. Blobs are never rewritten
+        in place (``put`` renames a new file), so a mapped file does not shrink under its views."""
+        fh = self.path(key).open("rb")  # opened now: a missing file fails before a response starts
+        return self._views(fh, start)
 
     @staticmethod
-    def _views(mapped: mmap.mmap | None, start: int, size: int) -> Iterator[memoryview]:
-        if mapped is None:
-            return
-        mapped.madvise(mmap.MADV_SEQUENTIAL)
-        whole = memoryview(mapped)
-        for offset in range(start, size, VIEW_BYTES):
-            yield whole[offset : offset + VIEW_BYTES]
+    def _views(fh: BinaryIO, start: int) -> Iterator[memoryview]:
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # Linux: the window's pages at once
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            for window in range(start - start % VIEW_BYTES, size, VIEW_BYTES):
+                length = min(VIEW_BYTES, size - window)
+                mapped = mmap.mmap(fh.fileno(), length, flags=flags, prot=mmap.PROT_READ, offset=window)
+                yield memoryview(mapped)[max(start - window, 0) :]
 
     @staticmethod
     def _chunks(fh: BinaryIO, remaining: int | None) -> Iterator[bytes]:
