@@ -1,13 +1,14 @@
 """What a recommender delivers (国标委发〔2022〕35号, 四): the printable list to stamp, and its electronic copy."""
 
+import asyncio
 import contextlib
+import contextvars
 import ctypes
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from functools import cache
 from typing import Annotated
 from urllib.parse import quote
 
-import anyio
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from app.attachments.download import parse_range, unsatisfiable
 from app.attachments.errors import RangeNotSatisfiable
 from app.batches.models import Batch, BatchState
 from app.batches.service import load_visible_batch
+from app.core.bounded import BoundedLru
 from app.core.clock import BEIJING
 from app.core.deps import DbSession
 from app.core.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed, problem_responses
@@ -35,7 +37,7 @@ from app.documents.package import PackageFacts, Renderers, checksum_store_of, me
 from app.documents.pdf import render_form
 from app.documents.receipt_pdf import qr_payload
 from app.documents.router import BatchId, _footer, _none_match, _rows
-from app.documents.zipstream import stream_zip
+from app.documents.zipstream import Piece, stream_zip
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 IfNoneMatch = Annotated[
@@ -141,19 +143,27 @@ def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
     return Renderers(list_pdf, list_xlsx, form_pdf)
 
 
+# The length of each package streamed whole or sized so far, by receipt digest (its ETag: the same bytes
+# on every request): a later download states its Content-Length, so it is not sent in HTTP chunks.
+_SIZES: BoundedLru[str, int] = BoundedLru(10_000)
+
+
 def package_stream(
     request: Request, facts: PackageFacts, batch_id: str, start: int = 0, end: int | None = None, sizing: bool = False
-) -> Iterator[bytes]:
+) -> Generator[Piece, None, int]:
     """The ZIP's bytes (see ``stream_zip``); ``facts.known`` carries what one pass learnt to the next."""
     render = _renderers(request, batch_id, _fonts(request))
     when = facts.submitted_at.astimezone(BEIJING).replace(tzinfo=None)
-    return stream_zip(
+    total = yield from stream_zip(
         members(facts, render, blob_store_of(request.app), checksum_store_of(request.app)),
         when,
         start,
         end,
         sizing=sizing,
     )
+    if start == 0 and end is None:  # the whole archive: its length
+        _SIZES.put(facts.receipt_digest, total)
+    return total
 
 
 @cache
@@ -168,11 +178,12 @@ def map_large_pieces() -> None:
 BATCH = 4 * 1024 * 1024  # pieces pulled from the stream per trip to a worker thread
 
 
-async def in_batches(stream: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def in_batches(stream: Iterator[Piece]) -> AsyncIterator[Piece]:
     """The stream's pieces, pulled in a worker thread (reads, renders and queries block) a few MiB at a
-    time: one thread hop per batch rather than per piece, which halved the throughput."""
+    time: one thread hop per batch rather than per piece, which halved the throughput. The next batch is
+    read while the current one is sent (two batches in memory at most)."""
 
-    def pull(limit: int) -> list[bytes]:
+    def pull(limit: int) -> list[Piece]:
         pieces, size = [], 0
         for piece in stream:
             pieces.append(piece)
@@ -181,14 +192,25 @@ async def in_batches(stream: Iterator[bytes]) -> AsyncIterator[bytes]:
                 break
         return pieces
 
-    limit = 1  # the first piece goes out alone: the bag's first files, before any document is made
-    while pieces := await anyio.to_thread.run_sync(pull, limit):
-        limit = BATCH
-        for piece in pieces:
-            yield piece
+    loop, context = asyncio.get_running_loop(), contextvars.copy_context()  # the request's (its log id)
+    # the first piece goes out alone: the bag's first files, before any document is made
+    pieces = await loop.run_in_executor(None, context.run, pull, 1)
+    ahead: asyncio.Future[list[Piece]] | None = None
+    try:
+        while pieces:
+            ahead = loop.run_in_executor(None, context.run, pull, BATCH)
+            for piece in pieces:
+                yield piece
+            pieces, ahead = await ahead, None
+    finally:
+        if ahead is not None:  # the client left: the read under way ends on its own
+            ahead.cancel()
 
 
 def package_size(request: Request, facts: PackageFacts, batch_id: str) -> int:
+    known = _SIZES.get(facts.receipt_digest)
+    if known is not None:
+        return known
     stream = package_stream(request, facts, batch_id, sizing=True)
     while True:
         try:
@@ -247,5 +269,8 @@ def get_batch_package(
             headers |= {"Content-Range": f"bytes {first}-{last}/{total}", "Content-Length": str(last - first + 1)}
             body = in_batches(package_stream(request, facts, batch.id, first, last))
             return StreamingResponse(body, status.HTTP_206_PARTIAL_CONTENT, headers, "application/zip")
+    whole = _SIZES.get(facts.receipt_digest)
+    if whole is not None:
+        headers["Content-Length"] = str(whole)
     body = in_batches(package_stream(request, facts, batch.id))
     return StreamingResponse(body, headers=headers, media_type="application/zip")

@@ -31,7 +31,7 @@ from app.attachments.models import Attachment
 from app.batches.models import Batch, Receipt
 from app.core.bounded import BoundedLru
 from app.documents.bag import Payload, bag_info, bagit_txt, manifest, readme
-from app.documents.zipstream import UNKNOWN, Digests, Member
+from app.documents.zipstream import UNKNOWN, Digests, Member, Piece
 from app.organizations.models import Organization
 from app.reference.labels import ATTACHMENT_KINDS
 from app.reference.models import Call
@@ -197,6 +197,10 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
     """The ZIP's members in order; the tag files at the end are made from what the payload gave."""
     root = facts.root
     payload: list[Payload] = []
+    # a file's bytes as views of it mapped into memory (nothing copied on the way to the socket), or read
+    reader: Callable[[str, int], Iterator[Piece]] = (
+        blobs.views if isinstance(blobs, FileSystemBlobStore) else lambda key, offset: blobs.read(key, offset)
+    )
 
     def track(path: str) -> Callable[[Member], None]:
         def done(member: Member) -> None:
@@ -235,7 +239,7 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
                 f"{root}/data/{folder}/{path}",
                 size=att.size,
                 digests=_known(sums, att.storage_key, att.sha256),
-                read=lambda offset, key=att.storage_key: blobs.read(key, offset),  # type: ignore[misc]
+                read=lambda offset, key=att.storage_key: reader(key, offset),  # type: ignore[misc]
                 learned=_learn(sums, att.storage_key),
                 sha256=att.sha256,
                 done=[track(f"data/{folder}/{path}")],

@@ -21,6 +21,7 @@ from typing import Any
 
 CHUNK = 1024 * 1024  # the largest piece the stream yields, and what small pieces are gathered into
 MAX32 = 0xFFFFFFFF
+Piece = bytes | memoryview  # what the stream yields: a large piece of a stored file is passed on as read
 FLAGS = 0x0808  # bit 3: data descriptor; bit 11: UTF-8 names
 
 
@@ -42,7 +43,7 @@ class _GmalglibSM3:
 
         self._h = SM3()
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         self._h.update(bytes(data))
 
     def hexdigest(self) -> str:
@@ -63,7 +64,7 @@ class Hasher:
         self.crc, self.sm, self.stored = 0, sm3(), sha256
         self.sha = None if sha256 else hashlib.sha256()
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         self.crc = zlib.crc32(data, self.crc)
         if self.sha is not None:
             self.sha.update(data)
@@ -88,7 +89,7 @@ class Member:
     size: int | None = None  # None until produced
     digests: Digests | None = None
     produce: Callable[[], bytes] | None = None
-    read: Callable[[int], Iterator[bytes]] | None = None
+    read: Callable[[int], Iterator[Piece]] | None = None
     learned: Callable[[Digests], None] | None = None  # told the digests once they are computed
     sha256: str | None = None  # stored already (an attachment's): not computed again
     done: list[Callable[["Member"], None]] = field(default_factory=list)
@@ -117,7 +118,7 @@ class _Out:
     def skip(self, length: int) -> None:
         self.pos += length
 
-    def put(self, data: bytes | memoryview) -> Iterator[bytes]:
+    def put(self, data: Piece) -> Iterator[Piece]:
         lo = max(self.start - self.pos, 0)
         hi = len(data) if self.end is None else min(len(data), self.end + 1 - self.pos)
         self.pos += len(data)
@@ -128,11 +129,11 @@ class _Out:
             yield from self.flush()
         if len(piece) >= CHUNK // 2:
             yield from self.flush()
-            yield piece if isinstance(piece, bytes) else bytes(piece)
+            yield piece
         else:
             self.pending += piece
 
-    def flush(self) -> Iterator[bytes]:
+    def flush(self) -> Iterator[Piece]:
         if self.pending:
             yield bytes(self.pending)
             self.pending.clear()
@@ -152,7 +153,7 @@ def stream_zip(
     *,
     sizing: bool = False,
     force_zip64: bool = False,
-) -> Generator[bytes, None, int]:
+) -> Generator[Piece, None, int]:
     """The archive's bytes ``start``..``end`` (inclusive; None: to the end), in pieces of at most CHUNK.
 
     ``sizing``: nothing is read nor yielded; members are produced (so their sizes and digests are

@@ -35,11 +35,12 @@ async def _with_files(client: httpx.AsyncClient, cast: Cast, title: str, files: 
     for kind, name, data in files:
         r = await client.post(
             f"/api/v1/applications/{flow.id}/attachments",
-            headers=cast.applicant.headers,
+            headers={**cast.applicant.headers, "If-Match": flow.etag},
             files={"file": (name, data, "application/pdf")},
             data={"kind": kind},
         )
         assert r.status_code == 201, r.text
+        await flow.get(cast.applicant)
     await flow.get(cast.applicant)
     assert (await flow.act("submit")).status_code == 200
     await flow.endorse_all()
@@ -254,7 +255,14 @@ async def test_a_resumed_download_reads_only_the_attachments_from_its_range_on(
             reads.append((key, start))
         return original(self, key, start, end)
 
+    original_views = FileSystemBlobStore.views
+
+    def counted_views(self: FileSystemBlobStore, key: str, start: int = 0) -> Any:
+        reads.append((key, start))
+        return original_views(self, key, start)
+
     monkeypatch.setattr(FileSystemBlobStore, "read", counted)
+    monkeypatch.setattr(FileSystemBlobStore, "views", counted_views)  # how the package reads attachments
     monkeypatch.setattr(package_module, "_KEPT", package_module.BoundedLru(10))  # as another process
     start = len(whole) - 3000  # within the tag files: after every attachment
     tail = await client.get(url, headers={**cast.reviewer.headers, "Range": f"bytes={start}-"})
@@ -269,3 +277,21 @@ def _form_keys(app: FastAPI) -> set[str]:
     from app.documents.form_cache import form_store_of
 
     return {blob.key for blob in form_store_of(app).list()}
+
+
+async def test_a_later_download_states_its_length_and_gives_the_same_bytes(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Once a package has been streamed whole its length is known: later downloads are not sent chunked."""
+    cast, batch_id = await submitted(app, client)
+    url = f"/api/v1/batches/{batch_id}/package.zip"
+    first = await client.get(url, headers=cast.reviewer.headers)
+    assert first.status_code == 200 and "content-length" not in first.headers  # made as it streams
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.status_code == 200 and again.headers["content-length"] == str(len(first.content))
+    assert again.content == first.content
+    tail = await client.get(
+        url, headers={**cast.reviewer.headers, "Range": "bytes=100-", "If-Range": again.headers["etag"]}
+    )
+    assert tail.status_code == 206 and tail.content == first.content[100:]
+    assert tail.headers["content-range"] == f"bytes 100-{len(first.content) - 1}/{len(first.content)}"
