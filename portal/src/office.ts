@@ -24,7 +24,7 @@ export async function officePage(main: HTMLElement): Promise<void> {
   const acknowledged = batches.filter((b) => b.state === "acknowledged");
   for (const b of acknowledged) {
     const batch = ok(await smps.api.GET("/api/v1/batches/{batch_id}", { params: { path: { batch_id: b.id } } }), "batch");
-    for (const item of batch.items.filter((i) => i.state === "recommended")) outcomes.append(outcomeForm(item.application_id, item.title));
+    for (const item of batch.items.filter((i) => i.state !== "approved" && i.state !== "not_approved")) outcomes.append(outcomeForm(item.application_id, item.title));
   }
   main.replaceChildren(h("h1", {}, t("incoming")), table([t("recommender"), t("tracking"), t("submittedAt"), t("state"), t("actions")],
     batches.map((b) => [b.recommender_id, b.tracking_number ?? "—", beijing(b.submitted_at), b.state,

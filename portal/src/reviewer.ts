@@ -101,10 +101,14 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
     draw();
   };
   draw();
-  const save = async () => ok(await smps.api.PUT("/api/v1/batches/{batch_id}/items", {
+  const save = async () => ok(await smps.api.PUT("/api/v1/batches/{batch_id}/items", { // If-Match: the list as last read
     params: { path: { batch_id: id }, header: { "if-match": smps.etagOf(`/api/v1/batches/${id}`) } },
     body: { items: items.map((x, i) => ({ rank: i + 1, application_id: x.application_id })) },
   }), "items");
+  const saveFresh = async () => {
+    await read();
+    return save();
+  };
   const act = (what: () => Promise<unknown>) => async () => {
     try {
       await what();
@@ -115,8 +119,9 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
   };
   const controls = h("div", { class: "actions" });
   if (editing) {
-    controls.append(button(t("saveList"), act(save)), button(t("submitList"), act(async () => {
-      await save();
+    controls.append(button(t("saveList"), act(saveFresh)), button(t("submitList"), act(async () => {
+      await saveFresh();
+      await read(); // the list's ETag after its items changed
       ok(await smps.api.POST("/api/v1/batches/{batch_id}/transitions", {
         params: { path: { batch_id: id }, header: { "if-match": smps.etagOf(`/api/v1/batches/${id}`) } },
         body: { action: "submit" } }), "submit");

@@ -21,16 +21,26 @@ export async function signOffPage(main: HTMLElement, id: string): Promise<void> 
   main.replaceChildren(h("h1", {}, app.title),
     h("p", {}, `${t("digest")}：`, h("code", { class: "digest" }, app.content_digest ?? "—")),
     signOffTable(app), h("section", { class: "card readonly", "aria-label": t("sections") }, ...sections));
-  if (!mine) return;
+  if (mine) main.append(signForm(id, mine, me.display_name, true));
+  // The applicant records another party's paper sign-off: its stamped page, uploaded with the application's files.
+  if (me.roles.includes("applicant") && app.undertaking_org_id === me.organization_id) {
+    for (const slot of app.sign_offs.filter((s) => s.status === "pending" && s !== mine)) {
+      main.append(signForm(id, slot, "", false));
+    }
+  }
+}
+
+function signForm(id: string, slot: Schemas["SignOff"], signatory: string, online: boolean): HTMLElement {
   const decision = h("select", { name: "decision" }, h("option", { value: "agree" }, t("agree")),
     h("option", { value: "disagree" }, t("disagree")));
   const opinion = h("textarea", { name: "opinion", rows: 3 });
   opinion.value = "同意申报";
-  const name = h("input", { name: "signatory_name", value: me.display_name });
+  const name = h("input", { name: "signatory_name", value: signatory });
   const title = h("input", { name: "signatory_title" });
   const page = h("input", { type: "file", name: "page", accept: ".pdf,.jpg,.jpeg,.png" });
   const notice = noticeBox();
-  const form = h("section", { class: "card", "aria-labelledby": "sign-title" }, h("h2", { id: "sign-title" }, t("decision")),
+  const heading = `${t("decision")} · ${slot.role}`;
+  const form = h("section", { class: "card", "aria-label": heading, "data-role": slot.role }, h("h2", {}, heading),
     field(t("decision"), decision, "/decision"), field(t("opinion"), opinion, "/opinion"),
     field(t("signatoryName"), name, "/signatory_name"), field(t("signatoryTitle"), title, "/signatory_title"), notice);
   const sign = async (paper: boolean): Promise<void> => {
@@ -42,11 +52,11 @@ export async function signOffPage(main: HTMLElement, id: string): Promise<void> 
         if (!file) throw new Error(t("signPaper"));
         attachmentId = (await smps.upload(id, { kind: "paper_endorsement", file, filename: file.name })).attachment.id;
       }
-      const role: Role = mine.role === "undertaking" || mine.role === "participating" || mine.role === "guarantor"
-        ? mine.role : "guidance";
+      const role: Role = slot.role === "undertaking" || slot.role === "participating" || slot.role === "guarantor"
+        ? slot.role : "guidance";
       ok(await smps.api.POST("/api/v1/applications/{application_id}/endorsements", {
         params: { path: { application_id: id }, header: { "if-match": smps.applicationEtag(id) } },
-        body: { role, organization_id: mine.organization_id, decision: decision.value === "agree" ? "agree" : "disagree",
+        body: { role, organization_id: slot.organization_id, decision: decision.value === "agree" ? "agree" : "disagree",
           opinion: opinion.value, signatory_name: name.value, signatory_title: title.value || null,
           mode: paper ? "paper" : "online", attachment_id: attachmentId },
       }), "sign");
@@ -55,7 +65,7 @@ export async function signOffPage(main: HTMLElement, id: string): Promise<void> 
       showProblem(form, notice, error);
     }
   };
-  form.append(button(t("signOnline"), () => sign(false)), field(t("signPaper"), page, "/attachment_id"),
-    button(t("signPaper"), () => sign(true)));
-  main.append(form);
+  if (online) form.append(button(t("signOnline"), () => sign(false)));
+  form.append(field(t("signPaper"), page, "/attachment_id"), button(t("signPaper"), () => sign(true)));
+  return form;
 }
