@@ -219,7 +219,8 @@ def test_every_role_walks_the_flow_through_the_portal(settings: Settings, server
             outcome.get_by_role("button", name="保存本节").click()
             expect(page.get_by_role("heading", name="收到的名单")).to_be_visible()
             page.get_by_role("link", name="练习征集批次（演示）").click()
-            expect(page.locator("svg").first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            expect(page.get_by_role("heading", name="汇总")).to_be_visible()
             portal.check("41-office-summary")
             portal.sign_out()
 
@@ -230,7 +231,7 @@ def test_every_role_walks_the_flow_through_the_portal(settings: Settings, server
             page.get_by_label("统一社会信用代码").fill("91350100M000100Y44")
             expect(page.locator("#credit-status")).to_have_text("校验码不正确")
             portal.check("50-admin")
-            page.get_by_role("button", name="English").click()
+            page.get_by_role("button", name="切换语言").click()
             expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
             portal.check("51-admin-english")
         finally:
