@@ -3,6 +3,7 @@ import { SmpsError } from "@smps/client";
 import { calls, ok, readApplication, type Schemas, smps } from "./api";
 import { t } from "./i18n";
 import { go, link } from "./nav";
+import { standardsEditor } from "./standards";
 import { beijing, button, field, h, noticeBox, notify, openDownload, showProblem, table } from "./ui";
 
 type Application = Schemas["ApplicationPublic"];
@@ -111,10 +112,11 @@ export async function applicationPage(main: HTMLElement, id: string): Promise<vo
     area.value = written[s.key] ?? "";
     return { key: s.key, area, label: en ? s.title_en : s.title };
   });
+  const standards = standardsEditor(app.standards);
   const amount = h("input", { name: "amount", type: "number", min: 0, value: app.funding?.amount_cny ?? "" });
   const sources = h("input", { name: "sources", value: app.funding?.sources ?? "" });
-  const conditions = call.conditions.map((c, i) => h("input", { type: "checkbox", name: `condition-${i + 1}`,
-    checked: app.eligibility.some((e) => e.condition === i + 1 && e.attested) }));
+  const conditions = call.conditions.map((c) => h("input", { type: "checkbox", name: `condition-${c.number}`,
+    checked: app.eligibility.some((e) => e.condition === c.number && e.attested) }));
   const validation = h("section", { class: "card", "aria-labelledby": "validation-title" });
   const parts = [
     section(app, t("basic"), [field(t("title"), title, "/title")], () => ({ title: title.value }), editable),
@@ -125,10 +127,12 @@ export async function applicationPage(main: HTMLElement, id: string): Promise<vo
       () => ({ period: { start: start.value, end: end.value } }), editable),
     section(app, t("sections"), texts.map((x) => field(x.label, x.area, `/sections/${x.key}`)),
       () => ({ sections: Object.fromEntries(texts.map((x) => [x.key, x.area.value])) }), editable),
+    section(app, t("standards"), standards.controls, () => ({ standards: standards.rows() }), editable),
     section(app, t("funding"), [field(t("amount"), amount, "/funding/amount_cny"), field(t("sources"), sources, "/funding/sources")],
       () => ({ funding: { amount_cny: Number(amount.value), sources: sources.value } }), editable),
-    section(app, t("eligibility"), conditions.map((box, i) => field(`${i + 1}. ${String(call.conditions[i] ?? "")}`, box,
-      `/eligibility/${i}`)), () => ({ eligibility: conditions.map((box, i) => ({ condition: i + 1, attested: box.checked })) }),
+    section(app, t("eligibility"), call.conditions.map((c, i) => field(`${c.number}. ${en ? c.text_en : c.text}`,
+      conditions[i] ?? h("input"), `/eligibility/${i}`)),
+    () => ({ eligibility: call.conditions.map((c, i) => ({ condition: c.number, attested: conditions[i]?.checked ?? false })) }),
     editable),
   ];
   const notice = noticeBox();

@@ -27,6 +27,8 @@ const zh = {
   revoke: "吊销", comment: "说明", items: "申请数", actions: "操作", back: "返回", notFound: "页面不存在",
   roleApplicant: "申报单位", roleSignatory: "签章人", roleReviewer: "省级审核", roleOffice: "联席办公室", roleAdmin: "管理员",
   fileTooLarge: "文件过大", fileType: "不支持的文件类型",
+  standards: "标准明细", standardCode: "标准编号", standardTitle: "标准名称", standardLevel: "标准层级", standardStatus: "标准状态",
+  addStandard: "增加一行",
 };
 
 export type Key = keyof typeof zh;
@@ -59,6 +61,8 @@ const en: Record<Key, string> = {
   revoke: "Revoke", comment: "Comment", items: "Applications", actions: "Actions", back: "Back", notFound: "No such page",
   roleApplicant: "Applicant", roleSignatory: "Signatory", roleReviewer: "Provincial reviewer", roleOffice: "Joint office", roleAdmin: "Administrator",
   fileTooLarge: "File too large", fileType: "Unsupported file type",
+  standards: "Standards", standardCode: "Standard code", standardTitle: "Standard title", standardLevel: "Level", standardStatus: "Status",
+  addStandard: "Add a row",
 };
 
 const LANGUAGE_KEY = "smps.language";

@@ -7,6 +7,11 @@ import { beijing, button, field, h, noticeBox, showProblem, table } from "./ui";
 export async function officePage(main: HTMLElement): Promise<void> {
   const batches = ok(await smps.api.GET("/api/v1/batches"), "batches").items.filter((b) => b.state !== "open");
   const calls = ok(await smps.api.GET("/api/v1/calls"), "calls");
+  const names = new Map<string, string>();
+  for (const c of calls) {
+    const summary = await smps.api.GET("/api/v1/calls/{call_id}/summary", { params: { path: { call_id: c.id } } });
+    for (const r of summary.data?.recommenders ?? []) names.set(r.recommender_id, r.name);
+  }
   const notice = noticeBox();
   const act = (id: string, action: "acknowledge" | "return") => async () => {
     try {
@@ -27,7 +32,7 @@ export async function officePage(main: HTMLElement): Promise<void> {
     for (const item of batch.items.filter((i) => i.state !== "approved" && i.state !== "not_approved")) outcomes.append(outcomeForm(item.application_id, item.title));
   }
   main.replaceChildren(h("h1", {}, t("incoming")), table([t("recommender"), t("tracking"), t("submittedAt"), t("state"), t("actions")],
-    batches.map((b) => [b.recommender_id, b.tracking_number ?? "—", beijing(b.submitted_at), b.state,
+    batches.map((b) => [names.get(b.recommender_id) ?? b.recommender_id, b.tracking_number ?? "—", beijing(b.submitted_at), b.state,
       b.state === "submitted" ? h("div", { class: "actions" }, button(t("acknowledge"), act(b.id, "acknowledge"), { "data-id": b.id }),
         button(t("returnIt"), act(b.id, "return"))) : link(`lists/${b.id}`, t("open"))]), t("incoming")),
   notice, h("h2", {}, t("outcome")), outcomes, h("h2", {}, t("summary")),
@@ -79,7 +84,8 @@ function chart(title: string, counts: Record<string, number>, names: Record<stri
 export async function summaryPage(main: HTMLElement, callId: string): Promise<void> {
   const summary = ok(await smps.api.GET("/api/v1/calls/{call_id}/summary", { params: { path: { call_id: callId } } }), "summary");
   const byRecommender = Object.fromEntries(summary.recommenders.map((r) => [r.name, r.item_count]));
-  main.replaceChildren(h("h1", {}, t("summary")), h("p", {}, `${t("items")}：${summary.totals.items}`),
+  const call = ok(await smps.api.GET("/api/v1/calls/{call_id}", { params: { path: { call_id: callId } } }), "call");
+  main.replaceChildren(h("h1", {}, `${t("summary")} · ${call.name}`), h("p", {}, `${t("items")}：${summary.totals.items}`),
     h("div", { class: "charts" }, chart(t("byProvince"), byRecommender, {}), chart(t("byField"), summary.totals.by_field, summary.names),
       chart(t("byState"), summary.totals.by_state, {})),
     table([t("recommender"), t("items"), t("tracking"), t("submittedAt"), t("state")], summary.recommenders.map((r) =>
