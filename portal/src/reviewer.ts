@@ -65,6 +65,7 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
   const editing = batch.allowed_actions.includes("submit") || batch.state === "open";
   const list = h("ol", { class: "ranked", "aria-label": t("list") });
   const pool = h("ul", { class: "pool" });
+  const count = h("span", {}, String(items.length));
   const countdown = h("p", { class: "countdown", "aria-live": "off" });
   const tick = () => {
     const left = new Date(call.deadline).getTime() - Date.now();
@@ -76,6 +77,7 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
   const timer = setInterval(() => (countdown.isConnected ? tick() : clearInterval(timer)), 30_000);
   let dragged = -1;
   const draw = () => {
+    count.textContent = String(items.length);
     list.replaceChildren(...items.map((item, i) => {
       const row = h("li", { draggable: editing ? "true" : "false", "data-id": item.application_id },
         h("span", { class: "rank" }, `${i + 1}. `), item.title);
@@ -133,7 +135,7 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
   }
   main.replaceChildren(h("h1", {}, `${t("list")} · ${call.name}`),
     h("p", {}, `${t("state")}：`, h("strong", { class: "state" }, batch.state), ` · ${t("tracking")}：${batch.tracking_number ?? "—"}`),
-    h("p", {}, `${t("quota")}：${call.quota_per_recommender ?? "—"} · ${items.length}`), countdown,
+    h("p", {}, `${t("quota")}：${call.quota_per_recommender ?? "—"} · ${t("items")}：`, count), countdown,
     h("h2", {}, t("list")), list, controls, notice);
   if (editing) main.insertBefore(h("h2", {}, t("recommend")), controls);
   if (editing) main.insertBefore(pool, controls);

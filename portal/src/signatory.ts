@@ -20,7 +20,7 @@ export async function signOffPage(main: HTMLElement, id: string): Promise<void> 
   const sections = Object.entries(app.sections).map(([key, text]) => h("div", {}, h("h3", {}, key), h("p", {}, text)));
   main.replaceChildren(h("h1", {}, app.title),
     h("p", {}, `${t("digest")}：`, h("code", { class: "digest" }, app.content_digest ?? "—")),
-    signOffTable(app), h("section", { class: "card readonly", "aria-label": t("sections") }, ...sections));
+    signOffTable(app), h("section", { class: "card readonly", "aria-label": t("sections") }, h("h2", {}, t("sections")), ...sections));
   if (mine) main.append(signForm(id, mine, me.display_name, true));
   // The applicant records another party's paper sign-off: its stamped page, uploaded with the application's files.
   if (me.roles.includes("applicant") && app.undertaking_org_id === me.organization_id) {
