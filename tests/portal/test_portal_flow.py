@@ -19,6 +19,7 @@ from app.core.settings import Settings
 from app.demo import create_demo
 from tests.attachments import files
 from tests.conftest import ROOT_DIR
+from tests.portal.api_flow import recommended_over_the_api
 from tests.races.live import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -188,14 +189,26 @@ def test_every_role_walks_the_flow_through_the_portal(settings: Settings, server
             expect(page.locator("section[data-role=guarantor]")).to_have_count(0)
             portal.sign_out()
 
-            # The reviewer: verify the paper page and recommend, then the list: add, rank, submit.
+            # The reviewer: verify the paper page and recommend, then the list: add, rank, submit. A second
+            # application, recommended over the API, gives the list two to rank.
+            second = recommended_over_the_api(server.url, demo, scan, paper, "历城区公共服务标准化试点（接口）")
             portal.sign_in("demo_reviewer")
             portal.check("30-reviewer-queue")
             page.get_by_role("button", name="推荐").first.click()
             expect(page.get_by_text("暂无")).to_be_visible()
             page.get_by_role("button", name="新建名单：练习征集批次（演示）").click()
             page.get_by_role("button", name="加入名单 历下区政务服务标准化试点（门户）").click()
-            expect(page.locator("ol.ranked li")).to_have_count(1)
+            page.get_by_role("button", name="加入名单 历城区公共服务标准化试点（接口）").click()
+            ranked = page.locator("ol.ranked li")
+            expect(ranked).to_have_count(2)
+            expect(ranked.first).to_contain_text("历下区")
+            # By keyboard: the second one's "move up" button, focused and pressed with Enter.
+            page.get_by_role("button", name="上移 历城区公共服务标准化试点（接口）").focus()
+            page.keyboard.press("Enter")
+            expect(ranked.first).to_contain_text("历城区")
+            # By drag and drop: the portal's own back to first.
+            ranked.nth(1).drag_to(ranked.first)
+            expect(ranked.first).to_contain_text("历下区")
             portal.check("31-reviewer-list")
             page.get_by_role("button", name="提交名单").click()
             page.wait_for_load_state("networkidle")
@@ -233,5 +246,7 @@ def test_every_role_walks_the_flow_through_the_portal(settings: Settings, server
 
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {keys['demo_office']}"}) as api:
         final = api.get(f"/api/v1/applications/{application_id}").json()
+        listed = api.get(f"/api/v1/applications/{second}").json()
     assert final["state"] == "approved", final["state"]
+    assert listed["state"] == "submitted", listed["state"]  # ranked second on the submitted list
     (artifacts / "axe.json").write_text(json.dumps(portal.checked, indent=1))
