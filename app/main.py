@@ -42,6 +42,7 @@ from app.events.webhook_doc import document_webhooks
 from app.metrics.multiprocess import worker_exits
 from app.metrics.router import install as install_metrics
 from app.openapi_doc import document_stored_shapes
+from app.portal_assets import router as portal_router
 from app.reference.seed import seed_reference_data
 from app.routers import ROUTERS
 
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(index_router)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(portal_router)  # the web portal at /portal/ (not part of the API document)
     # The hottest reads, matched first (core/fast/routes.py): an application, and its form as reviewers print it.
     hoist(app, applications_router, "get_application")
     hoist(app, documents_router, "get_application_form_pdf")
