@@ -53,16 +53,18 @@ function userForm(orgs: Schemas["OrganizationPublic"][]): HTMLElement {
   const username = h("input", { name: "new-username", autocomplete: "off" });
   const display = h("input", { name: "display_name" });
   const password = h("input", { name: "new-password", type: "password", autocomplete: "new-password" });
+  const email = h("input", { name: "email", type: "email", autocomplete: "email" });
   const org = h("select", { name: "organization_id" }, ...orgs.map((o) => h("option", { value: o.id }, o.name)));
   const boxes = ROLES.map((r) => ({ role: r, box: h("input", { type: "checkbox", name: `role-${r}` }) }));
   const notice = noticeBox();
   const form = h("fieldset", { class: "card" }, h("legend", {}, t("users")), field(t("username"), username, "/username"),
     field(t("displayName"), display, "/display_name"), field(t("password"), password, "/password"),
-    field(t("organization"), org, "/organization_id"), ...boxes.map(({ role, box }) => field(role, box, "/roles")), notice);
+    field(t("email"), email, "/email"), field(t("organization"), org, "/organization_id"), ...boxes.map(({ role, box }) => field(role, box, "/roles")), notice);
   form.append(button(t("create"), async () => {
     try {
       ok(await smps.api.POST("/api/v1/users", { body: { username: username.value, display_name: display.value,
-        password: password.value, organization_id: org.value, roles: boxes.filter((b) => b.box.checked).map((b) => b.role) } }), "user");
+        password: password.value, organization_id: org.value, roles: boxes.filter((b) => b.box.checked).map((b) => b.role),
+        email: email.value.trim() || null, email_notifications: true } }), "user");
       go("admin");
     } catch (error) {
       showProblem(form, notice, error);

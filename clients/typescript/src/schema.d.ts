@@ -809,16 +809,21 @@ export interface paths {
         };
         /**
          * List Events
-         * @description The change feed: the events the caller may see, in commit order, after a cursor.
+         * @description The change feed: every event the caller may read, in commit order, after a cursor.
          *
          *     Store `next_cursor` once the page is processed and pass it back as `after`: no event is ever
          *     skipped, even when the transactions that wrote them committed in another order than they began.
          *
-         *     An event is shown to a caller who can see its subject *now*. An application's history (drafting,
-         *     sign-offs, provincial review) therefore becomes visible to the office only once its list is
-         *     submitted, behind a cursor that has moved on. To read it, tail the feed and, on each
-         *     `batch.submitted`, read that list's history with `batch_id` (or one application's with
-         *     `application_id`): same visibility, same pages and cursors as the whole feed.
+         *     A caller receives every event it may read, when it may first read it: when an application (or
+         *     a list) becomes visible to it (a province at the applicant's submission, the office when the list
+         *     is submitted), its earlier events join the caller's feed at that moment, in order, ahead of its
+         *     cursor. What it received stays in its feed. Webhooks deliver exactly this feed.
+         *
+         *     Delivery is **at least once** (a page read again from an older cursor): dedupe by event `id`.
+         *     Event types are an open set across versions (a newer type parses as `UnknownEvent`); `types`
+         *     naming no known type is refused (422 `unknown_event_type`). A cursor ahead of the log (a database
+         *     restored from a backup) answers 409 `cursor_ahead`; one into events pruned by retention, 410
+         *     `cursor_expired`: rebuild the mirror (docs/change-feed.md).
          */
         get: operations["list_events"];
         put?: never;
@@ -999,7 +1004,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Change a user's name, roles, password or active flag (admin; If-Match).
+         * @description Change a user's name, roles, password, active flag or e-mail (admin; If-Match). Any user may
+         *     change their own `email` (`null` removes it) and `email_notifications` (the version is `GET /me`'s);
+         *     `me` as the id names the caller.
          *
          *     A new password or deactivation ends the user's bearer tokens (reactivation does not bring them
          *     back). API keys survive a password change; they are refused while the user is inactive and work
@@ -1026,9 +1033,13 @@ export interface paths {
          * Create Webhook
          * @description Subscribe an address to events (any signed-in user). It receives only events its owner may see.
          *
-         *     Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
-         *     with the `secret` returned here, once. Failed deliveries are retried with growing delays for up to
-         *     three days. A user has at most `SMPS_MAX_WEBHOOKS_PER_USER` subscriptions (10 by default).
+         *     It delivers exactly its owner's change feed from now on, at the same moment (the payload of each
+         *     type: the document's `webhooks`). Deliveries are signed per Standard Webhooks (`webhook-id`,
+         *     `webhook-timestamp`, `webhook-signature`) with the `secret` returned here, once. Delivery is **at
+         *     least once**: dedupe by the event id (`data.id`) or `webhook-id`. Failed deliveries are retried with
+         *     growing delays for up to three days. `event_types` naming no event type are refused (422
+         *     `unknown_event_type` at `/event_types/<i>`). A user has at most `SMPS_MAX_WEBHOOKS_PER_USER`
+         *     subscriptions (10 by default).
          */
         post: operations["create_webhook"];
         delete?: never;
@@ -1075,6 +1086,54 @@ export interface paths {
         get: operations["list_webhook_deliveries"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver Webhook Delivery
+         * @description Send a finished delivery again (its subscription's owner or an admin): after a receiver's outage
+         *     outlasted the retries, or to replay what a receiver lost.
+         *
+         *     The same body and `webhook-id` as before (receivers dedupe by event id or `webhook-id`); it is
+         *     attempted now, then retried on the usual schedule for three days from now. A delivery still
+         *     pending is refused (409 `invalid_state`): it will be attempted anyway.
+         */
+        post: operations["redeliver_webhook_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Webhook Test
+         * @description Send a `webhook.test` delivery to the subscription's address now (its owner or an admin).
+         *
+         *     It is signed and retried like any delivery, whatever event types the subscription chose, and is
+         *     in no feed. Follow it in the subscription's deliveries (`Location`).
+         */
+        post: operations["send_webhook_test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1148,12 +1207,563 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "application.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `application.created` delivery
+         * @description POSTed to the subscription's `url` for each `application.created` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_application_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "application.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `application.deleted` delivery
+         * @description POSTed to the subscription's `url` for each `application.deleted` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_application_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "application.state_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `application.state_changed` delivery
+         * @description POSTed to the subscription's `url` for each `application.state_changed` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_application_state_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "application.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `application.updated` delivery
+         * @description POSTed to the subscription's `url` for each `application.updated` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_application_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "attachment.added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `attachment.added` delivery
+         * @description POSTed to the subscription's `url` for each `attachment.added` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_attachment_added"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "attachment.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `attachment.deleted` delivery
+         * @description POSTed to the subscription's `url` for each `attachment.deleted` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_attachment_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.acknowledged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `batch.acknowledged` delivery
+         * @description POSTed to the subscription's `url` for each `batch.acknowledged` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_batch_acknowledged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `batch.created` delivery
+         * @description POSTed to the subscription's `url` for each `batch.created` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_batch_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.items_set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `batch.items_set` delivery
+         * @description POSTed to the subscription's `url` for each `batch.items_set` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_batch_items_set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.returned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `batch.returned` delivery
+         * @description POSTed to the subscription's `url` for each `batch.returned` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_batch_returned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `batch.submitted` delivery
+         * @description POSTed to the subscription's `url` for each `batch.submitted` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_batch_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "call.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `call.created` delivery
+         * @description POSTed to the subscription's `url` for each `call.created` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_call_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "call.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `call.updated` delivery
+         * @description POSTed to the subscription's `url` for each `call.updated` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_call_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endorsement.recorded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `endorsement.recorded` delivery
+         * @description POSTed to the subscription's `url` for each `endorsement.recorded` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_endorsement_recorded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endorsement.verified": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `endorsement.verified` delivery
+         * @description POSTed to the subscription's `url` for each `endorsement.verified` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_endorsement_verified"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `organization.created` delivery
+         * @description POSTed to the subscription's `url` for each `organization.created` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_organization_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `organization.updated` delivery
+         * @description POSTed to the subscription's `url` for each `organization.updated` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_organization_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "review.recorded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `review.recorded` delivery
+         * @description POSTed to the subscription's `url` for each `review.recorded` event its owner may read (the same events, at the
+         *     same moment, as the owner's change feed: docs/change-feed.md), signed per Standard Webhooks.
+         *
+         *     Delivery is **at least once**: a retry after a timeout, a redelivery or a worker restart may send an
+         *     event again. Dedupe by the event id (`data.id`, the same in the feed) or by the `webhook-id` header
+         *     (the delivery's id, the same on every retry). Deliveries are not ordered across events: order by the
+         *     time or mirror with the feed. Answer 2xx quickly; anything else (or no answer in 10 s) is retried with
+         *     growing delays for three days, then the delivery is `failed` and may be redelivered
+         *     (`POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`).
+         */
+        post: operations["deliver_review_recorded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    unknown: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `unknown` delivery
+         * @description An event type added after this version of the document. New types are additive: a receiver answers 2xx to what it does not know (or subscribes to the types it knows), and may read it later from the feed.
+         */
+        post: operations["deliver_unknown"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A `webhook.test` delivery
+         * @description Sent on `POST /api/v1/webhooks/{id}/test`, whatever types the subscription chose: check the address and the signature with it. Signed and retried like every delivery.
+         */
+        post: operations["deliver_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
-        /** ApiKeyCreate */
+        /**
+         * ApiKeyCreate
+         * @description A new API key (`smps_…`) for a machine client.
+         */
         ApiKeyCreate: {
-            /** Name */
+            /**
+             * Name
+             * @description What the key is for, e.g. 省局业务系统
+             */
             name: string;
             /**
              * User Id
@@ -1161,14 +1771,21 @@ export interface components {
              */
             user_id?: string | null;
         };
-        /** ApiKeyCreated */
+        /**
+         * ApiKeyCreated
+         * @description A new API key, with the key itself (shown only in this response).
+         */
         ApiKeyCreated: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Id */
+            /**
+             * Id
+             * @description API key id (`DELETE /api-keys/{key_id}` revokes it)
+             */
             id: string;
             /**
              * Key
@@ -1180,48 +1797,93 @@ export interface components {
              * @description The first characters of the key
              */
             key_hint: string;
-            /** Last Used At */
+            /**
+             * Last Used At
+             * @description When a request last authenticated with it; null if never
+             */
             last_used_at: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description What the key is for
+             */
             name: string;
-            /** Revoked At */
+            /**
+             * Revoked At
+             * @description When it was revoked; null while it works
+             */
             revoked_at: string | null;
-            /** User Id */
+            /**
+             * User Id
+             * @description The user the key acts as
+             */
             user_id: string;
         };
-        /** ApiKeyPublic */
+        /**
+         * ApiKeyPublic
+         * @description An API key as listed: never the key itself, only its first characters.
+         */
         ApiKeyPublic: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Id */
+            /**
+             * Id
+             * @description API key id (`DELETE /api-keys/{key_id}` revokes it)
+             */
             id: string;
             /**
              * Key Hint
              * @description The first characters of the key
              */
             key_hint: string;
-            /** Last Used At */
+            /**
+             * Last Used At
+             * @description When a request last authenticated with it; null if never
+             */
             last_used_at: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description What the key is for
+             */
             name: string;
-            /** Revoked At */
+            /**
+             * Revoked At
+             * @description When it was revoked; null while it works
+             */
             revoked_at: string | null;
-            /** User Id */
+            /**
+             * User Id
+             * @description The user the key acts as
+             */
             user_id: string;
         };
-        /** ApplicationCreate */
+        /**
+         * ApplicationCreate
+         * @description A new application (申请书) in a call, saved as a draft: every member but `call_id` and `title` may come later.
+         */
         ApplicationCreate: {
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
+            /** @description 联系人 the contact person */
             contact?: components["schemas"]["Contact"] | null;
+            /** @description 试点领域 the field of the pilot */
             domain?: components["schemas"]["Domain"] | null;
-            /** Eligibility */
+            /**
+             * Eligibility
+             * @description 申报条件 the applicant's attestations, one per condition of the call
+             */
             eligibility?: components["schemas"]["Attestation"][] | null;
+            /** @description 试点经费 the funding */
             funding?: components["schemas"]["Funding"] | null;
+            /** @description 参与单位 the units named on the form */
             parties?: components["schemas"]["Parties"] | null;
+            /** @description 试点期 the pilot period */
             period?: components["schemas"]["Period"] | null;
             /**
              * Recommender Id
@@ -1269,7 +1931,10 @@ export interface components {
                  */
                 schedule?: string;
             } | null;
-            /** Standards */
+            /**
+             * Standards
+             * @description 标准体系表 the standards of the pilot
+             */
             standards?: components["schemas"]["StandardRow"][] | null;
             /**
              * Title
@@ -1277,72 +1942,155 @@ export interface components {
              */
             title: string;
         };
-        /** ApplicationCreatedData */
+        /**
+         * ApplicationCreatedData
+         * @description `application.created`: a draft was created.
+         */
         ApplicationCreatedData: {
             /**
              * State
+             * @description Its state (draft)
              * @enum {string}
              */
             state: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
-            /** Title */
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name
+             */
             title: string;
         };
-        /** ApplicationCreatedEvent */
-        ApplicationCreatedEvent: {
-            /** Actor Id */
-            actor_id: string | null;
+        /**
+         * ApplicationCreatedDelivery
+         * @description The body of a `application.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        ApplicationCreatedDelivery: {
+            data: components["schemas"]["ApplicationCreatedEvent"];
             /**
-             * Cursor
-             * @description Opaque position of this event; pass it as `after` to read what follows
-             */
-            cursor: string;
-            data: components["schemas"]["ApplicationCreatedData"];
-            /** Id */
-            id: string;
-            /**
-             * Occurred At
              * Format: date-time
+             * @description When the event happened
              */
-            occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
+            timestamp: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * @description `application.created`
+             * @constant
              */
             type: "application.created";
         };
-        /** ApplicationDeletedData */
-        ApplicationDeletedData: {
-            /** Title */
-            title: string;
-        };
-        /** ApplicationDeletedEvent */
-        ApplicationDeletedEvent: {
-            /** Actor Id */
+        /**
+         * ApplicationCreatedEvent
+         * @description An event of type `application.created`: a draft was created.
+         */
+        ApplicationCreatedEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
-            data: components["schemas"]["ApplicationDeletedData"];
-            /** Id */
+            /** @description What changed */
+            data: components["schemas"]["ApplicationCreatedData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "application";
+            /**
+             * @description What happened (事件类型)
+             * @constant
+             */
+            type: "application.created";
+        };
+        /**
+         * ApplicationDeletedData
+         * @description `application.deleted`: a draft was deleted.
+         */
+        ApplicationDeletedData: {
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name
+             */
+            title: string;
+        };
+        /**
+         * ApplicationDeletedDelivery
+         * @description The body of a `application.deleted` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        ApplicationDeletedDelivery: {
+            data: components["schemas"]["ApplicationDeletedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `application.deleted`
+             * @constant
+             */
+            type: "application.deleted";
+        };
+        /**
+         * ApplicationDeletedEvent
+         * @description An event of type `application.deleted`: a draft was deleted.
+         */
+        ApplicationDeletedEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
+            actor_id: string | null;
+            /**
+             * Cursor
+             * @description Opaque position of this event; pass it as `after` to read what follows
+             */
+            cursor: string;
+            /** @description What changed */
+            data: components["schemas"]["ApplicationDeletedData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
+             */
+            occurred_at: string;
+            /**
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "application";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "application.deleted";
         };
@@ -1352,12 +2100,20 @@ export interface components {
          *     `null` removes a member (the title cannot be removed).
          */
         ApplicationPatch: {
+            /** @description 联系人 the contact person */
             contact?: components["schemas"]["ContactPatch"] | null;
+            /** @description 试点领域 the field of the pilot */
             domain?: components["schemas"]["DomainPatch"] | null;
-            /** Eligibility */
+            /**
+             * Eligibility
+             * @description 申报条件 the applicant's attestations, one per condition of the call
+             */
             eligibility?: components["schemas"]["Attestation"][] | null;
+            /** @description 试点经费 the funding */
             funding?: components["schemas"]["FundingPatch"] | null;
+            /** @description 参与单位 the units named on the form */
             parties?: components["schemas"]["PartiesPatch"] | null;
+            /** @description 试点期 the pilot period */
             period?: components["schemas"]["PeriodPatch"] | null;
             /**
              * Recommender Id
@@ -1405,20 +2161,33 @@ export interface components {
                  */
                 schedule?: string | null;
             } | null;
-            /** Standards */
+            /**
+             * Standards
+             * @description 标准体系表 the standards of the pilot
+             */
             standards?: components["schemas"]["StandardRow"][] | null;
-            /** Title */
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name (cannot be removed)
+             */
             title?: string;
         };
-        /** ApplicationPublic */
+        /**
+         * ApplicationPublic
+         * @description An application (申请书) with its state, sign-offs and what the caller may do next.
+         */
         ApplicationPublic: {
             /**
              * Allowed Actions
              * @description What the caller may do now, judged by the application's state, the caller's roles, the call's deadline and (for `endorse`, `verify_paper_endorsement`) the pending sign-offs; not by the form's content. So `submit` is offered for an incomplete form too, and taking it is then refused with 422 `application_invalid` (`GET /applications/{application_id}/validation` lists what is missing), as are the checks made on the request itself (an opinion to return or reject, a rejected paper sign-off on `recommend`).
              */
             allowed_actions: ("submit" | "recall" | "withdraw" | "reopen" | "recommend" | "return" | "reject" | "approve" | "not_approve" | "edit" | "attach" | "delete" | "endorse" | "verify_paper_endorsement")[];
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
+            /** @description 联系人 the contact person */
             contact: components["schemas"]["Contact"] | null;
             /**
              * Content Digest
@@ -1428,28 +2197,47 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
+            /** @description 试点领域 the field of the pilot */
             domain: components["schemas"]["Domain"] | null;
+            /** @description 申报条件 the applicant's attestations */
             eligibility: components["schemas"]["Attestation"][];
-            /** Entered By Org Id */
+            /**
+             * Entered By Org Id
+             * @description A recommender that entered the application for a unit; null when the unit did
+             */
             entered_by_org_id: string | null;
+            /** @description 试点经费 the funding */
             funding: components["schemas"]["Funding"] | null;
-            /** Id */
+            /**
+             * Id
+             * @description 申请书 id of the application
+             */
             id: string;
-            /** Outcome Document Number */
+            /**
+             * Outcome Document Number
+             * @description 下达文号 of the approving document, once approved
+             */
             outcome_document_number: string | null;
+            /** @description 参与单位 the units named on the form */
             parties: components["schemas"]["Parties"];
+            /** @description 试点期 the pilot period */
             period: components["schemas"]["Period"] | null;
-            /** Province Code */
+            /**
+             * Province Code
+             * @description The undertaking unit's province (GB/T 2260 code)
+             */
             province_code: string;
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string | null;
             /**
              * Sections
-             * @description The form's narrative sections (正文章节) by key: every call has these seven (`GET /calls/{call_id}`
-             *     lists them with their titles, which are required for submission and their lengths). Another key is
-             *     refused (422 `unknown_section`).
+             * @description 正文章节 the narrative sections by key
              */
             sections: {
                 /**
@@ -1493,27 +2281,45 @@ export interface components {
              * @description Sign-off status of every required party
              */
             sign_offs: components["schemas"]["SignOff"][];
+            /** @description 标准体系表 the standards of the pilot */
             standards: components["schemas"]["StandardRow"][];
             /**
              * State
+             * @description 申请书状态 state: draft (草稿), endorsing (签章中), provincial_review (推荐单位审核), recommended (已推荐), submitted (已报送), approved (已批准), not_approved (未批准), returned (退回修改), rejected (不予推荐), withdrawn (已撤回)
              * @enum {string}
              */
             state: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
-            /** Submitted At */
+            /**
+             * Submitted At
+             * @description When it was first submitted for sign-off; null for a draft
+             */
             submitted_at: string | null;
-            /** Title */
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name
+             */
             title: string;
-            /** Undertaking Org Id */
+            /**
+             * Undertaking Org Id
+             * @description 试点承担单位 the undertaking unit, which applies
+             */
             undertaking_org_id: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** ApplicationStateChangedData */
+        /**
+         * ApplicationStateChangedData
+         * @description `application.state_changed`: the application took a step.
+         */
         ApplicationStateChangedData: {
             /**
              * Action
@@ -1523,210 +2329,425 @@ export interface components {
             action: "all_agreed" | "approve" | "batch_returned" | "batch_submitted" | "not_approve" | "party_disagreed" | "recall" | "recommend" | "reject" | "reopen" | "return" | "submit" | "withdraw";
             /**
              * From
+             * @description The state before
              * @enum {string}
              */
             from: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
             /**
              * To
+             * @description The state after
              * @enum {string}
              */
             to: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
         };
-        /** ApplicationStateChangedEvent */
+        /**
+         * ApplicationStateChangedDelivery
+         * @description The body of a `application.state_changed` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        ApplicationStateChangedDelivery: {
+            data: components["schemas"]["ApplicationStateChangedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `application.state_changed`
+             * @constant
+             */
+            type: "application.state_changed";
+        };
+        /**
+         * ApplicationStateChangedEvent
+         * @description An event of type `application.state_changed`: the application took a step.
+         */
         ApplicationStateChangedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["ApplicationStateChangedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "application";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "application.state_changed";
         };
-        /** ApplicationSummary */
+        /**
+         * ApplicationSummary
+         * @description An application (申请书) as listed.
+         */
         ApplicationSummary: {
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
-            /** Content Digest */
+            /**
+             * Content Digest
+             * @description SHA-256 (lowercase hex) of the frozen content and attachments' digests; null while the content is editable
+             */
             content_digest: string | null;
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Domain Area */
+            /**
+             * Domain Area
+             * @description 试点领域 area code, e.g. `1.1`
+             */
             domain_area: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description 申请书 id of the application
+             */
             id: string;
-            /** Province Code */
+            /**
+             * Province Code
+             * @description The undertaking unit's province (GB/T 2260 code)
+             */
             province_code: string;
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string | null;
             /**
              * State
+             * @description 申请书状态 state
              * @enum {string}
              */
             state: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
-            /** Title */
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name
+             */
             title: string;
-            /** Undertaking Org Id */
+            /**
+             * Undertaking Org Id
+             * @description 试点承担单位 the undertaking unit
+             */
             undertaking_org_id: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** ApplicationUpdatedEvent */
-        ApplicationUpdatedEvent: {
-            /** Actor Id */
-            actor_id: string | null;
+        /**
+         * ApplicationUpdatedDelivery
+         * @description The body of a `application.updated` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        ApplicationUpdatedDelivery: {
+            data: components["schemas"]["ApplicationUpdatedEvent"];
             /**
-             * Cursor
-             * @description Opaque position of this event; pass it as `after` to read what follows
-             */
-            cursor: string;
-            data: components["schemas"]["ChangedFieldsData"];
-            /** Id */
-            id: string;
-            /**
-             * Occurred At
              * Format: date-time
+             * @description When the event happened
              */
-            occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
+            timestamp: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * @description `application.updated`
+             * @constant
              */
             type: "application.updated";
         };
-        /** AttachmentAddedData */
+        /**
+         * ApplicationUpdatedEvent
+         * @description An event of type `application.updated`: members changed.
+         */
+        ApplicationUpdatedEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
+            actor_id: string | null;
+            /**
+             * Cursor
+             * @description Opaque position of this event; pass it as `after` to read what follows
+             */
+            cursor: string;
+            /** @description What changed */
+            data: components["schemas"]["ChangedFieldsData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
+             */
+            occurred_at: string;
+            /**
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "application";
+            /**
+             * @description What happened (事件类型)
+             * @constant
+             */
+            type: "application.updated";
+        };
+        /**
+         * AttachmentAddedData
+         * @description `attachment.added`: a file was attached.
+         */
         AttachmentAddedData: {
             /**
              * File Type
+             * @description Its type, judged by content
              * @enum {string}
              */
             file_type: "pdf" | "ofd" | "docx" | "xlsx" | "jpeg" | "png";
-            /** Kind */
+            /**
+             * Kind
+             * @description The attachment kind (a key of the call's `attachment_rules`)
+             */
             kind: string;
-            /** Sha256 */
+            /**
+             * Sha256
+             * @description SHA-256 of its content
+             */
             sha256: string;
-            /** Size */
+            /**
+             * Size
+             * @description Bytes
+             */
             size: number;
         };
-        /** AttachmentAddedEvent */
-        AttachmentAddedEvent: {
-            /** Actor Id */
-            actor_id: string | null;
+        /**
+         * AttachmentAddedDelivery
+         * @description The body of a `attachment.added` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        AttachmentAddedDelivery: {
+            data: components["schemas"]["AttachmentAddedEvent"];
             /**
-             * Cursor
-             * @description Opaque position of this event; pass it as `after` to read what follows
-             */
-            cursor: string;
-            data: components["schemas"]["AttachmentAddedData"];
-            /** Id */
-            id: string;
-            /**
-             * Occurred At
              * Format: date-time
+             * @description When the event happened
              */
-            occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
+            timestamp: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * @description `attachment.added`
+             * @constant
              */
             type: "attachment.added";
         };
-        /** AttachmentDeletedData */
-        AttachmentDeletedData: {
-            /** Kind */
-            kind: string;
-            /** Sha256 */
-            sha256: string;
-        };
-        /** AttachmentDeletedEvent */
-        AttachmentDeletedEvent: {
-            /** Actor Id */
+        /**
+         * AttachmentAddedEvent
+         * @description An event of type `attachment.added`: a file was attached.
+         */
+        AttachmentAddedEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
-            data: components["schemas"]["AttachmentDeletedData"];
-            /** Id */
+            /** @description What changed */
+            data: components["schemas"]["AttachmentAddedData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "attachment";
+            /**
+             * @description What happened (事件类型)
+             * @constant
+             */
+            type: "attachment.added";
+        };
+        /**
+         * AttachmentDeletedData
+         * @description `attachment.deleted`: a file was removed.
+         */
+        AttachmentDeletedData: {
+            /**
+             * Kind
+             * @description The attachment kind
+             */
+            kind: string;
+            /**
+             * Sha256
+             * @description SHA-256 of its content
+             */
+            sha256: string;
+        };
+        /**
+         * AttachmentDeletedDelivery
+         * @description The body of a `attachment.deleted` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        AttachmentDeletedDelivery: {
+            data: components["schemas"]["AttachmentDeletedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `attachment.deleted`
+             * @constant
              */
             type: "attachment.deleted";
         };
-        /** AttachmentPublic */
+        /**
+         * AttachmentDeletedEvent
+         * @description An event of type `attachment.deleted`: a file was removed.
+         */
+        AttachmentDeletedEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
+            actor_id: string | null;
+            /**
+             * Cursor
+             * @description Opaque position of this event; pass it as `after` to read what follows
+             */
+            cursor: string;
+            /** @description What changed */
+            data: components["schemas"]["AttachmentDeletedData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
+             */
+            occurred_at: string;
+            /**
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "attachment";
+            /**
+             * @description What happened (事件类型)
+             * @constant
+             */
+            type: "attachment.deleted";
+        };
+        /**
+         * AttachmentPublic
+         * @description A file of an application (附件): its kind, name, type judged by content, size and SHA-256.
+         */
         AttachmentPublic: {
-            /** Application Id */
+            /**
+             * Application Id
+             * @description 申请书 id of the application
+             */
             application_id: string;
             /**
              * Created At
              * Format: date-time
+             * @description When it was uploaded
              */
             created_at: string;
-            /** Description */
+            /**
+             * Description
+             * @description The uploader's description of the file
+             */
             description: string | null;
             /**
              * File Type
              * @description Detected from the content: pdf | ofd | docx | xlsx | jpeg | png
+             * @enum {string}
              */
-            file_type: string;
+            file_type: "pdf" | "ofd" | "docx" | "xlsx" | "jpeg" | "png";
             /**
              * Filename
              * @description The original file name, sanitized (no path parts, no control characters)
              */
             filename: string;
-            /** Id */
+            /**
+             * Id
+             * @description Attachment id
+             */
             id: string;
             /**
              * Kind
              * @description One of the kinds in the call's `attachment_rules`
              */
             kind: string;
-            /** Media Type */
-            media_type: string;
+            /**
+             * Media Type
+             * @description The media type of the detected file type (sent on download)
+             * @enum {string}
+             */
+            media_type: "application/pdf" | "application/ofd" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" | "image/jpeg" | "image/png";
             /**
              * Sha256
              * @description SHA-256 of the content, lowercase hex; also the download's ETag
@@ -1737,7 +2758,10 @@ export interface components {
              * @description Bytes
              */
             size: number;
-            /** Uploaded By */
+            /**
+             * Uploaded By
+             * @description The user who uploaded it
+             */
             uploaded_by: string;
         };
         /**
@@ -1762,159 +2786,350 @@ export interface components {
              */
             types?: ("pdf" | "ofd" | "docx" | "xlsx" | "jpeg" | "png")[] | null;
         };
-        /** Attestation */
+        /**
+         * Attestation
+         * @description The applicant's answer to one eligibility condition (申报条件) of the call.
+         */
         Attestation: {
-            /** Attested */
+            /**
+             * Attested
+             * @description Whether the applicant attests that it is met
+             */
             attested: boolean;
-            /** Condition */
+            /**
+             * Condition
+             * @description The condition's number (`GET /calls/{call_id}`: `conditions[].number`)
+             */
             condition: number;
-            /** Note */
+            /**
+             * Note
+             * @description A note on it
+             */
             note?: string | null;
         };
-        /** BatchAcknowledgedEvent */
+        /**
+         * BatchAcknowledgedDelivery
+         * @description The body of a `batch.acknowledged` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        BatchAcknowledgedDelivery: {
+            data: components["schemas"]["BatchAcknowledgedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `batch.acknowledged`
+             * @constant
+             */
+            type: "batch.acknowledged";
+        };
+        /**
+         * BatchAcknowledgedEvent
+         * @description An event of type `batch.acknowledged`: a recommended list changed.
+         */
         BatchAcknowledgedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["BatchData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "batch";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "batch.acknowledged";
         };
         /**
          * BatchAction
+         * @description A step of a recommended list: submit (报送, the recommender), acknowledge (受理) or return (退回, the office).
          * @enum {string}
          */
         BatchAction: "submit" | "acknowledge" | "return";
-        /** BatchCreate */
+        /**
+         * BatchCreate
+         * @description A new recommended list (推荐名单) of the caller's recommender for a call.
+         */
         BatchCreate: {
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
         };
-        /** BatchCreatedEvent */
-        BatchCreatedEvent: {
-            /** Actor Id */
-            actor_id: string | null;
+        /**
+         * BatchCreatedDelivery
+         * @description The body of a `batch.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        BatchCreatedDelivery: {
+            data: components["schemas"]["BatchCreatedEvent"];
             /**
-             * Cursor
-             * @description Opaque position of this event; pass it as `after` to read what follows
-             */
-            cursor: string;
-            data: components["schemas"]["BatchData"];
-            /** Id */
-            id: string;
-            /**
-             * Occurred At
              * Format: date-time
+             * @description When the event happened
              */
-            occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
+            timestamp: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * @description `batch.created`
+             * @constant
              */
             type: "batch.created";
         };
-        /** BatchData */
-        BatchData: {
-            /** Call Id */
-            call_id: string;
-            state: components["schemas"]["BatchState"];
-        };
-        /** BatchItemPublic */
-        BatchItemPublic: {
-            /** Application Id */
-            application_id: string;
-            /** Content Digest */
-            content_digest: string | null;
-            /** Domain Area */
-            domain_area: string | null;
-            /** Rank */
-            rank: number;
-            /** State */
-            state: string;
-            /** Title */
-            title: string;
-        };
-        /** BatchItemsSetData */
-        BatchItemsSetData: {
-            /** Call Id */
-            call_id: string;
-            /** Item Count */
-            item_count: number;
-            state: components["schemas"]["BatchState"];
-        };
-        /** BatchItemsSetEvent */
-        BatchItemsSetEvent: {
-            /** Actor Id */
+        /**
+         * BatchCreatedEvent
+         * @description An event of type `batch.created`: a recommended list changed.
+         */
+        BatchCreatedEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
-            data: components["schemas"]["BatchItemsSetData"];
-            /** Id */
+            /** @description What changed */
+            data: components["schemas"]["BatchData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "batch";
+            /**
+             * @description What happened (事件类型)
+             * @constant
+             */
+            type: "batch.created";
+        };
+        /**
+         * BatchData
+         * @description `batch.*`: a recommended list changed.
+         */
+        BatchData: {
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
+            call_id: string;
+            /** @description The list's state after the event */
+            state: components["schemas"]["BatchState"];
+        };
+        /**
+         * BatchItemPublic
+         * @description One application on a recommended list.
+         */
+        BatchItemPublic: {
+            /**
+             * Application Id
+             * @description 申请书 id of the application
+             */
+            application_id: string;
+            /**
+             * Content Digest
+             * @description The application's frozen content digest
+             */
+            content_digest: string | null;
+            /**
+             * Domain Area
+             * @description 试点领域 area code, e.g. `1.1`
+             */
+            domain_area: string | null;
+            /**
+             * Rank
+             * @description 推荐排序 its rank, 1 first
+             */
+            rank: number;
+            /**
+             * State
+             * @description The application's state
              * @enum {string}
+             */
+            state: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name
+             */
+            title: string;
+        };
+        /**
+         * BatchItemsSetData
+         * @description `batch.items_set`: the ranked list was replaced.
+         */
+        BatchItemsSetData: {
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
+            call_id: string;
+            /**
+             * Item Count
+             * @description Applications on the list
+             */
+            item_count: number;
+            /** @description The list's state after the event */
+            state: components["schemas"]["BatchState"];
+        };
+        /**
+         * BatchItemsSetDelivery
+         * @description The body of a `batch.items_set` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        BatchItemsSetDelivery: {
+            data: components["schemas"]["BatchItemsSetEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `batch.items_set`
+             * @constant
              */
             type: "batch.items_set";
         };
-        /** BatchPublic */
+        /**
+         * BatchItemsSetEvent
+         * @description An event of type `batch.items_set`: the ranked list was replaced.
+         */
+        BatchItemsSetEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
+            actor_id: string | null;
+            /**
+             * Cursor
+             * @description Opaque position of this event; pass it as `after` to read what follows
+             */
+            cursor: string;
+            /** @description What changed */
+            data: components["schemas"]["BatchItemsSetData"];
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
+             */
+            occurred_at: string;
+            /**
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "batch";
+            /**
+             * @description What happened (事件类型)
+             * @constant
+             */
+            type: "batch.items_set";
+        };
+        /**
+         * BatchPublic
+         * @description A recommender's ranked list for a call (推荐名单), with what the caller may do next.
+         */
         BatchPublic: {
-            /** Acknowledged At */
+            /**
+             * Acknowledged At
+             * @description When the office acknowledged it (受理)
+             */
             acknowledged_at: string | null;
-            /** Allowed Actions */
-            allowed_actions: string[];
-            /** Call Id */
+            /**
+             * Allowed Actions
+             * @description What the caller may do now: set_items (PUT …/items), submit, acknowledge, return
+             */
+            allowed_actions: ("set_items" | "submit" | "acknowledge" | "return")[];
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Id */
+            /**
+             * Id
+             * @description Batch id
+             */
             id: string;
-            /** Items */
+            /**
+             * Items
+             * @description The ranked applications
+             */
             items: components["schemas"]["BatchItemPublic"][];
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string;
-            /** Return Comment */
+            /**
+             * Return Comment
+             * @description The office's comment when it returned the list (退回意见)
+             */
             return_comment: string | null;
             /** @description open (being composed) | submitted (to the office) | acknowledged (受理) | returned */
             state: components["schemas"]["BatchState"];
-            /** Submitted At */
+            /**
+             * Submitted At
+             * @description When it was last submitted (报送)
+             */
             submitted_at: string | null;
             /**
              * Tracking Number
@@ -1924,129 +3139,260 @@ export interface components {
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** BatchReturnedEvent */
+        /**
+         * BatchReturnedDelivery
+         * @description The body of a `batch.returned` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        BatchReturnedDelivery: {
+            data: components["schemas"]["BatchReturnedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `batch.returned`
+             * @constant
+             */
+            type: "batch.returned";
+        };
+        /**
+         * BatchReturnedEvent
+         * @description An event of type `batch.returned`: a recommended list changed.
+         */
         BatchReturnedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["BatchData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "batch";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "batch.returned";
         };
         /**
          * BatchState
+         * @description 推荐名单状态 state of a recommended list: open (编制中), submitted (已报送), acknowledged (已受理), returned (已退回).
          * @enum {string}
          */
         BatchState: "open" | "submitted" | "acknowledged" | "returned";
-        /** BatchSubmittedData */
+        /**
+         * BatchSubmittedData
+         * @description `batch.submitted`: the list was submitted with a receipt.
+         */
         BatchSubmittedData: {
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
-            /** Item Count */
+            /**
+             * Item Count
+             * @description Applications on the list
+             */
             item_count: number;
+            /** @description The list's state after the event */
             state: components["schemas"]["BatchState"];
-            /** Tracking Number */
+            /**
+             * Tracking Number
+             * @description The receipt's tracking number
+             */
             tracking_number: string;
         };
-        /** BatchSubmittedEvent */
+        /**
+         * BatchSubmittedDelivery
+         * @description The body of a `batch.submitted` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        BatchSubmittedDelivery: {
+            data: components["schemas"]["BatchSubmittedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `batch.submitted`
+             * @constant
+             */
+            type: "batch.submitted";
+        };
+        /**
+         * BatchSubmittedEvent
+         * @description An event of type `batch.submitted`: the list was submitted with a receipt.
+         */
         BatchSubmittedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["BatchSubmittedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "batch";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "batch.submitted";
         };
-        /** BatchSummary */
+        /**
+         * BatchSummary
+         * @description A recommended list (推荐名单) as listed.
+         */
         BatchSummary: {
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Id */
+            /**
+             * Id
+             * @description Batch id
+             */
             id: string;
-            /** Item Count */
+            /**
+             * Item Count
+             * @description How many applications it lists
+             */
             item_count: number;
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string;
+            /** @description open (编制中), submitted (已报送), acknowledged (已受理) or returned (已退回) */
             state: components["schemas"]["BatchState"];
-            /** Submitted At */
+            /**
+             * Submitted At
+             * @description When it was last submitted (报送)
+             */
             submitted_at: string | null;
             /**
              * Tracking Number
-             * @description Of the latest receipt, once submitted
+             * @description 报送回执编号 of the latest receipt, once submitted
              */
             tracking_number: string | null;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** BatchTransitionPublic */
+        /**
+         * BatchTransitionPublic
+         * @description One step a recommended list took, oldest first.
+         */
         BatchTransitionPublic: {
+            /** @description submit (报送), acknowledge (受理) or return (退回) */
             action: components["schemas"]["BatchAction"];
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who took it
+             */
             actor_id: string | null;
             /**
              * At
              * Format: date-time
+             * @description When (RFC 3339, UTC)
              */
             at: string;
-            /** Comment */
+            /**
+             * Comment
+             * @description The comment given with it
+             */
             comment: string | null;
+            /** @description The state before */
             from_state: components["schemas"]["BatchState"];
-            /** Id */
+            /**
+             * Id
+             * @description Transition id
+             */
             id: string;
+            /** @description The state after */
             to_state: components["schemas"]["BatchState"];
         };
-        /** BatchTransitionRequest */
+        /**
+         * BatchTransitionRequest
+         * @description A step of the list: submit (报送), acknowledge (受理) or return (退回).
+         */
         BatchTransitionRequest: {
             /** @description submit (recommender) | acknowledge, return (office) */
             action: components["schemas"]["BatchAction"];
@@ -2058,26 +3404,38 @@ export interface components {
         };
         /** Body_create_token */
         Body_create_token: {
-            /** Client Id */
+            /**
+             * Client Id
+             * @description Ignored
+             */
             client_id?: string | null;
             /**
              * Client Secret
              * Format: password
+             * @description Ignored
              */
             client_secret?: string | null;
-            /** Grant Type */
+            /**
+             * Grant Type
+             * @description `password` (optional: the only grant)
+             */
             grant_type?: string | null;
             /**
              * Password
              * Format: password
+             * @description The user's password
              */
             password: string;
             /**
              * Scope
+             * @description Ignored: a token carries the user's roles
              * @default
              */
             scope: string;
-            /** Username */
+            /**
+             * Username
+             * @description Sign-in name (any case)
+             */
             username: string;
         };
         /** Body_revoke_token */
@@ -2100,16 +3458,20 @@ export interface components {
          * @enum {string}
          */
         BulkMode: "all_or_nothing" | "valid_rows" | "upsert";
-        /** BulkUploadPublic */
+        /**
+         * BulkUploadPublic
+         * @description A bulk upload (批量导入) and its progress, with a result per processed row.
+         */
         BulkUploadPublic: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was uploaded
              */
             created_at: string;
             /**
              * Created Count
-             * @description Rows created
+             * @description Applications created
              */
             created_count: number;
             /**
@@ -2128,10 +3490,17 @@ export interface components {
              * @description Why a failed upload failed
              */
             failure?: string | null;
-            /** Finished At */
+            /**
+             * Finished At
+             * @description When processing ended; null while queued or running
+             */
             finished_at: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description Upload id
+             */
             id: string;
+            /** @description all_or_nothing (any invalid row: nothing is created), valid_rows (the valid rows are created) or upsert (valid rows created, rows matching an editable application update it) */
             mode: components["schemas"]["BulkMode"];
             /**
              * Omitted Error Count
@@ -2139,9 +3508,15 @@ export interface components {
              * @default 0
              */
             omitted_error_count: number;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The uploader's organization (the rows' undertaking unit by default)
+             */
             organization_id: string;
-            /** Processed Rows */
+            /**
+             * Processed Rows
+             * @description Rows checked so far
+             */
             processed_rows: number;
             /**
              * Results
@@ -2151,19 +3526,24 @@ export interface components {
             /**
              * Source
              * @description json | csv | xlsx
+             * @enum {string}
              */
-            source: string;
+            source: "json" | "csv" | "xlsx";
             /**
              * State
              * @description queued | running | finished (every row has its result) | failed
              * @enum {string}
              */
             state: "queued" | "running" | "finished" | "failed";
-            /** Total Rows */
+            /**
+             * Total Rows
+             * @description Rows in the upload
+             */
             total_rows: number;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
             /**
@@ -2172,7 +3552,10 @@ export interface components {
              * @default 0
              */
             updated_count: number;
-            /** Uploaded By */
+            /**
+             * Uploaded By
+             * @description The user who uploaded it
+             */
             uploaded_by: string;
         };
         /**
@@ -2218,7 +3601,10 @@ export interface components {
              */
             unit?: string | null;
         };
-        /** CallCreate */
+        /**
+         * CallCreate
+         * @description A new call (office only); its catalogue and rules can be copied from an earlier call.
+         */
         CallCreate: {
             /**
              * Copy From Call Id
@@ -2228,62 +3614,123 @@ export interface components {
             /**
              * Deadline
              * Format: date-time
+             * @description Deadline for recommenders' submissions (RFC 3339 with offset)
              */
             deadline: string;
             /**
              * Issue Date
              * Format: date
+             * @description When the notice was issued
              */
             issue_date: string;
-            /** Key */
+            /**
+             * Key
+             * @description Readable key, lowercase letters, digits and `-`, e.g. `10th-batch`
+             */
             key: string;
-            /** Name */
+            /**
+             * Name
+             * @description Chinese name
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description English name
+             */
             name_en: string;
-            /** Notice Number */
+            /**
+             * Notice Number
+             * @description 文号 of the notice, e.g. 国标委办发〔2099〕1号
+             */
             notice_number: string;
-            /** Quota Per Recommender */
+            /**
+             * Quota Per Recommender
+             * @description 推荐名额 per recommender; omitted or null for no limit
+             */
             quota_per_recommender?: number | null;
         };
-        /** CallCreatedData */
+        /**
+         * CallCreatedData
+         * @description `call.created`: a call was opened.
+         */
         CallCreatedData: {
             /**
              * Deadline
              * @description RFC 3339
              */
             deadline: string;
-            /** Key */
+            /**
+             * Key
+             * @description Its readable key
+             */
             key: string;
         };
-        /** CallCreatedEvent */
+        /**
+         * CallCreatedDelivery
+         * @description The body of a `call.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        CallCreatedDelivery: {
+            data: components["schemas"]["CallCreatedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `call.created`
+             * @constant
+             */
+            type: "call.created";
+        };
+        /**
+         * CallCreatedEvent
+         * @description An event of type `call.created`: a call was opened.
+         */
         CallCreatedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["CallCreatedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "call";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "call.created";
         };
-        /** CallPublic */
+        /**
+         * CallPublic
+         * @description A call for applications (征集批次): its catalogue, eligibility conditions, form sections, attachment rules and deadline.
+         */
         CallPublic: {
             /**
              * Attachment Rules
@@ -2292,15 +3739,22 @@ export interface components {
             attachment_rules: {
                 [key: string]: components["schemas"]["AttachmentRule"];
             };
-            /** Catalogue */
+            /**
+             * Catalogue
+             * @description 试点领域 the fields an application may choose (`domain`)
+             */
             catalogue: components["schemas"]["CatalogueNode"][];
-            /** Conditions */
+            /**
+             * Conditions
+             * @description 申报条件 the eligibility conditions to attest
+             */
             conditions: components["schemas"]["Condition"][];
-            /** @description Contact persons and postal address for the list and its papers */
+            /** @description 联系人 contact persons and postal address for the list and its papers */
             contact: components["schemas"]["CallContact"];
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
             /**
@@ -2309,38 +3763,73 @@ export interface components {
              * @description Deadline for recommenders' submissions, with offset (Beijing time)
              */
             deadline: string;
-            /** Id */
+            /**
+             * Id
+             * @description Call id
+             */
             id: string;
-            /** Is Practice */
+            /**
+             * Is Practice
+             * @description A practice call (练习) of the demo: its applications are never counted
+             */
             is_practice: boolean;
             /**
              * Issue Date
              * Format: date
+             * @description When the notice was issued
              */
             issue_date: string;
-            /** Key */
+            /**
+             * Key
+             * @description Readable key, e.g. `9th-batch`
+             */
             key: string;
-            /** Name */
+            /**
+             * Name
+             * @description Chinese name, e.g. 第九批社会管理和公共服务综合标准化试点
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description English name
+             */
             name_en: string;
-            /** Notice Number */
+            /**
+             * Notice Number
+             * @description 文号 of the notice that opened it, e.g. 国标委办发〔2022〕1号
+             */
             notice_number: string;
-            /** Quota Per Recommender */
+            /**
+             * Quota Per Recommender
+             * @description 推荐名额 how many applications each recommender may list; null for no limit
+             */
             quota_per_recommender: number | null;
-            /** Sections */
+            /**
+             * Sections
+             * @description 正文章节 the form's narrative sections
+             */
             sections: components["schemas"]["FormSection"][];
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** CallSubmissionSummary */
+        /**
+         * CallSubmissionSummary
+         * @description A call's submission summary (报送情况): each recommender's list and the totals.
+         */
         CallSubmissionSummary: {
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
             /**
              * Names
@@ -2349,11 +3838,18 @@ export interface components {
             names: {
                 [key: string]: string;
             };
-            /** Recommenders */
+            /**
+             * Recommenders
+             * @description One row per recommender of the call
+             */
             recommenders: components["schemas"]["RecommenderRow"][];
+            /** @description The totals */
             totals: components["schemas"]["SubmissionTotals"];
         };
-        /** CallSummary */
+        /**
+         * CallSummary
+         * @description A call for applications (征集批次) as listed.
+         */
         CallSummary: {
             /**
              * Deadline
@@ -2361,34 +3857,63 @@ export interface components {
              * @description Deadline for recommenders' submissions, with offset (Beijing time)
              */
             deadline: string;
-            /** Id */
+            /**
+             * Id
+             * @description Call id
+             */
             id: string;
-            /** Is Practice */
+            /**
+             * Is Practice
+             * @description A practice call (练习) of the demo: its applications are never counted
+             */
             is_practice: boolean;
             /**
              * Issue Date
              * Format: date
+             * @description When the notice was issued
              */
             issue_date: string;
-            /** Key */
+            /**
+             * Key
+             * @description Readable key, e.g. `9th-batch`
+             */
             key: string;
-            /** Name */
+            /**
+             * Name
+             * @description Chinese name, e.g. 第九批社会管理和公共服务综合标准化试点
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description English name
+             */
             name_en: string;
-            /** Notice Number */
+            /**
+             * Notice Number
+             * @description 文号 of the notice that opened it, e.g. 国标委办发〔2022〕1号
+             */
             notice_number: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** CallUpdate */
+        /**
+         * CallUpdate
+         * @description A change of a call's deadline or quota (office only), with its reason.
+         */
         CallUpdate: {
             /**
              * Deadline
              * Format: date-time
+             * @description The new deadline (RFC 3339 with offset)
              */
             deadline?: string;
-            /** Quota Per Recommender */
+            /**
+             * Quota Per Recommender
+             * @description The new quota per recommender
+             */
             quota_per_recommender?: number | null;
             /**
              * Reason
@@ -2396,70 +3921,128 @@ export interface components {
              */
             reason: string;
         };
-        /** CallUpdatedData */
+        /**
+         * CallUpdatedData
+         * @description `call.updated`: a call's deadline or quota changed.
+         */
         CallUpdatedData: {
             /**
              * Deadline
+             * @description The deadline after (RFC 3339)
              * @default null
              */
             deadline: string | null;
             /**
              * Previous Deadline
+             * @description The deadline before (RFC 3339)
              * @default null
              */
             previous_deadline: string | null;
             /**
              * Previous Quota
+             * @description The quota before
              * @default null
              */
             previous_quota: number | null;
             /**
              * Quota
+             * @description The quota after
              * @default null
              */
             quota: number | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description Why
+             */
             reason: string;
         };
-        /** CallUpdatedEvent */
+        /**
+         * CallUpdatedDelivery
+         * @description The body of a `call.updated` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        CallUpdatedDelivery: {
+            data: components["schemas"]["CallUpdatedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `call.updated`
+             * @constant
+             */
+            type: "call.updated";
+        };
+        /**
+         * CallUpdatedEvent
+         * @description An event of type `call.updated`: a call's deadline or quota changed.
+         */
         CallUpdatedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["CallUpdatedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "call";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "call.updated";
         };
-        /** CatalogueNode */
+        /**
+         * CatalogueNode
+         * @description One entry of a call's catalogue of pilot fields (试点领域): an area with its items.
+         */
         CatalogueNode: {
             /**
              * Children
+             * @description Its items (level 3), if any
              * @default []
              */
             children: components["schemas"]["CatalogueNode"][];
-            /** Code */
+            /**
+             * Code
+             * @description Its code: `1.1` for an area, `1.1.3` for an item
+             */
             code: string;
-            /** Name */
+            /**
+             * Name
+             * @description Chinese name, e.g. 政务服务
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description English name
+             */
             name_en: string;
             /**
              * Open Ended
@@ -2468,7 +4051,10 @@ export interface components {
              */
             open_ended: boolean;
         };
-        /** ChangedFieldsData */
+        /**
+         * ChangedFieldsData
+         * @description `application.updated`, `organization.updated`: members changed.
+         */
         ChangedFieldsData: {
             /**
              * Fields
@@ -2476,40 +4062,76 @@ export interface components {
              */
             fields: string[];
         };
-        /** Condition */
+        /**
+         * Condition
+         * @description An eligibility condition (申报条件) an applicant attests to.
+         */
         Condition: {
-            /** Number */
+            /**
+             * Number
+             * @description Its number, as `eligibility[].condition` names it
+             */
             number: number;
-            /** Text */
+            /**
+             * Text
+             * @description The condition in Chinese, as the notice words it
+             */
             text: string;
-            /** Text En */
+            /**
+             * Text En
+             * @description The condition in English
+             */
             text_en: string;
         };
-        /** Contact */
+        /**
+         * Contact
+         * @description 联系人 the person to contact about the application.
+         */
         Contact: {
             /**
              * Email
              * Format: email
+             * @description Email address
              */
             email: string;
-            /** Name */
+            /**
+             * Name
+             * @description Name, e.g. 王芳
+             */
             name: string;
-            /** Phone */
+            /**
+             * Phone
+             * @description Mobile (11 digits from 1[3-9]), landline (area code-number) or a 400/800 hotline
+             */
             phone: string;
         };
-        /** @description As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes. */
+        /**
+         * @description 联系人 the person to contact about the application.
+         *
+         *     As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes.
+         */
         ContactPatch: {
             /**
              * Email
              * Format: email
+             * @description Email address
              */
             email?: string;
-            /** Name */
+            /**
+             * Name
+             * @description Name, e.g. 王芳
+             */
             name?: string;
-            /** Phone */
+            /**
+             * Phone
+             * @description Mobile (11 digits from 1[3-9]), landline (area code-number) or a 400/800 hotline
+             */
             phone?: string;
         };
-        /** Domain */
+        /**
+         * Domain
+         * @description 试点领域 the field of the pilot: an area of the call's catalogue and, where it has items, one of them.
+         */
         Domain: {
             /**
              * Area
@@ -2527,7 +4149,11 @@ export interface components {
              */
             other?: string | null;
         };
-        /** @description As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes. */
+        /**
+         * @description 试点领域 the field of the pilot: an area of the call's catalogue and, where it has items, one of them.
+         *
+         *     As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes.
+         */
         DomainPatch: {
             /**
              * Area
@@ -2545,90 +4171,186 @@ export interface components {
              */
             other?: string | null;
         };
-        /** EndorsementPublic */
+        /**
+         * EndorsementPublic
+         * @description A recorded sign-off (签章意见) of one party.
+         */
         EndorsementPublic: {
-            /** Attachment Id */
+            /**
+             * Attachment Id
+             * @description Paper sign-off: the scanned stamped page
+             */
             attachment_id: string | null;
-            /** Content Digest */
+            /**
+             * Content Digest
+             * @description The content digest the party signed
+             */
             content_digest: string;
-            /** Decision */
-            decision: string;
-            /** Id */
+            /**
+             * Decision
+             * @description agree (同意) or disagree (不同意)
+             * @enum {string}
+             */
+            decision: "agree" | "disagree";
+            /**
+             * Id
+             * @description Endorsement id
+             */
             id: string;
-            /** Mode */
-            mode: string;
-            /** Opinion */
+            /**
+             * Mode
+             * @description online (在线签署) or paper (纸质盖章页)
+             * @enum {string}
+             */
+            mode: "online" | "paper";
+            /**
+             * Opinion
+             * @description 意见 the party's opinion
+             */
             opinion: string;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The party's organization
+             */
             organization_id: string;
-            /** Party Role */
-            party_role: string;
+            /**
+             * Party Role
+             * @description The party: undertaking, participating, guarantor or guidance
+             * @enum {string}
+             */
+            party_role: "undertaking" | "participating" | "guarantor" | "guidance";
             /**
              * Recorded At
              * Format: date-time
+             * @description When it was recorded
              */
             recorded_at: string;
-            /** Recorded By */
+            /**
+             * Recorded By
+             * @description The user who recorded it
+             */
             recorded_by: string;
-            /** Signatory Name */
+            /**
+             * Signatory Name
+             * @description 签字人 who signed
+             */
             signatory_name: string;
-            /** Signatory Title */
+            /**
+             * Signatory Title
+             * @description 签字人职务 their title
+             */
             signatory_title: string | null;
-            /** Verification */
-            verification: string | null;
-            /** Verification Comment */
+            /**
+             * Verification
+             * @description Paper sign-off: pending, confirmed or rejected by the reviewer; null online
+             */
+            verification: ("pending" | "confirmed" | "rejected") | null;
+            /**
+             * Verification Comment
+             * @description The reviewer's comment on the paper page
+             */
             verification_comment: string | null;
-            /** Voided */
+            /**
+             * Voided
+             * @description True once the content changed after it (returned to draft): it no longer counts
+             */
             voided: boolean;
         };
-        /** EndorsementRecordedData */
+        /**
+         * EndorsementRecordedData
+         * @description `endorsement.recorded`: a party signed.
+         */
         EndorsementRecordedData: {
             /**
              * Decision
+             * @description agree or disagree
              * @enum {string}
              */
             decision: "agree" | "disagree";
             /**
              * Mode
+             * @description online or paper
              * @enum {string}
              */
             mode: "online" | "paper";
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The party's organization
+             */
             organization_id: string;
             /**
              * Role
+             * @description The party: undertaking, participating, guarantor or guidance
              * @enum {string}
              */
             role: "undertaking" | "participating" | "guarantor" | "guidance";
         };
-        /** EndorsementRecordedEvent */
+        /**
+         * EndorsementRecordedDelivery
+         * @description The body of a `endorsement.recorded` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        EndorsementRecordedDelivery: {
+            data: components["schemas"]["EndorsementRecordedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `endorsement.recorded`
+             * @constant
+             */
+            type: "endorsement.recorded";
+        };
+        /**
+         * EndorsementRecordedEvent
+         * @description An event of type `endorsement.recorded`: a party signed.
+         */
         EndorsementRecordedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["EndorsementRecordedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "endorsement";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "endorsement.recorded";
         };
-        /** EndorsementRequest */
+        /**
+         * EndorsementRequest
+         * @description A party's sign-off (签章意见): online by its signatory, or the applicant recording a stamped paper page.
+         */
         EndorsementRequest: {
             /**
              * Attachment Id
@@ -2637,69 +4359,132 @@ export interface components {
             attachment_id?: string | null;
             /**
              * Decision
+             * @description agree (同意) or disagree (不同意: the application returns to the applicant)
              * @enum {string}
              */
             decision: "agree" | "disagree";
             /**
              * Mode
+             * @description online (在线签署) or paper (纸质盖章页, with `attachment_id`)
              * @default online
              * @enum {string}
              */
             mode: "online" | "paper";
-            /** Opinion */
+            /**
+             * Opinion
+             * @description 意见 the party's opinion, e.g. 同意申报
+             */
             opinion: string;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The party's organization, as named on the form
+             */
             organization_id: string;
             /**
              * Role
+             * @description The party signing: undertaking, participating, guarantor or guidance
              * @enum {string}
              */
             role: "undertaking" | "participating" | "guarantor" | "guidance";
-            /** Signatory Name */
+            /**
+             * Signatory Name
+             * @description 签字人 the name of the person signing
+             */
             signatory_name: string;
-            /** Signatory Title */
+            /**
+             * Signatory Title
+             * @description 签字人职务 their title, e.g. 副区长
+             */
             signatory_title?: string | null;
         };
-        /** EndorsementVerifiedData */
+        /**
+         * EndorsementVerifiedData
+         * @description `endorsement.verified`: the reviewer checked a paper page.
+         */
         EndorsementVerifiedData: {
             /**
              * Verdict
+             * @description confirmed or rejected
              * @enum {string}
              */
             verdict: "confirmed" | "rejected";
         };
-        /** EndorsementVerifiedEvent */
+        /**
+         * EndorsementVerifiedDelivery
+         * @description The body of a `endorsement.verified` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        EndorsementVerifiedDelivery: {
+            data: components["schemas"]["EndorsementVerifiedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `endorsement.verified`
+             * @constant
+             */
+            type: "endorsement.verified";
+        };
+        /**
+         * EndorsementVerifiedEvent
+         * @description An event of type `endorsement.verified`: the reviewer checked a paper page.
+         */
         EndorsementVerifiedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["EndorsementVerifiedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "endorsement";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "endorsement.verified";
         };
-        /** EventPage */
+        /**
+         * EventPage
+         * @description A page of the change feed (变更流), in commit order. Delivery is at least once: dedupe by event `id`.
+         */
         EventPage: {
-            /** Has More */
+            /**
+             * Has More
+             * @description True when more events follow: read again at once with `after=next_cursor`
+             */
             has_more: boolean;
-            /** Items */
+            /**
+             * Items
+             * @description The events, oldest first
+             */
             items: components["schemas"]["EventPublic"][];
             /**
              * Next Cursor
@@ -2709,10 +4494,13 @@ export interface components {
         };
         /**
          * EventPublic
-         * @description One event of the change feed; `data` depends on `type`.
+         * @description One event of the change feed; `data` depends on `type`. The types are an open set: a type added later (CHANGELOG.md) arrives as `UnknownEvent` in a client generated from this version. Delivery is at least once (a page read again, a webhook retried): dedupe by `id`.
          */
-        EventPublic: components["schemas"]["ApplicationCreatedEvent"] | components["schemas"]["ApplicationDeletedEvent"] | components["schemas"]["ApplicationStateChangedEvent"] | components["schemas"]["ApplicationUpdatedEvent"] | components["schemas"]["AttachmentAddedEvent"] | components["schemas"]["AttachmentDeletedEvent"] | components["schemas"]["BatchAcknowledgedEvent"] | components["schemas"]["BatchCreatedEvent"] | components["schemas"]["BatchItemsSetEvent"] | components["schemas"]["BatchReturnedEvent"] | components["schemas"]["BatchSubmittedEvent"] | components["schemas"]["CallCreatedEvent"] | components["schemas"]["CallUpdatedEvent"] | components["schemas"]["EndorsementRecordedEvent"] | components["schemas"]["EndorsementVerifiedEvent"] | components["schemas"]["OrganizationCreatedEvent"] | components["schemas"]["OrganizationUpdatedEvent"] | components["schemas"]["ReviewRecordedEvent"];
-        /** FontFace */
+        EventPublic: components["schemas"]["ApplicationCreatedEvent"] | components["schemas"]["ApplicationDeletedEvent"] | components["schemas"]["ApplicationStateChangedEvent"] | components["schemas"]["ApplicationUpdatedEvent"] | components["schemas"]["AttachmentAddedEvent"] | components["schemas"]["AttachmentDeletedEvent"] | components["schemas"]["BatchAcknowledgedEvent"] | components["schemas"]["BatchCreatedEvent"] | components["schemas"]["BatchItemsSetEvent"] | components["schemas"]["BatchReturnedEvent"] | components["schemas"]["BatchSubmittedEvent"] | components["schemas"]["CallCreatedEvent"] | components["schemas"]["CallUpdatedEvent"] | components["schemas"]["EndorsementRecordedEvent"] | components["schemas"]["EndorsementVerifiedEvent"] | components["schemas"]["OrganizationCreatedEvent"] | components["schemas"]["OrganizationUpdatedEvent"] | components["schemas"]["ReviewRecordedEvent"] | components["schemas"]["UnknownEvent"];
+        /**
+         * FontFace
+         * @description One face (字体) of a printed document's chain.
+         */
         FontFace: {
             /**
              * Family
@@ -2761,34 +4549,74 @@ export interface components {
              */
             title: components["schemas"]["FontFace"][];
         };
-        /** FormSection */
+        /**
+         * FormSection
+         * @description A narrative section of the form (正文章节).
+         */
         FormSection: {
-            /** Key */
+            /**
+             * Key
+             * @description Its key in `sections` (`basic_situation`…)
+             */
             key: string;
-            /** Max Length */
+            /**
+             * Max Length
+             * @description Its longest length in characters
+             */
             max_length: number;
-            /** Required */
+            /**
+             * Required
+             * @description Whether submission needs it
+             */
             required: boolean;
-            /** Title */
+            /**
+             * Title
+             * @description Its Chinese title, e.g. 基本情况
+             */
             title: string;
-            /** Title En */
+            /**
+             * Title En
+             * @description Its English title
+             */
             title_en: string;
         };
-        /** Funding */
+        /**
+         * Funding
+         * @description 试点经费 the pilot's funding.
+         */
         Funding: {
-            /** Amount Cny */
+            /**
+             * Amount Cny
+             * @description Amount in yuan (人民币元), a whole number
+             */
             amount_cny: number;
-            /** Sources */
+            /**
+             * Sources
+             * @description 经费来源 where the money comes from
+             */
             sources?: string | null;
         };
-        /** @description As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes. */
+        /**
+         * @description 试点经费 the pilot's funding.
+         *
+         *     As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes.
+         */
         FundingPatch: {
-            /** Amount Cny */
+            /**
+             * Amount Cny
+             * @description Amount in yuan (人民币元), a whole number
+             */
             amount_cny?: number;
-            /** Sources */
+            /**
+             * Sources
+             * @description 经费来源 where the money comes from
+             */
             sources?: string | null;
         };
-        /** IndexLinks */
+        /**
+         * IndexLinks
+         * @description Links from the service's root.
+         */
         IndexLinks: {
             /**
              * Api
@@ -2821,9 +4649,15 @@ export interface components {
              */
             redoc: string;
         };
-        /** ItemIn */
+        /**
+         * ItemIn
+         * @description One application on the list, with its rank.
+         */
         ItemIn: {
-            /** Application Id */
+            /**
+             * Application Id
+             * @description 申请书 id of the application (state recommended)
+             */
             application_id: string;
             /**
              * Rank
@@ -2831,7 +4665,10 @@ export interface components {
              */
             rank: number;
         };
-        /** ItemsPut */
+        /**
+         * ItemsPut
+         * @description The whole ranked list (推荐排序), replacing the previous one.
+         */
         ItemsPut: {
             /**
              * Items
@@ -2839,31 +4676,74 @@ export interface components {
              */
             items: components["schemas"]["ItemIn"][];
         };
-        /** MePublic */
+        /**
+         * MePublic
+         * @description The caller: who the credentials belong to, for which organization and with which roles.
+         */
         MePublic: {
             /**
              * Authenticated With
              * @description `token` or `api_key`
+             * @enum {string}
              */
-            authenticated_with: string;
-            /** Display Name */
+            authenticated_with: "token" | "api_key";
+            /**
+             * Display Name
+             * @description The person's name as shown to others
+             */
             display_name: string;
-            /** Id */
+            /**
+             * Email
+             * @description Where notices by e-mail go (`PATCH /users/{id}` changes it)
+             */
+            email: string | null;
+            /**
+             * Email Notifications
+             * @description false: the caller gets no notices by e-mail
+             */
+            email_notifications: boolean;
+            /**
+             * Id
+             * @description The caller's user id
+             */
             id: string;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The caller's organization (单位)
+             */
             organization_id: string;
-            /** Organization Name */
+            /**
+             * Organization Name
+             * @description That organization's name
+             */
             organization_name: string;
-            /** Province Code */
+            /**
+             * Province Code
+             * @description That organization's province (GB/T 2260 code, e.g. 370000)
+             */
             province_code: string;
-            /** Recommender Kind */
-            recommender_kind: string | null;
-            /** Roles */
+            /** @description Set when the organization is a recommender (推荐单位): `province` or `member_unit` */
+            recommender_kind: components["schemas"]["RecommenderKind"] | null;
+            /**
+             * Roles
+             * @description The caller's roles
+             */
             roles: components["schemas"]["Role"][];
-            /** Username */
+            /**
+             * Username
+             * @description Sign-in name
+             */
             username: string;
+            /**
+             * Version
+             * @description The user's version: `If-Match` of `PATCH /users/{id}` on oneself
+             */
+            version: number;
         };
-        /** OrganizationCreate */
+        /**
+         * OrganizationCreate
+         * @description A new organization (单位): an applicant, a party to an application or a recommender.
+         */
         OrganizationCreate: {
             /**
              * Accept Failed Check Character
@@ -2876,10 +4756,17 @@ export interface components {
              * @description Unified social credit code (GB 32100-2015), 18 characters
              */
             credit_code: string;
+            /** @description 单位类型 kind: government_agency (机关), public_institution (事业单位), social_organization (社会团体), enterprise (企业), other */
             kind: components["schemas"]["OrganizationKind"];
-            /** Name */
+            /**
+             * Name
+             * @description Its full Chinese name, e.g. 济南市历下区人民政府
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description Its English name, if it has one
+             */
             name_en?: string | null;
             /**
              * Province Code
@@ -2889,120 +4776,241 @@ export interface components {
             /** @description Set for member units of the joint meeting */
             recommender_kind?: components["schemas"]["RecommenderKind"] | null;
         };
-        /** OrganizationCreatedData */
+        /**
+         * OrganizationCreatedData
+         * @description `organization.created`: an organization was registered.
+         */
         OrganizationCreatedData: {
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
         };
-        /** OrganizationCreatedEvent */
+        /**
+         * OrganizationCreatedDelivery
+         * @description The body of a `organization.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        OrganizationCreatedDelivery: {
+            data: components["schemas"]["OrganizationCreatedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `organization.created`
+             * @constant
+             */
+            type: "organization.created";
+        };
+        /**
+         * OrganizationCreatedEvent
+         * @description An event of type `organization.created`: an organization was registered.
+         */
         OrganizationCreatedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["OrganizationCreatedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "organization";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "organization.created";
         };
         /**
          * OrganizationKind
+         * @description 单位类型 kind of organization; market_supervision_bureau (市场监管局) and joint_office (联席办) are seeded.
          * @enum {string}
          */
         OrganizationKind: "government_agency" | "public_institution" | "social_organization" | "enterprise" | "market_supervision_bureau" | "joint_office" | "other";
-        /** OrganizationPublic */
+        /**
+         * OrganizationPublic
+         * @description An organization (单位): an applicant, a party to an application, a recommender (推荐单位) or the joint office (联席办).
+         */
         OrganizationPublic: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Credit Code */
+            /**
+             * Credit Code
+             * @description 统一社会信用代码 unified social credit code (18 characters); null for seeded bureaus without one
+             */
             credit_code: string | null;
-            /** Credit Code Check Failed */
+            /**
+             * Credit Code Check Failed
+             * @description True when an admin registered a code whose check character fails GB 32100
+             */
             credit_code_check_failed: boolean;
-            /** Id */
+            /**
+             * Id
+             * @description Organization id
+             */
             id: string;
-            /** Internal Deadline */
+            /**
+             * Internal Deadline
+             * @description A recommender's own cut-off for its applicants (RFC 3339); null if none
+             */
             internal_deadline: string | null;
             /**
              * Key
              * @description Readable key of a seeded organization: `office`, a province code
              */
             key: string | null;
+            /** @description 单位类型 kind of organization */
             kind: components["schemas"]["OrganizationKind"];
-            /** Name */
+            /**
+             * Name
+             * @description Its full Chinese name
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description Its English name, if known
+             */
             name_en: string | null;
-            /** Province Code */
+            /**
+             * Province Code
+             * @description Its province (GB/T 2260 code, e.g. 370000)
+             */
             province_code: string;
+            /** @description 推荐单位类别: `province` (a provincial bureau) or `member_unit`; null if it does not recommend */
             recommender_kind: components["schemas"]["RecommenderKind"] | null;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
-        /** OrganizationUpdate */
+        /**
+         * OrganizationUpdate
+         * @description Partial update (JSON merge) of an organization: only the members sent change.
+         */
         OrganizationUpdate: {
             /**
              * Internal Deadline
              * @description A recommender's own cut-off for its applicants (RFC 3339 with offset)
              */
             internal_deadline?: string | null;
+            /** @description 单位类型 kind (cannot be removed) */
             kind?: components["schemas"]["OrganizationKind"];
-            /** Name */
+            /**
+             * Name
+             * @description Its full Chinese name (cannot be removed)
+             */
             name?: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description Its English name; `null` removes it
+             */
             name_en?: string | null;
         };
-        /** OrganizationUpdatedEvent */
+        /**
+         * OrganizationUpdatedDelivery
+         * @description The body of a `organization.updated` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        OrganizationUpdatedDelivery: {
+            data: components["schemas"]["OrganizationUpdatedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `organization.updated`
+             * @constant
+             */
+            type: "organization.updated";
+        };
+        /**
+         * OrganizationUpdatedEvent
+         * @description An event of type `organization.updated`: members changed.
+         */
         OrganizationUpdatedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["ChangedFieldsData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "organization";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "organization.updated";
         };
-        /** OutcomeRequest */
+        /**
+         * OutcomeRequest
+         * @description The office's outcome (批复结果) for a submitted application.
+         */
         OutcomeRequest: {
             /**
              * Decision
@@ -3016,84 +5024,186 @@ export interface components {
              */
             document_number?: string | null;
         };
-        /** Page[ApiKeyPublic] */
+        /**
+         * Page[ApiKeyPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_ApiKeyPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["ApiKeyPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[ApplicationSummary] */
+        /**
+         * Page[ApplicationSummary]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_ApplicationSummary_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["ApplicationSummary"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[AttachmentPublic] */
+        /**
+         * Page[AttachmentPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_AttachmentPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["AttachmentPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[BatchSummary] */
+        /**
+         * Page[BatchSummary]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_BatchSummary_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["BatchSummary"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[BatchTransitionPublic] */
+        /**
+         * Page[BatchTransitionPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_BatchTransitionPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["BatchTransitionPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[OrganizationPublic] */
+        /**
+         * Page[OrganizationPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_OrganizationPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["OrganizationPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[ReviewPublic] */
+        /**
+         * Page[ReviewPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_ReviewPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["ReviewPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[TransitionPublic] */
+        /**
+         * Page[TransitionPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_TransitionPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["TransitionPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[UserPublic] */
+        /**
+         * Page[UserPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_UserPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["UserPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[WebhookDeliveryPublic] */
+        /**
+         * Page[WebhookDeliveryPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_WebhookDeliveryPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["WebhookDeliveryPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Page[WebhookPublic] */
+        /**
+         * Page[WebhookPublic]
+         * @description A page of a list: pass `next_page_token` as `page_token` for the next one.
+         */
         Page_WebhookPublic_: {
-            /** Items */
+            /**
+             * Items
+             * @description The page's items
+             */
             items: components["schemas"]["WebhookPublic"][];
-            /** Next Page Token */
+            /**
+             * Next Page Token
+             * @description Opaque token of the next page; null on the last page
+             */
             next_page_token?: string | null;
         };
-        /** Parties */
+        /**
+         * Parties
+         * @description The units named on the form: 试点承担单位 undertaking, 参加单位 participating, 保证单位 guarantor, 业务指导单位 guidance.
+         */
         Parties: {
             /**
              * Guarantor
@@ -3116,7 +5226,11 @@ export interface components {
              */
             undertaking?: string | null;
         };
-        /** @description As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes. */
+        /**
+         * @description The units named on the form: 试点承担单位 undertaking, 参加单位 participating, 保证单位 guarantor, 业务指导单位 guidance.
+         *
+         *     As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes.
+         */
         PartiesPatch: {
             /**
              * Guarantor
@@ -3139,29 +5253,40 @@ export interface components {
              */
             undertaking?: string | null;
         };
-        /** Period */
+        /**
+         * Period
+         * @description 试点期 the pilot period.
+         */
         Period: {
             /**
              * End
              * Format: date
+             * @description Last day (YYYY-MM-DD), after the first
              */
             end: string;
             /**
              * Start
              * Format: date
+             * @description First day (YYYY-MM-DD)
              */
             start: string;
         };
-        /** @description As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes. */
+        /**
+         * @description 试点期 the pilot period.
+         *
+         *     As a merge patch (RFC 7396): members sent replace, objects merge, `null` removes.
+         */
         PeriodPatch: {
             /**
              * End
              * Format: date
+             * @description Last day (YYYY-MM-DD), after the first
              */
             end?: string;
             /**
              * Start
              * Format: date
+             * @description First day (YYYY-MM-DD)
              */
             start?: string;
         };
@@ -3172,9 +5297,9 @@ export interface components {
         Problem: {
             /**
              * Allowed Types
-             * @description `unsupported_media_type`: media types accepted here
+             * @description `unsupported_media_type`: the file types accepted here (judged by content)
              */
-            allowed_types?: string[] | null;
+            allowed_types?: ("pdf" | "ofd" | "docx" | "xlsx" | "jpeg" | "png")[] | null;
             /**
              * Batch Id
              * @description `duplicate`: the batch that exists already
@@ -3198,6 +5323,8 @@ export interface components {
              *     - `cell_too_long` (422): A cell is longer than allowed
              *     - `compression_ratio_too_high` (413): The XLSX file is compressed more than a spreadsheet can be
              *     - `conflict` (409): Conflict
+             *     - `cursor_ahead` (409): Cursor ahead of the event log
+             *     - `cursor_expired` (410): Cursor into events pruned by retention
              *     - `deadline_passed` (409): Deadline passed
              *     - `duplicate` (409): Already exists
              *     - `empty_upload` (422): The upload has no rows
@@ -3240,7 +5367,7 @@ export interface components {
              *     - `validation_failed` (422): Validation failed
              * @enum {string}
              */
-            code: "already_endorsed" | "application_invalid" | "attachment_limit_reached" | "bad_request" | "batch_empty" | "batch_items_not_ready" | "cell_too_long" | "compression_ratio_too_high" | "conflict" | "deadline_passed" | "duplicate" | "empty_upload" | "font_unavailable" | "forbidden" | "http_error" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_credentials" | "invalid_state" | "invalid_state_transition" | "last_admin" | "malformed_json" | "malformed_multipart" | "method_not_allowed" | "not_authenticated" | "not_found" | "package_not_available" | "paper_endorsement_rejected" | "payload_too_large" | "precondition_failed" | "precondition_required" | "quota_exceeded" | "range_not_satisfiable" | "receipt_keys_unavailable" | "self_deactivation" | "service_unavailable" | "spreadsheet_part_too_large" | "spreadsheet_too_large" | "too_many_attempts" | "too_many_cells" | "too_many_columns" | "too_many_rows" | "too_many_webhooks" | "unknown_columns" | "unreadable_spreadsheet" | "unsupported_media_type" | "unverified_paper_endorsement" | "validation_failed";
+            code: "already_endorsed" | "application_invalid" | "attachment_limit_reached" | "bad_request" | "batch_empty" | "batch_items_not_ready" | "cell_too_long" | "compression_ratio_too_high" | "conflict" | "cursor_ahead" | "cursor_expired" | "deadline_passed" | "duplicate" | "empty_upload" | "font_unavailable" | "forbidden" | "http_error" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_credentials" | "invalid_state" | "invalid_state_transition" | "last_admin" | "malformed_json" | "malformed_multipart" | "method_not_allowed" | "not_authenticated" | "not_found" | "package_not_available" | "paper_endorsement_rejected" | "payload_too_large" | "precondition_failed" | "precondition_required" | "quota_exceeded" | "range_not_satisfiable" | "receipt_keys_unavailable" | "self_deactivation" | "service_unavailable" | "spreadsheet_part_too_large" | "spreadsheet_too_large" | "too_many_attempts" | "too_many_cells" | "too_many_columns" | "too_many_rows" | "too_many_webhooks" | "unknown_columns" | "unreadable_spreadsheet" | "unsupported_media_type" | "unverified_paper_endorsement" | "validation_failed";
             /**
              * Current Etag
              * @description `precondition_failed`: the resource's current ETag
@@ -3300,12 +5427,12 @@ export interface components {
              * Required Roles
              * @description `forbidden`: a role the caller would need (any of)
              */
-            required_roles?: string[] | null;
+            required_roles?: ("applicant" | "signatory" | "reviewer" | "office" | "admin")[] | null;
             /**
              * State
-             * @description `invalid_state`, `invalid_state_transition`: the current state
+             * @description `invalid_state`, `invalid_state_transition`: the current state of the application or list
              */
-            state?: string | null;
+            state?: ("draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn" | "open" | "acknowledged") | null;
             /**
              * Status
              * @description The HTTP status code
@@ -3324,7 +5451,10 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** ProblemFieldError */
+        /**
+         * ProblemFieldError
+         * @description One field's problem in a `validation_failed` (and some other) problem.
+         */
         ProblemFieldError: {
             /**
              * Code
@@ -3342,64 +5472,118 @@ export interface components {
              */
             pointer: string;
         };
-        /** ProvincePublic */
+        /**
+         * ProvincePublic
+         * @description A province (省级行政区) and its recommender, the provincial market-supervision bureau.
+         */
         ProvincePublic: {
             /**
              * Code
              * @description GB/T 2260 code; 660000 is the pseudo-code of XPCC
              */
             code: string;
-            /** Name */
+            /**
+             * Name
+             * @description Chinese name, e.g. 山东省
+             */
             name: string;
-            /** Name En */
+            /**
+             * Name En
+             * @description English name, e.g. Shandong
+             */
             name_en: string;
             /**
              * Recommender Id
              * @description The provincial market-supervision bureau's organization id
              */
             recommender_id: string;
-            /** Recommender Name */
+            /**
+             * Recommender Name
+             * @description The bureau's name, e.g. 山东省市场监督管理局
+             */
             recommender_name: string;
         };
-        /** Readiness */
+        /**
+         * Readiness
+         * @description The service is ready to serve (`GET /readyz`): its database and storage answer; the fonts it prints with.
+         */
         Readiness: {
+            /** @description The faces of the printed documents and what they cover */
             fonts: components["schemas"]["FontsReadiness"];
             /**
              * Status
              * @description `ready`: the database answers and the storage is writable
+             * @constant
              */
-            status: string;
+            status: "ready";
         };
-        /** ReceiptAttachment */
+        /**
+         * ReceiptAttachment
+         * @description An attachment as the receipt records it.
+         */
         ReceiptAttachment: {
-            /** Id */
+            /**
+             * Id
+             * @description Attachment id
+             */
             id: string;
-            /** Sha256 */
+            /**
+             * Sha256
+             * @description SHA-256 of its content (lowercase hex)
+             */
             sha256: string;
         };
-        /** ReceiptItem */
+        /**
+         * ReceiptItem
+         * @description One application as the receipt records it.
+         */
         ReceiptItem: {
-            /** Application Id */
+            /**
+             * Application Id
+             * @description 申请书 id of the application
+             */
             application_id: string;
-            /** Attachments */
+            /**
+             * Attachments
+             * @description Its attachments with their digests
+             */
             attachments: components["schemas"]["ReceiptAttachment"][];
-            /** Content Digest */
+            /**
+             * Content Digest
+             * @description The frozen content digest submitted
+             */
             content_digest: string | null;
-            /** Rank */
+            /**
+             * Rank
+             * @description 推荐排序 its rank
+             */
             rank: number;
-            /** Title */
+            /**
+             * Title
+             * @description 试点项目名称 the pilot's name
+             */
             title: string;
         };
-        /** ReceiptKey */
+        /**
+         * ReceiptKey
+         * @description A public key that signs receipts; retired keys stay listed to verify old receipts.
+         */
         ReceiptKey: {
             /**
              * Alg
+             * @description Ed25519 or SM2-SM3 (国密)
              * @enum {string}
              */
             alg: "Ed25519" | "SM2-SM3";
-            /** Created At */
+            /**
+             * Created At
+             * @description When the key was made (RFC 3339)
+             */
             created_at: string;
-            /** Kid */
+            /**
+             * Kid
+             * @description Key id, as receipts' `signatures[].kid` name it
+             */
             kid: string;
             /**
              * Public Key Pem
@@ -3412,9 +5596,15 @@ export interface components {
              */
             retired_at: string | null;
         };
-        /** ReceiptKeys */
+        /**
+         * ReceiptKeys
+         * @description Every receipt-signing key, retired ones too.
+         */
         ReceiptKeys: {
-            /** Keys */
+            /**
+             * Keys
+             * @description The keys
+             */
             keys: components["schemas"]["ReceiptKey"][];
         };
         /**
@@ -3423,42 +5613,70 @@ export interface components {
          *     before public-key signatures have `key_id`, `digest` and `signature` (HMAC) instead of `signatures`.
          */
         ReceiptPublic: {
-            /** Batch Id */
+            /**
+             * Batch Id
+             * @description The recommended list submitted
+             */
             batch_id: string;
-            /** Call Id */
+            /**
+             * Call Id
+             * @description 征集批次 id of the call (`GET /calls/{call_id}`)
+             */
             call_id: string;
             /**
              * Digest
              * @description Legacy (HMAC) receipts only
              */
             digest?: string | null;
-            /** Items */
+            /**
+             * Items
+             * @description The ranked applications as submitted
+             */
             items: components["schemas"]["ReceiptItem"][];
             /**
              * Key Id
              * @description Legacy (HMAC) receipts only
              */
             key_id?: string | null;
-            /** Previous Tracking Number */
+            /**
+             * Previous Tracking Number
+             * @description The receipt this one follows, after a return and resubmission
+             */
             previous_tracking_number: string | null;
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string;
             /**
              * Signature
              * @description Legacy (HMAC) receipts only
              */
             signature?: string | null;
-            /** Signatures */
+            /**
+             * Signatures
+             * @description Signatures over the canonical JSON without `signatures`: Ed25519 and SM2-SM3
+             */
             signatures?: components["schemas"]["ReceiptSignature"][] | null;
-            /** Submitted At */
+            /**
+             * Submitted At
+             * @description Server time of the submission (RFC 3339, UTC)
+             */
             submitted_at: string;
-            /** Tracking Number */
+            /**
+             * Tracking Number
+             * @description 报送回执编号 tracking number, e.g. SMPS-9THBATCH-370000-001
+             */
             tracking_number: string;
         };
-        /** ReceiptSignature */
+        /**
+         * ReceiptSignature
+         * @description One signature over the receipt.
+         */
         ReceiptSignature: {
             /**
              * Alg
+             * @description Ed25519 or SM2-SM3 (国密)
              * @enum {string}
              */
             alg: "Ed25519" | "SM2-SM3";
@@ -3475,14 +5693,24 @@ export interface components {
         };
         /**
          * RecommenderKind
+         * @description 推荐单位类别: province (省级市场监管部门) or member_unit (联席会议成员单位).
          * @enum {string}
          */
         RecommenderKind: "province" | "member_unit";
-        /** RecommenderRow */
+        /**
+         * RecommenderRow
+         * @description One recommender's list in a call's submission summary (报送情况).
+         */
         RecommenderRow: {
-            /** Acknowledged */
+            /**
+             * Acknowledged
+             * @description Whether the office acknowledged the list (受理)
+             */
             acknowledged: boolean;
-            /** Batch Id */
+            /**
+             * Batch Id
+             * @description Its list for the call; null if none yet
+             */
             batch_id: string | null;
             /**
              * By Area
@@ -3498,11 +5726,20 @@ export interface components {
             by_field: {
                 [key: string]: number;
             };
-            /** Item Count */
+            /**
+             * Item Count
+             * @description Applications on the list (as submitted)
+             */
             item_count: number;
-            /** Key */
+            /**
+             * Key
+             * @description A seeded recommender's key (its province code); null for a member unit
+             */
             key: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description The recommender's name
+             */
             name: string;
             /**
              * Outcomes
@@ -3511,10 +5748,17 @@ export interface components {
             outcomes: {
                 [key: string]: number;
             };
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string;
-            /** Recommender Kind */
-            recommender_kind: string;
+            /**
+             * Recommender Kind
+             * @description 推荐单位类别 recommender kind: `province` (a provincial bureau) or `member_unit`
+             * @enum {string}
+             */
+            recommender_kind: "province" | "member_unit";
             /**
              * State
              * @description The batch's state, or not_submitted
@@ -3531,65 +5775,131 @@ export interface components {
              */
             tracking_number: string | null;
         };
-        /** ReviewPublic */
+        /**
+         * ReviewPublic
+         * @description A recorded review (审核意见) by the recommender.
+         */
         ReviewPublic: {
-            /** Content Digest */
+            /**
+             * Content Digest
+             * @description The content digest reviewed
+             */
             content_digest: string | null;
-            /** Decision */
-            decision: string;
-            /** Id */
+            /**
+             * Decision
+             * @description recommend (推荐), return (退回修改) or reject (不予推荐)
+             * @enum {string}
+             */
+            decision: "recommend" | "return" | "reject";
+            /**
+             * Id
+             * @description Review id
+             */
             id: string;
-            /** Opinion */
+            /**
+             * Opinion
+             * @description 意见 the reviewer's opinion
+             */
             opinion: string | null;
-            /** Recommender Id */
+            /**
+             * Recommender Id
+             * @description 推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit
+             */
             recommender_id: string;
             /**
              * Recorded At
              * Format: date-time
+             * @description When it was recorded
              */
             recorded_at: string;
-            /** Reviewer Id */
+            /**
+             * Reviewer Id
+             * @description The reviewing user
+             */
             reviewer_id: string;
         };
-        /** ReviewRecordedData */
+        /**
+         * ReviewRecordedData
+         * @description `review.recorded`: the recommender decided.
+         */
         ReviewRecordedData: {
             /**
              * Decision
+             * @description recommend, return or reject
              * @enum {string}
              */
             decision: "recommend" | "return" | "reject";
         };
-        /** ReviewRecordedEvent */
+        /**
+         * ReviewRecordedDelivery
+         * @description The body of a `review.recorded` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        ReviewRecordedDelivery: {
+            data: components["schemas"]["ReviewRecordedEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `review.recorded`
+             * @constant
+             */
+            type: "review.recorded";
+        };
+        /**
+         * ReviewRecordedEvent
+         * @description An event of type `review.recorded`: the recommender decided.
+         */
         ReviewRecordedEvent: {
-            /** Actor Id */
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
             actor_id: string | null;
             /**
              * Cursor
              * @description Opaque position of this event; pass it as `after` to read what follows
              */
             cursor: string;
+            /** @description What changed */
             data: components["schemas"]["ReviewRecordedData"];
-            /** Id */
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
             id: string;
             /**
              * Occurred At
              * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
              */
             occurred_at: string;
-            /** Subject Id */
-            subject_id: string;
-            /** Subject Type */
-            subject_type: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             * @constant
+             */
+            subject_type: "review";
+            /**
+             * @description What happened (事件类型)
+             * @constant
              */
             type: "review.recorded";
         };
-        /** ReviewRequest */
+        /**
+         * ReviewRequest
+         * @description The recommender's decision (推荐单位审核意见) on an application in provincial_review.
+         */
         ReviewRequest: {
             /**
              * Decision
+             * @description recommend (推荐), return (退回修改) or reject (不予推荐)
              * @enum {string}
              */
             decision: "recommend" | "return" | "reject";
@@ -3601,12 +5911,19 @@ export interface components {
         };
         /**
          * Role
+         * @description A user's role: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin (管理员).
          * @enum {string}
          */
         Role: "applicant" | "signatory" | "reviewer" | "office" | "admin";
-        /** RowError */
+        /**
+         * RowError
+         * @description One problem with one row of a bulk upload.
+         */
         RowError: {
-            /** Code */
+            /**
+             * Code
+             * @description Stable code, e.g. `required`, `invalid_phone`
+             */
             code: string;
             /**
              * Column
@@ -3618,7 +5935,10 @@ export interface components {
              * @description The header of that column as the file spells it (files only)
              */
             header?: string | null;
-            /** Message */
+            /**
+             * Message
+             * @description Human-readable message in the negotiated language
+             */
             message: string;
             /**
              * Pointer
@@ -3626,7 +5946,10 @@ export interface components {
              */
             pointer: string;
         };
-        /** RowResult */
+        /**
+         * RowResult
+         * @description The outcome of one row of a bulk upload.
+         */
         RowResult: {
             /**
              * Application Id
@@ -3638,7 +5961,10 @@ export interface components {
              * @description duplicate: the earlier row of this upload with the same call, unit and title
              */
             duplicate_of_row?: number | null;
-            /** Errors */
+            /**
+             * Errors
+             * @description Why the row is invalid
+             */
             errors?: components["schemas"]["RowError"][] | null;
             /**
              * Line
@@ -3659,39 +5985,65 @@ export interface components {
          * @enum {string}
          */
         RowStatus: "created" | "updated" | "duplicate" | "invalid" | "skipped";
-        /** ServiceIndex */
+        /**
+         * ServiceIndex
+         * @description What this service is, and where its documentation and API are.
+         */
         ServiceIndex: {
-            /** Description */
+            /**
+             * Description
+             * @description What it does
+             */
             description: string;
+            /** @description Where to go next */
             links: components["schemas"]["IndexLinks"];
             /**
              * Name
+             * @description The service's name
              * @example smps
              */
             name: string;
             /**
              * Version
+             * @description Its version
              * @example 1.0.0
              */
             version: string;
         };
-        /** SignOff */
+        /**
+         * SignOff
+         * @description One required party's sign-off (签章意见) on the frozen content.
+         */
         SignOff: {
-            /** Endorsement Id */
+            /**
+             * Endorsement Id
+             * @description The sign-off recorded, once there is one
+             */
             endorsement_id?: string | null;
-            /** Mode */
+            /**
+             * Mode
+             * @description online (在线签署) or paper (纸质盖章页)
+             */
             mode?: ("online" | "paper") | null;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The party's organization
+             */
             organization_id: string;
-            /** Recorded At */
+            /**
+             * Recorded At
+             * @description When it was recorded
+             */
             recorded_at?: string | null;
             /**
              * Role
+             * @description The party: undertaking (承担单位), participating (参加单位), guarantor (保证单位) or guidance (业务指导单位)
              * @enum {string}
              */
             role: "undertaking" | "participating" | "guarantor" | "guidance";
             /**
              * Status
+             * @description pending (待签), agreed (同意) or disagreed (不同意)
              * @enum {string}
              */
             status: "pending" | "agreed" | "disagreed";
@@ -3703,29 +6055,46 @@ export interface components {
         };
         /**
          * StandardLevel
+         * @description 标准级别: national (国家标准), sector (行业标准), local (地方标准), group (团体标准), enterprise (企业标准).
          * @enum {string}
          */
         StandardLevel: "national" | "sector" | "local" | "group" | "enterprise";
-        /** StandardRow */
+        /**
+         * StandardRow
+         * @description A standard of the pilot's standard system (标准体系表).
+         */
         StandardRow: {
-            /** Code */
+            /**
+             * Code
+             * @description 标准号, e.g. GB/T 32169.1-2015; null for one still to be drafted
+             */
             code?: string | null;
+            /** @description 级别 national (国家标准), sector (行业标准), local (地方标准), group (团体标准) or enterprise (企业标准) */
             level: components["schemas"]["StandardLevel"];
+            /** @description existing (现行) or to_be_drafted (待制定) */
             status: components["schemas"]["StandardStatus"];
-            /** Title */
+            /**
+             * Title
+             * @description 标准名称 its title
+             */
             title: string;
         };
         /**
          * StandardStatus
+         * @description 标准状态: existing (现行) or to_be_drafted (待制定).
          * @enum {string}
          */
         StandardStatus: "existing" | "to_be_drafted";
         /**
          * State
+         * @description 申请书状态 state of an application (see `docs/state-machine.md`).
          * @enum {string}
          */
         State: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
-        /** SubmissionTotals */
+        /**
+         * SubmissionTotals
+         * @description A call's totals over every recommender.
+         */
         SubmissionTotals: {
             /**
              * By Area
@@ -3759,13 +6128,20 @@ export interface components {
              */
             recommenders: number;
         };
-        /** TokenResponse */
+        /**
+         * TokenResponse
+         * @description A bearer token (`smpt_…`) from the OAuth2 password flow.
+         */
         TokenResponse: {
-            /** Access Token */
+            /**
+             * Access Token
+             * @description The token: send it as `Authorization: Bearer …`
+             */
             access_token: string;
             /**
              * Expires At
              * Format: date-time
+             * @description When the token stops working (RFC 3339, UTC)
              */
             expires_at: string;
             /**
@@ -3775,143 +6151,375 @@ export interface components {
             expires_in: number;
             /**
              * Token Type
+             * @description Always `bearer`
              * @default bearer
+             * @constant
              */
-            token_type: string;
+            token_type: "bearer";
         };
         /**
          * TransitionAction
+         * @description The applicant's steps: submit (提交签章), recall (撤回修改), withdraw (撤回申报), reopen (重新审核, the recommender).
          * @enum {string}
          */
         TransitionAction: "submit" | "recall" | "withdraw" | "reopen";
-        /** TransitionPublic */
+        /**
+         * TransitionPublic
+         * @description One step an application took (流转记录), oldest first.
+         */
         TransitionPublic: {
-            /** Action */
-            action: string;
-            /** Actor Id */
+            /**
+             * Action
+             * @description The step: a caller's action or the system's (`all_agreed`, `batch_submitted`…)
+             * @enum {string}
+             */
+            action: "all_agreed" | "approve" | "batch_returned" | "batch_submitted" | "not_approve" | "party_disagreed" | "recall" | "recommend" | "reject" | "reopen" | "return" | "submit" | "withdraw";
+            /**
+             * Actor Id
+             * @description The user who took it; null for the system's steps
+             */
             actor_id: string | null;
             /**
              * At
              * Format: date-time
+             * @description When (RFC 3339, UTC)
              */
             at: string;
-            /** Comment */
+            /**
+             * Comment
+             * @description The comment given with it
+             */
             comment: string | null;
-            /** From State */
-            from_state: string;
-            /** Id */
+            /**
+             * From State
+             * @description The state before
+             * @enum {string}
+             */
+            from_state: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
+            /**
+             * Id
+             * @description Transition id
+             */
             id: string;
-            /** To State */
-            to_state: string;
+            /**
+             * To State
+             * @description The state after
+             * @enum {string}
+             */
+            to_state: "draft" | "endorsing" | "provincial_review" | "recommended" | "submitted" | "approved" | "not_approved" | "returned" | "rejected" | "withdrawn";
         };
-        /** TransitionRequest */
+        /**
+         * TransitionRequest
+         * @description A step of the applicant through the state machine.
+         */
         TransitionRequest: {
+            /** @description submit (提交签章), recall (撤回修改, back to draft), withdraw (撤回申报) or reopen (推荐单位重新审核) */
             action: components["schemas"]["TransitionAction"];
-            /** Comment */
+            /**
+             * Comment
+             * @description Why, for the record (e.g. the reason to withdraw)
+             */
             comment?: string | null;
         };
-        /** UserCreate */
+        /**
+         * UnknownEvent
+         * @description An event of a type added after this version of the document: keep, skip or log it (dedupe by `id`, store its `cursor` as for any other event)
+         */
+        UnknownEvent: {
+            /**
+             * Actor Id
+             * @description The user who caused it; null for the system
+             */
+            actor_id: string | null;
+            /**
+             * Cursor
+             * @description Opaque position of this event; pass it as `after` to read what follows
+             */
+            cursor: string;
+            /** @description The event's data, as sent */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * @description Event id: consumers deduplicate by it (delivery is at least once)
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC)
+             */
+            occurred_at: string;
+            /**
+             * Subject Id
+             * @description The id of the object the event is about
+             */
+            subject_id: string;
+            /**
+             * Subject Type
+             * @description The kind of object the event is about: the first part of `type` (`application`, `batch`…)
+             */
+            subject_type: string;
+            /**
+             * @description A type not listed in this version of the document
+             * @example application.archived
+             */
+            type: string;
+        };
+        /**
+         * UnknownEventDelivery
+         * @description The body of a delivery of an event type added after this version of the document (additive: docs/versioning.md): keep, skip or log it, and answer 2xx. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        UnknownEventDelivery: {
+            data: components["schemas"]["UnknownEvent"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /** @description The event's type (as `data.type`) */
+            type: string;
+        };
+        /**
+         * UserCreate
+         * @description A new user account of an organization (admin only).
+         */
         UserCreate: {
-            /** Display Name */
+            /**
+             * Display Name
+             * @description The person's name as shown to others, e.g. 王芳
+             */
             display_name: string;
-            /** Organization Id */
+            /**
+             * Email
+             * @description Where notices by e-mail (邮件通知) go; none: no notices
+             */
+            email?: string | null;
+            /**
+             * Email Notifications
+             * @description false: no notices by e-mail
+             * @default true
+             */
+            email_notifications: boolean;
+            /**
+             * Organization Id
+             * @description The organization (单位) the user belongs to and acts for
+             */
             organization_id: string;
-            /** Password */
+            /**
+             * Password
+             * @description At least 8 characters; stored as an Argon2id hash
+             */
             password: string;
-            /** Roles */
+            /**
+             * Roles
+             * @description One or more roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin
+             */
             roles: components["schemas"]["Role"][];
-            /** Username */
+            /**
+             * Username
+             * @description Sign-in name: 3–64 letters, digits, `_`, `.` or `-`; unique regardless of case
+             */
             username: string;
         };
-        /** UserPublic */
+        /**
+         * UserPublic
+         * @description A user account of an organization.
+         */
         UserPublic: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Display Name */
+            /**
+             * Display Name
+             * @description The person's name as shown to others
+             */
             display_name: string;
-            /** Id */
+            /**
+             * Email
+             * @description Where notices by e-mail (邮件通知) go; null: none
+             */
+            email: string | null;
+            /**
+             * Email Notifications
+             * @description false: the user gets no notices by e-mail
+             */
+            email_notifications: boolean;
+            /**
+             * Id
+             * @description User id
+             */
             id: string;
-            /** Is Active */
+            /**
+             * Is Active
+             * @description `false` once deactivated: the account can no longer sign in
+             */
             is_active: boolean;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description The organization (单位) the user belongs to
+             */
             organization_id: string;
-            /** Roles */
+            /**
+             * Roles
+             * @description The user's roles: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin
+             */
             roles: components["schemas"]["Role"][];
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (RFC 3339, UTC)
              */
             updated_at: string;
-            /** Username */
+            /**
+             * Username
+             * @description Sign-in name
+             */
             username: string;
-            /** Version */
+            /**
+             * Version
+             * @description Increases with every change (a change sends the `ETag` last read as `If-Match`)
+             */
             version: number;
         };
         /**
          * UserUpdate
-         * @description A merge patch of the user: members sent replace; none of them can be removed (`null` is 422).
+         * @description A merge patch of the user account: members sent replace; `email: null` removes the address, the others
+         *     cannot be removed (`null` is 422). A user who is not an admin may patch their own `email` and
+         *     `email_notifications`, nothing else.
          */
         UserUpdate: {
-            /** Display Name */
+            /**
+             * Display Name
+             * @description The person's name as shown to others
+             */
             display_name?: string;
-            /** Is Active */
+            /**
+             * Email
+             * @description Where notices by e-mail go; `null` removes it
+             */
+            email?: string | null;
+            /**
+             * Email Notifications
+             * @description false: no notices by e-mail
+             */
+            email_notifications?: boolean;
+            /**
+             * Is Active
+             * @description `false` deactivates the account: its tokens and API keys stop working
+             */
             is_active?: boolean;
-            /** Password */
+            /**
+             * Password
+             * @description A new password (at least 8 characters)
+             */
             password?: string;
-            /** Roles */
+            /**
+             * Roles
+             * @description The whole new set of roles (replaces the old one)
+             */
             roles?: components["schemas"]["Role"][];
         };
-        /** ValidationIssue */
+        /**
+         * ValidationIssue
+         * @description One finding of the form's check: where, which rule, and why.
+         */
         ValidationIssue: {
-            /** Code */
-            code: string;
-            /** Message */
+            /**
+             * Code
+             * @description Stable code of the rule, e.g. `required`, `too_long`, `attachment_required`
+             * @enum {string}
+             */
+            code: "attachment_required" | "condition_not_attested" | "credit_code_check_failed" | "deadline_passed" | "domain_item_required" | "domain_not_open_ended" | "duplicate_party" | "duplicate_standard" | "funding_missing" | "not_a_recommender" | "party_credit_code_missing" | "period_span_unusual" | "recommender_province_mismatch" | "required" | "standard_code_required" | "standards_missing" | "too_long" | "unknown_condition" | "unknown_domain" | "unknown_organization" | "unknown_section";
+            /**
+             * Message
+             * @description Human-readable message in the negotiated language
+             */
             message: string;
-            /** Pointer */
+            /**
+             * Pointer
+             * @description JSON Pointer into the application, e.g. `/sections/objectives`
+             */
             pointer: string;
         };
-        /** ValidationReport */
+        /**
+         * ValidationReport
+         * @description The form's check (形式审查): errors block submission, warnings do not.
+         */
         ValidationReport: {
-            /** Errors */
+            /**
+             * Errors
+             * @description What must be fixed before submitting
+             */
             errors: components["schemas"]["ValidationIssue"][];
-            /** Valid */
+            /**
+             * Valid
+             * @description True when there is no error: the application can be submitted
+             */
             valid: boolean;
-            /** Warnings */
+            /**
+             * Warnings
+             * @description What deserves a look but does not block
+             */
             warnings: components["schemas"]["ValidationIssue"][];
         };
-        /** VerificationRequest */
+        /**
+         * VerificationRequest
+         * @description The reviewer's check of a paper sign-off page (纸质盖章页核验).
+         */
         VerificationRequest: {
-            /** Comment */
+            /**
+             * Comment
+             * @description The reviewer's comment
+             */
             comment?: string | null;
             /**
              * Verdict
+             * @description confirmed (与原件一致) or rejected (不符: the sign-off must be redone)
              * @enum {string}
              */
             verdict: "confirmed" | "rejected";
         };
-        /** VerifyResult */
+        /**
+         * VerifyResult
+         * @description Whether a receipt is genuine and unchanged, and if not, why.
+         */
         VerifyResult: {
             /**
              * Reason
-             * @description valid | malformed | unsigned | unknown_key | key_retired | signature_mismatch | not_issued (no receipt of this tracking number was issued here) | digest_mismatch (it differs from the receipt issued under this tracking number)
+             * @description valid | malformed | unsigned | unknown_key | key_retired (signed after its key was retired) | signature_mismatch | not_issued (no receipt of this tracking number was issued here) | digest_mismatch (it differs from the receipt issued under this tracking number)
+             * @enum {string}
              */
-            reason: string;
-            /** Valid */
+            reason: "valid" | "malformed" | "unsigned" | "unknown_key" | "key_retired" | "signature_mismatch" | "not_issued" | "digest_mismatch";
+            /**
+             * Valid
+             * @description True when a published key's signature over the receipt checks
+             */
             valid: boolean;
         };
-        /** WebhookAttemptPublic */
+        /**
+         * WebhookAttemptPublic
+         * @description One attempt to deliver.
+         */
         WebhookAttemptPublic: {
             /**
              * Error
              * @description Why it did not arrive: `address_not_allowed` (the address is or became non-public), `unresolvable_host`, `abandoned` (the worker stopped before recording an outcome) or `not_delivered` (no answer, or an answer other than 2xx: the receiver's status is not reported, so deliveries cannot probe the ports of other hosts); null when it arrived or is in flight
              */
             error: string | null;
-            /** Finished At */
+            /**
+             * Finished At
+             * @description When it ended; null while in flight
+             */
             finished_at: string | null;
-            /** Number */
+            /**
+             * Number
+             * @description 1 for the first attempt
+             */
             number: number;
             /**
              * Outcome
@@ -3921,16 +6529,23 @@ export interface components {
             /**
              * Started At
              * Format: date-time
+             * @description When it started
              */
             started_at: string;
         };
-        /** WebhookCreate */
+        /**
+         * WebhookCreate
+         * @description A new webhook subscription: the change feed delivered to a URL.
+         */
         WebhookCreate: {
-            /** Description */
+            /**
+             * Description
+             * @description What it is for, e.g. 山东省市场监管局业务系统同步
+             */
             description?: string | null;
             /**
              * Event Types
-             * @description Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all
+             * @description Event types to receive: exact names, a family such as `application.*`, or `["*"]` for all; a name that is no event type, or a family matching none, is refused
              */
             event_types: string[];
             /**
@@ -3940,61 +6555,108 @@ export interface components {
              */
             url: string;
         };
-        /** WebhookCreated */
+        /**
+         * WebhookCreated
+         * @description A new webhook subscription, with its signing secret (shown only in this response).
+         */
         WebhookCreated: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Description */
+            /**
+             * Description
+             * @description What it is for
+             */
             description: string | null;
-            /** Event Types */
+            /**
+             * Event Types
+             * @description The event types it receives (exact names, families such as `application.*`, or `*`)
+             */
             event_types: string[];
-            /** Id */
+            /**
+             * Id
+             * @description Webhook id
+             */
             id: string;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description Their organization: deliveries carry what it may read
+             */
             organization_id: string;
-            /** Owner Id */
+            /**
+             * Owner Id
+             * @description The user who subscribed
+             */
             owner_id: string;
             /**
              * Secret
              * @description The signing secret (`whsec_` + base64, Standard Webhooks); shown only in this response
              */
             secret: string;
-            /** Url */
+            /**
+             * Url
+             * @description Where deliveries are POSTed
+             */
             url: string;
         };
-        /** WebhookDeliveryPublic */
+        /**
+         * WebhookDeliveryPublic
+         * @description One event's delivery to a webhook, with its attempts.
+         */
         WebhookDeliveryPublic: {
-            /** Attempt Count */
+            /**
+             * Attempt Count
+             * @description Attempts made so far
+             */
             attempt_count: number;
-            /** Attempts */
+            /**
+             * Attempts
+             * @description Its attempts, first first
+             */
             attempts: components["schemas"]["WebhookAttemptPublic"][];
-            /** Completed At */
+            /**
+             * Completed At
+             * @description When it succeeded, failed for good or was cancelled
+             */
             completed_at: string | null;
             /**
              * Created At
              * Format: date-time
+             * @description When the delivery was queued
              */
             created_at: string;
-            /** Event Id */
+            /**
+             * Event Id
+             * @description The event delivered
+             */
             event_id: string;
-            /** Event Type */
+            /**
+             * Event Type
+             * @description Its type (the feed's event types; new ones may appear)
+             */
             event_type: string;
             /**
              * Id
              * @description Sent as the `webhook-id` header; the same on every retry
              */
             id: string;
-            /** Last Attempt At */
+            /**
+             * Last Attempt At
+             * @description When it was last tried
+             */
             last_attempt_at: string | null;
             /**
              * Last Error
              * @description Why it did not arrive: `address_not_allowed` (the address is or became non-public), `unresolvable_host`, `abandoned` (the worker stopped before recording an outcome) or `not_delivered` (no answer, or an answer other than 2xx: the receiver's status is not reported, so deliveries cannot probe the ports of other hosts); null when it arrived or is in flight
              */
             last_error: string | null;
-            /** Next Attempt At */
+            /**
+             * Next Attempt At
+             * @description When it will be tried again; null when done
+             */
             next_attempt_at: string | null;
             /**
              * State
@@ -4003,25 +6665,89 @@ export interface components {
              */
             state: "pending" | "succeeded" | "failed" | "cancelled";
         };
-        /** WebhookPublic */
+        /**
+         * WebhookPublic
+         * @description A webhook subscription.
+         */
         WebhookPublic: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (RFC 3339, UTC)
              */
             created_at: string;
-            /** Description */
+            /**
+             * Description
+             * @description What it is for
+             */
             description: string | null;
-            /** Event Types */
+            /**
+             * Event Types
+             * @description The event types it receives (exact names, families such as `application.*`, or `*`)
+             */
             event_types: string[];
-            /** Id */
+            /**
+             * Id
+             * @description Webhook id
+             */
             id: string;
-            /** Organization Id */
+            /**
+             * Organization Id
+             * @description Their organization: deliveries carry what it may read
+             */
             organization_id: string;
-            /** Owner Id */
+            /**
+             * Owner Id
+             * @description The user who subscribed
+             */
             owner_id: string;
-            /** Url */
+            /**
+             * Url
+             * @description Where deliveries are POSTed
+             */
             url: string;
+        };
+        /**
+         * WebhookTestData
+         * @description The test event: which subscription it was sent to, and who asked
+         */
+        WebhookTestData: {
+            /** @description The subscription and the user who sent the test */
+            data: {
+                /** @description The user who sent the test */
+                requested_by: string;
+                /** @description The subscription */
+                webhook_id: string;
+            };
+            /** @description A fresh event id (in no feed) */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the test was asked for
+             */
+            occurred_at: string;
+            /**
+             * @description `webhook.test`
+             * @constant
+             */
+            type: "webhook.test";
+        };
+        /**
+         * WebhookTestDelivery
+         * @description The body of a test delivery (`POST /api/v1/webhooks/{id}/test`): signed like any other, in no feed. Delivered at least once: dedupe by the event id (`data.id`)
+         */
+        WebhookTestDelivery: {
+            data: components["schemas"]["WebhookTestData"];
+            /**
+             * Format: date-time
+             * @description When the event happened
+             */
+            timestamp: string;
+            /**
+             * @description `webhook.test`
+             * @constant
+             */
+            type: "webhook.test";
         };
     };
     responses: never;
@@ -4047,6 +6773,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "description": "社会管理和公共服务综合标准化试点申报 — standardization pilot submissions",
+                     *       "links": {
+                     *         "api": "/api/v1",
+                     *         "docs": "/docs",
+                     *         "health": "/healthz",
+                     *         "openapi": "/openapi.json",
+                     *         "readiness": "/readyz",
+                     *         "redoc": "/redoc"
+                     *       },
+                     *       "name": "smps",
+                     *       "version": "1.0.0"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServiceIndex"];
                 };
             };
@@ -4076,6 +6817,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "description": "社会管理和公共服务综合标准化试点申报 — standardization pilot submissions",
+                     *       "links": {
+                     *         "api": "/api/v1",
+                     *         "docs": "/docs",
+                     *         "health": "/healthz",
+                     *         "openapi": "/openapi.json",
+                     *         "readiness": "/readyz",
+                     *         "redoc": "/redoc"
+                     *       },
+                     *       "name": "smps",
+                     *       "version": "1.0.0"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServiceIndex"];
                 };
             };
@@ -4110,6 +6866,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "id": "key_7d2e91c04fa36b85e1c0",
+                     *           "key_hint": "smps_Qx7Tb",
+                     *           "last_used_at": "2026-06-03T07:41:52Z",
+                     *           "name": "省局业务系统",
+                     *           "revoked_at": null,
+                     *           "user_id": "usr_21b31b0b539e3b3a1c74"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ApiKeyPublic_"];
                 };
             };
@@ -4130,16 +6902,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4149,22 +6911,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4194,6 +6940,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "id": "key_7d2e91c04fa36b85e1c0",
+                     *       "key": "smps_Qx7Tb2kLmV9pR4sWd8YfHn3JcA6eZu0G",
+                     *       "key_hint": "smps_Qx7Tb",
+                     *       "last_used_at": "2026-06-03T07:41:52Z",
+                     *       "name": "省局业务系统",
+                     *       "revoked_at": null,
+                     *       "user_id": "usr_21b31b0b539e3b3a1c74"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
@@ -4214,16 +6972,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4233,18 +6981,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4254,15 +6990,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4274,17 +7001,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4312,22 +7028,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4338,6 +7038,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description API key id (`GET /api-keys` lists them) */
                 key_id: string;
             };
             cookie?: never;
@@ -4368,16 +7069,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4387,15 +7078,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4405,22 +7087,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4433,11 +7099,13 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque token from `next_page_token` of the previous page */
                 page_token?: string | null;
+                /** @description Only the applications of this call (征集批次) */
                 call_id?: string | null;
                 /** @description One or more states */
                 state?: components["schemas"]["State"][] | null;
                 /** @description Province code of the undertaking unit */
                 province?: string | null;
+                /** @description Only the applications to this recommender (推荐单位) */
                 recommender_id?: string | null;
                 /** @description A field (`3`) or an area (`3.4`) */
                 domain?: string | null;
@@ -4458,6 +7126,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "call_id": "call_0645074ecac70af2fee3",
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "domain_area": "1.1",
+                     *           "id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "province_code": "370000",
+                     *           "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *           "state": "provincial_review",
+                     *           "title": "济南市历下区政务服务标准化试点",
+                     *           "undertaking_org_id": "org_977c0c0f91dfa1116a27",
+                     *           "updated_at": "2026-06-03T07:41:52Z",
+                     *           "version": 9
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ApplicationSummary_"];
                 };
             };
@@ -4478,16 +7167,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4497,15 +7176,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4515,22 +7185,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4564,6 +7218,133 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allowed_actions": [
+                     *         "recommend",
+                     *         "return",
+                     *         "reject",
+                     *         "withdraw"
+                     *       ],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "contact": {
+                     *         "email": "wangfang@lixia.gov.cn",
+                     *         "name": "王芳",
+                     *         "phone": "0531-86081234"
+                     *       },
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "domain": {
+                     *         "area": "1.1",
+                     *         "item": "1.1.3"
+                     *       },
+                     *       "eligibility": [
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 1
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 2
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 3
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 4
+                     *         }
+                     *       ],
+                     *       "entered_by_org_id": null,
+                     *       "funding": {
+                     *         "amount_cny": 1200000,
+                     *         "sources": "区财政专项经费"
+                     *       },
+                     *       "id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "outcome_document_number": null,
+                     *       "parties": {
+                     *         "guarantor": "org_7cd0aa3bd32314a72e77",
+                     *         "guidance": "org_6d8cd1cf312207ccda5e",
+                     *         "participating": [
+                     *           "org_61c362826837080af886"
+                     *         ],
+                     *         "undertaking": "org_977c0c0f91dfa1116a27"
+                     *       },
+                     *       "period": {
+                     *         "end": "2024-12-31",
+                     *         "start": "2023-01-01"
+                     *       },
+                     *       "province_code": "370000",
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "sections": {
+                     *         "basic_situation": "历下区政务服务中心设综合窗口48个，年办件量约60万件。",
+                     *         "expected_results": "形成可复制推广的区级政务服务标准化经验。",
+                     *         "groundwork": "已实施“一窗受理”，编制政务服务事项标准化工作规范12项。",
+                     *         "main_tasks": "梳理事项清单，制修订窗口服务、网上办事和评价改进标准，开展宣贯与实施评价。",
+                     *         "objectives": "两年内建成覆盖区、街道两级的政务服务标准体系，群众满意率达到98%以上。",
+                     *         "safeguards": "成立由区政府分管领导任组长的试点工作领导小组，区财政安排专项经费。",
+                     *         "schedule": "2023年上半年完成体系建设，2023年底前完成标准制修订，2024年开展实施与评估。"
+                     *       },
+                     *       "sign_offs": [
+                     *         {
+                     *           "endorsement_id": "end_4c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_977c0c0f91dfa1116a27",
+                     *           "recorded_at": "2026-06-04T03:20:00Z",
+                     *           "role": "undertaking",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_5c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_61c362826837080af886",
+                     *           "recorded_at": "2026-06-05T03:20:00Z",
+                     *           "role": "participating",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_6c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *           "recorded_at": "2026-06-06T03:20:00Z",
+                     *           "role": "guarantor",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_7c2e7a90f4b3d18e6a5",
+                     *           "mode": "paper",
+                     *           "organization_id": "org_6d8cd1cf312207ccda5e",
+                     *           "recorded_at": "2026-06-07T03:20:00Z",
+                     *           "role": "guidance",
+                     *           "status": "agreed",
+                     *           "verification": "confirmed"
+                     *         }
+                     *       ],
+                     *       "standards": [
+                     *         {
+                     *           "code": "GB/T 32169.1-2015",
+                     *           "level": "national",
+                     *           "status": "existing",
+                     *           "title": "政务服务中心运行规范 第1部分：基本要求"
+                     *         },
+                     *         {
+                     *           "level": "local",
+                     *           "status": "to_be_drafted",
+                     *           "title": "历下区网上办事服务规范"
+                     *         }
+                     *       ],
+                     *       "state": "provincial_review",
+                     *       "submitted_at": "2026-06-01T01:05:33Z",
+                     *       "title": "济南市历下区政务服务标准化试点",
+                     *       "undertaking_org_id": "org_977c0c0f91dfa1116a27",
+                     *       "updated_at": "2026-06-03T07:41:52Z",
+                     *       "version": 9
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApplicationPublic"];
                 };
             };
@@ -4584,16 +7365,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4603,18 +7374,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4624,15 +7383,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4644,17 +7394,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4682,22 +7421,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4706,8 +7429,12 @@ export interface operations {
     get_application: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier response: 304 if the application as the caller sees it is unchanged (RFC 9110 §13.1.2) */
+                "if-none-match"?: string;
+            };
             path: {
+                /** @description 申请书 id of the application */
                 application_id: string;
             };
             cookie?: never;
@@ -4722,6 +7449,133 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allowed_actions": [
+                     *         "recommend",
+                     *         "return",
+                     *         "reject",
+                     *         "withdraw"
+                     *       ],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "contact": {
+                     *         "email": "wangfang@lixia.gov.cn",
+                     *         "name": "王芳",
+                     *         "phone": "0531-86081234"
+                     *       },
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "domain": {
+                     *         "area": "1.1",
+                     *         "item": "1.1.3"
+                     *       },
+                     *       "eligibility": [
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 1
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 2
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 3
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 4
+                     *         }
+                     *       ],
+                     *       "entered_by_org_id": null,
+                     *       "funding": {
+                     *         "amount_cny": 1200000,
+                     *         "sources": "区财政专项经费"
+                     *       },
+                     *       "id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "outcome_document_number": null,
+                     *       "parties": {
+                     *         "guarantor": "org_7cd0aa3bd32314a72e77",
+                     *         "guidance": "org_6d8cd1cf312207ccda5e",
+                     *         "participating": [
+                     *           "org_61c362826837080af886"
+                     *         ],
+                     *         "undertaking": "org_977c0c0f91dfa1116a27"
+                     *       },
+                     *       "period": {
+                     *         "end": "2024-12-31",
+                     *         "start": "2023-01-01"
+                     *       },
+                     *       "province_code": "370000",
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "sections": {
+                     *         "basic_situation": "历下区政务服务中心设综合窗口48个，年办件量约60万件。",
+                     *         "expected_results": "形成可复制推广的区级政务服务标准化经验。",
+                     *         "groundwork": "已实施“一窗受理”，编制政务服务事项标准化工作规范12项。",
+                     *         "main_tasks": "梳理事项清单，制修订窗口服务、网上办事和评价改进标准，开展宣贯与实施评价。",
+                     *         "objectives": "两年内建成覆盖区、街道两级的政务服务标准体系，群众满意率达到98%以上。",
+                     *         "safeguards": "成立由区政府分管领导任组长的试点工作领导小组，区财政安排专项经费。",
+                     *         "schedule": "2023年上半年完成体系建设，2023年底前完成标准制修订，2024年开展实施与评估。"
+                     *       },
+                     *       "sign_offs": [
+                     *         {
+                     *           "endorsement_id": "end_4c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_977c0c0f91dfa1116a27",
+                     *           "recorded_at": "2026-06-04T03:20:00Z",
+                     *           "role": "undertaking",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_5c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_61c362826837080af886",
+                     *           "recorded_at": "2026-06-05T03:20:00Z",
+                     *           "role": "participating",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_6c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *           "recorded_at": "2026-06-06T03:20:00Z",
+                     *           "role": "guarantor",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_7c2e7a90f4b3d18e6a5",
+                     *           "mode": "paper",
+                     *           "organization_id": "org_6d8cd1cf312207ccda5e",
+                     *           "recorded_at": "2026-06-07T03:20:00Z",
+                     *           "role": "guidance",
+                     *           "status": "agreed",
+                     *           "verification": "confirmed"
+                     *         }
+                     *       ],
+                     *       "standards": [
+                     *         {
+                     *           "code": "GB/T 32169.1-2015",
+                     *           "level": "national",
+                     *           "status": "existing",
+                     *           "title": "政务服务中心运行规范 第1部分：基本要求"
+                     *         },
+                     *         {
+                     *           "level": "local",
+                     *           "status": "to_be_drafted",
+                     *           "title": "历下区网上办事服务规范"
+                     *         }
+                     *       ],
+                     *       "state": "provincial_review",
+                     *       "submitted_at": "2026-06-01T01:05:33Z",
+                     *       "title": "济南市历下区政务服务标准化试点",
+                     *       "undertaking_org_id": "org_977c0c0f91dfa1116a27",
+                     *       "updated_at": "2026-06-03T07:41:52Z",
+                     *       "version": 9
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApplicationPublic"];
                 };
             };
@@ -4751,16 +7605,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4770,15 +7614,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4788,22 +7623,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4848,16 +7667,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4867,18 +7676,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4888,15 +7685,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4906,17 +7694,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4926,16 +7703,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4945,22 +7712,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4970,16 +7721,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5013,6 +7754,133 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allowed_actions": [
+                     *         "recommend",
+                     *         "return",
+                     *         "reject",
+                     *         "withdraw"
+                     *       ],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "contact": {
+                     *         "email": "wangfang@lixia.gov.cn",
+                     *         "name": "王芳",
+                     *         "phone": "0531-86081234"
+                     *       },
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "domain": {
+                     *         "area": "1.1",
+                     *         "item": "1.1.3"
+                     *       },
+                     *       "eligibility": [
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 1
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 2
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 3
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 4
+                     *         }
+                     *       ],
+                     *       "entered_by_org_id": null,
+                     *       "funding": {
+                     *         "amount_cny": 1200000,
+                     *         "sources": "区财政专项经费"
+                     *       },
+                     *       "id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "outcome_document_number": null,
+                     *       "parties": {
+                     *         "guarantor": "org_7cd0aa3bd32314a72e77",
+                     *         "guidance": "org_6d8cd1cf312207ccda5e",
+                     *         "participating": [
+                     *           "org_61c362826837080af886"
+                     *         ],
+                     *         "undertaking": "org_977c0c0f91dfa1116a27"
+                     *       },
+                     *       "period": {
+                     *         "end": "2024-12-31",
+                     *         "start": "2023-01-01"
+                     *       },
+                     *       "province_code": "370000",
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "sections": {
+                     *         "basic_situation": "历下区政务服务中心设综合窗口48个，年办件量约60万件。",
+                     *         "expected_results": "形成可复制推广的区级政务服务标准化经验。",
+                     *         "groundwork": "已实施“一窗受理”，编制政务服务事项标准化工作规范12项。",
+                     *         "main_tasks": "梳理事项清单，制修订窗口服务、网上办事和评价改进标准，开展宣贯与实施评价。",
+                     *         "objectives": "两年内建成覆盖区、街道两级的政务服务标准体系，群众满意率达到98%以上。",
+                     *         "safeguards": "成立由区政府分管领导任组长的试点工作领导小组，区财政安排专项经费。",
+                     *         "schedule": "2023年上半年完成体系建设，2023年底前完成标准制修订，2024年开展实施与评估。"
+                     *       },
+                     *       "sign_offs": [
+                     *         {
+                     *           "endorsement_id": "end_4c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_977c0c0f91dfa1116a27",
+                     *           "recorded_at": "2026-06-04T03:20:00Z",
+                     *           "role": "undertaking",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_5c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_61c362826837080af886",
+                     *           "recorded_at": "2026-06-05T03:20:00Z",
+                     *           "role": "participating",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_6c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *           "recorded_at": "2026-06-06T03:20:00Z",
+                     *           "role": "guarantor",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_7c2e7a90f4b3d18e6a5",
+                     *           "mode": "paper",
+                     *           "organization_id": "org_6d8cd1cf312207ccda5e",
+                     *           "recorded_at": "2026-06-07T03:20:00Z",
+                     *           "role": "guidance",
+                     *           "status": "agreed",
+                     *           "verification": "confirmed"
+                     *         }
+                     *       ],
+                     *       "standards": [
+                     *         {
+                     *           "code": "GB/T 32169.1-2015",
+                     *           "level": "national",
+                     *           "status": "existing",
+                     *           "title": "政务服务中心运行规范 第1部分：基本要求"
+                     *         },
+                     *         {
+                     *           "level": "local",
+                     *           "status": "to_be_drafted",
+                     *           "title": "历下区网上办事服务规范"
+                     *         }
+                     *       ],
+                     *       "state": "provincial_review",
+                     *       "submitted_at": "2026-06-01T01:05:33Z",
+                     *       "title": "济南市历下区政务服务标准化试点",
+                     *       "undertaking_org_id": "org_977c0c0f91dfa1116a27",
+                     *       "updated_at": "2026-06-03T07:41:52Z",
+                     *       "version": 9
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApplicationPublic"];
                 };
             };
@@ -5033,16 +7901,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5052,18 +7910,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5073,15 +7919,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5091,17 +7928,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5111,16 +7937,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5148,22 +7964,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5173,16 +7973,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5195,6 +7985,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque token from `next_page_token` of the previous page */
                 page_token?: string | null;
+                /** @description Only the attachments of this kind (`application_form_scan`…) */
                 kind?: string | null;
             };
             header?: never;
@@ -5212,6 +8003,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "description": "申请书盖章页扫描件",
+                     *           "file_type": "pdf",
+                     *           "filename": "历下区政务服务标准化试点申请书（盖章）.pdf",
+                     *           "id": "att_1b6d93e0f27ac45d8b31",
+                     *           "kind": "application_form_scan",
+                     *           "media_type": "application/pdf",
+                     *           "sha256": "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9",
+                     *           "size": 1843207,
+                     *           "uploaded_by": "usr_52184f279224a8e59793"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_AttachmentPublic_"];
                 };
             };
@@ -5232,16 +8043,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5251,15 +8052,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5269,22 +8061,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5334,6 +8110,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "description": "申请书盖章页扫描件",
+                     *       "file_type": "pdf",
+                     *       "filename": "历下区政务服务标准化试点申请书（盖章）.pdf",
+                     *       "id": "att_1b6d93e0f27ac45d8b31",
+                     *       "kind": "application_form_scan",
+                     *       "media_type": "application/pdf",
+                     *       "sha256": "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9",
+                     *       "size": 1843207,
+                     *       "uploaded_by": "usr_52184f279224a8e59793"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AttachmentPublic"];
                 };
             };
@@ -5351,6 +8142,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "description": "申请书盖章页扫描件",
+                     *       "file_type": "pdf",
+                     *       "filename": "历下区政务服务标准化试点申请书（盖章）.pdf",
+                     *       "id": "att_1b6d93e0f27ac45d8b31",
+                     *       "kind": "application_form_scan",
+                     *       "media_type": "application/pdf",
+                     *       "sha256": "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9",
+                     *       "size": 1843207,
+                     *       "uploaded_by": "usr_52184f279224a8e59793"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AttachmentPublic"];
                 };
             };
@@ -5371,16 +8177,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5390,18 +8186,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5411,15 +8195,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5431,17 +8206,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5451,16 +8215,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5488,22 +8242,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5513,16 +8251,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5546,6 +8274,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "attachment_id": null,
+                     *         "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *         "decision": "agree",
+                     *         "id": "end_6c2e7a90f4b3d18e6a5",
+                     *         "mode": "online",
+                     *         "opinion": "同意申报，区政府将在经费和人员上给予保障。",
+                     *         "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *         "party_role": "guarantor",
+                     *         "recorded_at": "2026-06-06T03:20:00Z",
+                     *         "recorded_by": "usr_f5dce1f67685cb233305",
+                     *         "signatory_name": "李明",
+                     *         "signatory_title": "副区长",
+                     *         "verification": null,
+                     *         "verification_comment": null,
+                     *         "voided": false
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["EndorsementPublic"][];
                 };
             };
@@ -5566,16 +8315,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5585,15 +8324,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5603,22 +8333,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5655,6 +8369,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_id": null,
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "decision": "agree",
+                     *       "id": "end_6c2e7a90f4b3d18e6a5",
+                     *       "mode": "online",
+                     *       "opinion": "同意申报，区政府将在经费和人员上给予保障。",
+                     *       "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *       "party_role": "guarantor",
+                     *       "recorded_at": "2026-06-06T03:20:00Z",
+                     *       "recorded_by": "usr_f5dce1f67685cb233305",
+                     *       "signatory_name": "李明",
+                     *       "signatory_title": "副区长",
+                     *       "verification": null,
+                     *       "verification_comment": null,
+                     *       "voided": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["EndorsementPublic"];
                 };
             };
@@ -5675,16 +8408,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5694,18 +8417,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5715,15 +8426,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5735,17 +8437,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5755,16 +8446,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5786,28 +8467,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description application_invalid, idempotency_key_reused */
+            /** @description validation_failed, application_invalid, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5817,16 +8482,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5842,6 +8497,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description The paper sign-off's endorsement id */
                 endorsement_id: string;
                 /** @description Application id */
                 application_id: string;
@@ -5864,6 +8520,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_id": null,
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "decision": "agree",
+                     *       "id": "end_6c2e7a90f4b3d18e6a5",
+                     *       "mode": "online",
+                     *       "opinion": "同意申报，区政府将在经费和人员上给予保障。",
+                     *       "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *       "party_role": "guarantor",
+                     *       "recorded_at": "2026-06-06T03:20:00Z",
+                     *       "recorded_by": "usr_f5dce1f67685cb233305",
+                     *       "signatory_name": "李明",
+                     *       "signatory_title": "副区长",
+                     *       "verification": null,
+                     *       "verification_comment": null,
+                     *       "voided": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["EndorsementPublic"];
                 };
             };
@@ -5884,16 +8559,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5903,18 +8568,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5924,15 +8577,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5944,17 +8588,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5964,16 +8597,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5995,28 +8618,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description application_invalid, idempotency_key_reused */
+            /** @description validation_failed, application_invalid, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6026,16 +8633,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6091,16 +8688,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6110,15 +8697,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6128,22 +8706,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6189,6 +8751,133 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allowed_actions": [
+                     *         "recommend",
+                     *         "return",
+                     *         "reject",
+                     *         "withdraw"
+                     *       ],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "contact": {
+                     *         "email": "wangfang@lixia.gov.cn",
+                     *         "name": "王芳",
+                     *         "phone": "0531-86081234"
+                     *       },
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "domain": {
+                     *         "area": "1.1",
+                     *         "item": "1.1.3"
+                     *       },
+                     *       "eligibility": [
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 1
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 2
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 3
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 4
+                     *         }
+                     *       ],
+                     *       "entered_by_org_id": null,
+                     *       "funding": {
+                     *         "amount_cny": 1200000,
+                     *         "sources": "区财政专项经费"
+                     *       },
+                     *       "id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "outcome_document_number": null,
+                     *       "parties": {
+                     *         "guarantor": "org_7cd0aa3bd32314a72e77",
+                     *         "guidance": "org_6d8cd1cf312207ccda5e",
+                     *         "participating": [
+                     *           "org_61c362826837080af886"
+                     *         ],
+                     *         "undertaking": "org_977c0c0f91dfa1116a27"
+                     *       },
+                     *       "period": {
+                     *         "end": "2024-12-31",
+                     *         "start": "2023-01-01"
+                     *       },
+                     *       "province_code": "370000",
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "sections": {
+                     *         "basic_situation": "历下区政务服务中心设综合窗口48个，年办件量约60万件。",
+                     *         "expected_results": "形成可复制推广的区级政务服务标准化经验。",
+                     *         "groundwork": "已实施“一窗受理”，编制政务服务事项标准化工作规范12项。",
+                     *         "main_tasks": "梳理事项清单，制修订窗口服务、网上办事和评价改进标准，开展宣贯与实施评价。",
+                     *         "objectives": "两年内建成覆盖区、街道两级的政务服务标准体系，群众满意率达到98%以上。",
+                     *         "safeguards": "成立由区政府分管领导任组长的试点工作领导小组，区财政安排专项经费。",
+                     *         "schedule": "2023年上半年完成体系建设，2023年底前完成标准制修订，2024年开展实施与评估。"
+                     *       },
+                     *       "sign_offs": [
+                     *         {
+                     *           "endorsement_id": "end_4c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_977c0c0f91dfa1116a27",
+                     *           "recorded_at": "2026-06-04T03:20:00Z",
+                     *           "role": "undertaking",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_5c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_61c362826837080af886",
+                     *           "recorded_at": "2026-06-05T03:20:00Z",
+                     *           "role": "participating",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_6c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *           "recorded_at": "2026-06-06T03:20:00Z",
+                     *           "role": "guarantor",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_7c2e7a90f4b3d18e6a5",
+                     *           "mode": "paper",
+                     *           "organization_id": "org_6d8cd1cf312207ccda5e",
+                     *           "recorded_at": "2026-06-07T03:20:00Z",
+                     *           "role": "guidance",
+                     *           "status": "agreed",
+                     *           "verification": "confirmed"
+                     *         }
+                     *       ],
+                     *       "standards": [
+                     *         {
+                     *           "code": "GB/T 32169.1-2015",
+                     *           "level": "national",
+                     *           "status": "existing",
+                     *           "title": "政务服务中心运行规范 第1部分：基本要求"
+                     *         },
+                     *         {
+                     *           "level": "local",
+                     *           "status": "to_be_drafted",
+                     *           "title": "历下区网上办事服务规范"
+                     *         }
+                     *       ],
+                     *       "state": "provincial_review",
+                     *       "submitted_at": "2026-06-01T01:05:33Z",
+                     *       "title": "济南市历下区政务服务标准化试点",
+                     *       "undertaking_org_id": "org_977c0c0f91dfa1116a27",
+                     *       "updated_at": "2026-06-03T07:41:52Z",
+                     *       "version": 9
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApplicationPublic"];
                 };
             };
@@ -6209,16 +8898,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6228,18 +8907,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6249,15 +8916,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6269,17 +8927,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6289,16 +8936,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6320,28 +8957,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description application_invalid, idempotency_key_reused */
+            /** @description validation_failed, application_invalid, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6351,16 +8972,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6384,6 +8995,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "decision": "recommend",
+                     *           "id": "rev_2f8a6d0c3e91b74a5d26",
+                     *           "opinion": "材料齐全，基础扎实，同意推荐。",
+                     *           "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *           "recorded_at": "2026-06-09T06:12:40Z",
+                     *           "reviewer_id": "usr_21b31b0b539e3b3a1c74"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ReviewPublic_"];
                 };
             };
@@ -6404,16 +9031,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6423,15 +9040,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6441,22 +9049,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6493,6 +9085,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "decision": "recommend",
+                     *       "id": "rev_2f8a6d0c3e91b74a5d26",
+                     *       "opinion": "材料齐全，基础扎实，同意推荐。",
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "recorded_at": "2026-06-09T06:12:40Z",
+                     *       "reviewer_id": "usr_21b31b0b539e3b3a1c74"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReviewPublic"];
                 };
             };
@@ -6513,16 +9116,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6532,18 +9125,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6553,15 +9134,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6573,17 +9145,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6593,16 +9154,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6624,28 +9175,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description application_invalid, idempotency_key_reused */
+            /** @description validation_failed, application_invalid, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6655,16 +9190,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6688,6 +9213,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "submit",
+                     *           "actor_id": "usr_52184f279224a8e59793",
+                     *           "at": "2026-06-01T01:05:33Z",
+                     *           "comment": null,
+                     *           "from_state": "draft",
+                     *           "id": "trn_9b1e4c7a20d58f63e1b4",
+                     *           "to_state": "endorsing"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_TransitionPublic_"];
                 };
             };
@@ -6708,16 +9249,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6727,15 +9258,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6745,22 +9267,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6797,6 +9303,133 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allowed_actions": [
+                     *         "recommend",
+                     *         "return",
+                     *         "reject",
+                     *         "withdraw"
+                     *       ],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "contact": {
+                     *         "email": "wangfang@lixia.gov.cn",
+                     *         "name": "王芳",
+                     *         "phone": "0531-86081234"
+                     *       },
+                     *       "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "domain": {
+                     *         "area": "1.1",
+                     *         "item": "1.1.3"
+                     *       },
+                     *       "eligibility": [
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 1
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 2
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 3
+                     *         },
+                     *         {
+                     *           "attested": true,
+                     *           "condition": 4
+                     *         }
+                     *       ],
+                     *       "entered_by_org_id": null,
+                     *       "funding": {
+                     *         "amount_cny": 1200000,
+                     *         "sources": "区财政专项经费"
+                     *       },
+                     *       "id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "outcome_document_number": null,
+                     *       "parties": {
+                     *         "guarantor": "org_7cd0aa3bd32314a72e77",
+                     *         "guidance": "org_6d8cd1cf312207ccda5e",
+                     *         "participating": [
+                     *           "org_61c362826837080af886"
+                     *         ],
+                     *         "undertaking": "org_977c0c0f91dfa1116a27"
+                     *       },
+                     *       "period": {
+                     *         "end": "2024-12-31",
+                     *         "start": "2023-01-01"
+                     *       },
+                     *       "province_code": "370000",
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "sections": {
+                     *         "basic_situation": "历下区政务服务中心设综合窗口48个，年办件量约60万件。",
+                     *         "expected_results": "形成可复制推广的区级政务服务标准化经验。",
+                     *         "groundwork": "已实施“一窗受理”，编制政务服务事项标准化工作规范12项。",
+                     *         "main_tasks": "梳理事项清单，制修订窗口服务、网上办事和评价改进标准，开展宣贯与实施评价。",
+                     *         "objectives": "两年内建成覆盖区、街道两级的政务服务标准体系，群众满意率达到98%以上。",
+                     *         "safeguards": "成立由区政府分管领导任组长的试点工作领导小组，区财政安排专项经费。",
+                     *         "schedule": "2023年上半年完成体系建设，2023年底前完成标准制修订，2024年开展实施与评估。"
+                     *       },
+                     *       "sign_offs": [
+                     *         {
+                     *           "endorsement_id": "end_4c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_977c0c0f91dfa1116a27",
+                     *           "recorded_at": "2026-06-04T03:20:00Z",
+                     *           "role": "undertaking",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_5c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_61c362826837080af886",
+                     *           "recorded_at": "2026-06-05T03:20:00Z",
+                     *           "role": "participating",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_6c2e7a90f4b3d18e6a5",
+                     *           "mode": "online",
+                     *           "organization_id": "org_7cd0aa3bd32314a72e77",
+                     *           "recorded_at": "2026-06-06T03:20:00Z",
+                     *           "role": "guarantor",
+                     *           "status": "agreed",
+                     *           "verification": null
+                     *         },
+                     *         {
+                     *           "endorsement_id": "end_7c2e7a90f4b3d18e6a5",
+                     *           "mode": "paper",
+                     *           "organization_id": "org_6d8cd1cf312207ccda5e",
+                     *           "recorded_at": "2026-06-07T03:20:00Z",
+                     *           "role": "guidance",
+                     *           "status": "agreed",
+                     *           "verification": "confirmed"
+                     *         }
+                     *       ],
+                     *       "standards": [
+                     *         {
+                     *           "code": "GB/T 32169.1-2015",
+                     *           "level": "national",
+                     *           "status": "existing",
+                     *           "title": "政务服务中心运行规范 第1部分：基本要求"
+                     *         },
+                     *         {
+                     *           "level": "local",
+                     *           "status": "to_be_drafted",
+                     *           "title": "历下区网上办事服务规范"
+                     *         }
+                     *       ],
+                     *       "state": "provincial_review",
+                     *       "submitted_at": "2026-06-01T01:05:33Z",
+                     *       "title": "济南市历下区政务服务标准化试点",
+                     *       "undertaking_org_id": "org_977c0c0f91dfa1116a27",
+                     *       "updated_at": "2026-06-03T07:41:52Z",
+                     *       "version": 9
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApplicationPublic"];
                 };
             };
@@ -6817,16 +9450,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6836,18 +9459,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6857,15 +9468,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6877,17 +9479,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6897,16 +9488,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6928,28 +9509,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description application_invalid, idempotency_key_reused */
+            /** @description validation_failed, application_invalid, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6959,16 +9524,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6992,6 +9547,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "errors": [
+                     *         {
+                     *           "code": "required",
+                     *           "message": "必填字段缺失",
+                     *           "pointer": "/sections/objectives"
+                     *         }
+                     *       ],
+                     *       "valid": false,
+                     *       "warnings": [
+                     *         {
+                     *           "code": "funding_missing",
+                     *           "message": "未填写经费安排",
+                     *           "pointer": "/funding"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ValidationReport"];
                 };
             };
@@ -7012,16 +9586,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7031,15 +9595,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7049,22 +9604,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7090,6 +9629,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "description": "申请书盖章页扫描件",
+                     *       "file_type": "pdf",
+                     *       "filename": "历下区政务服务标准化试点申请书（盖章）.pdf",
+                     *       "id": "att_1b6d93e0f27ac45d8b31",
+                     *       "kind": "application_form_scan",
+                     *       "media_type": "application/pdf",
+                     *       "sha256": "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9",
+                     *       "size": 1843207,
+                     *       "uploaded_by": "usr_52184f279224a8e59793"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AttachmentPublic"];
                 };
             };
@@ -7110,16 +9664,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7129,15 +9673,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7147,22 +9682,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7209,16 +9728,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7228,18 +9737,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7249,15 +9746,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7267,17 +9755,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7287,16 +9764,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7306,22 +9773,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7331,16 +9782,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7349,7 +9790,10 @@ export interface operations {
     download_attachment_content: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier response: 304 if the file is unchanged (RFC 9110 §13.1.2) */
+                "if-none-match"?: string;
+            };
             path: {
                 /** @description Attachment id */
                 attachment_id: string;
@@ -7422,16 +9866,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7441,15 +9875,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7470,22 +9895,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7533,17 +9942,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7562,22 +9960,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7602,6 +9984,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "smpt_Vb3nK8qR2xLw7YdT5mZc9HfJ4sPa6eGu",
+                     *       "expires_at": "2026-06-03T15:41:52Z",
+                     *       "expires_in": 28800,
+                     *       "token_type": "bearer"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -7622,16 +10012,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7650,22 +10030,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7685,6 +10049,7 @@ export interface operations {
     list_batches: {
         parameters: {
             query?: {
+                /** @description Only the lists of this call (征集批次) */
                 call_id?: string | null;
                 /** @description Items per page (default 50, max 500) */
                 page_size?: number;
@@ -7703,6 +10068,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "call_id": "call_0645074ecac70af2fee3",
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "id": "bat_5c08e2a91f47d3b6e0a9",
+                     *           "item_count": 1,
+                     *           "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *           "state": "submitted",
+                     *           "submitted_at": "2026-06-12T08:30:15Z",
+                     *           "updated_at": "2026-06-12T08:30:15Z",
+                     *           "version": 4
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_BatchSummary_"];
                 };
             };
@@ -7723,16 +10106,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7742,15 +10115,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7760,22 +10124,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7809,6 +10157,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "acknowledged_at": null,
+                     *       "allowed_actions": [],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "id": "bat_5c08e2a91f47d3b6e0a9",
+                     *       "items": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "domain_area": "1.1",
+                     *           "rank": 1,
+                     *           "state": "submitted",
+                     *           "title": "济南市历下区政务服务标准化试点"
+                     *         }
+                     *       ],
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "return_comment": null,
+                     *       "state": "submitted",
+                     *       "submitted_at": "2026-06-12T08:30:15Z",
+                     *       "tracking_number": "SMPS-PRACTICE-370000-001",
+                     *       "updated_at": "2026-06-12T08:30:15Z",
+                     *       "version": 4
+                     *     }
+                     */
                     "application/json": components["schemas"]["BatchPublic"];
                 };
             };
@@ -7829,16 +10203,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7848,18 +10212,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7869,15 +10221,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7889,17 +10232,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7927,22 +10259,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7968,6 +10284,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "acknowledged_at": null,
+                     *       "allowed_actions": [],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "id": "bat_5c08e2a91f47d3b6e0a9",
+                     *       "items": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "domain_area": "1.1",
+                     *           "rank": 1,
+                     *           "state": "submitted",
+                     *           "title": "济南市历下区政务服务标准化试点"
+                     *         }
+                     *       ],
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "return_comment": null,
+                     *       "state": "submitted",
+                     *       "submitted_at": "2026-06-12T08:30:15Z",
+                     *       "tracking_number": "SMPS-PRACTICE-370000-001",
+                     *       "updated_at": "2026-06-12T08:30:15Z",
+                     *       "version": 4
+                     *     }
+                     */
                     "application/json": components["schemas"]["BatchPublic"];
                 };
             };
@@ -7988,16 +10330,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8007,15 +10339,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8025,22 +10348,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8073,6 +10380,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "acknowledged_at": null,
+                     *       "allowed_actions": [],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "id": "bat_5c08e2a91f47d3b6e0a9",
+                     *       "items": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "domain_area": "1.1",
+                     *           "rank": 1,
+                     *           "state": "submitted",
+                     *           "title": "济南市历下区政务服务标准化试点"
+                     *         }
+                     *       ],
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "return_comment": null,
+                     *       "state": "submitted",
+                     *       "submitted_at": "2026-06-12T08:30:15Z",
+                     *       "tracking_number": "SMPS-PRACTICE-370000-001",
+                     *       "updated_at": "2026-06-12T08:30:15Z",
+                     *       "version": 4
+                     *     }
+                     */
                     "application/json": components["schemas"]["BatchPublic"];
                 };
             };
@@ -8093,16 +10426,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8112,18 +10435,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8133,15 +10444,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8151,17 +10453,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8171,16 +10462,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8202,28 +10483,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description quota_exceeded */
+            /** @description validation_failed, quota_exceeded */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8233,16 +10498,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8321,16 +10576,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8340,18 +10585,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8361,15 +10594,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8390,22 +10614,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8438,6 +10646,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "batch_id": "bat_5c08e2a91f47d3b6e0a9",
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "items": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "attachments": [
+                     *             {
+                     *               "id": "att_1b6d93e0f27ac45d8b31",
+                     *               "sha256": "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9"
+                     *             }
+                     *           ],
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "rank": 1,
+                     *           "title": "济南市历下区政务服务标准化试点"
+                     *         }
+                     *       ],
+                     *       "previous_tracking_number": null,
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "signatures": [
+                     *         {
+                     *           "alg": "Ed25519",
+                     *           "kid": "ed25519-4b1f0c9e2a7d35e8",
+                     *           "value": "q3V1Yk9mT2Z0aGVyZWNlaXB0c2lnbmVkYnl0aGVzZXJ2aWNlYWxsc2l4dHlmb3VyYnl0ZXNoZXJlLi4uLi4uLi4uLi4uLg=="
+                     *         }
+                     *       ],
+                     *       "submitted_at": "2026-06-12T08:30:15.204381Z",
+                     *       "tracking_number": "SMPS-PRACTICE-370000-001"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReceiptPublic"];
                 };
             };
@@ -8458,16 +10697,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8477,15 +10706,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8495,22 +10715,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8556,16 +10760,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8575,15 +10769,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8593,22 +10778,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8641,6 +10810,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "batch_id": "bat_5c08e2a91f47d3b6e0a9",
+                     *         "call_id": "call_0645074ecac70af2fee3",
+                     *         "items": [
+                     *           {
+                     *             "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *             "attachments": [
+                     *               {
+                     *                 "id": "att_1b6d93e0f27ac45d8b31",
+                     *                 "sha256": "3c7e1a9f0b5d82e64f1a7c3b9e0d5f28a6c4b1e7d3f9a0c5e2b8d6f4a1c7e3b9"
+                     *               }
+                     *             ],
+                     *             "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *             "rank": 1,
+                     *             "title": "济南市历下区政务服务标准化试点"
+                     *           }
+                     *         ],
+                     *         "previous_tracking_number": null,
+                     *         "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *         "signatures": [
+                     *           {
+                     *             "alg": "Ed25519",
+                     *             "kid": "ed25519-4b1f0c9e2a7d35e8",
+                     *             "value": "q3V1Yk9mT2Z0aGVyZWNlaXB0c2lnbmVkYnl0aGVzZXJ2aWNlYWxsc2l4dHlmb3VyYnl0ZXNoZXJlLi4uLi4uLi4uLi4uLg=="
+                     *           }
+                     *         ],
+                     *         "submitted_at": "2026-06-12T08:30:15.204381Z",
+                     *         "tracking_number": "SMPS-PRACTICE-370000-001"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ReceiptPublic"][];
                 };
             };
@@ -8661,16 +10863,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8680,15 +10872,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8698,22 +10881,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8759,16 +10926,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8778,15 +10935,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8796,22 +10944,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8871,16 +11003,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8890,15 +11012,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8908,22 +11021,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8978,16 +11075,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -8997,15 +11084,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9015,22 +11093,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9054,6 +11116,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "submit",
+                     *           "actor_id": "usr_21b31b0b539e3b3a1c74",
+                     *           "at": "2026-06-12T08:30:15Z",
+                     *           "comment": null,
+                     *           "from_state": "open",
+                     *           "id": "btr_3d7c0a9e51f84b26c0d7",
+                     *           "to_state": "submitted"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_BatchTransitionPublic_"];
                 };
             };
@@ -9074,16 +11152,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9093,15 +11161,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9111,22 +11170,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9163,6 +11206,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "acknowledged_at": null,
+                     *       "allowed_actions": [],
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "id": "bat_5c08e2a91f47d3b6e0a9",
+                     *       "items": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "content_digest": "9f2b5c0e7a4d81f36c2e9b0d4a7f15e8c3b6d2a09e4f7c1b5a8d3e6f0c2b9a47",
+                     *           "domain_area": "1.1",
+                     *           "rank": 1,
+                     *           "state": "submitted",
+                     *           "title": "济南市历下区政务服务标准化试点"
+                     *         }
+                     *       ],
+                     *       "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *       "return_comment": null,
+                     *       "state": "submitted",
+                     *       "submitted_at": "2026-06-12T08:30:15Z",
+                     *       "tracking_number": "SMPS-PRACTICE-370000-001",
+                     *       "updated_at": "2026-06-12T08:30:15Z",
+                     *       "version": 4
+                     *     }
+                     */
                     "application/json": components["schemas"]["BatchPublic"];
                 };
             };
@@ -9183,16 +11252,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9202,18 +11261,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9223,15 +11270,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9243,17 +11281,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9263,16 +11290,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9294,28 +11311,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description batch_empty, batch_items_not_ready, unverified_paper_endorsement, idempotency_key_reused */
+            /** @description validation_failed, batch_empty, batch_items_not_ready, unverified_paper_endorsement, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9325,16 +11326,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9395,6 +11386,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "created_count": 1,
+                     *       "error_count": 1,
+                     *       "failure": null,
+                     *       "finished_at": "2026-05-18T02:14:09Z",
+                     *       "id": "blk_5e9a2c1f70b3d846e2a9",
+                     *       "mode": "valid_rows",
+                     *       "omitted_error_count": 0,
+                     *       "organization_id": "org_977c0c0f91dfa1116a27",
+                     *       "processed_rows": 2,
+                     *       "results": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "errors": null,
+                     *           "line": null,
+                     *           "row": 0,
+                     *           "status": "created"
+                     *         },
+                     *         {
+                     *           "application_id": null,
+                     *           "errors": [
+                     *             {
+                     *               "code": "invalid_phone",
+                     *               "column": "contact_phone",
+                     *               "header": null,
+                     *               "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
+                     *               "pointer": "/rows/1/contact/phone"
+                     *             }
+                     *           ],
+                     *           "line": null,
+                     *           "row": 1,
+                     *           "status": "invalid"
+                     *         }
+                     *       ],
+                     *       "source": "json",
+                     *       "state": "finished",
+                     *       "total_rows": 2,
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "uploaded_by": "usr_52184f279224a8e59793"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BulkUploadPublic"];
                 };
             };
@@ -9415,16 +11449,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9434,18 +11458,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9457,17 +11469,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9495,22 +11496,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9553,16 +11538,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9586,6 +11561,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "created_count": 1,
+                     *       "error_count": 1,
+                     *       "failure": null,
+                     *       "finished_at": "2026-05-18T02:14:09Z",
+                     *       "id": "blk_5e9a2c1f70b3d846e2a9",
+                     *       "mode": "valid_rows",
+                     *       "omitted_error_count": 0,
+                     *       "organization_id": "org_977c0c0f91dfa1116a27",
+                     *       "processed_rows": 2,
+                     *       "results": [
+                     *         {
+                     *           "application_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "errors": null,
+                     *           "line": null,
+                     *           "row": 0,
+                     *           "status": "created"
+                     *         },
+                     *         {
+                     *           "application_id": null,
+                     *           "errors": [
+                     *             {
+                     *               "code": "invalid_phone",
+                     *               "column": "contact_phone",
+                     *               "header": null,
+                     *               "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
+                     *               "pointer": "/rows/1/contact/phone"
+                     *             }
+                     *           ],
+                     *           "line": null,
+                     *           "row": 1,
+                     *           "status": "invalid"
+                     *         }
+                     *       ],
+                     *       "source": "json",
+                     *       "state": "finished",
+                     *       "total_rows": 2,
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "uploaded_by": "usr_52184f279224a8e59793"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BulkUploadPublic"];
                 };
             };
@@ -9606,16 +11624,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9625,15 +11633,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9643,22 +11642,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9679,6 +11662,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "deadline": "2026-06-30T23:59:59+08:00",
+                     *         "id": "call_0645074ecac70af2fee3",
+                     *         "is_practice": true,
+                     *         "issue_date": "2026-05-01",
+                     *         "key": "practice",
+                     *         "name": "练习征集批次（演示）",
+                     *         "name_en": "Practice call (demo)",
+                     *         "notice_number": "演示〔2026〕1号",
+                     *         "version": 1
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CallSummary"][];
                 };
             };
@@ -9719,6 +11717,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_rules": {
+                     *         "application_form_scan": {
+                     *           "max_count": 3,
+                     *           "required": true,
+                     *           "types": null
+                     *         }
+                     *       },
+                     *       "catalogue": [
+                     *         {
+                     *           "children": [
+                     *             {
+                     *               "children": [],
+                     *               "code": "1.1.3",
+                     *               "name": "政务服务中心",
+                     *               "name_en": "Service centres"
+                     *             }
+                     *           ],
+                     *           "code": "1.1",
+                     *           "name": "政务服务",
+                     *           "name_en": "Government services",
+                     *           "open_ended": false
+                     *         }
+                     *       ],
+                     *       "conditions": [
+                     *         {
+                     *           "number": 1,
+                     *           "text": "试点项目应具有典型性和示范性。",
+                     *           "text_en": "Typical and exemplary."
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "deadline": "2026-06-30T23:59:59+08:00",
+                     *       "id": "call_0645074ecac70af2fee3",
+                     *       "is_practice": true,
+                     *       "issue_date": "2026-05-01",
+                     *       "key": "practice",
+                     *       "name": "练习征集批次（演示）",
+                     *       "name_en": "Practice call (demo)",
+                     *       "notice_number": "演示〔2026〕1号",
+                     *       "quota_per_recommender": 5,
+                     *       "sections": [
+                     *         {
+                     *           "key": "basic_situation",
+                     *           "max_length": 5000,
+                     *           "required": true,
+                     *           "title": "基本情况",
+                     *           "title_en": "Basic situation"
+                     *         }
+                     *       ],
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallPublic"];
                 };
             };
@@ -9739,16 +11792,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9758,18 +11801,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9781,17 +11812,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9819,22 +11839,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9845,6 +11849,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 征集批次 id of the call (`GET /calls` lists them) */
                 call_id: string;
             };
             cookie?: never;
@@ -9859,6 +11864,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_rules": {
+                     *         "application_form_scan": {
+                     *           "max_count": 3,
+                     *           "required": true,
+                     *           "types": null
+                     *         }
+                     *       },
+                     *       "catalogue": [
+                     *         {
+                     *           "children": [
+                     *             {
+                     *               "children": [],
+                     *               "code": "1.1.3",
+                     *               "name": "政务服务中心",
+                     *               "name_en": "Service centres"
+                     *             }
+                     *           ],
+                     *           "code": "1.1",
+                     *           "name": "政务服务",
+                     *           "name_en": "Government services",
+                     *           "open_ended": false
+                     *         }
+                     *       ],
+                     *       "conditions": [
+                     *         {
+                     *           "number": 1,
+                     *           "text": "试点项目应具有典型性和示范性。",
+                     *           "text_en": "Typical and exemplary."
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "deadline": "2026-06-30T23:59:59+08:00",
+                     *       "id": "call_0645074ecac70af2fee3",
+                     *       "is_practice": true,
+                     *       "issue_date": "2026-05-01",
+                     *       "key": "practice",
+                     *       "name": "练习征集批次（演示）",
+                     *       "name_en": "Practice call (demo)",
+                     *       "notice_number": "演示〔2026〕1号",
+                     *       "quota_per_recommender": 5,
+                     *       "sections": [
+                     *         {
+                     *           "key": "basic_situation",
+                     *           "max_length": 5000,
+                     *           "required": true,
+                     *           "title": "基本情况",
+                     *           "title_en": "Basic situation"
+                     *         }
+                     *       ],
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallPublic"];
                 };
             };
@@ -9877,15 +11937,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9895,22 +11946,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9924,6 +11959,7 @@ export interface operations {
                 "if-match": string;
             };
             path: {
+                /** @description 征集批次 id of the call (`GET /calls` lists them) */
                 call_id: string;
             };
             cookie?: never;
@@ -9943,6 +11979,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attachment_rules": {
+                     *         "application_form_scan": {
+                     *           "max_count": 3,
+                     *           "required": true,
+                     *           "types": null
+                     *         }
+                     *       },
+                     *       "catalogue": [
+                     *         {
+                     *           "children": [
+                     *             {
+                     *               "children": [],
+                     *               "code": "1.1.3",
+                     *               "name": "政务服务中心",
+                     *               "name_en": "Service centres"
+                     *             }
+                     *           ],
+                     *           "code": "1.1",
+                     *           "name": "政务服务",
+                     *           "name_en": "Government services",
+                     *           "open_ended": false
+                     *         }
+                     *       ],
+                     *       "conditions": [
+                     *         {
+                     *           "number": 1,
+                     *           "text": "试点项目应具有典型性和示范性。",
+                     *           "text_en": "Typical and exemplary."
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "deadline": "2026-06-30T23:59:59+08:00",
+                     *       "id": "call_0645074ecac70af2fee3",
+                     *       "is_practice": true,
+                     *       "issue_date": "2026-05-01",
+                     *       "key": "practice",
+                     *       "name": "练习征集批次（演示）",
+                     *       "name_en": "Practice call (demo)",
+                     *       "notice_number": "演示〔2026〕1号",
+                     *       "quota_per_recommender": 5,
+                     *       "sections": [
+                     *         {
+                     *           "key": "basic_situation",
+                     *           "max_length": 5000,
+                     *           "required": true,
+                     *           "title": "基本情况",
+                     *           "title_en": "Basic situation"
+                     *         }
+                     *       ],
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallPublic"];
                 };
             };
@@ -9963,16 +12054,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -9982,18 +12063,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10003,15 +12072,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10021,16 +12081,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10058,22 +12108,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10083,16 +12117,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10103,6 +12127,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 征集批次 id of the call */
                 call_id: string;
             };
             cookie?: never;
@@ -10115,6 +12140,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "recommenders": [
+                     *         {
+                     *           "acknowledged": false,
+                     *           "batch_id": "bat_5c08e2a91f47d3b6e0a9",
+                     *           "by_field": {
+                     *             "1": 1
+                     *           },
+                     *           "item_count": 1,
+                     *           "key": "370000",
+                     *           "name": "山东省市场监督管理局",
+                     *           "outcomes": {
+                     *             "pending": 1
+                     *           },
+                     *           "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *           "recommender_kind": "province",
+                     *           "state": "submitted"
+                     *         }
+                     *       ],
+                     *       "totals": {
+                     *         "by_field": {
+                     *           "1": 1
+                     *         },
+                     *         "by_state": {
+                     *           "submitted": 1
+                     *         },
+                     *         "items": 1,
+                     *         "recommenders": 1
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallSubmissionSummary"];
                 };
             };
@@ -10135,16 +12193,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10154,18 +12202,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10175,15 +12211,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10193,22 +12220,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10219,11 +12230,11 @@ export interface operations {
             query?: {
                 /** @description `next_cursor` of the previous page (or an event's `cursor`, or the id of the last event processed); omit to start at the oldest event kept */
                 after?: string | null;
-                /** @description Comma-separated event types; `application.*` selects a family */
+                /** @description Comma-separated event types; `application.*` selects a family, `*` all. A name that is no event type, or a family that matches none, is refused (422 `unknown_event_type`) */
                 types?: string | null;
                 /** @description Events per page (default and max 500) */
                 page_size?: number;
-                /** @description Only the history of this application (申报): its creation, edits, sign-offs, reviews, attachments and state changes, read from the start (or from `after`). An application the caller cannot see gives an empty page, as an unknown id does */
+                /** @description Only the history of this application (申报) as the caller received it: its creation, edits, sign-offs, reviews, attachments and state changes, read from the start (or from `after`). An application the caller never saw gives an empty page, as an unknown id does */
                 application_id?: string | null;
                 /** @description Only the events of this list (推荐清单) and of the applications now in it, read from the start (or from `after`); with `application_id`, the events matching both. A list the caller cannot see (the office before it is submitted, an applicant always) gives an empty page, as an unknown id does */
                 batch_id?: string | null;
@@ -10240,6 +12251,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "has_more": false,
+                     *       "items": [
+                     *         {
+                     *           "actor_id": null,
+                     *           "cursor": "MDAwMDAwMDAwMDAwMDQy",
+                     *           "data": {
+                     *             "action": "all_agreed",
+                     *             "from": "endorsing",
+                     *             "to": "provincial_review"
+                     *           },
+                     *           "id": "evt_4a7f0d2c9e81b356a0f3",
+                     *           "occurred_at": "2026-06-07T03:20:00Z",
+                     *           "subject_id": "app_3f9a1c27d84e65b0a1d2",
+                     *           "subject_type": "application",
+                     *           "type": "application.state_changed"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "MDAwMDAwMDAwMDAwMDQy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
@@ -10260,16 +12293,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description cursor_ahead */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description cursor_expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10279,22 +12320,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10315,6 +12340,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "authenticated_with": "api_key",
+                     *       "display_name": "王芳",
+                     *       "id": "usr_52184f279224a8e59793",
+                     *       "organization_id": "org_977c0c0f91dfa1116a27",
+                     *       "organization_name": "济南市历下区行政审批服务局",
+                     *       "province_code": "370000",
+                     *       "recommender_kind": null,
+                     *       "roles": [
+                     *         "applicant",
+                     *         "signatory"
+                     *       ],
+                     *       "username": "demo_applicant"
+                     *     }
+                     */
                     "application/json": components["schemas"]["MePublic"];
                 };
             };
@@ -10335,16 +12376,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10357,9 +12388,11 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque token from `next_page_token` of the previous page */
                 page_token?: string | null;
+                /** @description Only recommenders (推荐单位) of this kind */
                 recommender_kind?: string | null;
                 /** @description Name contains */
                 q?: string | null;
+                /** @description 统一社会信用代码: the organization with this code */
                 credit_code?: string | null;
             };
             header?: never;
@@ -10374,6 +12407,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "credit_code": "11370102MB2834561E",
+                     *           "credit_code_check_failed": false,
+                     *           "id": "org_977c0c0f91dfa1116a27",
+                     *           "internal_deadline": null,
+                     *           "key": "demo-undertaking",
+                     *           "kind": "government_agency",
+                     *           "name": "济南市历下区行政审批服务局",
+                     *           "name_en": null,
+                     *           "province_code": "370000",
+                     *           "recommender_kind": null,
+                     *           "updated_at": "2026-05-18T02:14:09Z",
+                     *           "version": 1
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_OrganizationPublic_"];
                 };
             };
@@ -10394,16 +12449,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10413,22 +12458,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10460,6 +12489,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "credit_code": "11370102MB2834561E",
+                     *       "credit_code_check_failed": false,
+                     *       "id": "org_977c0c0f91dfa1116a27",
+                     *       "internal_deadline": null,
+                     *       "key": "demo-undertaking",
+                     *       "kind": "government_agency",
+                     *       "name": "济南市历下区行政审批服务局",
+                     *       "name_en": null,
+                     *       "province_code": "370000",
+                     *       "recommender_kind": null,
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrganizationPublic"];
                 };
             };
@@ -10480,16 +12526,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10499,18 +12535,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10522,17 +12546,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10560,22 +12573,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10586,6 +12583,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description Organization id */
                 org_id: string;
             };
             cookie?: never;
@@ -10600,6 +12598,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "credit_code": "11370102MB2834561E",
+                     *       "credit_code_check_failed": false,
+                     *       "id": "org_977c0c0f91dfa1116a27",
+                     *       "internal_deadline": null,
+                     *       "key": "demo-undertaking",
+                     *       "kind": "government_agency",
+                     *       "name": "济南市历下区行政审批服务局",
+                     *       "name_en": null,
+                     *       "province_code": "370000",
+                     *       "recommender_kind": null,
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrganizationPublic"];
                 };
             };
@@ -10620,16 +12635,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10639,15 +12644,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10657,22 +12653,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10686,6 +12666,7 @@ export interface operations {
                 "if-match": string;
             };
             path: {
+                /** @description Organization id */
                 org_id: string;
             };
             cookie?: never;
@@ -10705,6 +12686,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "credit_code": "11370102MB2834561E",
+                     *       "credit_code_check_failed": false,
+                     *       "id": "org_977c0c0f91dfa1116a27",
+                     *       "internal_deadline": null,
+                     *       "key": "demo-undertaking",
+                     *       "kind": "government_agency",
+                     *       "name": "济南市历下区行政审批服务局",
+                     *       "name_en": null,
+                     *       "province_code": "370000",
+                     *       "recommender_kind": null,
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrganizationPublic"];
                 };
             };
@@ -10725,16 +12723,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10744,18 +12732,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10765,15 +12741,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10783,16 +12750,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10820,22 +12777,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10845,16 +12786,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10875,6 +12806,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "code": "370000",
+                     *         "name": "山东省",
+                     *         "name_en": "Shandong",
+                     *         "recommender_id": "org_1f819f14fc7d66a70d2f",
+                     *         "recommender_name": "山东省市场监督管理局"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ProvincePublic"][];
                 };
             };
@@ -10904,6 +12846,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "alg": "Ed25519",
+                     *           "created_at": "2026-01-05T00:00:00Z",
+                     *           "kid": "ed25519-4b1f0c9e2a7d35e8",
+                     *           "public_key_pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n",
+                     *           "retired_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReceiptKeys"];
                 };
             };
@@ -10943,6 +12898,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "reason": "valid",
+                     *       "valid": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["VerifyResult"];
                 };
             };
@@ -10963,16 +12924,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -10984,17 +12935,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11022,22 +12962,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11050,6 +12974,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque token from `next_page_token` of the previous page */
                 page_token?: string | null;
+                /** @description Only the users of this organization */
                 organization_id?: string | null;
             };
             header?: never;
@@ -11064,6 +12989,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "display_name": "王芳",
+                     *           "id": "usr_52184f279224a8e59793",
+                     *           "is_active": true,
+                     *           "organization_id": "org_977c0c0f91dfa1116a27",
+                     *           "roles": [
+                     *             "applicant",
+                     *             "signatory"
+                     *           ],
+                     *           "updated_at": "2026-05-18T02:14:09Z",
+                     *           "username": "demo_applicant",
+                     *           "version": 1
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_UserPublic_"];
                 };
             };
@@ -11084,16 +13030,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11103,18 +13039,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11124,22 +13048,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11171,6 +13079,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "display_name": "王芳",
+                     *       "id": "usr_52184f279224a8e59793",
+                     *       "is_active": true,
+                     *       "organization_id": "org_977c0c0f91dfa1116a27",
+                     *       "roles": [
+                     *         "applicant",
+                     *         "signatory"
+                     *       ],
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "username": "demo_applicant",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
@@ -11191,16 +13115,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11210,18 +13124,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11233,17 +13135,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11271,22 +13162,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11300,6 +13175,7 @@ export interface operations {
                 "if-match": string;
             };
             path: {
+                /** @description User id */
                 user_id: string;
             };
             cookie?: never;
@@ -11319,6 +13195,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "display_name": "王芳",
+                     *       "id": "usr_52184f279224a8e59793",
+                     *       "is_active": true,
+                     *       "organization_id": "org_977c0c0f91dfa1116a27",
+                     *       "roles": [
+                     *         "applicant",
+                     *         "signatory"
+                     *       ],
+                     *       "updated_at": "2026-05-18T02:14:09Z",
+                     *       "username": "demo_applicant",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
@@ -11339,16 +13231,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11358,18 +13240,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11379,15 +13249,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11397,17 +13258,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11417,16 +13267,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "current_etag": "\"7\"",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 412,
-                     *       "title": "资源已被修改（If-Match 不匹配）",
-                     *       "type": "urn:smps:problem:precondition_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11454,22 +13294,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11479,16 +13303,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_required",
-                     *       "detail": "此操作需要 If-Match 请求头（资源的 ETag）",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 428,
-                     *       "title": "缺少 If-Match 请求头",
-                     *       "type": "urn:smps:problem:precondition_required"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11514,6 +13328,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created_at": "2026-05-18T02:14:09Z",
+                     *           "description": "山东省市场监管局业务系统同步",
+                     *           "event_types": [
+                     *             "application.state_changed",
+                     *             "batch.*"
+                     *           ],
+                     *           "id": "whk_0e5b3c7a18d94f2e6b7c",
+                     *           "organization_id": "org_1f819f14fc7d66a70d2f",
+                     *           "owner_id": "usr_21b31b0b539e3b3a1c74",
+                     *           "url": "https://hooks.example.cn/smps"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_WebhookPublic_"];
                 };
             };
@@ -11534,16 +13367,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11553,22 +13376,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11600,6 +13407,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "description": "山东省市场监管局业务系统同步",
+                     *       "event_types": [
+                     *         "application.state_changed",
+                     *         "batch.*"
+                     *       ],
+                     *       "id": "whk_0e5b3c7a18d94f2e6b7c",
+                     *       "organization_id": "org_1f819f14fc7d66a70d2f",
+                     *       "owner_id": "usr_21b31b0b539e3b3a1c74",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                     *       "url": "https://hooks.example.cn/smps"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookCreated"];
                 };
             };
@@ -11620,16 +13442,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11641,17 +13453,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_state_transition",
-                     *       "detail": "“submit”不适用于当前状态 provincial_review",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "state": "provincial_review",
-                     *       "status": 409,
-                     *       "title": "当前状态不允许该流转",
-                     *       "type": "urn:smps:problem:invalid_state_transition"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11679,22 +13480,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11718,6 +13503,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-05-18T02:14:09Z",
+                     *       "description": "山东省市场监管局业务系统同步",
+                     *       "event_types": [
+                     *         "application.state_changed",
+                     *         "batch.*"
+                     *       ],
+                     *       "id": "whk_0e5b3c7a18d94f2e6b7c",
+                     *       "organization_id": "org_1f819f14fc7d66a70d2f",
+                     *       "owner_id": "usr_21b31b0b539e3b3a1c74",
+                     *       "url": "https://hooks.example.cn/smps"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookPublic"];
                 };
             };
@@ -11738,16 +13537,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11757,15 +13546,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11775,22 +13555,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11832,16 +13596,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11851,18 +13605,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11872,15 +13614,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11890,22 +13623,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
-                     *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
-                     *         }
-                     *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11918,6 +13635,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque token from `next_page_token` of the previous page */
                 page_token?: string | null;
+                /** @description Only the deliveries in this state */
                 state?: string | null;
             };
             header?: never;
@@ -11935,6 +13653,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "attempt_count": 1,
+                     *           "attempts": [
+                     *             {
+                     *               "error": null,
+                     *               "finished_at": "2026-06-07T03:20:02Z",
+                     *               "number": 1,
+                     *               "outcome": "succeeded",
+                     *               "started_at": "2026-06-07T03:20:02Z"
+                     *             }
+                     *           ],
+                     *           "completed_at": "2026-06-07T03:20:02Z",
+                     *           "created_at": "2026-06-07T03:20:01Z",
+                     *           "event_id": "evt_4a7f0d2c9e81b356a0f3",
+                     *           "event_type": "application.state_changed",
+                     *           "id": "msg_8c4f1e0a7b29d365c4f8",
+                     *           "last_attempt_at": "2026-06-07T03:20:02Z",
+                     *           "last_error": null,
+                     *           "next_attempt_at": null,
+                     *           "state": "succeeded"
+                     *         }
+                     *       ],
+                     *       "next_page_token": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_WebhookDeliveryPublic_"];
                 };
             };
@@ -11955,16 +13701,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11974,15 +13710,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 404,
-                     *       "title": "资源不存在",
-                     *       "type": "urn:smps:problem:not_found"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -11992,22 +13719,226 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliver_webhook_delivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key per intended operation (e.g. a UUID). A retry with the same key and body replays the stored response (`Idempotent-Replayed: true`); another body with the key → 422 `idempotency_key_reused`; while the first is in progress → 409 `idempotency_in_flight`. Keys are per user and kept at least 24 hours. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Webhook id */
+                webhook_id: string;
+                /** @description Delivery id (the `webhook-id` header it is sent with) */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
                     /**
                      * @example {
-                     *       "code": "validation_failed",
-                     *       "errors": [
+                     *       "attempt_count": 1,
+                     *       "attempts": [
                      *         {
-                     *           "code": "invalid_phone",
-                     *           "message": "电话号码格式不正确（手机 1[3-9] 开头 11 位，座机区号-号码，或 400/800 热线）",
-                     *           "pointer": "/contact/phone"
+                     *           "error": null,
+                     *           "finished_at": "2026-06-07T03:20:02Z",
+                     *           "number": 1,
+                     *           "outcome": "succeeded",
+                     *           "started_at": "2026-06-07T03:20:02Z"
                      *         }
                      *       ],
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 422,
-                     *       "title": "请求参数校验失败",
-                     *       "type": "urn:smps:problem:validation_failed"
+                     *       "completed_at": "2026-06-07T03:20:02Z",
+                     *       "created_at": "2026-06-07T03:20:01Z",
+                     *       "event_id": "evt_4a7f0d2c9e81b356a0f3",
+                     *       "event_type": "application.state_changed",
+                     *       "id": "msg_8c4f1e0a7b29d365c4f8",
+                     *       "last_attempt_at": "2026-06-07T03:20:02Z",
+                     *       "last_error": null,
+                     *       "next_attempt_at": null,
+                     *       "state": "succeeded"
                      *     }
                      */
+                    "application/json": components["schemas"]["WebhookDeliveryPublic"];
+                };
+            };
+            /** @description `bad_request`: the URL contains a NUL character (`%00` in the path or the query string) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_authenticated */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state, idempotency_in_flight */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed, idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_webhook_test: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key per intended operation (e.g. a UUID). A retry with the same key and body replays the stored response (`Idempotent-Replayed: true`); another body with the key → 422 `idempotency_key_reused`; while the first is in progress → 409 `idempotency_in_flight`. Keys are per user and kept at least 24 hours. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Webhook id */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier request with the same `Idempotency-Key` */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "attempt_count": 1,
+                     *       "attempts": [
+                     *         {
+                     *           "error": null,
+                     *           "finished_at": "2026-06-07T03:20:02Z",
+                     *           "number": 1,
+                     *           "outcome": "succeeded",
+                     *           "started_at": "2026-06-07T03:20:02Z"
+                     *         }
+                     *       ],
+                     *       "completed_at": "2026-06-07T03:20:02Z",
+                     *       "created_at": "2026-06-07T03:20:01Z",
+                     *       "event_id": "evt_4a7f0d2c9e81b356a0f3",
+                     *       "event_type": "application.state_changed",
+                     *       "id": "msg_8c4f1e0a7b29d365c4f8",
+                     *       "last_attempt_at": "2026-06-07T03:20:02Z",
+                     *       "last_error": null,
+                     *       "next_attempt_at": null,
+                     *       "state": "succeeded"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDeliveryPublic"];
+                };
+            };
+            /** @description `bad_request`: the URL contains a NUL character (`%00` in the path or the query string) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_authenticated */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_in_flight */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed, idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -12028,6 +13959,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "version": "1.0.0"
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: string;
                     };
@@ -12079,16 +14016,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "缺少或无效的访问令牌",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "status": 401,
-                     *       "title": "未认证",
-                     *       "type": "urn:smps:problem:not_authenticated"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -12098,18 +14025,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "forbidden",
-                     *       "request_id": "req_5f2c9a7e1b3d4c60",
-                     *       "required_roles": [
-                     *         "reviewer"
-                     *       ],
-                     *       "status": 403,
-                     *       "title": "无权执行此操作",
-                     *       "type": "urn:smps:problem:forbidden"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -12130,6 +14045,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
@@ -12152,6 +14072,726 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    deliver_application_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationCreatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_application_deleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationDeletedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_application_state_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationStateChangedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_application_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationUpdatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_attachment_added: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttachmentAddedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_attachment_deleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttachmentDeletedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_batch_acknowledged: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchAcknowledgedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_batch_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchCreatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_batch_items_set: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchItemsSetDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_batch_returned: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchReturnedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_batch_submitted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchSubmittedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_call_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallCreatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_call_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallUpdatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_endorsement_recorded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndorsementRecordedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_endorsement_verified: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndorsementVerifiedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_organization_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationCreatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_organization_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationUpdatedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_review_recorded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRecordedDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_unknown: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnknownEventDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliver_webhook_test: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every retry and redelivery of one event to one subscription */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds: refuse one far from your clock */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` with the subscription's secret (the base64 after `whsec_`); several space-separated signatures may be sent */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookTestDelivery"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx): the delivery succeeded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (any other answer, e.g. a signature that does not verify): retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
