@@ -19,7 +19,7 @@ Email = Annotated[
     StringConstraints(
         strip_whitespace=True,
         max_length=254,
-        pattern=r"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,63}$",
+        pattern=r'^[^@\s\x00-\x1f\x7f<>()\[\],;:"]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,63}$',
     ),
     Field(description="Where notices by e-mail go (docs/notifications.md)", examples=["wangfang@example.cn"]),
 ]

@@ -15,24 +15,27 @@ from sqlmodel import col
 from app.batches import receipts
 from app.batches.keystore import KeyInfo
 from app.batches.models import Receipt
+from app.batches.signing import ALGORITHMS
 from app.core.db import Database
 from app.core.errors import FieldError, ValidationFailed
 from app.core.i18n import Text
 
 
 def bound_signatures(document: dict[str, Any], published: list[KeyInfo]) -> None:
-    """422 when ``signatures`` holds more entries than there are published keys, or a kid twice."""
+    """422 when ``signatures`` holds more entries than there are published keys (a receipt may always carry
+    one per algorithm, so a service with no key yet answers its receipts ``unknown_key``), or a kid twice."""
     signatures = document.get("signatures")
     if not isinstance(signatures, list):
         return  # not a receipt: answered valid=false, malformed
-    if len(signatures) > len(published):
+    limit = max(len(published), len(ALGORITHMS))
+    if len(signatures) > limit:
         raise ValidationFailed(
             errors=[
                 FieldError(
                     "/signatures",
                     "too_many_signatures",
                     Text("签名数超过已公布的密钥数 {limit}", "More signatures than published keys ({limit})"),
-                    (("limit", len(published)),),
+                    (("limit", limit),),
                 )
             ]
         )

@@ -106,6 +106,8 @@ USER = {
     "organization_id": ex.UNDERTAKING,
     "roles": ["applicant", "signatory"],
     "is_active": True,
+    "email": "wangfang@lixia.gov.cn",
+    "email_notifications": True,
     "version": 1,
     "created_at": CREATED,
     "updated_at": CREATED,
@@ -224,7 +226,7 @@ RESPONSES: dict[str, Any] = {
     "BatchPublic": BATCH,
     "BatchSummary": {
         **{k: BATCH[k] for k in ("id", "call_id", "recommender_id", "state", "version", "created_at")},
-        **{k: BATCH[k] for k in ("updated_at", "submitted_at")},
+        **{k: BATCH[k] for k in ("updated_at", "submitted_at", "tracking_number")},
         "item_count": 1,
     },
     "BatchTransitionPublic": {
@@ -295,12 +297,22 @@ RESPONSES: dict[str, Any] = {
             }
         ],
         "attachment_rules": {"application_form_scan": {"required": True, "max_count": 3, "types": None}},
+        "contact": {
+            "unit": "市场监管总局标准技术司",
+            "persons": ["董艳", "王斌"],
+            "phones": ["010-82262635"],
+            "fax": None,
+            "address": "北京市东城区安定门外大街56号",
+            "postcode": "100011",
+            "electronic_route": "市场监管总局公文交换系统",
+        },
         "quota_per_recommender": 5,
         "created_at": CREATED,
         "updated_at": CREATED,
     },
     "CallSubmissionSummary": {
         "call_id": ex.CALL,
+        "names": {"1": "行政管理和服务", "1.1": "政务服务"},
         "recommenders": [
             {
                 "recommender_id": ex.RECOMMENDER,
@@ -312,10 +324,19 @@ RESPONSES: dict[str, Any] = {
                 "item_count": 1,
                 "acknowledged": False,
                 "by_field": {"1": 1},
+                "by_area": {"1.1": 1},
                 "outcomes": {"pending": 1},
+                "tracking_number": ex.RECEIPT["tracking_number"],
+                "submitted_at": SUBMITTED,
             }
         ],
-        "totals": {"recommenders": 1, "by_state": {"submitted": 1}, "items": 1, "by_field": {"1": 1}},
+        "totals": {
+            "recommenders": 1,
+            "by_state": {"submitted": 1},
+            "items": 1,
+            "by_field": {"1": 1},
+            "by_area": {"1.1": 1},
+        },
     },
     "EventPage": {"items": [EVENT], "next_cursor": EVENT["cursor"], "has_more": False},
     "MePublic": {
@@ -324,6 +345,9 @@ RESPONSES: dict[str, Any] = {
         "province_code": "370000",
         "recommender_kind": None,
         "authenticated_with": "api_key",
+        "email": "wangfang@lixia.gov.cn",
+        "email_notifications": True,
+        "version": 1,
     },
     "OrganizationPublic": ORGANIZATION,
     "ProvincePublic": {
@@ -372,7 +396,20 @@ RESPONSES: dict[str, Any] = {
     },
 }
 # Responses whose schema is not a component: by operation.
-OPERATIONS: dict[str, Any] = {"get_health": {"status": "ok", "version": "1.0.0"}, "get_readiness": {"status": "ready"}}
+OPERATIONS: dict[str, Any] = {
+    "get_health": {"status": "ok", "version": "1.0.0"},
+    "get_readiness": {
+        "status": "ready",
+        "fonts": {
+            "available": True,
+            "body": [{"family": "AR PL UMing CN", "file": "/usr/share/fonts/truetype/arphic/uming.ttc"}],
+            "title": [{"family": "WenQuanYi Micro Hei", "file": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"}],
+            "covers_printed": True,
+            "missing": [],
+            "recommended": True,
+        },
+    },
+}
 
 
 def example_of(schema: dict[str, Any]) -> Any:

@@ -41,7 +41,7 @@ def _payload(name: str, event_type: str | None, data: dict[str, Any], descriptio
         "properties": {
             "type": type_schema,
             "timestamp": {"type": "string", "format": "date-time", "description": "When the event happened"},
-            "data": data,
+            "data": {**data, "description": data.get("description") or "The event, as the change feed shows it"},
         },
     }
 

@@ -44,7 +44,7 @@ export async function probes(seen: Schemas["ApplicationPublic"]): Promise<void> 
   await client.POST("/api/v1/applications/{application_id}/attachments", {
     // @ts-expect-error the If-Match header is required to upload an attachment
     params: { path: { application_id: "app_1" } },
-    body: { kind: "evidence", file: "…" },
+    body: { kind: "evidence", file: new Blob([]) },
   });
   // @ts-expect-error the If-Match header is required to delete an attachment too
   await client.DELETE("/api/v1/attachments/{attachment_id}", { params: { path: { attachment_id: "att_1" } } });
@@ -142,11 +142,11 @@ export function answers(
 // An upload's file part is binary: a Blob, not a string of its name.
 export async function uploads(file: Blob): Promise<void> {
   await client.POST("/api/v1/applications/{application_id}/attachments", {
-    params: { path: { application_id: "app_1" } },
+    params: { path: { application_id: "app_1" }, header: { "if-match": '"1"' } },
     body: { kind: "application_form_scan", file },
   });
   await client.POST("/api/v1/applications/{application_id}/attachments", {
-    params: { path: { application_id: "app_1" } },
+    params: { path: { application_id: "app_1" }, header: { "if-match": '"1"' } },
     // @ts-expect-error the file part is the file's content, not its path
     body: { kind: "application_form_scan", file: "/tmp/scan.pdf" },
   });

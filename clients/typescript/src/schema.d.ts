@@ -1964,6 +1964,7 @@ export interface components {
          * @description The body of a `application.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         ApplicationCreatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["ApplicationCreatedEvent"];
             /**
              * Format: date-time
@@ -2037,6 +2038,7 @@ export interface components {
          * @description The body of a `application.deleted` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         ApplicationDeletedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["ApplicationDeletedEvent"];
             /**
              * Format: date-time
@@ -2345,6 +2347,7 @@ export interface components {
          * @description The body of a `application.state_changed` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         ApplicationStateChangedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["ApplicationStateChangedEvent"];
             /**
              * Format: date-time
@@ -2476,6 +2479,7 @@ export interface components {
          * @description The body of a `application.updated` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         ApplicationUpdatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["ApplicationUpdatedEvent"];
             /**
              * Format: date-time
@@ -2565,6 +2569,7 @@ export interface components {
          * @description The body of a `attachment.added` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         AttachmentAddedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["AttachmentAddedEvent"];
             /**
              * Format: date-time
@@ -2643,6 +2648,7 @@ export interface components {
          * @description The body of a `attachment.deleted` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         AttachmentDeletedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["AttachmentDeletedEvent"];
             /**
              * Format: date-time
@@ -2812,6 +2818,7 @@ export interface components {
          * @description The body of a `batch.acknowledged` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         BatchAcknowledgedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["BatchAcknowledgedEvent"];
             /**
              * Format: date-time
@@ -2891,6 +2898,7 @@ export interface components {
          * @description The body of a `batch.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         BatchCreatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["BatchCreatedEvent"];
             /**
              * Format: date-time
@@ -3021,6 +3029,7 @@ export interface components {
          * @description The body of a `batch.items_set` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         BatchItemsSetDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["BatchItemsSetEvent"];
             /**
              * Format: date-time
@@ -3153,6 +3162,7 @@ export interface components {
          * @description The body of a `batch.returned` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         BatchReturnedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["BatchReturnedEvent"];
             /**
              * Format: date-time
@@ -3244,6 +3254,7 @@ export interface components {
          * @description The body of a `batch.submitted` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         BatchSubmittedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["BatchSubmittedEvent"];
             /**
              * Format: date-time
@@ -3670,6 +3681,7 @@ export interface components {
          * @description The body of a `call.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         CallCreatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["CallCreatedEvent"];
             /**
              * Format: date-time
@@ -3961,6 +3973,7 @@ export interface components {
          * @description The body of a `call.updated` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         CallUpdatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["CallUpdatedEvent"];
             /**
              * Format: date-time
@@ -4290,6 +4303,7 @@ export interface components {
          * @description The body of a `endorsement.recorded` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         EndorsementRecordedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["EndorsementRecordedEvent"];
             /**
              * Format: date-time
@@ -4414,6 +4428,7 @@ export interface components {
          * @description The body of a `endorsement.verified` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         EndorsementVerifiedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["EndorsementVerifiedEvent"];
             /**
              * Format: date-time
@@ -4792,6 +4807,7 @@ export interface components {
          * @description The body of a `organization.created` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         OrganizationCreatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["OrganizationCreatedEvent"];
             /**
              * Format: date-time
@@ -4950,6 +4966,7 @@ export interface components {
          * @description The body of a `organization.updated` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         OrganizationUpdatedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["OrganizationUpdatedEvent"];
             /**
              * Format: date-time
@@ -5835,6 +5852,7 @@ export interface components {
          * @description The body of a `review.recorded` delivery: `data` is the event as the feed shows it. Delivered at least once: dedupe by the event id (`data.id`)
          */
         ReviewRecordedDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["ReviewRecordedEvent"];
             /**
              * Format: date-time
@@ -6272,6 +6290,7 @@ export interface components {
          * @description The body of a delivery of an event type added after this version of the document (additive: docs/versioning.md): keep, skip or log it, and answer 2xx. Delivered at least once: dedupe by the event id (`data.id`)
          */
         UnknownEventDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["UnknownEvent"];
             /**
              * Format: date-time
@@ -6737,6 +6756,7 @@ export interface components {
          * @description The body of a test delivery (`POST /api/v1/webhooks/{id}/test`): signed like any other, in no feed. Delivered at least once: dedupe by the event id (`data.id`)
          */
         WebhookTestDelivery: {
+            /** @description The event, as the change feed shows it */
             data: components["schemas"]["WebhookTestData"];
             /**
              * Format: date-time
@@ -10079,6 +10099,7 @@ export interface operations {
                      *           "recommender_id": "org_1f819f14fc7d66a70d2f",
                      *           "state": "submitted",
                      *           "submitted_at": "2026-06-12T08:30:15Z",
+                     *           "tracking_number": "SMPS-PRACTICE-370000-001",
                      *           "updated_at": "2026-06-12T08:30:15Z",
                      *           "version": 4
                      *         }
@@ -11749,6 +11770,20 @@ export interface operations {
                      *           "text_en": "Typical and exemplary."
                      *         }
                      *       ],
+                     *       "contact": {
+                     *         "address": "北京市东城区安定门外大街56号",
+                     *         "electronic_route": "市场监管总局公文交换系统",
+                     *         "fax": null,
+                     *         "persons": [
+                     *           "董艳",
+                     *           "王斌"
+                     *         ],
+                     *         "phones": [
+                     *           "010-82262635"
+                     *         ],
+                     *         "postcode": "100011",
+                     *         "unit": "市场监管总局标准技术司"
+                     *       },
                      *       "created_at": "2026-05-18T02:14:09Z",
                      *       "deadline": "2026-06-30T23:59:59+08:00",
                      *       "id": "call_0645074ecac70af2fee3",
@@ -11896,6 +11931,20 @@ export interface operations {
                      *           "text_en": "Typical and exemplary."
                      *         }
                      *       ],
+                     *       "contact": {
+                     *         "address": "北京市东城区安定门外大街56号",
+                     *         "electronic_route": "市场监管总局公文交换系统",
+                     *         "fax": null,
+                     *         "persons": [
+                     *           "董艳",
+                     *           "王斌"
+                     *         ],
+                     *         "phones": [
+                     *           "010-82262635"
+                     *         ],
+                     *         "postcode": "100011",
+                     *         "unit": "市场监管总局标准技术司"
+                     *       },
                      *       "created_at": "2026-05-18T02:14:09Z",
                      *       "deadline": "2026-06-30T23:59:59+08:00",
                      *       "id": "call_0645074ecac70af2fee3",
@@ -12011,6 +12060,20 @@ export interface operations {
                      *           "text_en": "Typical and exemplary."
                      *         }
                      *       ],
+                     *       "contact": {
+                     *         "address": "北京市东城区安定门外大街56号",
+                     *         "electronic_route": "市场监管总局公文交换系统",
+                     *         "fax": null,
+                     *         "persons": [
+                     *           "董艳",
+                     *           "王斌"
+                     *         ],
+                     *         "phones": [
+                     *           "010-82262635"
+                     *         ],
+                     *         "postcode": "100011",
+                     *         "unit": "市场监管总局标准技术司"
+                     *       },
                      *       "created_at": "2026-05-18T02:14:09Z",
                      *       "deadline": "2026-06-30T23:59:59+08:00",
                      *       "id": "call_0645074ecac70af2fee3",
@@ -12143,10 +12206,17 @@ export interface operations {
                     /**
                      * @example {
                      *       "call_id": "call_0645074ecac70af2fee3",
+                     *       "names": {
+                     *         "1": "行政管理和服务",
+                     *         "1.1": "政务服务"
+                     *       },
                      *       "recommenders": [
                      *         {
                      *           "acknowledged": false,
                      *           "batch_id": "bat_5c08e2a91f47d3b6e0a9",
+                     *           "by_area": {
+                     *             "1.1": 1
+                     *           },
                      *           "by_field": {
                      *             "1": 1
                      *           },
@@ -12158,10 +12228,15 @@ export interface operations {
                      *           },
                      *           "recommender_id": "org_1f819f14fc7d66a70d2f",
                      *           "recommender_kind": "province",
-                     *           "state": "submitted"
+                     *           "state": "submitted",
+                     *           "submitted_at": "2026-06-12T08:30:15Z",
+                     *           "tracking_number": "SMPS-PRACTICE-370000-001"
                      *         }
                      *       ],
                      *       "totals": {
+                     *         "by_area": {
+                     *           "1.1": 1
+                     *         },
                      *         "by_field": {
                      *           "1": 1
                      *         },
@@ -12344,6 +12419,8 @@ export interface operations {
                      * @example {
                      *       "authenticated_with": "api_key",
                      *       "display_name": "王芳",
+                     *       "email": "wangfang@lixia.gov.cn",
+                     *       "email_notifications": true,
                      *       "id": "usr_52184f279224a8e59793",
                      *       "organization_id": "org_977c0c0f91dfa1116a27",
                      *       "organization_name": "济南市历下区行政审批服务局",
@@ -12353,7 +12430,8 @@ export interface operations {
                      *         "applicant",
                      *         "signatory"
                      *       ],
-                     *       "username": "demo_applicant"
+                     *       "username": "demo_applicant",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["MePublic"];
@@ -12995,6 +13073,8 @@ export interface operations {
                      *         {
                      *           "created_at": "2026-05-18T02:14:09Z",
                      *           "display_name": "王芳",
+                     *           "email": "wangfang@lixia.gov.cn",
+                     *           "email_notifications": true,
                      *           "id": "usr_52184f279224a8e59793",
                      *           "is_active": true,
                      *           "organization_id": "org_977c0c0f91dfa1116a27",
@@ -13083,6 +13163,8 @@ export interface operations {
                      * @example {
                      *       "created_at": "2026-05-18T02:14:09Z",
                      *       "display_name": "王芳",
+                     *       "email": "wangfang@lixia.gov.cn",
+                     *       "email_notifications": true,
                      *       "id": "usr_52184f279224a8e59793",
                      *       "is_active": true,
                      *       "organization_id": "org_977c0c0f91dfa1116a27",
@@ -13199,6 +13281,8 @@ export interface operations {
                      * @example {
                      *       "created_at": "2026-05-18T02:14:09Z",
                      *       "display_name": "王芳",
+                     *       "email": "wangfang@lixia.gov.cn",
+                     *       "email_notifications": true,
                      *       "id": "usr_52184f279224a8e59793",
                      *       "is_active": true,
                      *       "organization_id": "org_977c0c0f91dfa1116a27",
@@ -14047,6 +14131,24 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "fonts": {
+                     *         "available": true,
+                     *         "body": [
+                     *           {
+                     *             "family": "AR PL UMing CN",
+                     *             "file": "/usr/share/fonts/truetype/arphic/uming.ttc"
+                     *           }
+                     *         ],
+                     *         "covers_printed": true,
+                     *         "missing": [],
+                     *         "recommended": true,
+                     *         "title": [
+                     *           {
+                     *             "family": "WenQuanYi Micro Hei",
+                     *             "file": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+                     *           }
+                     *         ]
+                     *       },
                      *       "status": "ready"
                      *     }
                      */
