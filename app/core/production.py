@@ -61,7 +61,7 @@ def problems(settings: Settings, checks: Sequence[Check] = ()) -> list[str]:
 def _mail_problems(settings: Settings) -> list[str]:
     if not settings.mail_enabled:
         return []
-    from app.mail.smtp import server_of
+    from app.core.smtp_url import server_of
 
     found = []
     server = server_of(settings)
@@ -76,7 +76,7 @@ def warnings(settings: Settings) -> list[str]:
     """Weaker choices production starts with, said once at start."""
     if settings.environment != "production" or not settings.mail_enabled:
         return []
-    from app.mail.smtp import server_of
+    from app.core.smtp_url import server_of
 
     server = server_of(settings)
     if not server.encrypted and not _weak_webhook_entry(server.host):

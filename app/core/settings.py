@@ -173,7 +173,7 @@ class Settings(BaseSettings):
         if self.mail_lease_seconds < 3 * self.smtp_timeout_seconds:
             raise ValueError("mail_lease_seconds must be at least three times smtp_timeout_seconds")
         if self.smtp_url is not None:
-            from app.mail.smtp import parse_smtp_url
+            from app.core.smtp_url import parse_smtp_url
 
             parse_smtp_url(self.smtp_url.get_secret_value())  # ValueError: refused at start
         return self

@@ -29,10 +29,14 @@ async def test_the_worker_resumes_uploads_whose_runner_is_gone(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
     cast = await make_cast(app, client)
-    rows = [cast.form(title=f"续传第{i}号试点") for i in range(5)]
-    gone = _store_upload(app, cast, "all_or_nothing", rows)
-    held = _store_upload(app, cast, "valid_rows", rows)
-    fresh = _store_upload(app, cast, "all_or_nothing", rows)  # its request's runner is about to claim it
+
+    # Three uploads of different rows (the same rows again would be reported duplicate, not created).
+    def rows(batch: str) -> list[dict]:
+        return [cast.form(title=f"续传{batch}第{i}号试点") for i in range(5)]
+
+    gone = _store_upload(app, cast, "all_or_nothing", rows("甲"))
+    held = _store_upload(app, cast, "valid_rows", rows("乙"))
+    fresh = _store_upload(app, cast, "all_or_nothing", rows("丙"))  # its request's runner is about to claim it
     start = app.state.clock()
     _leave_running(app, gone, lease_owner="run_dead", lease_until=start - timedelta(seconds=1))
     _leave_running(app, held, lease_owner="run_alive", lease_until=start + timedelta(minutes=5))
