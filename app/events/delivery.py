@@ -17,7 +17,6 @@ without sleeping.
 """
 
 import logging
-import secrets
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from app.core.outbox_models import Event
 from app.core.settings import Settings
 from app.events.addresses import AddressRefused, PinnedBackend, PinnedTransport
 from app.events.feed import event_public, feed_rows, log_bounds
+from app.events.leases import any_due, settle, take_due
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
 from app.events.webhooks import matches, sign
 
@@ -189,38 +189,18 @@ class Webhooks:
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Take up to ``limit`` due deliveries for one attempt each, under a lease."""
-        due = (col(WebhookDelivery.state) == "pending", col(WebhookDelivery.next_attempt_at) <= now)
-        with self.database.reader() as session:
-            if session.execute(sa.select(col(WebhookDelivery.id)).where(*due).limit(1)).first() is None:
-                return []
+        if not any_due(self.database, WebhookDelivery, now):
+            return []
         with self.database.transaction() as session:
-            ids = list(
-                session.execute(
-                    sa.select(col(WebhookDelivery.id))
-                    .where(*due)
-                    .order_by(col(WebhookDelivery.next_attempt_at))
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                ).scalars()
-            )
+            lease = timedelta(seconds=self.settings.webhook_lease_seconds)
+            token, ids = take_due(session, WebhookDelivery, now, limit, lease)
             if not ids:
                 return []
-            token = secrets.token_hex(8)
             # Attempts a dead worker never finished.
             session.execute(
                 sa.update(WebhookAttempt)
                 .where(col(WebhookAttempt.delivery_id).in_(ids), col(WebhookAttempt.finished_at).is_(None))
                 .values(finished_at=now, error="abandoned: no outcome recorded before the lease expired")
-            )
-            session.execute(
-                sa.update(WebhookDelivery)
-                .where(col(WebhookDelivery.id).in_(ids))
-                .values(
-                    attempts=col(WebhookDelivery.attempts) + 1,
-                    lease_token=token,
-                    next_attempt_at=now + timedelta(seconds=self.settings.webhook_lease_seconds),
-                    last_attempt_at=now,
-                )
             )
             rows = session.execute(
                 sa.select(
@@ -303,13 +283,4 @@ class Webhooks:
                 )
                 .values(finished_at=now, status_code=status, error=error)
             )
-            # Only while this worker still holds the lease (not reclaimed, not cancelled).
-            session.execute(
-                sa.update(WebhookDelivery)
-                .where(
-                    col(WebhookDelivery.id) == claimed.delivery_id,
-                    col(WebhookDelivery.lease_token) == claimed.lease_token,
-                    col(WebhookDelivery.state) == "pending",
-                )
-                .values(**values)
-            )
+            settle(session, WebhookDelivery, claimed.delivery_id, claimed.lease_token, **values)

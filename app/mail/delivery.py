@@ -19,7 +19,6 @@ drive retries without sleeping.
 """
 
 import logging
-import secrets
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from app.core.db import Database
 from app.core.ids import new_id
 from app.core.outbox_models import Event
 from app.core.settings import Settings
+from app.events.leases import any_due, settle, take_due
 from app.mail.compose import MAILED_TYPES, notices_for
 from app.mail.models import MailDelivery, MailFanout
 from app.mail.smtp import SmtpSender, send, server_of
@@ -140,30 +140,17 @@ class Mailer:
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[ClaimedMail]:
         """Take up to ``limit`` due mails for one attempt each, under a lease."""
-        due = (col(MailDelivery.state) == "pending", col(MailDelivery.next_attempt_at) <= now)
-        with self.database.reader() as session:
-            if session.execute(sa.select(col(MailDelivery.id)).where(*due).limit(1)).first() is None:
-                return []
+        if not any_due(self.database, MailDelivery, now):
+            return []
         with self.database.transaction() as session:
-            rows = list(
-                session.execute(
-                    sa.select(MailDelivery)
-                    .where(*due)
-                    .order_by(col(MailDelivery.next_attempt_at))
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                ).scalars()
-            )
-            token = secrets.token_hex(8)
-            lease_end = now + timedelta(seconds=self.settings.mail_lease_seconds)
-            for row in rows:
-                row.attempts += 1
-                row.lease_token = token
-                row.next_attempt_at = lease_end
-                row.last_attempt_at = now
+            lease = timedelta(seconds=self.settings.mail_lease_seconds)
+            token, ids = take_due(session, MailDelivery, now, limit, lease)
+            rows = {
+                r.id: r for r in session.execute(sa.select(MailDelivery).where(col(MailDelivery.id).in_(ids))).scalars()
+            }
             return [
                 ClaimedMail(r.id, r.attempts, token, r.address, r.message_id, r.subject, r.body, r.created_at)
-                for r in rows
+                for r in (rows[i] for i in ids)
             ]
 
     def _send_batch(self, claimed: list[ClaimedMail], clock: Clock) -> int:
@@ -216,11 +203,8 @@ class Mailer:
         """Give back claimed mails not attempted: due now, the attempt not counted."""
         with self.database.transaction() as session:
             for mail in mails:
-                session.execute(
-                    sa.update(MailDelivery)
-                    .where(col(MailDelivery.id) == mail.id, col(MailDelivery.lease_token) == mail.lease_token)
-                    .values(lease_token=None, next_attempt_at=now, attempts=mail.number - 1)
-                )
+                values = dict(lease_token=None, next_attempt_at=now, attempts=mail.number - 1)
+                settle(session, MailDelivery, mail.id, mail.lease_token, **values)
 
     def record(self, mail: ClaimedMail, now: datetime, error: str | None) -> None:
         values: dict = dict(last_error=error, lease_token=None)
@@ -231,16 +215,7 @@ class Mailer:
         else:
             values.update(next_attempt_at=now + backoff(mail.number))
         with self.database.transaction() as session:
-            # Only while this worker still holds the lease (not reclaimed after it ran out).
-            session.execute(
-                sa.update(MailDelivery)
-                .where(
-                    col(MailDelivery.id) == mail.id,
-                    col(MailDelivery.lease_token) == mail.lease_token,
-                    col(MailDelivery.state) == "pending",
-                )
-                .values(**values)
-            )
+            settle(session, MailDelivery, mail.id, mail.lease_token, **values)
 
 
 def skip_fan_out(database: Database) -> None:
