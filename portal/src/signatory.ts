@@ -1,7 +1,7 @@
 // The signatory: applications awaiting my organization's sign-off; read-only with the content digest; sign.
 import { ok, readApplication, type Schemas, smps, currentUser } from "./api";
 import { signOffTable } from "./applicant";
-import { t } from "./i18n";
+import { labelOf, t } from "./i18n";
 import { go, link } from "./nav";
 import { button, field, h, noticeBox, showProblem, table } from "./ui";
 
@@ -10,7 +10,7 @@ type Role = Schemas["EndorsementRequest"]["role"];
 export async function signOffsPage(main: HTMLElement): Promise<void> {
   const page = ok(await smps.api.GET("/api/v1/applications", { params: { query: { state: ["endorsing"] } } }), "list");
   main.replaceChildren(h("h1", {}, t("awaiting")), page.items.length === 0 ? h("p", {}, t("none")) : table(
-    [t("title"), t("state")], page.items.map((a) => [link(`sign-offs/${a.id}`, a.title), a.state]), t("awaiting")));
+    [t("title"), t("state")], page.items.map((a) => [link(`sign-offs/${a.id}`, a.title), labelOf("state", a.state)]), t("awaiting")));
 }
 
 export async function signOffPage(main: HTMLElement, id: string): Promise<void> {
@@ -39,7 +39,7 @@ function signForm(id: string, slot: Schemas["SignOff"], signatory: string, onlin
   const title = h("input", { name: "signatory_title" });
   const page = h("input", { type: "file", name: "page", accept: ".pdf,.jpg,.jpeg,.png" });
   const notice = noticeBox();
-  const heading = `${t("decision")} · ${slot.role}`;
+  const heading = `${t("decision")} · ${labelOf("party", slot.role)}`;
   const form = h("section", { class: "card", "aria-label": heading, "data-role": slot.role }, h("h2", {}, heading),
     field(t("decision"), decision, "/decision"), field(t("opinion"), opinion, "/opinion"),
     field(t("signatoryName"), name, "/signatory_name"), field(t("signatoryTitle"), title, "/signatory_title"), notice);
