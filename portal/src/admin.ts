@@ -3,7 +3,7 @@ import { ok, type Schemas, smps } from "./api";
 import { checkCreditCode } from "./creditcode";
 import { labelOf, t } from "./i18n";
 import { go } from "./nav";
-import { button, field, h, noticeBox, notify, showProblem, table } from "./ui";
+import { beijing, button, field, h, noticeBox, notify, showProblem, table } from "./ui";
 
 const KINDS: Schemas["OrganizationKind"][] = ["government_agency", "public_institution", "enterprise", "social_organization"];
 const ROLES: Schemas["Role"][] = ["applicant", "signatory", "reviewer", "office", "admin"];
@@ -17,7 +17,7 @@ export async function adminPage(main: HTMLElement): Promise<void> {
     organizationForm(), h("h2", {}, t("users")),
     table([t("username"), t("displayName"), t("roles")], users.map((u) => [u.username, u.display_name, u.roles.map((r) => labelOf("role", r)).join("、")]), t("users")),
     userForm(orgs), h("h2", {}, t("apiKeys")),
-    table([t("keyName"), "…", t("revoke")], keys.map((k) => [k.name, k.key_hint, k.revoked_at ?? "—"]), t("apiKeys")), keyForm());
+    table([t("keyName"), t("keyHint"), t("revokedAt")], keys.map((k) => [k.name, k.key_hint, beijing(k.revoked_at)]), t("apiKeys")), keyForm());
 }
 
 function organizationForm(): HTMLElement {
@@ -59,7 +59,8 @@ function userForm(orgs: Schemas["OrganizationPublic"][]): HTMLElement {
   const notice = noticeBox();
   const form = h("fieldset", { class: "card" }, h("legend", {}, t("users")), field(t("username"), username, "/username"),
     field(t("displayName"), display, "/display_name"), field(t("password"), password, "/password"),
-    field(t("email"), email, "/email"), field(t("organization"), org, "/organization_id"), ...boxes.map(({ role, box }) => field(labelOf("role", role), box, "/roles")), notice);
+    field(t("email"), email, "/email"), field(t("organization"), org, "/organization_id"), h("fieldset", { class: "roles" }, h("legend", {}, t("roles")),
+      ...boxes.map(({ role, box }) => field(labelOf("role", role), box, "/roles"))), notice);
   form.append(button(t("create"), async () => {
     try {
       ok(await smps.api.POST("/api/v1/users", { body: { username: username.value, display_name: display.value,

@@ -17,7 +17,7 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
   const items: Item[] = batch.items.map((i) => ({ application_id: i.application_id, title: i.title }));
   const notice = noticeBox();
   const hint = h("p", { id: "rank-hint", class: "hint" }, t("reorderHint"));
-  const announce = h("p", { class: "announce", role: "status", "aria-live": "assertive" });
+  const announce = h("p", { class: "announce", role: "status", "aria-live": "polite" });
   const list = h("ol", { class: "ranked", "aria-label": t("list"), "aria-describedby": editing ? "rank-hint" : undefined });
   const pool = h("ul", { class: "pool" });
   const count = h("span", {}, String(items.length));
@@ -25,8 +25,8 @@ export async function batchPage(main: HTMLElement, id: string): Promise<void> {
   const tick = () => {
     const left = new Date(call.deadline).getTime() - Date.now();
     const d = Math.max(0, Math.floor(left / 1000));
-    countdown.textContent = `${t("deadline")}：${beijing(call.deadline)} · ${t("remaining")} ${Math.floor(d / 86400)}d ` +
-      `${Math.floor((d % 86400) / 3600)}h ${Math.floor((d % 3600) / 60)}m`;
+    countdown.textContent = `${t("deadline")}：${beijing(call.deadline)} · ${t("remaining")} ` +
+      t("left", { d: Math.floor(d / 86400), h: Math.floor((d % 86400) / 3600), m: Math.floor((d % 3600) / 60) });
   };
   tick();
   const timer = setInterval(() => (countdown.isConnected ? tick() : clearInterval(timer)), 30_000);

@@ -31,7 +31,8 @@ export function field(label: string, control: HTMLInputElement | HTMLSelectEleme
   control.id = id;
   const errors = h("p", { class: "field-error", id: `${id}-error`, "data-pointer": pointer, role: "alert" });
   control.setAttribute("aria-describedby", `${id}-error`);
-  return h("div", { class: "field" }, h("label", { for: id }, label), control, errors);
+  const check = control instanceof HTMLInputElement && (control.type === "checkbox" || control.type === "radio");
+  return h("div", { class: check ? "field check" : "field" }, h("label", { for: id }, label), control, errors);
 }
 
 /** Shows a refused request's field errors beside their fields (and the rest in the notice). */
