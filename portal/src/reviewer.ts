@@ -34,7 +34,8 @@ export async function reviewApplicationPage(main: HTMLElement, id: string): Prom
     { params: { path: { application_id: id } } }), "endorsements");
   const papers = endorsements.filter((e) => e.mode === "paper" && !e.voided);
   const verifying = app.allowed_actions.includes("verify_paper_endorsement");
-  main.replaceChildren(h("h1", {}, app.title), h("p", {}, `${t("state")}：`, badge("state", app.state)),
+  main.replaceChildren(h("p", {}, link("review", `← ${t("queue")}`)), h("h1", {}, app.title),
+    h("p", {}, `${t("state")}：`, badge("state", app.state)),
     h("div", { class: "actions" }, button(t("formPdf"), async () => openDownload(await smps.formPdf(id)))),
     signOffTable(app), h("h2", {}, t("verifyTitle")),
     papers.length === 0 ? h("p", {}, t("noPaper")) : h("div", {}, ...papers.map((e) => paperCard(app, e, verifying))),
