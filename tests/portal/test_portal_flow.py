@@ -230,6 +230,8 @@ def reviewer_ranks_and_submits(portal: Portal) -> str:
     expect(page.locator(".state")).to_have_attribute("data-state", "submitted")
     portal.pdf(lambda: page.get_by_role("button", name="回执 PDF").click(), "receipt")
     portal.pdf(lambda: page.get_by_role("button", name="名单 PDF").click(), "list")
+    package = portal.downloaded(lambda: page.get_by_role("button", name="电子版 ZIP").click(), "package")
+    assert package.startswith(b"PK\x03\x04"), package[:8]
     portal.check("36-reviewer-submitted")
     list_url = page.url
     portal.sign_out()
