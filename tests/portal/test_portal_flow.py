@@ -180,6 +180,13 @@ def reviewer_verifies_and_decides(portal: Portal) -> None:
     expect(page.locator(".state")).to_have_attribute("data-state", "recommended")
     expect(page.locator("[data-decision]")).to_have_count(0)  # recommended: the API offers no review step now
     portal.check("32-reviewer-recommended")
+    page.get_by_role("button", name="切换语言").click()
+    expect(page.get_by_role("heading", name="Paper sign-off verification", exact=True)).to_be_visible()
+    expect(card.locator(".verification")).to_have_text("Matches")
+    expect(page.locator(".state")).to_have_text("Recommended")
+    portal.check("32-reviewer-recommended-english")
+    page.get_by_role("button", name="Switch language").click()
+    expect(page.get_by_role("heading", name="纸质签章核验", exact=True)).to_be_visible()
 
     page.goto(f"{portal.url}/portal/review")
     page.get_by_role("link", name=f"审核 {REJECTED_TITLE}").click()
