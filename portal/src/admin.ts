@@ -1,9 +1,9 @@
 // The administrator: organizations (credit code checked as typed), users and roles, API keys (shown once).
 import { ok, type Schemas, smps } from "./api";
 import { checkCreditCode } from "./creditcode";
-import { t } from "./i18n";
+import { labelOf, t } from "./i18n";
 import { go } from "./nav";
-import { button, field, h, noticeBox, notify, showProblem, table } from "./ui";
+import { beijing, button, field, h, noticeBox, notify, showProblem, table } from "./ui";
 
 const KINDS: Schemas["OrganizationKind"][] = ["government_agency", "public_institution", "enterprise", "social_organization"];
 const ROLES: Schemas["Role"][] = ["applicant", "signatory", "reviewer", "office", "admin"];
@@ -15,16 +15,16 @@ export async function adminPage(main: HTMLElement): Promise<void> {
   main.replaceChildren(h("h1", {}, t("organizations")),
     table([t("name"), t("creditCode"), t("province")], orgs.map((o) => [o.name, o.credit_code ?? "—", o.province_code]), t("organizations")),
     organizationForm(), h("h2", {}, t("users")),
-    table([t("username"), t("displayName"), t("roles")], users.map((u) => [u.username, u.display_name, u.roles.join(", ")]), t("users")),
+    table([t("username"), t("displayName"), t("roles")], users.map((u) => [u.username, u.display_name, u.roles.map((r) => labelOf("role", r)).join("、")]), t("users")),
     userForm(orgs), h("h2", {}, t("apiKeys")),
-    table([t("keyName"), "…", t("revoke")], keys.map((k) => [k.name, k.key_hint, k.revoked_at ?? "—"]), t("apiKeys")), keyForm());
+    table([t("keyName"), t("keyHint"), t("revokedAt")], keys.map((k) => [k.name, k.key_hint, beijing(k.revoked_at)]), t("apiKeys")), keyForm());
 }
 
 function organizationForm(): HTMLElement {
   const name = h("input", { name: "org-name" });
   const code = h("input", { name: "credit_code", maxlength: 18, autocomplete: "off" });
   const province = h("input", { name: "province_code", value: "370000" });
-  const kind = h("select", { name: "kind" }, ...KINDS.map((k) => h("option", { value: k }, k)));
+  const kind = h("select", { name: "kind" }, ...KINDS.map((k) => h("option", { value: k }, labelOf("orgkind", k))));
   const status = h("p", { class: "credit", "aria-live": "polite", id: "credit-status" });
   code.addEventListener("input", () => {
     code.value = code.value.toUpperCase();
@@ -59,7 +59,8 @@ function userForm(orgs: Schemas["OrganizationPublic"][]): HTMLElement {
   const notice = noticeBox();
   const form = h("fieldset", { class: "card" }, h("legend", {}, t("users")), field(t("username"), username, "/username"),
     field(t("displayName"), display, "/display_name"), field(t("password"), password, "/password"),
-    field(t("email"), email, "/email"), field(t("organization"), org, "/organization_id"), ...boxes.map(({ role, box }) => field(role, box, "/roles")), notice);
+    field(t("email"), email, "/email"), field(t("organization"), org, "/organization_id"), h("fieldset", { class: "roles" }, h("legend", {}, t("roles")),
+      ...boxes.map(({ role, box }) => field(labelOf("role", role), box, "/roles"))), notice);
   form.append(button(t("create"), async () => {
     try {
       ok(await smps.api.POST("/api/v1/users", { body: { username: username.value, display_name: display.value,

@@ -1,10 +1,10 @@
 // The applicant: my applications, a new draft, the guided form saved per section, validation, attachments, submit.
 import { SmpsError } from "@smps/client";
 import { calls, ok, readApplication, type Schemas, smps } from "./api";
-import { t } from "./i18n";
+import { labelOf, t } from "./i18n";
 import { go, link } from "./nav";
 import { standardsEditor } from "./standards";
-import { beijing, button, field, h, noticeBox, notify, openDownload, showProblem, table } from "./ui";
+import { badge, beijing, button, field, h, noticeBox, notify, openDownload, showProblem, table } from "./ui";
 
 type Application = Schemas["ApplicationPublic"];
 const STATES: Schemas["State"][] = ["draft", "endorsing", "provincial_review", "returned", "recommended", "rejected", "approved",
@@ -16,7 +16,7 @@ export async function applicationsPage(main: HTMLElement): Promise<void> {
   const callSelect = h("select", { name: "call" }, h("option", { value: "" }, t("all")),
     ...known.map((c) => h("option", { value: c.id, selected: params.get("call") === c.id }, c.name)));
   const stateSelect = h("select", { name: "state" }, h("option", { value: "" }, t("all")),
-    ...STATES.map((s) => h("option", { value: s, selected: params.get("state") === s }, s)));
+    ...STATES.map((s) => h("option", { value: s, selected: params.get("state") === s }, labelOf("state", s))));
   const results = h("div", {});
   const load = async (): Promise<void> => {
     const query: { call_id?: string; state?: Schemas["State"][] } = {};
@@ -26,7 +26,7 @@ export async function applicationsPage(main: HTMLElement): Promise<void> {
     const page = ok(await smps.api.GET("/api/v1/applications", { params: { query } }), "applications");
     results.replaceChildren(page.items.length === 0 ? h("p", {}, t("none")) : table(
       [t("title"), t("state"), t("submittedAt")],
-      page.items.map((a) => [link(`applications/${a.id}`, a.title), a.state, beijing(a.updated_at)]), t("applications")));
+      page.items.map((a) => [link(`applications/${a.id}`, a.title), badge("state", a.state), beijing(a.updated_at)]), t("applications")));
   };
   const filters = h("form", { class: "filters" }, field(t("call"), callSelect, "query:/call_id"),
     field(t("state"), stateSelect, "query:/state"), h("button", { type: "submit" }, t("filter")));
@@ -152,14 +152,15 @@ export async function applicationPage(main: HTMLElement, id: string): Promise<vo
       }
     }));
   }
-  main.replaceChildren(h("h1", {}, app.title), h("p", {}, `${t("state")}：`, h("strong", { class: "state" }, app.state)),
+  main.replaceChildren(h("h1", {}, app.title), h("p", {}, `${t("state")}：`, badge("state", app.state)),
     actions, notice, signOffTable(app), ...parts, validation, await attachmentsBox(app, call, editable));
   await showValidation(validation, app.id);
 }
 
 export function signOffTable(app: Application): HTMLElement {
   return table([t("role"), t("status"), t("mode"), t("verification")],
-    app.sign_offs.map((s) => [s.role, s.status, s.mode ?? "—", s.verification ?? "—"]), t("signOffs"));
+    app.sign_offs.map((s) => [labelOf("party", s.role), labelOf("signoff", s.status), labelOf("mode", s.mode),
+      labelOf("verification", s.verification)]), t("signOffs"));
 }
 
 async function showValidation(box: HTMLElement, id: string): Promise<void> {
@@ -176,13 +177,14 @@ const TYPES = [".pdf", ".ofd", ".docx", ".xlsx", ".jpg", ".jpeg", ".png"];
 async function attachmentsBox(app: Application, call: Schemas["CallPublic"], editable: boolean): Promise<HTMLElement> {
   const list = ok(await smps.api.GET("/api/v1/applications/{application_id}/attachments",
     { params: { path: { application_id: app.id } } }), "attachments").items;
+  // The kinds the call takes (its attachment_rules), each by its label in the catalogue.
   const kinds = Object.keys(call.attachment_rules);
-  const kind = h("select", { name: "kind" }, ...kinds.map((k) => h("option", { value: k }, k)));
+  const kind = h("select", { name: "kind" }, ...kinds.map((k) => h("option", { value: k }, labelOf("kind", k))));
   const input = h("input", { type: "file", name: "file", accept: TYPES.join(",") });
   const progress = h("progress", { max: 100, value: 0, "aria-label": t("uploading") });
   const notice = noticeBox();
   const box = h("section", { class: "card", "aria-labelledby": "attachments-title" }, h("h2", { id: "attachments-title" }, t("attachments")),
-    table([t("kind"), t("name")], list.map((a) => [a.kind, a.filename]), t("attachments")));
+    table([t("kind"), t("name")], list.map((a) => [labelOf("kind", a.kind), a.filename]), t("attachments")));
   if (!editable) return box;
   const send = async (file: File): Promise<void> => {
     const max = 50 * 1024 * 1024;

@@ -19,7 +19,7 @@ const zh = {
   moveUp: "上移", moveDown: "下移", add: "加入名单", remove: "移出", saveList: "保存名单", submitList: "提交名单",
   newList: "新建名单", rank: "序号", receiptPdf: "回执 PDF", listPdf: "名单 PDF", packageZip: "电子版 ZIP",
   tracking: "受理编号", submittedAt: "提交时间", incoming: "收到的名单", acknowledge: "受理", outcome: "结果",
-  approve: "批准", decline: "不批准", documentNumber: "文号", summary: "汇总", byProvince: "按推荐单位",
+  approve: "批准", documentNumber: "文号", summary: "汇总", byProvince: "按推荐单位",
   byField: "按领域", byState: "按状态", organizations: "组织机构", creditCode: "统一社会信用代码",
   creditValid: "校验通过", creditMalformed: "格式不正确（18 位，不含 I、O、S、V、Z）", creditBadCheck: "校验码不正确",
   name: "名称", province: "省份代码", orgKind: "类型", users: "用户与角色", roles: "角色", displayName: "显示名称",
@@ -29,6 +29,26 @@ const zh = {
   fileTooLarge: "文件过大", fileType: "不支持的文件类型",
   standards: "标准明细", standardCode: "标准编号", standardTitle: "标准名称", standardLevel: "标准层级", standardStatus: "标准状态",
   addStandard: "增加一行",
+  decline: "不予批准", verifyTitle: "纸质签章核验", viewPage: "查看盖章页", verifyComment: "核验意见", confirmPaper: "确认一致",
+  rejectPaper: "驳回（不一致）", reasonRequired: "驳回须说明理由", reviewOpinion: "审核意见", review: "审核",
+  returnComment: "退回意见", returnedBy: "联席办公室退回意见", reorderHint: "选中一行后按 Alt+↑ / Alt+↓ 调整顺序",
+  movedTo: "已移至第 {n} 位", paperSignOffs: "待核验纸质签章", noPaper: "无纸质签章", party: "签章单位",
+  keyHint: "密钥前缀", defaultOpinion: "同意申报", left: "{d} 天 {h} 小时 {m} 分", revokedAt: "吊销时间",
+  "kind.application_form_scan": "申请书盖章扫描件", "kind.paper_endorsement": "纸质会签盖章页", "kind.implementation_plan": "实施方案",
+  "kind.standards_table": "标准明细表", "kind.evidence": "证明材料", "kind.other": "其他材料",
+  "state.draft": "草稿", "state.endorsing": "签章中", "state.provincial_review": "推荐单位审核", "state.recommended": "已推荐",
+  "state.submitted": "已报送", "state.approved": "已批准", "state.not_approved": "不予批准", "state.returned": "退回修改",
+  "state.rejected": "不予推荐", "state.withdrawn": "已撤回",
+  "batch.open": "编制中", "batch.submitted": "已报送", "batch.acknowledged": "已受理", "batch.returned": "已退回",
+  "party.undertaking": "承担单位", "party.participating": "参加单位", "party.guarantor": "保证单位", "party.guidance": "业务指导单位",
+  "signoff.pending": "待签", "signoff.agreed": "同意", "signoff.disagreed": "不同意",
+  "mode.online": "在线签署", "mode.paper": "纸质盖章页",
+  "verification.pending": "待核验", "verification.confirmed": "一致", "verification.rejected": "不一致",
+  "role.applicant": "申报人", "role.signatory": "签署人", "role.reviewer": "审核人", "role.office": "联席会议办公室人员", "role.admin": "管理员",
+  "orgkind.government_agency": "机关", "orgkind.public_institution": "事业单位", "orgkind.enterprise": "企业",
+  "orgkind.social_organization": "社会组织",
+  "level.national": "国家标准", "level.sector": "行业标准", "level.local": "地方标准", "level.group": "团体标准", "level.enterprise": "企业标准",
+  "standard.existing": "现行", "standard.to_be_drafted": "待制定",
 };
 
 export type Key = keyof typeof zh;
@@ -53,7 +73,7 @@ const en: Record<Key, string> = {
   moveUp: "Move up", moveDown: "Move down", add: "Add to list", remove: "Remove", saveList: "Save list", submitList: "Submit list",
   newList: "New list", rank: "Rank", receiptPdf: "Receipt PDF", listPdf: "List PDF", packageZip: "Package ZIP",
   tracking: "Tracking number", submittedAt: "Submitted at", incoming: "Incoming lists", acknowledge: "Acknowledge", outcome: "Outcome",
-  approve: "Approve", decline: "Decline", documentNumber: "Document number", summary: "Summary", byProvince: "By recommender",
+  approve: "Approve", documentNumber: "Document number", summary: "Summary", byProvince: "By recommender",
   byField: "By field", byState: "By state", organizations: "Organizations", creditCode: "Unified social credit code",
   creditValid: "Check passed", creditMalformed: "Malformed (18 characters, no I, O, S, V, Z)", creditBadCheck: "Wrong check character",
   name: "Name", province: "Province code", orgKind: "Kind", users: "Users and roles", roles: "Roles", displayName: "Display name",
@@ -63,6 +83,30 @@ const en: Record<Key, string> = {
   fileTooLarge: "File too large", fileType: "Unsupported file type",
   standards: "Standards", standardCode: "Standard code", standardTitle: "Standard title", standardLevel: "Level", standardStatus: "Status",
   addStandard: "Add a row",
+  decline: "Not approved", verifyTitle: "Paper sign-off verification", viewPage: "Open the stamped page", verifyComment: "Verification comment",
+  confirmPaper: "Confirm: matches", rejectPaper: "Reject: does not match", reasonRequired: "Give the reason to reject",
+  reviewOpinion: "Review opinion", review: "Review",
+  returnComment: "Reason to return", returnedBy: "Returned by the joint office", reorderHint: "Focus a row and press Alt+↑ / Alt+↓ to move it",
+  movedTo: "Moved to rank {n}", paperSignOffs: "Paper sign-offs to verify", noPaper: "No paper sign-off", party: "Party",
+  keyHint: "Key prefix", defaultOpinion: "Agreed to apply", left: "{d} d {h} h {m} min", revokedAt: "Revoked at",
+  "kind.application_form_scan": "Stamped application form scan", "kind.paper_endorsement": "Stamped paper sign-off page",
+  "kind.implementation_plan": "Implementation plan", "kind.standards_table": "Standards table", "kind.evidence": "Supporting evidence",
+  "kind.other": "Other material",
+  "state.draft": "Draft", "state.endorsing": "Signing off", "state.provincial_review": "Recommender review", "state.recommended": "Recommended",
+  "state.submitted": "Submitted", "state.approved": "Approved", "state.not_approved": "Not approved", "state.returned": "Returned",
+  "state.rejected": "Rejected", "state.withdrawn": "Withdrawn",
+  "batch.open": "Open", "batch.submitted": "Submitted", "batch.acknowledged": "Acknowledged", "batch.returned": "Returned",
+  "party.undertaking": "Undertaking unit", "party.participating": "Participating unit", "party.guarantor": "Guarantor",
+  "party.guidance": "Guidance unit",
+  "signoff.pending": "Pending", "signoff.agreed": "Agreed", "signoff.disagreed": "Disagreed",
+  "mode.online": "Online", "mode.paper": "Paper",
+  "verification.pending": "Pending", "verification.confirmed": "Matches", "verification.rejected": "Does not match",
+  "role.applicant": "Applicant", "role.signatory": "Signatory", "role.reviewer": "Reviewer", "role.office": "Joint office staff",
+  "role.admin": "Administrator",
+  "orgkind.government_agency": "Government agency", "orgkind.public_institution": "Public institution", "orgkind.enterprise": "Enterprise",
+  "orgkind.social_organization": "Social organization",
+  "level.national": "National", "level.sector": "Sector", "level.local": "Local", "level.group": "Group", "level.enterprise": "Enterprise",
+  "standard.existing": "Existing", "standard.to_be_drafted": "To be drafted",
 };
 
 const LANGUAGE_KEY = "smps.language";
@@ -77,6 +121,19 @@ export function setLanguage(value: Language): void {
   document.documentElement.lang = value;
 }
 
-export function t(key: Key): string {
-  return language() === "en" ? en[key] : zh[key];
+export function t(key: Key, values: Record<string, string | number> = {}): string {
+  const text = language() === "en" ? en[key] : zh[key];
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => String(values[name] ?? whole));
+}
+
+function isKey(key: string): key is Key {
+  return Object.prototype.hasOwnProperty.call(zh, key);
+}
+
+/** A coded value's label (an attachment kind, a state, a role…): the catalogue's, else the code itself. */
+export type Group = "kind" | "state" | "batch" | "party" | "signoff" | "mode" | "verification" | "role" | "orgkind" | "level" | "standard";
+export function labelOf(group: Group, code: string | null | undefined): string {
+  if (code === null || code === undefined) return "—";
+  const key = `${group}.${code}`;
+  return isKey(key) ? t(key) : code;
 }

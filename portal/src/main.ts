@@ -5,7 +5,8 @@ import { type Key, language, setLanguage, t } from "./i18n";
 import { adminPage } from "./admin";
 import { applicationPage, applicationsPage, newApplicationPage } from "./applicant";
 import { officePage, summaryPage } from "./office";
-import { batchPage, reviewPage } from "./reviewer";
+import { batchPage } from "./batch";
+import { reviewApplicationPage, reviewPage } from "./reviewer";
 import { signOffPage, signOffsPage } from "./signatory";
 import { BASE, go, link, setRenderer } from "./nav";
 import { button, field, h, noticeBox, showProblem } from "./ui";
@@ -19,6 +20,7 @@ const ROUTES: [RegExp, Page][] = [
   [/^sign-offs$/, signOffsPage],
   [/^sign-offs\/([\w-]+)$/, signOffPage],
   [/^review$/, reviewPage],
+  [/^review\/([\w-]+)$/, reviewApplicationPage],
   [/^lists\/([\w-]+)$/, batchPage],
   [/^office$/, officePage],
   [/^office\/summary\/([\w-]+)$/, summaryPage],

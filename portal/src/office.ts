@@ -1,8 +1,8 @@
 // The joint office: incoming lists with tracking numbers, acknowledge or return, outcomes, the call summary.
 import { ok, readApplication, smps } from "./api";
-import { t } from "./i18n";
+import { labelOf, t } from "./i18n";
 import { go, link } from "./nav";
-import { beijing, button, field, h, noticeBox, showProblem, table } from "./ui";
+import { badge, beijing, button, field, h, noticeBox, showProblem, table } from "./ui";
 
 export async function officePage(main: HTMLElement): Promise<void> {
   const batches = ok(await smps.api.GET("/api/v1/batches"), "batches").items.filter((b) => b.state !== "open");
@@ -13,17 +13,24 @@ export async function officePage(main: HTMLElement): Promise<void> {
     for (const r of summary.data?.recommenders ?? []) names.set(r.recommender_id, r.name);
   }
   const notice = noticeBox();
-  const act = (id: string, action: "acknowledge" | "return") => async () => {
+  const act = (id: string, action: "acknowledge" | "return", comment?: HTMLTextAreaElement) => async () => {
     try {
       ok(await smps.api.GET("/api/v1/batches/{batch_id}", { params: { path: { batch_id: id } } }), "batch");
       ok(await smps.api.POST("/api/v1/batches/{batch_id}/transitions", {
         params: { path: { batch_id: id }, header: { "if-match": smps.etagOf(`/api/v1/batches/${id}`) } },
-        body: { action, comment: action === "return" ? "请补正" : null },
+        body: { action, comment: comment?.value.trim() || null },
       }), action);
       go("office");
     } catch (error) {
       showProblem(main, notice, error);
     }
+  };
+  const decide = (id: string, name: string): HTMLElement => {
+    const comment = h("textarea", { name: "return-comment", rows: 2, maxlength: 2000 });
+    const box = h("div", { class: "actions", role: "group", "aria-label": name, "data-id": id },
+      button(t("acknowledge"), act(id, "acknowledge"), { "data-id": id }), field(t("returnComment"), comment, "/comment"),
+      button(t("returnIt"), act(id, "return", comment)));
+    return box;
   };
   const outcomes = h("div", {});
   const acknowledged = batches.filter((b) => b.state === "acknowledged");
@@ -32,9 +39,9 @@ export async function officePage(main: HTMLElement): Promise<void> {
     for (const item of batch.items.filter((i) => i.state !== "approved" && i.state !== "not_approved")) outcomes.append(outcomeForm(item.application_id, item.title));
   }
   main.replaceChildren(h("h1", {}, t("incoming")), table([t("recommender"), t("tracking"), t("submittedAt"), t("state"), t("actions")],
-    batches.map((b) => [names.get(b.recommender_id) ?? b.recommender_id, b.tracking_number ?? "—", beijing(b.submitted_at), b.state,
-      b.state === "submitted" ? h("div", { class: "actions" }, button(t("acknowledge"), act(b.id, "acknowledge"), { "data-id": b.id }),
-        button(t("returnIt"), act(b.id, "return"))) : link(`lists/${b.id}`, t("open"))]), t("incoming")),
+    batches.map((b) => [names.get(b.recommender_id) ?? b.recommender_id, b.tracking_number ?? "—", beijing(b.submitted_at),
+      badge("batch", b.state), b.state === "submitted" ? decide(b.id, b.tracking_number ?? b.id) : link(`lists/${b.id}`, t("open"))]),
+    t("incoming")),
   notice, h("h2", {}, t("outcome")), outcomes, h("h2", {}, t("summary")),
   h("ul", {}, ...calls.map((c) => h("li", {}, link(`office/summary/${c.id}`, c.name)))));
 }
@@ -87,7 +94,8 @@ export async function summaryPage(main: HTMLElement, callId: string): Promise<vo
   const call = ok(await smps.api.GET("/api/v1/calls/{call_id}", { params: { path: { call_id: callId } } }), "call");
   main.replaceChildren(h("h1", {}, `${t("summary")} · ${call.name}`), h("p", {}, `${t("items")}：${summary.totals.items}`),
     h("div", { class: "charts" }, chart(t("byProvince"), byRecommender, {}), chart(t("byField"), summary.totals.by_field, summary.names),
-      chart(t("byState"), summary.totals.by_state, {})),
+      chart(t("byState"), summary.totals.by_state,
+        Object.fromEntries(Object.keys(summary.totals.by_state).map((k) => [k, labelOf("state", k)])))),
     table([t("recommender"), t("items"), t("tracking"), t("submittedAt"), t("state")], summary.recommenders.map((r) =>
-      [r.name, String(r.item_count), r.tracking_number ?? "—", beijing(r.submitted_at), r.state]), t("byProvince")));
+      [r.name, String(r.item_count), r.tracking_number ?? "—", beijing(r.submitted_at), labelOf("batch", r.state)]), t("byProvince")));
 }

@@ -1,15 +1,18 @@
-// The provincial reviewer: the queue, paper sign-off verification, recommend / return / reject, the list.
+// The provincial reviewer: the queue, one application's review (each paper sign-off verified on its own,
+// with its stamped page), then recommend / return / reject as the API offers them.
 import { ok, readApplication, type Schemas, smps } from "./api";
 import { signOffTable } from "./applicant";
-import { t } from "./i18n";
+import { labelOf, t } from "./i18n";
 import { go, link } from "./nav";
-import { beijing, button, field, h, noticeBox, openDownload, showProblem, table } from "./ui";
+import { badge, button, field, h, noticeBox, openDownload, showProblem, table } from "./ui";
+
+type Application = Schemas["ApplicationPublic"];
+type Endorsement = Schemas["EndorsementPublic"];
 
 export async function reviewPage(main: HTMLElement): Promise<void> {
   const queue = ok(await smps.api.GET("/api/v1/applications", { params: { query: { state: ["provincial_review"] } } }), "queue");
   const batches = ok(await smps.api.GET("/api/v1/batches"), "batches");
   const calls = ok(await smps.api.GET("/api/v1/calls"), "calls");
-  const rows = queue.items.map((a) => [a.title, a.state, h("div", { class: "actions" }, ...reviewButtons(a.id, main))]);
   const notice = noticeBox();
   const newList = h("div", { class: "actions" }, ...calls.map((c) => button(`${t("newList")}：${c.name}`, async () => {
     try {
@@ -18,127 +21,102 @@ export async function reviewPage(main: HTMLElement): Promise<void> {
       showProblem(main, notice, error);
     }
   })));
-  main.replaceChildren(h("h1", {}, t("queue")), queue.items.length ? table([t("title"), t("state"), t("actions")], rows, t("queue"))
+  main.replaceChildren(h("h1", {}, t("queue")), queue.items.length ? table([t("title"), t("state"), t("actions")],
+    queue.items.map((a) => [a.title, badge("state", a.state), link(`review/${a.id}`, `${t("review")} ${a.title}`)]), t("queue"))
     : h("p", {}, t("none")), h("h2", {}, t("list")), table([t("list"), t("state"), t("items"), t("tracking")],
-    batches.items.map((b) => [link(`lists/${b.id}`, b.id), b.state, String(b.item_count), b.tracking_number ?? "—"]), t("list")),
-  newList, notice);
+    batches.items.map((b) => [link(`lists/${b.id}`, b.id), badge("batch", b.state), String(b.item_count), b.tracking_number ?? "—"]),
+    t("list")), newList, notice);
 }
 
-function reviewButtons(id: string, main: HTMLElement): HTMLElement[] {
-  const notice = noticeBox();
-  const review = (decision: "recommend" | "return" | "reject") => async () => {
-    try {
-      const app = await readApplication(id);
-      for (const s of app.sign_offs) {
-        if (s.mode === "paper" && s.verification === "pending" && s.endorsement_id) {
-          ok(await smps.api.POST("/api/v1/applications/{application_id}/endorsements/{endorsement_id}/verification", {
-            params: { path: { application_id: id, endorsement_id: s.endorsement_id },
-              header: { "if-match": smps.applicationEtag(id) } },
-            body: { verdict: "confirmed", comment: t("confirmed") },
-          }), "verify");
-          await readApplication(id);
-        }
-      }
-      ok(await smps.api.POST("/api/v1/applications/{application_id}/reviews", {
-        params: { path: { application_id: id }, header: { "if-match": smps.applicationEtag(id) } },
-        body: { decision, opinion: decision === "recommend" ? "同意推荐" : "请修改" },
-      }), decision);
-      go("review");
-    } catch (error) {
-      showProblem(main, notice, error);
-    }
-  };
-  return [link(`sign-offs/${id}`, t("open")), button(t("recommend"), review("recommend"), { "data-id": id }),
-    button(t("returnIt"), review("return")), button(t("reject"), review("reject")), notice];
+export async function reviewApplicationPage(main: HTMLElement, id: string): Promise<void> {
+  const app = await readApplication(id);
+  const endorsements = ok(await smps.api.GET("/api/v1/applications/{application_id}/endorsements",
+    { params: { path: { application_id: id } } }), "endorsements");
+  const papers = endorsements.filter((e) => e.mode === "paper" && !e.voided);
+  const verifying = app.allowed_actions.includes("verify_paper_endorsement");
+  main.replaceChildren(h("p", {}, link("review", `← ${t("queue")}`)), h("h1", {}, app.title),
+    h("p", {}, `${t("state")}：`, badge("state", app.state)),
+    h("div", { class: "actions" }, button(t("formPdf"), async () => openDownload(await smps.formPdf(id)))),
+    signOffTable(app), h("h2", {}, t("verifyTitle")),
+    papers.length === 0 ? h("p", {}, t("noPaper")) : h("div", {}, ...papers.map((e) => paperCard(app, e, verifying))),
+    decisionForm(app));
 }
 
-type Item = { application_id: string; title: string };
-
-export async function batchPage(main: HTMLElement, id: string): Promise<void> {
-  const read = async () => ok(await smps.api.GET("/api/v1/batches/{batch_id}", { params: { path: { batch_id: id } } }), "batch");
-  const batch = await read();
-  const call = ok(await smps.api.GET("/api/v1/calls/{call_id}", { params: { path: { call_id: batch.call_id } } }), "call");
-  const recommended = ok(await smps.api.GET("/api/v1/applications", {
-    params: { query: { state: ["recommended"], call_id: batch.call_id } } }), "recommended").items;
-  const items: Item[] = batch.items.map((i) => ({ application_id: i.application_id, title: i.title }));
+/** One paper sign-off: who signed, its stamped page (opened as a Blob), and confirm / reject with a reason. */
+function paperCard(app: Application, e: Endorsement, verifying: boolean): HTMLElement {
+  const party = labelOf("party", e.party_role);
+  const heading = `${t("verifyTitle")} · ${party}`;
   const notice = noticeBox();
-  const editing = batch.allowed_actions.includes("submit") || batch.state === "open";
-  const list = h("ol", { class: "ranked", "aria-label": t("list") });
-  const pool = h("ul", { class: "pool" });
-  const count = h("span", {}, String(items.length));
-  const countdown = h("p", { class: "countdown", "aria-live": "off" });
-  const tick = () => {
-    const left = new Date(call.deadline).getTime() - Date.now();
-    const d = Math.max(0, Math.floor(left / 1000));
-    countdown.textContent = `${t("deadline")}：${beijing(call.deadline)} · ${t("remaining")} ${Math.floor(d / 86400)}d ` +
-      `${Math.floor((d % 86400) / 3600)}h ${Math.floor((d % 3600) / 60)}m`;
-  };
-  tick();
-  const timer = setInterval(() => (countdown.isConnected ? tick() : clearInterval(timer)), 30_000);
-  let dragged = -1;
-  const draw = () => {
-    count.textContent = String(items.length);
-    list.replaceChildren(...items.map((item, i) => {
-      const row = h("li", { draggable: editing ? "true" : "false", "data-id": item.application_id },
-        h("span", { class: "rank" }, `${i + 1}. `), item.title);
-      if (editing) {
-        row.addEventListener("dragstart", () => { dragged = i; });
-        row.addEventListener("dragover", (e) => e.preventDefault());
-        row.addEventListener("drop", (e) => { e.preventDefault(); move(dragged, i); });
-        row.append(button(t("moveUp"), () => move(i, i - 1), { "aria-label": `${t("moveUp")} ${item.title}`, disabled: i === 0 }),
-          button(t("moveDown"), () => move(i, i + 1), { "aria-label": `${t("moveDown")} ${item.title}`, disabled: i === items.length - 1 }),
-          button(t("remove"), () => { items.splice(i, 1); draw(); }, { "aria-label": `${t("remove")} ${item.title}` }));
+  const card = h("section", { class: "card", "aria-label": heading, "data-endorsement": e.id, "data-role": e.party_role },
+    h("h3", {}, heading),
+    h("p", {}, `${t("signatoryName")}：${e.signatory_name}${e.signatory_title ? `（${e.signatory_title}）` : ""} · `,
+      `${t("opinion")}：${e.opinion}`),
+    h("p", {}, `${t("verification")}：`, h("strong", { class: "verification", "data-state": e.verification ?? "" },
+      labelOf("verification", e.verification)), e.verification_comment ? ` · ${e.verification_comment}` : ""));
+  const attachment = e.attachment_id;
+  if (attachment) {
+    card.append(button(t("viewPage"), async () => {
+      try {
+        openDownload(await smps.attachmentContent(attachment));
+      } catch (error) {
+        showProblem(card, notice, error);
       }
-      return row;
-    }));
-    const listed = new Set(items.map((x) => x.application_id));
-    pool.replaceChildren(...recommended.filter((a) => !listed.has(a.id)).map((a) => h("li", {}, a.title,
-      editing ? button(t("add"), () => { items.push({ application_id: a.id, title: a.title }); draw(); },
-        { "aria-label": `${t("add")} ${a.title}` }) : null)));
-  };
-  const move = (from: number, to: number) => {
-    if (from < 0 || to < 0 || from >= items.length || to >= items.length) return;
-    const [item] = items.splice(from, 1);
-    if (item) items.splice(to, 0, item);
-    draw();
-  };
-  draw();
-  const save = async () => ok(await smps.api.PUT("/api/v1/batches/{batch_id}/items", { // If-Match: the list as last read
-    params: { path: { batch_id: id }, header: { "if-match": smps.etagOf(`/api/v1/batches/${id}`) } },
-    body: { items: items.map((x, i) => ({ rank: i + 1, application_id: x.application_id })) },
-  }), "items");
-  const saveFresh = async () => {
-    await read();
-    return save();
-  };
-  const act = (what: () => Promise<unknown>) => async () => {
-    try {
-      await what();
-      go(`lists/${id}`);
-    } catch (error) {
-      showProblem(main, notice, error);
-    }
-  };
-  const controls = h("div", { class: "actions" });
-  if (editing) {
-    controls.append(button(t("saveList"), act(saveFresh)), button(t("submitList"), act(async () => {
-      await saveFresh();
-      await read(); // the list's ETag after its items changed
-      ok(await smps.api.POST("/api/v1/batches/{batch_id}/transitions", {
-        params: { path: { batch_id: id }, header: { "if-match": smps.etagOf(`/api/v1/batches/${id}`) } },
-        body: { action: "submit" } }), "submit");
-    })));
-  } else {
-    controls.append(button(t("receiptPdf"), async () => openDownload(await smps.receiptPdf(id))),
-      button(t("listPdf"), async () => openDownload(await smps.recommendedListPdf(id))),
-      button(t("packageZip"), async () => openDownload(await smps.packageZip(id))));
+    }, { "aria-label": `${t("viewPage")} · ${party}` }));
   }
-  main.replaceChildren(h("h1", {}, `${t("list")} · ${call.name}`),
-    h("p", {}, `${t("state")}：`, h("strong", { class: "state" }, batch.state), ` · ${t("tracking")}：${batch.tracking_number ?? "—"}`),
-    h("p", {}, `${t("quota")}：${call.quota_per_recommender ?? "—"} · ${t("items")}：`, count), countdown,
-    h("h2", {}, t("list")), list, controls, notice);
-  if (editing) main.insertBefore(h("h2", {}, t("recommend")), controls);
-  if (editing) main.insertBefore(pool, controls);
+  if (verifying && e.verification === "pending") {
+    const comment = h("textarea", { name: "verification-comment", rows: 2, maxlength: 2000 });
+    const verify = (verdict: "confirmed" | "rejected") => async () => {
+      const reason = comment.value.trim();
+      if (verdict === "rejected" && reason === "") {
+        const slot = card.querySelector<HTMLElement>("[data-pointer='/comment']");
+        if (slot) slot.textContent = t("reasonRequired");
+        comment.setAttribute("aria-invalid", "true");
+        comment.focus();
+        return;
+      }
+      try {
+        await readApplication(app.id);
+        ok(await smps.api.POST("/api/v1/applications/{application_id}/endorsements/{endorsement_id}/verification", {
+          params: { path: { application_id: app.id, endorsement_id: e.id },
+            header: { "if-match": smps.applicationEtag(app.id) } },
+          body: { verdict, comment: reason || null },
+        }), "verify");
+        go(`review/${app.id}`);
+      } catch (error) {
+        showProblem(card, notice, error);
+      }
+    };
+    card.append(field(t("verifyComment"), comment, "/comment"), h("div", { class: "actions" },
+      button(t("confirmPaper"), verify("confirmed")), button(t("rejectPaper"), verify("rejected"))));
+  }
+  card.append(notice);
+  return card;
 }
 
-export type { Schemas };
+/** The review decision: only the steps the API offers now (`allowed_actions`). */
+function decisionForm(app: Application): HTMLElement {
+  const offered = (["recommend", "return", "reject"] as const).filter((d) => app.allowed_actions.includes(d));
+  const opinion = h("textarea", { name: "opinion", rows: 3, maxlength: 2000 });
+  const notice = noticeBox();
+  const form = h("section", { class: "card", "aria-labelledby": "decision-title" }, h("h2", { id: "decision-title" }, t("reviewOpinion")));
+  if (offered.length === 0) {
+    form.append(h("p", {}, t("none")));
+    return form;
+  }
+  const label = { recommend: t("recommend"), return: t("returnIt"), reject: t("reject") };
+  const decide = (decision: "recommend" | "return" | "reject") => async () => {
+    try {
+      await readApplication(app.id);
+      ok(await smps.api.POST("/api/v1/applications/{application_id}/reviews", {
+        params: { path: { application_id: app.id }, header: { "if-match": smps.applicationEtag(app.id) } },
+        body: { decision, opinion: opinion.value.trim() || null },
+      }), decision);
+      go(`review/${app.id}`);
+    } catch (error) {
+      showProblem(form, notice, error);
+    }
+  };
+  form.append(field(t("decision"), opinion, "/opinion"),
+    h("div", { class: "actions" }, ...offered.map((d) => button(label[d], decide(d), { "data-decision": d }))), notice);
+  return form;
+}

@@ -1,7 +1,7 @@
 // The signatory: applications awaiting my organization's sign-off; read-only with the content digest; sign.
 import { ok, readApplication, type Schemas, smps, currentUser } from "./api";
 import { signOffTable } from "./applicant";
-import { t } from "./i18n";
+import { labelOf, language, t } from "./i18n";
 import { go, link } from "./nav";
 import { button, field, h, noticeBox, showProblem, table } from "./ui";
 
@@ -10,14 +10,17 @@ type Role = Schemas["EndorsementRequest"]["role"];
 export async function signOffsPage(main: HTMLElement): Promise<void> {
   const page = ok(await smps.api.GET("/api/v1/applications", { params: { query: { state: ["endorsing"] } } }), "list");
   main.replaceChildren(h("h1", {}, t("awaiting")), page.items.length === 0 ? h("p", {}, t("none")) : table(
-    [t("title"), t("state")], page.items.map((a) => [link(`sign-offs/${a.id}`, a.title), a.state]), t("awaiting")));
+    [t("title"), t("state")], page.items.map((a) => [link(`sign-offs/${a.id}`, a.title), labelOf("state", a.state)]), t("awaiting")));
 }
 
 export async function signOffPage(main: HTMLElement, id: string): Promise<void> {
   const app = await readApplication(id);
   const me = await currentUser();
   const mine = app.sign_offs.find((s) => s.organization_id === me.organization_id && s.status === "pending");
-  const sections = Object.entries(app.sections).map(([key, text]) => h("div", {}, h("h3", {}, key), h("p", {}, text)));
+  const call = ok(await smps.api.GET("/api/v1/calls/{call_id}", { params: { path: { call_id: app.call_id } } }), "call");
+  const en = language() === "en";
+  const titles = new Map(call.sections.map((s) => [s.key, en ? s.title_en : s.title]));
+  const sections = Object.entries(app.sections).map(([key, text]) => h("div", {}, h("h3", {}, titles.get(key) ?? key), h("p", {}, text)));
   main.replaceChildren(h("h1", {}, app.title),
     h("p", {}, `${t("digest")}：`, h("code", { class: "digest" }, app.content_digest ?? "—")),
     signOffTable(app), h("section", { class: "card readonly", "aria-label": t("sections") }, h("h2", {}, t("sections")), ...sections));
@@ -34,12 +37,12 @@ function signForm(id: string, slot: Schemas["SignOff"], signatory: string, onlin
   const decision = h("select", { name: "decision" }, h("option", { value: "agree" }, t("agree")),
     h("option", { value: "disagree" }, t("disagree")));
   const opinion = h("textarea", { name: "opinion", rows: 3 });
-  opinion.value = "同意申报";
+  opinion.value = t("defaultOpinion");
   const name = h("input", { name: "signatory_name", value: signatory });
   const title = h("input", { name: "signatory_title" });
   const page = h("input", { type: "file", name: "page", accept: ".pdf,.jpg,.jpeg,.png" });
   const notice = noticeBox();
-  const heading = `${t("decision")} · ${slot.role}`;
+  const heading = `${t("decision")} · ${labelOf("party", slot.role)}`;
   const form = h("section", { class: "card", "aria-label": heading, "data-role": slot.role }, h("h2", {}, heading),
     field(t("decision"), decision, "/decision"), field(t("opinion"), opinion, "/opinion"),
     field(t("signatoryName"), name, "/signatory_name"), field(t("signatoryTitle"), title, "/signatory_title"), notice);

@@ -1,6 +1,6 @@
 // The standards table of the form (标准明细): rows of code, title, level and status, added and removed in place.
 import type { Schemas } from "./api";
-import { t } from "./i18n";
+import { labelOf, t } from "./i18n";
 import { button, field, h } from "./ui";
 
 type Row = Schemas["StandardRow"];
@@ -20,9 +20,9 @@ export function standardsEditor(initial: Row[]): Editor {
     const code = h("input", { name: `standard-${i}-code`, value: row?.code ?? "" });
     const title = h("input", { name: `standard-${i}-title`, value: row?.title ?? "" });
     const level = h("select", { name: `standard-${i}-level` },
-      ...LEVELS.map((l) => h("option", { value: l, selected: row?.level === l }, l)));
+      ...LEVELS.map((l) => h("option", { value: l, selected: row?.level === l }, labelOf("level", l))));
     const status = h("select", { name: `standard-${i}-status` },
-      ...STATUSES.map((s) => h("option", { value: s, selected: row?.status === s }, s)));
+      ...STATUSES.map((s) => h("option", { value: s, selected: row?.status === s }, labelOf("standard", s))));
     const editor = { code, title, level, status };
     editors.push(editor);
     const group = h("div", { class: "standard-row", role: "group", "aria-label": `${t("standards")} ${i + 1}` },

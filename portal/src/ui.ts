@@ -1,6 +1,6 @@
 // A few DOM helpers: elements, labelled fields with their errors, notices, downloads.
 import { type Download, errorsUnder, SmpsError } from "@smps/client";
-import { type Key, t } from "./i18n";
+import { type Group, type Key, labelOf, t } from "./i18n";
 
 type Prop = string | number | boolean | undefined | ((event: Event) => void);
 export type Child = Node | string | null | undefined | false;
@@ -31,7 +31,8 @@ export function field(label: string, control: HTMLInputElement | HTMLSelectEleme
   control.id = id;
   const errors = h("p", { class: "field-error", id: `${id}-error`, "data-pointer": pointer, role: "alert" });
   control.setAttribute("aria-describedby", `${id}-error`);
-  return h("div", { class: "field" }, h("label", { for: id }, label), control, errors);
+  const check = control instanceof HTMLInputElement && (control.type === "checkbox" || control.type === "radio");
+  return h("div", { class: check ? "field check" : "field" }, h("label", { for: id }, label), control, errors);
 }
 
 /** Shows a refused request's field errors beside their fields (and the rest in the notice). */
@@ -93,4 +94,9 @@ export function beijing(iso: string | null | undefined): string {
   if (!iso) return "—";
   return new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", dateStyle: "short", timeStyle: "medium" })
     .format(new Date(iso));
+}
+
+/** A state (or another coded value) shown by its label, the code kept in `data-state`. */
+export function badge(group: Group, code: string): HTMLElement {
+  return h("strong", { class: "state", "data-state": code }, labelOf(group, code));
 }

@@ -1,5 +1,6 @@
-"""A second application brought to `recommended` over the API (as contract/ts/walk.ts does), so the
-portal's list has two to rank."""
+"""Applications brought along over the API (as contract/ts/walk.ts does): one to `provincial_review` with
+its guarantor's paper sign-off awaiting verification, one further to `recommended`, so the portal's
+reviewer has a paper sign-off to reject and its list has two to rank."""
 
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ import httpx
 from app.reference import data
 
 
-def recommended_over_the_api(url: str, demo: dict[str, Any], scan: Path, page: Path, title: str) -> str:
+def in_review_over_the_api(url: str, demo: dict[str, Any], scan: Path, page: Path, title: str) -> tuple[str, str]:
+    """The application's id and its paper sign-off's endorsement id (verification pending)."""
     keys = {u["username"]: u["api_key"] for u in demo["users"]}
     orgs = demo["organizations"]
 
@@ -21,7 +23,7 @@ def recommended_over_the_api(url: str, demo: dict[str, Any], scan: Path, page: P
         body: dict[str, Any] = response.json()
         return body
 
-    with client("demo_applicant") as applicant, client("demo_reviewer") as reviewer:
+    with client("demo_applicant") as applicant:
         body = {
             "call_id": demo["call_id"],
             "title": title,
@@ -50,8 +52,8 @@ def recommended_over_the_api(url: str, demo: dict[str, Any], scan: Path, page: P
         app_id = ok(created)["id"]
         path = f"/api/v1/applications/{app_id}"
 
-        def etag(who: httpx.Client = applicant) -> str:
-            return who.get(path).headers["ETag"]
+        def etag() -> str:
+            return applicant.get(path).headers["ETag"]
 
         def upload(kind: str, file: Path) -> str:
             sent = applicant.post(
@@ -88,14 +90,29 @@ def recommended_over_the_api(url: str, demo: dict[str, Any], scan: Path, page: P
                 headers={"If-Match": etag()},
             )
         )
+        return str(app_id), str(endorsement["id"])
+
+
+def recommended_over_the_api(url: str, demo: dict[str, Any], scan: Path, page: Path, title: str) -> str:
+    app_id, endorsement_id = in_review_over_the_api(url, demo, scan, page, title)
+    key = next(u["api_key"] for u in demo["users"] if u["username"] == "demo_reviewer")
+    path = f"/api/v1/applications/{app_id}"
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as reviewer:
+
+        def etag() -> str:
+            return reviewer.get(path).headers["ETag"]
+
+        def ok(response: httpx.Response) -> None:
+            assert response.status_code in (200, 201), response.text
+
         verdict = {"verdict": "confirmed", "comment": "一致"}
         ok(
             reviewer.post(
-                f"{path}/endorsements/{endorsement['id']}/verification",
+                f"{path}/endorsements/{endorsement_id}/verification",
                 json=verdict,
-                headers={"If-Match": etag(reviewer)},
+                headers={"If-Match": etag()},
             )
         )
         review = {"decision": "recommend", "opinion": "同意推荐"}
-        ok(reviewer.post(f"{path}/reviews", json=review, headers={"If-Match": etag(reviewer)}))
-        return str(app_id)
+        ok(reviewer.post(f"{path}/reviews", json=review, headers={"If-Match": etag()}))
+        return app_id
