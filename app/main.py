@@ -43,6 +43,7 @@ from app.metrics.multiprocess import worker_exits
 from app.metrics.router import install as install_metrics
 from app.openapi_doc import document_stored_shapes
 from app.portal_assets import router as portal_router
+from app.readpath import install as install_read_path
 from app.reference.seed import seed_reference_data
 from app.routers import ROUTERS
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.state.settings = settings
     app.state.clock = clock
     app.state.database = make_database(settings)
+    install_read_path(app)  # the hot reads' door and what they keep in memory (app/readpath)
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
 
     install_error_handlers(app)

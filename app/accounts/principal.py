@@ -86,7 +86,8 @@ def current_principal(
     now: Now,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    principal = authenticate(session, request.app.state.database, credential, now, read_only=not writes(request))
+    database = request.app.state.database
+    principal = authenticate(session.connection(), database, credential, now, read_only=not writes(request))
     request.state.user_id = principal.user_id  # for the request's log line
     return principal
 
@@ -99,7 +100,7 @@ def reading_principal(
     transaction is held while it arrives (an API key's use is recorded by ``record_key_use``)."""
     database = request.app.state.database
     with database.reader() as session:
-        principal = authenticate(session, database, credential, now, read_only=True)
+        principal = authenticate(session.connection(), database, credential, now, read_only=True)
     request.state.user_id = principal.user_id  # for the request's log line
     return principal
 
@@ -116,12 +117,24 @@ _USER_COLUMNS = (
 )
 
 
+def api_key_grants(key: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """Where the API key that ``key`` picks out grants: not revoked, its user active, with the user's
+    organization. Written once: the resolver reads a caller through it (``_BY_API_KEY``), and the read
+    path checks a key it kept with it (``app.readpath.hints.STILL_GRANTS``)."""
+    return sa.and_(
+        key,
+        col(ApiKey.revoked_at).is_(None),
+        col(User.id) == col(ApiKey.user_id),
+        col(User.is_active).is_(True),
+        col(Organization.id) == col(User.organization_id),
+    )
+
+
 # Built once: the statements of the hottest path are compiled and cached by SQLAlchemy, not rebuilt per request.
 _BY_API_KEY = DirectSelect(
-    sa.select(*_USER_COLUMNS, col(ApiKey.id), col(ApiKey.last_used_at))
-    .join(ApiKey, col(ApiKey.user_id) == col(User.id))
-    .join(Organization, col(Organization.id) == col(User.organization_id))
-    .where(col(ApiKey.key_hash) == sa.bindparam("digest"), col(ApiKey.revoked_at).is_(None))
+    sa.select(*_USER_COLUMNS, col(ApiKey.id), col(ApiKey.last_used_at)).where(
+        api_key_grants(col(ApiKey.key_hash) == sa.bindparam("digest"))
+    )
 )
 _BY_TOKEN = DirectSelect(
     sa.select(*_USER_COLUMNS)
@@ -139,13 +152,6 @@ _BY_USER = DirectSelect(
 )
 
 
-def _first(db: Session | Executor, query: DirectSelect, params: dict[str, Any]) -> Any:
-    # A connection is the hot read path: run on the driver directly; a session takes the usual way.
-    if isinstance(db, Session):
-        return db.execute(query.statement, params).first()
-    return query.first(db, params)
-
-
 def _principal(row: Any, api_key_id: str | None = None) -> Principal:
     return Principal(
         user_id=row[0],
@@ -159,42 +165,43 @@ def _principal(row: Any, api_key_id: str | None = None) -> Principal:
     )
 
 
-def _resolve(db: Session | Executor, credential: str, now: datetime) -> tuple[Principal, datetime | None] | None:
+def _resolve(db: Executor, credential: str, now: datetime) -> tuple[Principal, datetime | None] | None:
     """The principal of a valid credential, with its API key's last use (None for a token)."""
     digest = secret_hash(credential)
     key_id = last_used = None
     if credential.startswith(API_KEY_PREFIX):
-        row = _first(db, _BY_API_KEY, {"digest": digest})
+        row = _BY_API_KEY.first(db, {"digest": digest})
         if row is not None:
             key_id, last_used = row[8], row[9]
     else:
-        row = _first(db, _BY_TOKEN, {"digest": digest, "now": now})
+        row = _BY_TOKEN.first(db, {"digest": digest, "now": now})
     if row is None or not row[5]:  # unknown, expired, revoked, or its user deactivated
         return None
     return _principal(row, key_id), last_used
 
 
-def resolve_credential(db: Session | Executor, credential: str, now: datetime) -> Principal | None:
+def resolve_credential(db: Executor, credential: str, now: datetime) -> Principal | None:
     """The principal a bearer token or an API key stands for, if it is valid now (an active user)."""
     found = _resolve(db, credential, now)
     return found[0] if found is not None else None
 
 
-def load_principal(db: Session | Executor, user_id: str) -> Principal | None:
-    """The principal a user acts as now; None when the user is gone or deactivated."""
-    row = _first(db, _BY_USER, {"user_id": user_id})
+def load_principal(session: Session, user_id: str) -> Principal | None:
+    """The principal a user acts as now, read in ``session``'s transaction; None when the user is gone or
+    deactivated."""
+    row = _BY_USER.first(session.connection(), {"user_id": user_id})
     return _principal(row) if row is not None and row[5] else None
 
 
 def user_of_credential(database: Database, credential: str, now: datetime) -> str | None:
     """The user id of a valid credential, in a short read of its own (what ``Idempotency-Key`` is kept under)."""
     with database.reader() as session:
-        principal = resolve_credential(session, credential, now)
+        principal = resolve_credential(session.connection(), credential, now)
     return principal.user_id if principal is not None else None
 
 
 def authenticate(
-    session: Session | Executor,
+    db: Executor,
     database: Database,
     credential: str | None,
     now: datetime,
@@ -206,7 +213,7 @@ def authenticate(
 
     ``record_use``: on a read, what records the key's last use (its own short write by default).
     """
-    found = _resolve(session, credential, now) if credential else None
+    found = _resolve(db, credential, now) if credential else None
     if found is None:
         raise _unauthenticated()
     principal, last_used = found
@@ -215,8 +222,8 @@ def authenticate(
         if read_only:
             (record_use or record_key_use)(database, key_id, now)
         else:  # already a write transaction: record it there (a second writer would wait on this one)
-            assert isinstance(session, Session | sa.Connection), "a write transaction is a session or a connection"
-            session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+            assert isinstance(db, sa.Connection), "a write transaction is a session's connection"
+            db.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
     return principal
 
 

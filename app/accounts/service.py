@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.key_hints import KEY_HINTS
 from app.accounts.models import AccessToken, ApiKey, LoginFailure, LoginSource, Role, User, fold_username
 from app.core.clock import as_utc
 from app.core.db import Database
@@ -193,7 +192,8 @@ def revoke_tokens(session: Session, user_id: str) -> None:
 def revoke_credential(session: Session, credential: str, now: datetime) -> None:
     """RFC 7009: end the bearer token or API key ``credential`` (whoever holds it may end it); an unknown
     or already ended one is no error. Either stops working at once: tokens and keys are looked up on
-    every request, and a hinted key (``KEY_HINTS``) is checked by the query that reads with it."""
+    every request, and a key the read path keeps (``app.readpath.hints``) is checked by the query that reads
+    with it."""
     digest = secret_hash(credential)
     if credential.startswith(TOKEN_PREFIX):
         session.execute(sa.delete(AccessToken).where(col(AccessToken.token_hash) == digest))
@@ -203,7 +203,6 @@ def revoke_credential(session: Session, credential: str, now: datetime) -> None:
             .where(col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None))
             .values(revoked_at=now)
         )
-        KEY_HINTS.forget(digest)
 
 
 def guard_admin_change(

@@ -21,7 +21,6 @@ from app.attachments.download import parse_range, unsatisfiable
 from app.attachments.errors import RangeNotSatisfiable
 from app.batches.models import Batch, BatchState
 from app.batches.service import load_visible_batch
-from app.core.bounded import BoundedLru
 from app.core.clock import BEIJING
 from app.core.deps import DbSession
 from app.core.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed, problem_responses
@@ -30,7 +29,7 @@ from app.documents import sheets
 from app.documents.facts import gather
 from app.documents.fonts import FontUnavailable, FormFonts, form_fonts
 from app.documents.form import printed_form
-from app.documents.form_cache import cached, form_store_of, keep, kept, render_stamp
+from app.documents.form_cache import form_files
 from app.documents.list_pdf import list_digest, render_list
 from app.documents.listing import printed_list, submitted_receipt
 from app.documents.package import PackageFacts, Renderers, checksum_store_of, members, read_facts
@@ -38,6 +37,7 @@ from app.documents.pdf import render_form
 from app.documents.receipt_pdf import qr_payload
 from app.documents.router import BatchId, _footer, _none_match, _rows
 from app.documents.zipstream import Piece, stream_zip
+from app.readpath.bounded import BoundedLru
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 IfNoneMatch = Annotated[
@@ -63,11 +63,11 @@ def _list_pdf(session: Session, batch: Batch, principal: Principal | None, reque
     digest = list_digest(printed, fonts)
     if printed.draft:
         return render_list(printed, fonts), digest
-    store = form_store_of(request.app)
-    content = kept(digest) or cached(store, digest)
+    files = form_files(request.app)
+    content = files.kept(digest) or files.cached(digest)
     if content is None:
         content = render_list(printed, fonts)
-        keep(store, digest, content)
+        files.keep(digest, content)
     return content, digest
 
 
@@ -114,7 +114,7 @@ class PackageNotAvailable(NotFound):
 
 def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
     """The bag's documents, each read on a short read transaction of its own when the stream reaches it."""
-    database, store = request.app.state.database, form_store_of(request.app)
+    database, files = request.app.state.database, form_files(request.app)
 
     def list_pdf() -> bytes:
         with database.reader() as s:
@@ -133,11 +133,11 @@ def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
         with database.reader() as s:
             application = s.get(Application, application_id)
             assert application is not None and application.content_digest is not None
-            stamp = render_stamp(s.connection(), application, fonts)
-            content = kept(stamp) or cached(store, stamp)
+            stamp = files.render_stamp(s.connection(), application, fonts)
+            content = files.kept(stamp) or files.cached(stamp)
             if content is None:
                 content = render_form(printed_form(gather(s, application)), fonts)
-                keep(store, stamp, content)
+                files.keep(stamp, content)
             return content
 
     return Renderers(list_pdf, list_xlsx, form_pdf)

@@ -8,10 +8,10 @@ the parties' organizations, the call's version, the latest reviewer's name and t
 plus the typesetting version, the faces chosen (``FormFonts.fingerprint``: a form set before a font
 was installed is not served once it is) and the time zone the dates are printed in. One
 statement reads it (``stamp_read``), its own snapshot, given the organizations the form names; those
-are kept per application with the content digest they were read from (``PARTY_IDS``), since the
+are kept per application with the content digest they were read from (``FormFiles.party_ids``), since the
 digest covers the content that names them. A cached file therefore always equals what a fresh render
 would give, and nothing has to be invalidated: a new sign-off gives a new stamp. The forms served
-lately are kept in memory too (``KeptForms``): a stamp names one file forever.
+lately are kept in memory too (``FormFiles.at_hand``, the read path's): a stamp names one file forever.
 
 A draft changes with every edit and is rendered each time; its ETag stays the digest of the printed
 text (:func:`form_digest`). Files live apart from attachments (``<storage_dir>/forms`` or the
@@ -23,30 +23,30 @@ is cleared (safe at any time: forms are rendered again on demand).
 import hashlib
 import os
 import secrets
-import threading
 import time
-from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlmodel import col
 
-from app.accounts.key_hints import STILL_GRANTS
 from app.accounts.models import User
 from app.applications.access import loader
 from app.applications.models import Application, Review
 from app.applications.validation import party_list
 from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
 from app.batches.models import Batch, BatchItem, BatchState, Receipt
-from app.core.bounded import BoundedLru
 from app.core.fast.select import DirectSelect, Executor
 from app.documents.fonts import FormFonts
 from app.documents.form import PrintedForm
 from app.organizations.models import Organization
+from app.readpath import STILL_GRANTS, Visible, read_path_of
+from app.readpath.bounded import BoundedLru
+from app.readpath.kept import KeptForms, Parties
 from app.reference.models import Call
 
 # Bump when the typesetting changes, so forms rendered before are not served again.
@@ -142,26 +142,12 @@ def party_ids(content: dict[str, Any], recommender_id: str | None) -> list[str]:
     return sorted({org for _, org, _ in party_list(content.get("parties") or {})} | {recommender_id or ""} - {""})
 
 
-# The organizations of a frozen application's form, by application: (content digest, ids). The digest
-# covers the content the parties are named in, so the ids kept with a digest are right for as long as
-# the application has that digest; a read whose row has another digest takes them afresh.
-PARTY_IDS: BoundedLru[str, tuple[str | None, list[str]]] = BoundedLru(10_000)
 # The content digest and parties of one application, read when its parties are not kept.
 PARTIES = DirectSelect(
     sa.select(col(Application.content_digest), col(Application.content), col(Application.recommender_id)).where(
         col(Application.id) == sa.bindparam("application_id")
     )
 )
-
-
-def parties_of(application_id: str, row: Any) -> tuple[str | None, list[str]]:
-    """(content digest, party ids) from a row of ``PARTIES``; kept when the application is frozen."""
-    if row is None:
-        return None, []
-    ids = party_ids(row.content, row.recommender_id)
-    if row.content_digest is not None:
-        PARTY_IDS.put(application_id, (row.content_digest, ids))
-    return row.content_digest, ids
 
 
 def stamp_params(ids: list[str]) -> dict[str, str]:
@@ -185,23 +171,6 @@ def frozen_stamp(row: Any, ids: list[str], fonts: FormFonts) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def parties(conn: Executor, application_id: str) -> tuple[str | None, list[str]]:
-    """(content digest, party ids) of an application: kept, or read in ``conn``'s transaction."""
-    return PARTY_IDS.get(application_id) or parties_of(
-        application_id, PARTIES.first(conn, {"application_id": application_id})
-    )
-
-
-def render_stamp(conn: Executor, application: Application, fonts: FormFonts) -> str:
-    """The stamp of a frozen application read in ``conn``'s transaction, by id (the render's own)."""
-    assert application.content_digest is not None, "a draft's form is named by its text"
-    ids = party_ids(application.content, application.recommender_id)
-    PARTY_IDS.put(application.id, (application.content_digest, ids))
-    row = stamp_read(None, None, len(ids)).first(conn, {"application_id": application.id, **stamp_params(ids)})
-    assert row is not None, "read in the transaction that found it"
-    return frozen_stamp(row, ids, fonts)
-
-
 def form_store_of(app: FastAPI) -> BlobStore:
     """The store of rendered forms, made on first use from the app's settings."""
     store = getattr(app.state, "form_store", None)
@@ -215,63 +184,96 @@ def form_store_of(app: FastAPI) -> BlobStore:
     return store
 
 
-class KeptForms:
-    """Stored forms this process served lately, by stamp: a stamp names one file forever, so nothing
-    is invalidated. Bounded in bytes, the least recently used dropped first."""
+@dataclass(frozen=True, slots=True)
+class FormFiles:
+    """An application's stored forms: its form store, and the forms and parties its read path keeps."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._forms: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()  # renders run in worker threads
+    store: BlobStore
+    at_hand: KeptForms
+    party_ids: BoundedLru[str, Parties]
 
-    def get(self, digest: str) -> bytes | None:
-        with self._lock:
-            content = self._forms.get(digest)
-            if content is not None:
-                self._forms.move_to_end(digest)
-            return content
+    def kept(self, digest: str) -> bytes | None:
+        """A stored form this process has at hand (no file opened, no request to the bucket)."""
+        return self.at_hand.get(digest)
+
+    def cached(self, digest: str) -> bytes | None:
+        """A stored form, from the store (and kept at hand from now on); None if not rendered yet."""
+        key = digest[:32]
+        if not self.store.exists(key):
+            return None
+        content = b"".join(self.store.read(key))
+        self.at_hand.keep(digest, content)
+        return content
 
     def keep(self, digest: str, content: bytes) -> None:
-        if len(content) > self.max_bytes:
-            return
-        with self._lock:
-            previous = self._forms.pop(digest, None)
-            self._size += len(content) - (len(previous) if previous is not None else 0)
-            self._forms[digest] = content
-            while self._size > self.max_bytes:
-                _, dropped = self._forms.popitem(last=False)
-                self._size -= len(dropped)
+        """Store a rendered form durably; two processes storing the same form write the same bytes."""
+        temp = self.store.temp_dir / f"form-{secrets.token_hex(8)}.tmp"  # not *.part: the sweep leaves it
+        try:
+            with temp.open("wb") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self.store.put(temp, digest[:32])
+        finally:
+            temp.unlink(missing_ok=True)
+        self.at_hand.keep(digest, content)
+
+    def parties_of(self, application_id: str, row: Any) -> Parties:
+        """(content digest, party ids) from a row of ``PARTIES``; kept when the application is frozen:
+        the digest covers the content the parties are named in, so the ids kept with a digest are right
+        for as long as the application has that digest."""
+        if row is None:
+            return None, []
+        ids = party_ids(row.content, row.recommender_id)
+        if row.content_digest is not None:
+            self.party_ids.put(application_id, (row.content_digest, ids))
+        return row.content_digest, ids
+
+    def render_stamp(self, conn: Executor, application: Application, fonts: FormFonts) -> str:
+        """The stamp of a frozen application read in ``conn``'s transaction, by id (the render's own)."""
+        assert application.content_digest is not None, "a draft's form is named by its text"
+        ids = party_ids(application.content, application.recommender_id)
+        self.party_ids.put(application.id, (application.content_digest, ids))
+        params = {"application_id": application.id, **stamp_params(ids)}
+        row = stamp_read(None, None, len(ids)).first(conn, params)
+        assert row is not None, "read in the transaction that found it"
+        return frozen_stamp(row, ids, fonts)
 
 
-# Some 250 forms of full size, per process: the ones a province's reviewers print on deadline day.
-KEPT_FORMS = KeptForms(max_bytes=32 * 1024 * 1024)
+def form_files(app: FastAPI) -> FormFiles:
+    read_path = app.state.read_path
+    return FormFiles(form_store_of(app), read_path.forms, read_path.form_parties)
 
 
-def kept(digest: str) -> bytes | None:
-    """A stored form this process has at hand (no file opened, no request to the bucket)."""
-    return KEPT_FORMS.get(digest)
+@dataclass(frozen=True, slots=True)
+class FormStamp:
+    """The view of ``GET /applications/{id}/form.pdf`` (``app.readpath.View``): the row of the stamp,
+    and the ETag of the stored form it names — None for a draft, or for an application whose content
+    changed since its parties ``ids`` were read (rendered afresh, which reads them again)."""
+
+    digest: str | None
+    ids: list[str]
+    fonts: FormFonts
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return stamp_params(self.ids)
+
+    def statement(self, roles: frozenset[str], recommender_kind: str | None, *, checked: bool) -> DirectSelect:
+        return stamp_read(roles, recommender_kind, len(self.ids), checked=checked)
+
+    def answer(self, visible: Visible, db: Executor | None) -> tuple[Any, str | None]:
+        row = visible.row
+        if row.content_digest is None or row.content_digest != self.digest:
+            return row, None
+        return row, f'"{frozen_stamp(row, self.ids, self.fonts)}"'
 
 
-def cached(store: BlobStore, digest: str) -> bytes | None:
-    """A stored form, from the store (and kept at hand from now on); None if not rendered yet."""
-    key = digest[:32]
-    if not store.exists(key):
-        return None
-    content = b"".join(store.read(key))
-    KEPT_FORMS.keep(digest, content)
-    return content
-
-
-def keep(store: BlobStore, digest: str, content: bytes) -> None:
-    """Store a rendered form durably; two processes storing the same form write the same bytes."""
-    temp = store.temp_dir / f"form-{secrets.token_hex(8)}.tmp"  # not *.part: the attachment sweep leaves it
-    try:
-        with temp.open("wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        store.put(temp, digest[:32])
-    finally:
-        temp.unlink(missing_ok=True)
-    KEPT_FORMS.keep(digest, content)
+async def form_stamp_view(request: Request, application_id: str, fonts: FormFonts) -> FormStamp:
+    """The form's view for an application, with the organizations it prints: kept, or read alone."""
+    files = form_files(request.app)
+    parties = files.party_ids.get(application_id)
+    if parties is None:  # the application's first form in this process, or a draft
+        row = await read_path_of(request).read_row(request, PARTIES, {"application_id": application_id})
+        parties = files.parties_of(application_id, row)
+    return FormStamp(parties[0], parties[1], fonts)

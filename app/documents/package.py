@@ -29,10 +29,10 @@ from app.applications.models import Application
 from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
 from app.attachments.models import Attachment
 from app.batches.models import Batch, Receipt
-from app.core.bounded import BoundedLru
 from app.documents.bag import Payload, bag_info, bagit_txt, manifest, readme
 from app.documents.zipstream import UNKNOWN, Digests, Member, Piece
 from app.organizations.models import Organization
+from app.readpath.bounded import BoundedLru
 from app.reference.labels import ATTACHMENT_KINDS
 from app.reference.models import Call
 

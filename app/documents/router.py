@@ -10,37 +10,22 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.principal import CurrentPrincipal, Principal, RecordUse, oauth2_scheme, read_on_loop
+from app.accounts.principal import CurrentPrincipal, Principal, oauth2_scheme
 from app.applications.models import Application, Endorsement
-from app.applications.reading import Statement, caller_and_head, granted_on_loop, hinted
 from app.attachments.blobstore import FileSystemBlobStore
 from app.batches.models import Batch
 from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import DbSession
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
 from app.core.fast.routes import lean_route
-from app.core.fast.select import Executor
 from app.documents import sheets
 from app.documents.facts import domain_label, gather
 from app.documents.fonts import FontUnavailable, form_fonts
 from app.documents.form import printed_form
-from app.documents.form_cache import (
-    PARTIES,
-    PARTY_IDS,
-    cached,
-    form_digest,
-    form_store_of,
-    frozen_stamp,
-    keep,
-    kept,
-    parties,
-    parties_of,
-    render_stamp,
-    stamp_params,
-    stamp_read,
-)
+from app.documents.form_cache import form_digest, form_files, form_stamp_view
 from app.documents.pdf import render_form
 from app.organizations.models import Organization
+from app.readpath import read_path_of
 from app.reference.models import Call
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
@@ -109,88 +94,32 @@ async def _answer_form(
     request: Request, credential: str | None, application_id: str, if_none_match: str | None
 ) -> Response:
     # A stored form is found without building its text (see form_cache): the application's stamp, one
-    # statement, then the file. On SQLite the stamp is read on the event loop as for GET
-    # /applications/{id}; on PostgreSQL, for a hinted API key, awaited on the loop, otherwise in a read
-    # thread. A form served lately is at hand in memory; one on the local disk is read on the loop, one
-    # in S3 in a worker thread, as is every render.
-    database, store = request.app.state.database, form_store_of(request.app)
-    if database.dialect == "sqlite":
-        stamped = await read_on_loop(
-            database, lambda db, record_use: _form_stamp(request, db, credential, application_id, record_use)
-        )
-    else:
-        stamped = await _stamp_on_server(request, credential, application_id)
-    if stamped is not None:
-        row, etag = stamped
+    # statement through the read path's door, then the file. A form served lately is at hand in memory;
+    # one on the local disk is read on the loop, one in S3 in a worker thread, as is every render.
+    settings, files = request.app.state.settings, form_files(request.app)
+    view = await form_stamp_view(request, application_id, form_fonts(settings.cjk_font, settings.cjk_title_font))
+    row, etag = await read_path_of(request).read_visible(request, credential, application_id, view)
+    if etag is not None:
         if _none_match(if_none_match, etag):
             return _not_modified(etag)
         stamp = etag.strip('"')
-        found = kept(stamp)
+        found = files.kept(stamp)
         if found is None:
             found = (
-                cached(store, stamp)
-                if isinstance(store, FileSystemBlobStore)
-                else await anyio.to_thread.run_sync(cached, store, stamp)
+                files.cached(stamp)
+                if isinstance(files.store, FileSystemBlobStore)
+                else await anyio.to_thread.run_sync(files.cached, stamp)
             )
         if found is not None:
             return _form_download(found, row.title, row.id, etag)
     return await anyio.to_thread.run_sync(_form_pdf, request, credential, application_id, if_none_match)
 
 
-def _stamp_reads(org_count: int) -> tuple[Statement, Statement]:
-    """The stamp's statement for a hinted API key (``STILL_GRANTS``) and for a caller resolved afresh."""
-    return (
-        lambda roles, kind: stamp_read(roles, kind, org_count, checked=True),
-        lambda roles, kind: stamp_read(roles, kind, org_count),
-    )
-
-
-def _stamped(row: Any, digest: str | None, ids: list[str], request: Request) -> tuple[Any, str] | None:
-    """The row and the ETag of its stored form; None for a draft, or for an application whose content
-    changed since its parties were read (rendered afresh, which reads them again)."""
-    if row.content_digest is None or row.content_digest != digest:
-        return None
-    state = request.app.state
-    return row, f'"{frozen_stamp(row, ids, form_fonts(state.settings.cjk_font, state.settings.cjk_title_font))}"'
-
-
-async def _stamp_on_server(request: Request, credential: str | None, application_id: str) -> tuple[Any, str] | None:
-    """``_form_stamp`` on PostgreSQL: awaited on the loop for a hinted API key, else in a read thread."""
-    statements = request.app.state.database.loop_statements
-    known_parties = PARTY_IDS.get(application_id)
-    if known_parties is None:  # the application's first form in this process
-        known_parties = parties_of(application_id, await statements.first(PARTIES, {"application_id": application_id}))
-    digest, ids = known_parties
-    known = hinted(request, credential, application_id, _stamp_reads(len(ids))[0], stamp_params(ids))
-    if known is not None:
-        row = await statements.first(known.head, known.params)
-        if await granted_on_loop(request, known, row):
-            request.state.user_id = known.hint.principal.user_id  # for the request's log line
-            return _stamped(row, digest, ids, request)
-    return await request.app.state.database.server_reader.run_in_thread(
-        lambda db: _form_stamp(request, db, credential, application_id), snapshot=True
-    )
-
-
-def _form_stamp(
-    request: Request, db: Executor, credential: str | None, application_id: str, record_use: RecordUse | None = None
-) -> tuple[Any, str] | None:
-    """A frozen application's row (as the caller may see it) and the ETag of its form; None for a draft."""
-    digest, ids = parties(db, application_id)
-    principal, row, _ = caller_and_head(
-        request, db, credential, application_id, record_use, _stamp_reads(len(ids)), stamp_params(ids)
-    )
-    request.state.user_id = principal.user_id  # for the request's log line
-    if row is None:
-        raise NotFound()
-    return _stamped(row, digest, ids, request)
-
-
 def _form_pdf(request: Request, credential: str | None, application_id: str, if_none_match: str | None) -> Response:
     state = request.app.state
     fonts = form_fonts(state.settings.cjk_font, state.settings.cjk_title_font)
-    store = form_store_of(request.app)
-    # A draft, or a frozen form not rendered yet (the caller may see it: _form_stamp said so): the printed
+    files = form_files(request.app)
+    # A draft, or a frozen form not rendered yet (the caller may see it: the stamp's read said so): the printed
     # text and its stamp, read on one snapshot.
     with state.database.reader() as session:
         if state.database.dialect == "postgresql":
@@ -204,9 +133,9 @@ def _form_pdf(request: Request, credential: str | None, application_id: str, if_
             if _none_match(if_none_match, etag):
                 return _not_modified(etag)
             return _form_download(render_form(form, fonts), application.title, application.id, etag)
-        digest = render_stamp(session.connection(), application, fonts)
+        digest = files.render_stamp(session.connection(), application, fonts)
         content = render_form(form, fonts)
-    keep(store, digest, content)
+    files.keep(digest, content)
     return _form_download(content, application.title, application.id, f'"{digest}"')
 
 

@@ -37,7 +37,7 @@ def _allowed(request: Request, credential: str | None) -> None:
         return
     database = request.app.state.database
     with database.reader() as session:
-        principal = authenticate(session, database, credential, request.app.state.clock(), read_only=True)
+        principal = authenticate(session.connection(), database, credential, request.app.state.clock(), read_only=True)
     request.state.user_id = principal.user_id
     if not principal.is_admin:
         raise Forbidden(Text("指标仅供管理员或监控系统读取", "Metrics are for admins and the monitoring system"))

@@ -8,19 +8,18 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from app.accounts.key_hints import KeyHints
 from app.accounts.models import ApiKey, User
-from app.applications import reading
 from app.core.security import secret_hash
 from app.organizations.models import Organization
+from app.readpath.hints import KeyHints
 from tests.applications.cast import Actor, Flow, make_cast
 
 
-async def _hinted_and_fresh(client, url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> tuple:
+async def _hinted_and_fresh(app, client, url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> tuple:
     """The answer with whatever the process kept, then the one with nothing kept: (status, body) each."""
     hinted = await client.get(url, headers=actor.headers)
     with monkeypatch.context() as patch:
-        patch.setattr(reading, "KEY_HINTS", KeyHints(size=100))
+        patch.setattr(app.state.read_path, "key_hints", KeyHints(size=100))
         fresh = await client.get(url, headers=actor.headers)
     return _answer(hinted), _answer(fresh)
 
@@ -52,7 +51,7 @@ async def test_every_change_to_the_caller_counts_at_once(app, client, monkeypatc
     if not path:
         assert "recommend" in first.json()["allowed_actions"]
     digest = secret_hash(reviewer.api_key)
-    assert reading.KEY_HINTS.get(digest) is not None  # kept by that read
+    assert app.state.read_path.key_hints.get(digest) is not None  # kept by that read
 
     changes = [
         # roles, written straight into the store (no version moves): the reviewer becomes an applicant
@@ -81,7 +80,7 @@ async def test_every_change_to_the_caller_counts_at_once(app, client, monkeypatc
     ]
     for statement, expected in changes:
         _update(app, statement)
-        hinted, fresh = await _hinted_and_fresh(client, url, reviewer, monkeypatch)
+        hinted, fresh = await _hinted_and_fresh(app, client, url, reviewer, monkeypatch)
         assert hinted == fresh, statement
         assert hinted[0] == expected, (statement, hinted)
 

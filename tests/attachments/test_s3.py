@@ -16,9 +16,9 @@ from app.attachments.blobstore import S3BlobStore, blob_store_of, new_key
 from app.attachments.models import Attachment
 from app.attachments.sweep import sweep_storage
 from app.core.settings import Settings
-from app.documents import form_cache
 from app.documents.form_cache import form_store_of
 from app.main import create_app
+from app.readpath.kept import KeptForms
 from tests.applications.cast import make_cast
 from tests.attachments import files
 from tests.attachments.conftest import World
@@ -127,7 +127,7 @@ async def test_a_frozen_form_is_kept_in_the_bucket_and_served_from_it(
         store.client.put_object(Bucket=BUCKET, Key=store.prefix + key, Body=first.content + b"%stored\n")
         at_hand = await client.get(url, headers=cast.applicant.headers)  # kept in memory by this process
         assert at_hand.status_code == 200 and at_hand.content == first.content
-        monkeypatch.setattr(form_cache, "KEPT_FORMS", form_cache.KeptForms(max_bytes=1024 * 1024))
+        monkeypatch.setattr(app.state.read_path, "forms", KeptForms(max_bytes=1024 * 1024))
         again = await client.get(url, headers=cast.applicant.headers)  # read from the bucket, not rendered
         assert again.status_code == 200 and again.content == first.content + b"%stored\n"
         assert again.headers["etag"] == first.headers["etag"]

@@ -18,8 +18,8 @@ from sqlmodel import col
 from app.accounts.models import ApiKey
 from app.applications.models import Application
 from app.core.settings import Settings
-from app.documents import form_cache
 from app.organizations.models import Organization
+from app.readpath.kept import KeptForms
 from tests.applications.cast import Cast, Flow, make_cast
 from tests.batches.helpers import recommended
 from tests.documents.forms import CODE, maximal_flow
@@ -136,7 +136,7 @@ async def test_a_frozen_form_is_rendered_once_and_served_from_the_store(
     stored[0].write_bytes(first.content + b"%stored\n")
     at_hand = await client.get(url, headers=cast.applicant.headers)
     assert at_hand.status_code == 200 and at_hand.content == first.content
-    monkeypatch.setattr(form_cache, "KEPT_FORMS", form_cache.KeptForms(max_bytes=1024 * 1024))
+    monkeypatch.setattr(app.state.read_path, "forms", KeptForms(max_bytes=1024 * 1024))
     again = await client.get(url, headers=cast.applicant.headers)
     assert again.status_code == 200 and again.content.endswith(b"%stored\n")
     assert again.headers["etag"] == first.headers["etag"]

@@ -1,6 +1,6 @@
 """SQLite: the read transactions of the event loop on one driver connection kept for them.
 
-On SQLite the hottest read runs on the event loop itself (``app.applications.reading``). Taking a
+On SQLite the hottest read runs on the event loop itself (``app.readpath``). Taking a
 pooled connection for it and handing it back — SQLAlchemy's ``Connection``, its transaction objects,
 the pool's checkout and checkin with their events — costs more than the lookups it serves
 (``python -m bench.read_path``). So the loop keeps one connection of the read engine, detached from the

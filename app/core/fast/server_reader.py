@@ -1,6 +1,6 @@
 """PostgreSQL: the hottest reads on connections kept for them, out of the engine's pool.
 
-``GET /applications/{id}`` mostly needs one statement (``app.applications.reading``). Through the
+``GET /applications/{id}`` mostly needs one statement (``app.readpath``). Through the
 engine it would cost four round trips and the pool's machinery around them: the pre-ping, ``BEGIN``,
 the statement, and the rollback of the pool's reset (``python -m bench.read_path --postgres``). So:
 

@@ -9,21 +9,20 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from app.accounts.principal import Principal
-from app.applications import reading
-from app.applications.reading import Representations
 from app.core.clock import BEIJING
 from app.organizations.models import Organization
+from app.readpath.kept import Representations
 from tests.applications.cast import Actor, Flow, make_cast
 
 
-async def _warm_and_cold(flow: Flow, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dict]:
+async def _warm_and_cold(app, flow: Flow, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dict]:
     """The body a caller gets twice in a row (the second from what the first kept), and with nothing kept."""
     first = await flow.get(actor)
     assert first.status_code == 200, first.text
     warm = await flow.get(actor)
     assert warm.content == first.content and warm.headers["etag"] == first.headers["etag"]
     with monkeypatch.context() as patch:
-        patch.setattr(reading, "REPRESENTATIONS", Representations(max_bytes=1 << 20))
+        patch.setattr(app.state.read_path, "bodies", Representations(max_bytes=1 << 20))
         cold = await flow.get(actor)
     assert cold.headers["etag"] == warm.headers["etag"]
     return warm.json(), cold.json()
@@ -42,7 +41,7 @@ async def test_kept_bodies_follow_every_step_and_caller(app, client, clock, monk
             r = await flow.get(actor)
             if r.status_code == 404:  # a draft is its unit's alone
                 continue
-            warm, cold = await _warm_and_cold(flow, actor, monkeypatch)
+            warm, cold = await _warm_and_cold(app, flow, actor, monkeypatch)
             assert warm == cold, name
             seen[name].append(warm)
 

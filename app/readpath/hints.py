@@ -1,13 +1,13 @@
 """API keys this process has resolved, and the check that one still stands for the same caller.
 
-The hottest read (``app.applications.reading``) would otherwise spend a query on the caller before
-the one on the application. A key resolved once is kept here with the principal it stood for; the
-read's query on the application then carries ``STILL_GRANTS``: an EXISTS over the key, its user and the
-user's organization, true only while the key is not revoked, its user is active, and every fact the
-principal is made of — organization, roles, the organization's province and kind — is what it was. It
-is read in the same snapshot as the application; when it is false, the caller is resolved afresh. A
-revocation, a deactivation or a change of roles therefore counts from the next request, exactly as
-without the hint, on every instance.
+A hot read would otherwise spend a query on the caller before the one on the application. A key
+resolved once is kept here with the principal it stood for; the read's query on the application then
+carries ``STILL_GRANTS``: the resolver's own condition for a key that grants
+(``app.accounts.principal.api_key_grants``: not revoked, its user active, with the user's organization),
+for this key's id, and every fact the principal is made of — organization, roles, the organization's
+province and kind — what it was. It is read in the same snapshot as the application; when it is false,
+the caller is resolved afresh. A revocation, a deactivation or a change of roles therefore counts from
+the next request, exactly as without the hint, on every instance.
 """
 
 from dataclasses import dataclass
@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from app.accounts.models import ApiKey, User
-from app.accounts.principal import Principal
-from app.core.bounded import BoundedLru
+from app.accounts.principal import Principal, api_key_grants
 from app.core.fast.select import DirectSelect, Executor
 from app.organizations.models import Organization
+from app.readpath.bounded import BoundedLru
 
 # Roles as the store holds them (text of the JSON column), compared as such: no serializer's spacing or
 # order can make a changed list look unchanged, or an unchanged one look changed.
@@ -30,13 +30,9 @@ _ROLES_TEXT = sa.cast(col(User.roles), sa.Text)
 STILL_GRANTS = (
     sa.exists()
     .where(
-        col(ApiKey.id) == sa.bindparam("key_id"),
-        col(ApiKey.revoked_at).is_(None),
-        col(User.id) == col(ApiKey.user_id),
-        col(User.is_active).is_(True),
+        api_key_grants(col(ApiKey.id) == sa.bindparam("key_id")),
         col(User.organization_id) == sa.bindparam("org"),
         sa.bindparam("roles_text", type_=sa.Text) == _ROLES_TEXT,
-        col(Organization.id) == col(User.organization_id),
         col(Organization.province_code) == sa.bindparam("province", type_=sa.String),
         col(Organization.recommender_kind).is_not_distinct_from(sa.bindparam("kind", type_=sa.String)),
     )
@@ -80,6 +76,3 @@ class KeyHints:
 
     def forget(self, digest: str) -> None:
         self._hints.pop(digest)
-
-
-KEY_HINTS = KeyHints(size=10_000)

@@ -1,6 +1,6 @@
 """The bounded dictionary behind the kept API keys and form parties: the least recently used goes first."""
 
-from app.core.bounded import BoundedLru
+from app.readpath.bounded import BoundedLru
 
 
 def test_the_least_recently_used_entry_is_dropped_first() -> None:
