@@ -13,8 +13,6 @@ from app.applications.attached import missing_required_kinds
 from app.applications.models import Application, ApplicationParty
 from app.applications.validation import OrgFacts, Report, party_list, validate_application
 from app.core.errors import ValidationFailed
-from app.core.i18n import Text
-from app.core.invalid import invalid
 from app.organizations.models import Organization
 from app.reference.models import Call
 
@@ -30,13 +28,6 @@ WRITE_TIME_CODES = frozenset(
         "too_long",
     }
 )
-
-
-def load_call(session: Session, call_id: str, pointer: str = "/call_id") -> Call:
-    call = session.get(Call, call_id)
-    if call is None:
-        raise invalid(pointer, "unknown_call", Text("征集批次不存在", "No such call"))
-    return call
 
 
 def org_facts(session: Session, ids: set[str]) -> dict[str, OrgFacts]:
