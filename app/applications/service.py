@@ -2,6 +2,8 @@
 
 Reading it as a caller sees it is ``app.applications.representation``; moving it through its workflow,
 ``app.applications.actions``; its content's checks, ``app.applications.content``.
+The ``name as name`` imports keep what the read path, bulk uploads and benchmarks read from this
+module where they find it.
 """
 
 from collections.abc import Callable
@@ -24,8 +26,6 @@ from app.applications.content import (
     refuse_wrong_content,
     sync_parties,
 )
-
-# Named here for the read path, bulk uploads and benchmarks, which read them from this module.
 from app.applications.content import canonical_digest as canonical_digest
 from app.applications.content import run_validation as run_validation
 from app.applications.deadlines import CALL_DEADLINE as CALL_DEADLINE

@@ -17,9 +17,7 @@ from app.batches.events import record_batch_event
 from app.batches.issuing import all_receipts as all_receipts
 from app.batches.issuing import issue_receipt
 from app.batches.issuing import latest_receipt as latest_receipt
-
-# Named here for the documents package, which reads it from this module.
-from app.batches.items import items_of as items_of
+from app.batches.items import items_of as items_of  # read from here by the documents package
 from app.batches.keystore import Signer
 from app.batches.models import (
     OFFICE_VISIBLE_BATCH_STATES,
