@@ -1,4 +1,5 @@
-"""Who may see which applications: one filter, used by the list and by every loader.
+"""Who may see which applications (one filter, used by the list and by every loader), and how a caller
+relates to one it sees (the actors of the workflow table).
 
 Anything the caller may not see answers 404, never 403 — no existence leaks.
 """
@@ -15,10 +16,12 @@ from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal
 from app.applications.models import Application, ApplicationParty
 from app.applications.states import OFFICE_VISIBLE_STATES, State
+from app.applications.workflow import Actor
 from app.core.deps import DbSession
-from app.core.errors import FieldError, NotFound
+from app.core.errors import FieldError, Forbidden, NotFound
 from app.core.i18n import Text
 from app.reference.data import XPCC_CODE, XPCC_SERVED_PROVINCES
+from app.reference.labels import ROLES, labelled
 
 
 def visibility_filter(principal: Principal) -> sa.ColumnElement[bool]:
@@ -116,3 +119,28 @@ def _visible_application(
 
 
 VisibleApplication = Annotated[Application, Depends(_visible_application)]
+
+
+def actors_of(principal: Principal, application: Application) -> set[Actor]:
+    """How the caller relates to this application."""
+    org = principal.organization_id
+    actors: set[Actor] = set()
+    if (principal.has(Role.applicant) and application.undertaking_org_id == org) or (
+        principal.has(Role.reviewer) and application.entered_by_org_id == org
+    ):
+        actors.add(Actor.applicant)
+    if principal.has(Role.reviewer) and application.recommender_id == org:
+        actors.add(Actor.reviewer)
+    if principal.has(Role.office):
+        actors.add(Actor.office)
+    return actors
+
+
+def require_actor(principal: Principal, application: Application, actor: Actor) -> None:
+    if actor not in actors_of(principal, application):
+        role = {Actor.applicant: Role.applicant, Actor.reviewer: Role.reviewer, Actor.office: Role.office}[actor]
+        raise Forbidden(
+            Text("需要本申请的{role}角色", "Requires the {role} role for this application"),
+            role=labelled(ROLES, role.value),
+            extra={"required_roles": [role.value]},
+        )

@@ -1,4 +1,5 @@
-"""Moving an application through its workflow: transitions, sign-offs, reviews, outcomes."""
+"""Moving an application through its workflow: transitions, sign-offs, reviews, outcomes, each one step
+of the table (``app.applications.workflow``) taken through the one engine (``app.workflow.engine``)."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -10,31 +11,24 @@ from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.applications.access import require_actor
+from app.applications.attached import attachment_belongs, attachment_digests
+from app.applications.content import canonical_digest
 from app.applications.events import record_application_event
 from app.applications.guards import ApplicationInvalid as ApplicationInvalid
 from app.applications.guards import PaperEndorsementRejected as PaperEndorsementRejected
 from app.applications.guards import check_guards
-from app.applications.guards import deadline_for as deadline_for
 from app.applications.models import Application, Endorsement, Review, Transition
+from app.applications.representation import current_endorsements, sign_offs
 from app.applications.schemas import EndorsementRequest, OutcomeRequest, ReviewRequest, VerificationRequest
-from app.applications.service import (
-    canonical_digest,
-    current_endorsements,
-    require_actor,
-    sign_offs,
-)
 from app.applications.states import EDITABLE_STATES
 from app.applications.validation import party_list
 from app.applications.workflow import Actor, Step
-from app.attachments.queries import attachment_belongs, attachment_digests
-from app.core.concurrency import compare_and_set
-from app.core.errors import (
-    AppError,
-    Forbidden,
-)
+from app.core.errors import AppError, Forbidden
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
+from app.workflow import engine
 
 
 class AlreadyEndorsed(AppError):
@@ -43,7 +37,7 @@ class AlreadyEndorsed(AppError):
     title = Text("该方已签署", "This party has already signed off")
 
 
-def apply_action(
+def take_step(
     session: Session,
     principal: Principal,
     application: Application,
@@ -56,49 +50,75 @@ def apply_action(
     prepare: Callable[[], dict[str, Any]] | None = None,
     **values: Any,
 ) -> Step:
-    """Take one workflow step: its guards, then ``prepare`` (values computed once allowed), then a
-    compare-and-set on ``version`` that moves the state; the move goes into the history and the event log.
-    The only place an application's state changes."""
+    """Take one workflow step: its guards, then ``prepare`` (values computed once allowed), then the move."""
     step = check_guards(
         session, principal, application, action, now=now, comment=comment, document_number=document_number
     )
     if prepare is not None:
         values.update(prepare())
-    if step.target is None:
-        compare_and_set(session, application, version, updated_at=now, **values)
-        return step
-    source = application.state
-    if step.target in EDITABLE_STATES:
-        # Going back to an editable state voids the sign-offs collected for the old content.
+    apply_step(session, principal, application, step, version=version, now=now, comment=comment, **values)
+    return step
+
+
+def apply_step(
+    session: Session,
+    principal: Principal,
+    application: Application,
+    step: Step,
+    *,
+    version: int,
+    now: datetime,
+    comment: str | None = None,
+    **values: Any,
+) -> None:
+    """Apply a step whose guards passed (``app.workflow.engine.apply_step``): a compare-and-set on
+    ``version``; a move goes into the history and the event log, and a move back to an editable state
+    voids the sign-offs collected for the old content. The only place an application's state changes."""
+
+    def leaving(target: str) -> dict[str, Any]:
+        if target not in EDITABLE_STATES:
+            return {}
         session.execute(
             sa.update(Endorsement)
             .where(col(Endorsement.application_id) == application.id, col(Endorsement.voided_at).is_(None))
             .values(voided_at=now)
         )
-        values["content_digest"] = None
-    compare_and_set(session, application, version, state=step.target, updated_at=now, **values)
-    session.add(
-        Transition(
-            id=new_id("trn"),
-            application_id=application.id,
-            action=step.action,
-            from_state=source,
-            to_state=step.target,
-            actor_id=principal.user_id,
-            comment=comment,
-            at=now,
+        return {"content_digest": None}
+
+    def moved(source: str, target: str) -> None:
+        session.add(
+            Transition(
+                id=new_id("trn"),
+                application_id=application.id,
+                action=step.action,
+                from_state=source,
+                to_state=target,
+                actor_id=principal.user_id,
+                comment=comment,
+                at=now,
+            )
         )
-    )
-    record_application_event(
+        record_application_event(
+            session,
+            "application.state_changed",
+            application,
+            application,
+            principal,
+            now=now,
+            data={"action": step.action, "from": source, "to": target},
+        )
+
+    engine.apply_step(
         session,
-        "application.state_changed",
         application,
-        application,
-        principal,
+        step,
+        source=application.state,
+        version=version,
         now=now,
-        data={"action": step.action, "from": source, "to": step.target},
+        leaving=leaving,
+        moved=moved,
+        **values,
     )
-    return step
 
 
 def transition(
@@ -119,7 +139,7 @@ def transition(
         content_files = [a for a in attachment_digests(session, application.id) if a["kind"] != "paper_endorsement"]
         return {"content_digest": canonical_digest(application, content_files), "submitted_at": now}
 
-    apply_action(session, principal, application, action, version=version, now=now, comment=comment, prepare=digest)
+    take_step(session, principal, application, action, version=version, now=now, comment=comment, prepare=digest)
 
 
 def endorse(
@@ -131,7 +151,7 @@ def endorse(
     now: datetime,
 ) -> Endorsement:
     """Record one party's sign-off; when every party agreed the application moves on, a disagreement returns it."""
-    check_guards(session, principal, application, "endorse", now=now)
+    step = check_guards(session, principal, application, "endorse", now=now)
     named = {(role, org) for role, org, _ in party_list(application.content.get("parties") or {})}
     if (body.role, body.organization_id) not in named:
         raise invalid(
@@ -192,20 +212,12 @@ def endorse(
     )
     signs = sign_offs(application, [*current, endorsement])
     if body.decision == "disagree":
-        then = "party_disagreed"
+        # The system's step: its own guards (the state), once.
+        take_step(session, principal, application, "party_disagreed", version=version, now=now, comment=body.opinion)
     elif all(s.status == "agreed" for s in signs):
-        then = "all_agreed"
+        take_step(session, principal, application, "all_agreed", version=version, now=now)
     else:
-        then = "endorse"
-    apply_action(
-        session,
-        principal,
-        application,
-        then,
-        version=version,
-        now=now,
-        comment=body.opinion if then == "party_disagreed" else None,
-    )
+        apply_step(session, principal, application, step, version=version, now=now)  # its guards ran above
     return endorsement
 
 
@@ -219,7 +231,7 @@ def verify_paper_endorsement(
     now: datetime,
 ) -> Endorsement:
     """The recommender's reviewer confirms or rejects a sign-off made on paper."""
-    check_guards(session, principal, application, "verify_paper_endorsement", now=now)
+    step = check_guards(session, principal, application, "verify_paper_endorsement", now=now)
     endorsement = next((e for e in current_endorsements(session, application.id) if e.id == endorsement_id), None)
     if endorsement is None or endorsement.mode != "paper":
         raise invalid(
@@ -227,7 +239,7 @@ def verify_paper_endorsement(
             "not_a_paper_endorsement",
             Text("不是本申请的纸质签署", "Not a paper sign-off of this application"),
         )
-    apply_action(session, principal, application, "verify_paper_endorsement", version=version, now=now)
+    apply_step(session, principal, application, step, version=version, now=now)  # its guards ran above
     endorsement.verification = body.verdict
     endorsement.verified_by = principal.user_id
     endorsement.verified_at = now
@@ -257,7 +269,7 @@ def review(
         session.add(row)
         return {}
 
-    apply_action(
+    take_step(
         session,
         principal,
         application,
@@ -277,7 +289,7 @@ def record_outcome(
     session: Session, principal: Principal, application: Application, body: OutcomeRequest, version: int, now: datetime
 ) -> None:
     """The office records whether the project was approved as a pilot (下达) or not."""
-    apply_action(
+    take_step(
         session,
         principal,
         application,

@@ -10,8 +10,11 @@ from pydantic import AwareDatetime, BeforeValidator
 from sqlmodel import col
 
 from app.accounts.principal import CurrentPrincipal, oauth2_scheme
-from app.applications import actions, service
-from app.applications.access import VisibleApplication, visibility_filter
+from app.applications import actions, guards, service
+from app.applications.access import VisibleApplication
+from app.applications.content import run_validation
+from app.applications.deadlines import report_late
+from app.applications.listing import summary_query
 from app.applications.models import Application, Endorsement, Review, Transition
 from app.applications.reading import answer_read, lean_get_application
 from app.applications.schemas import (
@@ -32,13 +35,11 @@ from app.applications.schemas import (
 )
 from app.applications.states import State
 from app.core import merge_patch
-from app.core.clock import BEIJING
 from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_parameter, require_version
 from app.core.errors import (
     DeadlinePassed,
     DomainValueError,
     Forbidden,
-    InvalidState,
     InvalidTransition,
     MalformedJson,
     NotAuthenticated,
@@ -62,7 +63,7 @@ WRITE = problem_responses(
 )
 ACT = {
     **WRITE,
-    **problem_responses(InvalidTransition, DeadlinePassed, actions.ApplicationInvalid, actions.AlreadyEndorsed),
+    **problem_responses(InvalidTransition, DeadlinePassed, guards.ApplicationInvalid, actions.AlreadyEndorsed),
 }
 
 
@@ -72,9 +73,6 @@ def _respond(
     public = service.to_public(session, principal, application, now)
     response.headers["ETag"] = etag(application.version, tuple(public.allowed_actions))
     return public
-
-
-_SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
@@ -114,26 +112,16 @@ def list_applications(
     ] = None,
 ) -> Page[ApplicationSummary]:
     """Applications the caller may see, newest first, with filters and keyset pagination."""
-    # Only the summary's columns: the form itself (about 10 KB each) stays in the database.
-    query = sa.select(*_SUMMARY_COLUMNS).where(visibility_filter(principal))
-    if call_id:
-        query = query.where(col(Application.call_id) == call_id)
-    if state:
-        query = query.where(col(Application.state).in_([s.value for s in state]))
-    if province:
-        query = query.where(col(Application.province_code) == province)
-    if recommender_id:
-        query = query.where(col(Application.recommender_id) == recommender_id)
-    if domain:
-        query = (
-            query.where(col(Application.domain_area) == domain)
-            if "." in domain
-            else query.where(col(Application.domain_area).startswith(domain + ".", autoescape=True))
-        )
-    if q:
-        query = query.where(col(Application.title).contains(q, autoescape=True))
-    if updated_after:
-        query = query.where(col(Application.updated_at) > updated_after)
+    query = summary_query(
+        principal,
+        call_id=call_id,
+        states=[s.value for s in state or []],
+        province=province,
+        recommender_id=recommender_id,
+        domain=domain,
+        q=q,
+        updated_after=updated_after,
+    )
     rows, token = keyset_page(
         session.execute(keyset_query(query, NEWEST_FIRST, page_token, page_size)).all(), NEWEST_FIRST, page_size
     )
@@ -185,7 +173,7 @@ router.add_api_route(
     "/{application_id}",
     operation_id="update_application",
     response_model=ApplicationPublic,
-    responses={**WRITE, **problem_responses(InvalidState, MalformedJson, UnsupportedMediaType)},
+    responses={**WRITE, **problem_responses(InvalidTransition, MalformedJson, UnsupportedMediaType)},
     openapi_extra=merge_patch.request_body(ApplicationUpdate),
 )
 def update_application(
@@ -210,7 +198,7 @@ def update_application(
     "/{application_id}",
     operation_id="delete_application",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**WRITE, **problem_responses(InvalidState)},
+    responses={**WRITE, **problem_responses(InvalidTransition)},
 )
 def delete_application(
     application: VisibleApplication, principal: CurrentPrincipal, session: DbSession, now: Now, if_match: IfMatch = None
@@ -231,16 +219,9 @@ def validate_application(
     deadline is an error (`deadline_passed`) while the application could still be submitted."""
     call = session.get(Call, application.call_id)
     assert call is not None
-    report = service.run_validation(session, application, call)
-    if application.state in (State.draft, State.returned) and service.past_deadline(session, application, now):
-        shown = actions.deadline_for(session, application).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-        report.error(
-            "/call_id",
-            "deadline_passed",
-            "已超过截止时间（北京时间 {deadline}），逾期不予受理",
-            "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
-            deadline=shown,
-        )
+    report = run_validation(session, application, call)
+    if application.state in (State.draft, State.returned):
+        report_late(report, session, application, now)
     lang = negotiate(request.headers.get("accept-language"))
     response.headers.update(localized(lang))
     return ValidationReport(
@@ -369,7 +350,7 @@ def list_reviews(application: VisibleApplication, session: DbSession) -> Page[Re
     operation_id="create_review",
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewPublic,
-    responses={**ACT, **problem_responses(actions.PaperEndorsementRejected)},
+    responses={**ACT, **problem_responses(guards.PaperEndorsementRejected)},
 )
 def create_review(
     body: ReviewRequest,

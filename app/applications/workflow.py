@@ -1,15 +1,17 @@
 """The application workflow as data: (state, action) → next state, who may take it, and its guards.
 
-Pure: no FastAPI, no database. ``app.applications.actions.apply_action`` runs a step's guards in the
-order listed here and applies it with a compare-and-set on ``version``; nothing else assigns
-``state``. ``allowed_actions`` for a caller comes from the same table.
+Pure: no FastAPI, no database. The one engine (``app.workflow.engine``) runs a step's guards in the
+order listed here (their checks: ``app.applications.guards``) and applies it with a compare-and-set on
+``version`` (``app.applications.actions.take``); nothing else assigns ``state``. ``allowed_actions`` for
+a caller comes from the same table, so what is offered and what is accepted cannot drift apart.
 """
 
-from dataclasses import dataclass
+from collections.abc import Set
 from enum import StrEnum
 
 from app.applications.states import EDITABLE_STATES, State
 from app.core.i18n import Text
+from app.workflow import engine
 
 
 class Actor(StrEnum):
@@ -25,7 +27,7 @@ class Actor(StrEnum):
 class Guard(StrEnum):
     """A precondition of a step; each step lists its guards in the order they are checked."""
 
-    state = "state"  # the application is in one of the step's source states (else 409 invalid_transition)
+    state = "state"  # the application is in one of the step's source states (else 409 invalid_state_transition)
     actor = "actor"  # the caller acts as one of the step's actors (else 403)
     comment = "comment"  # an opinion is given (else 422 on /opinion)
     valid_content = "valid_content"  # the content passes validation (else 422 application_invalid)
@@ -37,22 +39,8 @@ class Guard(StrEnum):
     pending_paper = "pending_paper"
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    action: str
-    sources: frozenset[State]
-    target: State | None  # None (IN_PLACE_STEPS): the step records something without moving the application on
-    actors: frozenset[Actor]
-    guards: tuple[Guard, ...] = (Guard.state, Guard.actor)
-    refusal: Text | None = None  # detail of the 409 when the state does not allow the step
-
-    @property
-    def checks_deadline(self) -> bool:
-        return Guard.deadline in self.guards
-
-    @property
-    def needs_comment(self) -> bool:
-        return Guard.comment in self.guards
+Step = engine.Step[State, Actor, Guard]
+OFFER_ONLY = frozenset({Guard.pending_sign_off, Guard.pending_paper})
 
 
 def _step(
@@ -62,8 +50,14 @@ def _step(
     *actors: Actor,
     guards: tuple[Guard, ...] = (Guard.state, Guard.actor),
     refusal: Text | None = None,
+    forbidden: Text | None = None,
+    offered: bool = True,
 ) -> Step:
-    return Step(action, sources, target, frozenset(actors), guards, refusal)
+    return engine.Step(action, sources, target, frozenset(actors), guards, refusal, forbidden, offered)
+
+
+def checks_deadline(step: Step) -> bool:
+    return Guard.deadline in step.guards
 
 
 INITIAL_STATE = State.draft  # where every application starts (created through the API or in bulk)
@@ -72,6 +66,17 @@ _ON = frozenset
 _SYSTEM = (Guard.state,)
 _WITH_COMMENT = (Guard.state, Guard.actor, Guard.comment)
 _REVIEWING = frozenset({State.provincial_review, State.recommended})
+# Changing the content or its files: the caller first (403), then the state (409).
+_CHANGING = (Guard.actor, Guard.state)
+_FILES_FORBIDDEN = Text(
+    "只有申报单位的申报人，或代为录入的推荐单位审核人，可以增删附件",
+    "Only an applicant of the undertaking organization, or the reviewer of the recommender that "
+    "entered the application, may add or remove attachments",
+)
+_FILES_FROZEN = Text(
+    "申报书仅在草稿或退回修改状态下可增删附件",
+    "Attachments can be added or removed only while the application is a draft or returned",
+)
 
 STEPS: tuple[Step, ...] = (
     _step(
@@ -108,9 +113,34 @@ STEPS: tuple[Step, ...] = (
 )
 # Steps that leave the state as it is: offered in allowed_actions, guarded like the others.
 IN_PLACE_STEPS: tuple[Step, ...] = (
-    _step("edit", EDITABLE_STATES, None, Actor.applicant),
-    _step("attach", EDITABLE_STATES, None, Actor.applicant),
-    _step("delete", _ON({State.draft}), None, Actor.applicant),
+    _step(
+        "edit",
+        EDITABLE_STATES,
+        None,
+        Actor.applicant,
+        guards=_CHANGING,
+        refusal=Text(
+            "申请已冻结，仅草稿或退回状态可修改",
+            "The application is frozen: only drafts and returned applications can be edited",
+        ),
+    ),
+    _step(
+        "attach",
+        EDITABLE_STATES,
+        None,
+        Actor.applicant,
+        guards=_CHANGING,
+        refusal=_FILES_FROZEN,
+        forbidden=_FILES_FORBIDDEN,
+    ),
+    _step(
+        "delete",
+        _ON({State.draft}),
+        None,
+        Actor.applicant,
+        guards=_CHANGING,
+        refusal=Text("仅草稿可删除", "Only drafts can be deleted"),
+    ),
     _step(
         "endorse",
         _ON({State.endorsing}),
@@ -129,27 +159,32 @@ IN_PLACE_STEPS: tuple[Step, ...] = (
         refusal=Text("仅在审核阶段可核验纸质签署", "Paper sign-offs are verified during review"),
     ),
 )
-_ALL = STEPS + IN_PLACE_STEPS
-_BY_ACTION = {s.action: s for s in _ALL}
+# Steps the service takes on the applicant's behalf and never offers: a party's stamped sign-off page is
+# added, or one no current sign-off rests on removed, while the other parties are signing.
+HIDDEN_STEPS: tuple[Step, ...] = (
+    _step(
+        "attach_sign_off_page",
+        _ON({State.endorsing}) | EDITABLE_STATES,
+        None,
+        Actor.applicant,
+        guards=_CHANGING,
+        refusal=_FILES_FROZEN,
+        forbidden=_FILES_FORBIDDEN,
+        offered=False,
+    ),
+)
+ALL_STEPS = STEPS + IN_PLACE_STEPS + HIDDEN_STEPS
+_BY_ACTION = {s.action: s for s in ALL_STEPS}
 # Steps refused once the deadline has passed, and the states they start from.
-DEADLINE_ACTIONS = frozenset(s.action for s in STEPS if s.checks_deadline)
-DEADLINE_STATES = frozenset(state for s in STEPS if s.checks_deadline for state in s.sources)
-_OFFER_ONLY = frozenset({Guard.pending_sign_off, Guard.pending_paper})
+DEADLINE_ACTIONS = frozenset(s.action for s in STEPS if checks_deadline(s))
+DEADLINE_STATES = frozenset(state for s in STEPS if checks_deadline(s) for state in s.sources)
 
 
 def step_of(action: str) -> Step | None:
     return _BY_ACTION.get(action)
 
 
-def available_actions(state: str, actors: set[Actor], facts: set[Guard]) -> list[str]:
+def available_actions(state: str, actors: Set[Actor], facts: Set[Guard]) -> list[str]:
     """Actions of the table open from ``state`` to a caller acting as any of ``actors``; ``facts`` are the
     offer-only guards that hold now (a pending sign-off, a paper sign-off awaiting verification)."""
-    current = State(state)
-    return [
-        s.action
-        for s in _ALL
-        if current in s.sources
-        and Actor.system not in s.actors
-        and s.actors & actors
-        and all(g in facts for g in s.guards if g in _OFFER_ONLY)
-    ]
+    return engine.available(ALL_STEPS, state, actors, facts, OFFER_ONLY)

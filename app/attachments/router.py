@@ -18,10 +18,10 @@ from app.attachments.models import Attachment
 from app.attachments.schemas import AttachmentPublic
 from app.attachments.sniff import MEDIA_TYPES
 from app.attachments.upload import MAX_DESCRIPTION_CHARS, receive_upload
-from app.core.deps import DbSession, Now, if_none_match_parameter
+from app.core.deps import DbSession, Now, etag, if_match_allows, if_none_match_parameter
 from app.core.errors import (
     Forbidden,
-    InvalidState,
+    InvalidTransition,
     NotAuthenticated,
     NotFound,
     PayloadTooLarge,
@@ -90,7 +90,7 @@ UPLOAD_BODY = {
             MalformedMultipart,
             Forbidden,
             NotFound,
-            InvalidState,
+            InvalidTransition,
             TooManyAttachments,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -127,7 +127,9 @@ async def upload_attachment(
     database = request.app.state.database
     settings = request.app.state.settings
     store = await run_in_threadpool(blob_store_of, request.app)
-    plan = await run_in_threadpool(service.plan_upload, database, principal, application_id, settings, if_match)
+    plan = await run_in_threadpool(service.plan_upload, database, principal, application_id, settings, now)
+    plan.expect(matched=if_match_allows(if_match, etag(plan.version)), any_version=(if_match or "").strip() == "*")
+    plan.require_room()
     form = await receive_upload(request, store.temp_dir, plan.limits, plan.on_field)
     try:
         stored = await storing.store_upload(database, store, principal, plan, form, now)
@@ -244,7 +246,7 @@ def _none_match(header: str | None, etag: str) -> bool:
     response_class=Response,
     responses={
         **AUTH,
-        **problem_responses(Forbidden, NotFound, InvalidState, PreconditionFailed, PreconditionRequired),
+        **problem_responses(Forbidden, NotFound, InvalidTransition, PreconditionFailed, PreconditionRequired),
     },
 )
 def delete_attachment(
@@ -261,7 +263,10 @@ def delete_attachment(
     """Remove an attachment while its application is a draft or returned; during sign-off, a `paper_endorsement` page that no current sign-off rests on (409 otherwise).
 
     `If-Match` names the attachment; the answer's `Application-ETag` is the application's new ETag, for its next write."""
-    key, application_etag = service.delete_attachment(session, principal, attachment_id, now, if_match)
+    row, application = service.load_removable(session, principal, attachment_id, now)
+    if not if_match_allows(if_match, f'"{row.sha256}"'):  # the caller deletes what it has seen
+        raise PreconditionFailed(extra={"current_etag": f'"{row.sha256}"'})
+    key, application_etag = service.delete_attachment(session, principal, row, application, now)
     # Runs after the response, so after the transaction committed; the file goes only if no row names it.
     background.add_task(
         service.remove_blob_if_unreferenced, request.app.state.database, blob_store_of(request.app), key

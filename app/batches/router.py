@@ -11,6 +11,7 @@ from app.accounts.principal import CurrentPrincipal, Principal, ReadingPrincipal
 from app.applications.access import visibility_filter
 from app.applications.models import Application
 from app.batches import receipts_hmac, service
+from app.batches.items import QuotaExceeded, set_items
 from app.batches.keystore import key_store, signers_for
 from app.batches.models import Batch, BatchItem, BatchTransition, Receipt
 from app.batches.schemas import (
@@ -163,7 +164,7 @@ def get_batch(batch: VisibleBatch, principal: CurrentPrincipal, session: DbSessi
     operation_id="set_batch_items",
     response_model=BatchPublic,
     tags=TAGS,
-    responses={**WRITE, **problem_responses(service.QuotaExceeded)},
+    responses={**WRITE, **problem_responses(QuotaExceeded)},
 )
 def set_batch_items(
     body: ItemsPut,
@@ -176,7 +177,7 @@ def set_batch_items(
 ) -> BatchPublic:
     """Replace the ranked list (ranks 1..n) of recommended applications, while open or returned (If-Match)."""
     version = require_version(batch.version, if_match)
-    service.set_items(session, principal, batch, body, version, now)
+    set_items(session, principal, batch, body, version, now)
     return _respond(session, principal, batch, response)
 
 

@@ -1,7 +1,7 @@
 """Recommended lists: who sees them, building the ranked list, submission, office actions, receipts."""
 
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -9,24 +9,24 @@ from sqlmodel import col
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
-from app.applications.access import visibility_filter
-from app.applications.actions import apply_action
-from app.applications.models import Application, Endorsement
+from app.applications.actions import take_step
+from app.applications.models import Endorsement
 from app.applications.schemas import StateName
 from app.applications.states import State
+from app.batches.events import record_batch_event
 from app.batches.issuing import all_receipts as all_receipts
 from app.batches.issuing import issue_receipt
 from app.batches.issuing import latest_receipt as latest_receipt
+from app.batches.items import items_of as items_of  # read from here by the documents package
 from app.batches.keystore import Signer
 from app.batches.models import (
     OFFICE_VISIBLE_BATCH_STATES,
     Batch,
-    BatchItem,
     BatchState,
     Receipt,
 )
-from app.batches.schemas import BatchItemPublic, BatchPublic, BatchStepName, ItemsPut
-from app.batches.transitions import apply_batch_action, check_batch_guards
+from app.batches.schemas import BatchItemPublic, BatchPublic, BatchStepName
+from app.batches.transitions import apply_batch_step, check_batch_guards
 from app.batches.workflow import (
     INITIAL_BATCH_STATE,
     BatchActor,
@@ -38,19 +38,11 @@ from app.core.errors import (
     FieldError,
     Forbidden,
     NotFound,
-    ValidationFailed,
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
-from app.core.outbox import record_event
 from app.reference.models import Call
-
-
-class QuotaExceeded(AppError):
-    status = 422
-    code = "quota_exceeded"
-    title = Text("超出推荐名额", "Over the recommender's quota")
 
 
 class BatchEmpty(AppError):
@@ -100,18 +92,6 @@ def load_visible_batch(session: Session, principal: Principal, batch_id: str) ->
     return batch
 
 
-def _event(session: Session, type: str, batch: Batch, now: datetime, actor_id: str, **data: Any) -> None:
-    record_event(
-        session,
-        type,
-        batch,
-        now=now,
-        actor_id=actor_id,
-        recommender_id=batch.recommender_id,
-        data={"call_id": batch.call_id, "state": batch.state, **data},
-    )
-
-
 def create_batch(session: Session, principal: Principal, call_id: str, now: datetime) -> Batch:
     if not principal.is_recommender_reviewer:
         require_role(principal, Role.reviewer)
@@ -142,113 +122,8 @@ def create_batch(session: Session, principal: Principal, call_id: str, now: date
     )
     session.add(batch)
     session.flush()
-    _event(session, "batch.created", batch, now, principal.user_id)
+    record_batch_event(session, "batch.created", batch, now, principal.user_id)
     return batch
-
-
-def items_of(
-    session: Session, batch_id: str, principal: Principal | None = None
-) -> list[tuple[BatchItem, Application]]:
-    """The ranked items; with ``principal``, only those it may see (the office does not see, on a
-    list it returned, the applications the recommender put on it since)."""
-    query = (
-        sa.select(BatchItem, Application)
-        .join(Application, col(Application.id) == col(BatchItem.application_id))
-        .where(col(BatchItem.batch_id) == batch_id)
-        .order_by(col(BatchItem.rank))
-    )
-    if principal is not None:
-        query = query.where(visibility_filter(principal))
-    rows = session.execute(query).all()
-    return [(r[0], r[1]) for r in rows]
-
-
-def set_items(
-    session: Session, principal: Principal, batch: Batch, body: ItemsPut, version: int, now: datetime
-) -> None:
-    """Replace the ranked list: ranks 1..n, each a recommended application of this recommender and call."""
-    step = check_batch_guards(session, principal, batch, "set_items", now=now)
-    errors: list[FieldError] = []
-    seen_ranks: set[int] = set()
-    seen_apps: set[str] = set()
-    n = len(body.items)
-    for i, item in enumerate(body.items):
-        if item.rank in seen_ranks:
-            errors.append(FieldError(f"/items/{i}/rank", "duplicate_rank", Text("排名重复", "Duplicate rank")))
-        elif item.rank > n:
-            errors.append(
-                FieldError(
-                    f"/items/{i}/rank",
-                    "rank_gap",
-                    Text("排名须为 1 至 {n} 连续编号", "Ranks must run 1 to {n} without gaps"),
-                    (("n", n),),
-                )
-            )
-        seen_ranks.add(item.rank)
-        if item.application_id in seen_apps:
-            errors.append(
-                FieldError(
-                    f"/items/{i}/application_id",
-                    "duplicate_application",
-                    Text("同一申请重复列入", "The application is listed twice"),
-                )
-            )
-        seen_apps.add(item.application_id)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    call = session.get(Call, batch.call_id)
-    assert call is not None
-    if call.quota_per_recommender is not None and n > call.quota_per_recommender:
-        raise QuotaExceeded(
-            Text("推荐数量 {n} 超出名额 {quota}", "{n} applications exceed the quota of {quota}"),
-            n=n,
-            quota=call.quota_per_recommender,
-            extra={"quota": call.quota_per_recommender},
-            errors=[FieldError("/items", "quota_exceeded", Text("超出推荐名额", "Over the quota"))],
-        )
-    ids = [item.application_id for item in body.items]
-    visible = (
-        {
-            a.id: a
-            for a in session.execute(
-                sa.select(Application).where(col(Application.id).in_(ids), visibility_filter(principal))
-            ).scalars()
-        }
-        if ids
-        else {}
-    )
-    for item in body.items:
-        application = visible.get(item.application_id)
-        if application is None or application.recommender_id != batch.recommender_id:
-            raise NotFound()
-    for i, item in enumerate(body.items):
-        application = visible[item.application_id]
-        if application.call_id != batch.call_id:
-            errors.append(
-                FieldError(
-                    f"/items/{i}/application_id",
-                    "other_call",
-                    Text("该申请属于另一征集批次", "The application belongs to another call"),
-                )
-            )
-        elif application.state != State.recommended:
-            errors.append(
-                FieldError(
-                    f"/items/{i}/application_id",
-                    "not_recommended",
-                    Text("仅可列入“已推荐”状态的申请", "Only recommended applications can be listed"),
-                )
-            )
-    if errors:
-        raise ValidationFailed(errors=errors)
-    apply_batch_action(session, principal, batch, step, version=version, now=now)
-    session.execute(sa.delete(BatchItem).where(col(BatchItem.batch_id) == batch.id))
-    if body.items:
-        session.execute(
-            sa.insert(BatchItem),
-            [{"batch_id": batch.id, "application_id": item.application_id, "rank": item.rank} for item in body.items],
-        )
-    _event(session, "batch.items_set", batch, now, principal.user_id, item_count=n)
 
 
 def transition(
@@ -265,10 +140,10 @@ def transition(
         submit(session, principal, batch, version, now, signers)
     elif action == "acknowledge":
         step = check_batch_guards(session, principal, batch, action, now=now, comment=comment)
-        apply_batch_action(
+        apply_batch_step(
             session, principal, batch, step, version=version, now=now, comment=comment, acknowledged_at=now
         )
-        _event(session, "batch.acknowledged", batch, now, principal.user_id)
+        record_batch_event(session, "batch.acknowledged", batch, now, principal.user_id)
     else:
         return_batch(session, principal, batch, comment, version, now)
 
@@ -282,7 +157,7 @@ def submit(
     assert call is not None
     # The batch first, before its items are read: a concurrent submission loses here (412) rather than
     # finding the applications the winner has just submitted; a refusal below rolls this back.
-    apply_batch_action(session, principal, batch, step, version=version, now=now, submitted_at=now, return_comment=None)
+    apply_batch_step(session, principal, batch, step, version=version, now=now, submitted_at=now, return_comment=None)
     rows = items_of(session, batch.id)
     if not rows:
         raise BatchEmpty(
@@ -330,9 +205,9 @@ def submit(
             ],
         )
     for _, application in rows:
-        apply_action(session, principal, application, "batch_submitted", version=application.version, now=now)
+        take_step(session, principal, application, "batch_submitted", version=application.version, now=now)
     receipt = issue_receipt(session, batch, call, rows, now, signers)
-    _event(
+    record_batch_event(
         session,
         "batch.submitted",
         batch,
@@ -349,12 +224,10 @@ def return_batch(
 ) -> None:
     """The office returns a submitted list (退回) before the deadline; its applications go back to recommended."""
     step = check_batch_guards(session, principal, batch, "return", now=now, comment=comment)
-    apply_batch_action(
-        session, principal, batch, step, version=version, now=now, comment=comment, return_comment=comment
-    )
+    apply_batch_step(session, principal, batch, step, version=version, now=now, comment=comment, return_comment=comment)
     for _, application in items_of(session, batch.id):
         if application.state == State.submitted:
-            apply_action(
+            take_step(
                 session,
                 principal,
                 application,
@@ -363,7 +236,7 @@ def return_batch(
                 now=now,
                 comment=comment,
             )
-    _event(session, "batch.returned", batch, now, principal.user_id)
+    record_batch_event(session, "batch.returned", batch, now, principal.user_id)
 
 
 def allowed_actions(principal: Principal, batch: Batch) -> list[str]:

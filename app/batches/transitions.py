@@ -1,6 +1,12 @@
-"""Taking a step of the recommended list's workflow (app.batches.workflow): its guards in the table's
-order, then the compare-and-set that moves the list on and its line in the history."""
+"""The checks of the recommended list's guards (``app.batches.workflow``), and taking a step of that
+table through the one engine (``app.workflow.engine``): its guards in the table's order, then the
+compare-and-set that moves the list on and its line in the history.
 
+A new rule is one ``BatchGuard`` member on the rows it concerns and one check here, in ``CHECKS``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -8,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal, require_role
-from app.batches.models import Batch, BatchState, BatchTransition
+from app.batches.models import Batch, BatchTransition
 from app.batches.workflow import BatchActor, BatchGuard, BatchStep, batch_step
-from app.core.clock import BEIJING
-from app.core.concurrency import compare_and_set
-from app.core.errors import DeadlinePassed, Forbidden, InvalidTransition
+from app.core.errors import Forbidden
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
 from app.reference.models import Call
+from app.workflow import engine
+from app.workflow.deadline import refuse_late
 
 
 def require_owner(principal: Principal, batch: Batch) -> None:
@@ -27,39 +33,46 @@ def require_owner(principal: Principal, batch: Batch) -> None:
         )
 
 
-def _refuse_actor(principal: Principal, batch: Batch, step: BatchStep) -> None:
-    if step.actor is BatchActor.owner:
-        require_owner(principal, batch)
+@dataclass(frozen=True, slots=True)
+class BatchAttempt:
+    """A caller's attempt at one step of one list, with the values the step's guards read."""
+
+    session: Session
+    principal: Principal
+    batch: Batch
+    step: BatchStep
+    now: datetime
+    comment: str | None = None
+
+
+def _refuse_actor(a: BatchAttempt) -> None:
+    if BatchActor.owner in a.step.actors:
+        require_owner(a.principal, a.batch)
     else:
-        require_role(principal, Role.office)
+        require_role(a.principal, Role.office)
 
 
-def _refuse_state(batch: Batch, step: BatchStep) -> None:
-    if BatchState(batch.state) in step.sources:
-        return
-    if step.refusal is not None:
-        raise InvalidTransition(step.refusal, extra={"state": batch.state})
-    raise InvalidTransition(
-        Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}"),
-        action=step.action,
-        state=batch.state,
-        extra={"state": batch.state},
-    )
+def _refuse_state(a: BatchAttempt) -> None:
+    engine.refuse_state(a.step, a.batch.state)
 
 
-def _refuse_late(session: Session, batch: Batch, now: datetime) -> None:
-    call = session.get(Call, batch.call_id)
+def _refuse_no_comment(a: BatchAttempt) -> None:
+    if not a.comment:
+        raise invalid("/comment", "required", Text("退回须填写意见", "A comment is required to return"))
+
+
+def _refuse_late(a: BatchAttempt) -> None:
+    call = a.session.get(Call, a.batch.call_id)
     assert call is not None
-    if now > call.deadline:
-        shown = call.deadline.astimezone(BEIJING)
-        raise DeadlinePassed(
-            Text(
-                "已超过截止时间（北京时间 {deadline}），逾期不予受理",
-                "The deadline passed ({deadline} Beijing time); late submissions are not accepted",
-            ),
-            deadline=shown.strftime("%Y-%m-%d %H:%M:%S"),
-            extra={"deadline": shown.isoformat()},
-        )
+    refuse_late(a.now, call.deadline)
+
+
+CHECKS: dict[BatchGuard, Callable[[BatchAttempt], None]] = {
+    BatchGuard.actor: _refuse_actor,
+    BatchGuard.state: _refuse_state,
+    BatchGuard.comment: _refuse_no_comment,
+    BatchGuard.deadline: _refuse_late,
+}
 
 
 def check_batch_guards(
@@ -67,19 +80,13 @@ def check_batch_guards(
 ) -> BatchStep:
     """The step ``action`` takes, once its guards (in the table's order) let the caller take it now."""
     step = batch_step(action)
-    for guard in step.guards:
-        if guard is BatchGuard.actor:
-            _refuse_actor(principal, batch, step)
-        elif guard is BatchGuard.state:
-            _refuse_state(batch, step)
-        elif guard is BatchGuard.comment and not comment:
-            raise invalid("/comment", "required", Text("退回须填写意见", "A comment is required to return"))
-        elif guard is BatchGuard.deadline:
-            _refuse_late(session, batch, now)
+    if step is None:
+        raise engine.refuse_unknown(action, batch.state)
+    engine.run_guards(step, CHECKS, BatchAttempt(session, principal, batch, step, now, comment))
     return step
 
 
-def apply_batch_action(
+def apply_batch_step(
     session: Session,
     principal: Principal,
     batch: Batch,
@@ -90,22 +97,21 @@ def apply_batch_action(
     comment: str | None = None,
     **values: Any,
 ) -> None:
-    """Apply a step whose guards passed: a compare-and-set on ``version`` and, when the state moves, a line
-    in the list's history. The only place a list's state changes."""
-    if step.target is None:
-        compare_and_set(session, batch, version, updated_at=now, **values)
-        return
-    source = batch.state
-    compare_and_set(session, batch, version, state=step.target, updated_at=now, **values)
-    session.add(
-        BatchTransition(
-            id=new_id("btr"),
-            batch_id=batch.id,
-            action=step.action,
-            from_state=source,
-            to_state=step.target,
-            actor_id=principal.user_id,
-            comment=comment,
-            at=now,
+    """Apply a step whose guards passed (``app.workflow.engine.apply_step``): a compare-and-set on
+    ``version`` and, when the state moves, a line in the list's history."""
+
+    def moved(source: str, target: str) -> None:
+        session.add(
+            BatchTransition(
+                id=new_id("btr"),
+                batch_id=batch.id,
+                action=step.action,
+                from_state=source,
+                to_state=target,
+                actor_id=principal.user_id,
+                comment=comment,
+                at=now,
+            )
         )
-    )
+
+    engine.apply_step(session, batch, step, source=batch.state, version=version, now=now, moved=moved, **values)

@@ -1,15 +1,16 @@
 """The recommended list's workflow as data: (state, action) → next state, who may take it, its guards.
 
-Pure: no FastAPI, no database. ``app.batches.service.apply_batch_action`` runs a step's guards in the
-order listed here and applies it with a compare-and-set on ``version``; nothing else assigns a list's
-``state``. ``allowed_actions`` comes from the same table.
+Pure: no FastAPI, no database. The one engine (``app.workflow.engine``) runs a step's guards in the
+order listed here (their checks: ``app.batches.transitions``) and applies it with a compare-and-set on
+``version``; nothing else assigns a list's ``state``. ``allowed_actions`` comes from the same table.
 """
 
-from dataclasses import dataclass
+from collections.abc import Set
 from enum import StrEnum
 
 from app.batches.models import EDITABLE_BATCH_STATES, BatchState
 from app.core.i18n import Text
+from app.workflow import engine
 
 
 class BatchActor(StrEnum):
@@ -26,19 +27,23 @@ class BatchGuard(StrEnum):
     deadline = "deadline"  # 409 deadline_passed after the call's deadline
 
 
-@dataclass(frozen=True, slots=True)
-class BatchStep:
-    action: str
-    sources: frozenset[BatchState]
-    target: BatchState | None  # None: the list changes but keeps its state
-    actor: BatchActor
-    guards: tuple[BatchGuard, ...]
-    refusal: Text | None = None  # detail of the 409 when the state does not allow the step
+BatchStep = engine.Step[BatchState, BatchActor, BatchGuard]
+
+
+def _step(
+    action: str,
+    sources: frozenset[BatchState],
+    target: BatchState | None,
+    actor: BatchActor,
+    guards: tuple[BatchGuard, ...],
+    refusal: Text | None = None,
+) -> BatchStep:
+    return engine.Step(action, sources, target, frozenset({actor}), guards, refusal)
 
 
 INITIAL_BATCH_STATE = BatchState.open
 BATCH_STEPS: tuple[BatchStep, ...] = (
-    BatchStep(
+    _step(
         "set_items",
         EDITABLE_BATCH_STATES,
         None,
@@ -46,21 +51,21 @@ BATCH_STEPS: tuple[BatchStep, ...] = (
         (BatchGuard.actor, BatchGuard.state),
         refusal=Text("推荐清单已报送，仅在未报送或被退回时可修改", "The list can change only while open or returned"),
     ),
-    BatchStep(
+    _step(
         "submit",
         EDITABLE_BATCH_STATES,
         BatchState.submitted,
         BatchActor.owner,
         (BatchGuard.actor, BatchGuard.state, BatchGuard.deadline),
     ),
-    BatchStep(
+    _step(
         "acknowledge",
         frozenset({BatchState.submitted}),
         BatchState.acknowledged,
         BatchActor.office,
         (BatchGuard.actor, BatchGuard.state),
     ),
-    BatchStep(
+    _step(
         "return",
         frozenset({BatchState.submitted}),
         BatchState.returned,
@@ -71,11 +76,10 @@ BATCH_STEPS: tuple[BatchStep, ...] = (
 _BY_ACTION = {s.action: s for s in BATCH_STEPS}
 
 
-def batch_step(action: str) -> BatchStep:
-    return _BY_ACTION[action]
+def batch_step(action: str) -> BatchStep | None:
+    return _BY_ACTION.get(action)
 
 
-def available_batch_actions(state: str, actors: set[BatchActor]) -> list[str]:
+def available_batch_actions(state: str, actors: Set[BatchActor]) -> list[str]:
     """Actions of the table open from ``state`` to a caller acting as any of ``actors``."""
-    current = BatchState(state)
-    return [s.action for s in BATCH_STEPS if current in s.sources and s.actor in actors]
+    return engine.available(BATCH_STEPS, state, actors)

@@ -64,11 +64,11 @@ async def test_editing_a_frozen_application_is_refused(app: FastAPI, client: htt
         json={"title": "偷偷改名"},
         headers={**cast.applicant.headers, "If-Match": flow.etag},
     )
-    assert r.status_code == 409 and r.json()["code"] == "invalid_state"
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state_transition"
     d = await client.delete(
         f"/api/v1/applications/{flow.id}", headers={**cast.applicant.headers, "If-Match": flow.etag}
     )
-    assert d.status_code == 409 and d.json()["code"] == "invalid_state"
+    assert d.status_code == 409 and d.json()["code"] == "invalid_state_transition"
 
 
 async def test_concurrent_recommend_exactly_one_wins(app: FastAPI, client: httpx.AsyncClient) -> None:

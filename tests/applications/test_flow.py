@@ -195,7 +195,7 @@ async def test_paper_sign_off_pages_stay_out_of_the_content_digest(app: FastAPI,
         files={"file": ("补充.pdf", MINIMAL_PDF + b"%x", "application/pdf")},
         data={"kind": "evidence"},
     )
-    assert other.status_code == 409 and other.json()["code"] == "invalid_state"
+    assert other.status_code == 409 and other.json()["code"] == "invalid_state_transition"
     await flow.get(cast.applicant)
     assert (await flow.act("recall")).status_code == 200
     again = (await flow.act("submit")).json()["content_digest"]

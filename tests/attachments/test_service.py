@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi import FastAPI
 
+from app.applications.attached import attachment_belongs, attachment_digests, missing_required_kinds
 from app.attachments.blobstore import FileSystemBlobStore, new_key
 from app.attachments.models import Attachment
-from app.attachments.queries import attachment_belongs, attachment_digests, missing_required_kinds
 from app.attachments.sniff import sanitize_filename
 from app.attachments.sweep import sweep_storage
 from app.core.settings import Settings

@@ -58,10 +58,10 @@ async def test_a_page_no_sign_off_rests_on_can_be_removed_during_sign_off(
     # The page a current sign-off rests on stays; so does the content (the form scan).
     in_use = await client.delete(f"/api/v1/attachments/{used['id']}", headers=c.applicant.headers)
     assert in_use.status_code == 409, in_use.text
-    assert in_use.json()["code"] == "invalid_state" and in_use.json()["reason"] == "page_of_current_sign_off"
+    assert in_use.json()["code"] == "invalid_state_transition" and in_use.json()["reason"] == "page_of_current_sign_off"
     assert in_use.json()["endorsement_id"] == paper.json()["id"]
     content = await client.delete(f"/api/v1/attachments/{scan}", headers=c.applicant.headers)
-    assert content.status_code == 409 and content.json()["code"] == "invalid_state"
+    assert content.status_code == 409 and content.json()["code"] == "invalid_state_transition"
     # Only those who may add attachments may remove them; others do not see it at all.
     signatory = await client.delete(f"/api/v1/attachments/{mistaken['id']}", headers=c.guarantor_signatory.headers)
     assert signatory.status_code == 403, signatory.text

@@ -237,9 +237,9 @@ async def test_frozen_application_refuses_uploads_and_deletes(
     for state in ("provincial_review", "recommended", "submitted", "withdrawn"):
         set_state(app, world.application_id, state)
         refused = await upload(client, world, files.pdf(pages=2))
-        assert refused.status_code == 409 and refused.json()["code"] == "invalid_state"
+        assert refused.status_code == 409 and refused.json()["code"] == "invalid_state_transition"
         deleted = await client.delete(f"/api/v1/attachments/{created['id']}", headers=world.applicant.headers)
-        assert deleted.status_code == 409 and deleted.json()["code"] == "invalid_state"
+        assert deleted.status_code == 409 and deleted.json()["code"] == "invalid_state_transition"
     set_state(app, world.application_id, "returned")
     assert (await upload(client, world, files.pdf(pages=2))).status_code == 201
     assert len(rows(app)) == 2
@@ -496,7 +496,7 @@ async def test_paper_sign_off_pages_arrive_during_sign_off(
     page = await upload(client, world, files.pdf(pages=2), filename="保证单位盖章页.pdf", kind="paper_endorsement")
     assert page.status_code == 201, page.text
     other = await upload(client, world, files.pdf(pages=3), kind="evidence")
-    assert other.status_code == 409 and other.json()["code"] == "invalid_state"
+    assert other.status_code == 409 and other.json()["code"] == "invalid_state_transition"
     # The kind sent first: refused before the file is read.
     big = files.BigPdf(4 * 1024 * 1024, chunk=64 * 1024)
     body = files.Counting(files.multipart("b0undary", [("kind", "evidence")], "big.pdf", big.chunks()))

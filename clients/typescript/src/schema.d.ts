@@ -7708,7 +7708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description invalid_state */
+            /** @description invalid_state_transition */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7942,7 +7942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description invalid_state */
+            /** @description invalid_state_transition */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8218,7 +8218,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description invalid_state, attachment_limit_reached, idempotency_in_flight */
+            /** @description invalid_state_transition, attachment_limit_reached, idempotency_in_flight */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -9769,7 +9769,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description invalid_state */
+            /** @description invalid_state_transition */
             409: {
                 headers: {
                     [name: string]: unknown;

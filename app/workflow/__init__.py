@@ -1,0 +1,1 @@
+"""The one workflow engine every state table runs on (applications, recommended lists)."""
