@@ -146,13 +146,14 @@ def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
         named by a stamp read now; rendered from the application read again when not stored yet."""
         with database.reader() as s:
             stamp = render_stamp(s.connection(), submitted, fonts)
-            content = kept(stamp) or cached(store, stamp)
+            # not kept at hand: the list's forms, read once each, would push out the ones printed lately
+            content = kept(stamp) or cached(store, stamp, at_hand=False)
             if content is None:
                 application = s.get(Application, submitted.id)
                 assert application is not None and application.content_digest is not None
                 stamp = render_stamp(s.connection(), application, fonts)
                 content = render_form(printed_form(gather(s, application)), fonts)
-                keep(store, stamp, content)
+                keep(store, stamp, content, at_hand=False)
             return content, stamp
 
     return Renderers(list_pdf, list_xlsx, form_pdf)

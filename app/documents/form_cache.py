@@ -253,18 +253,21 @@ def kept(digest: str) -> bytes | None:
     return KEPT_FORMS.get(digest)
 
 
-def cached(store: BlobStore, digest: str) -> bytes | None:
-    """A stored form, from the store (and kept at hand from now on); None if not rendered yet."""
+def cached(store: BlobStore, digest: str, *, at_hand: bool = True) -> bytes | None:
+    """A stored form, from the store (and kept at hand from now on unless not ``at_hand``: a package reads
+    every form of a list once); None if not rendered yet."""
     key = digest[:32]
     if not store.exists(key):
         return None
     content = b"".join(store.read(key))
-    KEPT_FORMS.keep(digest, content)
+    if at_hand:
+        KEPT_FORMS.keep(digest, content)
     return content
 
 
-def keep(store: BlobStore, digest: str, content: bytes) -> None:
-    """Store a rendered form durably; two processes storing the same form write the same bytes."""
+def keep(store: BlobStore, digest: str, content: bytes, *, at_hand: bool = True) -> None:
+    """Store a rendered form durably (kept at hand too, unless not ``at_hand``); two processes storing the
+    same form write the same bytes."""
     temp = store.temp_dir / f"form-{secrets.token_hex(8)}.tmp"  # not *.part: the attachment sweep leaves it
     try:
         with temp.open("wb") as fh:
@@ -274,4 +277,5 @@ def keep(store: BlobStore, digest: str, content: bytes) -> None:
         store.put(temp, digest[:32])
     finally:
         temp.unlink(missing_ok=True)
-    KEPT_FORMS.keep(digest, content)
+    if at_hand:
+        KEPT_FORMS.keep(digest, content)
