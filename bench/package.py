@@ -2,8 +2,9 @@
 attachments each (1 MiB each by default: ~1.5 GB), streamed by a uvicorn server.
 
 Reported: MB/s of the download ÷ the blob store's own read MB/s (every attachment read through
-``FileSystemBlobStore.read`` in this process, the same files just before), target ≥ 0.5; the server's
-RSS growth during each download (target < 64 MiB); the time to the first byte of the body (target < 1 s).
+``FileSystemBlobStore.read`` in this process, the same files just before; the best of three), target
+≥ 0.5; the server's RSS growth during each download (target < 64 MiB); the time to the first byte of the
+body (target < 1 s).
 The first download of a list computes each attachment's SM3 and CRC-32 and renders each 申请书; both are
 kept, so a later download (and a resumed one) only copies: the target is read on the later downloads
 (two are timed; the better is the ratio, both are printed), and the first is reported beside it.
@@ -173,7 +174,8 @@ def run(
             cold = _download(base, built, pid, digest=True)  # its rate is the server's hashing and rendering
             database = make_database(settings)
             try:
-                store_mbps = _store_read_mbps(settings.storage_dir, database)
+                # the best of three: a read slowed by other work on the machine would flatter the ratio
+                store_mbps = max(_store_read_mbps(settings.storage_dir, database) for _ in range(3))
             finally:
                 database.dispose()
             warm = _download(base, built, pid)
