@@ -117,8 +117,10 @@ class PackageNotAvailable(NotFound):
 _SHEETS: BoundedLru[str, bytes] = BoundedLru(64)
 
 
-def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
-    """The bag's documents, each read on a short read transaction of its own when the stream reaches it."""
+def _renderers(request: Request, batch_id: str) -> Renderers:
+    """The bag's documents, each read on a short read transaction of its own when the stream reaches it.
+    The fonts are looked up when a document needs them, not before the first bytes (loading them takes a
+    second or more the first time in a process)."""
     database, store = request.app.state.database, form_store_of(request.app)
 
     def list_pdf() -> bytes:
@@ -144,6 +146,7 @@ def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
     def form_pdf(submitted: Application) -> tuple[bytes, str]:
         """The stored form of the application as the request read it (frozen: its content does not move),
         named by a stamp read now; rendered from the application read again when not stored yet."""
+        fonts = _fonts(request)
         with database.reader() as s:
             stamp = render_stamp(s.connection(), submitted, fonts)
             # not kept at hand: the list's forms, read once each, would push out the ones printed lately
@@ -168,7 +171,7 @@ def package_stream(
     request: Request, facts: PackageFacts, batch_id: str, start: int = 0, end: int | None = None, sizing: bool = False
 ) -> Generator[Piece, None, int]:
     """The ZIP's bytes (see ``stream_zip``); ``facts.known`` carries what one pass learnt to the next."""
-    render = _renderers(request, batch_id, _fonts(request))
+    render = _renderers(request, batch_id)
     when = facts.submitted_at.astimezone(BEIJING).replace(tzinfo=None)
     total = yield from stream_zip(
         members(facts, render, blob_store_of(request.app), checksum_store_of(request.app)),
