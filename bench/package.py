@@ -2,25 +2,33 @@
 attachments each (1 MiB each by default: ~1.5 GB), streamed by a uvicorn server.
 
 Reported: MB/s of the download ÷ the blob store's own read MB/s (every attachment read through
-``FileSystemBlobStore.read`` in this process, the same files just before), target ≥ 0.5; the server's
-RSS growth during the download (target < 64 MiB); the time to the first byte of the body (target < 1 s).
+``FileSystemBlobStore.read`` in this process, the same files just before; the best of three), target
+≥ 0.5; the server's RSS growth during each download (target < 64 MiB); the time to the first byte of the
+body (target < 1 s).
 The first download of a list computes each attachment's SM3 and CRC-32 and renders each 申请书; both are
-kept, so a later download (and a resumed one) only copies: the target is read on that second download,
-and the first is reported beside it.
+kept, so a later download (and a resumed one) only copies: the target is read on the later downloads
+(two are timed; the better is the ratio, both are printed), and the first is reported beside it.
 
-    .venv/bin/python -m bench.package [--applications 300] [--attachments 5] [--mib 1]
+The client is the standard library's, reading into one reused 1 MiB buffer: it keeps up with the server
+(a curl piped to a SHA-256 did not on a 2-core machine). Timed downloads are not hashed; the bytes of
+the first are, and a last, untimed download is hashed to check that every download gives the same bytes.
+``--preload-fonts`` prints one 申请书 before the first download: the fonts then loaded (once per process,
+for every PDF the server prints) are reported apart from the download's own growth.
+
+    .venv/bin/python -m bench.package [--applications 300] [--attachments 5] [--mib 1] [--preload-fonts]
 """
 
 import argparse
 import hashlib
+import http.client
+import json
 import os
-import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -34,7 +42,6 @@ from bench.batch_submit import _PDF, _submit, build_list
 from bench.common import server, server_pid
 
 MIB = 1024 * 1024
-_HASHER = ["openssl", "dgst", "-sha256", "-r"] if shutil.which("openssl") else ["sha256sum"]  # both print "<hex> …"
 
 
 def _fill(storage_dir: Path, database: Any, batch_id: str, mib: float) -> int:
@@ -72,17 +79,42 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def _first_byte(url: str, auth: str) -> float:
-    """Seconds from the request to the first byte of the body (not of the headers)."""
+def _fetch(url: str, auth: str, digest: bool) -> dict[str, Any]:
+    """GET the package with the standard library's client into one reused 1 MiB buffer (no copy kept, no
+    per-chunk Python work beyond the read): the body's length, seconds, time to its first byte and, when
+    ``digest``, its SHA-256 (computed as it arrives, so only on a download that is not timed for rate)."""
+    parts = urlsplit(url)
     name, value = auth.split(": ", 1)
+    buffer = memoryview(bytearray(MIB))
+    hasher = hashlib.sha256() if digest else None
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=600)
     start = time.perf_counter()
-    with httpx.stream("GET", url, headers={name: value}, timeout=600) as r:
-        for _ in r.iter_raw():
-            return time.perf_counter() - start
-    raise RuntimeError("an empty body")
+    try:
+        connection.request("GET", parts.path, headers={name: value})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"package.zip: {response.status}")
+        first = response.read1(MIB)  # returns as soon as any of the body is there
+        first_byte = time.perf_counter() - start
+        size = len(first)
+        if hasher is not None:
+            hasher.update(first)
+        while read := response.readinto(buffer):
+            size += read
+            if hasher is not None:
+                hasher.update(buffer[:read])
+        elapsed = time.perf_counter() - start
+    finally:
+        connection.close()
+    return {
+        "bytes": size,
+        "seconds": elapsed,
+        "first_byte_s": first_byte,
+        "sha256": hasher.hexdigest() if hasher is not None else None,
+    }
 
 
-def _download(base: str, built: dict[str, Any], pid: int) -> dict[str, Any]:
+def _download(base: str, built: dict[str, Any], pid: int, digest: bool = False) -> dict[str, Any]:
     before, peak, stop = _rss(pid), [0], threading.Event()
 
     def sample() -> None:
@@ -92,32 +124,37 @@ def _download(base: str, built: dict[str, Any], pid: int) -> dict[str, Any]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    # curl as the client (a Python client is slower than the server at these rates), the body piped to
-    # OpenSSL's SHA-256 (coreutils' sha256sum, ~350 MB/s of CPU here, was slower than the server).
     url = f"{base}/api/v1/batches/{built['batch_id']}/package.zip"
-    auth = f"Authorization: Bearer {built['reviewer_key']}"
-    fmt = "%{stderr}%{time_total} %{size_download} %{http_code}"
-    curl = subprocess.Popen(["curl", "-sS", "-H", auth, "-w", fmt, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    digest = subprocess.run(_HASHER, stdin=curl.stdout, capture_output=True, check=True).stdout.split()[0]
-    assert curl.stderr is not None
-    total_s, size_s, code = curl.stderr.read().decode().split()
-    curl.wait()
-    if code != "200":
-        raise RuntimeError(f"package.zip: {code}")
-    elapsed, size = float(total_s), int(size_s)
-    stop.set()
-    sampler.join()
+    try:
+        got = _fetch(url, f"Authorization: Bearer {built['reviewer_key']}", digest)
+    finally:
+        stop.set()
+        sampler.join()
     return {
-        "bytes": size,
-        "seconds": round(elapsed, 3),
-        "mb_per_s": round(size / MIB / elapsed, 1),
-        "first_byte_s": round(_first_byte(url, auth), 3),
-        "rss_growth_mib": round((peak[0] - before) / MIB, 1),
-        "sha256": digest.decode(),
+        "bytes": got["bytes"],
+        "seconds": round(got["seconds"], 3),
+        "mb_per_s": round(got["bytes"] / MIB / got["seconds"], 1),
+        "first_byte_s": round(got["first_byte_s"], 3),
+        "rss_before_mib": round(before / MIB, 1),
+        "rss_growth_mib": round((max(peak[0], _rss(pid)) - before) / MIB, 1),
+        "sha256": got["sha256"],
     }
 
 
-def run(applications: int = 300, attachments: int = 5, mib: float = 1.0, url: str | None = None) -> dict[str, Any]:
+def _print_form(http: httpx.Client, built: dict[str, Any], pid: int) -> float:
+    """The server's RSS growth (MiB) from printing one 申请书: the fonts, loaded once per process."""
+    before = _rss(pid)
+    r = http.get(
+        f"/api/v1/applications/{built['application_ids'][0]}/form.pdf",
+        headers={"Authorization": f"Bearer {built['reviewer_key']}"},
+    )
+    r.raise_for_status()
+    return round((_rss(pid) - before) / MIB, 1)
+
+
+def run(
+    applications: int = 300, attachments: int = 5, mib: float = 1.0, url: str | None = None, preload_fonts: bool = False
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="smps-bench-") as tmp:
         database_url = url or f"sqlite:///{tmp}/bench.db"
         settings = Settings(database_url=database_url, storage_dir=Path(tmp) / "files")
@@ -132,15 +169,21 @@ def run(applications: int = 300, attachments: int = 5, mib: float = 1.0, url: st
         with server("app.asgi:app", env, workers=1) as base, httpx.Client(base_url=base, timeout=600) as http:
             _submit(http, built)
             pid = server_pid(base)
-            cold = _download(base, built, pid)
+            started = round(_rss(pid) / MIB, 1)
+            fonts = _print_form(http, built, pid) if preload_fonts else None
+            cold = _download(base, built, pid, digest=True)  # its rate is the server's hashing and rendering
             database = make_database(settings)
             try:
-                store_mbps = _store_read_mbps(settings.storage_dir, database)
+                # the best of three: a read slowed by other work on the machine would flatter the ratio
+                store_mbps = max(_store_read_mbps(settings.storage_dir, database) for _ in range(3))
             finally:
                 database.dispose()
             warm = _download(base, built, pid)
-        if warm["sha256"] != cold["sha256"]:
+            again = _download(base, built, pid)
+            check = _download(base, built, pid, digest=True)  # the bytes, on a download not timed for rate
+        if check["sha256"] != cold["sha256"]:
             raise RuntimeError("two downloads of the same list differ")
+        best = max((warm, again), key=lambda d: d["mb_per_s"])
         return {
             "benchmark": "package",
             "backend": "postgresql" if database_url.startswith("postgresql") else "sqlite",
@@ -149,11 +192,16 @@ def run(applications: int = 300, attachments: int = 5, mib: float = 1.0, url: st
             "attachment_mib": mib,
             "payload_attachment_bytes": payload,
             "store_read_mb_per_s": round(store_mbps, 1),
+            "server_rss_at_start_mib": started,
+            "one_form_printed_rss_growth_mib": fonts,
             "first": cold,
             "second": warm,
-            "ratio": round(warm["mb_per_s"] / store_mbps, 3),
+            "third": again,
+            "ratio": round(best["mb_per_s"] / store_mbps, 3),
+            "ratio_second": round(warm["mb_per_s"] / store_mbps, 3),
             "ratio_first": round(cold["mb_per_s"] / store_mbps, 3),
             "cpu_count": os.cpu_count(),
+            "load_average": os.getloadavg(),
         }
 
 
@@ -164,17 +212,31 @@ def main() -> None:
     parser.add_argument("--applications", type=int, default=300)
     parser.add_argument("--attachments", type=int, default=5)
     parser.add_argument("--mib", type=float, default=1.0, help="size of each attachment")
+    parser.add_argument(
+        "--preload-fonts",
+        action="store_true",
+        help="print one 申请书 before the first download, so its RSS growth leaves out the fonts (reported apart)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     args = parser.parse_args()
-    r = run(args.applications, args.attachments, args.mib)
-    for name in ("first", "second"):
+    r = run(args.applications, args.attachments, args.mib, preload_fonts=args.preload_fonts)
+    if args.json:
+        print(json.dumps(r, ensure_ascii=False, indent=2))
+        return
+    print(f"server RSS at start {r['server_rss_at_start_mib']} MiB", end="")
+    if r["one_form_printed_rss_growth_mib"] is not None:
+        print(f"; printing one 申请书 first (fonts) +{r['one_form_printed_rss_growth_mib']} MiB", end="")
+    print()
+    for name in ("first", "second", "third"):
         f = r[name]
         print(
             f"{name} download: {f['bytes'] / MIB:.0f} MiB in {f['seconds']} s = {f['mb_per_s']} MiB/s, first byte "
             f"{f['first_byte_s']} s, server RSS growth {f['rss_growth_mib']} MiB"
         )
     print(
-        f"blob store read {r['store_read_mb_per_s']} MiB/s; second download ÷ store read = {r['ratio']} "
-        f"(target ≥ 0.5), first ÷ store read = {r['ratio_first']}"
+        f"blob store read {r['store_read_mb_per_s']} MiB/s; later download ÷ store read = {r['ratio']} "
+        f"(the better of two; target ≥ 0.5; second alone {r['ratio_second']}), first ÷ store read = "
+        f"{r['ratio_first']}; load average {' '.join(f'{x:.2f}' for x in r['load_average'])} on {r['cpu_count']} CPUs"
     )
 
 

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import contextvars
 import ctypes
+import hashlib
 from collections.abc import AsyncIterator, Generator, Iterator
 from functools import cache
 from typing import Annotated
@@ -112,8 +113,14 @@ class PackageNotAvailable(NotFound):
     title = Text("推荐清单尚未报送，没有电子版", "The list has not been submitted: there is no electronic copy")
 
 
-def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
-    """The bag's documents, each read on a short read transaction of its own when the stream reaches it."""
+# The bag's workbook by a digest of what it prints (tens of KiB each)
+_SHEETS: BoundedLru[str, bytes] = BoundedLru(64)
+
+
+def _renderers(request: Request, batch_id: str) -> Renderers:
+    """The bag's documents, each read on a short read transaction of its own when the stream reaches it.
+    The fonts are looked up when a document needs them, not before the first bytes (loading them takes a
+    second or more the first time in a process)."""
     database, files = request.app.state.database, form_files(request.app)
 
     def list_pdf() -> bytes:
@@ -127,18 +134,30 @@ def _renderers(request: Request, batch_id: str, fonts: FormFonts) -> Renderers:
             batch = s.get(Batch, batch_id)
             assert batch is not None
             title, rows = _rows(s, batch, None)  # type: ignore[arg-type]  # None: the whole list as submitted
-            return sheets.fixed_times(sheets.to_xlsx(title, rows, _footer(s, batch)), batch.submitted_at)
+            footer = _footer(s, batch)
+        # the workbook follows from what it prints: made again only when that changed
+        key = hashlib.sha256(repr((title, rows, footer, batch.submitted_at)).encode()).hexdigest()
+        content = _SHEETS.get(key)
+        if content is None:
+            content = sheets.fixed_times(sheets.to_xlsx(title, rows, footer), batch.submitted_at)
+            _SHEETS.put(key, content)
+        return content
 
-    def form_pdf(application_id: str) -> bytes:
+    def form_pdf(submitted: Application) -> tuple[bytes, str]:
+        """The stored form of the application as the request read it (frozen: its content does not move),
+        named by a stamp read now; rendered from the application read again when not stored yet."""
+        fonts = _fonts(request)
         with database.reader() as s:
-            application = s.get(Application, application_id)
-            assert application is not None and application.content_digest is not None
-            stamp = files.render_stamp(s.connection(), application, fonts)
-            content = files.kept(stamp) or files.cached(stamp)
+            stamp = files.render_stamp(s.connection(), submitted, fonts)
+            # not kept at hand: the list's forms, read once each, would push out the ones printed lately
+            content = files.kept(stamp) or files.cached(stamp, at_hand=False)
             if content is None:
+                application = s.get(Application, submitted.id)
+                assert application is not None and application.content_digest is not None
+                stamp = files.render_stamp(s.connection(), application, fonts)
                 content = render_form(printed_form(gather(s, application)), fonts)
-                files.keep(stamp, content)
-            return content
+                files.keep(stamp, content, at_hand=False)
+            return content, stamp
 
     return Renderers(list_pdf, list_xlsx, form_pdf)
 
@@ -152,7 +171,7 @@ def package_stream(
     request: Request, facts: PackageFacts, batch_id: str, start: int = 0, end: int | None = None, sizing: bool = False
 ) -> Generator[Piece, None, int]:
     """The ZIP's bytes (see ``stream_zip``); ``facts.known`` carries what one pass learnt to the next."""
-    render = _renderers(request, batch_id, _fonts(request))
+    render = _renderers(request, batch_id)
     when = facts.submitted_at.astimezone(BEIJING).replace(tzinfo=None)
     total = yield from stream_zip(
         members(facts, render, blob_store_of(request.app), checksum_store_of(request.app)),

@@ -196,17 +196,20 @@ class FormFiles:
         """A stored form this process has at hand (no file opened, no request to the bucket)."""
         return self.at_hand.get(digest)
 
-    def cached(self, digest: str) -> bytes | None:
-        """A stored form, from the store (and kept at hand from now on); None if not rendered yet."""
+    def cached(self, digest: str, *, at_hand: bool = True) -> bytes | None:
+        """A stored form, from the store (and kept at hand from now on unless not ``at_hand``: a package
+        reads every form of a list once); None if not rendered yet."""
         key = digest[:32]
         if not self.store.exists(key):
             return None
         content = b"".join(self.store.read(key))
-        self.at_hand.keep(digest, content)
+        if at_hand:
+            self.at_hand.keep(digest, content)
         return content
 
-    def keep(self, digest: str, content: bytes) -> None:
-        """Store a rendered form durably; two processes storing the same form write the same bytes."""
+    def keep(self, digest: str, content: bytes, *, at_hand: bool = True) -> None:
+        """Store a rendered form durably (kept at hand too, unless not ``at_hand``); two processes storing
+        the same form write the same bytes."""
         temp = self.store.temp_dir / f"form-{secrets.token_hex(8)}.tmp"  # not *.part: the sweep leaves it
         try:
             with temp.open("wb") as fh:
@@ -216,7 +219,8 @@ class FormFiles:
             self.store.put(temp, digest[:32])
         finally:
             temp.unlink(missing_ok=True)
-        self.at_hand.keep(digest, content)
+        if at_hand:
+            self.at_hand.keep(digest, content)
 
     def parties_of(self, application_id: str, row: Any) -> Parties:
         """(content digest, party ids) from a row of ``PARTIES``; kept when the application is frozen:

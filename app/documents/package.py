@@ -30,7 +30,7 @@ from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStor
 from app.attachments.models import Attachment
 from app.batches.models import Batch, Receipt
 from app.documents.bag import Payload, bag_info, bagit_txt, manifest, readme
-from app.documents.zipstream import UNKNOWN, Digests, Member, Piece
+from app.documents.zipstream import UNKNOWN, Digests, Member, Piece, digests_of
 from app.organizations.models import Organization
 from app.readpath.bounded import BoundedLru
 from app.reference.labels import ATTACHMENT_KINDS
@@ -38,6 +38,9 @@ from app.reference.models import Call
 
 CHECKSUMS = "checksums"
 _KEPT: BoundedLru[str, Digests] = BoundedLru(100_000)  # ~200 bytes each: 20 MB at most
+# The digests of each stored 申请书 by its stamp and size (a stamp names one file forever): a later
+# download sends the form without hashing it again.
+_FORM_SUMS: BoundedLru[tuple[str, int], Digests] = BoundedLru(100_000)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|%]+")
 
 
@@ -190,7 +193,17 @@ class Renderers:
 
     list_pdf: Callable[[], bytes]
     list_xlsx: Callable[[], bytes]
-    form_pdf: Callable[[str], bytes]  # by application id
+    form_pdf: Callable[[Application], tuple[bytes, str]]  # the 申请书 and its stamp
+
+
+def _form(render: Renderers, application: Application) -> tuple[bytes, Digests]:
+    """An application's 申请书 and its digests, computed once per stamp."""
+    content, stamp = render.form_pdf(application)
+    digests = _FORM_SUMS.get((stamp, len(content)))
+    if digests is None:
+        digests = digests_of(content)
+        _FORM_SUMS.put((stamp, len(content)), digests)
+    return content, digests
 
 
 def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: BlobStore) -> Iterator[Member]:
@@ -211,7 +224,7 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
 
         return done
 
-    def data(path: str, produce: Callable[[], bytes]) -> Member:
+    def data(path: str, produce: Callable[[], bytes | tuple[bytes, Digests]]) -> Member:
         size, digests = facts.known.get(f"data/{path}", (None, None))
         return Member(f"{root}/data/{path}", size, digests, produce=produce, done=[track(f"data/{path}")])
 
@@ -231,7 +244,7 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
             kind = safe_name(ATTACHMENT_KINDS.get(att.kind, att.kind))
             name = unique(safe_name(att.filename, 120), taken_in(taken, kind))
             placed.append((att, f"{kind}/{name}"))
-        yield data(f"{folder}/申请书.pdf", lambda a=application.id: render.form_pdf(a))  # type: ignore[misc]
+        yield data(f"{folder}/申请书.pdf", lambda a=application: _form(render, a))  # type: ignore[misc]
         body = application_json(application, [(a, f"data/{folder}/{p}") for a, p in placed])
         yield data(f"{folder}/application.json", lambda b=body: b)  # type: ignore[misc]
         for att, path in placed:

@@ -88,7 +88,7 @@ class Member:
     name: str
     size: int | None = None  # None until produced
     digests: Digests | None = None
-    produce: Callable[[], bytes] | None = None
+    produce: Callable[[], "bytes | tuple[bytes, Digests]"] | None = None  # with its digests when known
     read: Callable[[int], Iterator[Piece]] | None = None
     learned: Callable[[Digests], None] | None = None  # told the digests once they are computed
     sha256: str | None = None  # stored already (an attachment's): not computed again
@@ -96,8 +96,9 @@ class Member:
 
     def bytes_now(self) -> bytes:
         assert self.produce is not None
-        data = self.produce()
-        self.size, self.digests = len(data), digests_of(data)
+        made = self.produce()
+        data, digests = made if isinstance(made, tuple) else (made, None)
+        self.size, self.digests = len(data), digests or digests_of(data)
         return data
 
 
@@ -145,6 +146,43 @@ def _dos(when: datetime) -> tuple[int, int]:
     )
 
 
+def _made(member: Member, out: _Out, sizing: bool) -> Iterator[Piece]:
+    """A document's bytes: made when reached, unless its size and digests are known and none is wanted."""
+    if member.digests is not None and member.size is not None and not out.wants(member.size):
+        out.skip(member.size)
+        return
+    yield from out.flush()  # what was gathered goes out before a slow render
+    data = member.bytes_now()
+    for i in range(0, len(data), CHUNK):
+        yield from out.put(data[i : i + CHUNK])
+
+
+def _stored(member: Member, out: _Out, sizing: bool) -> Iterator[Piece]:
+    """A stored file's bytes: skipped when sizing or not wanted, read from where the range starts when
+    its digests are known, else read whole and hashed as it goes."""
+    assert member.read is not None and member.size is not None
+    if sizing or (member.digests is not None and not out.wants(member.size)):
+        out.skip(member.size)
+    elif member.digests is not None:
+        skipped = max(out.start - out.pos, 0)
+        out.skip(skipped)
+        for chunk in member.read(skipped):
+            yield from out.put(chunk)
+            if out.finished():
+                break
+    else:
+        hasher, read = Hasher(member.sha256), 0
+        for chunk in member.read(0):
+            hasher.update(chunk)
+            read += len(chunk)
+            yield from out.put(chunk)
+        if read != member.size:
+            raise OSError(f"{member.name}: {read} bytes stored, {member.size} expected")
+        member.digests = hasher.digests()
+        if member.learned is not None:
+            member.learned(member.digests)
+
+
 def stream_zip(
     members: Iterable[Member],
     when: datetime,
@@ -166,36 +204,7 @@ def stream_zip(
         yield from out.put(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, FLAGS, 0, mtime, mdate, 0, 0, 0, len(name), 0))
         yield from out.put(name)
         offset = out.pos - 30 - len(name)
-        if member.produce is not None:
-            if member.digests is not None and member.size is not None and not out.wants(member.size):
-                out.skip(member.size)
-            else:
-                yield from out.flush()  # what was gathered goes out before a slow render
-                data = member.bytes_now()
-                for i in range(0, len(data), CHUNK):
-                    yield from out.put(data[i : i + CHUNK])
-        else:
-            assert member.read is not None and member.size is not None
-            if sizing or (member.digests is not None and not out.wants(member.size)):
-                out.skip(member.size)
-            elif member.digests is not None:
-                skipped = max(out.start - out.pos, 0)
-                out.skip(skipped)
-                for chunk in member.read(skipped):
-                    yield from out.put(chunk)
-                    if out.finished():
-                        break
-            else:
-                hasher, read = Hasher(member.sha256), 0
-                for chunk in member.read(0):
-                    hasher.update(chunk)
-                    read += len(chunk)
-                    yield from out.put(chunk)
-                if read != member.size:
-                    raise OSError(f"{member.name}: {read} bytes stored, {member.size} expected")
-                member.digests = hasher.digests()
-                if member.learned is not None:
-                    member.learned(member.digests)
+        yield from (_made if member.produce is not None else _stored)(member, out, sizing)
         size = member.size or 0
         if size >= MAX32:
             raise ValueError(f"{member.name}: a member of 4 GiB or more")

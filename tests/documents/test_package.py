@@ -9,16 +9,20 @@ import bagit
 import httpx
 import orjson
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi import FastAPI
 
+from app.applications.models import Application
 from app.attachments.blobstore import FileSystemBlobStore, S3BlobStore
 from app.batches import receipts
 from app.cli import main
 from app.core.settings import Settings
 from app.documents import package as package_module
 from app.documents.package import checksum_store_of
+from app.documents.zipstream import digests_of
 from app.main import create_app
+from app.organizations.models import Organization
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow
 from tests.attachments.test_s3 import s3_endpoint, s3_settings  # noqa: F401 — the moto server's fixtures
 from tests.batches.helpers import act, cast_for, open_batch, put_items
@@ -295,3 +299,32 @@ async def test_a_later_download_states_its_length_and_gives_the_same_bytes(
     )
     assert tail.status_code == 206 and tail.content == first.content[100:]
     assert tail.headers["content-range"] == f"bytes 100-{len(first.content) - 1}/{len(first.content)}"
+
+
+async def test_a_later_download_hashes_no_stored_form_again_and_remakes_the_workbook_only_when_it_changed(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form's digests are kept by its stamp; the workbook is kept by what it prints, so it follows a change."""
+    cast, batch_id = await submitted(app, client)
+    url = f"/api/v1/batches/{batch_id}/package.zip"
+    first = await client.get(url, headers=cast.reviewer.headers)
+    hashed: list[int] = []
+
+    def counted(data: bytes) -> Any:
+        hashed.append(len(data))
+        return digests_of(data)
+
+    monkeypatch.setattr(package_module, "digests_of", counted)
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.content == first.content and hashed == []  # both 申请书 sent as stored, not hashed again
+    with app.state.database.transaction() as session:
+        application = session.execute(sa.select(Application).limit(1)).scalar_one()
+        unit = session.get(Organization, application.undertaking_org_id)
+        assert unit is not None
+        unit.name = "更名后的承担单位"
+    renamed = await client.get(url, headers=cast.reviewer.headers)
+    assert renamed.status_code == 200 and renamed.content != first.content
+    with zipfile.ZipFile(io.BytesIO(renamed.content)) as zf:
+        (sheet,) = [n for n in zf.namelist() if n.endswith("推荐清单.xlsx")]
+        with zipfile.ZipFile(io.BytesIO(zf.read(sheet))) as xlsx:
+            assert any("更名后的承担单位" in xlsx.read(n).decode() for n in xlsx.namelist() if n.endswith(".xml"))
