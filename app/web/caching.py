@@ -3,16 +3,14 @@
 A response to a caller who sent credentials is theirs alone, and its body may depend on who they are
 (what they may see, ``allowed_actions``): ``Cache-Control: private, no-cache`` (unless the route said
 otherwise) and ``Vary: Authorization``, so a browser that keeps it revalidates it, with the caller's
-credentials, before showing it again. The ETags of such bodies name the caller's representation
-(``app.core.deps.etag``), so a revalidation with another caller's tag is never answered 304. The token
-endpoint's answers are never stored (``no-store``, RFC 6749 §5.1). Pure ASGI: one header scan per
-response."""
+credentials, before showing it again (a route that answers by itself sends ``app.core.caching.PRIVATE``).
+The ETags of such bodies name the caller's representation (``app.core.deps.etag``), so a revalidation
+with another caller's tag is never answered 304. The token endpoint's answers are never stored
+(``no-store``, RFC 6749 §5.1). Pure ASGI: one header scan per response."""
 
 from typing import Any
 
 TOKEN_PATHS = ("/api/v1/auth/token", "/api/v1/auth/revoke")
-# What a route whose body depends on the caller sends itself (the lean reads, which skip nothing here).
-PRIVATE = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 
 
 class CacheHeaders:
