@@ -239,6 +239,15 @@ def _on_self(node: ast.Attribute) -> bool:
     return isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
 
 
+def _attribute_by_name(node: ast.AST) -> str | None:
+    """The attribute ``getattr(x, "_name")`` (or ``hasattr``, ``setattr``, ``delattr``) names."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) > 1:
+        name = node.args[1]
+        if node.func.id in ("getattr", "hasattr", "setattr", "delattr") and isinstance(name, ast.Constant):
+            return str(name.value)
+    return None
+
+
 def library_private_uses(source: str, path: Path, own: set[str]) -> list[str]:
     """``path:line: name`` for each private name of a library that ``source`` imports or reads."""
     where = path.relative_to(ROOT_DIR)
@@ -256,6 +265,8 @@ def library_private_uses(source: str, path: Path, own: set[str]) -> list[str]:
             hits += [f"{where}:{node.lineno}: {name}" for name in names]
         elif isinstance(node, ast.Attribute) and private(node.attr) and node.attr not in own and not _on_self(node):
             hits.append(f"{where}:{node.lineno}: .{node.attr}")
+        elif (name := _attribute_by_name(node)) is not None and private(name) and name not in own:
+            hits.append(f"{where}:{node.lineno}: {name!r}")
     return hits
 
 
@@ -277,6 +288,7 @@ def test_only_the_fast_paths_reach_into_libraries() -> None:
         "from httpx import _config",
         "transport._pool = pool",
         "formats = workbook._date_formats",
+        'read = hasattr(request, "_body")',
     ],
 )
 def test_the_walk_sees_every_reach_into_a_library(source: str) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import Database
 from app.core.errors import PreconditionFailed, PreconditionRequired
+from app.core.fast.libraries import body_received
 from app.core.i18n import Text
 from app.core.route_facts import BODYLESS, streams_own_body
 from app.core.settings import Settings
@@ -56,13 +57,9 @@ def writes(request: Request) -> bool:
     return not getattr(request.scope.get("endpoint"), _READS_ONLY, False)
 
 
-def _body_received(request: Request) -> bool:
-    return hasattr(request, "_body") or bool(getattr(request, "_stream_consumed", False))
-
-
 async def _receive_body(request: Request) -> None:
     """Rule 2: the body in full before the gate (free when FastAPI has read it for a body parameter)."""
-    if _body_received(request):
+    if body_received(request):
         return
     # The body limits (app.web.limits) bound what is read here, unless the route reads its own body.
     if request.method in BODYLESS or streams_own_body(request.scope):

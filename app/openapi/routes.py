@@ -1,8 +1,9 @@
-"""The one amender of what routes declare about themselves (``app.core.route_facts``): it walks
-``app.routes``, takes each route's facts out of its operations in the document and writes what they mean:
-the response headers (``ETag``, ``Application-ETag``, ``Location``, a file's ``Content-Disposition``),
-the OpenAPI links from a creating operation to the routes that take its id, and 413 ``payload_too_large`` where the body limits apply
-(every operation with a body, except those that stream their own)."""
+"""The one amender of what routes declare about themselves (``app.core.route_facts``). It walks
+``app.routes``, takes each route's facts out of its operations in the document and writes what they
+mean: the response headers (``ETag``, ``Application-ETag``, ``Location``, a file's
+``Content-Disposition``, ``Retry-After`` on a 503), the OpenAPI links from a creating operation to the
+routes that take its id, and 413 ``payload_too_large`` where the body limits apply (every operation
+with a body, except those that stream their own)."""
 
 from typing import Any
 
