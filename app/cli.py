@@ -17,8 +17,8 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from app.core.serving import WireLimits
     from app.core.settings import Settings
+    from app.web.serving import WireLimits
 
 # Command groups kept in their own packages: name → "module:attribute", imported when used.
 LAZY_COMMANDS = {
@@ -98,7 +98,7 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
         from app.worker import start_worker_thread
 
         start_worker_thread(_settings())
-    from app.core.serving import WIRE_ENVIRONMENT, HeaderCappedHttpToolsProtocol
+    from app.web.serving import WIRE_ENVIRONMENT, HeaderCappedHttpToolsProtocol
 
     settings = _settings()
     # The worker processes read their wire limits from the environment they inherit.
@@ -129,7 +129,7 @@ def _wire_limits(settings: "Settings") -> "WireLimits":
     """The wire limits of `smps serve`; open connections kept within the process's file descriptors."""
     import resource
 
-    from app.core.serving import WireLimits
+    from app.web.serving import WireLimits
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
@@ -271,7 +271,7 @@ def demo(output: Path) -> None:
 @main.command(help="Write the OpenAPI document (default openapi/openapi.json).")
 @click.option("--output", type=click.Path(path_type=Path), default=Path("openapi/openapi.json"), show_default=True)
 def openapi(output: Path) -> None:
-    from app.openapi_doc import render
+    from app.main import render_openapi as render
 
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(render())

@@ -7,45 +7,48 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 
-from app.accounts.principal import user_of_credential
+from app.accounts.principal import authenticate, user_of_credential
 from app.applications.router import router as applications_router
 from app.attachments.blobstore import blob_store_of
 from app.batches.startup import make_development_keys, receipt_key_problems
-from app.core import cors, docs_pages, production
 from app.core import migrate as migrations
-from app.core.caching import CacheHeaders
 from app.core.clock import Clock, system_clock
 from app.core.db import make_database
-from app.core.errors import ServiceUnavailable, install_error_handlers, problem_responses
+from app.core.errors import ServiceUnavailable, problem_responses
 from app.core.fast.routes import hoist
 from app.core.i18n import Text
-from app.core.idempotency import IdempotencyMiddleware
-from app.core.idempotency import add_to_openapi as add_idempotency_to_openapi
-from app.core.index import router as index_router
-from app.core.limits import LimitRequestBodies
-from app.core.limits import add_to_openapi as add_body_limits_to_openapi
-from app.core.logging import RequestIdMiddleware, configure_logging, flush_logs
 from app.core.merge_patch import document_patches
-from app.core.middleware import RejectNulInUrl, install_method_not_allowed
-from app.core.openapi import add_problems_to_openapi
-from app.core.openapi import add_to_openapi as add_service_to_openapi
+from app.core.route_facts import facts
 from app.core.settings import Settings
-from app.core.version import service_version
 from app.documents.font_report import Readiness, fonts_readiness
 from app.documents.router import router as documents_router
 from app.events.event_schemas import document_events
 from app.events.webhook_doc import document_webhooks
 from app.metrics.multiprocess import worker_exits
 from app.metrics.router import install as install_metrics
-from app.openapi_doc import document_stored_shapes
+from app.openapi.document import add_problems_to_openapi
+from app.openapi.document import add_to_openapi as add_service_to_openapi
+from app.openapi.routes import add_route_facts_to_openapi
+from app.openapi.stored_shapes import document_stored_shapes
+from app.openapi.web_shell import add_idempotency_to_openapi
 from app.portal_assets import router as portal_router
 from app.readpath import install as install_read_path
 from app.reference.seed import seed_reference_data
 from app.routers import ROUTERS
+from app.web import cors, docs_pages, production
+from app.web.caching import CacheHeaders
+from app.web.idempotency import IdempotencyMiddleware
+from app.web.index import router as index_router
+from app.web.limits import LimitRequestBodies
+from app.web.logging import RequestIdMiddleware, configure_logging, flush_logs
+from app.web.middleware import RejectNulInUrl, install_method_not_allowed
+from app.web.problems import install_error_handlers
+from app.web.version import service_version
 
 SERVICE_VERSION = service_version()
 
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     docs_pages.install(app)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.authenticate = authenticate  # how app.auth's dependencies resolve a credential
     app.state.database = make_database(settings)
     install_read_path(app)  # the hot reads' door and what they keep in memory (app/readpath)
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +107,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(RejectNulInUrl)  # innermost: the routes see a HEAD as a GET
     # Inside the request id, so replays carry one too.
     app.add_middleware(IdempotencyMiddleware, resolve_user=user_of_credential)
-    app.add_middleware(LimitRequestBodies, settings=settings)  # before idempotency reads a body to hash it
+    app.add_middleware(
+        LimitRequestBodies, settings=settings, routes=app.routes
+    )  # before idempotency reads a body to hash it
     metrics = install_metrics(app)
     app.add_middleware(RequestIdMiddleware, observer=metrics)
     app.add_middleware(CacheHeaders)  # outside the replays, which are the caller's too
@@ -122,7 +128,13 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         """The process is alive, and which release of the service it runs."""
         return {"status": "ok", "version": SERVICE_VERSION}
 
-    @app.get("/readyz", tags=["health"], operation_id="get_readiness", responses=problem_responses(ServiceUnavailable))
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        operation_id="get_readiness",
+        responses=problem_responses(ServiceUnavailable),
+        openapi_extra=facts(retry_after=True),
+    )
     def readyz(request: Request) -> Readiness:
         """The database answers and the storage directory is writable (else 503). Also which faces print
         form.pdf and receipt.pdf and whether they cover what the documents print: without a Chinese face
@@ -151,8 +163,15 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     hoist(app, documents_router, "get_application_form_pdf")
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
-    add_body_limits_to_openapi(app)
+    add_route_facts_to_openapi(app)
     add_service_to_openapi(
         app, described=[document_events, document_webhooks, document_stored_shapes, document_patches]
     )
     return app
+
+
+def render_openapi() -> bytes:
+    """The committed OpenAPI document (openapi/openapi.json), rendered the same way by `smps openapi` and
+    by the drift test."""
+    app = create_app(Settings(database_url="sqlite://"))
+    return orjson.dumps(app.openapi(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"

@@ -281,9 +281,9 @@ def start_worker_thread(settings: Settings) -> threading.Event:
 )
 @click.option("--once", is_flag=True, help="Do one pass and exit (for a scheduler).")
 def worker(once: bool) -> None:
-    from app.core.logging import configure_logging
     from app.core.migrate import require_migrated
     from app.main import preflight
+    from app.web.logging import configure_logging
 
     settings = Settings()
     preflight(settings, "worker", before_writing=lambda: require_migrated(settings))

@@ -1,4 +1,4 @@
-"""Builds app/documents/fontfiles/SmpsMarks.ttf: the decision marks ■ □ drawn as plain squares.
+"""Builds app/fonts/fontfiles/SmpsMarks.ttf: the decision marks ■ □ drawn as plain squares.
 
 The form ticks its choices with ■ and □; a machine whose only Chinese font lacks them (Droid Sans
 Fallback) still prints them from this font, which ships with the service. Run once when the glyphs
@@ -51,4 +51,4 @@ def build(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    build(Path(__file__).resolve().parent.parent / "app" / "documents" / "fontfiles" / "SmpsMarks.ttf")
+    build(Path(__file__).resolve().parent.parent / "app" / "fonts" / "fontfiles" / "SmpsMarks.ttf")

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from app.core.migrate import alembic_config
-from app.openapi_doc import render
+from app.main import render_openapi as render
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from tests.conftest import ROOT_DIR
 

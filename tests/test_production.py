@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.batches.keystore import FileKeyStore
-from app.core import production as startup
-from app.core.production import legacy_key
-from app.core.settings import Settings
+from app.core.settings import Settings, legacy_key
 from app.main import PRODUCTION_CHECKS
+from app.web import production as startup
 from tests.conftest import ROOT_DIR
 
 

@@ -1,23 +1,13 @@
 """Users, their credentials (bearer tokens, API keys) and failed-login records."""
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.auth.caller import Role as Role  # the roles are the callers' (app.auth), named here with the users
 from app.core.types import json_column, utc_column
-
-
-class Role(StrEnum):
-    """A user's role: applicant (申报人), signatory (签章人), reviewer (推荐单位审核人), office (联席办), admin (管理员)."""
-
-    applicant = "applicant"
-    signatory = "signatory"
-    reviewer = "reviewer"
-    office = "office"
-    admin = "admin"
 
 
 def fold_username(username: str) -> str:

@@ -1,42 +1,39 @@
 """Who is calling: resolved once per request from a bearer token or an API key.
 
-Two functions work out a caller, for every path that needs one: ``resolve_credential`` (a bearer
+The caller itself (``Principal``, ``CurrentPrincipal``, ``require_role``) is ``app.auth``'s, named here
+too for the parts that use both; ``authenticate`` is what ``app.auth``'s dependencies call (``create_app``
+hands it to them). Two functions work out a caller, for every path that needs one: ``resolve_credential`` (a bearer
 token or an ``smps_`` API key, valid now) and ``load_principal`` (a user by id, for work done on a
 user's behalf later: webhook deliveries, resumed bulk uploads)."""
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import sqlalchemy as sa
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.models import AccessToken, ApiKey, Role, User
+from app.accounts.models import AccessToken, ApiKey, User
+from app.auth.caller import CurrentPrincipal as CurrentPrincipal
+from app.auth.caller import Principal as Principal
+from app.auth.caller import ReadingPrincipal as ReadingPrincipal
+from app.auth.caller import current_principal as current_principal
+from app.auth.caller import oauth2_scheme as oauth2_scheme
+from app.auth.caller import reading_principal as reading_principal
+from app.auth.caller import require_role as require_role
 from app.core.clock import as_utc
 from app.core.db import Database, UTCDateTime
-from app.core.deps import DbSession, Now, writes
-from app.core.errors import Forbidden, NotAuthenticated
+from app.core.errors import NotAuthenticated
 from app.core.fast.select import DirectSelect, Executor
 from app.core.i18n import Text
 from app.core.security import API_KEY_PREFIX, secret_hash
 from app.organizations.models import Organization
-from app.reference.labels import ROLES, label_list
 
 T = TypeVar("T")
 log = logging.getLogger("smps")
-
-oauth2_scheme = OAuth2PasswordBearer(
-    tokenUrl="/api/v1/auth/token",
-    auto_error=False,
-    description="A bearer token from `POST /api/v1/auth/token`, or an API key (`smps_…`) sent the same way: "
-    "`Authorization: Bearer smps_…`.",
-)
 
 # Last use of an API key is recorded at most this often, so reads stay reads.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -47,29 +44,6 @@ def key_use_due(last_used: datetime | None, now: datetime) -> bool:
     return last_used is None or now - as_utc(last_used) > _LAST_USED_GRANULARITY
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    user_id: str
-    username: str
-    display_name: str
-    organization_id: str
-    province_code: str
-    recommender_kind: str | None
-    roles: frozenset[str]
-    api_key_id: str | None = None
-
-    def has(self, role: Role) -> bool:
-        return role.value in self.roles
-
-    @property
-    def is_admin(self) -> bool:
-        return Role.admin.value in self.roles
-
-    @property
-    def is_recommender_reviewer(self) -> bool:
-        return Role.reviewer.value in self.roles and self.recommender_kind is not None
-
-
 def _unauthenticated() -> NotAuthenticated:
     return NotAuthenticated(
         Text(
@@ -78,31 +52,6 @@ def _unauthenticated() -> NotAuthenticated:
         ),
         headers={"WWW-Authenticate": "Bearer"},
     )
-
-
-def current_principal(
-    request: Request,
-    session: DbSession,
-    now: Now,
-    credential: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal:
-    database = request.app.state.database
-    principal = authenticate(session.connection(), database, credential, now, read_only=not writes(request))
-    request.state.user_id = principal.user_id  # for the request's log line
-    return principal
-
-
-def reading_principal(
-    request: Request, now: Now, credential: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
-    """The caller, resolved in a short read of its own, for a route that streams its body: the body is
-    read and checked after authentication and before the write gate (``app.core.deps``), so no
-    transaction is held while it arrives (an API key's use is recorded by ``record_key_use``)."""
-    database = request.app.state.database
-    with database.reader() as session:
-        principal = authenticate(session.connection(), database, credential, now, read_only=True)
-    request.state.user_id = principal.user_id  # for the request's log line
-    return principal
 
 
 _USER_COLUMNS = (
@@ -253,21 +202,3 @@ async def read_on_loop(database: Database, read: Callable[[Executor, RecordUse],
     finally:
         for use in uses:
             await anyio.to_thread.run_sync(record_key_use, *use)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-# For the routes that stream their bodies (``reading_principal``).
-ReadingPrincipal = Annotated[Principal, Depends(reading_principal)]
-
-
-def require_role(principal: Principal, *roles: Role) -> None:
-    """403 naming the missing role unless the caller has one of ``roles``."""
-    if not any(principal.has(r) for r in roles):
-        names = Text(
-            label_list({r.value: ROLES.get(r.value, r.value) for r in roles}), " | ".join(r.value for r in roles)
-        )
-        raise Forbidden(
-            Text("需要以下角色之一：{roles}", "Requires one of the roles: {roles}"),
-            roles=names,
-            extra={"required_roles": [r.value for r in roles]},
-        )

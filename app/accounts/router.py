@@ -36,12 +36,16 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.fetch_page import fetch_page
 from app.core.merge_patch import refuse_nulls
-from app.core.pagination import Keyset, Page, PageSize, PageToken
+from app.core.pagination import Keyset, Page, PageSize, PageToken, fetch_page
+from app.core.route_facts import IdFrom, facts
 from app.core.security import hash_password
 from app.organizations.models import Organization, RecommenderKind
 
+# Path parameters that take the id create_user answers with (an OpenAPI link from it).
+USER_ID = IdFrom("create_user", "user_id")
+# Path parameters that take the id create_api_key answers with (an OpenAPI link from it).
+KEY_ID = IdFrom("create_api_key", "key_id")
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 # What a user may change of their own account without being an admin.
@@ -176,6 +180,7 @@ def list_api_keys(
     "/api-keys/{key_id}",
     tags=["auth"],
     operation_id="revoke_api_key",
+    openapi_extra=facts(id_from=KEY_ID),
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(NotFound)},
 )
@@ -227,6 +232,7 @@ def list_users(
     "/users",
     tags=["users"],
     operation_id="create_user",
+    openapi_extra=facts(etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
     responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
@@ -255,6 +261,7 @@ def create_user(
     "/users/{user_id}",
     tags=["users"],
     operation_id="update_user",
+    openapi_extra=facts(etag=True, id_from=USER_ID),
     response_model=UserPublic,
     responses={
         **AUTH,

@@ -53,8 +53,11 @@ from app.core.errors import (
 from app.core.fast.routes import lean_route
 from app.core.i18n import Text, localized, negotiate
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.route_facts import IdFrom, facts
 from app.reference.models import Call
 
+# Path parameters that take the id create_application answers with (an OpenAPI link from it).
+APPLICATION_ID = IdFrom("create_application", "application_id")
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
 NEWEST_FIRST = Keyset((col(Application.created_at), col(Application.id)), descending=True)
@@ -135,6 +138,7 @@ def list_applications(
 @router.post(
     "",
     operation_id="create_application",
+    openapi_extra=facts(etag=True, location=True),
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationPublic,
     responses=WRITE,
@@ -164,7 +168,9 @@ router.add_api_route(
     operation_id="get_application",
     response_model=ApplicationPublic,
     responses={**READ, 304: {"description": "Not modified: `If-None-Match` names the current ETag"}},
-    openapi_extra={"parameters": [if_none_match_parameter("the application as the caller sees it")]},
+    openapi_extra=facts(
+        etag=True, id_from=APPLICATION_ID, parameters=[if_none_match_parameter("the application as the caller sees it")]
+    ),
     route_class_override=lean_route(lean_get_application),
 )
 
@@ -174,7 +180,7 @@ router.add_api_route(
     operation_id="update_application",
     response_model=ApplicationPublic,
     responses={**WRITE, **problem_responses(InvalidTransition, MalformedJson, UnsupportedMediaType)},
-    openapi_extra=merge_patch.request_body(ApplicationUpdate),
+    openapi_extra=facts(etag=True, id_from=APPLICATION_ID, **merge_patch.request_body(ApplicationUpdate)),
 )
 def update_application(
     patch: merge_patch.MergePatch,
@@ -197,6 +203,7 @@ def update_application(
 @router.delete(
     "/{application_id}",
     operation_id="delete_application",
+    openapi_extra=facts(id_from=APPLICATION_ID),
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**WRITE, **problem_responses(InvalidTransition)},
 )
@@ -210,7 +217,11 @@ def delete_application(
 
 
 @router.get(
-    "/{application_id}/validation", operation_id="validate_application", response_model=ValidationReport, responses=READ
+    "/{application_id}/validation",
+    operation_id="validate_application",
+    openapi_extra=facts(id_from=APPLICATION_ID),
+    response_model=ValidationReport,
+    responses=READ,
 )
 def validate_application(
     application: VisibleApplication, session: DbSession, request: Request, response: Response, now: Now
@@ -234,6 +245,7 @@ def validate_application(
 @router.get(
     "/{application_id}/transitions",
     operation_id="list_application_transitions",
+    openapi_extra=facts(id_from=APPLICATION_ID),
     response_model=Page[TransitionPublic],
     responses=READ,
 )
@@ -250,6 +262,7 @@ def list_transitions(application: VisibleApplication, session: DbSession) -> Pag
 @router.post(
     "/{application_id}/transitions",
     operation_id="transition_application",
+    openapi_extra=facts(etag=True, id_from=APPLICATION_ID),
     response_model=ApplicationPublic,
     responses=ACT,
 )
@@ -275,6 +288,7 @@ def _endorsement_public(e: Endorsement) -> EndorsementPublic:
 @router.get(
     "/{application_id}/endorsements",
     operation_id="list_endorsements",
+    openapi_extra=facts(id_from=APPLICATION_ID),
     response_model=list[EndorsementPublic],
     responses=READ,
 )
@@ -291,6 +305,7 @@ def list_endorsements(application: VisibleApplication, session: DbSession) -> li
 @router.post(
     "/{application_id}/endorsements",
     operation_id="create_endorsement",
+    openapi_extra=facts(etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=EndorsementPublic,
     responses=ACT,
@@ -314,6 +329,7 @@ def create_endorsement(
 @router.post(
     "/{application_id}/endorsements/{endorsement_id}/verification",
     operation_id="verify_paper_endorsement",
+    openapi_extra=facts(etag=True),
     response_model=EndorsementPublic,
     responses=ACT,
 )
@@ -348,6 +364,7 @@ def list_reviews(application: VisibleApplication, session: DbSession) -> Page[Re
 @router.post(
     "/{application_id}/reviews",
     operation_id="create_review",
+    openapi_extra=facts(etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewPublic,
     responses={**ACT, **problem_responses(guards.PaperEndorsementRejected)},
@@ -369,7 +386,11 @@ def create_review(
 
 
 @router.post(
-    "/{application_id}/outcome", operation_id="record_outcome", response_model=ApplicationPublic, responses=ACT
+    "/{application_id}/outcome",
+    operation_id="record_outcome",
+    openapi_extra=facts(etag=True),
+    response_model=ApplicationPublic,
+    responses=ACT,
 )
 def record_outcome(
     body: OutcomeRequest,

@@ -338,7 +338,7 @@ class ApplicationPublic(BaseModel):
         description="A recommender that entered the application for a unit; null when the unit did"
     )
     # Built from the store without re-validation (service.represent); the document names the request side's
-    # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.openapi_doc).
+    # shapes for these, which the stored content passed (STORED_SHAPES, applied by app.openapi.stored_shapes).
     domain: dict[str, Any] | None = Field(description="试点领域 the field of the pilot")
     recommender_id: str | None = Field(
         description="推荐单位 id of the recommender: a provincial market-supervision bureau or a member unit"

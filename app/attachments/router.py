@@ -32,7 +32,12 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.route_facts import IdFrom, facts
 
+# Path parameters that take the id upload_attachment answers with (an OpenAPI link from it).
+ATTACHMENT_ID = IdFrom("upload_attachment", "attachment_id")
+# Path parameters that take the id create_application answers with (an OpenAPI link from it).
+APPLICATION_ID = IdFrom("create_application", "application_id")
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 
@@ -78,7 +83,14 @@ UPLOAD_BODY = {
     operation_id="upload_attachment",
     status_code=status.HTTP_201_CREATED,
     response_model=AttachmentPublic,
-    openapi_extra={"requestBody": UPLOAD_BODY},
+    openapi_extra=facts(
+        etag=True,
+        application_etag=True,
+        location=True,
+        id_from=APPLICATION_ID,
+        streams_body=True,
+        requestBody=UPLOAD_BODY,
+    ),
     responses={
         200: {
             "model": AttachmentPublic,
@@ -146,6 +158,7 @@ async def upload_attachment(
 @router.get(
     "/applications/{application_id}/attachments",
     operation_id="list_attachments",
+    openapi_extra=facts(id_from=APPLICATION_ID),
     response_model=Page[AttachmentPublic],
     responses={**AUTH, **problem_responses(NotFound)},
 )
@@ -174,6 +187,7 @@ def list_attachments(
 @router.get(
     "/attachments/{attachment_id}",
     operation_id="get_attachment",
+    openapi_extra=facts(etag=True, id_from=ATTACHMENT_ID),
     response_model=AttachmentPublic,
     responses={**AUTH, **problem_responses(NotFound)},
 )
@@ -200,7 +214,7 @@ def get_attachment(
         **AUTH,
         **problem_responses(NotFound, RangeNotSatisfiable),
     },
-    openapi_extra={"parameters": [if_none_match_parameter("the file")]},
+    openapi_extra=facts(etag=True, file=True, id_from=ATTACHMENT_ID, parameters=[if_none_match_parameter("the file")]),
 )
 def download_attachment_content(
     attachment_id: AttachmentId, principal: CurrentPrincipal, session: DbSession, request: Request
@@ -242,6 +256,7 @@ def _none_match(header: str | None, etag: str) -> bool:
 @router.delete(
     "/attachments/{attachment_id}",
     operation_id="delete_attachment",
+    openapi_extra=facts(application_etag=True, id_from=ATTACHMENT_ID),
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses={

@@ -45,10 +45,15 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
-from app.core.production import legacy_key
-from app.documents.fonts import FontUnavailable, form_fonts
+from app.core.route_facts import IdFrom, facts
+from app.core.settings import legacy_key
+from app.fonts.faces import FontUnavailable, form_fonts
 from app.reference.models import Call
 
+# Path parameters that take the id create_call answers with (an OpenAPI link from it).
+CALL_ID = IdFrom("create_call", "call_id")
+# Path parameters that take the id create_batch answers with (an OpenAPI link from it).
+BATCH_ID = IdFrom("create_batch", "batch_id")
 router = APIRouter(prefix="/api/v1")
 TAGS: list[str | Any] = ["batches"]
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
@@ -88,6 +93,7 @@ def _respond(session: DbSession, principal: Principal, batch: Batch, response: R
 @router.post(
     "/batches",
     operation_id="create_batch",
+    openapi_extra=facts(etag=True, location=True),
     status_code=status.HTTP_201_CREATED,
     response_model=BatchPublic,
     tags=TAGS,
@@ -153,7 +159,14 @@ def list_batches(
     return Page(items=items, next_page_token=token)
 
 
-@router.get("/batches/{batch_id}", operation_id="get_batch", response_model=BatchPublic, tags=TAGS, responses=READ)
+@router.get(
+    "/batches/{batch_id}",
+    operation_id="get_batch",
+    openapi_extra=facts(etag=True, id_from=BATCH_ID),
+    response_model=BatchPublic,
+    tags=TAGS,
+    responses=READ,
+)
 def get_batch(batch: VisibleBatch, principal: CurrentPrincipal, session: DbSession, response: Response) -> BatchPublic:
     """One list with its ranked items, state, version (ETag) and what the caller may do next."""
     return _respond(session, principal, batch, response)
@@ -162,6 +175,7 @@ def get_batch(batch: VisibleBatch, principal: CurrentPrincipal, session: DbSessi
 @router.put(
     "/batches/{batch_id}/items",
     operation_id="set_batch_items",
+    openapi_extra=facts(etag=True, id_from=BATCH_ID),
     response_model=BatchPublic,
     tags=TAGS,
     responses={**WRITE, **problem_responses(QuotaExceeded)},
@@ -184,6 +198,7 @@ def set_batch_items(
 @router.get(
     "/batches/{batch_id}/transitions",
     operation_id="list_batch_transitions",
+    openapi_extra=facts(id_from=BATCH_ID),
     response_model=Page[BatchTransitionPublic],
     tags=TAGS,
     responses=READ,
@@ -203,6 +218,7 @@ def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[Batc
 @router.post(
     "/batches/{batch_id}/transitions",
     operation_id="transition_batch",
+    openapi_extra=facts(etag=True, id_from=BATCH_ID),
     response_model=BatchPublic,
     tags=TAGS,
     responses=ACT,
@@ -303,6 +319,7 @@ def list_receipt_keys(settings: AppSettings, response: Response) -> ReceiptKeys:
 @router.get(
     "/batches/{batch_id}/receipt.pdf",
     operation_id="get_batch_receipt_pdf",
+    openapi_extra=facts(file=True),
     response_class=Response,
     tags=TAGS,
     responses={
@@ -314,7 +331,7 @@ def list_receipt_keys(settings: AppSettings, response: Response) -> ReceiptKeys:
 def get_batch_receipt_pdf(batch: VisibleBatch, session: DbSession, settings: AppSettings, request: Request) -> Response:
     """The latest receipt as a printable 报送回执 (A4): the ranked list with digests, the signatures' key ids and a
     QR code with the tracking number, the receipt's digest and where to verify it."""
-    from app.documents.receipt_pdf import receipt_pdf
+    from app.batches.receipt_pdf import receipt_pdf
 
     receipt = service.latest_receipt(session, batch.id)
     if receipt is None:
@@ -329,6 +346,7 @@ def get_batch_receipt_pdf(batch: VisibleBatch, session: DbSession, settings: App
 @router.get(
     "/calls/{call_id}/summary",
     operation_id="get_call_summary",
+    openapi_extra=facts(id_from=CALL_ID),
     response_model=CallSubmissionSummary,
     tags=["reference"],
     responses=problem_responses(NotAuthenticated, Forbidden, NotFound, ValidationFailed),

@@ -1,5 +1,5 @@
 """What receipt signing needs at start-up: in production, published keys for every algorithm (a reason
-per problem, for app.core.production); in development, keys made on first start under var/."""
+per problem, for app.web.production); in development, keys made on first start under var/."""
 
 import click
 

@@ -38,9 +38,12 @@ from app.core.errors import (
 from app.core.fast.collector import loads_without_collector
 from app.core.i18n import Text, localized, negotiate
 from app.core.invalid import invalid
+from app.core.route_facts import IdFrom, facts
 from app.reference.models import Call
 
 log = logging.getLogger("smps")
+# Path parameters that take the id create_bulk_upload answers with (an OpenAPI link from it).
+UPLOAD_ID = IdFrom("create_bulk_upload", "upload_id")
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -234,7 +237,7 @@ async def _receive(request: Request, principal: ReadingPrincipal, settings: AppS
     operation_id="create_bulk_upload",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkUploadPublic,
-    openapi_extra={"requestBody": _REQUEST_BODY},
+    openapi_extra=facts(location=True, streams_body=True, requestBody=_REQUEST_BODY),
     responses=problem_responses(
         BadRequest,
         MalformedJson,
@@ -303,6 +306,7 @@ async def create_bulk_upload(
 @router.get(
     "/bulk-uploads/template.xlsx",
     operation_id="get_bulk_upload_template",
+    openapi_extra=facts(file=True),
     response_class=Response,
     responses={
         200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The XLSX template"},
@@ -334,6 +338,7 @@ def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, se
 @router.get(
     "/bulk-uploads/{upload_id}",
     operation_id="get_bulk_upload",
+    openapi_extra=facts(id_from=UPLOAD_ID),
     response_model=BulkUploadPublic,
     responses=problem_responses(NotAuthenticated, NotFound, ValidationFailed),
 )

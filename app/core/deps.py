@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.core.db import Database
 from app.core.errors import PreconditionFailed, PreconditionRequired
+from app.core.fast.libraries import body_received
 from app.core.i18n import Text
+from app.core.route_facts import BODYLESS, streams_own_body
 from app.core.settings import Settings
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,8 +36,8 @@ F = TypeVar("F", bound=Callable[..., object])
 #    authentication records an API key's use without waiting for anyone (``record_key_use``).
 # 2. A writing request takes the gate (``_write_gate``) and its write transaction only once its body
 #    has been received in full and every costly check of it is done: ``get_session`` and ``get_writer``
-#    read what is left of an ordinary body (bounded by ``app.core.limits``) before taking the gate; a
-#    route that streams its own body (``STREAMING_ROUTES``: the bulk upload, attachments) reads and
+#    read what is left of an ordinary body (bounded by ``app.web.limits``) before taking the gate; a
+#    route that streams its own body (it declares ``streams_body``: the bulk upload, attachments) reads and
 #    checks it in a dependency that comes before the session, or takes the gate itself for its commit
 #    (``write_slot``). A streaming body still unread when the gate is asked for is a programming error.
 # tests/core/test_write_gate.py sends a trickling body to every writing route and proves the gate is
@@ -55,17 +57,12 @@ def writes(request: Request) -> bool:
     return not getattr(request.scope.get("endpoint"), _READS_ONLY, False)
 
 
-def _body_received(request: Request) -> bool:
-    return hasattr(request, "_body") or bool(getattr(request, "_stream_consumed", False))
-
-
 async def _receive_body(request: Request) -> None:
     """Rule 2: the body in full before the gate (free when FastAPI has read it for a body parameter)."""
-    if _body_received(request):
+    if body_received(request):
         return
-    from app.core.limits import body_limit  # the limits middleware bounds what is read here
-
-    if body_limit(request.scope, request.app.state.settings) is None:
+    # The body limits (app.web.limits) bound what is read here, unless the route reads its own body.
+    if request.method in BODYLESS or streams_own_body(request.scope):
         raise RuntimeError(f"{request.method} {request.url.path} asks for the write gate before reading its body")
     await request.body()
 
@@ -137,11 +134,13 @@ async def get_writer(request: Request) -> AsyncIterator[Database]:
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_now(request: Request) -> datetime:
-    return request.app.state.clock()
+    now: datetime = request.app.state.clock()
+    return now
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,4 +1,4 @@
-"""The table behind ``Idempotency-Key`` (app.core.idempotency): one row per key a user has sent."""
+"""The table behind ``Idempotency-Key`` (app.web.idempotency): one row per key a user has sent."""
 
 from datetime import datetime
 

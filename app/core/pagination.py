@@ -2,7 +2,8 @@
 
 A list declares its sort key once (a ``Keyset``: columns ending in a unique one, ascending or newest
 first); ``keyset_query`` orders, filters past the token and fetches one row more than the page, and
-``keyset_page`` cuts the page and makes the next token from its last row.
+``keyset_page`` cuts the page and makes the next token from its last row; ``fetch_page`` does both
+for a query of table rows.
 """
 
 import base64
@@ -15,7 +16,7 @@ import orjson
 import sqlalchemy as sa
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Mapped, QueryableAttribute
+from sqlalchemy.orm import Mapped, QueryableAttribute, Session
 
 from app.core.errors import AppError, FieldError, ValidationFailed
 from app.core.i18n import Text
@@ -136,3 +137,11 @@ def keyset_page(
         return page, None
     last = page[-1] if key_of is None else key_of(page[-1])
     return page, keyset.token_for(last)
+
+
+def fetch_page(
+    session: Session, query: sa.Select[R], keyset: Keyset, page_token: str | None, page_size: int
+) -> tuple[list[R], str | None]:
+    """The rows of ``query`` on the page after ``page_token``, and the next page's token (None on the last)."""
+    rows = session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all()
+    return keyset_page(rows, keyset, page_size)

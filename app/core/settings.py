@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # Form-encoded bodies (the token endpoint); the header section `smps serve` accepts (431 beyond).
     max_form_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
-    # Deadlines on the wire (`smps serve`, app/core/serving.py): a request's headers must be complete this
+    # Deadlines on the wire (`smps serve`, app/web/serving.py): a request's headers must be complete this
     # long after its first byte (408 beyond); while a body is read, every window must bring at least
     # body_min_bytes (408 beyond); an idle kept-alive connection is closed after keep_alive_seconds; a
     # process holds at most max_connections open connections (503 and closed beyond).
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # holding a connection: the pool must cover them all, or requests wait for a connection inside the
     # threads the connection holders need, and fail after the pool timeout.
     db_max_overflow: int = Field(default=60, ge=0)
-    # "production" refuses to start with development keys or defaults that weaken security (app/core/production.py).
+    # "production" refuses to start with development keys or defaults that weaken security (app/web/production.py).
     environment: Literal["development", "production"] = "development"
     # Receipt signing keys (PEM files, see app/batches/keystore.py); unset: "receipt-keys" beside storage_dir.
     receipt_keys_dir: Path | None = None
@@ -190,7 +190,7 @@ class Settings(BaseSettings):
     # (exact origins, scheme://host[:port]; empty: CORS off).
     cors_origins: Annotated[list[CorsOrigin], NoDecode, BeforeValidator(_comma_list)] = Field(default_factory=list)
     # Request headers a listed origin may send beyond the standard ones and the tracing headers
-    # (app.core.cors): SMPS_CORS_ALLOW_HEADERS=x-client-version,x-tenant
+    # (app.web.cors): SMPS_CORS_ALLOW_HEADERS=x-client-version,x-tenant
     cors_allow_headers: Annotated[list[HeaderName], NoDecode, BeforeValidator(_comma_list)] = Field(
         default_factory=list
     )
@@ -198,3 +198,10 @@ class Settings(BaseSettings):
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def legacy_key(settings: Settings) -> str | None:
+    """The HMAC key of receipts issued before public-key signatures; production never uses the development one."""
+    if settings.environment == "production" and settings.receipt_signing_key == DEVELOPMENT_RECEIPT_KEY:
+        return None
+    return settings.receipt_signing_key

@@ -21,23 +21,24 @@ from app.attachments.blobstore import blob_store_of
 from app.attachments.download import parse_range, unsatisfiable
 from app.attachments.errors import RangeNotSatisfiable
 from app.batches.models import Batch, BatchState
+from app.batches.receipt_pdf import qr_payload
 from app.batches.service import load_visible_batch
 from app.core.clock import BEIJING
 from app.core.deps import DbSession
 from app.core.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed, problem_responses
 from app.core.i18n import Text
+from app.core.route_facts import facts
 from app.documents import sheets
 from app.documents.facts import gather
-from app.documents.fonts import FontUnavailable, FormFonts, form_fonts
 from app.documents.form import printed_form
 from app.documents.form_cache import form_files
 from app.documents.list_pdf import list_digest, render_list
 from app.documents.listing import printed_list, submitted_receipt
 from app.documents.package import PackageFacts, Renderers, checksum_store_of, members, read_facts
 from app.documents.pdf import render_form
-from app.documents.receipt_pdf import qr_payload
 from app.documents.router import BatchId, _footer, _none_match, _rows
 from app.documents.zipstream import Piece, stream_zip
+from app.fonts.faces import FontUnavailable, FormFonts, form_fonts
 from app.readpath.bounded import BoundedLru
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
@@ -83,6 +84,7 @@ def _headers(etag: str, filename: str, fallback: str) -> dict[str, str]:
 @router.get(
     "/batches/{batch_id}/recommended-list.pdf",
     operation_id="get_recommended_list_pdf",
+    openapi_extra=facts(etag=True, file=True),
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "The list to print, stamp and post"},
@@ -241,6 +243,7 @@ def package_size(request: Request, facts: PackageFacts, batch_id: str) -> int:
 @router.get(
     "/batches/{batch_id}/package.zip",
     operation_id="get_batch_package",
+    openapi_extra=facts(etag=True, file=True),
     response_class=Response,
     responses={
         200: {"content": {"application/zip": {}}, "description": "The bag, streamed"},

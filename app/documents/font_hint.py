@@ -8,7 +8,7 @@ for files (no font is parsed, the service is not imported), so it costs a start 
 from pathlib import Path
 
 from app.core.settings import Settings
-from app.documents.font_paths import BODY_CANDIDATES, BODY_FALLBACKS, RECOMMENDED, TITLE_CANDIDATES
+from app.fonts.paths import BODY_CANDIDATES, BODY_FALLBACKS, RECOMMENDED, TITLE_CANDIDATES
 
 
 def _first(paths: tuple[str, ...]) -> str | None:

@@ -5,13 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.documents.font_paths import RECOMMENDED
-from app.documents.fonts import FontUnavailable, form_fonts
-from app.documents.glyphs import code_point
+from app.fonts.faces import FontUnavailable, form_fonts
+from app.fonts.glyphs import code_point
+from app.fonts.paths import RECOMMENDED
 
 # What the documents print whatever the application says: ASCII (codes, numbers, e-mail, the tracking
 # number and the verification URL), the marks, quotes and dashes, and every character of the printed
-# templates (app/documents/form.py, pdf.py, receipt_pdf.py, facts.py; a test keeps this list whole).
+# templates (app/documents/form.py, pdf.py, facts.py, app/batches/receipt_pdf.py; a test keeps this list whole).
 PRINTED = "".join(chr(c) for c in range(0x20, 0x7F)) + (
     "“”‘’—…·■□　、。（），：；〔〕《》％"
     "一七三上不与业为九书予事二五亦京人他代以件会位使保信修元八公六共其内写况冻准制办加务化北十单参可号各合同名"

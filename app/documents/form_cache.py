@@ -41,8 +41,8 @@ from app.applications.validation import party_list
 from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
 from app.batches.models import Batch, BatchItem, BatchState, Receipt
 from app.core.fast.select import DirectSelect, Executor
-from app.documents.fonts import FormFonts
 from app.documents.form import PrintedForm
+from app.fonts.faces import FormFonts
 from app.organizations.models import Organization
 from app.readpath import STILL_GRANTS, Visible, read_path_of
 from app.readpath.bounded import BoundedLru

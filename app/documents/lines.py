@@ -8,8 +8,8 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from app.documents.glyphs import FontChain
 from app.documents.wrap import wrap_lines
+from app.fonts.glyphs import FontChain
 
 
 class Lines(Flowable):

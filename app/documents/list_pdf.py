@@ -17,11 +17,11 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, KeepTogether, PageTemplate, Spacer
 
-from app.documents.fonts import FormFonts
+from app.batches.receipt_pdf import qr_drawing
 from app.documents.listing import HEADERS, PrintedList
 from app.documents.pdf import SEAL_ROOM, Face, _grid
-from app.documents.receipt_pdf import qr_drawing
 from app.documents.wrap import wrap_lines
+from app.fonts.faces import FormFonts
 
 # Bump when the typesetting changes, so an ETag never names two different files.
 LIST_RENDER_VERSION = 1

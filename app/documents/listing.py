@@ -34,7 +34,7 @@ class PrintedList:
     date: str  # the submission date (北京时间), or a blank to fill in by hand
     rows: list[list[str]]
     tracking_number: str | None  # once submitted
-    qr: str | None  # the receipt's QR payload (app.documents.receipt_pdf.qr_payload)
+    qr: str | None  # the receipt's QR payload (app.batches.receipt_pdf.qr_payload)
     draft: bool  # open or returned: not what the office holds
     contact: str  # the call's contact persons and address, for the footer
 

@@ -16,11 +16,11 @@ from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, CondPageBreak, Frame, PageBreak, PageTemplate, Spacer, Table, TableStyle
 
 from app.documents.font_report import PRINTED
-from app.documents.fonts import FormFonts
 from app.documents.form import OpinionBox, PrintedForm, numeral
-from app.documents.glyphs import FontChain
 from app.documents.lines import Lines
 from app.documents.wrap import wrap_lines
+from app.fonts.faces import FormFonts
+from app.fonts.glyphs import FontChain
 
 MARGIN = 25 * mm
 FRAME_WIDTH = A4[0] - 2 * MARGIN

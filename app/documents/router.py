@@ -18,16 +18,19 @@ from app.batches.service import items_of, latest_receipt, load_visible_batch
 from app.core.deps import DbSession
 from app.core.errors import NotAuthenticated, NotFound, ValidationFailed, problem_responses
 from app.core.fast.routes import lean_route
+from app.core.route_facts import IdFrom, facts
 from app.documents import sheets
 from app.documents.facts import domain_label, gather
-from app.documents.fonts import FontUnavailable, form_fonts
 from app.documents.form import printed_form
 from app.documents.form_cache import form_digest, form_files, form_stamp_view
 from app.documents.pdf import render_form
+from app.fonts.faces import FontUnavailable, form_fonts
 from app.organizations.models import Organization
 from app.readpath import read_path_of
 from app.reference.models import Call
 
+# Path parameters that take the id create_application answers with (an OpenAPI link from it).
+APPLICATION_ID = IdFrom("create_application", "application_id")
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 BatchId = Annotated[str, Path(max_length=32, description="Batch id")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -80,6 +83,7 @@ router.add_api_route(
     get_application_form_pdf,
     methods=["GET"],
     operation_id="get_application_form_pdf",
+    openapi_extra=facts(file=True, id_from=APPLICATION_ID),
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "The form; `ETag` names what it prints"},
@@ -208,6 +212,7 @@ def _footer(session: Session, batch: Batch) -> str:
 @router.get(
     "/batches/{batch_id}/recommended-list.xlsx",
     operation_id="get_recommended_list_xlsx",
+    openapi_extra=facts(file=True),
     response_class=Response,
     responses={
         200: {"content": {XLSX: {}}, "description": "The list"},
@@ -224,6 +229,7 @@ def get_recommended_list_xlsx(batch_id: BatchId, principal: CurrentPrincipal, se
 @router.get(
     "/batches/{batch_id}/recommended-list.csv",
     operation_id="get_recommended_list_csv",
+    openapi_extra=facts(file=True),
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {}}, "description": "The list"},

@@ -8,7 +8,7 @@ the metrics of the faces that draw them (``app.documents.lines`` draws them as t
 
 import re
 
-from app.documents.glyphs import FontChain
+from app.fonts.glyphs import FontChain
 
 _OPEN = re.escape("（(〔《【[「『〈“‘")
 _CLOSE = re.escape("）)〕》】]」』〉”’")

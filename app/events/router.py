@@ -22,6 +22,7 @@ from app.core.errors import (
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.route_facts import IdFrom, facts
 from app.events.access import unknown_type_errors
 from app.events.feed import CursorAhead, CursorExpired, decode_cursor, log_bounds, read_feed
 from app.events.models import Webhook, WebhookDelivery
@@ -41,6 +42,8 @@ from app.events.webhook_actions import router as actions
 from app.events.webhook_views import attempts_of, delivery_public, load_webhook, webhook_public
 from app.events.webhooks import check_url, new_secret
 
+# Path parameters that take the id create_webhook answers with (an OpenAPI link from it).
+WEBHOOK_ID = IdFrom("create_webhook", "webhook_id")
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
 WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
@@ -167,6 +170,7 @@ def list_events(
     "/webhooks",
     tags=["webhooks"],
     operation_id="create_webhook",
+    openapi_extra=facts(location=True),
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
     responses={**AUTH, **problem_responses(TooManyWebhooks)},
@@ -254,6 +258,7 @@ def list_webhooks(
     "/webhooks/{webhook_id}",
     tags=["webhooks"],
     operation_id="get_webhook",
+    openapi_extra=facts(id_from=WEBHOOK_ID),
     response_model=WebhookPublic,
     responses={**AUTH, **problem_responses(NotFound)},
 )
@@ -266,6 +271,7 @@ def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbS
     "/webhooks/{webhook_id}",
     tags=["webhooks"],
     operation_id="delete_webhook",
+    openapi_extra=facts(id_from=WEBHOOK_ID),
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(Forbidden, NotFound)},
 )
@@ -289,6 +295,7 @@ def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: 
     "/webhooks/{webhook_id}/deliveries",
     tags=["webhooks"],
     operation_id="list_webhook_deliveries",
+    openapi_extra=facts(id_from=WEBHOOK_ID),
     response_model=Page[WebhookDeliveryPublic],
     responses={**AUTH, **problem_responses(NotFound)},
 )

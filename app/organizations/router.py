@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.accounts.principal import CurrentPrincipal
+from app.auth.caller import CurrentPrincipal
 from app.core.deps import DbSession, IfMatch, Now, etag
 from app.core.errors import (
     Duplicate,
@@ -17,10 +17,13 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.pagination import Page, PageSize, PageToken
+from app.core.route_facts import IdFrom, facts
 from app.organizations import service
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate
 
+# Path parameters that take the id create_organization answers with (an OpenAPI link from it).
+ORG_ID = IdFrom("create_organization", "org_id")
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 OrgId = Annotated[str, Path(description="Organization id")]
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
@@ -66,6 +69,7 @@ def list_organizations(
 @router.post(
     "",
     operation_id="create_organization",
+    openapi_extra=facts(etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=OrganizationPublic,
     responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
@@ -81,6 +85,7 @@ def create_organization(
 @router.get(
     "/{org_id}",
     operation_id="get_organization",
+    openapi_extra=facts(etag=True, id_from=ORG_ID),
     response_model=OrganizationPublic,
     responses={**AUTH, **problem_responses(NotFound)},
 )
@@ -95,6 +100,7 @@ def get_organization(
 @router.patch(
     "/{org_id}",
     operation_id="update_organization",
+    openapi_extra=facts(etag=True, id_from=ORG_ID),
     response_model=OrganizationPublic,
     responses={**AUTH, **problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)},
 )

@@ -6,17 +6,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.models import Role
-from app.accounts.principal import Principal, require_role
+from app.auth.caller import Principal, Role, require_role
 from app.core.concurrency import compare_and_set
 from app.core.deps import require_version
 from app.core.errors import AppError, Duplicate, FieldError, NotFound, ValidationFailed
-from app.core.fetch_page import fetch_page
 from app.core.i18n import Text
 from app.core.ids import new_id
 from app.core.invalid import invalid
 from app.core.outbox import record_event
-from app.core.pagination import Keyset
+from app.core.pagination import Keyset, fetch_page
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate

@@ -5,6 +5,7 @@ messages keep the code. The lists are registered with ``app.core.i18n`` so a "mu
 finds the labels of its choices.
 """
 
+from app.auth.caller import ROLES as ROLES  # the roles are the callers' (app.auth), labelled here with the rest
 from app.core.i18n import Text, register_choices
 
 STANDARD_LEVELS = {
@@ -24,13 +25,6 @@ ORGANIZATION_KINDS = {
     "joint_office": "联席会议办公室",
     "other": "其他",
 }
-ROLES = {
-    "applicant": "申报人",
-    "signatory": "签署人",
-    "reviewer": "审核人",
-    "office": "联席会议办公室人员",
-    "admin": "管理员",
-}
 ATTACHMENT_KINDS = {
     "application_form_scan": "申请书盖章扫描件",
     "paper_endorsement": "纸质会签盖章页",
@@ -47,8 +41,3 @@ for _labels in (STANDARD_LEVELS, STANDARD_STATUSES, ORGANIZATION_KINDS, ROLES):
 def labelled(labels: dict[str, str], code: str) -> Text:
     """A code as a message parameter: its Chinese label in zh (the code itself when it has none), the code in en."""
     return Text(labels.get(code, code), code)
-
-
-def label_list(labels: dict[str, str]) -> str:
-    """``现行（existing）、待制定（to_be_drafted）``"""
-    return "、".join(f"{zh}（{code}）" for code, zh in labels.items())

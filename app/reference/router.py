@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from app.accounts.principal import CurrentPrincipal
+from app.auth.caller import CurrentPrincipal
 from app.core.clock import BEIJING
 from app.core.deps import DbSession, IfMatch, Now, etag
 from app.core.errors import (
@@ -17,10 +17,13 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.core.route_facts import IdFrom, facts
 from app.reference import service
 from app.reference.models import Call
 from app.reference.schemas import CallCreate, CallPublic, CallSummary, CallUpdate, ProvincePublic
 
+# Path parameters that take the id create_call answers with (an OpenAPI link from it).
+CALL_ID = IdFrom("create_call", "call_id")
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 CallId = Annotated[str, Path(description="征集批次 id of the call (`GET /calls` lists them)")]
 
@@ -52,6 +55,7 @@ def list_calls(session: DbSession) -> list[CallSummary]:
 @router.get(
     "/calls/{call_id}",
     operation_id="get_call",
+    openapi_extra=facts(etag=True, id_from=CALL_ID),
     response_model=CallPublic,
     responses=problem_responses(NotFound, ValidationFailed),
 )
@@ -64,6 +68,7 @@ def get_call(call_id: CallId, session: DbSession, response: Response) -> CallPub
 @router.post(
     "/calls",
     operation_id="create_call",
+    openapi_extra=facts(etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=CallPublic,
     responses=problem_responses(NotAuthenticated, Forbidden, Duplicate, ValidationFailed),
@@ -79,6 +84,7 @@ def create_call(
 @router.patch(
     "/calls/{call_id}",
     operation_id="update_call",
+    openapi_extra=facts(etag=True, id_from=CALL_ID),
     response_model=CallPublic,
     responses=problem_responses(
         NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed

@@ -7,8 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.accounts.models import Role
-from app.accounts.principal import Principal, require_role
+from app.auth.caller import Principal, Role, require_role
 from app.core.concurrency import compare_and_set
 from app.core.deps import require_version
 from app.core.errors import Duplicate, FieldError, NotFound

@@ -12,7 +12,7 @@ import app.main  # noqa: F401  (every router, hence every error class, is import
 from app.core.errors import AppError
 from app.core.event_types import EVENT_TYPES
 from app.core.outbox import record_event
-from app.core.problem_codes import _subclasses
+from app.openapi.problem_codes import _subclasses
 from tests.conftest import ROOT_DIR
 from tests.contract.world import build_world
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.core import openapi_examples as ex
+from app.openapi import examples as ex
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import Actor
 from tests.contract.python_client import DOCUMENT, api

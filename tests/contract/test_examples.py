@@ -7,8 +7,8 @@ import httpx
 import jsonschema
 from fastapi import FastAPI
 
-from app.core import openapi_examples as ex
 from app.core.errors import json_content
+from app.openapi import examples as ex
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import ROOT_DIR
 from tests.tags import etag_of

@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.core.idempotency_models import IdempotencyKey
-from app.core.openapi_headers import HEADERS
+from app.openapi.headers import HEADERS
 from tests.applications.cast import Flow, make_cast
 from tests.conftest import ROOT_DIR
 from tests.factories import PASSWORD, make_org, make_user

@@ -10,8 +10,8 @@ import pytest
 from pypdf import PdfReader
 
 from app.core.settings import Settings
-from app.documents import fonts
 from app.documents.font_report import PRINTED
+from app.fonts import faces as fonts
 from tests.applications.cast import Flow, make_cast
 from tests.documents.printed import (
     DROID,
@@ -165,10 +165,10 @@ async def test_a_character_no_font_has_answers_503_naming_it(
 
 def test_the_printed_character_set_holds_every_character_of_the_templates() -> None:
     """``/readyz`` checks the faces against ``PRINTED``: it must hold what the templates print."""
-    root = Path(fonts.__file__).parent
+    app = Path(fonts.__file__).parents[1]
     found = set()
-    for module in ("form.py", "pdf.py", "facts.py", "receipt_pdf.py"):
-        for node in ast.walk(ast.parse((root / module).read_text())):
+    for module in ("documents/form.py", "documents/pdf.py", "documents/facts.py", "batches/receipt_pdf.py"):
+        for node in ast.walk(ast.parse((app / module).read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found |= {ch for ch in node.value if ch.isprintable()}
     assert found - set(PRINTED) == set()

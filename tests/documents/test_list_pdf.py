@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from app.batches import receipts
-from app.documents.fonts import form_fonts
+from app.fonts.faces import form_fonts
 from tests.applications.cast import Cast
 from tests.batches.helpers import act, cast_for, open_batch, put_items, recommended
 from tests.conftest import Actor

@@ -9,9 +9,9 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from app.core.logging import GATHER_SECONDS, JsonLines
 from app.core.settings import Settings
 from app.main import create_app
+from app.web.logging import GATHER_SECONDS, JsonLines
 from tests.applications.cast import Flow, make_cast
 from tests.conftest import FakeClock
 

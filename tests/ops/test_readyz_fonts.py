@@ -9,8 +9,8 @@ import sys
 import httpx
 import pytest
 
-from app.documents import fonts
-from app.documents.font_paths import RECOMMENDED
+from app.fonts import faces as fonts
+from app.fonts.paths import RECOMMENDED
 
 
 async def test_readyz_names_the_faces_and_what_they_cover(client: httpx.AsyncClient) -> None:

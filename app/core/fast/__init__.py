@@ -11,7 +11,7 @@ Each module says what it saves and which benchmark (``python -m bench.<name>``) 
 * ``inserts``       — ``insert_many``: COPY / ``executemany`` for many rows (``bench.bulk_import``);
 * ``sqlite``        — the SQLite driver hooks: PRAGMAs and ``BEGIN`` straight on the driver (``bench.read_path``);
 * ``collector``     — keeping the cyclic garbage collector out of large parses and imports (``bench.bulk_import``);
-* ``libraries``     — small functions over private parts of asn1crypto, gmalg, httpx and openpyxl.
+* ``libraries``     — small functions over private parts of asn1crypto, gmalg, httpx, openpyxl and starlette.
 
 The versions these rely on are bounded in pyproject.toml (sqlalchemy <2.2, psycopg <4, pydantic <3);
 tests/core/fast checks each against the ordinary path on SQLite and PostgreSQL.

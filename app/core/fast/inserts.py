@@ -82,7 +82,8 @@ def insert_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, A
         if len(keys) == 1:
             out = [row[keys[0]]]
         elif not processed:
-            return pick(row)
+            picked: tuple[Any, ...] = pick(row)
+            return picked
         else:
             out = list(pick(row))
         for i, process in processed:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpcore
 import httpx
+from starlette.requests import Request
 
 
 def use_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool) -> httpx.HTTPTransport:
@@ -37,3 +38,9 @@ def xlsx_sheet_parser(source: Any, shared_strings: Any, workbook: Any) -> Any:
         date_formats=workbook._date_formats,
         timedelta_formats=workbook._timedelta_formats,
     )
+
+
+def body_received(request: Request) -> bool:
+    """Whether Starlette has read ``request``'s body already (kept on the request, or its stream consumed);
+    Starlette has no public way to ask. The write gate (``app.core.deps``) reads what is left first."""
+    return hasattr(request, "_body") or bool(getattr(request, "_stream_consumed", False))

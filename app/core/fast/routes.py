@@ -65,7 +65,8 @@ def hoist(app: FastAPI, router: APIRouter, operation_id: str) -> None:
         def matches(self, scope: Scope) -> tuple[Match, Scope]:
             if scope.get("method") not in methods:
                 return Match.NONE, {}
-            return super().matches(scope)
+            match: tuple[Match, Scope] = super().matches(scope)
+            return match
 
         async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
             response = await lean(Request(scope, receive, send))

@@ -18,14 +18,14 @@ import asyncio
 import functools
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import asyncpg
 import orjson
 import psycopg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
 from app.core.fast.select import DirectSelect, DriverTransaction
 
@@ -158,7 +158,8 @@ class LoopStatements:
     def __init__(self, engine: Engine, size: int) -> None:
         self.engine = engine
         self.size = size
-        self.dialect = asyncpg_dialect()  # the statements' parameter style and result types for asyncpg
+        # The statements' parameter style and result types for asyncpg (the dialect's constructor is untyped).
+        self.dialect: Dialect = cast(Callable[[], Dialect], asyncpg_dialect)()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._turns = asyncio.Semaphore(size)
         self._idle: list[asyncpg.Connection] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.core.errors import is_json
 from app.core.ids import keyed_id
-from app.core.problem_codes import titles
+from app.openapi.problem_codes import titles
 
 # The demo's objects (`smps demo`: app/demo.py makes them with these ids in every database).
 CALL = keyed_id("call", "practice")  # 练习征集批次（演示）

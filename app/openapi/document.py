@@ -9,12 +9,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.core.errors import PROBLEM_MEDIA_TYPE, json_content
-from app.core.openapi_examples import add_examples
-from app.core.openapi_headers import declare_headers, prune_errors
-from app.core.openapi_links import add_links
-from app.core.openapi_patch import amend_openapi
-from app.core.openapi_response_examples import add_response_examples
-from app.core.problem_codes import document_codes
+from app.openapi.examples import add_examples
+from app.openapi.headers import declare_headers, prune_errors
+from app.openapi.patch import amend_openapi
+from app.openapi.problem_codes import document_codes
+from app.openapi.response_examples import add_response_examples
 
 CONTACT = {"name": "smps maintainers"}
 LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
@@ -134,6 +133,5 @@ def add_to_openapi(app: FastAPI, described: Sequence[Amendment] = ()) -> None:
                 declare_headers(operation)
                 add_examples(operation)
                 add_response_examples(operation)
-                add_links(operation)
 
     amend_openapi(app, amend)

@@ -28,15 +28,10 @@ import hashlib
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
-import sqlalchemy as sa
-from fastapi import FastAPI
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,7 +39,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.db import Database
 from app.core.deps import write_slot
 from app.core.errors import (
-    PROBLEM_MEDIA_TYPE,
     AppError,
     FieldError,
     IdempotencyInFlight,
@@ -53,8 +47,7 @@ from app.core.errors import (
     problem_response,
 )
 from app.core.i18n import Text
-from app.core.idempotency_models import IdempotencyKey
-from app.core.openapi_patch import amend_openapi
+from app.web.idempotency_store import Stored, claim, extend_lease, release, store
 
 log = logging.getLogger("smps")
 
@@ -75,19 +68,7 @@ _NOT_REPLAYED = frozenset(
 ResolveUser = Callable[[Database, str, datetime], str | None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    state: str
-    method: str
-    path: str
-    request_sha256: str | None
-    status: int | None
-    headers: list[list[str]]
-    body: bytes | None
-    expires_at: datetime | None = None
-
-
-def retry_after(stored: _Stored, now: datetime, lease: timedelta) -> int:
+def retry_after(stored: Stored, now: datetime, lease: timedelta) -> int:
     """Seconds until a retry can make progress: soon while the claim is renewed (its request is alive),
     when its lease runs out once it is not (its process died)."""
     if stored.expires_at is None:
@@ -149,7 +130,7 @@ class IdempotencyMiddleware:
         live = _live_claims(state)
         async with write_slot(database):
             row_id, existing = await run_in_threadpool(
-                _claim, database, where, scope["method"], scope["path"], now, lease, frozenset(live)
+                claim, database, where, scope["method"], scope["path"], now, lease, frozenset(live)
             )
         if row_id is not None:
             live.add(row_id)
@@ -236,7 +217,7 @@ class IdempotencyMiddleware:
                     # Stored before the last byte goes out: a client that has the answer can replay it.
                     try:
                         async with write_slot(database):
-                            await run_in_threadpool(_store, database, row_id, hasher.hexdigest(), response, ttl)
+                            await run_in_threadpool(store, database, row_id, hasher.hexdigest(), response, ttl)
                         stored = True
                     except Exception:
                         log.exception("could not store an idempotent response")
@@ -249,7 +230,7 @@ class IdempotencyMiddleware:
                 # Also when the request was cancelled (the client went away): the key must not stay taken.
                 with anyio.CancelScope(shield=True):
                     async with write_slot(database):
-                        await run_in_threadpool(_release, database, row_id)
+                        await run_in_threadpool(release, database, row_id)
 
 
 def _live_claims(state: Any) -> set[int]:
@@ -265,7 +246,7 @@ async def _renew(database: Database, row_id: int, lease: timedelta, clock: Calla
     while True:
         await anyio.sleep(lease.total_seconds() / RENEWALS_PER_LEASE)
         try:
-            await run_in_threadpool(_extend_lease, database, row_id, clock() + lease)
+            await run_in_threadpool(extend_lease, database, row_id, clock() + lease)
         except Exception:
             log.warning("could not renew an Idempotency-Key's lease", exc_info=True)
 
@@ -296,140 +277,9 @@ async def _drain(receive: Receive) -> str:
     return hasher.hexdigest()
 
 
-async def _replay(stored: _Stored, send: Send) -> None:
+async def _replay(stored: Stored, send: Send) -> None:
     body = stored.body or b""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
     headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
     await send({"type": "http.response.start", "status": stored.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-# -- the store (synchronous; run in the thread pool) ------------------------------------------------
-
-
-def _match(where: tuple[str, str]) -> sa.ColumnElement[bool]:
-    return sa.and_(col(IdempotencyKey.user_id) == where[0], col(IdempotencyKey.key) == where[1])
-
-
-def _claim(
-    database: Database,
-    where: tuple[str, str],
-    method: str,
-    path: str,
-    now: datetime,
-    lease: timedelta,
-    live: frozenset[int] = frozenset(),
-) -> tuple[int | None, _Stored | None]:
-    """Insert the in-flight row (its id: this request is first) or return the row that is there.
-
-    A row past its ``expires_at`` is taken over: a stored response kept its time, or a claim whose
-    lease ran out (its process died) — unless a request of this process still holds it (``live``)."""
-    for _ in range(3):
-        try:
-            with database.transaction() as session:
-                expired = sa.delete(IdempotencyKey).where(_match(where), col(IdempotencyKey.expires_at) <= now)
-                if live:
-                    expired = expired.where(col(IdempotencyKey.id).not_in(live))
-                session.execute(expired)
-                row_id = session.execute(
-                    sa.insert(IdempotencyKey)
-                    .values(
-                        user_id=where[0],
-                        key=where[1],
-                        method=method,
-                        path=path[:1000],
-                        state="in_flight",
-                        response_headers=[],
-                        created_at=now,
-                        expires_at=now + lease,
-                    )
-                    .returning(col(IdempotencyKey.id))
-                ).scalar_one()
-            return row_id, None
-        except IntegrityError:
-            pass  # another request holds the key: read its row
-        with database.reader() as session:
-            row = session.execute(sa.select(IdempotencyKey).where(_match(where))).scalar_one_or_none()
-            if row is not None:
-                return None, _Stored(
-                    row.state,
-                    row.method,
-                    row.path,
-                    row.request_sha256,
-                    row.response_status,
-                    row.response_headers,
-                    row.response_body,
-                    row.expires_at,
-                )
-        # Released between our insert and our read: try again.
-    return None, _Stored("in_flight", method, path, None, None, [], None)
-
-
-def _store(database: Database, row_id: int, digest: str, response: dict[str, Any], ttl: timedelta) -> None:
-    with database.transaction() as session:
-        created = session.execute(
-            sa.select(col(IdempotencyKey.created_at)).where(col(IdempotencyKey.id) == row_id)
-        ).scalar_one()
-        session.execute(
-            sa.update(IdempotencyKey)
-            .where(col(IdempotencyKey.id) == row_id)
-            .values(
-                state="completed",
-                request_sha256=digest,
-                response_status=response["status"],
-                response_headers=response["headers"],
-                response_body=bytes(response["body"]),
-                expires_at=created + ttl,
-            )
-        )
-
-
-def _extend_lease(database: Database, row_id: int, until: datetime) -> None:
-    """Move an in-flight claim's lease on, in a short write that never waits: when the database is busy,
-    this renewal is skipped and the next one, a fifth of a lease later, tries again."""
-    extend = (
-        sa.update(IdempotencyKey)
-        .where(col(IdempotencyKey.id) == row_id, col(IdempotencyKey.state) == "in_flight")
-        .values(expires_at=until)
-    )
-    if not database.write_now(lambda conn: conn.execute(extend)):
-        log.debug("Idempotency-Key lease not renewed this time: the database is busy")
-
-
-def _release(database: Database, row_id: int) -> None:
-    with database.transaction() as session:
-        session.execute(
-            sa.delete(IdempotencyKey).where(col(IdempotencyKey.id) == row_id, col(IdempotencyKey.state) == "in_flight")
-        )
-
-
-# -- the OpenAPI document -----------------------------------------------------------------------------
-
-
-def add_to_openapi(app: FastAPI) -> None:
-    """Declare the ``Idempotency-Key`` header (and its 409/422 problems) on every POST it applies to."""
-
-    def amend(schema: dict[str, Any]) -> None:
-        problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for path, operations in schema.get("paths", {}).items():
-            operation = operations.get("post")
-            if operation is None or not applies("POST", path):
-                continue
-            operation.setdefault("parameters", []).append(
-                {
-                    "name": HEADER,
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-                    "description": "A unique key per intended operation (e.g. a UUID). A retry with the same key and "
-                    "body replays the stored response (`Idempotent-Replayed: true`); another body with the key → 422 "
-                    "`idempotency_key_reused`; while the first is in progress → 409 `idempotency_in_flight`. "
-                    "Keys are per user and kept at least 24 hours.",
-                }
-            )
-            responses = operation.setdefault("responses", {})
-            for kind in (IdempotencyInFlight, IdempotencyKeyReused):
-                entry = responses.setdefault(str(kind.status), {"description": "", **problem})
-                entry["description"] = (entry["description"] + ", " if entry["description"] else "") + kind.code
-
-    amend_openapi(app, amend)

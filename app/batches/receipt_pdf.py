@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.batches import receipts
 from app.batches.models import Receipt
 from app.core.clock import BEIJING
-from app.documents.fonts import FormFonts, unavailable
+from app.fonts.faces import FormFonts, unavailable
 from app.organizations.models import Organization
 from app.reference.models import Call
 

@@ -6,43 +6,49 @@ problem+json with ``Connection: close``, so the rest of the body is never read: 
 cannot make the service hold more than the limit of one body.
 
 Which limit: form-encoded bodies (the token endpoint) ``max_form_body_bytes``; every other body
-``max_json_body_bytes``; the routes of ``STREAMING_ROUTES`` stream their (larger) bodies to storage or
-to the bulk parser and enforce their own limits while reading, so they pass through.
+``max_json_body_bytes``; the routes that declare ``streams_body`` (``app.core.route_facts``) stream their
+(larger) bodies to storage or to the bulk parser and enforce their own limits while reading, so they
+pass through. The middleware runs before routing: it matches a request against those routes' paths.
 """
 
 import re
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from fastapi import FastAPI
 from starlette.requests import Request
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, problem_response
+from app.core.errors import PayloadTooLarge, problem_response
 from app.core.i18n import Text
-from app.core.openapi_patch import amend_openapi
+from app.core.route_facts import BODYLESS, declared_routes
 from app.core.settings import Settings
 
-# (method, path) of the routes that limit their own bodies while streaming them.
-STREAMING_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("POST", re.compile(r"/api/v1/applications/[^/]+/attachments/?")),
-    ("POST", re.compile(r"/api/v1/bulk-uploads/?")),
-)
-# Methods whose bodies no route reads: uvicorn buffers at most 64 KiB of an unread body, then pauses.
-_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM = b"application/x-www-form-urlencoded"
+_PARAMETER = re.compile(r"\\\{[^}]*\\\}")  # a path parameter, once the path is escaped
+Streaming = tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def streaming_routes(routes: Iterable[BaseRoute]) -> Streaming:
+    """(method, path) of the routes that limit their own bodies while streaming them (a trailing slash too)."""
+    return tuple(
+        (method, re.compile(_PARAMETER.sub("[^/]+", re.escape(route.path.rstrip("/"))) + "/?"))
+        for route in declared_routes(routes)
+        if route.facts.streams_body
+        for method in sorted(route.methods)
+    )
 
 
 class _BodyTooLarge(Exception):
     """Raised into the application from ``receive`` when the body passes its limit."""
 
 
-def body_limit(scope: Scope, settings: Settings) -> int | None:
+def body_limit(scope: Scope, settings: Settings, streaming: Streaming) -> int | None:
     """The byte limit of this request's body, or None when its route enforces its own."""
     method = scope["method"]
-    if method in _BODYLESS:
+    if method in BODYLESS:
         return None
     path = scope["path"]
-    if any(method == m and pattern.fullmatch(path) for m, pattern in STREAMING_ROUTES):
+    if any(method == m and pattern.fullmatch(path) for m, pattern in streaming):
         return None
     content_type = _header(scope, b"content-type") or b""
     if content_type.split(b";", 1)[0].strip().lower() == _FORM:
@@ -60,15 +66,19 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class LimitRequestBodies:
     """Pure ASGI middleware: 413 for a body over its route's limit, while reading."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.settings = settings
+        self.routes = routes  # the application's, complete by the first request
+        self.streaming: Streaming | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope, self.settings)
+        if self.streaming is None:
+            self.streaming = streaming_routes(self.routes)
+        limit = body_limit(scope, self.settings, self.streaming)
         if limit is None:
             await self.app(scope, receive, send)
             return
@@ -116,23 +126,3 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
         extra={"max_bytes": limit},
     )
     await problem_response(Request(scope), error)(scope, receive, send)
-
-
-def add_to_openapi(app: FastAPI) -> None:
-    """Declare 413 ``payload_too_large`` on every operation with a body that this middleware limits."""
-
-    def amend(schema: dict[str, Any]) -> None:
-        problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for path, operations in schema.get("paths", {}).items():
-            for method, operation in operations.items():
-                streaming = any(
-                    method.upper() == m and pattern.fullmatch(path.replace("{", "").replace("}", ""))
-                    for m, pattern in STREAMING_ROUTES
-                )
-                if "requestBody" not in operation or streaming:
-                    continue  # the streaming routes declare their own 413
-                entry = operation["responses"].setdefault("413", {"description": "", **problem})
-                if PayloadTooLarge.code not in entry["description"]:
-                    entry["description"] = ", ".join(filter(None, [entry["description"], PayloadTooLarge.code]))
-
-    amend_openapi(app, amend)

@@ -5,7 +5,7 @@ The form is set like an official paper: a 宋体/明体-style serif for the body
 ``fonts-wqy-microhei``). Noto Serif CJK (``fonts-noto-cjk``) would look the part but ships CFF outlines,
 which reportlab cannot embed.
 
-Each Chinese face is followed by faces for what it may lack (``app.documents.glyphs``): DejaVu when the
+Each Chinese face is followed by faces for what it may lack (``app.fonts.glyphs``): DejaVu when the
 system has it, then reportlab's own Bitstream Vera (Latin letters, digits, “ ” — …), which always ships
 with the service, then the service's own marks font (■ □). Droid Sans Fallback, often the only Chinese
 font of a fresh Debian machine, has no Latin letter nor digit: they come from those faces.
@@ -27,14 +27,14 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from app.core.errors import AppError
 from app.core.i18n import Text
-from app.documents.font_paths import (
+from app.fonts.glyphs import Face, FontChain, code_point
+from app.fonts.paths import (
     BODY_CANDIDATES,
     BODY_FALLBACKS,
     MARKS,
     TITLE_CANDIDATES,
     TITLE_FALLBACKS,
 )
-from app.documents.glyphs import Face, FontChain, code_point
 
 RECHECK_SECONDS = 30.0
 

@@ -1,7 +1,7 @@
 """Response headers in the document where the service sends them, and error responses only where they can occur.
 
-The tables name operations by `operation_id`; `tests/contract/test_response_headers.py` sends requests and
-checks that what arrives is declared (and Schemathesis that what is declared as required arrives)."""
+What a route sends because of what it is (an ETag, a file…) it declares itself (``app.core.route_facts``);
+`tests/contract/test_response_headers.py` sends requests and checks that what arrives is declared (and Schemathesis that what is declared as required arrives)."""
 
 from typing import Any
 
@@ -31,76 +31,26 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
 }
 
-_VERSIONED = {  # 2xx carry the ETag of the resource (for sign-offs and reviews: of the application)
-    "create_application",
-    "get_application",
-    "update_application",
-    "transition_application",
-    "create_endorsement",
-    "verify_paper_endorsement",
-    "create_review",
-    "record_outcome",
-    "create_call",
-    "get_call",
-    "update_call",
-    "create_organization",
-    "get_organization",
-    "update_organization",
-    "create_user",
-    "update_user",
-    "create_batch",
-    "get_batch",
-    "set_batch_items",
-    "transition_batch",
-    "upload_attachment",
-    "get_attachment",
-    "download_attachment_content",
-    "get_recommended_list_pdf",
-    "get_batch_package",
-}
-_APPLICATION_TAGGED = {"upload_attachment", "delete_attachment"}  # 2xx carry the application's ETag too
-_CREATED_AT = {"create_application", "create_batch", "upload_attachment", "create_webhook", "create_bulk_upload"}
-_FILES = {
-    "download_attachment_content",
-    "get_application_form_pdf",
-    "get_recommended_list_csv",
-    "get_recommended_list_xlsx",
-    "get_bulk_upload_template",
-    "get_batch_receipt_pdf",
-    "get_recommended_list_pdf",
-    "get_batch_package",
-}
 
-
-def _add(response: dict[str, Any], name: str, *, required: bool) -> None:
+def add_header(response: dict[str, Any], name: str, *, required: bool) -> None:
     response.setdefault("headers", {})[name] = {**HEADERS[name], "required": required}
 
 
 def declare_headers(operation: dict[str, Any]) -> None:
-    op_id = operation.get("operationId", "")
+    """The headers every operation of its kind sends; those a route declares it sends
+    (``app.core.route_facts``) are written by ``app.openapi.routes``."""
     idempotent = any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
     for status, response in operation["responses"].items():
-        success = status.startswith("2")
-        if (success or status == "304") and op_id in _VERSIONED:
-            _add(response, "ETag", required=True)
-        if success and op_id in _APPLICATION_TAGGED:
-            _add(response, "Application-ETag", required=True)
-        if success and op_id in _CREATED_AT:
-            _add(response, "Location", required=True)
-        if success and idempotent:
-            _add(response, "Idempotent-Replayed", required=False)
+        if status.startswith("2") and idempotent:
+            add_header(response, "Idempotent-Replayed", required=False)
         if status == "409" and idempotent:
-            _add(response, "Retry-After", required=False)  # on `idempotency_in_flight`
-        if status == "429" or (status == "503" and op_id == "get_readiness"):
-            _add(response, "Retry-After", required=True)
+            add_header(response, "Retry-After", required=False)  # on `idempotency_in_flight`
+        if status == "429":
+            add_header(response, "Retry-After", required=True)
         if status == "401":
-            _add(response, "WWW-Authenticate", required=True)
-        if status in ("200", "206") and op_id in _FILES:
-            _add(response, "Content-Disposition", required=True)
-            for media in response.get("content", {}).values():  # a file: bytes to a generated client
-                media.setdefault("schema", {"type": "string", "format": "binary"})
+            add_header(response, "WWW-Authenticate", required=True)
         if status in ("206", "416"):
-            _add(response, "Content-Range", required=True)
+            add_header(response, "Content-Range", required=True)
 
 
 # What each 400 code of the service means; `bad_request` can answer any operation (RejectNulInUrl runs

@@ -52,7 +52,7 @@ def problems(settings: Settings, checks: Sequence[Check] = ()) -> list[str]:
     if weak:
         found.append(f"SMPS_WEBHOOK_ALLOWED_HOSTS lets webhooks reach loopback or private addresses: {', '.join(weak)}")
     found.extend(_mail_problems(settings))
-    # The development HMAC key is simply not used in production (legacy_key); a short real one is refused.
+    # The development HMAC key is simply not used in production (app.core.settings.legacy_key); a short real one is refused.
     if settings.receipt_signing_key != DEVELOPMENT_RECEIPT_KEY and len(settings.receipt_signing_key) < 32:
         found.append("SMPS_RECEIPT_SIGNING_KEY (legacy receipts) is shorter than 32 characters")
     return found
@@ -82,13 +82,6 @@ def warnings(settings: Settings) -> list[str]:
     if not server.encrypted and not _weak_webhook_entry(server.host):
         return [f"SMPS_SMTP_URL reaches {server.host} without TLS: notices cross the network in clear"]
     return []
-
-
-def legacy_key(settings: Settings) -> str | None:
-    """The HMAC key of receipts issued before public-key signatures; production never uses the development one."""
-    if settings.environment == "production" and settings.receipt_signing_key == DEVELOPMENT_RECEIPT_KEY:
-        return None
-    return settings.receipt_signing_key
 
 
 def preflight(
