@@ -115,7 +115,7 @@ CHECKS: dict[Guard, Callable[[Attempt], None]] = {
     Guard.no_rejected_paper: _refuse_rejected_paper,
     Guard.document_number: _refuse_no_document_number,
     Guard.pending_sign_off: _offer_only,
-    Guard.pending_paper: _offer_only,
+    Guard.paper_sign_off: _offer_only,
 }
 
 

@@ -64,8 +64,10 @@ def allowed_actions(principal: Principal, application: Application, signs: list[
         facts.add(Guard.pending_sign_off)
         if principal.has(Role.signatory) and principal.organization_id in pending:
             actors.add(Actor.signatory)
-    if any(s.mode == "paper" and s.verification == "pending" for s in signs):
-        facts.add(Guard.pending_paper)
+    if any(s.mode == "paper" for s in signs):
+        facts.add(Guard.paper_sign_off)
+    if not any(s.mode == "paper" and s.verification == "rejected" for s in signs):
+        facts.add(Guard.no_rejected_paper)
     return available_actions(application.state, actors, facts)
 
 

@@ -353,11 +353,11 @@ class ApplicationPublic(BaseModel):
     sign_offs: list[SignOff] = Field(description="Sign-off status of every required party")
     allowed_actions: list[ApplicationAction] = Field(
         description="What the caller may do now, judged by the application's state, the caller's roles, the "
-        "call's deadline and (for `endorse`, `verify_paper_endorsement`) the pending sign-offs; not by the form's "
-        "content. So `submit` is offered for an incomplete form too, and taking it is then refused with 422 "
-        "`application_invalid` (`GET /applications/{application_id}/validation` lists what is missing), as are "
-        "the checks made on the request itself (an opinion to return or reject, a rejected paper sign-off on "
-        "`recommend`)."
+        "call's deadline and the sign-offs (`endorse` while one is pending, `verify_paper_endorsement` while a "
+        "paper sign-off is there to verify or to correct, `recommend` only while no paper sign-off is rejected); "
+        "not by the form's content. So `submit` is offered for an incomplete form too, and taking it is then "
+        "refused with 422 `application_invalid` (`GET /applications/{application_id}/validation` lists what is "
+        "missing), as are the checks made on the request itself (an opinion to return or reject)."
     )
     outcome_document_number: str | None = Field(description="下达文号 of the approving document, once approved")
     created_at: datetime = Field(description="When it was created (RFC 3339, UTC)")

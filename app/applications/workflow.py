@@ -36,11 +36,13 @@ class Guard(StrEnum):
     document_number = "document_number"  # approving needs the document number (else 422)
     # Offered in allowed_actions only when true; not checked when the step is taken (the service checks more).
     pending_sign_off = "pending_sign_off"
-    pending_paper = "pending_paper"
+    paper_sign_off = "paper_sign_off"  # a paper sign-off to verify (or whose verdict to correct)
 
 
 Step = engine.Step[State, Actor, Guard]
-OFFER_ONLY = frozenset({Guard.pending_sign_off, Guard.pending_paper})
+# The guards the offer judges from what holds now (``facts``): the pending ones only there, the others also
+# checked in full when the step is taken.
+BY_FACTS = frozenset({Guard.pending_sign_off, Guard.paper_sign_off, Guard.no_rejected_paper})
 
 
 def _step(
@@ -155,7 +157,7 @@ IN_PLACE_STEPS: tuple[Step, ...] = (
         _REVIEWING,
         None,
         Actor.reviewer,
-        guards=(Guard.actor, Guard.state, Guard.pending_paper),
+        guards=(Guard.actor, Guard.state, Guard.paper_sign_off),
         refusal=Text("仅在审核阶段可核验纸质签署", "Paper sign-offs are verified during review"),
     ),
 )
@@ -187,4 +189,4 @@ def step_of(action: str) -> Step | None:
 def available_actions(state: str, actors: Set[Actor], facts: Set[Guard]) -> list[str]:
     """Actions of the table open from ``state`` to a caller acting as any of ``actors``; ``facts`` are the
     offer-only guards that hold now (a pending sign-off, a paper sign-off awaiting verification)."""
-    return engine.available(ALL_STEPS, state, actors, facts, OFFER_ONLY)
+    return engine.available(ALL_STEPS, state, actors, facts, BY_FACTS)

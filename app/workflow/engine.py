@@ -9,7 +9,7 @@ imports only ``app.core``.
 Where a new rule goes: one guard member listed on the steps it concerns (the table), plus one check in
 the package's map of checks. "A province recommends at most N per area" would be ``Guard.area_quota``
 on the ``recommend`` row and a ``_refuse_over_area_quota`` check in ``app.applications.guards``; taking
-the step runs it where the row lists it, and a guard that is also a *fact* (``offer_only``) keeps the
+the step runs it where the row lists it, and a guard that is also a *fact* (``by_facts``) keeps the
 step out of ``allowed_actions`` while it does not hold (``tests/workflow/test_engine.py`` shows both).
 """
 
@@ -54,18 +54,15 @@ def available(
     state: str,
     actors: Set[A],
     facts: Set[G] = frozenset(),
-    offer_only: Set[G] = frozenset(),
+    by_facts: Set[G] = frozenset(),
 ) -> list[str]:
     """The actions open from ``state`` to a caller acting as any of ``actors``, in the table's order.
-    ``offer_only`` guards decide the offer alone: a step listing one is offered only when it is among
+    ``by_facts`` guards are judged for the offer from ``facts``: a step listing one is offered only when it is among
     the ``facts`` that hold now."""
     return [
         s.action
         for s in steps
-        if s.offered
-        and state in s.sources
-        and s.actors & actors
-        and all(g in facts for g in s.guards if g in offer_only)
+        if s.offered and state in s.sources and s.actors & actors and all(g in facts for g in s.guards if g in by_facts)
     ]
 
 

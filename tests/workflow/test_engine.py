@@ -14,7 +14,7 @@ from enum import StrEnum
 import pytest
 
 from app.applications.guards import CHECKS
-from app.applications.workflow import ALL_STEPS, OFFER_ONLY, Guard
+from app.applications.workflow import ALL_STEPS, BY_FACTS, Guard
 from app.batches.transitions import CHECKS as BATCH_CHECKS
 from app.batches.workflow import BATCH_STEPS
 from app.core.errors import AppError, Forbidden, InvalidTransition
@@ -99,8 +99,8 @@ def test_a_rule_that_is_also_a_fact_keeps_the_step_out_of_the_offer() -> None:
     steps = (RECOMMEND, REOPEN)
     assert available(steps, S.review, {A.reviewer}) == ["recommend"]
     # Declared offer-only, the guard is a fact the caller's offer needs (the quota has room).
-    assert available(steps, S.review, {A.reviewer}, facts=set(), offer_only={G.area_quota}) == []
-    assert available(steps, S.review, {A.reviewer}, facts={G.area_quota}, offer_only={G.area_quota}) == ["recommend"]
+    assert available(steps, S.review, {A.reviewer}, facts=set(), by_facts={G.area_quota}) == []
+    assert available(steps, S.review, {A.reviewer}, facts={G.area_quota}, by_facts={G.area_quota}) == ["recommend"]
     assert available(steps, S.review, {A.office}) == []
 
 
@@ -122,4 +122,4 @@ def test_hidden_steps_are_never_offered() -> None:
 def test_every_guard_of_both_tables_has_its_check() -> None:
     assert {g for s in ALL_STEPS for g in s.guards} <= set(CHECKS)
     assert {g for s in BATCH_STEPS for g in s.guards} <= set(BATCH_CHECKS)
-    assert set(Guard) >= OFFER_ONLY
+    assert set(Guard) >= BY_FACTS

@@ -1,13 +1,15 @@
 """Offered iff accepted: for every state × caller (role and ownership) × before/after the deadline, an
 action is in ``allowed_actions`` exactly when taking it through the service layer succeeds.
 
-Exhaustive rather than sampled (10 states × 8 callers × 2 clocks × 14 actions), on a real database (the
+Exhaustive rather than sampled (10 states × a paper sign-off pending or rejected × 8 callers × 2 clocks ×
+14 actions), on a real database (the
 run's backend: SQLite, and PostgreSQL under scripts/test.sh). Each attempt runs in its own transaction,
 rolled back: the application is put in the state by an UPDATE in that transaction, so attempts never see
 one another. ``attach`` is taken through ``app.attachments.changing.require_may_attach``, the guards the
 upload runs before and after the file is read (the file itself is the attachments tests' subject).
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,24 +166,32 @@ def _takers(world: World) -> dict[str, Callable[[Principal], Take]]:
     }
 
 
-def _in_state(session: Session, world: World, state: State) -> Application:
+def _in_state(session: Session, world: World, state: State, paper: str) -> Application:
+    """The application in ``state``, the guarantor's paper sign-off ``paper`` (pending or rejected)."""
     session.execute(
         sa.update(Application)
         .where(Application.id == world.application_id)  # type: ignore[arg-type]
         .values(state=state.value, content_digest="0" * 64)
+    )
+    session.execute(
+        sa.update(Endorsement)
+        .where(Endorsement.id == world.paper_endorsement_id)  # type: ignore[arg-type]
+        .values(verification=paper)
     )
     application = session.get(Application, world.application_id)
     assert application is not None
     return application
 
 
-def _attempt(app: FastAPI, world: World, state: State, user_id: str, now: datetime, take: str) -> str | None:
+def _attempt(
+    app: FastAPI, world: World, state: State, paper: str, user_id: str, now: datetime, take: str
+) -> str | None:
     """``None`` when the action was taken, else the code it was refused with; always rolled back."""
     session: Session = app.state.database.writer()
     try:
         principal = load_principal(session, user_id)
         assert principal is not None
-        application = _in_state(session, world, state)
+        application = _in_state(session, world, state, paper)
         _takers(world)[take](principal)(session, principal, application, now)
         session.flush()
         return None
@@ -193,12 +203,12 @@ def _attempt(app: FastAPI, world: World, state: State, user_id: str, now: dateti
         session.close()
 
 
-def _offered(app: FastAPI, world: World, state: State, user_id: str, now: datetime) -> set[str]:
+def _offered(app: FastAPI, world: World, state: State, paper: str, user_id: str, now: datetime) -> set[str]:
     session: Session = app.state.database.writer()
     try:
         principal = load_principal(session, user_id)
         assert principal is not None
-        return set(to_public(session, principal, _in_state(session, world, state), now).allowed_actions)
+        return set(to_public(session, principal, _in_state(session, world, state, paper), now).allowed_actions)
     finally:
         session.rollback()
         session.close()
@@ -222,16 +232,16 @@ async def test_an_action_is_offered_iff_taking_it_succeeds(app: FastAPI, client:
     }
     mismatches: list[str] = []
     offered_somewhere: set[str] = set()
-    for state in State:
+    for state, paper in itertools.product(State, ("pending", "rejected")):
         for who, actor in callers.items():
             for when, now in (("before", BEFORE), ("after", AFTER)):
-                offered = _offered(app, world, state, actor.user_id, now)
+                offered = _offered(app, world, state, paper, actor.user_id, now)
                 offered_somewhere |= offered
                 for action in CALLER_ACTIONS:
-                    refused = _attempt(app, world, state, actor.user_id, now, action)
+                    refused = _attempt(app, world, state, paper, actor.user_id, now, action)
                     if (action in offered) != (refused is None):
                         mismatches.append(
-                            f"{action} by {who} in {state} {when} the deadline: "
+                            f"{action} by {who} in {state} (paper sign-off {paper}) {when} the deadline: "
                             f"{'offered' if action in offered else 'not offered'}, "
                             f"{'taken' if refused is None else 'refused ' + refused}"
                         )

@@ -2181,7 +2181,7 @@ export interface components {
         ApplicationPublic: {
             /**
              * Allowed Actions
-             * @description What the caller may do now, judged by the application's state, the caller's roles, the call's deadline and (for `endorse`, `verify_paper_endorsement`) the pending sign-offs; not by the form's content. So `submit` is offered for an incomplete form too, and taking it is then refused with 422 `application_invalid` (`GET /applications/{application_id}/validation` lists what is missing), as are the checks made on the request itself (an opinion to return or reject, a rejected paper sign-off on `recommend`).
+             * @description What the caller may do now, judged by the application's state, the caller's roles, the call's deadline and the sign-offs (`endorse` while one is pending, `verify_paper_endorsement` while a paper sign-off is there to verify or to correct, `recommend` only while no paper sign-off is rejected); not by the form's content. So `submit` is offered for an incomplete form too, and taking it is then refused with 422 `application_invalid` (`GET /applications/{application_id}/validation` lists what is missing), as are the checks made on the request itself (an opinion to return or reject).
              */
             allowed_actions: ("submit" | "recall" | "withdraw" | "reopen" | "recommend" | "return" | "reject" | "approve" | "not_approve" | "edit" | "attach" | "delete" | "endorse" | "verify_paper_endorsement")[];
             /**
