@@ -40,7 +40,8 @@ def find_area(catalogue: list[dict[str, Any]], code: str) -> dict[str, Any] | No
     for field in catalogue:
         for area in field.get("children", []):
             if area["code"] == code:
-                return area
+                found: dict[str, Any] = area
+                return found
     return None
 
 

@@ -167,9 +167,10 @@ async def _stamp_on_server(request: Request, credential: str | None, application
         if await granted_on_loop(request, known, row):
             request.state.user_id = known.hint.principal.user_id  # for the request's log line
             return _stamped(row, digest, ids, request)
-    return await request.app.state.database.server_reader.run_in_thread(
+    stamped: tuple[Any, str] | None = await request.app.state.database.server_reader.run_in_thread(
         lambda db: _form_stamp(request, db, credential, application_id), snapshot=True
     )
+    return stamped
 
 
 def _form_stamp(
