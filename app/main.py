@@ -41,7 +41,6 @@ from app.events.event_schemas import document_events
 from app.events.webhook_doc import document_webhooks
 from app.metrics.multiprocess import worker_exits
 from app.metrics.router import install as install_metrics
-from app.openapi_doc import document_stored_shapes
 from app.portal_assets import router as portal_router
 from app.reference.seed import seed_reference_data
 from app.routers import ROUTERS
@@ -150,7 +149,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_body_limits_to_openapi(app)
-    add_service_to_openapi(
-        app, described=[document_events, document_webhooks, document_stored_shapes, document_patches]
-    )
+    add_service_to_openapi(app, described=[document_events, document_webhooks, document_patches])
     return app
