@@ -22,6 +22,7 @@ def run_migrations() -> None:
         with database.write_engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
             driver = conn.connection.driver_connection
+            assert driver is not None
             if sqlite:
                 # Batch operations copy a table, drop it and rename the copy: with rows in the tables that
                 # refer to it, SQLite refuses the drop while foreign keys are enforced (the PRAGMA has no
