@@ -105,7 +105,9 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool
     os.environ[WIRE_ENVIRONMENT] = _wire_limits(settings).to_environment()
     # X-Forwarded-For is believed only from SMPS_TRUSTED_PROXIES (the app applies the same rule in-process).
     proxies = ",".join(str(n) for n in settings.trusted_proxies)
-    forwarding: dict = {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
+    forwarding: dict[str, Any] = (
+        {"proxy_headers": True, "forwarded_allow_ips": proxies} if proxies else {"proxy_headers": False}
+    )
     # Uvicorn's own lines (startup, "started server process") stay visible; one access line per request does not.
     # The header section is capped (431 and a closed connection beyond SMPS_MAX_HEADER_BYTES).
     uvicorn.run(

@@ -34,7 +34,6 @@ from app.metrics.router import install as install_metrics
 from app.openapi.document import add_problems_to_openapi
 from app.openapi.document import add_to_openapi as add_service_to_openapi
 from app.openapi.routes import add_route_facts_to_openapi
-from app.openapi.stored_shapes import document_stored_shapes
 from app.openapi.web_shell import add_idempotency_to_openapi
 from app.portal_assets import router as portal_router
 from app.readpath import install as install_read_path
@@ -164,9 +163,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     add_idempotency_to_openapi(app)
     add_problems_to_openapi(app)
     add_route_facts_to_openapi(app)
-    add_service_to_openapi(
-        app, described=[document_events, document_webhooks, document_stored_shapes, document_patches]
-    )
+    add_service_to_openapi(app, described=[document_events, document_webhooks, document_patches])
     return app
 
 

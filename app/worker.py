@@ -136,7 +136,8 @@ def _prune_log(database: Database, cutoff: datetime) -> int:
 
 
 def _column(model: type[SQLModel], name: str) -> sa.Column[Any]:
-    return sa.inspect(model).columns[name]
+    column: sa.Column[Any] = sa.inspect(model).columns[name]
+    return column
 
 
 def _delete_batches(

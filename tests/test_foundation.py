@@ -1,12 +1,24 @@
 """The service foundation: health, reference data, errors, schema drift, the OpenAPI document."""
 
+from datetime import UTC, datetime
+from typing import Any
+
 import httpx
 import sqlalchemy as sa
 from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
+from app.accounts.models import User
+from app.applications.models import Application
 from app.core.migrate import alembic_config
+from app.core.settings import Settings
+from app.main import migrate
 from app.main import render_openapi as render
 from app.organizations.credit_code import CreditCodeCheck, check_credit_code
+from app.organizations.models import Organization
+from app.reference.models import Call
 from tests.conftest import ROOT_DIR
 
 
@@ -89,12 +101,136 @@ def test_migrations_match_the_models(database_url: str) -> None:
     command.check(alembic_config(database_url))
 
 
-def test_migrations_are_idempotent_and_reversible_in_head(database_url: str) -> None:
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+def _engine(database_url: str) -> sa.Engine:
+    return sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=sa.pool.NullPool)
+
+
+def _schema(engine: sa.Engine) -> dict[str, Any]:
+    """Tables with their columns (name, type, nullability, default), indexes, unique constraints, foreign
+    keys and primary key: what a revision's upgrade must put back as it was."""
+    shape: dict[str, Any] = {}
     with engine.connect() as conn:
-        tables = set(sa.inspect(conn).get_table_names())
+        inspector = sa.inspect(conn)
+        for table in sorted(inspector.get_table_names()):
+            shape[table] = {
+                "columns": sorted(
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in inspector.get_columns(table)
+                ),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    (u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)
+                ),
+                "foreign_keys": sorted(
+                    (f["name"], tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                    for f in inspector.get_foreign_keys(table)
+                ),
+                "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
+            }
+    return shape
+
+
+def _heads(engine: sa.Engine) -> tuple[str, ...]:
+    with engine.connect() as conn:
+        return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+def _downgrade_step_by_step(config: Config, engine: sa.Engine, until: str | None, seen: list[str]) -> None:
+    """Undo one revision at a time, the newest first, until only ``until`` is applied (None: nothing)."""
+    script = ScriptDirectory.from_config(config)
+    order = [r.revision for r in script.walk_revisions()]
+    while (heads := _heads(engine)) and heads != ((until,) if until else ()):
+        newest = min(heads, key=order.index)
+        parents = script.get_revision(newest).down_revision
+        if isinstance(parents, tuple):  # a merge: undoing it leaves every branch it joined applied
+            command.downgrade(config, parents[0])
+        else:
+            command.downgrade(config, f"{newest}@-1")
+        seen.append(newest)
+
+
+def _rows(engine: sa.Engine, table: sa.Table, *, stamped: bool = True) -> list[dict[str, Any]]:
+    """The table's rows by id (``stamped=False``: without the times they were written)."""
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+    return rows if stamped else [{k: v for k, v in r.items() if k not in ("created_at", "updated_at")} for r in rows]
+
+
+def test_migrations_downgrade_step_by_step_and_upgrade_to_the_fresh_schema(database_url: str) -> None:
+    """Every revision's downgrade undoes exactly its upgrade: from head down to the first revision (rows
+    of the tables it created kept, what later revisions added dropped and derived again) and down to
+    nothing, each time upgrading back to the schema a fresh upgrade builds (and, set up again from
+    nothing, the same reference data)."""
+    config = alembic_config(database_url)
+    engine = _engine(database_url)
+    fresh = _schema(engine)  # database_url is a fresh upgrade to head
+    organizations, calls = Organization.__table__, Call.__table__  # type: ignore[attr-defined]
+    users, applications = User.__table__, Application.__table__  # type: ignore[attr-defined]
+    seeded = {t.name: _rows(engine, t, stamped=False) for t in (organizations, calls)}
+    org, call = seeded["organizations"][0]["id"], seeded["calls"][0]["id"]
+    moment = datetime(2022, 11, 1, 2, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(users).values(
+                id="usr_migrations",
+                username="Wang.Fang",
+                username_folded="wang.fang",
+                display_name="王芳",
+                organization_id=org,
+                roles=["applicant"],
+                password_hash=None,
+                is_active=True,
+                version=3,
+                email="wang.fang@example.cn",
+                email_notifications=False,
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+        conn.execute(
+            sa.insert(applications).values(
+                id="app_migrations",
+                call_id=call,
+                title="某区政务服务标准化试点",
+                state="submitted",
+                version=7,
+                undertaking_org_id=org,
+                recommender_id=org,
+                province_code="110000",
+                domain_area="1.1",
+                content={"domain": {"area": "1.1"}, "sections": {"objectives": "目标"}},
+                content_digest="0" * 64,
+                created_by="usr_migrations",
+                created_at=moment,
+                updated_at=moment,
+                submitted_at=moment,
+            )
+        )
+    user_before, application_before = _rows(engine, users), _rows(engine, applications)
+
+    seen: list[str] = []
+    _downgrade_step_by_step(config, engine, "0001", seen)
+    assert _rows(engine, applications) == application_before  # the first revision's columns, all kept
+    command.upgrade(config, "heads")
+    assert _schema(engine) == fresh
+    assert _rows(engine, applications) == application_before
+    [user] = [u for u in _rows(engine, users) if u["id"] == "usr_migrations"]
+    # n001 added the e-mail (dropped on the way down, so none now, notices on by default); 1001 folds the
+    # username again from the username.
+    assert user == {**user_before[0], "email": None, "email_notifications": True}
+
+    _downgrade_step_by_step(config, engine, None, seen)
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+    migrate(Settings(database_url=database_url))  # as `smps migrate` does: the revisions, then the reference data
+    assert _schema(engine) == fresh
+    assert {t.name: _rows(engine, t, stamped=False) for t in (organizations, calls)} == seeded
     engine.dispose()
-    assert {"applications", "organizations", "users", "events", "alembic_version"} <= tables
+    # Every revision was undone on its own: twice, the first revision once.
+    revisions = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
+    assert sorted(seen) == sorted([*revisions, *(r for r in revisions if r != "0001")])
 
 
 def test_committed_openapi_document_matches_the_app() -> None:

@@ -1,6 +1,6 @@
 """Endpoints: the token, the caller, API keys, users (admin)."""
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response, status
@@ -199,6 +199,24 @@ def revoke_api_key(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def _visible_user(
+    principal: CurrentPrincipal, session: DbSession, user_id: Annotated[str, Path(description="User id")]
+) -> User:
+    """An admin sees every user, anyone else only themselves (`me` names the caller): another user is 403
+    (the admin role is what the caller lacks), an unknown one 404."""
+    if user_id == "me":
+        user_id = principal.user_id
+    if user_id != principal.user_id:
+        require_role(principal, Role.admin)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+VisibleUser = Annotated[User, Depends(_visible_user)]
+
+
 def _user_public(user: User) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
 
@@ -276,7 +294,7 @@ def create_user(
     },
 )
 def update_user(
-    user_id: Annotated[str, Path(description="User id")],
+    user: VisibleUser,
     body: UserUpdate,
     principal: CurrentPrincipal,
     session: DbSession,
@@ -293,19 +311,14 @@ def update_user(
     again once reactivated (revoke them with `DELETE /api-keys/{id}`). No one may deactivate
     themselves, and the last active admin cannot be demoted or deactivated.
     """
-    if user_id == "me":
-        user_id = principal.user_id
-    if not (user_id == principal.user_id and body.model_fields_set <= SELF_SERVICE):
+    if not (user.id == principal.user_id and body.model_fields_set <= SELF_SERVICE):
         require_role(principal, Role.admin)
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound()
     version = require_version(user.version, if_match)
     refuse_nulls(body, "display_name", "roles", "password", "is_active", "email_notifications")
     roles = sorted({r.value for r in body.roles}) if body.roles is not None else None
     service.guard_admin_change(session, principal.user_id, user, roles, body.is_active)
     changes = body.model_dump(exclude_unset=True)
-    values: dict = {"updated_at": now}
+    values: dict[str, Any] = {"updated_at": now}
     if "display_name" in changes and body.display_name is not None:
         values["display_name"] = body.display_name
     if roles is not None:
@@ -320,7 +333,7 @@ def update_user(
         values["email_notifications"] = body.email_notifications
     compare_and_set(session, user, version, **values)
     if body.password is not None or body.is_active is False:
-        service.revoke_tokens(session, user_id)  # deleted: reactivation does not bring them back
+        service.revoke_tokens(session, user.id)  # deleted: reactivation does not bring them back
     session.refresh(user)
     response.headers["ETag"] = etag(user.version)
     return _user_public(user)

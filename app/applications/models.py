@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
+from app.applications.states import State
 from app.core.types import json_column, utc_column
 
 
@@ -22,7 +23,8 @@ class Application(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     call_id: str = Field(foreign_key="calls.id", max_length=32, index=True)
     title: str = Field(max_length=200)
-    state: str = Field(max_length=32, index=True)
+    # Stored as its text (VARCHAR), as every revision since the first has it; read back as that text.
+    state: State = Field(sa_type=AutoString(length=32), index=True)
     version: int = 1
     undertaking_org_id: str = Field(foreign_key="organizations.id", max_length=32)
     recommender_id: str | None = Field(default=None, foreign_key="organizations.id", max_length=32)

@@ -166,7 +166,7 @@ def _png_end(data: mmap.mmap) -> int:
         raise Refused("unreadable_image")
     at = 8
     while at + 12 <= len(data):
-        (length,) = struct.unpack_from(">I", data, at)
+        length: int = struct.unpack_from(">I", data, at)[0]
         kind = data[at + 4 : at + 8]
         at += 12 + length
         if kind == b"IEND":

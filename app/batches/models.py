@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from app.core.types import json_column, utc_column
 
@@ -33,7 +33,8 @@ class Batch(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     call_id: str = Field(foreign_key="calls.id", max_length=32, index=True)
     recommender_id: str = Field(foreign_key="organizations.id", max_length=32, index=True)
-    state: str = Field(max_length=16, index=True)
+    # Stored as its text (VARCHAR), as every revision since the first has it; read back as that text.
+    state: BatchState = Field(sa_type=AutoString(length=16), index=True)
     version: int = 1
     # The office's reason when it last returned the list.
     return_comment: str | None = Field(default=None, max_length=2000)

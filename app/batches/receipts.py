@@ -65,6 +65,28 @@ def _moment(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+def _screen(document: Any, signatures: list[Any], published: dict[Any, dict[str, Any]]) -> tuple[str, str | None]:
+    """Every entry looked at before any is verified: a key signs once (a repeated signature would only
+    repeat the cost), and a retired key signs nothing dated after its retirement. ("", None) when fine."""
+    seen: set[str] = set()
+    for sig in signatures:
+        if not isinstance(sig, dict) or not all(isinstance(sig.get(f), str) for f in ("kid", "alg", "value")):
+            return "malformed", None
+        if sig["kid"] in seen:
+            return "duplicate_signature", sig["kid"]
+        seen.add(sig["kid"])
+        key = published.get(sig["kid"])
+        if key is None or key.get("alg") != sig["alg"] or sig["alg"] not in signing.ALGORITHMS:
+            return "unknown_key", sig["kid"]
+        if key.get("retired_at") is not None:
+            issued, retired = _moment(document.get("submitted_at")), _moment(key.get("retired_at"))
+            if issued is None or retired is None:
+                return "malformed", sig["kid"]
+            if issued > retired:
+                return "key_retired", sig["kid"]
+    return "", None
+
+
 def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool, str, str | None]:
     """``verify`` with the kid of the signature that failed, if one did."""
     if not isinstance(document, dict) or "tracking_number" not in document:
@@ -82,24 +104,9 @@ def check(document: Any, keys: Iterable[KeyInfo | dict[str, Any]]) -> tuple[bool
         data = payload(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
         return False, "malformed", None
-    # Every entry is looked at before any is verified: a key signs once (a repeated signature would only
-    # repeat the cost), and a retired key signs nothing dated after its retirement.
-    seen: set[str] = set()
-    for sig in signatures:
-        if not isinstance(sig, dict) or not all(isinstance(sig.get(f), str) for f in ("kid", "alg", "value")):
-            return False, "malformed", None
-        if sig["kid"] in seen:
-            return False, "duplicate_signature", sig["kid"]
-        seen.add(sig["kid"])
-        key = published.get(sig["kid"])
-        if key is None or key.get("alg") != sig["alg"] or sig["alg"] not in signing.ALGORITHMS:
-            return False, "unknown_key", sig["kid"]
-        if key.get("retired_at") is not None:
-            issued, retired = _moment(document.get("submitted_at")), _moment(key.get("retired_at"))
-            if issued is None or retired is None:
-                return False, "malformed", sig["kid"]
-            if issued > retired:
-                return False, "key_retired", sig["kid"]
+    problem, kid = _screen(document, signatures, published)
+    if problem:
+        return False, problem, kid
     for sig in signatures:
         key = published[sig["kid"]]
         try:

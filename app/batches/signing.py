@@ -84,7 +84,8 @@ def generate(alg: Alg) -> PrivateKey:
 
 def _sm2_public_pem(point: bytes) -> bytes:
     spki = keys.PublicKeyInfo({"algorithm": {"algorithm": "ec", "parameters": _SM2_PARAMS}, "public_key": point})
-    return pem.armor("PUBLIC KEY", spki.dump())
+    armored: bytes = pem.armor("PUBLIC KEY", spki.dump())
+    return armored
 
 
 def _unarmor(data: bytes, kind: str) -> bytes:
@@ -94,7 +95,8 @@ def _unarmor(data: bytes, kind: str) -> bytes:
         raise KeyFormatError("not PEM") from exc
     if name != kind:
         raise KeyFormatError(f"expected a {kind}, found a {name}")
-    return der
+    body: bytes = der
+    return body
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,7 +143,10 @@ def sign(key: PrivateKey, payload: bytes) -> bytes:
         return private.sign(payload)
     scalar, point = _sm2_private(der)
     rs = _sm2(scalar, point).sign(payload)
-    return algos.DSASignature({"r": int.from_bytes(rs[:32], "big"), "s": int.from_bytes(rs[32:], "big")}).dump()
+    signature: bytes = algos.DSASignature(
+        {"r": int.from_bytes(rs[:32], "big"), "s": int.from_bytes(rs[32:], "big")}
+    ).dump()
+    return signature
 
 
 @functools.lru_cache(maxsize=256)

@@ -89,7 +89,8 @@ def sign(private_pem: bytes, payload: bytes, distinguishing_id: bytes) -> bytes 
             return None
         if lib.sign(md_ctx, buffer, ctypes.byref(size), payload, len(payload)) != 1:
             return None
-        return buffer.raw[: size.value]
+        signature: bytes = buffer.raw[: size.value]
+        return signature
     finally:
         lib.clear_errors()
 

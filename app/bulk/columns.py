@@ -203,16 +203,7 @@ def _eligibility(text: str) -> Any:
     return [{"condition": int(n) if n.isdigit() else n, "attested": True} for n in numbers]
 
 
-def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
-    """One flat row (column key → text) as an ``ApplicationCreate``-shaped dict."""
-    get = cells.get
-    form: dict[str, Any] = {}
-    for key in ("title", "call_id", "recommender_id"):
-        if get(key) is not None:
-            form[key] = get(key)
-    domain = {k: get(f"domain_{k}") for k in ("area", "item", "other") if get(f"domain_{k}") is not None}
-    if domain:
-        form["domain"] = domain
+def _parties(get: Any) -> dict[str, Any]:
     parties: dict[str, Any] = {}
     if get("undertaking"):
         parties["undertaking"] = get("undertaking")
@@ -221,24 +212,36 @@ def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
     for role in ("guarantor", "guidance"):
         if get(role):
             parties[role] = get(role)
-    if parties:
-        form["parties"] = parties
-    contact = {k: get(f"contact_{k}") for k in ("name", "phone", "email") if get(f"contact_{k}") is not None}
-    if contact:
-        form["contact"] = contact
-    period = {k: get(f"period_{k}") for k in ("start", "end") if get(f"period_{k}") is not None}
-    if period:
-        form["period"] = period
-    sections = {key: get(key) for key, _ in SECTIONS if get(key) is not None}
-    if sections:
-        form["sections"] = sections
-    if get("standards"):
-        form["standards"] = _standards(get("standards") or "")
+    return parties
+
+
+def _funding(get: Any) -> dict[str, Any]:
     funding: dict[str, Any] = {}
     if get("funding_amount_cny") is not None:
         funding["amount_cny"] = _amount(get("funding_amount_cny") or "")
     if get("funding_sources") is not None:
         funding["sources"] = get("funding_sources")
+    return funding
+
+
+def row_to_form(cells: dict[str, str | None]) -> dict[str, Any]:
+    """One flat row (column key → text) as an ``ApplicationCreate``-shaped dict."""
+    get = cells.get
+    form: dict[str, Any] = {}
+    for key in ("title", "call_id", "recommender_id"):
+        if get(key) is not None:
+            form[key] = get(key)
+    groups: dict[str, dict[str, Any]] = {
+        "domain": {k: get(f"domain_{k}") for k in ("area", "item", "other") if get(f"domain_{k}") is not None},
+        "parties": _parties(get),
+        "contact": {k: get(f"contact_{k}") for k in ("name", "phone", "email") if get(f"contact_{k}") is not None},
+        "period": {k: get(f"period_{k}") for k in ("start", "end") if get(f"period_{k}") is not None},
+        "sections": {key: get(key) for key, _ in SECTIONS if get(key) is not None},
+    }
+    form.update({name: group for name, group in groups.items() if group})
+    if get("standards"):
+        form["standards"] = _standards(get("standards") or "")
+    funding = _funding(get)
     if funding:
         form["funding"] = funding
     if get("eligibility"):

@@ -335,6 +335,17 @@ def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, se
     )
 
 
+def _visible_upload(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    upload_id: Annotated[str, Path(max_length=32, description="Bulk upload id")],
+) -> BulkUpload:
+    return service.load_visible_upload(session, principal, upload_id)
+
+
+VisibleUpload = Annotated[BulkUpload, Depends(_visible_upload)]
+
+
 @router.get(
     "/bulk-uploads/{upload_id}",
     operation_id="get_bulk_upload",
@@ -342,19 +353,8 @@ def get_bulk_upload_template(principal: CurrentPrincipal, session: DbSession, se
     response_model=BulkUploadPublic,
     responses=problem_responses(NotAuthenticated, NotFound, ValidationFailed),
 )
-def get_bulk_upload(
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    session: DbSession,
-    upload_id: Annotated[str, Path(max_length=32, description="Bulk upload id")],
-) -> BulkUploadPublic:
+def get_bulk_upload(request: Request, response: Response, upload: VisibleUpload) -> BulkUploadPublic:
     """Progress of an upload and one result per processed row (the uploader, its organization's applicants, admins)."""
-    upload = session.execute(
-        sa.select(BulkUpload).where(col(BulkUpload.id) == upload_id, service.visible_upload_filter(principal))
-    ).scalar_one_or_none()
-    if upload is None:
-        raise NotFound()
     lang = negotiate(request.headers.get("accept-language"))
     response.headers.update(localized(lang))
     return render_upload(upload, lang)

@@ -42,7 +42,7 @@ from app.bulk.matching import (
 )
 from app.bulk.models import BulkUpload, BulkUploadPayload
 from app.bulk.references import load_named_orgs, named_refs
-from app.core.errors import FieldError, ValidationFailed, field_errors_from_pydantic
+from app.core.errors import FieldError, NotFound, ValidationFailed, field_errors_from_pydantic
 from app.core.ids import new_id
 from app.core.outbox import publish, sequence
 from app.core.outbox_models import Event
@@ -116,6 +116,16 @@ def visible_upload_filter(principal: Principal) -> sa.ColumnElement[bool]:
     if principal.has(Role.applicant):
         clauses.append(col(BulkUpload.organization_id) == principal.organization_id)
     return sa.or_(*clauses)
+
+
+def load_visible_upload(session: Session, principal: Principal, upload_id: str) -> BulkUpload:
+    """The upload if the caller may see it (``visible_upload_filter``), else 404."""
+    upload = session.execute(
+        sa.select(BulkUpload).where(col(BulkUpload.id) == upload_id, visible_upload_filter(principal))
+    ).scalar_one_or_none()
+    if upload is None:
+        raise NotFound()
+    return upload
 
 
 # --- checking and inserting rows in bulk ---------------------------------------------------------

@@ -81,68 +81,108 @@ def _digests(zf: zipfile.ZipFile, name: str) -> dict[str, str]:
     return {alg: h.hexdigest() for alg, h in hashers.items()}
 
 
-def _check(zf: zipfile.ZipFile, keys: list[dict[str, Any]], result: Result) -> None:
-    names = [i.filename for i in zf.infolist() if not i.is_dir()]
-    roots = {n.split("/", 1)[0] for n in names}
-    if len(roots) != 1 or any("/" not in n for n in names):
-        raise _Failed("zip", "the archive does not hold exactly one bag folder")
-    root = roots.pop() + "/"
-    files = {n[len(root) :]: n for n in names}
-    result.checked.append("zip")
+class _Bag:
+    """One bag folder of the archive: its files by path inside the bag, read on demand."""
 
-    def text(path: str) -> str:
-        if path not in files:
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        roots = {n.split("/", 1)[0] for n in names}
+        if len(roots) != 1 or any("/" not in n for n in names):
+            raise _Failed("zip", "the archive does not hold exactly one bag folder")
+        root = roots.pop() + "/"
+        self.zf = zf
+        self.files = {n[len(root) :]: n for n in names}
+        self.payload = sorted(p for p in self.files if p.startswith("data/"))
+
+    def text(self, path: str) -> str:
+        if path not in self.files:
             raise _Failed("bagit_txt" if path == "bagit.txt" else "manifests", f"{path} is missing")
-        return zf.read(files[path]).decode("utf-8-sig")
+        return self.zf.read(self.files[path]).decode("utf-8-sig")
 
-    bagit = dict(line.split(": ", 1) for line in text("bagit.txt").splitlines() if ": " in line)
-    if bagit.get("BagIt-Version") not in ("1.0", "0.97") or bagit.get("Tag-File-Character-Encoding") != "UTF-8":
-        raise _Failed("bagit_txt", "bagit.txt does not declare BagIt-Version 1.0 and UTF-8")
-    result.checked.append("bagit_txt")
+    def fields(self, path: str) -> dict[str, str]:
+        return dict(line.split(": ", 1) for line in self.text(path).splitlines() if ": " in line)
 
-    payload = sorted(p for p in files if p.startswith("data/"))
-    manifests = {alg: _manifest(text(f"manifest-{alg}.txt"), f"manifest-{alg}.txt") for alg in ALGORITHMS}
+
+def _check_manifests(bag: _Bag) -> dict[str, dict[str, str]]:
+    manifests = {alg: _manifest(bag.text(f"manifest-{alg}.txt"), f"manifest-{alg}.txt") for alg in ALGORITHMS}
     for alg, entries in manifests.items():
-        if missing := sorted(set(payload) - set(entries)):
+        if missing := sorted(set(bag.payload) - set(entries)):
             raise _Failed("manifests", f"manifest-{alg}.txt does not list {missing[0]}")
-        if absent := sorted(set(entries) - set(payload)):
+        if absent := sorted(set(entries) - set(bag.payload)):
             raise _Failed("manifests", f"manifest-{alg}.txt lists {absent[0]}, which is not in the bag")
-    result.checked.append("manifests")
+    return manifests
 
+
+def _check_payload(bag: _Bag, manifests: dict[str, dict[str, str]]) -> set[str]:
+    """The payload's SHA-256 digests, once each file matched both manifests."""
     sha256_of: dict[str, str] = {}
-    for path in payload:
-        found = _digests(zf, files[path])
+    for path in bag.payload:
+        found = _digests(bag.zf, bag.files[path])
         for alg in ALGORITHMS:
             if found[alg] != manifests[alg][path]:
                 raise _Failed("payload", f"{path}: its {alg.upper()} is not the one manifest-{alg}.txt gives")
         sha256_of[path] = found["sha256"]
-    result.files = len(payload)
-    result.checked.append("payload")
+    return set(sha256_of.values())
 
+
+def _check_tag_manifests(bag: _Bag) -> None:
     for alg in ALGORITHMS:
         name = f"tagmanifest-{alg}.txt"
-        if name not in files:
+        if name not in bag.files:
             continue
-        for path, digest in _manifest(text(name), name).items():
-            if path not in files or _digests(zf, files[path])[alg] != digest:
+        for path, digest in _manifest(bag.text(name), name).items():
+            if path not in bag.files or _digests(bag.zf, bag.files[path])[alg] != digest:
                 raise _Failed("tag_manifests", f"{path} does not match {name}")
-    result.checked.append("tag_manifests")
 
-    info = dict(line.split(": ", 1) for line in text("bag-info.txt").splitlines() if ": " in line)
-    oxum = f"{sum(zf.getinfo(files[p]).file_size for p in payload)}.{len(payload)}"
-    if info.get("Payload-Oxum", oxum) != oxum:
-        raise _Failed("payload_oxum", f"Payload-Oxum is {info.get('Payload-Oxum')}, the payload {oxum}")
-    result.checked.append("payload_oxum")
 
-    if "data/receipt.json" not in files:
+def _receipt(bag: _Bag, keys: list[dict[str, Any]]) -> Any:
+    if "data/receipt.json" not in bag.files:
         raise _Failed("receipt", "data/receipt.json is missing")
     try:
-        document = orjson.loads(zf.read(files["data/receipt.json"]))
+        document = orjson.loads(bag.zf.read(bag.files["data/receipt.json"]))
     except orjson.JSONDecodeError as exc:
         raise _Failed("receipt", "data/receipt.json is not JSON") from exc
     valid, reason, kid = receipts.check(document, keys)
     if not valid:
         raise _Failed("receipt", f"the receipt is not genuine: {reason}", kid)
+    return document
+
+
+def _check_receipt_attachments(document: Any, present: set[str]) -> None:
+    for item in document.get("items", []):
+        for attachment in item.get("attachments", []):
+            if attachment.get("sha256") not in present:
+                raise _Failed(
+                    "receipt_attachments", f"attachment {attachment.get('id')} of the receipt is not in the bag"
+                )
+
+
+def _check(zf: zipfile.ZipFile, keys: list[dict[str, Any]], result: Result) -> None:
+    bag = _Bag(zf)
+    result.checked.append("zip")
+
+    bagit = bag.fields("bagit.txt")
+    if bagit.get("BagIt-Version") not in ("1.0", "0.97") or bagit.get("Tag-File-Character-Encoding") != "UTF-8":
+        raise _Failed("bagit_txt", "bagit.txt does not declare BagIt-Version 1.0 and UTF-8")
+    result.checked.append("bagit_txt")
+
+    manifests = _check_manifests(bag)
+    result.checked.append("manifests")
+
+    present = _check_payload(bag, manifests)
+    result.files = len(bag.payload)
+    result.checked.append("payload")
+
+    _check_tag_manifests(bag)
+    result.checked.append("tag_manifests")
+
+    info = bag.fields("bag-info.txt")
+    oxum = f"{sum(zf.getinfo(bag.files[p]).file_size for p in bag.payload)}.{len(bag.payload)}"
+    if info.get("Payload-Oxum", oxum) != oxum:
+        raise _Failed("payload_oxum", f"Payload-Oxum is {info.get('Payload-Oxum')}, the payload {oxum}")
+    result.checked.append("payload_oxum")
+
+    document = _receipt(bag, keys)
     result.tracking_number = str(document["tracking_number"])
     result.checked.append("receipt")
 
@@ -152,13 +192,7 @@ def _check(zf: zipfile.ZipFile, keys: list[dict[str, Any]], result: Result) -> N
         raise _Failed("bag_info", "Receipt-SHA256 is not the receipt's digest")
     result.checked.append("bag_info")
 
-    present = set(sha256_of.values())
-    for item in document.get("items", []):
-        for attachment in item.get("attachments", []):
-            if attachment.get("sha256") not in present:
-                raise _Failed(
-                    "receipt_attachments", f"attachment {attachment.get('id')} of the receipt is not in the bag"
-                )
+    _check_receipt_attachments(document, present)
     result.checked.append("receipt_attachments")
 
 

@@ -12,7 +12,7 @@ from app.documents.wrap import wrap_lines
 from app.fonts.glyphs import FontChain
 
 
-class Lines(Flowable):
+class Lines(Flowable):  # type: ignore[misc]  # reportlab ships no types
     def __init__(self, lines: list[str], font: FontChain, size: float, leading: float, align: str = "left") -> None:
         super().__init__()
         self.lines, self.font, self.size, self.leading, self.align = lines or [""], font, size, leading, align

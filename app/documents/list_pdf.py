@@ -41,14 +41,14 @@ def list_digest(printed: PrintedList, fonts: FormFonts) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-class _NumberedCanvas(Canvas):
+class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no types
     """Pages kept until the end, so each can print the page count (第 N 页 共 M 页)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict[str, Any]] = []
 
-    def showPage(self) -> None:  # noqa: N802 — reportlab's name
+    def showPage(self) -> None:  # reportlab's name
         self._pages.append(dict(self.__dict__))
         self._startPage()
 

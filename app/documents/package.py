@@ -85,7 +85,7 @@ def _known(store: BlobStore, key: str, sha256: str) -> Digests | None:
         data = orjson.loads(b"".join(store.read(key)))
     except (OSError, ValueError, orjson.JSONDecodeError):
         return None
-    except Exception:  # noqa: BLE001 — S3: no such object (botocore's ClientError)
+    except Exception:  # S3: no such object (botocore's ClientError)
         return None
     if data.get("sha256") != sha256:
         return None

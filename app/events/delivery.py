@@ -21,6 +21,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
@@ -264,7 +265,7 @@ class Webhooks:
         ok = status is not None and 200 <= status < 300
         if status is not None and not ok:
             error = f"HTTP {status}"
-        values: dict = dict(last_status_code=status, last_error=error, lease_token=None)
+        values: dict[str, Any] = dict(last_status_code=status, last_error=error, lease_token=None)
         if ok:
             values.update(state="succeeded", next_attempt_at=None, completed_at=now)
         else:

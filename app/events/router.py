@@ -4,7 +4,7 @@ import re
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlmodel import col
 
 from app.accounts.models import User
@@ -21,7 +21,7 @@ from app.core.errors import (
 )
 from app.core.i18n import Text
 from app.core.ids import new_id
-from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.pagination import Keyset, Page, PageSize, PageToken, fetch_page
 from app.core.route_facts import IdFrom, facts
 from app.events.access import unknown_type_errors
 from app.events.feed import CursorAhead, CursorExpired, decode_cursor, log_bounds, read_feed
@@ -39,14 +39,13 @@ from app.events.schemas import (
     WebhookPublic,
 )
 from app.events.webhook_actions import router as actions
-from app.events.webhook_views import attempts_of, delivery_public, load_webhook, webhook_public
+from app.events.webhook_views import VisibleWebhook, attempts_of, delivery_public, webhook_public
 from app.events.webhooks import check_url, new_secret
 
 # Path parameters that take the id create_webhook answers with (an OpenAPI link from it).
 WEBHOOK_ID = IdFrom("create_webhook", "webhook_id")
 router = APIRouter(prefix="/api/v1")
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
-WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
 WEBHOOKS = Keyset((col(Webhook.id),))
 DELIVERIES = Keyset((col(WebhookDelivery.created_at), col(WebhookDelivery.id)), descending=True)  # newest first
 
@@ -248,9 +247,7 @@ def list_webhooks(
     query = sa.select(Webhook).where(col(Webhook.deleted_at).is_(None))
     if not principal.is_admin:
         query = query.where(col(Webhook.organization_id) == principal.organization_id)
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, WEBHOOKS, page_token, page_size)).scalars().all(), WEBHOOKS, page_size
-    )
+    rows, token = fetch_page(session, query, WEBHOOKS, page_token, page_size)
     return Page(items=[webhook_public(r) for r in rows], next_page_token=token)
 
 
@@ -262,9 +259,9 @@ def list_webhooks(
     response_model=WebhookPublic,
     responses={**AUTH, **problem_responses(NotFound)},
 )
-def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession) -> WebhookPublic:
+def get_webhook(hook: VisibleWebhook) -> WebhookPublic:
     """One webhook subscription of the caller's organization (its secret is shown only when created)."""
-    return webhook_public(load_webhook(session, principal, webhook_id))
+    return webhook_public(hook)
 
 
 @router.delete(
@@ -275,9 +272,8 @@ def get_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbS
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(Forbidden, NotFound)},
 )
-def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
+def delete_webhook(row: VisibleWebhook, principal: CurrentPrincipal, session: DbSession, now: Now) -> Response:
     """Unsubscribe (its owner or an admin); deliveries not yet made are cancelled."""
-    row = load_webhook(session, principal, webhook_id)
     if row.owner_id != principal.user_id and not principal.is_admin:
         raise Forbidden(
             Text("只有订阅的创建者或管理员可以删除它", "Only the subscription's owner or an admin may delete it")
@@ -300,8 +296,7 @@ def delete_webhook(webhook_id: WebhookId, principal: CurrentPrincipal, session: 
     responses={**AUTH, **problem_responses(NotFound)},
 )
 def list_webhook_deliveries(
-    webhook_id: WebhookId,
-    principal: CurrentPrincipal,
+    hook: VisibleWebhook,
     session: DbSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
@@ -311,13 +306,10 @@ def list_webhook_deliveries(
     ] = None,
 ) -> Page[WebhookDeliveryPublic]:
     """The deliveries of one subscription, newest first, each with its attempts and the next one due."""
-    hook = load_webhook(session, principal, webhook_id)
     query = sa.select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     if state:
         query = query.where(col(WebhookDelivery.state) == state)
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, DELIVERIES, page_token, page_size)).scalars().all(), DELIVERIES, page_size
-    )
+    rows, token = fetch_page(session, query, DELIVERIES, page_token, page_size)
     attempts = attempts_of(session, [r.id for r in rows])
     items = [delivery_public(r, attempts[r.id]) for r in rows]
     return Page(items=items, next_page_token=token)

@@ -19,10 +19,9 @@ from app.core.i18n import Text
 from app.core.ids import new_id
 from app.events.models import Webhook, WebhookDelivery
 from app.events.schemas import WebhookDeliveryPublic
-from app.events.webhook_views import attempts_of, delivery_public, load_webhook
+from app.events.webhook_views import VisibleWebhook, WebhookId, attempts_of, delivery_public, load_webhook
 
 router = APIRouter()  # included by app.events.router, under its /api/v1
-WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
 DeliveryId = Annotated[str, Path(max_length=32, description="Delivery id (the `webhook-id` header it is sent with)")]
 TEST_TYPE = "webhook.test"
 RESPONSES = problem_responses(NotAuthenticated, ValidationFailed, Forbidden, NotFound)
@@ -52,14 +51,13 @@ def test_payload(hook: Webhook, event_id: str, actor_id: str, now: datetime) -> 
     responses=RESPONSES,
 )
 def send_webhook_test(
-    webhook_id: WebhookId, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
+    hook: VisibleWebhook, principal: CurrentPrincipal, session: DbSession, now: Now, response: Response
 ) -> WebhookDeliveryPublic:
     """Send a `webhook.test` delivery to the subscription's address now (its owner or an admin).
 
     It is signed and retried like any delivery, whatever event types the subscription chose, and is
     in no feed. Follow it in the subscription's deliveries (`Location`).
     """
-    hook = load_webhook(session, principal, webhook_id)
     _may_act(principal, hook)
     event_id = new_id("evt")
     row = WebhookDelivery(
@@ -97,6 +95,8 @@ def redeliver_webhook_delivery(
     attempted now, then retried on the usual schedule for three days from now. A delivery still
     pending is refused (409 `invalid_state`): it will be attempted anyway.
     """
+    # Loaded here, not by VisibleWebhook: the document lists a route's own path parameters before its
+    # dependencies', and this route's are webhook_id, then delivery_id.
     hook = load_webhook(session, principal, webhook_id)
     _may_act(principal, hook)
     row = session.execute(

@@ -1,11 +1,13 @@
 """Loading a subscription the caller may see, and the public shapes of subscriptions and deliveries."""
 
-from typing import Literal, cast
+from typing import Annotated, Literal, cast
 
 import sqlalchemy as sa
+from fastapi import Depends, Path
 from sqlmodel import col
 
-from app.accounts.principal import Principal
+from app.accounts.principal import CurrentPrincipal, Principal
+from app.core.deps import DbSession
 from app.core.errors import NotFound
 from app.events.models import Webhook, WebhookAttempt, WebhookDelivery
 from app.events.schemas import DeliveryState, WebhookAttemptPublic, WebhookDeliveryPublic, WebhookPublic
@@ -25,6 +27,16 @@ def load_webhook(session: sa.orm.Session, principal: Principal, webhook_id: str)
     if row is None:
         raise NotFound()
     return row
+
+
+WebhookId = Annotated[str, Path(max_length=32, description="Webhook id")]
+
+
+def _visible_webhook(principal: CurrentPrincipal, session: DbSession, webhook_id: WebhookId) -> Webhook:
+    return load_webhook(session, principal, webhook_id)
+
+
+VisibleWebhook = Annotated[Webhook, Depends(_visible_webhook)]
 
 
 def attempts_of(session: sa.orm.Session, delivery_ids: list[str]) -> dict[str, list[WebhookAttemptPublic]]:

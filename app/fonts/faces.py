@@ -107,7 +107,7 @@ def _register(path: str) -> Face | None:
     try:
         font = TTFont(name, path, subfontIndex=0) if path.lower().endswith(".ttc") else TTFont(name, path)
         pdfmetrics.registerFont(font)
-    except Exception:  # noqa: BLE001 — unreadable or PostScript-outline font: try the next one
+    except Exception:  # unreadable or PostScript-outline font: try the next one
         return None
     family = font.face.familyName
     face = Face(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -48,7 +49,8 @@ LONGEST_WAIT = timedelta(hours=6)
 
 def backoff(failed_attempts: int) -> timedelta:
     """The wait after the n-th failed attempt: 1, 2, 4, 8… minutes, at most six hours."""
-    return min(FIRST_RETRY * 2 ** min(failed_attempts - 1, 20), LONGEST_WAIT)
+    wait: timedelta = FIRST_RETRY * 2 ** min(failed_attempts - 1, 20)
+    return min(wait, LONGEST_WAIT)
 
 
 def message_id(event_id: str, user_id: str, mail_from: str) -> str:
@@ -207,7 +209,7 @@ class Mailer:
                 settle(session, MailDelivery, mail.id, mail.lease_token, **values)
 
     def record(self, mail: ClaimedMail, now: datetime, error: str | None) -> None:
-        values: dict = dict(last_error=error, lease_token=None)
+        values: dict[str, Any] = dict(last_error=error, lease_token=None)
         if error is None:
             values.update(state="sent", next_attempt_at=None, completed_at=now)
         elif mail.number >= self.settings.mail_max_attempts:

@@ -62,7 +62,7 @@ def forget_dead_workers(directory: str) -> None:
             pids.add(int(tail))
     for pid in pids:
         if not _alive(pid):
-            multiprocess.mark_process_dead(pid, directory)
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 def worker_exits() -> None:
@@ -71,7 +71,7 @@ def worker_exits() -> None:
 
     directory = os.environ.get(ENV)
     if directory:
-        multiprocess.mark_process_dead(os.getpid(), directory)
+        multiprocess.mark_process_dead(os.getpid(), directory)  # type: ignore[no-untyped-call]
 
 
 def scrape_registry(directory: str) -> "CollectorRegistry":
@@ -80,5 +80,5 @@ def scrape_registry(directory: str) -> "CollectorRegistry":
 
     forget_dead_workers(directory)
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=directory)
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return registry

@@ -20,8 +20,22 @@ def run_migrations() -> None:
     database = make_database(Settings(database_url=url))
     try:
         with database.write_engine.connect() as conn:
-            _run(conn)
-            conn.commit()
+            sqlite = conn.dialect.name == "sqlite"
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            if sqlite:
+                # Batch operations copy a table, drop it and rename the copy: with rows in the tables that
+                # refer to it, SQLite refuses the drop while foreign keys are enforced (the PRAGMA has no
+                # effect inside a transaction, hence on the driver, before SQLAlchemy begins one).
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                _run(conn)
+                conn.commit()
+                if sqlite and (broken := driver.execute("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migrations left rows pointing at no row: {broken[:5]}")
+            finally:
+                if sqlite:
+                    driver.execute("PRAGMA foreign_keys=ON")
     finally:
         database.dispose()
 

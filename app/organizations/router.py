@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.auth.caller import CurrentPrincipal
-from app.core.deps import DbSession, IfMatch, Now, etag
+from app.core.deps import DbSession, IfMatch, Now, etag, require_version
 from app.core.errors import (
     Duplicate,
     Forbidden,
@@ -27,6 +27,14 @@ ORG_ID = IdFrom("create_organization", "org_id")
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 OrgId = Annotated[str, Path(description="Organization id")]
 AUTH = problem_responses(NotAuthenticated, ValidationFailed)
+
+
+def _organization(principal: CurrentPrincipal, session: DbSession, org_id: OrgId) -> Organization:
+    """Every signed-in user may look an organization up: the row, or 404."""
+    return service.load_organization(session, org_id)
+
+
+VisibleOrganization = Annotated[Organization, Depends(_organization)]
 
 
 def _public(org: Organization) -> OrganizationPublic:
@@ -89,11 +97,8 @@ def create_organization(
     response_model=OrganizationPublic,
     responses={**AUTH, **problem_responses(NotFound)},
 )
-def get_organization(
-    org_id: OrgId, principal: CurrentPrincipal, session: DbSession, response: Response
-) -> OrganizationPublic:
+def get_organization(org: VisibleOrganization, response: Response) -> OrganizationPublic:
     """One organization, with its `ETag` (the If-Match of `PATCH /organizations/{id}`)."""
-    org = service.load_organization(session, org_id)
     return _tagged(org, response)
 
 
@@ -105,7 +110,7 @@ def get_organization(
     responses={**AUTH, **problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)},
 )
 def update_organization(
-    org_id: OrgId,
+    org: VisibleOrganization,
     body: OrganizationUpdate,
     principal: CurrentPrincipal,
     session: DbSession,
@@ -114,7 +119,6 @@ def update_organization(
     if_match: IfMatch = None,
 ) -> OrganizationPublic:
     """Rename or reclassify an organization (admin, office); a recommender's reviewer sets its internal deadline."""
-    org = service.update_organization(
-        session, principal, service.load_organization(session, org_id), body, if_match, now
-    )
+    fields = service.update_fields(principal, org, body)
+    org = service.update_organization(session, principal, org, fields, require_version(org.version, if_match), now)
     return _tagged(org, response)

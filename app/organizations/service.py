@@ -1,6 +1,7 @@
 """Organizations: looking them up, registering them (credit code per GB 32100-2015), changing them."""
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -8,7 +9,6 @@ from sqlmodel import col
 
 from app.auth.caller import Principal, Role, require_role
 from app.core.concurrency import compare_and_set
-from app.core.deps import require_version
 from app.core.errors import AppError, Duplicate, FieldError, NotFound, ValidationFailed
 from app.core.i18n import Text
 from app.core.ids import new_id
@@ -105,15 +105,9 @@ def create_organization(
     return org
 
 
-def update_organization(
-    session: Session,
-    principal: Principal,
-    org: Organization,
-    body: OrganizationUpdate,
-    if_match: str | None,
-    now: datetime,
-) -> Organization:
-    """Rename or reclassify (admin, office); a recommender's reviewer sets its own internal deadline."""
+def update_fields(principal: Principal, org: Organization, body: OrganizationUpdate) -> dict[str, Any]:
+    """The members a PATCH changes, once the caller may change them: admin and office rename or reclassify;
+    a recommender's reviewer sets its own internal deadline."""
     fields = body.model_dump(exclude_unset=True)
     cleared = [name for name in ("name", "kind") if name in fields and fields[name] is None]
     if cleared:  # these may change but never be emptied (null clears only name_en and internal_deadline)
@@ -129,7 +123,13 @@ def update_organization(
             "not_a_recommender",
             Text("仅推荐单位可设置内部截止时间", "Only recommenders have an internal deadline"),
         )
-    version = require_version(org.version, if_match)
+    return fields
+
+
+def update_organization(
+    session: Session, principal: Principal, org: Organization, fields: dict[str, Any], version: int, now: datetime
+) -> Organization:
+    """Store ``update_fields``' changes if the organization is still at ``version`` (412 otherwise)."""
     compare_and_set(session, org, version, updated_at=now, **fields)
     session.refresh(org)  # as stored: enumerations and timestamps in their column types
     record_event(

@@ -1,6 +1,7 @@
 """Reference data of the 9th-batch call (国标委发〔2022〕35号) and the 32 recommenders."""
 
 from datetime import date, datetime
+from typing import Any
 
 from app.core.clock import BEIJING
 
@@ -53,8 +54,10 @@ OFFICE_NAME_EN = "Joint Office for Social Management and Public Services Standar
 NINTH_CALL_KEY = "9th-batch"
 
 
-def _node(code: str, name: str, name_en: str, children: list | None = None, open_ended: bool = False) -> dict:
-    node: dict = {"code": code, "name": name, "name_en": name_en, "children": children or []}
+def _node(
+    code: str, name: str, name_en: str, children: list[dict[str, Any]] | None = None, open_ended: bool = False
+) -> dict[str, Any]:
+    node: dict[str, Any] = {"code": code, "name": name, "name_en": name_en, "children": children or []}
     if open_ended:
         node["open_ended"] = True
     return node

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from app.auth.caller import CurrentPrincipal
 from app.core.clock import BEIJING
-from app.core.deps import DbSession, IfMatch, Now, etag
+from app.core.deps import DbSession, IfMatch, Now, etag, require_version
 from app.core.errors import (
     Duplicate,
     Forbidden,
@@ -100,5 +100,6 @@ def update_call(
     if_match: IfMatch = None,
 ) -> CallPublic:
     """Extend or change a call's deadline or quota (office; If-Match). The change and its reason are audited."""
-    call = service.update_call(session, principal, call_id, body, if_match, now)
+    call = service.call_to_update(session, principal, call_id)
+    call = service.update_call(session, principal, call, body, require_version(call.version, if_match), now)
     return _tagged(call, response)

@@ -9,7 +9,6 @@ from sqlmodel import col
 
 from app.auth.caller import Principal, Role, require_role
 from app.core.concurrency import compare_and_set
-from app.core.deps import require_version
 from app.core.errors import Duplicate, FieldError, NotFound
 from app.core.i18n import Text
 from app.core.ids import new_id
@@ -98,13 +97,17 @@ def create_call(session: Session, principal: Principal, body: CallCreate, now: d
     return call
 
 
-def update_call(
-    session: Session, principal: Principal, call_id: str, body: CallUpdate, if_match: str | None, now: datetime
-) -> Call:
-    """Extend or change a call's deadline or quota (office); the change and its reason are audited."""
+def call_to_update(session: Session, principal: Principal, call_id: str) -> Call:
+    """The call an update names, for the office (403 for anyone else, 404 for an unknown call)."""
     require_role(principal, Role.office)
-    call = load_call(session, call_id)
-    version = require_version(call.version, if_match)
+    return load_call(session, call_id)
+
+
+def update_call(
+    session: Session, principal: Principal, call: Call, body: CallUpdate, version: int, now: datetime
+) -> Call:
+    """Extend or change a call's deadline or quota if the call is still at ``version`` (412 otherwise); the
+    change and its reason are audited."""
     refuse_nulls(body, "deadline")
     values: dict[str, Any] = {}
     audit: dict[str, Any] = {"reason": body.reason}

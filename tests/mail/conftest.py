@@ -41,7 +41,7 @@ class Inbox:
         self.received: list[tuple[str, EmailMessage]] = []
         self.logins: list[str] = []
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self.lock:
