@@ -1,6 +1,5 @@
 """Endpoints of the application aggregate."""
 
-import re
 from datetime import datetime
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from app.applications import actions, guards, service
 from app.applications.access import VisibleApplication
 from app.applications.content import run_validation
 from app.applications.deadlines import report_late
-from app.applications.listing import summary_query
+from app.applications.listing import rfc3339, summaries_page, summary_query
 from app.applications.models import Application, Endorsement, Review, Transition
 from app.applications.reading import answer_read, lean_get_application
 from app.applications.schemas import (
@@ -38,7 +37,6 @@ from app.core import merge_patch
 from app.core.deps import DbSession, IfMatch, Now, etag, if_none_match_parameter, require_version
 from app.core.errors import (
     DeadlinePassed,
-    DomainValueError,
     Forbidden,
     InvalidTransition,
     MalformedJson,
@@ -51,8 +49,8 @@ from app.core.errors import (
     problem_responses,
 )
 from app.core.fast.routes import lean_route
-from app.core.i18n import Text, localized, negotiate
-from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.i18n import localized, negotiate
+from app.core.pagination import Page, PageSize, PageToken
 from app.core.route_facts import IdFrom, facts
 from app.reference.models import Call
 
@@ -60,7 +58,6 @@ from app.reference.models import Call
 APPLICATION_ID = IdFrom("create_application", "application_id")
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 READ = problem_responses(NotAuthenticated, NotFound, ValidationFailed)
-NEWEST_FIRST = Keyset((col(Application.created_at), col(Application.id)), descending=True)
 WRITE = problem_responses(
     NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 )
@@ -76,18 +73,6 @@ def _respond(
     public = service.to_public(session, principal, application, now)
     response.headers["ETag"] = etag(application.version, tuple(public.allowed_actions))
     return public
-
-
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-
-
-def _rfc3339(value: object) -> object:
-    # Pydantic would take a number as seconds since 1970: the contract says RFC 3339.
-    if isinstance(value, str) and not _RFC3339.fullmatch(value):
-        raise DomainValueError(
-            "invalid_datetime", Text("时间格式应为带时区偏移的 RFC 3339", "Must be an RFC 3339 timestamp with offset")
-        )
-    return value
 
 
 @router.get("", operation_id="list_applications", response_model=Page[ApplicationSummary], responses=READ)
@@ -111,7 +96,7 @@ def list_applications(
     ] = None,
     q: Annotated[str | None, Query(max_length=100, description="Project name contains")] = None,
     updated_after: Annotated[
-        AwareDatetime | None, BeforeValidator(_rfc3339), Query(description="RFC 3339 timestamp with offset")
+        AwareDatetime | None, BeforeValidator(rfc3339), Query(description="RFC 3339 timestamp with offset")
     ] = None,
 ) -> Page[ApplicationSummary]:
     """Applications the caller may see, newest first, with filters and keyset pagination."""
@@ -125,14 +110,7 @@ def list_applications(
         q=q,
         updated_after=updated_after,
     )
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, NEWEST_FIRST, page_token, page_size)).all(), NEWEST_FIRST, page_size
-    )
-    names = query.selected_columns.keys()
-    return Page(
-        items=[ApplicationSummary.model_construct(**dict(zip(names, r, strict=True))) for r in rows],
-        next_page_token=token,
-    )
+    return summaries_page(session, query, page_token, page_size)
 
 
 @router.post(
