@@ -15,7 +15,7 @@ from app.applications.models import Application
 from app.applications.schemas import ApplicationSummary
 from app.core.errors import DomainValueError
 from app.core.i18n import Text
-from app.core.pagination import Keyset, Page, keyset_page, keyset_query
+from app.core.pagination import Keyset, Page, fetch_rows
 
 # Only the summary's columns: the form itself (about 10 KB each) stays in the database.
 SUMMARY_COLUMNS = [getattr(Application, name) for name in ApplicationSummary.model_fields]
@@ -72,9 +72,7 @@ def summaries_page(
     session: Session, query: sa.Select[Any], page_token: str | None, page_size: int
 ) -> Page[ApplicationSummary]:
     """One page of ``summary_query``'s rows, newest first."""
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, NEWEST_FIRST, page_token, page_size)).all(), NEWEST_FIRST, page_size
-    )
+    rows, token = fetch_rows(session, query, NEWEST_FIRST, page_token, page_size)
     names = query.selected_columns.keys()
     return Page(
         items=[ApplicationSummary.model_construct(**dict(zip(names, r, strict=True))) for r in rows],

@@ -31,7 +31,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.pagination import Keyset, Page, PageSize, PageToken, fetch_page
 from app.core.route_facts import IdFrom, facts
 
 # Path parameters that take the id upload_attachment answers with (an OpenAPI link from it).
@@ -178,9 +178,7 @@ def list_attachments(
     if kind:
         query = query.where(col(Attachment.kind) == kind)
     keyset = Keyset((col(Attachment.id),))
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all(), keyset, page_size
-    )
+    rows, token = fetch_page(session, query, keyset, page_token, page_size)
     return Page(items=[service.public(r) for r in rows], next_page_token=token)
 
 

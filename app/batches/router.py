@@ -44,7 +44,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.core.pagination import Keyset, Page, PageSize, PageToken, keyset_page, keyset_query
+from app.core.pagination import Keyset, Page, PageSize, PageToken, fetch_rows
 from app.core.route_facts import IdFrom, facts
 from app.core.settings import legacy_key
 from app.fonts.faces import FontUnavailable, form_fonts
@@ -135,12 +135,7 @@ def list_batches(
     query = sa.select(Batch, count, tracking).where(service.batch_visibility(principal))
     if call_id:
         query = query.where(col(Batch.call_id) == call_id)
-    rows, token = keyset_page(
-        session.execute(keyset_query(query, OLDEST_FIRST, page_token, page_size)).all(),
-        OLDEST_FIRST,
-        page_size,
-        key_of=lambda row: row[0],
-    )
+    rows, token = fetch_rows(session, query, OLDEST_FIRST, page_token, page_size, key_of=lambda row: row[0])
     items = [
         BatchSummary(
             id=b.id,

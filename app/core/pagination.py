@@ -145,3 +145,17 @@ def fetch_page(
     """The rows of ``query`` on the page after ``page_token``, and the next page's token (None on the last)."""
     rows = session.execute(keyset_query(query, keyset, page_token, page_size)).scalars().all()
     return keyset_page(rows, keyset, page_size)
+
+
+def fetch_rows(
+    session: Session,
+    query: sa.Select[Any],
+    keyset: Keyset,
+    page_token: str | None,
+    page_size: int,
+    key_of: Callable[[Any], Any] | None = None,
+) -> tuple[list[Any], str | None]:
+    """``fetch_page`` for a query of several columns or entities: whole rows; ``key_of`` picks the object
+    holding the key columns out of a row (default: the row itself)."""
+    rows = session.execute(keyset_query(query, keyset, page_token, page_size)).all()
+    return keyset_page(rows, keyset, page_size, key_of)
