@@ -75,7 +75,7 @@ def test_smps_demo_keeps_its_keys_in_the_output_file(settings: Settings, tmp_pat
 
 
 def test_the_document_examples_name_the_demo_s_objects(settings: Settings) -> None:
-    from app.openapi import examples as ex
+    from app import examples as ex
 
     create_demo(settings)
     engine = sa.create_engine(

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response, status
 from sqlmodel import col
 
+from app import examples as ex
 from app.accounts import service
 from app.accounts.models import ApiKey, Role, User
 from app.accounts.principal import CurrentPrincipal, require_role
@@ -66,6 +67,7 @@ def checked_password(
     "/auth/token",
     tags=["auth"],
     operation_id="create_token",
+    openapi_extra=facts(form_examples=("application/x-www-form-urlencoded", ex.CREATE_TOKEN_FORM)),
     response_model=TokenResponse,
     responses=problem_responses(InvalidCredentials, TooManyRequests, ValidationFailed),
 )
@@ -93,6 +95,7 @@ def create_token(
     "/auth/revoke",
     tags=["auth"],
     operation_id="revoke_token",
+    openapi_extra=facts(form_examples=("application/x-www-form-urlencoded", ex.REVOKE_TOKEN_FORM)),
     response_class=Response,
     responses={
         200: {"description": "Revoked, or no such token (RFC 7009 §2.2: the answer is the same)"},
@@ -151,6 +154,7 @@ def _key_public(row: ApiKey) -> ApiKeyPublic:
     "/api-keys",
     tags=["auth"],
     operation_id="create_api_key",
+    openapi_extra=facts(examples=ex.CREATE_API_KEY),
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
     responses={**AUTH, **problem_responses(Forbidden, NotFound)},
@@ -250,7 +254,7 @@ def list_users(
     "/users",
     tags=["users"],
     operation_id="create_user",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.CREATE_USER, etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
     responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
@@ -279,7 +283,7 @@ def create_user(
     "/users/{user_id}",
     tags=["users"],
     operation_id="update_user",
-    openapi_extra=facts(etag=True, id_from=USER_ID),
+    openapi_extra=facts(examples=ex.UPDATE_USER, etag=True, id_from=USER_ID),
     response_model=UserPublic,
     responses={
         **AUTH,

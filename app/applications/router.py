@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BeforeValidator
 from sqlmodel import col
 
+from app import examples as ex
 from app.accounts.principal import CurrentPrincipal, oauth2_scheme
 from app.applications import actions, guards, service
 from app.applications.access import VisibleApplication
@@ -116,7 +117,7 @@ def list_applications(
 @router.post(
     "",
     operation_id="create_application",
-    openapi_extra=facts(etag=True, location=True),
+    openapi_extra=facts(examples=ex.CREATE_APPLICATION, etag=True, location=True),
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationPublic,
     responses=WRITE,
@@ -158,7 +159,9 @@ router.add_api_route(
     operation_id="update_application",
     response_model=ApplicationPublic,
     responses={**WRITE, **problem_responses(InvalidTransition, MalformedJson, UnsupportedMediaType)},
-    openapi_extra=facts(etag=True, id_from=APPLICATION_ID, **merge_patch.request_body(ApplicationUpdate)),
+    openapi_extra=facts(
+        examples=ex.UPDATE_APPLICATION, etag=True, id_from=APPLICATION_ID, **merge_patch.request_body(ApplicationUpdate)
+    ),
 )
 def update_application(
     patch: merge_patch.MergePatch,
@@ -240,7 +243,7 @@ def list_transitions(application: VisibleApplication, session: DbSession) -> Pag
 @router.post(
     "/{application_id}/transitions",
     operation_id="transition_application",
-    openapi_extra=facts(etag=True, id_from=APPLICATION_ID),
+    openapi_extra=facts(examples=ex.TRANSITION_APPLICATION, etag=True, id_from=APPLICATION_ID),
     response_model=ApplicationPublic,
     responses=ACT,
 )
@@ -283,7 +286,7 @@ def list_endorsements(application: VisibleApplication, session: DbSession) -> li
 @router.post(
     "/{application_id}/endorsements",
     operation_id="create_endorsement",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.CREATE_ENDORSEMENT, etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=EndorsementPublic,
     responses=ACT,
@@ -307,7 +310,7 @@ def create_endorsement(
 @router.post(
     "/{application_id}/endorsements/{endorsement_id}/verification",
     operation_id="verify_paper_endorsement",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.VERIFY_PAPER_ENDORSEMENT, etag=True),
     response_model=EndorsementPublic,
     responses=ACT,
 )
@@ -342,7 +345,7 @@ def list_reviews(application: VisibleApplication, session: DbSession) -> Page[Re
 @router.post(
     "/{application_id}/reviews",
     operation_id="create_review",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.CREATE_REVIEW, etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewPublic,
     responses={**ACT, **problem_responses(guards.PaperEndorsementRejected)},
@@ -366,7 +369,7 @@ def create_review(
 @router.post(
     "/{application_id}/outcome",
     operation_id="record_outcome",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.RECORD_OUTCOME, etag=True),
     response_model=ApplicationPublic,
     responses=ACT,
 )

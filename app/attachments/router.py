@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
+from app import examples as ex
 from app.accounts.principal import CurrentPrincipal, ReadingPrincipal
 from app.applications.access import load_visible_application
 from app.attachments import service, storing
@@ -84,6 +85,7 @@ UPLOAD_BODY = {
     status_code=status.HTTP_201_CREATED,
     response_model=AttachmentPublic,
     openapi_extra=facts(
+        form_examples=("multipart/form-data", ex.UPLOAD_ATTACHMENT_MULTIPART),
         etag=True,
         application_etag=True,
         location=True,

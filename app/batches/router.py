@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 from sqlmodel import col
 
+from app import examples as ex
 from app.accounts.models import Role
 from app.accounts.principal import CurrentPrincipal, Principal, ReadingPrincipal, require_role
 from app.applications.access import visibility_filter
@@ -93,7 +94,7 @@ def _respond(session: DbSession, principal: Principal, batch: Batch, response: R
 @router.post(
     "/batches",
     operation_id="create_batch",
-    openapi_extra=facts(etag=True, location=True),
+    openapi_extra=facts(examples=ex.CREATE_BATCH, etag=True, location=True),
     status_code=status.HTTP_201_CREATED,
     response_model=BatchPublic,
     tags=TAGS,
@@ -170,7 +171,7 @@ def get_batch(batch: VisibleBatch, principal: CurrentPrincipal, session: DbSessi
 @router.put(
     "/batches/{batch_id}/items",
     operation_id="set_batch_items",
-    openapi_extra=facts(etag=True, id_from=BATCH_ID),
+    openapi_extra=facts(examples=ex.SET_BATCH_ITEMS, etag=True, id_from=BATCH_ID),
     response_model=BatchPublic,
     tags=TAGS,
     responses={**WRITE, **problem_responses(QuotaExceeded)},
@@ -213,7 +214,7 @@ def list_batch_transitions(batch: VisibleBatch, session: DbSession) -> Page[Batc
 @router.post(
     "/batches/{batch_id}/transitions",
     operation_id="transition_batch",
-    openapi_extra=facts(etag=True, id_from=BATCH_ID),
+    openapi_extra=facts(examples=ex.TRANSITION_BATCH, etag=True, id_from=BATCH_ID),
     response_model=BatchPublic,
     tags=TAGS,
     responses=ACT,
@@ -273,7 +274,7 @@ def list_batch_receipts(batch: VisibleBatch, session: DbSession) -> list[dict[st
     response_model=VerifyResult,
     tags=TAGS,
     responses=problem_responses(NotAuthenticated, ValidationFailed),
-    openapi_extra={"requestBody": VERIFY_BODY},
+    openapi_extra=facts(examples=ex.VERIFY_RECEIPT, requestBody=VERIFY_BODY),
 )
 @reads_only  # a POST for its body only: no write gate, no write transaction
 def verify_receipt(

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
+from app import examples as ex
 from app.accounts.principal import CurrentPrincipal, ReadingPrincipal
 from app.bulk import parsing, runner, service
 from app.bulk.columns import EmptyUpload, UnknownColumns
@@ -237,7 +238,13 @@ async def _receive(request: Request, principal: ReadingPrincipal, settings: AppS
     operation_id="create_bulk_upload",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkUploadPublic,
-    openapi_extra=facts(location=True, streams_body=True, requestBody=_REQUEST_BODY),
+    openapi_extra=facts(
+        examples=ex.CREATE_BULK_UPLOAD,
+        form_examples=("multipart/form-data", ex.CREATE_BULK_UPLOAD_MULTIPART),
+        location=True,
+        streams_body=True,
+        requestBody=_REQUEST_BODY,
+    ),
     responses=problem_responses(
         BadRequest,
         MalformedJson,

@@ -11,8 +11,8 @@ The facts ride in the route's ``openapi_extra`` under ``KEY``; the document's am
 (``app.openapi.routes``) reads them from ``app.routes`` and takes the key out of the document again, and the
 body limits (``app.web.limits``) and the write gate (``app.core.deps``) ask ``streams_own_body``."""
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -20,6 +20,8 @@ from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 KEY = "x-smps-route"
+# Named examples of a request body: name → (summary, value).
+Examples = Mapping[str, tuple[str, Any]]
 # Methods whose bodies no route reads: uvicorn buffers at most 64 KiB of an unread body, then pauses.
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -42,6 +44,8 @@ class RouteFacts:
     id_from: IdFrom | None = None
     streams_body: bool = False  # reads its (larger) body itself and enforces its own limits while reading
     retry_after: bool = False  # its 503 says when to try again
+    # Its request bodies' examples by media type ("json": any JSON body, else the exact media type).
+    examples: Mapping[str, Examples] | None = field(default=None, compare=False, hash=False)
 
 
 NONE = RouteFacts()
@@ -56,10 +60,14 @@ def facts(
     id_from: IdFrom | None = None,
     streams_body: bool = False,
     retry_after: bool = False,
+    examples: Examples | None = None,
+    form_examples: tuple[str, Examples] | None = None,
     **openapi_extra: Any,
 ) -> dict[str, Any]:
-    """The ``openapi_extra`` of a route declaring these facts (and any other ``openapi_extra`` it has)."""
-    declared = RouteFacts(etag, application_etag, location, file, id_from, streams_body, retry_after)
+    """The ``openapi_extra`` of a route declaring these facts (and any other ``openapi_extra`` it has).
+    ``examples`` are its JSON body's; ``form_examples`` a form's or a multipart body's, with its media type."""
+    by_media = {**({"json": examples} if examples else {}), **dict([form_examples] if form_examples else [])}
+    declared = RouteFacts(etag, application_etag, location, file, id_from, streams_body, retry_after, by_media or None)
     return {**openapi_extra, KEY: declared}
 
 

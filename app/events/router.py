@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 from sqlmodel import col
 
+from app import examples as ex
 from app.accounts.models import User
 from app.accounts.principal import CurrentPrincipal
 from app.core.deps import AppSettings, DbSession, Now
@@ -169,7 +170,7 @@ def list_events(
     "/webhooks",
     tags=["webhooks"],
     operation_id="create_webhook",
-    openapi_extra=facts(location=True),
+    openapi_extra=facts(examples=ex.CREATE_WEBHOOK, location=True),
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
     responses={**AUTH, **problem_responses(TooManyWebhooks)},

@@ -1,7 +1,7 @@
 """The example bodies of the service's main objects, as the demo's walk leaves them (the demo's call and
 units, the applicant's pilot, the list of 山东省市场监督管理局); ``response_examples`` builds on them."""
 
-from app.openapi import examples as ex
+from app import examples as ex
 
 CREATED, UPDATED = "2026-05-18T02:14:09Z", "2026-06-03T07:41:52Z"
 SUBMITTED = "2026-06-12T08:30:15Z"

@@ -6,7 +6,7 @@ checked against its schema by `tests/contract/test_examples.py`."""
 
 from typing import Any
 
-from app.openapi import examples as ex
+from app import examples as ex
 from app.openapi.response_bodies import (
     API_KEY,
     APPLICATION,

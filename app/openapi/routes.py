@@ -2,15 +2,16 @@
 ``app.routes``, takes each route's facts out of its operations in the document and writes what they
 mean: the response headers (``ETag``, ``Application-ETag``, ``Location``, a file's
 ``Content-Disposition``, ``Retry-After`` on a 503), the OpenAPI links from a creating operation to the
-routes that take its id, and 413 ``payload_too_large`` where the body limits apply (every operation
+routes that take its id, the request bodies' examples, and 413 ``payload_too_large`` where the body limits apply (every operation
 with a body, except those that stream their own)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
 
-from app.core.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge
-from app.core.route_facts import KEY, DeclaredRoute, RouteFacts, declared_routes
+from app.core.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, is_json
+from app.core.route_facts import KEY, DeclaredRoute, Examples, RouteFacts, declared_routes
 from app.openapi.headers import add_header
 from app.openapi.patch import amend_openapi
 
@@ -74,6 +75,18 @@ def amend_operation(
     if links is not None:
         status, targets = links
         operation["responses"][status]["links"] = targets
+    if facts.examples:
+        _add_request_examples(operation, facts.examples)
+
+
+def _add_request_examples(operation: dict[str, Any], declared: Mapping[str, Examples]) -> None:
+    for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+        # JSON bodies (application/json, or a merge patch's application/merge-patch+json); forms and multipart.
+        examples = declared.get("json" if is_json(media_type) else media_type)
+        if examples:
+            content["examples"] = {
+                name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
+            }
 
 
 def _declare_body_limit(operation: dict[str, Any]) -> None:

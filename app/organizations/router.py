@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
+from app import examples as ex
 from app.auth.caller import CurrentPrincipal
 from app.core.deps import DbSession, IfMatch, Now, etag, require_version
 from app.core.errors import (
@@ -77,7 +78,7 @@ def list_organizations(
 @router.post(
     "",
     operation_id="create_organization",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.CREATE_ORGANIZATION, etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=OrganizationPublic,
     responses={**AUTH, **problem_responses(Forbidden, Duplicate)},
@@ -105,7 +106,7 @@ def get_organization(org: VisibleOrganization, response: Response) -> Organizati
 @router.patch(
     "/{org_id}",
     operation_id="update_organization",
-    openapi_extra=facts(etag=True, id_from=ORG_ID),
+    openapi_extra=facts(examples=ex.UPDATE_ORGANIZATION, etag=True, id_from=ORG_ID),
     response_model=OrganizationPublic,
     responses={**AUTH, **problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)},
 )

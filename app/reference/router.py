@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
+from app import examples as ex
 from app.auth.caller import CurrentPrincipal
 from app.core.clock import BEIJING
 from app.core.deps import DbSession, IfMatch, Now, etag, require_version
@@ -68,7 +69,7 @@ def get_call(call_id: CallId, session: DbSession, response: Response) -> CallPub
 @router.post(
     "/calls",
     operation_id="create_call",
-    openapi_extra=facts(etag=True),
+    openapi_extra=facts(examples=ex.CREATE_CALL, etag=True),
     status_code=status.HTTP_201_CREATED,
     response_model=CallPublic,
     responses=problem_responses(NotAuthenticated, Forbidden, Duplicate, ValidationFailed),
@@ -84,7 +85,7 @@ def create_call(
 @router.patch(
     "/calls/{call_id}",
     operation_id="update_call",
-    openapi_extra=facts(etag=True, id_from=CALL_ID),
+    openapi_extra=facts(examples=ex.UPDATE_CALL, etag=True, id_from=CALL_ID),
     response_model=CallPublic,
     responses=problem_responses(
         NotAuthenticated, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed

@@ -18,10 +18,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.openapi import examples as ex
+from app import examples as ex
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import Actor
 from tests.contract.python_client import DOCUMENT, api
+from tests.contract.request_examples import request_example
 from tests.contract.world import WEBHOOK_HOST, asgi_client
 from tests.factories import PASSWORD
 from tests.tags import etag_of
@@ -83,7 +84,7 @@ def _real(value: Any, ids: dict[str, str]) -> Any:
 
 
 def _example(operation_id: str, name: str, ids: dict[str, str]) -> dict[str, Any]:
-    return _real(ex.REQUESTS[operation_id][name][1], ids)
+    return _real(request_example(operation_id, name), ids)
 
 
 @contextmanager

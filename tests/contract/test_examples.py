@@ -7,10 +7,12 @@ import httpx
 import jsonschema
 from fastapi import FastAPI
 
+from app import examples as ex
 from app.core.errors import json_content
-from app.openapi import examples as ex
+from app.openapi.examples import declared_codes
 from tests.applications.cast import MINIMAL_PDF, Cast, Flow, make_cast
 from tests.conftest import ROOT_DIR
+from tests.contract.request_examples import request_example
 from tests.tags import etag_of
 
 DOCUMENT = json.loads((ROOT_DIR / "openapi" / "openapi.json").read_text())
@@ -56,7 +58,7 @@ def test_each_problem_response_has_an_example_of_each_code_it_declares() -> None
                 media = response.get("content", {}).get(PROBLEM)
                 if media is None:
                     continue
-                declared = ex.declared_codes(response)
+                declared = declared_codes(response)
                 assert declared and set(declared) <= codes, (op["operationId"], status, declared)
                 assert set(media["examples"]) == set(declared), (op["operationId"], status)
                 for example in media["examples"].values():
@@ -77,7 +79,7 @@ def _real(value: Any, ids: dict[str, str]) -> Any:
 
 
 def _body(operation_id: str, name: str, ids: dict[str, str]) -> dict[str, Any]:
-    return _real(ex.REQUESTS[operation_id][name][1], ids)
+    return _real(request_example(operation_id, name), ids)
 
 
 async def _paper_page(client: httpx.AsyncClient, flow: Flow, cast: Cast) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from app import examples as ex
 from app.core.errors import json_content
-from app.openapi import examples as ex
 from tests.conftest import ROOT_DIR
 from tests.contract.world import World, asgi_client, build_world
 
