@@ -86,18 +86,18 @@ def apply_step(
         return {"content_digest": None}
 
     def moved(source: str, target: str) -> None:
-        session.add(
-            Transition(
-                id=new_id("trn"),
-                application_id=application.id,
-                action=step.action,
-                from_state=source,
-                to_state=target,
-                actor_id=principal.user_id,
-                comment=comment,
-                at=now,
-            )
+        line = engine.history_line(
+            Transition,
+            "trn",
+            step,
+            source,
+            target,
+            actor_id=principal.user_id,
+            comment=comment,
+            at=now,
+            application_id=application.id,
         )
+        session.add(line)
         record_application_event(
             session,
             "application.state_changed",

@@ -18,7 +18,6 @@ from app.batches.models import Batch, BatchTransition
 from app.batches.workflow import BatchActor, BatchGuard, BatchStep, batch_step
 from app.core.errors import Forbidden
 from app.core.i18n import Text
-from app.core.ids import new_id
 from app.core.invalid import invalid
 from app.reference.models import Call
 from app.workflow import engine
@@ -101,17 +100,17 @@ def apply_batch_step(
     ``version`` and, when the state moves, a line in the list's history."""
 
     def moved(source: str, target: str) -> None:
-        session.add(
-            BatchTransition(
-                id=new_id("btr"),
-                batch_id=batch.id,
-                action=step.action,
-                from_state=source,
-                to_state=target,
-                actor_id=principal.user_id,
-                comment=comment,
-                at=now,
-            )
+        line = engine.history_line(
+            BatchTransition,
+            "btr",
+            step,
+            source,
+            target,
+            actor_id=principal.user_id,
+            comment=comment,
+            at=now,
+            batch_id=batch.id,
         )
+        session.add(line)
 
     engine.apply_step(session, batch, step, source=batch.state, version=version, now=now, moved=moved, **values)

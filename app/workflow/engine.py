@@ -25,11 +25,13 @@ from sqlmodel import SQLModel
 from app.core.concurrency import compare_and_set
 from app.core.errors import InvalidTransition
 from app.core.i18n import Text
+from app.core.ids import new_id
 
 S = TypeVar("S", bound=StrEnum)  # the table's states
 A = TypeVar("A", bound=StrEnum)  # how a caller relates to the row
 G = TypeVar("G", bound=StrEnum)  # the table's guards
 C = TypeVar("C")  # what a package's checks read: its attempt at a step
+H = TypeVar("H")  # a line of a table's history
 
 NOT_POSSIBLE = Text("“{action}”不适用于当前状态 {state}", "'{action}' is not possible in state {state}")
 
@@ -85,6 +87,31 @@ def run_guards(step: Step[S, A, G], checks: Mapping[G, Callable[[C], None]], att
     """Each guard of ``step`` in the table's order; the first that refuses raises its problem."""
     for guard in step.guards:
         checks[guard](attempt)
+
+
+def history_line(
+    model: Callable[..., H],
+    prefix: str,
+    step: Step[Any, Any, Any],
+    source: str,
+    target: str,
+    *,
+    actor_id: str,
+    comment: str | None,
+    at: datetime,
+    **owner: str,
+) -> H:
+    """A line of a table's history (``Transition``, ``BatchTransition``): who moved what, from where to where."""
+    return model(
+        id=new_id(prefix),
+        **owner,
+        action=step.action,
+        from_state=source,
+        to_state=target,
+        actor_id=actor_id,
+        comment=comment,
+        at=at,
+    )
 
 
 def apply_step(

@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import get_args
 
 import httpx
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal, load_principal
 from app.applications import actions, service
+from app.applications.form_shapes import ApplicationAction
 from app.applications.models import Application, Endorsement
 from app.applications.representation import to_public
 from app.applications.schemas import (
@@ -40,22 +42,7 @@ from tests.applications.cast import Cast, Flow, make_cast
 
 BEFORE = datetime(2022, 11, 1, 10, 0, tzinfo=BEIJING)  # the 9th-batch call closes on 2022-11-15
 AFTER = datetime(2022, 12, 1, 10, 0, tzinfo=BEIJING)
-CALLER_ACTIONS = (
-    "submit",
-    "recall",
-    "withdraw",
-    "reopen",
-    "recommend",
-    "return",
-    "reject",
-    "approve",
-    "not_approve",
-    "edit",
-    "attach",
-    "delete",
-    "endorse",
-    "verify_paper_endorsement",
-)
+CALLER_ACTIONS = get_args(ApplicationAction)  # every action allowed_actions may offer
 
 
 @dataclass(frozen=True)
