@@ -77,7 +77,7 @@ function section(app: Application, legend: string, controls: HTMLElement[], patc
   const notice = noticeBox();
   const box = h("fieldset", { class: "card" }, h("legend", {}, legend), ...controls, notice);
   if (!editable) {
-    for (const c of box.querySelectorAll("input, textarea, select")) c.setAttribute("disabled", "");
+    box.setAttribute("disabled", ""); // a disabled fieldset disables every control in it, its buttons too
     return box;
   }
   box.append(button(t("save"), async () => {

@@ -286,6 +286,9 @@ def office_returns_then_decides(portal: Portal, list_url: str) -> None:
     expect(row.locator(".state")).to_have_text("不予批准")
     row.get_by_role("link", name=LISTED_TITLE).click()
     expect(page.locator(".state")).to_have_text("不予批准")
+    # a closed application's form is read-only: its fields and its row buttons alike
+    expect(page.get_by_role("button", name="增加一行")).to_be_disabled()
+    expect(page.get_by_label("项目名称")).to_be_disabled()
     portal.check("15-applicant-not-approved")
     portal.sign_out()
 
