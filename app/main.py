@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.state.clock = clock
     app.state.authenticate = authenticate  # how app.auth's dependencies resolve a credential
     app.state.database = make_database(settings)
-    install_read_path(app)  # the hot reads' door and what they keep in memory (app/readpath)
+    install_read_path(app, settings)  # the hot reads' door and what they keep in memory (app/readpath)
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
 
     install_error_handlers(app)

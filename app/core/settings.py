@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     # least three timeouts (connecting, sending and the answer are each bounded by one), so a live
     # worker always records its attempt before another may take the delivery.
     webhook_lease_seconds: float = Field(default=120.0, gt=0)
+    # What the hot read path keeps per process (app/readpath). Encoded bodies of GET /applications/{id}:
+    # about 3,000 of a full-size form, the applications being worked on at once in a province's busiest hour.
+    read_bodies_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # Stored forms at hand: some 250 of full size, the ones a province's reviewers print on deadline day.
+    read_forms_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # API keys resolved before, and the organizations printed on frozen applications' forms.
+    read_key_hints: int = Field(default=10_000, ge=0)
+    read_form_parties: int = Field(default=10_000, ge=0)
     # Finished webhook deliveries (and their attempts) are kept this many days.
     webhook_delivery_retention_days: int = Field(default=30, ge=1)
     # How long a stored response to an Idempotency-Key is replayed.

@@ -18,11 +18,10 @@ kept, otherwise whole on one read-only snapshot in a read thread. What makes thi
 - the ETag names the body the caller gets (version and a digest of their actions): another caller's
   cached copy never revalidates to 304.
 
-Sizes come from ``ReadPathSettings`` (``SMPS_READ_*``).
+Sizes come from ``Settings`` (``SMPS_READ_*``).
 """
 
 from app.readpath.door import ReadPath, View, Visible, install, read_path_of
 from app.readpath.hints import STILL_GRANTS
-from app.readpath.settings import ReadPathSettings
 
-__all__ = ["STILL_GRANTS", "ReadPath", "ReadPathSettings", "View", "Visible", "install", "read_path_of"]
+__all__ = ["STILL_GRANTS", "ReadPath", "View", "Visible", "install", "read_path_of"]

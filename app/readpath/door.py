@@ -28,10 +28,10 @@ from app.core.db import Database
 from app.core.errors import NotFound
 from app.core.fast.select import DirectSelect, Executor
 from app.core.security import API_KEY_PREFIX, secret_hash
+from app.core.settings import Settings
 from app.readpath.bounded import BoundedLru
 from app.readpath.hints import KeyHint, KeyHints
 from app.readpath.kept import KeptForms, Parties, Representations
-from app.readpath.settings import ReadPathSettings
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -77,7 +77,7 @@ class _Hinted:
 class ReadPath:
     """The hot reads' door and everything they keep, one per application (``app.state.read_path``)."""
 
-    def __init__(self, settings: ReadPathSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.key_hints = KeyHints(settings.read_key_hints)
         # The body and sign-offs of an application version (the view of GET /applications/{id}).
         self.bodies: Representations[Any] = Representations(settings.read_bodies_max_bytes)
@@ -220,8 +220,8 @@ def read_path_of(request: Request) -> ReadPath:
     return read_path
 
 
-def install(app: Any, settings: ReadPathSettings | None = None) -> ReadPath:
-    """Give ``app`` its read path, sized by ``settings`` (read from the environment by default)."""
-    app.state.read_path = ReadPath(settings or ReadPathSettings())
+def install(app: Any, settings: Settings) -> ReadPath:
+    """Give ``app`` its read path, sized by its ``settings`` (``SMPS_READ_*``)."""
+    app.state.read_path = ReadPath(settings)
     read_path: ReadPath = app.state.read_path
     return read_path
