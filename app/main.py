@@ -25,7 +25,7 @@ from app.core.i18n import Text
 from app.core.merge_patch import document_patches
 from app.core.route_facts import facts
 from app.core.settings import Settings
-from app.documents.font_report import Readiness, fonts_readiness
+from app.documents.font_report import Readiness, fonts_readiness, preload_fonts
 from app.documents.router import router as documents_router
 from app.events.event_schemas import document_events
 from app.events.webhook_doc import document_webhooks
@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.preload_fonts:
+            fonts = (settings.cjk_font, settings.cjk_title_font)
+            threading.Thread(target=preload_fonts, args=fonts, name="fonts", daemon=True).start()
         yield
         app.state.database.dispose()
         worker_exits()  # this worker's live gauges leave the metrics directory with it

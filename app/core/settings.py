@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     cjk_font: Path | None = None
     # The heavier face for the form's title and headings (黑体 style); unset: searched, else the body font.
     cjk_title_font: Path | None = None
+    # Load the fonts when the service starts (in the background) rather than with the first document
+    # printed: ~70 MiB per process either way, but the first PDF and package download are not slowed by it.
+    preload_fonts: bool = True
     # Level of the "smps" loggers (one JSON line per request at info): debug, info, warning, error.
     log_level: str = "INFO"
     # `smps serve --workers N`: how long a worker may take to answer its supervisor's ping before it is

@@ -72,3 +72,12 @@ def fonts_readiness(configured: Path | None, configured_title: Path | None) -> F
         missing=[code_point(ch) for ch in missing],
         recommended=recommended,
     )
+
+
+def preload_fonts(configured: Path | None, configured_title: Path | None) -> None:
+    """Choose the faces now, which loads them (a second or more, ~70 MiB): the service's first document
+    is then not the one that waits. Without a Chinese face nothing happens; a document will say why."""
+    try:
+        form_fonts(configured, configured_title)
+    except FontUnavailable:
+        return

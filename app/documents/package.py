@@ -30,7 +30,7 @@ from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStor
 from app.attachments.models import Attachment
 from app.batches.models import Batch, Receipt
 from app.documents.bag import Payload, bag_info, bagit_txt, manifest, readme
-from app.documents.zipstream import UNKNOWN, Digests, Member, Piece, digests_of
+from app.documents.zipstream import UNKNOWN, Digests, Made, Member, Piece, Reader, digests_of
 from app.organizations.models import Organization
 from app.readpath.bounded import BoundedLru
 from app.reference.labels import ATTACHMENT_KINDS
@@ -62,6 +62,14 @@ def unique(name: str, taken: set[str]) -> str:
         candidate = f"{stem}-{n}{dot}{ext}"
     taken.add(candidate.casefold())
     return candidate
+
+
+def reader_of(store: BlobStore) -> Callable[[str, int], Iterator[Piece]]:
+    """How a stored file's bytes are read from an offset: as views of the file mapped into memory (nothing
+    copied on the way to the socket) from the filesystem, else as the store reads them."""
+    if isinstance(store, FileSystemBlobStore):
+        return store.views
+    return lambda key, offset: store.read(key, offset)
 
 
 def checksum_store_of(app: FastAPI) -> BlobStore:
@@ -193,27 +201,24 @@ class Renderers:
 
     list_pdf: Callable[[], bytes]
     list_xlsx: Callable[[], bytes]
-    form_pdf: Callable[[Application], tuple[bytes, str]]  # the 申请书 and its stamp
+    form_pdf: Callable[[Application], tuple[bytes, str, Reader]]  # the 申请书, its stamp, where it is stored
 
 
-def _form(render: Renderers, application: Application) -> tuple[bytes, Digests]:
-    """An application's 申请书 and its digests, computed once per stamp."""
-    content, stamp = render.form_pdf(application)
+def _form(render: Renderers, application: Application) -> Made:
+    """An application's 申请书, its digests (computed once per stamp) and where it is stored."""
+    content, stamp, stored = render.form_pdf(application)
     digests = _FORM_SUMS.get((stamp, len(content)))
     if digests is None:
         digests = digests_of(content)
         _FORM_SUMS.put((stamp, len(content)), digests)
-    return content, digests
+    return Made(content, digests, stored)
 
 
 def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: BlobStore) -> Iterator[Member]:
     """The ZIP's members in order; the tag files at the end are made from what the payload gave."""
     root = facts.root
     payload: list[Payload] = []
-    # a file's bytes as views of it mapped into memory (nothing copied on the way to the socket), or read
-    reader: Callable[[str, int], Iterator[Piece]] = (
-        blobs.views if isinstance(blobs, FileSystemBlobStore) else lambda key, offset: blobs.read(key, offset)
-    )
+    reader = reader_of(blobs)
 
     def track(path: str) -> Callable[[Member], None]:
         def done(member: Member) -> None:
@@ -224,7 +229,7 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
 
         return done
 
-    def data(path: str, produce: Callable[[], bytes | tuple[bytes, Digests]]) -> Member:
+    def data(path: str, produce: Callable[[], bytes | Made]) -> Member:
         size, digests = facts.known.get(f"data/{path}", (None, None))
         return Member(f"{root}/data/{path}", size, digests, produce=produce, done=[track(f"data/{path}")])
 

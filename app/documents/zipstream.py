@@ -33,6 +33,27 @@ class Digests:
 
 
 UNKNOWN = Digests(0, "0" * 64, "0" * 64)  # a stored file's digests while sizing (its bytes are not read)
+Reader = Callable[[int], Iterator[Piece]]  # a stored file's bytes from an offset to its end
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A run of the archive kept in a store rather than in memory: ``length`` bytes read by ``read``."""
+
+    length: int
+    read: Reader
+
+
+Run = bytes | Stored  # what an archive map holds: bytes made once, or where stored bytes are read from
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """A document's bytes, with their digests when known, and where they are stored when they are."""
+
+    data: bytes
+    digests: "Digests | None" = None
+    stored: Reader | None = None
 
 
 class _GmalglibSM3:
@@ -88,26 +109,32 @@ class Member:
     name: str
     size: int | None = None  # None until produced
     digests: Digests | None = None
-    produce: Callable[[], "bytes | tuple[bytes, Digests]"] | None = None  # with its digests when known
-    read: Callable[[int], Iterator[Piece]] | None = None
+    produce: Callable[[], "bytes | Made"] | None = None
+    read: Reader | None = None
     learned: Callable[[Digests], None] | None = None  # told the digests once they are computed
     sha256: str | None = None  # stored already (an attachment's): not computed again
     done: list[Callable[["Member"], None]] = field(default_factory=list)
 
-    def bytes_now(self) -> bytes:
+    def made_now(self) -> Made:
         assert self.produce is not None
         made = self.produce()
-        data, digests = made if isinstance(made, tuple) else (made, None)
-        self.size, self.digests = len(data), digests or digests_of(data)
-        return data
+        made = made if isinstance(made, Made) else Made(made)
+        self.size, self.digests = len(made.data), made.digests or digests_of(made.data)
+        return made
 
 
 class _Out:
     """The stream's position, and what of it lies in [start, end] gathered into pieces of at most CHUNK."""
 
-    def __init__(self, start: int, end: int | None) -> None:
+    def __init__(self, start: int, end: int | None, runs: "list[bytearray | Stored] | None" = None) -> None:
         self.pos, self.start, self.end = 0, start, end
         self.pending = bytearray()
+        self.runs = runs  # the whole archive as runs, when it is being mapped
+
+    def refer(self, run: Stored) -> None:
+        """The next ``run.length`` bytes are read from a store: mapped as where they are, not as bytes."""
+        if self.runs is not None:
+            self.runs.append(run)
 
     def wants(self, length: int) -> bool:
         """Whether any of the next ``length`` bytes is asked for."""
@@ -119,7 +146,12 @@ class _Out:
     def skip(self, length: int) -> None:
         self.pos += length
 
-    def put(self, data: Piece) -> Iterator[Piece]:
+    def put(self, data: Piece, *, referred: bool = False) -> Iterator[Piece]:
+        if self.runs is not None and not referred:
+            if self.runs and isinstance(self.runs[-1], bytearray):
+                self.runs[-1] += data
+            else:
+                self.runs.append(bytearray(data))
         lo = max(self.start - self.pos, 0)
         hi = len(data) if self.end is None else min(len(data), self.end + 1 - self.pos)
         self.pos += len(data)
@@ -152,9 +184,12 @@ def _made(member: Member, out: _Out, sizing: bool) -> Iterator[Piece]:
         out.skip(member.size)
         return
     yield from out.flush()  # what was gathered goes out before a slow render
-    data = member.bytes_now()
+    made = member.made_now()
+    data = made.data
+    if made.stored is not None:
+        out.refer(Stored(len(data), made.stored))
     for i in range(0, len(data), CHUNK):
-        yield from out.put(data[i : i + CHUNK])
+        yield from out.put(data[i : i + CHUNK], referred=made.stored is not None)
 
 
 def _stored(member: Member, out: _Out, sizing: bool) -> Iterator[Piece]:
@@ -166,16 +201,18 @@ def _stored(member: Member, out: _Out, sizing: bool) -> Iterator[Piece]:
     elif member.digests is not None:
         skipped = max(out.start - out.pos, 0)
         out.skip(skipped)
+        out.refer(Stored(member.size, member.read))
         for chunk in member.read(skipped):
-            yield from out.put(chunk)
+            yield from out.put(chunk, referred=True)
             if out.finished():
                 break
     else:
         hasher, read = Hasher(member.sha256), 0
+        out.refer(Stored(member.size, member.read))
         for chunk in member.read(0):
             hasher.update(chunk)
             read += len(chunk)
-            yield from out.put(chunk)
+            yield from out.put(chunk, referred=True)
         if read != member.size:
             raise OSError(f"{member.name}: {read} bytes stored, {member.size} expected")
         member.digests = hasher.digests()
@@ -191,12 +228,16 @@ def stream_zip(
     *,
     sizing: bool = False,
     force_zip64: bool = False,
+    runs: "list[bytearray | Stored] | None" = None,
 ) -> Generator[Piece, None, int]:
     """The archive's bytes ``start``..``end`` (inclusive; None: to the end), in pieces of at most CHUNK.
 
     ``sizing``: nothing is read nor yielded; members are produced (so their sizes and digests are
-    known), and the stream's length is what the iteration returns (``StopIteration.value``)."""
-    out = _Out(MAX32 * MAX32 if sizing else start, end)
+    known), and the stream's length is what the iteration returns (``StopIteration.value``).
+    ``runs``: filled, on a whole pass, with the archive as made bytes and stored runs (``Stored``): what
+    an ``ArchiveMap`` replays without making anything again."""
+    assert runs is None or (start == 0 and end is None and not sizing), "only a whole pass maps the archive"
+    out = _Out(MAX32 * MAX32 if sizing else start, end, runs)
     mtime, mdate = _dos(when)
     directory: list[tuple[bytes, Digests, int, int]] = []
     for member in members:

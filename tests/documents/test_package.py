@@ -13,12 +13,16 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi import FastAPI
 
+from app.accounts.models import User
 from app.applications.models import Application
 from app.attachments.blobstore import FileSystemBlobStore, S3BlobStore
 from app.batches import receipts
 from app.cli import main
 from app.core.settings import Settings
+from app.documents import deliver_router as router_module
 from app.documents import package as package_module
+from app.documents import package_stream as stream_module
+from app.documents.form_cache import form_store_of
 from app.documents.package import checksum_store_of
 from app.documents.zipstream import digests_of
 from app.main import create_app
@@ -85,6 +89,11 @@ def _extract(content: bytes, where: Path) -> Path:
 def _verify(path: Path, keys: Path) -> tuple[int, dict[str, Any]]:
     result = CliRunner().invoke(main, ["package", "verify", str(path), "--keys", str(keys)])
     return result.exit_code, orjson.loads(result.output) if result.output.startswith("{") else {"out": result.output}
+
+
+def _member(content: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        return zf.read(name)
 
 
 def _tampered(content: bytes, member_suffix: str) -> bytes:
@@ -267,7 +276,8 @@ async def test_a_resumed_download_reads_only_the_attachments_from_its_range_on(
 
     monkeypatch.setattr(FileSystemBlobStore, "read", counted)
     monkeypatch.setattr(FileSystemBlobStore, "views", counted_views)  # how the package reads attachments
-    monkeypatch.setattr(package_module, "_KEPT", package_module.BoundedLru(10))  # as another process
+    monkeypatch.setattr(package_module, "_KEPT", package_module.BoundedLru(10))  # as another process:
+    monkeypatch.setattr(app.state, "package_caches", None)  # no checksum, size nor package map at hand
     start = len(whole) - 3000  # within the tag files: after every attachment
     tail = await client.get(url, headers={**cast.reviewer.headers, "Range": f"bytes={start}-"})
     assert tail.status_code == 206 and tail.content == whole[start:]
@@ -322,9 +332,56 @@ async def test_a_later_download_hashes_no_stored_form_again_and_remakes_the_work
         unit = session.get(Organization, application.undertaking_org_id)
         assert unit is not None
         unit.name = "更名后的承担单位"
+        unit.version += 1  # as every edit does (``compare_and_set``): what says a kept package no longer holds
     renamed = await client.get(url, headers=cast.reviewer.headers)
     assert renamed.status_code == 200 and renamed.content != first.content
     with zipfile.ZipFile(io.BytesIO(renamed.content)) as zf:
         (sheet,) = [n for n in zf.namelist() if n.endswith("推荐清单.xlsx")]
         with zipfile.ZipFile(io.BytesIO(zf.read(sheet))) as xlsx:
             assert any("更名后的承担单位" in xlsx.read(n).decode() for n in xlsx.namelist() if n.endswith(".xml"))
+
+
+async def test_a_later_download_replays_the_kept_map_making_nothing_and_any_range_comes_from_it(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole download leaves the package's map: later downloads and ranges read no document again."""
+    cast, batch_id = await submitted(app, client)
+    url = f"/api/v1/batches/{batch_id}/package.zip"
+    whole = (await client.get(url, headers=cast.reviewer.headers)).content
+
+    def refused(*args: Any) -> Any:
+        raise AssertionError("a document was made for a kept package")
+
+    monkeypatch.setattr(stream_module, "renderers", refused)
+    monkeypatch.setattr(router_module, "read_facts", refused)
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.status_code == 200 and again.content == whole
+    assert again.headers["content-length"] == str(len(whole))
+    for first, last in ((0, 0), (100, 5000), (len(whole) // 2, len(whole) - 1), (len(whole) - 10, len(whole) + 99)):
+        part = await client.get(url, headers={**cast.reviewer.headers, "Range": f"bytes={first}-{last}"})
+        assert part.status_code == 206 and part.content == whole[first : last + 1], (first, last)
+    beyond = await client.get(url, headers={**cast.reviewer.headers, "Range": f"bytes={len(whole)}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(whole)}"
+
+
+async def test_a_kept_map_is_not_used_once_a_stored_form_is_gone_or_what_it_prints_changed(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Clearing the forms directory is safe at any time; a reviewer renamed is printed in the next download."""
+    cast, batch_id = await submitted(app, client)
+    url = f"/api/v1/batches/{batch_id}/package.zip"
+    whole = (await client.get(url, headers=cast.reviewer.headers)).content
+    store = form_store_of(app)
+    for blob in list(store.list()):
+        store.delete(blob.key)
+    again = await client.get(url, headers=cast.reviewer.headers)
+    assert again.status_code == 200 and again.content == whole  # the forms made again, the same bytes
+    with app.state.database.transaction() as session:
+        reviewer = session.get(User, cast.reviewer.user_id)
+        assert reviewer is not None
+        reviewer.display_name, reviewer.version = "改名的审核人", reviewer.version + 1  # as every edit does
+    renamed = await client.get(url, headers=cast.reviewer.headers)
+    assert renamed.status_code == 200 and renamed.content != whole
+    with zipfile.ZipFile(io.BytesIO(renamed.content)) as zf:
+        forms = [n for n in zf.namelist() if n.endswith("申请书.pdf")]
+        assert forms and all(zf.read(n) != _member(whole, n) for n in forms)  # each form prints the new name
