@@ -4,6 +4,7 @@ ink, nothing overlaps, and a character no font has is a 503 that names it, never
 import ast
 import io
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,20 @@ def test_make_run_names_the_packages_of_the_official_look_when_they_are_absent(
     assert font_hint.hint(DROID) == ""  # a font named in SMPS_CJK_FONT is the operator's choice
     monkeypatch.setattr(font_hint, "BODY_CANDIDATES", (str(tmp_path / "uming.ttc"),))
     assert "503 font_unavailable" in font_hint.hint(None)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+async def test_the_faces_are_chosen_when_the_service_starts_unless_told_not_to(
+    tmp_path: Path, database_url: str, preload: bool
+) -> None:
+    """``SMPS_PRELOAD_FONTS``: the first PDF does not wait for the fonts to load."""
+    from app.main import create_app
+
+    settings = Settings(
+        database_url=database_url, storage_dir=tmp_path, cjk_font=UMING, cjk_title_font=MICROHEI, preload_fonts=preload
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        for thread in [t for t in threading.enumerate() if t.name == "fonts"]:
+            thread.join(timeout=60)  # loading in the background: the service answers meanwhile
+        assert ((UMING, MICROHEI) in fonts._chosen) == preload
