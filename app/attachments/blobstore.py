@@ -26,6 +26,27 @@ TMP_DIR = "tmp"
 BLOB_DIR = "blobs"
 
 
+def mapped_views(path: str | Path, start: int = 0) -> Iterator[memoryview]:
+    """The bytes of a file from ``start`` to its end as views of it mapped into memory, a window of
+    VIEW_BYTES at a time (its pages mapped at once): nothing is copied until the socket takes them. Each
+    view keeps its window mapped; the window goes when the view does. Blobs and stored forms are never
+    rewritten in place (``put`` renames a new file), so a mapped file does not shrink under its views."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # opened now: a missing file fails before a response starts
+    return _windows(fd, start)
+
+
+def _windows(fd: int, start: int) -> Iterator[memoryview]:
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # Linux: the window's pages at once
+    try:
+        size = os.fstat(fd).st_size
+        for window in range(start - start % VIEW_BYTES, size, VIEW_BYTES):
+            length = min(VIEW_BYTES, size - window)
+            mapped = mmap.mmap(fd, length, flags=flags, prot=mmap.PROT_READ, offset=window)
+            yield memoryview(mapped)[max(start - window, 0) :]
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredBlob:
     key: str
@@ -98,22 +119,9 @@ class FileSystemBlobStore:
         return self._chunks(fh, None if end is None else end - start + 1)
 
     def views(self, key: str, start: int = 0) -> Iterator[memoryview]:
-        """The bytes from ``start`` to the end of a blob as views of the file mapped into memory, a window
-        of VIEW_BYTES at a time (its pages mapped at once): nothing is copied until the socket takes them.
-        Each view keeps its window mapped; the window goes when the view does. Blobs are never rewritten
-        in place (``put`` renames a new file), so a mapped file does not shrink under its views."""
-        fh = self.path(key).open("rb")  # opened now: a missing file fails before a response starts
-        return self._views(fh, start)
-
-    @staticmethod
-    def _views(fh: BinaryIO, start: int) -> Iterator[memoryview]:
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # Linux: the window's pages at once
-        with fh:
-            size = os.fstat(fh.fileno()).st_size
-            for window in range(start - start % VIEW_BYTES, size, VIEW_BYTES):
-                length = min(VIEW_BYTES, size - window)
-                mapped = mmap.mmap(fh.fileno(), length, flags=flags, prot=mmap.PROT_READ, offset=window)
-                yield memoryview(mapped)[max(start - window, 0) :]
+        """The bytes from ``start`` to the end of a blob as views of the file mapped into memory (see
+        :func:`mapped_views`)."""
+        return mapped_views(self.path(key), start)
 
     @staticmethod
     def _chunks(fh: BinaryIO, remaining: int | None) -> Iterator[bytes]:

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.applications.models import Application
-from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore
+from app.attachments.blobstore import BlobStore, FileSystemBlobStore, S3BlobStore, mapped_views
 from app.attachments.models import Attachment
 from app.batches.models import Batch, Receipt
 from app.documents.bag import Payload, bag_info, bagit_txt, manifest, readme
-from app.documents.zipstream import UNKNOWN, Digests, Made, Member, Piece, Reader, digests_of
+from app.documents.zipstream import UNKNOWN, Digests, Made, Member, Reader, digests_of
 from app.organizations.models import Organization
 from app.readpath.bounded import BoundedLru
 from app.reference.labels import ATTACHMENT_KINDS
@@ -64,12 +64,18 @@ def unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def reader_of(store: BlobStore) -> Callable[[str, int], Iterator[Piece]]:
-    """How a stored file's bytes are read from an offset: as views of the file mapped into memory (nothing
-    copied on the way to the socket) from the filesystem, else as the store reads them."""
+def reader_of(store: BlobStore) -> Callable[[str], Reader]:
+    """How a stored file's bytes are read from an offset, by key: as views of the file mapped into memory
+    (nothing copied on the way to the socket; its path found once) from the filesystem, else as the store
+    reads them."""
     if isinstance(store, FileSystemBlobStore):
-        return store.views
-    return lambda key, offset: store.read(key, offset)
+
+        def mapped(key: str) -> Reader:
+            path = str(store.path(key))
+            return lambda offset: mapped_views(path, offset)
+
+        return mapped
+    return lambda key: lambda offset: store.read(key, offset)
 
 
 def checksum_store_of(app: FastAPI) -> BlobStore:
@@ -257,7 +263,7 @@ def members(facts: PackageFacts, render: Renderers, blobs: BlobStore, sums: Blob
                 f"{root}/data/{folder}/{path}",
                 size=att.size,
                 digests=_known(sums, att.storage_key, att.sha256),
-                read=lambda offset, key=att.storage_key: reader(key, offset),  # type: ignore[misc]
+                read=reader(att.storage_key),
                 learned=_learn(sums, att.storage_key),
                 sha256=att.sha256,
                 done=[track(f"data/{folder}/{path}")],

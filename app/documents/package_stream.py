@@ -95,7 +95,7 @@ def renderers(request: Request, batch_id: str, used: Used) -> Renderers:
                 files.keep(stamp, content, at_hand=False)
         key = stamp[:32]  # the form store's key of a stamp (``FormFiles.keep``)
         used.forms.append(key)
-        return content, stamp, lambda offset: read_form(key, offset)
+        return content, stamp, read_form(key)
 
     return Renderers(list_pdf, list_xlsx, form_pdf)
 

@@ -268,14 +268,14 @@ async def test_a_resumed_download_reads_only_the_attachments_from_its_range_on(
             reads.append((key, start))
         return original(self, key, start, end)
 
-    original_views = FileSystemBlobStore.views
+    original_views = package_module.mapped_views
 
-    def counted_views(self: FileSystemBlobStore, key: str, start: int = 0) -> Any:
-        reads.append((key, start))
-        return original_views(self, key, start)
+    def counted_views(path: str, start: int = 0) -> Any:
+        reads.append((Path(path).name, start))  # a blob's file is named by its key
+        return original_views(path, start)
 
     monkeypatch.setattr(FileSystemBlobStore, "read", counted)
-    monkeypatch.setattr(FileSystemBlobStore, "views", counted_views)  # how the package reads attachments
+    monkeypatch.setattr(package_module, "mapped_views", counted_views)  # how the package reads attachments
     monkeypatch.setattr(package_module, "_KEPT", package_module.BoundedLru(10))  # as another process:
     monkeypatch.setattr(app.state, "package_caches", None)  # no checksum, size nor package map at hand
     start = len(whole) - 3000  # within the tag files: after every attachment
