@@ -25,11 +25,6 @@ class ArchiveMap:
             pos += run.length if isinstance(run, Stored) else len(run)
         return cls(kept, tuple(starts), pos)
 
-    @property
-    def made_bytes(self) -> int:
-        """What the map holds in memory."""
-        return sum(len(r) for r in self.runs if isinstance(r, bytes))
-
     def pieces(self, start: int = 0, end: int | None = None) -> Iterator[Piece]:
         """The archive's bytes ``start``..``end`` (inclusive; None: to the end)."""
         last = self.size - 1 if end is None else min(end, self.size - 1)
